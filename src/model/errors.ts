@@ -1,0 +1,90 @@
+// The error catalog: every error hearth reports to a user has one stable code
+// here, with its HTTP status and a title. API responses, CLI messages and the
+// docs (docs/errors.md, kept in sync by a test) all come from this table.
+// Must never: grow a code anywhere else, or change a code's meaning.
+
+export const ERROR_CATALOG = {
+  // request shape
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_request: { status: 400, title: 'The request does not match the schema' },
+  invalid_name: { status: 400, title: 'The name is not allowed' },
+  invalid_resources: { status: 400, title: 'The requested resources are not allowed' },
+  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  // auth
+  unauthorized: { status: 401, title: 'A valid owner token is required' },
+  forbidden: { status: 403, title: 'This caller may not do that' },
+  // resources
+  not_found: { status: 404, title: 'No such resource' },
+  route_not_found: { status: 404, title: 'No such route' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  sliver_not_found: { status: 404, title: 'No such sliver' },
+  name_taken: { status: 409, title: 'The name is already in use' },
+  invalid_state: { status: 409, title: 'The sliver is not in a state that allows this' },
+  port_taken: { status: 409, title: 'The host port is already forwarded' },
+  insufficient_resources: { status: 409, title: 'The gateway cannot fit this request' },
+  address_pool_exhausted: { status: 409, title: 'No free address in the sliver subnet' },
+  unknown_template: { status: 400, title: 'Unknown template' },
+  // operations
+  exec_failed: { status: 502, title: 'The command could not be run in the sliver' },
+  exec_timeout: { status: 504, title: 'The command did not finish in time' },
+  driver_error: { status: 500, title: 'The container driver failed' },
+  network_error: { status: 500, title: 'Sliver networking failed' },
+  internal: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  [extra: string]: unknown;
+}
+
+/** A fault of this gateway or of the caller's request, reported with a catalog code. */
+export class HearthError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly extra: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, detail?: string, extra: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(detail ?? ERROR_CATALOG[code].title, options);
+    this.name = 'HearthError';
+    this.code = code;
+    this.status = ERROR_CATALOG[code].status;
+    this.extra = extra;
+  }
+
+  toProblem(instance?: string): ProblemDetails {
+    const problem: ProblemDetails = {
+      ...this.extra,
+      type: `https://hearth.community/errors/${this.code}`,
+      title: ERROR_CATALOG[this.code].title,
+      status: this.status,
+      code: this.code,
+      detail: this.message,
+    };
+    if (instance !== undefined) problem['instance'] = instance;
+    return problem;
+  }
+}
+
+/** A fault reported by another gateway (its problem document), kept apart from local faults. */
+export class PeerError extends Error {
+  readonly peer: string;
+  readonly problem: ProblemDetails | undefined;
+
+  constructor(peer: string, message: string, problem?: ProblemDetails, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PeerError';
+    this.peer = peer;
+    this.problem = problem;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CATALOG, value);
+}
