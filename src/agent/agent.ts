@@ -1,0 +1,128 @@
+// The composition root: wires store, driver, network, reconciler and API for
+// one gateway, starts them in order and stops them in reverse. Nothing else
+// builds these parts together.
+// Must never: hold policy of its own; it only connects the parts.
+
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { HearthError } from '../model/errors.js';
+import type { ObservedState, TemplateName } from '../model/sliver.js';
+import { readInventory } from '../host/inventory.js';
+import { usageOf } from '../host/contribution.js';
+import { openDb, type Db } from '../store/db.js';
+import { createStore, type Store } from '../store/store.js';
+import { createLxcDriver } from '../virt/lxc.js';
+import type { Driver } from '../virt/driver.js';
+import { createSliverNetwork } from '../net/sliver-net.js';
+import type { SliverNetwork } from '../net/types.js';
+import { buildApi, type Api } from '../api/app.js';
+import { createMetrics } from '../api/metrics.js';
+import { createSliverService } from '../api/sliver-service.js';
+import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
+import { containerName, createReconciler, type Reconciler } from './reconciler.js';
+import type { Logger } from './logger.js';
+import { VERSION } from './version.js';
+
+export interface AgentInit {
+  dataDir: string;
+  log: Logger;
+  /** Overrides for tests: a driver or network other than the real ones. */
+  driver?: Driver;
+  net?: SliverNetwork;
+  reconcileIntervalMs?: number;
+}
+
+export interface Agent {
+  readonly config: AgentConfig;
+  readonly api: Api;
+  readonly store: Store;
+  readonly reconciler: Reconciler;
+  /** The address the API listens on, once started. */
+  readonly url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function takeLock(file: string): Promise<void> {
+  try {
+    const pid = Number((await readFile(file, 'utf8')).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new HearthError('invalid_state', `another agent (pid ${pid}) is running on this data dir`);
+      } catch (err) {
+        if (err instanceof HearthError) throw err;
+        // ESRCH: a stale lock from a crashed agent; take it over.
+      }
+    }
+  } catch (err) {
+    if (err instanceof HearthError) throw err;
+  }
+  await writeFile(file, `${process.pid}\n`);
+}
+
+export async function createAgent(init: AgentInit): Promise<Agent> {
+  const { log } = init;
+  const paths = dataPaths(init.dataDir);
+  const config = await loadConfig(init.dataDir);
+  const ownerToken = await readOwnerToken(init.dataDir);
+  await takeLock(paths.lock);
+
+  const db: Db = openDb(paths.db);
+  const store = createStore({ db, now: () => new Date().toISOString() });
+  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log: (o, m) => log.debug(o, m) });
+  const net = init.net ?? createSliverNetwork({ ...config.network, log: log.child({ part: 'net' }) });
+  const templates: TemplateName[] = ['busybox'];
+
+  const metrics = createMetrics({
+    sliversByState: () => {
+      const counts: Partial<Record<ObservedState, number>> = {};
+      for (const s of store.listSlivers()) counts[s.observed] = (counts[s.observed] ?? 0) + 1;
+      return counts;
+    },
+    contribution: () => config.contribution,
+    usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
+  });
+  const reconciler = createReconciler({
+    store, driver, net, subnet: config.network.subnet, log: log.child({ part: 'reconciler' }),
+    monotonic: () => performance.now(),
+    onError: (step) => metrics.countReconcileError(step),
+    ...(init.reconcileIntervalMs === undefined ? {} : { intervalMs: init.reconcileIntervalMs }),
+  });
+  const slivers = createSliverService({
+    store, driver, containerName, templates,
+    contribution: () => config.contribution,
+    kick: () => void reconciler.kick(),
+  });
+  const api = await buildApi({
+    slivers, store, metrics, ownerToken, log,
+    metricsPublic: config.api.metricsPublic,
+    node: {
+      name: config.name, id: config.name, version: VERSION,
+      inventory: () => readInventory(paths.dir),
+      contribution: () => config.contribution,
+    },
+  });
+
+  let url = '';
+  return {
+    config, api, store, reconciler,
+    get url() {
+      return url;
+    },
+    async start() {
+      await net.setup();
+      // The first pass repairs whatever a crash left before the API takes requests.
+      await reconciler.pass();
+      reconciler.start();
+      url = await api.listen({ host: config.api.host, port: config.api.port });
+      log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
+    },
+    async stop() {
+      await api.close();
+      await reconciler.stop();
+      db.close();
+      await rm(paths.lock, { force: true });
+      log.info('agent stopped');
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// The gateway's data dir and config file: where everything lives, what the
+// owner chose, and `hearth init`, which makes it all once and idempotently.
+// Must never: overwrite an owner's existing config, token or key.
+
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile, appendFile, rename } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { HearthError } from '../model/errors.js';
+import { validateName } from '../model/sliver.js';
+import { defaultContribution, validateContribution, type Contribution } from '../host/contribution.js';
+import { readInventory } from '../host/inventory.js';
+
+export const DEFAULT_DATA_DIR = '/var/lib/hearth';
+export const DEFAULT_API_PORT = 7470;
+
+export interface AgentConfig {
+  name: string;
+  api: { host: string; port: number; metricsPublic: boolean };
+  contribution: Contribution;
+  network: { bridge: string; subnet: string; table: string };
+  lxc: { idmap: { uid: number; gid: number; count: number } };
+}
+
+export interface DataPaths {
+  dir: string;
+  config: string;
+  ownerToken: string;
+  db: string;
+  containers: string;
+  identity: string;
+  lock: string;
+}
+
+export function resolveDataDir(flag?: string): string {
+  return flag ?? process.env['HEARTH_DATA_DIR'] ?? DEFAULT_DATA_DIR;
+}
+
+export function dataPaths(dir: string): DataPaths {
+  return {
+    dir,
+    config: join(dir, 'config.json'),
+    ownerToken: join(dir, 'owner.token'),
+    db: join(dir, 'hearth.db'),
+    containers: join(dir, 'containers'),
+    identity: join(dir, 'identity'),
+    lock: join(dir, 'agent.pid'),
+  };
+}
+
+function defaultName(): string {
+  const cleaned = hostname().toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  return cleaned === '' ? 'gateway' : cleaned;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Write through a temporary file and rename, so a crash never leaves half a file. */
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, path);
+}
+
+export interface InitOptions {
+  dataDir: string;
+  name?: string;
+  apiHost?: string;
+  apiPort?: number;
+  contribution?: Partial<Contribution>;
+  network?: Partial<AgentConfig['network']>;
+  /** Files to put the subordinate id ranges in (tests point these elsewhere). */
+  subidFiles?: { subuid: string; subgid: string };
+}
+
+export interface InitResult {
+  paths: DataPaths;
+  config: AgentConfig;
+  created: string[];
+}
+
+export async function initDataDir(opts: InitOptions): Promise<InitResult> {
+  const paths = dataPaths(opts.dataDir);
+  const created: string[] = [];
+  // Unprivileged containers' root file systems live below: every level must be traversable.
+  await mkdir(paths.dir, { recursive: true, mode: 0o711 });
+  await chmod(paths.dir, 0o711);
+  await mkdir(paths.containers, { recursive: true, mode: 0o755 });
+  await chmod(paths.containers, 0o755);
+  await mkdir(paths.identity, { recursive: true, mode: 0o700 });
+
+  let config: AgentConfig;
+  if (await exists(paths.config)) {
+    config = await loadConfig(paths.dir);
+  } else {
+    const inventory = await readInventory(paths.dir);
+    config = {
+      name: opts.name ?? defaultName(),
+      api: { host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? DEFAULT_API_PORT, metricsPublic: true },
+      contribution: { ...defaultContribution(inventory), ...opts.contribution },
+      network: { bridge: 'hearth0', subnet: '10.213.0.0/24', table: 'hearth', ...opts.network },
+      lxc: { idmap: { uid: 100000, gid: 100000, count: 65536 } },
+    };
+    validateName('gateway', config.name);
+    validateContribution(config.contribution, inventory);
+    await writeAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
+    created.push(paths.config);
+  }
+  if (!(await exists(paths.ownerToken))) {
+    await writeAtomic(paths.ownerToken, `${randomBytes(32).toString('base64url')}\n`, 0o600);
+    created.push(paths.ownerToken);
+  }
+  const files = opts.subidFiles ?? { subuid: '/etc/subuid', subgid: '/etc/subgid' };
+  const { idmap } = config.lxc;
+  if (await ensureSubid(files.subuid, idmap.uid, idmap.count)) created.push(files.subuid);
+  if (await ensureSubid(files.subgid, idmap.gid, idmap.count)) created.push(files.subgid);
+  return { paths, config, created };
+}
+
+/** Give root the subordinate id range its unprivileged containers map to, unless it has one covering it. */
+async function ensureSubid(file: string, start: number, count: number): Promise<boolean> {
+  let text = '';
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    // absent: created below
+  }
+  const covered = text.split('\n').some((line) => {
+    const [user, s, c] = line.trim().split(':');
+    return (user === 'root' || user === '0') && Number(s) <= start && Number(s) + Number(c) >= start + count;
+  });
+  if (covered) return false;
+  await appendFile(file, `${text === '' || text.endsWith('\n') ? '' : '\n'}root:${start}:${count}\n`);
+  return true;
+}
+
+export async function loadConfig(dataDir: string): Promise<AgentConfig> {
+  const { config } = dataPaths(dataDir);
+  let text: string;
+  try {
+    text = await readFile(config, 'utf8');
+  } catch {
+    throw new HearthError('not_found', `no config at ${config}; run "hearth init" first`);
+  }
+  try {
+    return JSON.parse(text) as AgentConfig;
+  } catch (err) {
+    throw new HearthError('invalid_request', `${config} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export async function readOwnerToken(dataDir: string): Promise<string> {
+  const { ownerToken } = dataPaths(dataDir);
+  try {
+    return (await readFile(ownerToken, 'utf8')).trim();
+  } catch {
+    throw new HearthError('unauthorized', `cannot read the owner token at ${ownerToken}; run "hearth init" or set HEARTH_TOKEN`);
+  }
+}

@@ -1,0 +1,87 @@
+// `hearth doctor`: checks that this box can host slivers and says how to fix
+// what is missing. Read-only: it never changes the system.
+
+import { execFile } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { dataPaths, loadConfig } from './config.js';
+
+const run = promisify(execFile);
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+async function tool(name: string, args: string[], fix: string): Promise<Check> {
+  try {
+    const { stdout, stderr } = await run(name, args, { timeout: 5000 });
+    return { name, ok: true, detail: (stdout || stderr).trim().split('\n')[0] ?? '' };
+  } catch (err) {
+    return { name, ok: false, detail: (err as Error).message.split('\n')[0] ?? 'failed', fix };
+  }
+}
+
+async function subids(file: string, start: number, count: number): Promise<Check> {
+  const fix = `echo root:${start}:${count} >> ${file}   (or run "hearth init")`;
+  try {
+    const text = await readFile(file, 'utf8');
+    const ok = text.split('\n').some((l) => {
+      const [u, s, c] = l.split(':');
+      return (u === 'root' || u === '0') && Number(s) <= start && Number(s) + Number(c) >= start + count;
+    });
+    return ok ? { name: file, ok, detail: `root has ${start}:${count}` } : { name: file, ok, detail: `root has no range covering ${start}:${count}`, fix };
+  } catch {
+    return { name: file, ok: false, detail: 'missing', fix };
+  }
+}
+
+export async function runDoctor(dataDir: string): Promise<Check[]> {
+  const apt = 'apt-get install -y lxc serf busybox-static nftables iproute2 (or ./setup.sh)';
+  const checks: Check[] = await Promise.all([
+    tool('lxc-create', ['--version'], apt),
+    tool('serf', ['version'], apt),
+    tool('nft', ['--version'], apt),
+    tool('ip', ['-V'], apt),
+    tool('busybox', ['--help'], apt),
+  ]);
+  for (const controller of ['memory', 'cpu', 'pids']) {
+    const path = `/sys/fs/cgroup/${controller}`;
+    const v2 = '/sys/fs/cgroup/cgroup.controllers';
+    try {
+      await access(path);
+      checks.push({ name: `cgroup ${controller}`, ok: true, detail: `${path} (v1)` });
+    } catch {
+      try {
+        const text = await readFile(v2, 'utf8');
+        const ok = text.split(/\s+/).includes(controller);
+        checks.push({ name: `cgroup ${controller}`, ok, detail: ok ? 'cgroup v2' : 'controller not enabled', ...(ok ? {} : { fix: `enable the ${controller} controller (kernel command line or systemd)` }) });
+      } catch {
+        checks.push({ name: `cgroup ${controller}`, ok: false, detail: 'no cgroup hierarchy found', fix: 'mount cgroups (systemd does this on a normal boot)' });
+      }
+    }
+  }
+  try {
+    const fwd = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
+    checks.push({ name: 'ip_forward', ok: true, detail: fwd === '1' ? 'on' : 'off (the agent turns it on at start)' });
+  } catch {
+    checks.push({ name: 'ip_forward', ok: false, detail: 'cannot read /proc/sys/net/ipv4/ip_forward' });
+  }
+  try {
+    const config = await loadConfig(dataDir);
+    checks.push({ name: 'config', ok: true, detail: dataPaths(dataDir).config });
+    checks.push(await subids('/etc/subuid', config.lxc.idmap.uid, config.lxc.idmap.count));
+    checks.push(await subids('/etc/subgid', config.lxc.idmap.gid, config.lxc.idmap.count));
+    try {
+      await access(`/sys/class/net/${config.network.bridge}`);
+      checks.push({ name: `bridge ${config.network.bridge}`, ok: true, detail: 'present' });
+    } catch {
+      checks.push({ name: `bridge ${config.network.bridge}`, ok: true, detail: 'absent (the agent creates it at start)' });
+    }
+  } catch (err) {
+    checks.push({ name: 'config', ok: false, detail: (err as Error).message, fix: `hearth init --data-dir ${dataDir}` });
+  }
+  return checks;
+}

@@ -1,0 +1,18 @@
+// The version every part reports (API, tags, CLI), read once from the
+// package.json above this file (its depth differs between src/ and dist/src/).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findPackageJson(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error('package.json not found above ' + from);
+  }
+}
+
+const pkg = JSON.parse(readFileSync(findPackageJson(dirname(fileURLToPath(import.meta.url))), 'utf8')) as { version: string };
+
+export const VERSION: string = pkg.version;

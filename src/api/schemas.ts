@@ -1,0 +1,112 @@
+// TypeBox schemas of the HTTP API. They validate requests (unknown fields are
+// refused, types are never coerced) and are the source of /api/openapi.json.
+
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  code: Type.String(),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String()),
+}, { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details with a stable `code`' });
+
+export const Resources = Type.Object({
+  cpu: Type.Number({ description: 'cores, fractions allowed' }),
+  memoryMb: Type.Integer(),
+  diskMb: Type.Integer(),
+  pids: Type.Integer(),
+}, { additionalProperties: false });
+
+export const ResourcesRequest = Type.Partial(Resources, { additionalProperties: false });
+
+export const CreateSliverBody = Type.Object({
+  name: Type.String({ description: '1-63 lower-case letters, digits or inner hyphens' }),
+  template: Type.Optional(Type.String({ description: 'busybox (default) or debian' })),
+  resources: Type.Optional(ResourcesRequest),
+  slice: Type.Optional(Type.String({ description: 'slivers of one slice may reach each other; defaults to the sliver name' })),
+  start: Type.Optional(Type.Boolean({ description: 'start once created (default true)' })),
+}, { additionalProperties: false });
+export type CreateSliverBody = Static<typeof CreateSliverBody>;
+
+export const SliverState = Type.Union(['requested', 'creating', 'running', 'stopped', 'destroying', 'gone', 'failed'].map((s) => Type.Literal(s)));
+
+export const Sliver = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  slice: Type.String(),
+  template: Type.String(),
+  resources: Resources,
+  desired: Type.Union([Type.Literal('running'), Type.Literal('stopped'), Type.Literal('gone')]),
+  observed: SliverState,
+  reason: Type.Union([Type.String(), Type.Null()]),
+  address: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+}, { $id: 'Sliver' });
+
+export const SliverList = Type.Object({ items: Type.Array(Type.Ref(Sliver)) });
+
+export const SliverParams = Type.Object({ id: Type.String({ maxLength: 512 }) });
+
+export const ExecBody = Type.Object({
+  command: Type.Array(Type.String({ maxLength: 65536 }), { minItems: 1, maxItems: 1024 }),
+  stdin: Type.Optional(Type.String({ maxLength: 512 * 1024 })),
+  timeoutSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+}, { additionalProperties: false });
+
+export const ExecResult = Type.Object({
+  exitCode: Type.Integer(),
+  stdout: Type.String(),
+  stderr: Type.String(),
+  truncated: Type.Boolean(),
+});
+
+export const Stats = Type.Object({
+  cpuNs: Type.Number(), memoryBytes: Type.Number(), memoryLimitBytes: Type.Number(),
+  pids: Type.Number(), rxBytes: Type.Number(), txBytes: Type.Number(),
+});
+
+export const Forward = Type.Object({
+  proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+}, { additionalProperties: false });
+export type Forward = Static<typeof Forward>;
+
+export const ForwardParams = Type.Object({
+  id: Type.String({ maxLength: 512 }),
+  proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  hostPort: Type.String({ pattern: '^[0-9]{1,5}$' }),
+});
+
+export const Contribution = Type.Object({
+  cpu: Type.Number(), memoryMb: Type.Number(), diskMb: Type.Number(), slivers: Type.Number(),
+});
+
+export const NodeInfo = Type.Object({
+  name: Type.String(),
+  id: Type.String(),
+  version: Type.String(),
+  inventory: Type.Object({
+    cpu: Type.Number(), memoryMb: Type.Number(), memoryFreeMb: Type.Number(), diskMb: Type.Number(), diskFreeMb: Type.Number(),
+  }),
+  contribution: Contribution,
+  usage: Contribution,
+  free: Contribution,
+  slivers: Type.Record(Type.String(), Type.Integer()),
+});
+
+export const EventsQuery = Type.Object({
+  after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  sliver: Type.Optional(Type.String({ maxLength: 512 })),
+}, { additionalProperties: false });
+
+export const EventList = Type.Object({
+  items: Type.Array(Type.Object({
+    seq: Type.Integer(), at: Type.String(), sliverId: Type.Union([Type.String(), Type.Null()]), type: Type.String(),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+  })),
+});

@@ -1,0 +1,180 @@
+// What a user can ask of this gateway's slivers, without HTTP: validation,
+// admission, desired-state changes and exec. Every change is one store
+// transaction (admission and insert together, so two concurrent requests
+// cannot both take the last slot) followed by a kick to the reconciler.
+// Must never: touch containers or the network directly, except exec, which
+// is a read-through to the driver.
+
+import { randomBytes } from 'node:crypto';
+import { HearthError } from '../model/errors.js';
+import {
+  DEFAULT_RESOURCES, TEMPLATES, checkAction, validateName, validateResources,
+  type SliverResources, type SliverSpec, type TemplateName,
+} from '../model/sliver.js';
+import { admit, freeOf, usageOf, type Contribution, type Usage } from '../host/contribution.js';
+import type { ContainerStats, Driver, ExecResult } from '../virt/driver.js';
+import type { PortForwardRecord, Store, StoredSliver } from '../store/store.js';
+
+export interface CreateSliverRequest {
+  name: string;
+  template?: string;
+  resources?: Partial<SliverResources>;
+  slice?: string;
+  start?: boolean;
+}
+
+export interface ExecRequest {
+  command: string[];
+  stdin?: string;
+  timeoutSec?: number;
+}
+
+export interface SliverServiceInit {
+  store: Store;
+  driver: Driver;
+  contribution: () => Contribution;
+  containerName: (id: string) => string;
+  /** Ask the reconciler for a pass; the service does not wait for it. */
+  kick: () => void;
+  /** Templates this gateway can build now. */
+  templates?: readonly TemplateName[];
+}
+
+export interface SliverService {
+  create(req: CreateSliverRequest): StoredSliver;
+  list(): StoredSliver[];
+  get(idOrName: string): StoredSliver;
+  start(idOrName: string): StoredSliver;
+  stop(idOrName: string): StoredSliver;
+  remove(idOrName: string): StoredSliver;
+  exec(idOrName: string, req: ExecRequest, opts?: { signal?: AbortSignal }): Promise<ExecResult>;
+  stats(idOrName: string): Promise<ContainerStats | null>;
+  usage(): Usage;
+  free(): Contribution;
+  forwards(idOrName: string): PortForwardRecord[];
+  addForward(idOrName: string, f: { proto: 'tcp' | 'udp'; hostPort: number; port: number }): PortForwardRecord;
+  removeForward(idOrName: string, proto: 'tcp' | 'udp', hostPort: number): void;
+}
+
+const MAX_EXEC_OUTPUT = 1024 * 1024;
+
+export function createSliverService(init: SliverServiceInit): SliverService {
+  const { store, driver } = init;
+  const templates = init.templates ?? ['busybox'];
+
+  const get = (idOrName: string): StoredSliver => {
+    const s = store.getSliver(idOrName);
+    if (s === undefined) throw new HearthError('sliver_not_found', `no sliver ${JSON.stringify(idOrName.slice(0, 80))} on this gateway`);
+    return s;
+  };
+
+  const usage = (): Usage => usageOf(store.listSlivers().map((s) => s.spec.resources));
+
+  return {
+    create(req) {
+      validateName('sliver', req.name);
+      const slice = req.slice ?? req.name;
+      validateName('slice', slice);
+      const template = (req.template ?? 'busybox') as TemplateName;
+      if (!TEMPLATES.includes(template)) {
+        throw new HearthError('unknown_template', `unknown template ${JSON.stringify(req.template)}; known: ${TEMPLATES.join(', ')}`);
+      }
+      if (!templates.includes(template)) {
+        throw new HearthError('unknown_template', `template ${template} is not available on this gateway yet; available: ${templates.join(', ')}`);
+      }
+      const resources: SliverResources = { ...DEFAULT_RESOURCES, ...req.resources };
+      validateResources(resources);
+      const spec: SliverSpec = { name: req.name, template, resources, slice };
+      const id = randomBytes(6).toString('hex');
+      const created = store.transaction(() => {
+        if (store.getSliver(req.name) !== undefined) throw new HearthError('name_taken', `a sliver named ${req.name} already exists`);
+        admit(init.contribution(), usage(), resources);
+        return store.insertSliver(id, spec, req.start === false ? 'stopped' : 'running');
+      });
+      init.kick();
+      return created;
+    },
+    list: () => store.listSlivers(),
+    get,
+    start(idOrName) {
+      const updated = store.transaction(() => {
+        const s = get(idOrName);
+        checkAction(s, 'start');
+        // A failed sliver gets a fresh set of attempts from its last safe point.
+        const retry = s.observed === 'failed' ? { observed: s.address === null ? 'requested' as const : 'creating' as const, failures: 0, reason: null } : {};
+        return store.updateSliver(s.id, { desired: 'running', ...retry });
+      });
+      init.kick();
+      return updated;
+    },
+    stop(idOrName) {
+      const updated = store.transaction(() => {
+        const s = get(idOrName);
+        checkAction(s, 'stop');
+        return store.updateSliver(s.id, { desired: 'stopped' });
+      });
+      init.kick();
+      return updated;
+    },
+    remove(idOrName) {
+      const updated = store.transaction(() => {
+        const s = get(idOrName);
+        if (s.desired === 'gone') return s;
+        store.appendEvent(s.id, 'sliver.delete-requested', { name: s.spec.name });
+        return store.updateSliver(s.id, { desired: 'gone' });
+      });
+      init.kick();
+      return updated;
+    },
+    async exec(idOrName, req, opts = {}) {
+      const s = get(idOrName);
+      checkAction(s, 'exec');
+      const timeout = AbortSignal.timeout((req.timeoutSec ?? 30) * 1000);
+      const signal = opts.signal === undefined ? timeout : AbortSignal.any([timeout, opts.signal]);
+      try {
+        return await driver.exec(init.containerName(s.id), req.command, {
+          ...(req.stdin === undefined ? {} : { stdin: req.stdin }),
+          maxOutputBytes: MAX_EXEC_OUTPUT,
+          signal,
+        });
+      } catch (err) {
+        if (timeout.aborted) throw new HearthError('exec_timeout', `the command did not finish within ${req.timeoutSec ?? 30} s`);
+        throw err;
+      }
+    },
+    async stats(idOrName) {
+      const s = get(idOrName);
+      if (s.observed !== 'running') return null;
+      return driver.stats(init.containerName(s.id));
+    },
+    usage,
+    free: () => freeOf(init.contribution(), usage()),
+    forwards: (idOrName) => store.listForwards(get(idOrName).id),
+    addForward(idOrName, f) {
+      const record = store.transaction(() => {
+        const s = get(idOrName);
+        if (s.desired === 'gone') throw new HearthError('invalid_state', 'the sliver is being deleted');
+        if (store.listForwards().some((x) => x.proto === f.proto && x.hostPort === f.hostPort)) {
+          throw new HearthError('port_taken', `${f.proto} port ${f.hostPort} is already forwarded`);
+        }
+        const r: PortForwardRecord = { proto: f.proto, hostPort: f.hostPort, sliverId: s.id, port: f.port };
+        store.insertForward(r);
+        store.appendEvent(s.id, 'forward.added', { ...f });
+        return r;
+      });
+      init.kick();
+      return record;
+    },
+    removeForward(idOrName, proto, hostPort) {
+      store.transaction(() => {
+        const s = get(idOrName);
+        if (!store.listForwards(s.id).some((x) => x.proto === proto && x.hostPort === hostPort)) {
+          throw new HearthError('not_found', `no ${proto} forward from port ${hostPort} to this sliver`);
+        }
+        store.deleteForward(proto, hostPort);
+        store.appendEvent(s.id, 'forward.removed', { proto, hostPort });
+      });
+      init.kick();
+    },
+  };
+}

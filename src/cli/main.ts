@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+// The `hearth` command. Local verbs (init, agent, doctor, demo) act on this
+// box; every other verb talks to the local agent's HTTP API. Listings take
+// --json; errors print the problem's message and exit non-zero.
+
+import { Command, Option } from 'commander';
+import { createApiClient, ApiProblem, type ApiClient } from './client.js';
+import { printTable, waitForSliver, type SliverView } from './output.js';
+import { initDataDir, loadConfig, readOwnerToken, resolveDataDir } from '../agent/config.js';
+import { runDoctor } from '../agent/doctor.js';
+import { runAgent } from '../agent/run.js';
+import { runDemo } from './demo.js';
+import { VERSION } from '../agent/version.js';
+
+interface GlobalOpts {
+  dataDir?: string;
+  json?: boolean;
+}
+
+const program = new Command('hearth')
+  .description('community home gateway: slivers (LXC containers) for a peer-to-peer community cloud')
+  .version(VERSION)
+  .option('-d, --data-dir <dir>', 'data directory (default $HEARTH_DATA_DIR or /var/lib/hearth)')
+  .showHelpAfterError();
+
+function globals(cmd: Command): GlobalOpts {
+  return cmd.optsWithGlobals<GlobalOpts>();
+}
+
+async function client(cmd: Command): Promise<ApiClient> {
+  const dataDir = resolveDataDir(globals(cmd).dataDir);
+  const token = process.env['HEARTH_TOKEN'] ?? (await readOwnerToken(dataDir));
+  let baseUrl = process.env['HEARTH_API'];
+  if (baseUrl === undefined) {
+    const config = await loadConfig(dataDir);
+    const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
+    baseUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.api.port}`;
+  }
+  return createApiClient({ baseUrl, token });
+}
+
+function json(cmd: Command): boolean {
+  return globals(cmd).json === true;
+}
+
+function emit(cmd: Command, value: unknown, human: () => void): void {
+  if (json(cmd)) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  else human();
+}
+
+const num = (label: string) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`${label} must be a number, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+program.command('init')
+  .description('make the data dir, config, owner token, node key and subordinate ids (idempotent)')
+  .option('--name <name>', 'gateway name (default: host name)')
+  .option('--api-host <host>', 'address the API listens on', '127.0.0.1')
+  .option('--api-port <port>', 'API port', num('--api-port'))
+  .option('--cpu <cores>', 'cores contributed', num('--cpu'))
+  .option('--memory <mb>', 'memory contributed (MB)', num('--memory'))
+  .option('--disk <mb>', 'disk contributed (MB)', num('--disk'))
+  .option('--slivers <n>', 'most slivers at once', num('--slivers'))
+  .option('--subnet <cidr>', 'sliver subnet (IPv4 CIDR)')
+  .option('--bridge <name>', 'sliver bridge name')
+  .option('--json', 'machine-readable output')
+  .action(async (o: Record<string, unknown>, cmd: Command) => {
+    const contribution = Object.fromEntries(
+      ([['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['slivers', 'slivers']] as const)
+        .filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag] as number]),
+    );
+    const network = Object.fromEntries((['subnet', 'bridge'] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k] as string]));
+    const result = await initDataDir({
+      dataDir: resolveDataDir(globals(cmd).dataDir),
+      ...(o['name'] === undefined ? {} : { name: o['name'] as string }),
+      apiHost: o['apiHost'] as string,
+      ...(o['apiPort'] === undefined ? {} : { apiPort: o['apiPort'] as number }),
+      contribution, network,
+    });
+    emit(cmd, { dataDir: result.paths.dir, created: result.created, config: result.config }, () => {
+      console.log(`data dir ${result.paths.dir} ready (gateway ${result.config.name})`);
+      for (const f of result.created) console.log(`  created ${f}`);
+      console.log(`next: hearth agent${globals(cmd).dataDir === undefined ? '' : ` --data-dir ${result.paths.dir}`}`);
+    });
+  });
+
+program.command('agent')
+  .description('run the gateway agent until SIGTERM or SIGINT')
+  .action(async (_o: unknown, cmd: Command) => {
+    await runAgent({ dataDir: resolveDataDir(globals(cmd).dataDir) });
+  });
+
+program.command('doctor')
+  .description('check that this box can host slivers, and say how to fix what is missing')
+  .option('--json', 'machine-readable output')
+  .action(async (_o: unknown, cmd: Command) => {
+    const checks = await runDoctor(resolveDataDir(globals(cmd).dataDir));
+    emit(cmd, checks, () => {
+      for (const c of checks) {
+        console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+        if (!c.ok && c.fix !== undefined) console.log(`     fix: ${c.fix}`);
+      }
+    });
+    if (checks.some((c) => !c.ok)) process.exitCode = 1;
+  });
+
+program.command('status')
+  .description("this gateway's inventory, contribution and usage")
+  .option('--json', 'machine-readable output')
+  .action(async (_o: unknown, cmd: Command) => {
+    const node = await (await client(cmd)).request<{
+      name: string; version: string; contribution: Record<string, number>; usage: Record<string, number>; free: Record<string, number>; slivers: Record<string, number>;
+      inventory: Record<string, number>;
+    }>('GET', '/api/v1/node');
+    emit(cmd, node, () => {
+      console.log(`gateway ${node.name} (hearth ${node.version})`);
+      printTable(['RESOURCE', 'HAS', 'CONTRIBUTED', 'USED', 'FREE'], [
+        ['cpu (cores)', node.inventory['cpu'], node.contribution['cpu'], node.usage['cpu'], node.free['cpu']],
+        ['memory (MB)', node.inventory['memoryMb'], node.contribution['memoryMb'], node.usage['memoryMb'], node.free['memoryMb']],
+        ['disk (MB)', node.inventory['diskMb'], node.contribution['diskMb'], node.usage['diskMb'], node.free['diskMb']],
+        ['slivers', '-', node.contribution['slivers'], node.usage['slivers'], node.free['slivers']],
+      ].map((r) => r.map((c) => String(c ?? '-'))));
+      const states = Object.entries(node.slivers).map(([k, v]) => `${v} ${k}`).join(', ');
+      console.log(`slivers: ${states === '' ? 'none' : states}`);
+    });
+  });
+
+const sliver = program.command('sliver').description('containers on this gateway');
+
+sliver.command('create <name>')
+  .description('create a sliver and wait until it runs')
+  .option('-t, --template <template>', 'busybox or debian', 'busybox')
+  .option('--cpu <cores>', 'CPU cores (fractions allowed)', num('--cpu'))
+  .option('--memory <mb>', 'memory limit (MB)', num('--memory'))
+  .option('--disk <mb>', 'disk budget (MB)', num('--disk'))
+  .option('--pids <n>', 'most tasks', num('--pids'))
+  .option('--slice <slice>', 'slice it belongs to (default: its name)')
+  .option('--no-start', 'create it stopped')
+  .option('--no-wait', 'return at once instead of waiting')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
+    const api = await client(cmd);
+    const resources = Object.fromEntries(
+      ([['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['pids', 'pids']] as const)
+        .filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag] as number]),
+    );
+    let view = await api.request<SliverView>('POST', '/api/v1/slivers', {
+      name, template: o['template'], resources, start: o['start'] !== false,
+      ...(o['slice'] === undefined ? {} : { slice: o['slice'] }),
+    });
+    if (o['wait'] !== false) view = await waitForSliver(api, view, o['start'] === false ? 'stopped' : 'running', !json(cmd));
+    emit(cmd, view, () => console.log(`sliver ${view.name} ${view.observed} at ${view.address ?? '-'} (id ${view.id})`));
+    if (view.observed === 'failed') process.exitCode = 1;
+  });
+
+sliver.command('ls').alias('list')
+  .description('list slivers')
+  .option('--json', 'machine-readable output')
+  .action(async (_o: unknown, cmd: Command) => {
+    const { items } = await (await client(cmd)).request<{ items: SliverView[] }>('GET', '/api/v1/slivers');
+    emit(cmd, items, () => printTable(
+      ['NAME', 'ID', 'SLICE', 'TEMPLATE', 'STATE', 'DESIRED', 'ADDRESS', 'CPU', 'MEM(MB)'],
+      items.map((s) => [s.name, s.id, s.slice, s.template, s.observed, s.desired, s.address ?? '-', String(s.resources.cpu), String(s.resources.memoryMb)]),
+    ));
+  });
+
+sliver.command('show <sliver>')
+  .description('show one sliver (by name or id), with its resource use')
+  .option('--json', 'machine-readable output')
+  .action(async (ref: string, _o: unknown, cmd: Command) => {
+    const api = await client(cmd);
+    const s = await api.request<SliverView>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}`);
+    const stats = await api.request<Record<string, number> | null>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/stats`);
+    const forwards = await api.request<{ items: { proto: string; hostPort: number; port: number }[] }>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/forwards`);
+    emit(cmd, { ...s, stats, forwards: forwards.items }, () => {
+      for (const [k, v] of Object.entries({ name: s.name, id: s.id, slice: s.slice, template: s.template, state: s.observed, desired: s.desired, address: s.address ?? '-', reason: s.reason ?? '-' })) {
+        console.log(`${k.padEnd(10)} ${v}`);
+      }
+      console.log(`${'limits'.padEnd(10)} cpu ${s.resources.cpu}, memory ${s.resources.memoryMb} MB, disk ${s.resources.diskMb} MB, pids ${s.resources.pids}`);
+      if (stats !== null) {
+        console.log(`${'usage'.padEnd(10)} cpu ${(stats['cpuNs'] ?? 0) / 1e9} s, memory ${Math.round((stats['memoryBytes'] ?? 0) / 1048576)} MB, pids ${stats['pids']}, rx ${stats['rxBytes']} B, tx ${stats['txBytes']} B`);
+      }
+      for (const f of forwards.items) console.log(`${'forward'.padEnd(10)} ${f.proto} :${f.hostPort} -> ${s.address ?? '?'}:${f.port}`);
+    });
+  });
+
+for (const [verb, target, help] of [['start', 'running', 'start a stopped sliver'], ['stop', 'stopped', 'stop a running sliver']] as const) {
+  sliver.command(`${verb} <sliver>`)
+    .description(help)
+    .option('--no-wait', 'return at once instead of waiting')
+    .option('--json', 'machine-readable output')
+    .action(async (ref: string, o: Record<string, unknown>, cmd: Command) => {
+      const api = await client(cmd);
+      let view = await api.request<SliverView>('POST', `/api/v1/slivers/${encodeURIComponent(ref)}/${verb}`);
+      if (o['wait'] !== false) view = await waitForSliver(api, view, target, !json(cmd));
+      emit(cmd, view, () => console.log(`sliver ${view.name} ${view.observed}`));
+      if (view.observed !== target && o['wait'] !== false) process.exitCode = 1;
+    });
+}
+
+sliver.command('rm <sliver>').alias('delete')
+  .description('delete a sliver and everything it holds')
+  .option('--no-wait', 'return at once instead of waiting')
+  .option('--json', 'machine-readable output')
+  .action(async (ref: string, o: Record<string, unknown>, cmd: Command) => {
+    const api = await client(cmd);
+    let view = await api.request<SliverView>('DELETE', `/api/v1/slivers/${encodeURIComponent(ref)}`);
+    if (o['wait'] !== false) view = await waitForSliver(api, view, 'gone', !json(cmd));
+    emit(cmd, view, () => console.log(`sliver ${view.name} ${view.observed === 'gone' ? 'deleted' : view.observed}`));
+  });
+
+sliver.command('exec <sliver> <command...>')
+  .description('run a command in a running sliver (put it after --), exit with its code')
+  .option('--timeout <sec>', 'give up after this many seconds', num('--timeout'), 30)
+  .option('--json', 'machine-readable output')
+  .action(async (ref: string, command: string[], o: Record<string, unknown>, cmd: Command) => {
+    const api = await client(cmd);
+    const result = await api.request<{ exitCode: number; stdout: string; stderr: string; truncated: boolean }>(
+      'POST', `/api/v1/slivers/${encodeURIComponent(ref)}/exec`, { command, timeoutSec: o['timeout'] },
+    );
+    emit(cmd, result, () => {
+      process.stdout.write(result.stdout);
+      process.stderr.write(result.stderr);
+      if (result.truncated) process.stderr.write('hearth: output truncated\n');
+    });
+    process.exitCode = result.exitCode;
+  });
+
+const forward = sliver.command('forward').description("ports of the gateway's addresses forwarded to a sliver");
+forward.command('add <sliver> <hostPort> <port>')
+  .description('forward HOSTPORT on the gateway to PORT in the sliver')
+  .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp']).default('tcp'))
+  .action(async (ref: string, hostPort: string, port: string, o: Record<string, unknown>, cmd: Command) => {
+    const api = await client(cmd);
+    await api.request('POST', `/api/v1/slivers/${encodeURIComponent(ref)}/forwards`, {
+      proto: o['proto'], hostPort: num('hostPort')(hostPort), port: num('port')(port),
+    });
+    console.log(`forwarding ${String(o['proto'])} :${hostPort} to ${ref}:${port}`);
+  });
+forward.command('rm <sliver> <hostPort>')
+  .description('remove a forward')
+  .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp']).default('tcp'))
+  .action(async (ref: string, hostPort: string, o: Record<string, unknown>, cmd: Command) => {
+    const api = await client(cmd);
+    await api.request('DELETE', `/api/v1/slivers/${encodeURIComponent(ref)}/forwards/${String(o['proto'])}/${encodeURIComponent(hostPort)}`);
+    console.log(`removed ${String(o['proto'])} :${hostPort}`);
+  });
+
+program.command('demo')
+  .description('start a gateway with a sample sliver serving a web page, and say how to reach it')
+  .action(async (_o: unknown, cmd: Command) => {
+    await runDemo({ dataDir: resolveDataDir(globals(cmd).dataDir) });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ApiProblem) {
+    console.error(`hearth: ${err.problem.detail} [${err.problem.code}]`);
+  } else {
+    console.error(`hearth: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  process.exitCode = process.exitCode === undefined || process.exitCode === 0 ? 1 : process.exitCode;
+});

@@ -1,0 +1,49 @@
+// How the CLI shows things to a person: aligned tables and progress while a
+// sliver moves toward the state it was asked for.
+
+import type { ApiClient } from './client.js';
+import { ApiProblem } from './client.js';
+
+export interface SliverView {
+  id: string;
+  name: string;
+  slice: string;
+  template: string;
+  resources: { cpu: number; memoryMb: number; diskMb: number; pids: number };
+  desired: string;
+  observed: string;
+  reason: string | null;
+  address: string | null;
+}
+
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}
+
+/** Poll until the sliver reaches `target` (or failed), printing each state change to stderr. */
+export async function waitForSliver(api: ApiClient, start: SliverView, target: string, progress: boolean, timeoutMs = 300_000): Promise<SliverView> {
+  let view = start;
+  let last = '';
+  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  for (;;) {
+    if (progress && view.observed !== last) {
+      process.stderr.write(`  ${view.name}: ${view.observed}${view.reason === null ? '' : ` (${view.reason})`}  [${((Date.now() - started) / 1000).toFixed(1)} s]\n`);
+      last = view.observed;
+    }
+    if (view.observed === target || view.observed === 'failed') return view;
+    if (Date.now() > deadline) throw new Error(`${view.name} did not become ${target} within ${timeoutMs / 1000} s (now ${view.observed})`);
+    await new Promise((r) => setTimeout(r, 150));
+    try {
+      view = await api.request<SliverView>('GET', `/api/v1/slivers/${encodeURIComponent(view.id)}`);
+    } catch (err) {
+      if (target === 'gone' && err instanceof ApiProblem && err.problem.code === 'sliver_not_found') {
+        return { ...view, observed: 'gone' };
+      }
+      throw err;
+    }
+  }
+}

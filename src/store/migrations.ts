@@ -1,0 +1,39 @@
+// Schema history. Append only: a released migration is never edited, since
+// gateways in the field have already run it.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: slivers with desired and observed state, their port forwards, an event log.
+  `
+  CREATE TABLE slivers (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    slice       TEXT NOT NULL,
+    template    TEXT NOT NULL,
+    cpu         REAL NOT NULL,
+    memory_mb   INTEGER NOT NULL,
+    disk_mb     INTEGER NOT NULL,
+    pids        INTEGER NOT NULL,
+    desired     TEXT NOT NULL CHECK (desired IN ('running','stopped','gone')),
+    observed    TEXT NOT NULL CHECK (observed IN ('requested','creating','running','stopped','destroying','gone','failed')),
+    reason      TEXT,
+    address     TEXT UNIQUE,
+    failures    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+  );
+  CREATE TABLE forwards (
+    proto       TEXT NOT NULL CHECK (proto IN ('tcp','udp')),
+    host_port   INTEGER NOT NULL,
+    sliver_id   TEXT NOT NULL REFERENCES slivers(id) ON DELETE CASCADE,
+    port        INTEGER NOT NULL,
+    PRIMARY KEY (proto, host_port)
+  );
+  CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    sliver_id   TEXT,
+    type        TEXT NOT NULL,
+    detail      TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,60 @@
+// Builds one gateway's API in-process over a temporary database, with the
+// in-memory driver and network fakes, for tests of the HTTP surface.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApi, type Api } from '../../src/api/app.js';
+import { createMetrics } from '../../src/api/metrics.js';
+import { createSliverService } from '../../src/api/sliver-service.js';
+import { usageOf, type Contribution } from '../../src/host/contribution.js';
+import { openDb } from '../../src/store/db.js';
+import { createStore, type Store } from '../../src/store/store.js';
+import { createMemoryDriver } from '../../src/virt/memory.js';
+import type { Driver } from '../../src/virt/driver.js';
+import { containerName, createReconciler, type Reconciler } from '../../src/agent/reconciler.js';
+import { silentLogger } from '../../src/agent/logger.js';
+import { createMemoryNetwork, type MemoryNetwork } from './memory-net.js';
+
+export const TOKEN = 'test-owner-token';
+
+export interface ApiHarness {
+  api: Api;
+  store: Store;
+  driver: Driver;
+  net: MemoryNetwork;
+  reconciler: Reconciler;
+  close(): Promise<void>;
+  auth: { authorization: string };
+}
+
+export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }): Promise<ApiHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-api-'));
+  const db = openDb(join(dir, 'hearth.db'));
+  const store = createStore({ db, now: () => new Date().toISOString() });
+  const driver = createMemoryDriver();
+  const net = createMemoryNetwork();
+  const log = silentLogger();
+  const reconciler = createReconciler({ store, driver, net, subnet: '10.99.0.0/24', log, monotonic: () => performance.now() });
+  const metrics = createMetrics({
+    sliversByState: () => ({}),
+    contribution: () => contribution,
+    usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
+  });
+  const slivers = createSliverService({ store, driver, containerName, contribution: () => contribution, kick: () => undefined });
+  const api = await buildApi({
+    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true,
+    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution,
+      inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
+  });
+  await api.ready();
+  return {
+    api, store, driver, net, reconciler,
+    auth: { authorization: `Bearer ${TOKEN}` },
+    async close() {
+      await api.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,166 @@
+// Every route, every kind of bad input: a 4xx problem+json with a stable
+// code, and nothing created or left behind. Runs the real Fastify app
+// in-process over the in-memory driver and network fakes.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { apiHarness, type ApiHarness } from '../../support/api-harness.js';
+
+let h: ApiHarness;
+let existing: string;
+
+before(async () => {
+  h = await apiHarness();
+  const res = await h.api.inject({ method: 'POST', url: '/api/v1/slivers', headers: h.auth, payload: { name: 'keep', start: false } });
+  assert.equal(res.statusCode, 202);
+  existing = res.json<{ id: string }>().id;
+  await h.reconciler.pass();
+});
+after(async () => h.close());
+
+interface Case {
+  name: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string | (() => string);
+  headers?: Record<string, string>;
+  payload?: unknown;
+  raw?: string;
+  status: number;
+  code: string;
+  noAuth?: boolean;
+}
+
+const json = { 'content-type': 'application/json' };
+const body = (payload: unknown): Pick<Case, 'method' | 'url' | 'payload'> => ({ method: 'POST', url: '/api/v1/slivers', payload });
+
+const cases: Case[] = [
+  // request shape
+  { name: 'malformed JSON', method: 'POST', url: '/api/v1/slivers', headers: json, raw: '{"name": "a",', status: 400, code: 'malformed_json' },
+  { name: 'empty JSON body', method: 'POST', url: '/api/v1/slivers', headers: json, raw: '', status: 400, code: 'malformed_json' },
+  { name: 'JSON array body', ...body([1, 2]), status: 400, code: 'invalid_request' },
+  { name: 'not JSON media type', method: 'POST', url: '/api/v1/slivers', headers: { 'content-type': 'text/plain' }, raw: 'name=a', status: 415, code: 'unsupported_media_type' },
+  { name: '10 MB body', method: 'POST', url: '/api/v1/slivers', headers: json, raw: JSON.stringify({ name: 'a', pad: 'x'.repeat(10 * 1024 * 1024) }), status: 413, code: 'payload_too_large' },
+  { name: 'missing name', ...body({ template: 'busybox' }), status: 400, code: 'invalid_request' },
+  { name: 'unknown field', ...body({ name: 'a', colour: 'red' }), status: 400, code: 'invalid_request' },
+  { name: 'unknown resource field', ...body({ name: 'a', resources: { gpus: 1 } }), status: 400, code: 'invalid_request' },
+  { name: 'name of wrong type', ...body({ name: 42 }), status: 400, code: 'invalid_request' },
+  { name: 'memory as a string', ...body({ name: 'a', resources: { memoryMb: '128' } }), status: 400, code: 'invalid_request' },
+  { name: 'start as a string', ...body({ name: 'a', start: 'yes' }), status: 400, code: 'invalid_request' },
+  { name: 'fractional memory', ...body({ name: 'a', resources: { memoryMb: 100.5 } }), status: 400, code: 'invalid_request' },
+  // names
+  { name: 'name with slash', ...body({ name: 'a/b' }), status: 400, code: 'invalid_name' },
+  { name: 'name with dot-dot', ...body({ name: '..' }), status: 400, code: 'invalid_name' },
+  { name: 'name with dots', ...body({ name: 'a.b' }), status: 400, code: 'invalid_name' },
+  { name: 'name with space', ...body({ name: 'a b' }), status: 400, code: 'invalid_name' },
+  { name: 'unicode name', ...body({ name: 'café' }), status: 400, code: 'invalid_name' },
+  { name: '300-character name', ...body({ name: 'a'.repeat(300) }), status: 400, code: 'invalid_name' },
+  { name: 'empty name', ...body({ name: '' }), status: 400, code: 'invalid_name' },
+  { name: 'upper-case name', ...body({ name: 'Web' }), status: 400, code: 'invalid_name' },
+  { name: 'slice with slash', ...body({ name: 'a', slice: '../x' }), status: 400, code: 'invalid_name' },
+  { name: 'taken name', ...body({ name: 'keep' }), status: 409, code: 'name_taken' },
+  { name: 'unknown template', ...body({ name: 'a', template: 'windows' }), status: 400, code: 'unknown_template' },
+  // resources
+  { name: 'negative memory', ...body({ name: 'a', resources: { memoryMb: -1 } }), status: 400, code: 'invalid_resources' },
+  { name: 'zero memory', ...body({ name: 'a', resources: { memoryMb: 0 } }), status: 400, code: 'invalid_resources' },
+  { name: 'zero cpu', ...body({ name: 'a', resources: { cpu: 0 } }), status: 400, code: 'invalid_resources' },
+  { name: 'negative cpu', ...body({ name: 'a', resources: { cpu: -2 } }), status: 400, code: 'invalid_resources' },
+  { name: 'absurd memory', ...body({ name: 'a', resources: { memoryMb: 1e12 } }), status: 400, code: 'invalid_resources' },
+  { name: 'absurd pids', ...body({ name: 'a', resources: { pids: 2 ** 40 } }), status: 400, code: 'invalid_resources' },
+  { name: 'more memory than contributed', ...body({ name: 'a', resources: { memoryMb: 4096 } }), status: 409, code: 'insufficient_resources' },
+  { name: 'more cpu than contributed', ...body({ name: 'a', resources: { cpu: 8 } }), status: 409, code: 'insufficient_resources' },
+  // ids
+  { name: 'show unknown id', method: 'GET', url: '/api/v1/slivers/nope', status: 404, code: 'sliver_not_found' },
+  { name: 'show id with dot-dot', method: 'GET', url: '/api/v1/slivers/..%2F..%2Fetc', status: 404, code: 'sliver_not_found' },
+  { name: 'start unknown id', method: 'POST', url: '/api/v1/slivers/nope/start', status: 404, code: 'sliver_not_found' },
+  { name: 'stop unknown id', method: 'POST', url: '/api/v1/slivers/nope/stop', status: 404, code: 'sliver_not_found' },
+  { name: 'delete unknown id', method: 'DELETE', url: '/api/v1/slivers/nope', status: 404, code: 'sliver_not_found' },
+  { name: 'stats unknown id', method: 'GET', url: '/api/v1/slivers/nope/stats', status: 404, code: 'sliver_not_found' },
+  { name: 'exec unknown id', method: 'POST', url: '/api/v1/slivers/nope/exec', payload: { command: ['true'] }, status: 404, code: 'sliver_not_found' },
+  { name: 'events of unknown sliver', method: 'GET', url: '/api/v1/events?sliver=nope', status: 404, code: 'sliver_not_found' },
+  { name: 'unknown route', method: 'GET', url: '/api/v1/nothing', status: 404, code: 'route_not_found' },
+  // exec
+  { name: 'exec on a stopped sliver', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: ['true'] }, status: 409, code: 'invalid_state' },
+  { name: 'exec with empty command', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: [] }, status: 400, code: 'invalid_request' },
+  { name: 'exec with command as string', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: 'ls' }, status: 400, code: 'invalid_request' },
+  { name: 'exec with unknown field', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: ['ls'], user: 'root' }, status: 400, code: 'invalid_request' },
+  { name: 'exec with zero timeout', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: ['ls'], timeoutSec: 0 }, status: 400, code: 'invalid_request' },
+  { name: 'exec malformed JSON', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, headers: json, raw: '{command', status: 400, code: 'malformed_json' },
+  // forwards
+  { name: 'forward to port 0', method: 'POST', url: () => `/api/v1/slivers/${existing}/forwards`, payload: { proto: 'tcp', hostPort: 0, port: 80 }, status: 400, code: 'invalid_request' },
+  { name: 'forward to port 70000', method: 'POST', url: () => `/api/v1/slivers/${existing}/forwards`, payload: { proto: 'tcp', hostPort: 8080, port: 70000 }, status: 400, code: 'invalid_request' },
+  { name: 'forward with bad proto', method: 'POST', url: () => `/api/v1/slivers/${existing}/forwards`, payload: { proto: 'icmp', hostPort: 8080, port: 80 }, status: 400, code: 'invalid_request' },
+  { name: 'remove absent forward', method: 'DELETE', url: () => `/api/v1/slivers/${existing}/forwards/tcp/9999`, status: 404, code: 'not_found' },
+  { name: 'remove forward with bad port', method: 'DELETE', url: () => `/api/v1/slivers/${existing}/forwards/tcp/abc`, status: 400, code: 'invalid_request' },
+  // events query
+  { name: 'events with bad after', method: 'GET', url: '/api/v1/events?after=-1', status: 400, code: 'invalid_request' },
+  { name: 'events with unknown parameter', method: 'GET', url: '/api/v1/events?colour=red', status: 400, code: 'invalid_request' },
+  // auth
+  { name: 'no token on list', method: 'GET', url: '/api/v1/slivers', noAuth: true, status: 401, code: 'unauthorized' },
+  { name: 'wrong token on create', ...body({ name: 'a' }), headers: { authorization: 'Bearer wrong' }, status: 401, code: 'unauthorized' },
+  { name: 'malformed auth header', method: 'GET', url: '/api/v1/node', headers: { authorization: 'Basic abc' }, status: 401, code: 'unauthorized' },
+  { name: 'no token on node', method: 'GET', url: '/api/v1/node', noAuth: true, status: 401, code: 'unauthorized' },
+  { name: 'no token on delete', method: 'DELETE', url: () => `/api/v1/slivers/${existing}`, noAuth: true, status: 401, code: 'unauthorized' },
+  { name: 'no token on exec', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: ['true'] }, noAuth: true, status: 401, code: 'unauthorized' },
+  { name: 'no token on events', method: 'GET', url: '/api/v1/events', noAuth: true, status: 401, code: 'unauthorized' },
+];
+
+describe('bad input is refused with a problem and leaves nothing behind', () => {
+  for (const c of cases) {
+    test(c.name, async () => {
+      const before = h.store.listSlivers().map((s) => `${s.id}:${s.desired}`).sort();
+      const containersBefore = (await h.driver.list()).length;
+      const headers = { ...(c.noAuth === true ? {} : h.auth), ...c.headers };
+      const res = await h.api.inject({
+        method: c.method,
+        url: typeof c.url === 'function' ? c.url() : c.url,
+        headers,
+        ...(c.raw !== undefined ? { payload: c.raw } : c.payload !== undefined ? { payload: c.payload as object } : {}),
+      });
+      assert.equal(res.statusCode, c.status, res.body.slice(0, 300));
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+      const problem = res.json<{ code: string; status: number; title: string; detail: string }>();
+      assert.equal(problem.code, c.code, problem.detail);
+      assert.equal(problem.status, c.status);
+      assert.ok(problem.detail.length > 0 && problem.detail.length < 1000, 'a short human-readable detail');
+      await h.reconciler.pass();
+      assert.deepEqual(h.store.listSlivers().map((s) => `${s.id}:${s.desired}`).sort(), before, 'no sliver row changed');
+      assert.equal((await h.driver.list()).length, containersBefore, 'no container created');
+    });
+  }
+});
+
+describe('the public routes need no token', () => {
+  test('the OpenAPI document lists the sliver routes', async () => {
+    const res = await h.api.inject({ method: 'GET', url: '/api/openapi.json' });
+    assert.equal(res.statusCode, 200);
+    const doc = res.json<{ openapi: string; paths: Record<string, unknown> }>();
+    assert.equal(doc.openapi, '3.1.0');
+    for (const p of ['/api/v1/slivers', '/api/v1/slivers/{id}', '/api/v1/slivers/{id}/exec', '/api/v1/node']) assert.ok(p in doc.paths, p);
+  });
+  test('metrics are Prometheus text', async () => {
+    const res = await h.api.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /^# HELP hearth_slivers /m);
+    assert.match(res.body, /hearth_resources_contributed\{resource="memory_mb"\} 1024/);
+    assert.match(res.body, /hearth_http_request_duration_seconds_bucket/);
+  });
+});
+
+describe('admission', () => {
+  test('the last slot cannot be taken twice, and the refusal says what is short', async () => {
+    const h2 = await apiHarness({ cpu: 1, memoryMb: 256, diskMb: 1024, slivers: 2 });
+    try {
+      const ask = (name: string): Promise<{ statusCode: number; json: () => { code: string; detail: string; short?: unknown[] } }> =>
+        h2.api.inject({ method: 'POST', url: '/api/v1/slivers', headers: h2.auth, payload: { name, resources: { memoryMb: 128, cpu: 0.5 } } });
+      const results = await Promise.all([ask('a1'), ask('a2'), ask('a3')]);
+      assert.deepEqual(results.map((r) => r.statusCode).sort(), [202, 202, 409]);
+      const refused = results.find((r) => r.statusCode === 409)?.json();
+      assert.equal(refused?.code, 'insufficient_resources');
+      assert.match(refused?.detail ?? '', /memoryMb: asked 128 MB, 0 free/);
+      assert.match(refused?.detail ?? '', /slivers: asked 1 slivers, 0 free/);
+      assert.equal(h2.store.listSlivers().length, 2);
+    } finally {
+      await h2.close();
+    }
+  });
+});
