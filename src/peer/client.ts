@@ -1,0 +1,202 @@
+// The peer API client: JSON over HTTPS with mutual TLS to another gateway.
+// It presents this gateway's certificate and talks only to a server whose
+// certificate fingerprint is the one gossiped for the member it meant to
+// reach. Every failure, local or remote, is a PeerError naming that member;
+// a problem document from the peer rides along in it.
+// Must never: send a byte to an unpinned server, reuse a connection checked
+// against a pin that has since changed, or buffer a reply beyond the limit.
+
+import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { PeerError, isErrorCode, type ProblemDetails } from '../model/errors.js';
+import { parsePeerAddress } from './address.js';
+import { isJsonContentType, readBody } from './body.js';
+import { PinnedAgent } from './pinned-agent.js';
+import type { PeerMethod } from './router.js';
+import type { PeerCredentials, PeerPins } from './trust.js';
+
+export interface PeerClientInit {
+  identity: PeerCredentials;
+  trust: PeerPins;
+  /** Largest reply accepted; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Default per-request timeout; default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface PeerRequestOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface PeerClient {
+  /**
+   * Calls `method path` on `member` at `address` ("host:port", IPv6 in brackets)
+   * and resolves with the parsed JSON reply (undefined for an empty one).
+   * Rejects with a PeerError, or with `signal.reason` when the caller aborts.
+   */
+  request(member: string, address: string, method: PeerMethod, path: string, body?: unknown, opts?: PeerRequestOptions): Promise<unknown>;
+  /** Closes every kept-alive connection. */
+  close(): void;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export function createPeerClient(init: PeerClientInit): PeerClient {
+  const maxBodyBytes = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const agents = new Map<string, PinnedAgent>();
+
+  // One keep-alive pool per member, bound to the pin it was checked against:
+  // when a member's gossiped fingerprint changes (re-keyed, or revoked), its
+  // old connections go with the old pin.
+  function agentFor(member: string, fingerprint: string): PinnedAgent {
+    const existing = agents.get(member);
+    if (existing?.fingerprint === fingerprint) return existing;
+    existing?.destroy();
+    const agent = new PinnedAgent({
+      member,
+      fingerprint,
+      options: { keepAlive: true, cert: init.identity.certPem, key: init.identity.keyPem, minVersion: 'TLSv1.3' },
+    });
+    agents.set(member, agent);
+    return agent;
+  }
+
+  async function request(
+    member: string,
+    address: string,
+    method: PeerMethod,
+    path: string,
+    body?: unknown,
+    opts: PeerRequestOptions = {},
+  ): Promise<unknown> {
+    opts.signal?.throwIfAborted();
+    const pin = init.trust.fingerprintOf(member);
+    if (pin === undefined) {
+      agents.get(member)?.destroy();
+      agents.delete(member);
+      throw new PeerError(member, `${member} has no gossiped identity (unknown or revoked member)`);
+    }
+    const target = parsePeerAddress(address);
+    if (target === undefined) throw new PeerError(member, `${member} has a malformed address: ${address}`);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    const timeoutMs = opts.timeoutMs ?? init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
+    const call = (): Promise<Reply> =>
+      send({ agent: agentFor(member, pin), host: target.host, port: target.port, method, path, payload, timeoutMs, signal, maxBodyBytes });
+
+    let reply: Reply;
+    try {
+      reply = await call().catch((err: unknown) => {
+        // A kept-alive connection the server had just closed as idle: the request
+        // never reached it, so it is sent again once on a fresh connection.
+        if (err instanceof StaleConnection) return call();
+        throw err;
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (timeout.aborted) throw new PeerError(member, `${member} did not answer ${method} ${path} within ${timeoutMs} ms`, undefined, { cause: err });
+      if (err instanceof PeerError) throw err;
+      const cause = err instanceof StaleConnection ? err.cause : err;
+      throw new PeerError(member, `${method} ${path} to ${member} failed: ${(cause as Error).message}`, undefined, { cause });
+    }
+    return interpret(member, method, path, reply);
+  }
+
+  return {
+    request,
+    close() {
+      for (const agent of agents.values()) agent.destroy();
+      agents.clear();
+    },
+  };
+}
+
+interface Send {
+  agent: PinnedAgent;
+  host: string;
+  port: number;
+  method: PeerMethod;
+  path: string;
+  payload: Buffer | undefined;
+  timeoutMs: number;
+  signal: AbortSignal;
+  maxBodyBytes: number;
+}
+
+type Reply = { status: number; contentType: string | undefined } & ({ kind: 'ok'; bytes: Buffer } | { kind: 'too_large' });
+
+class StaleConnection extends Error {}
+
+function send(s: Send): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (s.payload !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = s.payload.length;
+    }
+    const req: ClientRequest = httpsRequest({
+      agent: s.agent,
+      host: s.host,
+      port: s.port,
+      method: s.method,
+      path: s.path,
+      headers,
+      timeout: s.timeoutMs,
+    });
+    const onAbort = (): void => {
+      req.destroy(s.signal.reason as Error);
+    };
+    s.signal.addEventListener('abort', onAbort, { once: true });
+    req.once('close', () => s.signal.removeEventListener('abort', onAbort));
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      reject(req.reusedSocket && err.code === 'ECONNRESET' ? new StaleConnection(err.message, { cause: err }) : err);
+    });
+    req.once('response', (res: IncomingMessage) => {
+      readBody(res, s.maxBodyBytes).then((read) => {
+        if (read.kind === 'too_large') res.destroy();
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], ...read });
+      }, reject);
+    });
+    req.end(s.payload);
+  });
+}
+
+function interpret(member: string, method: string, path: string, reply: Reply): unknown {
+  const what = `${method} ${path} on ${member}`;
+  if (reply.kind === 'too_large') throw new PeerError(member, `${what}: the reply is larger than the limit`);
+  const text = reply.bytes.toString('utf8');
+  let json: unknown;
+  if (text.length > 0 && isJsonContentType(reply.contentType)) {
+    try {
+      json = JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new PeerError(member, `${what}: the reply is not valid JSON`, undefined, { cause: err });
+    }
+  }
+  if (reply.status >= 200 && reply.status < 300) {
+    if (text.length > 0 && json === undefined) throw new PeerError(member, `${what}: the reply is not JSON (${reply.contentType ?? 'no content type'})`);
+    return json;
+  }
+  const problem = asProblem(json);
+  const reason = problem === undefined ? `HTTP ${reply.status}` : `${problem.code}: ${problem.detail}`;
+  throw new PeerError(member, `${what} failed: ${reason}`, problem);
+}
+
+// A peer may run a newer hearth with codes this one does not know; such a
+// reply still fails, but without a problem this gateway could misread.
+function asProblem(value: unknown): ProblemDetails | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const p = value as Record<string, unknown>;
+  if (!isErrorCode(p['code']) || typeof p['status'] !== 'number' || typeof p['title'] !== 'string') return undefined;
+  return {
+    ...p,
+    type: typeof p['type'] === 'string' ? p['type'] : 'about:blank',
+    title: p['title'],
+    status: p['status'],
+    code: p['code'],
+    detail: typeof p['detail'] === 'string' ? p['detail'] : p['title'],
+  };
+}

@@ -1,0 +1,33 @@
+// What the peer layer needs to know about trust, as narrow interfaces the
+// overlay implements from the gossiped Serf tags. The peer layer pins
+// certificate fingerprints; it never looks at CA chains, names or validity.
+// Must never: import the overlay, or decide trust from anything but a
+// fingerprint that the injected interfaces vouch for.
+
+import { createHash } from 'node:crypto';
+
+/** Server side: who is calling. */
+export interface PeerTrust {
+  /** The member name whose gossiped fingerprint equals this one and is not revoked, or undefined. */
+  memberByFingerprint(fp: string): string | undefined;
+}
+
+/** Client side: whom we expect to answer. */
+export interface PeerPins {
+  /** The gossiped fingerprint of a member, or undefined for an unknown or revoked member. */
+  fingerprintOf(member: string): string | undefined;
+}
+
+/** This gateway's TLS credentials; the overlay's `Identity` has this shape. */
+export interface PeerCredentials {
+  id: string;
+  certPem: string;
+  keyPem: string;
+}
+
+// The same definition as the overlay's identity id (SHA-256 of the DER, lower-case
+// hex). Kept here because peer/ may not import overlay/; the integration tests
+// check that a gateway's identity id is what its peers see.
+export function fingerprintOfCertificate(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
+}
