@@ -21,6 +21,8 @@ import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './confi
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
+import { crashPointFromEnv } from './crash-points.js';
+import { loadOrCreateIdentity } from '../overlay/identity.js';
 
 export interface AgentInit {
   dataDir: string;
@@ -66,12 +68,14 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   const config = await loadConfig(init.dataDir);
   const ownerToken = await readOwnerToken(init.dataDir);
   await takeLock(paths.lock);
+  const identity = await loadOrCreateIdentity(paths.identity, { commonName: config.name });
 
   const db: Db = openDb(paths.db);
   const store = createStore({ db, now: () => new Date().toISOString() });
   const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log: (o, m) => log.debug(o, m) });
   const net = init.net ?? createSliverNetwork({ ...config.network, log: log.child({ part: 'net' }) });
   const templates: TemplateName[] = ['busybox'];
+  const crashPoint = crashPointFromEnv();
 
   const metrics = createMetrics({
     sliversByState: () => {
@@ -86,6 +90,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     store, driver, net, subnet: config.network.subnet, log: log.child({ part: 'reconciler' }),
     monotonic: () => performance.now(),
     onError: (step) => metrics.countReconcileError(step),
+    ...(crashPoint === undefined ? {} : { crashPoint }),
     ...(init.reconcileIntervalMs === undefined ? {} : { intervalMs: init.reconcileIntervalMs }),
   });
   const slivers = createSliverService({
@@ -97,7 +102,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     slivers, store, metrics, ownerToken, log,
     metricsPublic: config.api.metricsPublic,
     node: {
-      name: config.name, id: config.name, version: VERSION,
+      name: config.name, id: identity.id, version: VERSION,
       inventory: () => readInventory(paths.dir),
       contribution: () => config.contribution,
     },

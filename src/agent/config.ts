@@ -10,6 +10,7 @@ import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import { defaultContribution, validateContribution, type Contribution } from '../host/contribution.js';
 import { readInventory } from '../host/inventory.js';
+import { CERT_FILE, loadOrCreateIdentity } from '../overlay/identity.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hearth';
 export const DEFAULT_API_PORT = 7470;
@@ -83,6 +84,8 @@ export interface InitOptions {
 
 export interface InitResult {
   paths: DataPaths;
+  /** The gateway's id: its certificate's fingerprint. */
+  id: string;
   config: AgentConfig;
   created: string[];
 }
@@ -118,11 +121,14 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
     await writeAtomic(paths.ownerToken, `${randomBytes(32).toString('base64url')}\n`, 0o600);
     created.push(paths.ownerToken);
   }
+  const identityExisted = await exists(join(paths.identity, CERT_FILE));
+  const identity = await loadOrCreateIdentity(paths.identity, { commonName: config.name });
+  if (!identityExisted) created.push(join(paths.identity, CERT_FILE));
   const files = opts.subidFiles ?? { subuid: '/etc/subuid', subgid: '/etc/subgid' };
   const { idmap } = config.lxc;
   if (await ensureSubid(files.subuid, idmap.uid, idmap.count)) created.push(files.subuid);
   if (await ensureSubid(files.subgid, idmap.gid, idmap.count)) created.push(files.subgid);
-  return { paths, config, created };
+  return { paths, config, created, id: identity.id };
 }
 
 /** Give root the subordinate id range its unprivileged containers map to, unless it has one covering it. */

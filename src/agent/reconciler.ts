@@ -28,7 +28,16 @@ export interface ReconcilerInit {
   maxFailures?: number;
   intervalMs?: number;
   onError?: (step: ReconcileStep['kind']) => void;
+  /**
+   * Fault injection for the crash tests: called at each point where a kill -9
+   * would leave the store and the machine apart (see crash-points.ts).
+   */
+  crashPoint?: (point: CrashPoint) => void;
 }
+
+export type CrashPoint =
+  | 'allocate:after' | 'create:before' | 'create:after' | 'start:after'
+  | 'destroy:before' | 'destroy:after' | 'forget:after';
 
 export interface Reconciler {
   start(): void;
@@ -119,11 +128,13 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
           if (address === undefined) throw new HearthError('address_pool_exhausted', `no free address in ${init.subnet}`);
           store.updateSliver(s.id, { address });
         });
+        init.crashPoint?.('allocate:after');
         await applyNetwork();
         return true;
       }
       case 'create': {
         if (s.observed !== 'creating') store.updateSliver(s.id, { observed: 'creating' });
+        init.crashPoint?.('create:before');
         await driver.create({
           name,
           template: s.spec.template,
@@ -135,12 +146,14 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
             gateway: net.gateway,
           },
         });
+        init.crashPoint?.('create:after');
         store.updateSliver(s.id, { observed: 'stopped', reason: null });
         event(s, 'sliver.created');
         return true;
       }
       case 'start':
         await driver.start(name);
+        init.crashPoint?.('start:after');
         store.updateSliver(s.id, { observed: 'running', reason: null, failures: 0 });
         event(s, 'sliver.started');
         return true;
@@ -165,11 +178,14 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
       }
       case 'destroy': {
         if (s.observed !== 'destroying') store.updateSliver(s.id, { observed: 'destroying' });
+        init.crashPoint?.('destroy:before');
         await driver.destroy(name);
+        init.crashPoint?.('destroy:after');
         store.transaction(() => {
           store.deleteSliver(s.id);
           event(s, 'sliver.deleted');
         });
+        init.crashPoint?.('forget:after');
         await applyNetwork();
         return false;
       }

@@ -1,0 +1,14 @@
+// Fault injection for the crash tests: HEARTH_CRASH_POINT=<point> makes the
+// agent kill itself with SIGKILL the first time the reconciler reaches that
+// point, exactly as a power cut or OOM kill there would. Unset (always, in
+// production), it costs one comparison per step.
+
+import type { CrashPoint } from './reconciler.js';
+
+export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): ((point: CrashPoint) => void) | undefined {
+  const wanted = env['HEARTH_CRASH_POINT'];
+  if (wanted === undefined || wanted === '') return undefined;
+  return (point) => {
+    if (point === wanted) process.kill(process.pid, 'SIGKILL');
+  };
+}

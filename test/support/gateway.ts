@@ -1,0 +1,123 @@
+// A real gateway for integration tests: a fresh data dir with its own
+// bridge, subnet, nft table, lxcpath and API port, and `hearth agent` run as
+// a child process that tests can stop, kill -9 and restart.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { initDataDir, type AgentConfig } from '../../src/agent/config.js';
+import { createApiClient, type ApiClient } from '../../src/cli/client.js';
+import { createSliverNetwork } from '../../src/net/sliver-net.js';
+import { createLxcDriver } from '../../src/virt/lxc.js';
+
+/** The CLI entry of this build: main.js under dist/, main.ts when run through tsx. */
+export function cliEntry(): { command: string; args: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    return { command: process.execPath, args: ['--import', 'tsx', fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))] };
+  }
+  return { command: process.execPath, args: [fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))] };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface TestGateway {
+  dataDir: string;
+  config: AgentConfig;
+  api: ApiClient;
+  token: string;
+  /** Start `hearth agent`; resolves once the API answers. */
+  start(env?: Record<string, string>): Promise<ChildProcess>;
+  /** Wait for the running agent to exit (e.g. after a crash point); resolves with its signal. */
+  exited(): Promise<NodeJS.Signals | null>;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stop the agent, destroy its containers, remove its bridge, tables and data dir. */
+  destroy(): Promise<void>;
+  /** The agent's log so far (for failure messages). */
+  log(): string;
+}
+
+export async function createTestGateway(opts: { contribution?: Partial<AgentConfig['contribution']> } = {}): Promise<TestGateway> {
+  const suffix = randomBytes(3).toString('hex').slice(0, 5);
+  const dataDir = `/tmp/hearth-it-${suffix}`;
+  const port = await freePort();
+  const third = 100 + (randomBytes(1)[0] ?? 0) % 150;
+  const { config, paths } = await initDataDir({
+    dataDir, name: `gw-${suffix}`, apiPort: port,
+    contribution: { cpu: 1, memoryMb: 2048, diskMb: 8192, slivers: 32, ...opts.contribution },
+    network: { bridge: `hit${suffix}`, subnet: `10.${third}.${(randomBytes(1)[0] ?? 0)}.0/24`, table: `hit_${suffix}` },
+  });
+  const { readFile } = await import('node:fs/promises');
+  const token = (await readFile(paths.ownerToken, 'utf8')).trim();
+  const api = createApiClient({ baseUrl: `http://127.0.0.1:${port}`, token });
+  let child: ChildProcess | undefined;
+  let exit: Promise<NodeJS.Signals | null> | undefined;
+  let output = '';
+
+  const waitReady = async (): Promise<void> => {
+    for (let i = 0; i < 300; i++) {
+      if (child?.exitCode !== null || child.signalCode !== null) throw new Error(`agent exited during start:\n${output.slice(-3000)}`);
+      try {
+        await api.request('GET', '/api/v1/node');
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw new Error(`agent did not answer within 30 s:\n${output.slice(-3000)}`);
+  };
+
+  const gw: TestGateway = {
+    dataDir, config, api, token,
+    async start(env = {}) {
+      const { command, args } = cliEntry();
+      child = spawn(command, [...args, 'agent', '--data-dir', dataDir], {
+        env: { ...process.env, HEARTH_LOG_LEVEL: 'info', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const c = child;
+      c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      c.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      exit = new Promise((resolve) => c.on('exit', (_code, signal) => resolve(signal)));
+      if (env['HEARTH_CRASH_POINT'] === undefined) await waitReady();
+      else {
+        // A crash point may fire during start-up repair; ready or dead, both are fine here.
+        await Promise.race([waitReady().catch(() => undefined), exit]);
+      }
+      return c;
+    },
+    async exited() {
+      if (exit === undefined) throw new Error('agent not started');
+      return exit;
+    },
+    async kill9() {
+      child?.kill('SIGKILL');
+      await exit;
+    },
+    async stop() {
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exit;
+    },
+    async destroy() {
+      await gw.stop();
+      const driver = createLxcDriver({ lxcPath: paths.containers });
+      for (const c of await driver.list()) await driver.destroy(c.name);
+      await createSliverNetwork(config.network).teardown();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+    log: () => output,
+  };
+  return gw;
+}
