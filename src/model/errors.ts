@@ -25,6 +25,8 @@ export const ERROR_CATALOG = {
   insufficient_resources: { status: 409, title: 'The gateway cannot fit this request' },
   address_pool_exhausted: { status: 409, title: 'No free address in the sliver subnet' },
   unknown_template: { status: 400, title: 'Unknown template' },
+  invalid_invite: { status: 400, title: 'The invite token is not valid' },
+  invite_expired: { status: 400, title: 'The invite token has expired' },
   // operations
   exec_failed: { status: 502, title: 'The command could not be run in the sliver' },
   exec_timeout: { status: 504, title: 'The command did not finish in time' },
