@@ -1,0 +1,142 @@
+// The membership view: what this gateway believes about every member of its
+// community, built from Serf's member list and member events. Pure: the
+// Serf-backed driver (membership.ts) feeds it; tests and the simulator can
+// feed it too. A member whose tags do not decode stays in the view as
+// "unknown" and is counted, never trusted and never a crash.
+
+import type { MemberStatus, SerfCoordinate, SerfEvent, SerfMember } from './serf-records.js';
+import { decodeTags, type GatewayTags } from './tags.js';
+import { estimateRttMs } from './vivaldi.js';
+
+export interface MemberView {
+  name: string;
+  /** Gossip address as Serf sees it (host:port, [v6]:port). */
+  serfAddr: string;
+  status: MemberStatus;
+  tags: GatewayTags | null;
+  /** Why the tags did not decode, when they did not. */
+  tagError: string | null;
+  coordinate: SerfCoordinate | null;
+}
+
+export interface ViewState {
+  members: ReadonlyMap<string, MemberView>;
+  /** Members seen with tags that did not decode (each change counted once). */
+  badTags: number;
+}
+
+export const EMPTY_VIEW: ViewState = { members: new Map(), badTags: 0 };
+
+function hostPort(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function fromSerf(m: SerfMember, previous: MemberView | undefined): { view: MemberView; bad: boolean } {
+  const decoded = decodeTags(m.tags);
+  const view: MemberView = {
+    name: m.name,
+    serfAddr: hostPort(m.addr, m.port),
+    status: m.status,
+    tags: decoded.ok ? decoded.tags : null,
+    tagError: decoded.ok ? null : decoded.reason,
+    coordinate: previous?.coordinate ?? null,
+  };
+  const bad = !decoded.ok && previous?.tagError !== view.tagError;
+  return { view, bad };
+}
+
+/** Replace the view with a full member list (at start and after a reconnect). */
+export function applySnapshot(state: ViewState, members: readonly SerfMember[]): ViewState {
+  const next = new Map<string, MemberView>();
+  let badTags = state.badTags;
+  for (const m of members) {
+    const { view, bad } = fromSerf(m, state.members.get(m.name));
+    next.set(m.name, view);
+    if (bad) badTags++;
+  }
+  return { members: next, badTags };
+}
+
+/** Apply one member event; user events and queries leave the view as it is. */
+export function applyEvent(state: ViewState, event: SerfEvent): ViewState {
+  if (event.type === 'user' || event.type === 'query') return state;
+  const next = new Map(state.members);
+  let badTags = state.badTags;
+  for (const m of event.members) {
+    if (event.type === 'member-reap') {
+      next.delete(m.name);
+      continue;
+    }
+    const { view, bad } = fromSerf(m, next.get(m.name));
+    next.set(m.name, view);
+    if (bad) badTags++;
+  }
+  return { members: next, badTags };
+}
+
+export function withCoordinate(state: ViewState, name: string, coordinate: SerfCoordinate | null): ViewState {
+  const m = state.members.get(name);
+  if (m === undefined) return state;
+  const next = new Map(state.members);
+  next.set(name, { ...m, coordinate });
+  return { ...state, members: next };
+}
+
+export interface NodeRow {
+  name: string;
+  id: string | null;
+  status: MemberStatus | 'unknown';
+  serfAddr: string;
+  /** Where its peer API answers (the gossip host when the tag names only a port). */
+  peerAddr: string | null;
+  mode: GatewayTags['mode'] | null;
+  version: string | null;
+  contributed: GatewayTags['contributed'] | null;
+  free: GatewayTags['free'] | null;
+  /** Estimated RTT from this gateway, from Vivaldi coordinates. */
+  rttMs: number | null;
+  self: boolean;
+  revoked: boolean;
+}
+
+/** The peer API address of a member: its tag, with the gossip host filled in when the tag names only a port. */
+export function peerAddress(m: MemberView): string | null {
+  if (m.tags === null) return null;
+  if (!m.tags.api.startsWith(':')) return m.tags.api;
+  const host = m.serfAddr.slice(0, m.serfAddr.lastIndexOf(':'));
+  return `${host}${m.tags.api}`;
+}
+
+export function nodeRows(state: ViewState, self: string, revoked: ReadonlySet<string>): NodeRow[] {
+  const me = state.members.get(self);
+  return [...state.members.values()]
+    .map((m) => ({
+      name: m.name,
+      id: m.tags?.id ?? null,
+      status: m.tags === null ? 'unknown' as const : m.status,
+      serfAddr: m.serfAddr,
+      peerAddr: peerAddress(m),
+      mode: m.tags?.mode ?? null,
+      version: m.tags?.version ?? null,
+      contributed: m.tags?.contributed ?? null,
+      free: m.tags?.free ?? null,
+      rttMs: m.name === self ? 0 : me?.coordinate != null && m.coordinate !== null ? Math.round(estimateRttMs(me.coordinate, m.coordinate) * 100) / 100 : null,
+      self: m.name === self,
+      revoked: m.tags !== null && revoked.has(m.tags.id),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+/** The member a fingerprint belongs to, if it is a live, non-revoked hearth gateway. */
+export function memberByFingerprint(state: ViewState, fingerprint: string, revoked: ReadonlySet<string>): string | undefined {
+  if (revoked.has(fingerprint)) return undefined;
+  for (const m of state.members.values()) {
+    if (m.tags?.id === fingerprint && (m.status === 'alive' || m.status === 'failed' || m.status === 'leaving')) return m.name;
+  }
+  return undefined;
+}
+
+export function fingerprintOf(state: ViewState, name: string, revoked: ReadonlySet<string>): string | undefined {
+  const id = state.members.get(name)?.tags?.id;
+  return id === undefined || revoked.has(id) ? undefined : id;
+}

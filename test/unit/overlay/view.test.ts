@@ -1,0 +1,65 @@
+// The membership view over Serf snapshots and events: decoded tags, RTT
+// estimates, trust by fingerprint, bad tags counted and never trusted.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EMPTY_VIEW, applyEvent, applySnapshot, fingerprintOf, memberByFingerprint, nodeRows, withCoordinate } from '../../../src/overlay/view.js';
+import { encodeTags } from '../../../src/overlay/tags.js';
+import type { SerfMember } from '../../../src/overlay/serf-records.js';
+
+const range = { min: 1, max: 5, cur: 4 };
+const id = (c: string): string => c.repeat(64);
+const member = (name: string, idChar: string, status: SerfMember['status'] = 'alive', addr = '10.99.0.1'): SerfMember => ({
+  name, addr, port: 7946, status, protocol: range, delegate: range,
+  tags: encodeTags({
+    id: id(idChar), api: ':7471', mode: 'production', version: '0.1.0', digests: {},
+    contributed: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 }, free: { cpu: 0.5, memoryMb: 512, diskMb: 4096, slivers: 7 },
+  }),
+});
+
+test('a snapshot and events build the rows, with RTT from coordinates', () => {
+  let v = applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), member('gw2', 'b', 'alive', 'fd00::2')]);
+  v = withCoordinate(v, 'gw1', { vec: [0, 0], height: 0, adjustment: 0, error: 0.2 });
+  v = withCoordinate(v, 'gw2', { vec: [0.012, 0.005], height: 0.001, adjustment: 0, error: 0.2 });
+  v = applyEvent(v, { type: 'member-join', members: [member('gw10', 'c')] });
+  const rows = nodeRows(v, 'gw1', new Set());
+  assert.deepEqual(rows.map((r) => r.name), ['gw1', 'gw2', 'gw10']);
+  assert.equal(rows[0]?.rttMs, 0);
+  assert.equal(rows[1]?.rttMs, 14);
+  assert.equal(rows[1]?.peerAddr, '[fd00::2]:7471');
+  assert.equal(rows[2]?.rttMs, null, 'no coordinate yet');
+  assert.equal(rows[2]?.free?.slivers, 7);
+});
+
+test('failure, leave and reap change the status, then remove the member', () => {
+  let v = applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), member('gw2', 'b')]);
+  v = applyEvent(v, { type: 'member-failed', members: [member('gw2', 'b', 'failed')] });
+  assert.equal(v.members.get('gw2')?.status, 'failed');
+  v = applyEvent(v, { type: 'member-leave', members: [member('gw2', 'b', 'left')] });
+  assert.equal(v.members.get('gw2')?.status, 'left');
+  v = applyEvent(v, { type: 'member-reap', members: [member('gw2', 'b', 'left')] });
+  assert.equal(v.members.has('gw2'), false);
+});
+
+test('trust: only live, non-revoked members with that fingerprint', () => {
+  let v = applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), member('gw2', 'b'), member('gw3', 'c', 'left')]);
+  assert.equal(memberByFingerprint(v, id('a'), new Set()), 'gw1');
+  assert.equal(memberByFingerprint(v, id('c'), new Set()), undefined, 'left members are not trusted');
+  assert.equal(memberByFingerprint(v, id('d'), new Set()), undefined, 'strangers are not trusted');
+  assert.equal(memberByFingerprint(v, id('b'), new Set([id('b')])), undefined, 'revoked members are not trusted');
+  assert.equal(fingerprintOf(v, 'gw2', new Set()), id('b'));
+  assert.equal(fingerprintOf(v, 'gw2', new Set([id('b')])), undefined);
+  v = applyEvent(v, { type: 'user', name: 'x', payload: new Uint8Array(), ltime: 1, coalesce: false });
+  assert.equal(v.members.size, 3);
+});
+
+test('a member with tags that do not decode is shown as unknown, counted once, never trusted', () => {
+  const odd: SerfMember = { ...member('odd', 'e'), tags: { role: 'something-else' } };
+  let v = applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), odd]);
+  v = applyEvent(v, { type: 'member-update', members: [odd] });
+  assert.equal(v.badTags, 1);
+  const row = nodeRows(v, 'gw1', new Set()).find((r) => r.name === 'odd');
+  assert.equal(row?.status, 'unknown');
+  assert.equal(row?.id, null);
+  assert.equal(memberByFingerprint(v, id('e'), new Set()), undefined);
+});
