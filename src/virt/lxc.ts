@@ -1,0 +1,216 @@
+// The LXC driver: unprivileged containers in one lxcpath per gateway, made
+// and run with the lxc-* tools (through runner.ts). It owns exactly the
+// containers whose directory holds its marker (marker.ts); operations on one
+// name are serialised. Must never: touch a container outside its lxcpath, or
+// list, start or stop one without its marker (only `destroy` and a redone
+// `create` clean up an unfinished one).
+
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HearthError } from '../model/errors.js';
+import { validateName } from '../model/sliver.js';
+import { openAttached, runAttached } from './attach.js';
+import { readCgroupUsage, readVethBytes } from './cgroup.js';
+import type { ContainerSpec, ContainerState, ContainerStats, Driver, ExecSession, OpOptions } from './driver.js';
+import { createKeyedLock } from './keyed-lock.js';
+import { DEFAULT_IDMAP, renderHearthConfig, renderIdmapConfig, type IdMap } from './lxc-config.js';
+import { readMarker, writeMarker } from './marker.js';
+import { runLxc, runLxcStatus, tail } from './runner.js';
+import { recipeFor } from './templates.js';
+
+export interface LxcDriverInit {
+  /** This gateway's container directory, e.g. `<dataDir>/containers`. */
+  lxcPath: string;
+  /** Host ids the container's root maps to; must be delegated to root in /etc/subuid and /etc/subgid. */
+  idmap?: IdMap;
+  log?: (obj: object, msg: string) => void;
+}
+
+const DEFAULT_STOP_TIMEOUT_SEC = 5;
+const START_WAIT_SEC = 10;
+// `lxc-start NAME STAMP ERROR    module - file:function:line - message`
+const LOG_LINE_RE = /^\S+ \S+ \S+ ERROR\s+\S+ - \S+ - (.*)$/;
+
+/** LXC logs the cause first and generic wrap-ups after it; keep the first two messages. */
+export function startFailureReason(log: string): string | undefined {
+  const messages = log.split('\n').flatMap((line) => LOG_LINE_RE.exec(line)?.[1] ?? []);
+  return messages.length > 0 ? messages.slice(0, 2).join(' | ') : undefined;
+}
+
+export function createLxcDriver(init: LxcDriverInit): Driver {
+  const lxcPath = resolve(init.lxcPath);
+  const idmap = init.idmap ?? DEFAULT_IDMAP;
+  const log = init.log ?? ((): void => undefined);
+  const withLock = createKeyedLock();
+  const dirOf = (name: string): string => join(lxcPath, name);
+  const sig = (opts?: OpOptions): { signal?: AbortSignal } => (opts?.signal ? { signal: opts.signal } : {});
+
+  async function exists(path: string): Promise<boolean> {
+    try {
+      await stat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether LXC reports the container as anything but stopped (STARTING, RUNNING, STOPPING, FROZEN…). */
+  async function isRunning(name: string, opts?: OpOptions & { unknownIsStopped?: boolean }): Promise<boolean> {
+    const info = await runLxcStatus('lxc-info', ['-P', lxcPath, '-n', name, '-s', '-H'], sig(opts));
+    if (info.code !== 0) {
+      // An unfinished container may have no config yet: LXC does not know it, so it cannot run.
+      if (opts?.unknownIsStopped) return false;
+      throw new HearthError('driver_error', `lxc-info failed: ${tail(info.stderr)}`, { tool: 'lxc-info', name });
+    }
+    return info.stdout.trim() !== 'STOPPED';
+  }
+
+  async function readState(name: string, opts?: OpOptions): Promise<ContainerState> {
+    validateName('container', name);
+    opts?.signal?.throwIfAborted();
+    if (!(await exists(dirOf(name)))) return 'absent';
+    if ((await readMarker(dirOf(name))) === null) return 'incomplete';
+    return (await isRunning(name, opts)) ? 'running' : 'stopped';
+  }
+
+  async function remove(name: string, opts?: OpOptions): Promise<void> {
+    const dir = dirOf(name);
+    if (!(await exists(dir))) return;
+    if (await isRunning(name, { ...opts, unknownIsStopped: true })) await runLxc('lxc-stop', ['-P', lxcPath, '-n', name, '-k'], sig(opts));
+    if (await exists(join(dir, 'config'))) {
+      const destroyed = await runLxcStatus('lxc-destroy', ['-P', lxcPath, '-n', name], sig(opts));
+      if (destroyed.code !== 0) log({ name, stderr: tail(destroyed.stderr) }, 'lxc-destroy failed; removing the directory');
+    }
+    // What lxc-destroy left, or an unfinished directory it does not know.
+    await rm(dir, { recursive: true, force: true });
+    log({ name }, 'container destroyed');
+  }
+
+  async function make(spec: ContainerSpec, opts?: OpOptions): Promise<void> {
+    const recipe = recipeFor(spec.template);
+    const hearthConfig = renderHearthConfig(spec); // validates before anything is made
+    await mkdir(lxcPath, { recursive: true });
+    // Unprivileged containers need their mapped root to traverse the lxcpath.
+    await chmod(lxcPath, 0o755);
+    const scratch = await mkdtemp(join(tmpdir(), 'hearth-lxc-'));
+    try {
+      const idmapConfigFile = join(scratch, 'idmap.conf');
+      await writeFile(idmapConfigFile, renderIdmapConfig(idmap));
+      await recipe.create({ lxcPath, name: spec.name, idmapConfigFile, ...sig(opts) });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    opts?.signal?.throwIfAborted();
+    await appendFile(join(dirOf(spec.name), 'config'), hearthConfig);
+    await writeMarker(dirOf(spec.name), spec);
+    log({ name: spec.name, template: spec.template }, 'container created');
+  }
+
+  function notFound(name: string): HearthError {
+    return new HearthError('sliver_not_found', `container ${name} does not exist`, { name });
+  }
+
+  return {
+    create(spec, opts) {
+      return withLock(spec.name, async () => {
+        const state = await readState(spec.name, opts);
+        if (state === 'stopped' || state === 'running') return;
+        recipeFor(spec.template); // refuse an unavailable template before cleaning anything up
+        if (state === 'incomplete') {
+          log({ name: spec.name }, 'redoing an unfinished container');
+          await remove(spec.name, opts);
+        }
+        await make(spec, opts);
+      });
+    },
+
+    start(name, opts) {
+      return withLock(name, async () => {
+        const state = await readState(name, opts);
+        if (state === 'running') return;
+        if (state === 'absent') throw notFound(name);
+        if (state === 'incomplete') throw new HearthError('invalid_state', `container ${name} was not completely created`, { name });
+        const logFile = join(dirOf(name), 'start.log');
+        await writeFile(logFile, '');
+        const started = await runLxcStatus('lxc-start', ['-P', lxcPath, '-n', name, '-o', logFile, '-l', 'ERROR'], sig(opts));
+        if (started.code !== 0) {
+          const details = await readFile(logFile, 'utf8').catch(() => '');
+          throw new HearthError('driver_error', `lxc-start failed: ${startFailureReason(details) ?? tail(started.stderr)}`, { tool: 'lxc-start', name });
+        }
+        await runLxc('lxc-wait', ['-P', lxcPath, '-n', name, '-s', 'RUNNING', '-t', String(START_WAIT_SEC)], sig(opts));
+        log({ name }, 'container started');
+      });
+    },
+
+    stop(name, opts) {
+      return withLock(name, async () => {
+        const state = await readState(name, opts);
+        if (state === 'absent') throw notFound(name);
+        if (state !== 'running') return;
+        const timeout = Math.ceil(opts?.timeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC);
+        // lxc-stop asks init to halt, and kills the container once the timeout passed.
+        const how = timeout > 0 ? ['-t', String(timeout)] : ['-k'];
+        const stopped = await runLxcStatus('lxc-stop', ['-P', lxcPath, '-n', name, ...how], sig(opts));
+        if (stopped.code !== 0 && (await isRunning(name, opts))) {
+          await runLxc('lxc-stop', ['-P', lxcPath, '-n', name, '-k'], sig(opts));
+        }
+        log({ name }, 'container stopped');
+      });
+    },
+
+    destroy(name, opts) {
+      return withLock(name, async () => {
+        validateName('container', name);
+        await remove(name, opts);
+      });
+    },
+
+    state(name, opts) {
+      return readState(name, opts);
+    },
+
+    async stats(name, opts): Promise<ContainerStats> {
+      const state = await readState(name, opts);
+      if (state === 'absent') throw notFound(name);
+      const marker = await readMarker(dirOf(name));
+      const limitBytes = marker ? marker.spec.limits.memoryMb * 1024 * 1024 : 0;
+      if (state !== 'running') return { cpuNs: 0, memoryBytes: 0, memoryLimitBytes: limitBytes, pids: 0, rxBytes: 0, txBytes: 0 };
+      const usage = await readCgroupUsage(name).catch((e: unknown) => {
+        throw new HearthError('driver_error', `cannot read the cgroup of ${name}: ${String(e)}`, { name }, { cause: e });
+      });
+      const net = marker?.spec.network ? await readVethBytes(marker.spec.network.hostVeth) : { rxBytes: 0, txBytes: 0 };
+      return { ...usage, ...net };
+    },
+
+    async list(opts) {
+      opts?.signal?.throwIfAborted();
+      let entries: string[];
+      try {
+        entries = await readdir(lxcPath);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw e;
+      }
+      const owned: string[] = [];
+      for (const entry of entries.sort()) {
+        if (entry.startsWith('.')) continue;
+        if ((await readMarker(dirOf(entry))) !== null) owned.push(entry);
+      }
+      if (owned.length === 0) return [];
+      const running = new Set((await runLxc('lxc-ls', ['-P', lxcPath, '--running', '-1'], sig(opts))).stdout.split(/\s+/));
+      return owned.map((name) => ({ name, state: running.has(name) ? ('running' as const) : ('stopped' as const) }));
+    },
+
+    async exec(name, argv, opts = {}) {
+      const state = await readState(name, opts.signal ? { signal: opts.signal } : {});
+      if (state !== 'running') throw new HearthError('exec_failed', `container ${name} is ${state}, not running`, { name, state });
+      return runAttached({ lxcPath, name }, argv, opts);
+    },
+
+    session(name, argv, opts = {}): ExecSession {
+      validateName('container', name);
+      return openAttached({ lxcPath, name }, argv, { ...opts, tty: opts.tty ?? false }, log);
+    },
+  };
+}

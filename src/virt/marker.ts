@@ -1,0 +1,39 @@
+// The ownership marker: `<lxcpath>/<name>/hearth.json`, written last (and
+// atomically) once a container is complete. A container without it was not
+// finished by this driver: `list()` ignores it, `state()` calls it incomplete.
+// Must never: be written before the container's config is final.
+
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContainerSpec } from './driver.js';
+
+export const MARKER_FILE = 'hearth.json';
+
+export interface ContainerMarker {
+  hearth: 1;
+  spec: ContainerSpec;
+}
+
+export async function writeMarker(dir: string, spec: ContainerSpec): Promise<void> {
+  const marker: ContainerMarker = { hearth: 1, spec };
+  const tmp = join(dir, `.${MARKER_FILE}.${randomBytes(4).toString('hex')}`);
+  await writeFile(tmp, `${JSON.stringify(marker, null, 2)}\n`, { mode: 0o644 });
+  await rename(tmp, join(dir, MARKER_FILE));
+}
+
+/** The marker, or null when there is none or it is unreadable (treated as unfinished). */
+export async function readMarker(dir: string): Promise<ContainerMarker | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MARKER_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<ContainerMarker>;
+    return parsed.hearth === 1 && typeof parsed.spec?.name === 'string' ? (parsed as ContainerMarker) : null;
+  } catch {
+    return null;
+  }
+}
