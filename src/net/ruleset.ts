@@ -1,0 +1,191 @@
+// Renders hearth's whole firewall for one gateway as one nftables script,
+// applied with `nft -f -` in a single transaction. The script first creates
+// and deletes hearth's two tables, so applying it always replaces whatever an
+// earlier plan left: the same plan twice gives the same ruleset, and a sliver
+// gone from the plan leaves no element or rule behind.
+//
+// - bridge family table: slivers on one bridge talk at layer 2, so slice
+//   isolation lives here. Frames between two sliver ports pass only for
+//   same-slice pairs, and a port may only send IPv4/ARP from its own address.
+//   The kernel here has no `meta ibrname`, so the rules name hearth's ports
+//   through sets rather than the bridge: frames between two ports unknown to
+//   the plan are not filtered, which is why the agent applies a plan that
+//   holds a sliver's port before it starts the sliver.
+// - inet family table: NAT out, port forwards (DNAT), and the protection of
+//   the host: from the bridge only replies and pings reach the host.
+//
+// Pure. Must never: touch a table other than hearth's, or use a policy
+// other than accept on a base chain (other firewalls on the host keep their say).
+
+import { HearthError } from '../model/errors.js';
+import { isLinkName, validateLinkName, validateTableName } from './names.js';
+import { isSliverAddress, parseSubnet } from './pool.js';
+import type { NetworkPlan, PortForward, SliverNetworkInit, SliverPort } from './types.js';
+
+/**
+ * The packet mark bit hearth sets on forwarded (DNAT'ed) packets that come
+ * from the bridge, so the bridge table can let a sliver use a forward that
+ * lands on a sliver of another slice. Chosen clear of the bits used by
+ * kube-proxy (0xc000), Cilium (0x0f00), Calico's default mask (0xffff0000),
+ * Tailscale (0xff0000) and WireGuard's usual fwmark (0xca6c).
+ */
+export const FORWARDED_MARK = 0x1000;
+
+/** The script that replaces hearth's firewall with the one for `plan`. */
+export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): string {
+  validateLinkName('bridge', init.bridge);
+  validateTableName(init.table);
+  const subnet = parseSubnet(init.subnet);
+  const ports = [...plan.ports].sort((a, b) => compare(a.hostVeth, b.hostVeth));
+  validatePorts(init.subnet, ports);
+  const forwards = [...plan.forwards].sort((a, b) => compare(a.proto, b.proto) || a.hostPort - b.hostPort);
+  validateForwards(init.subnet, forwards);
+
+  const br = quote(init.bridge);
+  const mark = hex(FORWARDED_MARK);
+  const t = init.table;
+  const pairs = sameSlicePairs(ports);
+  const dnat = forwards.map((f) => `${f.proto} dport ${f.hostPort} dnat ip to ${f.address}:${f.port}`);
+
+  return [
+    `# hearth firewall for bridge ${init.bridge}, subnet ${subnet.cidr} (generated; replaces both hearth tables atomically)`,
+    // Creating before deleting makes the delete valid on a host that has no table yet.
+    `table bridge ${t}`,
+    `delete table bridge ${t}`,
+    `table inet ${t}`,
+    `delete table inet ${t}`,
+    '',
+    `table bridge ${t} {`,
+    set('ports', 'ifname', ports.map((p) => quote(p.hostVeth))),
+    set('port_addrs', 'ifname . ipv4_addr', ports.map((p) => `${quote(p.hostVeth)} . ${p.address}`)),
+    set('same_slice_ports', 'ifname . ifname', pairs.map(([a, b]) => `${quote(a.hostVeth)} . ${quote(b.hostVeth)}`)),
+    // Frames a sliver sends with another address never enter the bridge: no
+    // spoofing another slice's address or the gateway's.
+    chain('prerouting', 'type filter hook prerouting priority filter; policy accept;', [
+      'iifname @ports ether type ip iifname . ip saddr != @port_addrs drop',
+      'iifname @ports ether type arp iifname . arp saddr ip != @port_addrs drop',
+    ]),
+    // Flooded frames pass this hook once per output port, so ARP and
+    // broadcasts are held to the slice too. Frames to or from the bridge
+    // device itself (the host) are not forwarded and never reach this chain.
+    // With br_netfilter, a forward from one sliver to another is switched
+    // here rather than routed; the inet table marked it (no conntrack here).
+    chain('forward', 'type filter hook forward priority filter; policy accept;', [
+      'iifname . oifname @same_slice_ports accept',
+      `meta mark & ${mark} == ${mark} accept`,
+      'iifname @ports drop',
+      'oifname @ports drop',
+    ]),
+    '}',
+    '',
+    `table inet ${t} {`,
+    set('same_slice_addrs', 'ipv4_addr . ipv4_addr', pairs.map(([a, b]) => `${a.address} . ${b.address}`)),
+    // Covers every host address at once, the API's included: from the bridge
+    // only replies to the host's own connections and pings get in.
+    chain('input', 'type filter hook input priority filter; policy accept;', [
+      `iifname ${br} ct state established,related accept`,
+      `iifname ${br} icmp type echo-request accept`,
+      `iifname ${br} drop`,
+    ]),
+    // Bridge to bridge is either a sliver routing through the host to dodge
+    // the bridge rules, or a frame br_netfilter passes up from the bridge:
+    // the slice rule applies the same way. A hairpin to a forwarded port is fine.
+    chain('forward', 'type filter hook forward priority filter; policy accept;', [
+      `iifname ${br} oifname ${br} ip saddr . ip daddr @same_slice_addrs accept`,
+      `iifname ${br} oifname ${br} ct status dnat accept`,
+      `iifname ${br} oifname ${br} drop`,
+      `iifname ${br} accept`,
+      `oifname ${br} ct state established,related accept`,
+      `oifname ${br} ct status dnat accept`,
+      `oifname ${br} drop`,
+    ]),
+    chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', dnat.map((r) => `fib daddr type local ${r}`)),
+    // Runs after DNAT, both ways of a forwarded connection. Only the bridge
+    // table reads the bit; it is OR-ed in so other users of the mark keep theirs.
+    chain('mark_forwarded', 'type filter hook prerouting priority -90; policy accept;', [
+      `iifname ${br} ct status dnat meta mark set meta mark | ${mark}`,
+    ]),
+    // The host's own connections to a forward. Loopback is left out: a packet
+    // from 127.0.0.1 cannot leave through the bridge unless route_localnet is
+    // set, which would also let slivers address the host's loopback services.
+    chain('output', 'type nat hook output priority -100; policy accept;', dnat.map((r) => `ip daddr != 127.0.0.0/8 fib daddr type local ${r}`)),
+    chain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [
+      `ip saddr ${subnet.cidr} oifname != ${br} masquerade`,
+      // A sliver reaching a forward to a sliver on the same bridge: without
+      // this the reply would go straight back at layer 2 and miss the un-DNAT.
+      `oifname ${br} ip saddr ${subnet.cidr} ct status dnat masquerade`,
+    ]),
+    '}',
+    '',
+  ].join('\n');
+}
+
+function validatePorts(subnet: string, ports: readonly SliverPort[]): void {
+  const veths = new Set<string>();
+  const addresses = new Set<string>();
+  for (const p of ports) {
+    if (!isLinkName(p.hostVeth)) {
+      throw new HearthError('network_error', `sliver ${p.sliverId}: invalid host veth name ${JSON.stringify(p.hostVeth)}`);
+    }
+    if (!isSliverAddress(subnet, p.address)) {
+      throw new HearthError('network_error', `sliver ${p.sliverId}: address ${JSON.stringify(p.address)} is not a sliver address of ${subnet}`);
+    }
+    if (veths.has(p.hostVeth)) throw new HearthError('network_error', `host veth ${p.hostVeth} appears twice in the plan`);
+    if (addresses.has(p.address)) throw new HearthError('network_error', `address ${p.address} appears twice in the plan`);
+    veths.add(p.hostVeth);
+    addresses.add(p.address);
+  }
+}
+
+function validateForwards(subnet: string, forwards: readonly PortForward[]): void {
+  const seen = new Set<string>();
+  for (const f of forwards) {
+    if (f.proto !== 'tcp' && f.proto !== 'udp') throw new HearthError('network_error', `unknown protocol ${JSON.stringify(f.proto)}`);
+    if (!isPort(f.hostPort) || !isPort(f.port)) {
+      throw new HearthError('network_error', `forward ${f.proto} ${f.hostPort} → ${f.port}: ports must be integers 1-65535`);
+    }
+    if (!isSliverAddress(subnet, f.address)) {
+      throw new HearthError('network_error', `forward ${f.proto} ${f.hostPort}: ${JSON.stringify(f.address)} is not a sliver address of ${subnet}`);
+    }
+    const key = `${f.proto}/${f.hostPort}`;
+    if (seen.has(key)) throw new HearthError('port_taken', `host port ${key} is forwarded twice`, { proto: f.proto, hostPort: f.hostPort });
+    seen.add(key);
+  }
+}
+
+/** Every ordered pair of distinct ports in the same slice. */
+function sameSlicePairs(ports: readonly SliverPort[]): [SliverPort, SliverPort][] {
+  const pairs: [SliverPort, SliverPort][] = [];
+  for (const a of ports) {
+    for (const b of ports) {
+      if (a !== b && a.slice === b.slice) pairs.push([a, b]);
+    }
+  }
+  return pairs;
+}
+
+function set(name: string, type: string, elements: readonly string[]): string {
+  // nft rejects an empty element list, so an empty set is declared without one.
+  const body = elements.length === 0 ? '' : `\n    elements = { ${elements.join(',\n                 ')} }`;
+  return `  set ${name} {\n    type ${type};${body}\n  }`;
+}
+
+function chain(name: string, hook: string, rules: readonly string[]): string {
+  return [`  chain ${name} {`, `    ${hook}`, ...rules.map((r) => `    ${r}`), '  }'].join('\n');
+}
+
+function quote(name: string): string {
+  return `"${name}"`;
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
+
+function isPort(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= 65535;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HearthError } from '../../../src/model/errors.js';
+import { hostVethName, isLinkName, validateLinkName, validateTableName } from '../../../src/net/names.js';
+
+describe('hostVethName', () => {
+  test('is a valid link name of at most 15 characters, stable for an id', () => {
+    for (const id of ['a', '01J9ZKX4N5Q8W2E3R4T5Y6U7I8', 'x'.repeat(200), 'ünïcode/with spaces']) {
+      const name = hostVethName(id);
+      assert.ok(isLinkName(name), name);
+      assert.ok(name.length <= 15);
+      assert.equal(hostVethName(id), name);
+    }
+  });
+
+  test('ids sharing a long prefix get different names', () => {
+    assert.notEqual(hostVethName('01J9ZKX4N5Q8W2E3R4T5Y6U7I8'), hostVethName('01J9ZKX4N5Q8W2E3R4T5Y6U7I9'));
+  });
+});
+
+describe('name validation', () => {
+  test('link names: 1-15 safe characters', () => {
+    validateLinkName('bridge', 'hearth0');
+    validateLinkName('bridge', 'a'.repeat(15));
+    for (const bad of ['', 'a'.repeat(16), 'br "x"', 'br;x', '-br', 'br/0']) {
+      assert.throws(() => validateLinkName('bridge', bad), (e: unknown) => e instanceof HearthError && e.code === 'invalid_request', bad);
+    }
+  });
+
+  test('table names: identifiers only', () => {
+    validateTableName('hearth');
+    validateTableName('hearth_test_1');
+    for (const bad of ['', '1hearth', 'hearth-x', 'a b', 'x'.repeat(33)]) {
+      assert.throws(() => validateTableName(bad), HearthError, bad);
+    }
+  });
+});
