@@ -32,6 +32,8 @@ export const ERROR_CATALOG = {
   exec_timeout: { status: 504, title: 'The command did not finish in time' },
   driver_error: { status: 500, title: 'The container driver failed' },
   network_error: { status: 500, title: 'Sliver networking failed' },
+  overlay_unavailable: { status: 503, title: 'The gossip agent (Serf) is not reachable' },
+  overlay_rejected: { status: 502, title: 'The gossip agent (Serf) refused the request' },
   identity_corrupt: { status: 500, title: 'The gateway identity files are corrupt' },
   internal: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

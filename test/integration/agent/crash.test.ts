@@ -73,7 +73,7 @@ async function assertExactly(slivers: SliverView[]): Promise<void> {
   assert.equal(new Set(addresses).size, addresses.length, 'addresses are unique');
   for (const s of slivers) assert.ok(m.nft.includes(hostVethName(s.id)), `nft rules for ${s.name}`);
   const known = new Set(slivers.map((s) => hostVethName(s.id)));
-  for (const veth of m.nft.match(/hv[0-9a-f]{12}/g) ?? []) assert.ok(known.has(veth), `no nft rule for a gone sliver (${veth})`);
+  for (const veth of m.nft.match(/\bhv[0-9a-f]+/g) ?? []) assert.ok(known.has(veth), `no nft rule for a gone sliver (${veth})`);
 }
 
 const createPoints: CrashPoint[] = ['allocate:after', 'create:before', 'create:after', 'start:after'];
@@ -84,7 +84,7 @@ describe('kill -9 during create and start', () => {
     test(`at ${point}: after a restart the sliver runs, once`, async () => {
       await gw.start({ HEARTH_CRASH_POINT: point });
       const name = `c-${point.replace(':', '-')}`;
-      await gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32 } }).catch(() => undefined);
+      await gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32, cpu: 0.1 } }).catch(() => undefined);
       assert.equal(await gw.exited(), 'SIGKILL', `the agent died at ${point}`);
       await gw.start();
       const s = await running(name);
@@ -104,7 +104,7 @@ describe('kill -9 during delete', () => {
     test(`at ${point}: after a restart the sliver is fully gone`, async () => {
       await gw.start();
       const name = `d-${point.replace(':', '-')}`;
-      await gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32 } });
+      await gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32, cpu: 0.1 } });
       const keep = await running(name);
       await gw.api.request('POST', '/api/v1/forwards-probe').catch(() => undefined);
       await gw.api.request('POST', `/api/v1/slivers/${name}/forwards`, { proto: 'tcp', hostPort: 20000 + Math.floor(Math.random() * 10000), port: 80 });
@@ -116,7 +116,7 @@ describe('kill -9 during delete', () => {
       await until(`${name} gone`, async () => ((await sliver(name)) === undefined ? true : undefined));
       await assertExactly([]);
       // The address came back: the next sliver gets it again.
-      await gw.api.request('POST', '/api/v1/slivers', { name: 'again', resources: { memoryMb: 32 } });
+      await gw.api.request('POST', '/api/v1/slivers', { name: 'again', resources: { memoryMb: 32, cpu: 0.1 } });
       const again = await running('again');
       assert.equal(again.address, keep.address);
       await gw.api.request('DELETE', '/api/v1/slivers/again');
@@ -133,7 +133,7 @@ describe('kill -9 at arbitrary moments', () => {
       const names = ['r1', 'r2', 'r3'];
       const { items } = await gw.api.request<{ items: SliverView[] }>('GET', '/api/v1/slivers');
       const requests = names.filter((n) => !items.some((s) => s.name === n))
-        .map((name) => gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32 } }).catch(() => undefined));
+        .map((name) => gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32, cpu: 0.1 } }).catch(() => undefined));
       // Delete one of those already running, if any, in the same window.
       const victim = items.find((s) => s.observed === 'running');
       if (victim !== undefined) requests.push(gw.api.request('DELETE', `/api/v1/slivers/${victim.name}`).catch(() => undefined));
