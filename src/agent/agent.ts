@@ -21,6 +21,7 @@ import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './confi
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
+import { createCommunity, type Community } from './community.js';
 import { crashPointFromEnv } from './crash-points.js';
 import { loadOrCreateIdentity } from '../overlay/identity.js';
 
@@ -38,6 +39,7 @@ export interface Agent {
   readonly api: Api;
   readonly store: Store;
   readonly reconciler: Reconciler;
+  readonly community: Community;
   /** The address the API listens on, once started. */
   readonly url: string;
   start(): Promise<void>;
@@ -98,8 +100,12 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     contribution: () => config.contribution,
     kick: () => void reconciler.kick(),
   });
+  const community = createCommunity({
+    dataDir: paths.dir, config, identity, store, log: log.child({ part: 'community' }), version: VERSION,
+    resources: () => ({ contributed: config.contribution, free: slivers.free() }),
+  });
   const api = await buildApi({
-    slivers, store, metrics, ownerToken, log,
+    slivers, store, metrics, ownerToken, log, community,
     metricsPublic: config.api.metricsPublic,
     node: {
       name: config.name, id: identity.id, version: VERSION,
@@ -110,7 +116,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
 
   let url = '';
   return {
-    config, api, store, reconciler,
+    config, api, store, reconciler, community,
     get url() {
       return url;
     },
@@ -120,9 +126,12 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       await reconciler.pass();
       reconciler.start();
       url = await api.listen({ host: config.api.host, port: config.api.port });
+      await community.start();
       log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
     },
     async stop() {
+      // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
+      await community.stop();
       await api.close();
       await reconciler.stop();
       db.close();

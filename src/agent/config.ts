@@ -14,10 +14,26 @@ import { CERT_FILE, loadOrCreateIdentity } from '../overlay/identity.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hearth';
 export const DEFAULT_API_PORT = 7470;
+export const DEFAULT_PEER_PORT = 7471;
+export const DEFAULT_SERF_PORT = 7946;
+export const DEFAULT_SERF_RPC_PORT = 7373;
+
+/** Fill fields added after a config file was written, so older gateways keep starting. */
+export function withDefaults(c: Partial<AgentConfig> & Pick<AgentConfig, 'name' | 'api' | 'contribution' | 'network' | 'lxc'>): AgentConfig {
+  return {
+    ...c,
+    community: { bind: `0.0.0.0:${DEFAULT_SERF_PORT}`, rpcPort: DEFAULT_SERF_RPC_PORT, profile: 'lan', ...c.community },
+    peer: { host: '0.0.0.0', port: DEFAULT_PEER_PORT, ...c.peer },
+  };
+}
 
 export interface AgentConfig {
   name: string;
   api: { host: string; port: number; metricsPublic: boolean };
+  /** Gossip (Serf): where it binds, its loopback RPC port, and its timing profile. */
+  community: { bind: string; advertise?: string; rpcPort: number; profile: 'lan' | 'wan' | 'local' };
+  /** Agent-to-agent mutual-TLS API; `advertise` (host:port) is what others are told, else the gossip host with this port. */
+  peer: { host: string; port: number; advertise?: string };
   contribution: Contribution;
   network: { bridge: string; subnet: string; table: string };
   lxc: { idmap: { uid: number; gid: number; count: number } };
@@ -78,6 +94,8 @@ export interface InitOptions {
   apiPort?: number;
   contribution?: Partial<Contribution>;
   network?: Partial<AgentConfig['network']>;
+  community?: Partial<AgentConfig['community']>;
+  peer?: Partial<AgentConfig['peer']>;
   /** Files to put the subordinate id ranges in (tests point these elsewhere). */
   subidFiles?: { subuid: string; subgid: string };
 }
@@ -105,13 +123,14 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
     config = await loadConfig(paths.dir);
   } else {
     const inventory = await readInventory(paths.dir);
-    config = {
+    const base = withDefaults({
       name: opts.name ?? defaultName(),
       api: { host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? DEFAULT_API_PORT, metricsPublic: true },
       contribution: { ...defaultContribution(inventory), ...opts.contribution },
       network: { bridge: 'hearth0', subnet: '10.213.0.0/24', table: 'hearth', ...opts.network },
       lxc: { idmap: { uid: 100000, gid: 100000, count: 65536 } },
-    };
+    });
+    config = { ...base, community: { ...base.community, ...opts.community }, peer: { ...base.peer, ...opts.peer } };
     validateName('gateway', config.name);
     validateContribution(config.contribution, inventory);
     await writeAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
@@ -157,7 +176,7 @@ export async function loadConfig(dataDir: string): Promise<AgentConfig> {
     throw new HearthError('not_found', `no config at ${config}; run "hearth init" first`);
   }
   try {
-    return JSON.parse(text) as AgentConfig;
+    return withDefaults(JSON.parse(text) as AgentConfig);
   } catch (err) {
     throw new HearthError('invalid_request', `${config} is not valid JSON: ${(err as Error).message}`);
   }

@@ -15,11 +15,13 @@ import type { Store } from '../store/store.js';
 import { registerSliverRoutes } from './routes/slivers.js';
 import { registerNodeRoutes, type NodeInfoSource } from './routes/node.js';
 import { Problem, Sliver } from './schemas.js';
+import { registerCommunityRoutes, type CommunityApi } from './routes/community.js';
 
 export interface ApiDeps {
   slivers: SliverService;
   store: Store;
   node: NodeInfoSource;
+  community: CommunityApi;
   metrics: ApiMetrics;
   ownerToken: string;
   /** Serve /metrics without the owner token (for a Prometheus on the LAN). */
@@ -98,6 +100,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   registerNodeRoutes(app, deps.node, deps.slivers);
   registerSliverRoutes(app, deps.slivers, deps.store);
+  registerCommunityRoutes(app, deps.community);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -65,6 +65,12 @@ program.command('init')
   .option('--slivers <n>', 'most slivers at once', num('--slivers'))
   .option('--subnet <cidr>', 'sliver subnet (IPv4 CIDR)')
   .option('--bridge <name>', 'sliver bridge name')
+  .option('--community-bind <host:port>', 'gossip (Serf) bind address', undefined)
+  .option('--community-advertise <host:port>', 'gossip address others should use (behind NAT)')
+  .option('--serf-rpc-port <port>', 'loopback port of the Serf RPC', num('--serf-rpc-port'))
+  .addOption(new Option('--gossip-profile <profile>', 'Serf timing profile').choices(['lan', 'wan', 'local']))
+  .option('--peer-host <host>', 'address the mutual-TLS peer API binds')
+  .option('--peer-port <port>', 'peer API port', num('--peer-port'))
   .option('--json', 'machine-readable output')
   .action(async (o: Record<string, unknown>, cmd: Command) => {
     const contribution = Object.fromEntries(
@@ -72,12 +78,16 @@ program.command('init')
         .filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag] as number]),
     );
     const network = Object.fromEntries((['subnet', 'bridge'] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k] as string]));
+    const pick = (pairs: readonly (readonly [string, string])[]): Record<string, unknown> =>
+      Object.fromEntries(pairs.filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag]]));
+    const community = pick([['bind', 'communityBind'], ['advertise', 'communityAdvertise'], ['rpcPort', 'serfRpcPort'], ['profile', 'gossipProfile']]);
+    const peer = pick([['host', 'peerHost'], ['port', 'peerPort']]);
     const result = await initDataDir({
       dataDir: resolveDataDir(globals(cmd).dataDir),
       ...(o['name'] === undefined ? {} : { name: o['name'] as string }),
       apiHost: o['apiHost'] as string,
       ...(o['apiPort'] === undefined ? {} : { apiPort: o['apiPort'] as number }),
-      contribution, network,
+      contribution, network, community, peer,
     });
     emit(cmd, { dataDir: result.paths.dir, created: result.created, config: result.config }, () => {
       console.log(`data dir ${result.paths.dir} ready (gateway ${result.config.name})`);
@@ -246,6 +256,91 @@ forward.command('rm <sliver> <hostPort>')
     const api = await client(cmd);
     await api.request('DELETE', `/api/v1/slivers/${encodeURIComponent(ref)}/forwards/${String(o['proto'])}/${encodeURIComponent(hostPort)}`);
     console.log(`removed ${String(o['proto'])} :${hostPort}`);
+  });
+
+const community = program.command('community').description('the community this gateway belongs to');
+
+community.command('create <name>')
+  .description('start a community with this gateway as its first member')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, _o: unknown, cmd: Command) => {
+    const s = await (await client(cmd)).request<{ name: string; self: string }>('POST', '/api/v1/community', { name });
+    emit(cmd, s, () => console.log(`community ${s.name} created with ${s.self}; invite others with: hearth community invite`));
+  });
+
+community.command('invite')
+  .description('print an invite token for another gateway')
+  .option('--expires <sec>', 'seconds until the token expires (0: never)', num('--expires'), 86400)
+  .option('--json', 'machine-readable output')
+  .action(async (o: Record<string, unknown>, cmd: Command) => {
+    const expires = o['expires'] as number;
+    const r = await (await client(cmd)).request<{ token: string; expires: number | null; addresses: string[] }>(
+      'POST', '/api/v1/community/invites', { expiresInSec: expires === 0 ? null : expires },
+    );
+    emit(cmd, r, () => {
+      console.log(r.token);
+      console.error(`valid ${r.expires === null ? 'until revoked by a key rotation' : `until ${new Date(r.expires * 1000).toISOString()}`}; members to contact: ${r.addresses.join(', ')}`);
+    });
+  });
+
+community.command('join <token>')
+  .description('join a community with an invite token')
+  .option('--json', 'machine-readable output')
+  .action(async (token: string, _o: unknown, cmd: Command) => {
+    const r = await (await client(cmd)).request<{ name: string; members: { alive: number }; issuerSeen: boolean }>('POST', '/api/v1/community/join', { token });
+    emit(cmd, r, () => {
+      console.log(`joined community ${r.name}: ${r.members.alive} members alive so far`);
+      if (!r.issuerSeen) console.error('note: the gateway that signed the invite is not among the members seen yet');
+    });
+  });
+
+community.command('leave')
+  .description('leave the community gracefully')
+  .action(async (_o: unknown, cmd: Command) => {
+    await (await client(cmd)).request('POST', '/api/v1/community/leave');
+    console.log('left the community');
+  });
+
+community.command('rotate-key')
+  .description('replace the gossip key on every member, without a pause')
+  .option('--json', 'machine-readable output')
+  .action(async (_o: unknown, cmd: Command) => {
+    const r = await (await client(cmd)).request<{ nodes: number }>('POST', '/api/v1/community/rotate-key');
+    emit(cmd, r, () => console.log(`new key in use on ${r.nodes} members; the old key is removed`));
+  });
+
+community.command('revoke <node>')
+  .description('revoke a member (name or id): its peer calls are refused everywhere')
+  .option('--json', 'machine-readable output')
+  .action(async (node: string, _o: unknown, cmd: Command) => {
+    const r = await (await client(cmd)).request<{ id: string; name: string | null }>('POST', '/api/v1/community/revocations', { node });
+    emit(cmd, r, () => console.log(`revoked ${r.name ?? '?'} (${r.id.slice(0, 16)}); rotate the key to keep it out of the gossip too`));
+  });
+
+community.command('status')
+  .description('the community this gateway is in')
+  .option('--json', 'machine-readable output')
+  .action(async (_o: unknown, cmd: Command) => {
+    const s = await (await client(cmd)).request<{ name: string; self: string; id: string; members: Record<string, number> }>('GET', '/api/v1/community');
+    emit(cmd, s, () => console.log(`community ${s.name}: ${s.members['alive']} alive, ${s.members['failed']} failed, ${s.members['left']} left; this gateway ${s.self} (${s.id.slice(0, 16)})`));
+  });
+
+program.command('nodes')
+  .description('every member of the community: state, resources, estimated RTT')
+  .option('--json', 'machine-readable output')
+  .action(async (_o: unknown, cmd: Command) => {
+    const r = await (await client(cmd)).request<{ self: string; community: string; items: {
+      name: string; id: string | null; status: string; mode: string | null; free: Record<string, number> | null; contributed: Record<string, number> | null;
+      rttMs: number | null; self: boolean; revoked: boolean; peerAddr: string | null;
+    }[] }>('GET', '/api/v1/nodes');
+    emit(cmd, r, () => printTable(
+      ['NAME', 'ID', 'STATE', 'MODE', 'FREE CPU', 'FREE MEM(MB)', 'FREE SLOTS', 'RTT(ms)', 'PEER'],
+      r.items.map((n) => [
+        `${n.name}${n.self ? ' *' : ''}`, n.id?.slice(0, 12) ?? '-', n.revoked ? `${n.status} (revoked)` : n.status, n.mode ?? '-',
+        `${n.free?.['cpu'] ?? '-'}/${n.contributed?.['cpu'] ?? '-'}`, `${n.free?.['memoryMb'] ?? '-'}/${n.contributed?.['memoryMb'] ?? '-'}`,
+        `${n.free?.['slivers'] ?? '-'}/${n.contributed?.['slivers'] ?? '-'}`, n.rttMs === null ? '-' : n.rttMs.toFixed(1), n.peerAddr ?? '-',
+      ]),
+    ));
   });
 
 program.command('demo')

@@ -25,6 +25,10 @@ export const ERROR_CATALOG = {
   insufficient_resources: { status: 409, title: 'The gateway cannot fit this request' },
   address_pool_exhausted: { status: 409, title: 'No free address in the sliver subnet' },
   unknown_template: { status: 400, title: 'Unknown template' },
+  not_in_community: { status: 409, title: 'This gateway is not in a community' },
+  already_in_community: { status: 409, title: 'This gateway is already in a community' },
+  node_not_found: { status: 404, title: 'No such member of the community' },
+  join_failed: { status: 502, title: 'No member of the community could be reached' },
   invalid_invite: { status: 400, title: 'The invite token is not valid' },
   invite_expired: { status: 400, title: 'The invite token has expired' },
   // operations

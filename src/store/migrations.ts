@@ -36,4 +36,12 @@ export const MIGRATIONS: readonly string[] = [
     detail      TEXT NOT NULL
   );
   `,
+  // 2: revoked gateways, by identity fingerprint; their peer calls are refused.
+  `
+  CREATE TABLE revocations (
+    id          TEXT PRIMARY KEY,
+    name        TEXT,
+    at          TEXT NOT NULL
+  );
+  `,
 ];

@@ -21,6 +21,12 @@ export interface EventRecord {
   detail: Record<string, unknown>;
 }
 
+export interface RevocationRecord {
+  id: string;
+  name: string | null;
+  at: string;
+}
+
 export interface SliverPatch {
   desired?: DesiredState;
   observed?: ObservedState;
@@ -90,6 +96,9 @@ export interface Store {
   deleteForward(proto: 'tcp' | 'udp', hostPort: number): boolean;
   appendEvent(sliverId: string | null, type: string, detail?: Record<string, unknown>): void;
   listEvents(opts?: { after?: number; sliverId?: string; limit?: number }): EventRecord[];
+  /** Record a revoked gateway; false when it was already revoked. */
+  addRevocation(id: string, name: string | null): boolean;
+  listRevocations(): RevocationRecord[];
 }
 
 export function createStore({ db, now }: StoreInit): Store {
@@ -106,6 +115,8 @@ export function createStore({ db, now }: StoreInit): Store {
     insertForward: db.prepare('INSERT INTO forwards (proto, host_port, sliver_id, port) VALUES (@proto, @hostPort, @sliverId, @port)'),
     deleteForward: db.prepare('DELETE FROM forwards WHERE proto = ? AND host_port = ?'),
     event: db.prepare('INSERT INTO events (at, sliver_id, type, detail) VALUES (?, ?, ?, ?)'),
+    revoke: db.prepare('INSERT OR IGNORE INTO revocations (id, name, at) VALUES (?, ?, ?)'),
+    revocations: db.prepare('SELECT id, name, at FROM revocations ORDER BY at, id'),
   };
 
   const getSliver = (idOrName: string): StoredSliver | undefined => {
@@ -168,5 +179,12 @@ export function createStore({ db, now }: StoreInit): Store {
       }[];
       return rows.map((r) => ({ seq: r.seq, at: r.at, sliverId: r.sliver_id, type: r.type, detail: JSON.parse(r.detail) as Record<string, unknown> }));
     },
+    addRevocation(id, name) {
+      const at = now();
+      const added = stmts.revoke.run(id, name, at).changes > 0;
+      if (added) stmts.event.run(at, null, 'community.revoked', JSON.stringify({ id, name }));
+      return added;
+    },
+    listRevocations: () => stmts.revocations.all() as RevocationRecord[],
   };
 }

@@ -15,6 +15,9 @@ import type { Driver } from '../../src/virt/driver.js';
 import { containerName, createReconciler, type Reconciler } from '../../src/agent/reconciler.js';
 import { silentLogger } from '../../src/agent/logger.js';
 import { createMemoryNetwork, type MemoryNetwork } from './memory-net.js';
+import { createCommunity } from '../../src/agent/community.js';
+import { withDefaults } from '../../src/agent/config.js';
+import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
 
 export const TOKEN = 'test-owner-token';
 
@@ -42,8 +45,19 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
     usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
   });
   const slivers = createSliverService({ store, driver, containerName, contribution: () => contribution, kick: () => undefined });
+  // The real community service, never started: every route reaches it, and
+  // whatever needs a running Serf answers not_in_community.
+  const identity = await loadOrCreateIdentity(join(dir, 'identity'), { commonName: 'gw-test' });
+  const config = withDefaults({
+    name: 'gw-test', api: { host: '127.0.0.1', port: 0, metricsPublic: true }, contribution,
+    network: { bridge: 'memnet0', subnet: '10.99.0.0/24', table: 'memnet' }, lxc: { idmap: { uid: 100000, gid: 100000, count: 65536 } },
+  });
+  const community = createCommunity({
+    dataDir: dir, config, identity, store, log, version: '0.0.0',
+    resources: () => ({ contributed: contribution, free: slivers.free() }),
+  });
   const api = await buildApi({
-    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true,
+    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community,
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution,
       inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
   });

@@ -46,15 +46,26 @@ export interface TestGateway {
   destroy(): Promise<void>;
   /** The agent's log so far (for failure messages). */
   log(): string;
+  /** The running agent's pid. */
+  pid(): number | undefined;
 }
 
-export async function createTestGateway(opts: { contribution?: Partial<AgentConfig['contribution']> } = {}): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  name?: string;
+  contribution?: Partial<AgentConfig['contribution']>;
+}
+
+export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const suffix = randomBytes(3).toString('hex').slice(0, 5);
   const dataDir = `/tmp/hearth-it-${suffix}`;
   const port = await freePort();
   const third = 100 + (randomBytes(1)[0] ?? 0) % 150;
+  // Gossip and peer API on loopback with free ports, so test gateways can form communities.
+  const [serfPort, rpcPort, peerPort] = [await freePort(), await freePort(), await freePort()];
   const { config, paths } = await initDataDir({
-    dataDir, name: `gw-${suffix}`, apiPort: port,
+    dataDir, name: opts.name ?? `gw-${suffix}`, apiPort: port,
+    community: { bind: `127.0.0.1:${serfPort}`, rpcPort, profile: 'local' },
+    peer: { host: '127.0.0.1', port: peerPort },
     contribution: { cpu: 1, memoryMb: 2048, diskMb: 8192, slivers: 32, ...opts.contribution },
     network: { bridge: `hit${suffix}`, subnet: `10.${third}.${(randomBytes(1)[0] ?? 0)}.0/24`, table: `hit_${suffix}` },
   });
@@ -118,6 +129,7 @@ export async function createTestGateway(opts: { contribution?: Partial<AgentConf
       await rm(dataDir, { recursive: true, force: true });
     },
     log: () => output,
+    pid: () => (child === undefined || child.exitCode !== null || child.signalCode !== null ? undefined : child.pid),
   };
   return gw;
 }

@@ -1,0 +1,352 @@
+// This gateway's membership of a community: creating or joining one,
+// inviting, leaving, rotating the gossip key, revoking a member; and, while
+// a member, running the overlay: the supervised Serf agent, its RPC client,
+// the membership view, the gossiped tags, and the mutual-TLS peer server
+// whose trust is the gossiped fingerprints minus the revoked ones.
+// Must never: hard-code a bootstrap address, or trust a peer by name.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HearthError } from '../model/errors.js';
+import { validateName } from '../model/sliver.js';
+import type { Identity } from '../overlay/identity.js';
+import { createInvite, readInvite } from '../overlay/invite.js';
+import { createMembership, type Membership } from '../overlay/membership.js';
+import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
+import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
+import { encodeTags, type GatewayTags, type OwnerMode, type ResourceVector } from '../overlay/tags.js';
+import { fingerprintOf, memberByFingerprint, nodeRows, type NodeRow } from '../overlay/view.js';
+import { createPeerServer, type PeerServer } from '../peer/server.js';
+import type { PeerPins, PeerTrust } from '../peer/trust.js';
+import type { Store } from '../store/store.js';
+import type { AgentConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+/** The user event that spreads a revocation: payload = the 32-byte fingerprint. */
+export const REVOKE_EVENT = 'hearth-revoke';
+
+interface CommunityFile {
+  name: string;
+  rpcAuthKey: string;
+  joinedAt: string;
+  /** Addresses from the invite (or our own, for the founder): retried at every start until one answers. */
+  seeds: string[];
+}
+
+export interface CommunityStatus {
+  name: string;
+  self: string;
+  id: string;
+  members: { alive: number; failed: number; left: number; total: number };
+  serfRestarts: number;
+  badTags: number;
+}
+
+export interface CommunityInit {
+  dataDir: string;
+  config: AgentConfig;
+  identity: Identity;
+  store: Store;
+  log: Logger;
+  version: string;
+  /** What this gateway offers and has free now, for its tags. */
+  resources: () => { contributed: ResourceVector; free: ResourceVector };
+  mode?: () => OwnerMode;
+  /** Clock for invite expiry, in seconds since the epoch. */
+  nowSec?: () => number;
+}
+
+export interface Community {
+  readonly trust: PeerTrust;
+  readonly pins: PeerPins;
+  status(): CommunityStatus | null;
+  nodes(): { self: string; community: string; items: NodeRow[] };
+  create(name: string): Promise<CommunityStatus>;
+  join(token: string): Promise<CommunityStatus & { issuerSeen: boolean; contacted: number }>;
+  invite(expiresInSec: number | null): Promise<{ token: string; expires: number | null; addresses: string[] }>;
+  leave(): Promise<void>;
+  rotateKey(): Promise<{ nodes: number; errors: Record<string, string> }>;
+  revoke(ref: string): Promise<{ id: string; name: string | null }>;
+  /** Start the overlay if this gateway is in a community. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Running {
+  file: CommunityFile;
+  serf: SerfAgent;
+  rpc: SerfRpc;
+  membership: Membership;
+  peer: PeerServer;
+  publishTimer: NodeJS.Timeout | undefined;
+  lastTags: string;
+}
+
+const notIn = (): HearthError => new HearthError('not_in_community', 'this gateway is not in a community; create one or join with an invite');
+
+export function createCommunity(init: CommunityInit): Community {
+  const { config, store, log } = init;
+  const serfDir = join(init.dataDir, 'serf');
+  const file = join(init.dataDir, 'community.json');
+  const keyringFile = join(serfDir, 'keyring.json');
+  const nowSec = init.nowSec ?? (() => Math.floor(Date.now() / 1000));
+  let running: Running | undefined;
+  let revoked = new Set(store.listRevocations().map((r) => r.id));
+
+  const tags = (): GatewayTags => {
+    const { contributed, free } = init.resources();
+    return {
+      id: init.identity.id,
+      api: config.peer.advertise ?? `:${config.peer.port}`,
+      contributed, free,
+      mode: init.mode?.() ?? 'production',
+      version: init.version,
+      digests: {},
+    };
+  };
+
+  const publish = async (r: Running): Promise<void> => {
+    const encoded = encodeTags(tags());
+    const key = JSON.stringify(encoded);
+    if (key === r.lastTags || !r.rpc.isConnected) return;
+    await r.rpc.tags({ set: encoded });
+    r.lastTags = key;
+  };
+
+  const readFileState = async (): Promise<CommunityFile | undefined> => {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as CommunityFile;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const writeFileState = async (state: CommunityFile): Promise<void> => {
+    const tmp = `${file}.tmp-${process.pid}`;
+    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, file);
+  };
+
+  /** Keep a few live members' addresses, so a restart finds the community even with a young snapshot. */
+  const rememberSeeds = async (r: Running): Promise<void> => {
+    const seeds = [...r.membership.view.members.values()]
+      .filter((m) => m.status === 'alive' && m.name !== config.name && m.tags !== null)
+      .map((m) => m.serfAddr).sort().slice(0, 5);
+    if (seeds.length === 0 || JSON.stringify(seeds) === JSON.stringify(r.file.seeds)) return;
+    r.file = { ...r.file, seeds };
+    await writeFileState(r.file);
+  };
+
+  const onUserEvent = (name: string, payload: Uint8Array): void => {
+    if (name !== REVOKE_EVENT) return;
+    if (payload.length !== 32) {
+      log.warn({ event: name, bytes: payload.length }, 'ignoring a malformed revocation');
+      return;
+    }
+    const id = Buffer.from(payload).toString('hex');
+    const member = running === undefined ? undefined : [...running.membership.view.members.values()].find((m) => m.tags?.id === id);
+    if (store.addRevocation(id, member?.name ?? null)) log.warn({ id, name: member?.name }, 'a member was revoked');
+    revoked = new Set(store.listRevocations().map((r) => r.id));
+  };
+
+  const startOverlay = async (state: CommunityFile, encryptKey?: string): Promise<Running> => {
+    await mkdir(serfDir, { recursive: true, mode: 0o700 });
+    const rpcAddress = `127.0.0.1:${config.community.rpcPort}`;
+    const serfLog = log.child({ part: 'serf' });
+    const serf = createSerfAgent({
+      nodeName: config.name,
+      bindAddress: config.community.bind,
+      ...(config.community.advertise === undefined ? {} : { advertiseAddress: config.community.advertise }),
+      rpcAddress,
+      rpcAuthKey: state.rpcAuthKey,
+      ...(encryptKey === undefined ? {} : { encryptKey }),
+      keyringFile,
+      snapshotPath: join(serfDir, 'snapshot'),
+      tagsFile: join(serfDir, 'tags.json'),
+      tags: encodeTags(tags()),
+      profile: config.community.profile,
+      ...(state.seeds.length === 0 ? {} : { join: state.seeds }),
+      configFile: join(serfDir, 'config.json'),
+      log: serfLog,
+    });
+    await serf.start();
+    const rpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
+    try {
+      await rpc.connect();
+      const membership = createMembership({ rpc, log: log.child({ part: 'membership' }), onUserEvent });
+      await membership.start();
+      const peer = createPeerServer({
+        identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
+        log: log.child({ part: 'peer' }),
+      });
+      await peer.start();
+      const r: Running = { file: state, serf, rpc, membership, peer, lastTags: '', publishTimer: undefined };
+      r.publishTimer = setInterval(() => {
+        publish(r).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'publishing tags failed'));
+        rememberSeeds(r).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'saving seed addresses failed'));
+      }, 2000);
+      r.publishTimer.unref();
+      await publish(r);
+      log.info({ community: state.name, bind: config.community.bind, peer: `${config.peer.host}:${config.peer.port}` }, 'in the community');
+      return r;
+    } catch (err) {
+      await rpc.close().catch(() => undefined);
+      await serf.stop().catch(() => undefined);
+      throw err;
+    }
+  };
+
+  const stopOverlay = async (r: Running): Promise<void> => {
+    if (r.publishTimer !== undefined) clearInterval(r.publishTimer);
+    await r.peer.stop();
+    await r.membership.stop();
+    await r.rpc.close();
+    await r.serf.stop();
+  };
+
+  const status = (): CommunityStatus | null => {
+    if (running === undefined) return null;
+    const members = { alive: 0, failed: 0, left: 0, total: 0 };
+    for (const m of running.membership.view.members.values()) {
+      members.total++;
+      if (m.status === 'alive') members.alive++;
+      else if (m.status === 'failed') members.failed++;
+      else if (m.status === 'left') members.left++;
+    }
+    return {
+      name: running.file.name, self: config.name, id: init.identity.id, members,
+      serfRestarts: running.serf.restarts, badTags: running.membership.view.badTags,
+    };
+  };
+
+  const mustRun = (): Running => {
+    if (running === undefined) throw notIn();
+    return running;
+  };
+
+  const mustNotBeIn = async (): Promise<void> => {
+    const existing = running?.file ?? (await readFileState());
+    if (existing !== undefined) throw new HearthError('already_in_community', `this gateway is already in community ${existing.name}; leave it first`);
+  };
+
+  const trust: PeerTrust = {
+    memberByFingerprint: (fp) => (running === undefined ? undefined : memberByFingerprint(running.membership.view, fp, revoked)),
+  };
+  const pins: PeerPins = {
+    fingerprintOf: (member) => (running === undefined ? undefined : fingerprintOf(running.membership.view, member, revoked)),
+  };
+
+  return {
+    trust,
+    pins,
+    status,
+    nodes() {
+      const r = mustRun();
+      return { self: config.name, community: r.file.name, items: nodeRows(r.membership.view, config.name, revoked) };
+    },
+    async create(name) {
+      validateName('community', name);
+      await mustNotBeIn();
+      const state: CommunityFile = { name, rpcAuthKey: randomBytes(24).toString('base64url'), joinedAt: new Date().toISOString(), seeds: [] };
+      await rm(serfDir, { recursive: true, force: true });
+      await writeFileState(state);
+      try {
+        running = await startOverlay(state, randomBytes(32).toString('base64'));
+      } catch (err) {
+        await rm(file, { force: true });
+        throw err;
+      }
+      store.appendEvent(null, 'community.created', { name });
+      return status() as CommunityStatus;
+    },
+    async join(token) {
+      const invite = readInvite(token, nowSec());
+      await mustNotBeIn();
+      const state: CommunityFile = { name: invite.community, rpcAuthKey: randomBytes(24).toString('base64url'), joinedAt: new Date().toISOString(), seeds: invite.addresses };
+      await rm(serfDir, { recursive: true, force: true });
+      await writeFileState(state);
+      let r: Running | undefined;
+      try {
+        r = await startOverlay(state, invite.key);
+        const contacted = await r.rpc.join(invite.addresses, false);
+        if (contacted === 0) throw new HearthError('join_failed', `no member at ${invite.addresses.join(', ')} answered`);
+        await r.membership.refresh();
+        running = r;
+      } catch (err) {
+        if (r !== undefined) await stopOverlay(r).catch(() => undefined);
+        await rm(file, { force: true });
+        await rm(serfDir, { recursive: true, force: true });
+        if (err instanceof HearthError && err.code === 'overlay_rejected') {
+          throw new HearthError('join_failed', `joining failed: ${err.message}`, {}, { cause: err });
+        }
+        throw err;
+      }
+      // The issuer signed the token; seeing its id among the members shows the token came from inside.
+      const issuerSeen = [...r.membership.view.members.values()].some((m) => m.tags?.id === invite.issuer);
+      store.appendEvent(null, 'community.joined', { name: invite.community, issuer: invite.issuer, issuerSeen });
+      return { ...(status() as CommunityStatus), issuerSeen, contacted: invite.addresses.length };
+    },
+    async invite(expiresInSec) {
+      const r = mustRun();
+      const keys = JSON.parse(await readFile(keyringFile, 'utf8')) as string[];
+      const primary = keys[0];
+      if (primary === undefined) throw new HearthError('internal', `the keyring ${keyringFile} is empty`);
+      const self = r.membership.view.members.get(config.name);
+      const others = [...r.membership.view.members.values()].filter((m) => m.status === 'alive' && m.tags !== null && m.name !== config.name);
+      const addresses = [...(self === undefined ? [] : [self.serfAddr]), ...others.slice(0, 4).map((m) => m.serfAddr)];
+      const expires = expiresInSec === null ? null : nowSec() + expiresInSec;
+      const token = createInvite({ community: r.file.name, key: primary, addresses, expires }, init.identity);
+      store.appendEvent(null, 'community.invite', { expires, addresses });
+      return { token, expires, addresses };
+    },
+    async leave() {
+      const r = mustRun();
+      running = undefined;
+      await stopOverlay(r);
+      await rm(file, { force: true });
+      await rm(serfDir, { recursive: true, force: true });
+      store.appendEvent(null, 'community.left', { name: r.file.name });
+    },
+    async rotateKey() {
+      const r = mustRun();
+      const old = (JSON.parse(await readFile(keyringFile, 'utf8')) as string[])[0];
+      const next = randomBytes(32).toString('base64');
+      const check = (step: string, res: { numErr: number; numNodes: number; messages: Record<string, string> }): void => {
+        if (res.numErr > 0) throw new HearthError('overlay_rejected', `${step} failed on ${res.numErr} of ${res.numNodes} members: ${JSON.stringify(res.messages)}`);
+      };
+      // Install everywhere, then switch, then drop the old key: members never stop understanding each other.
+      const installed = await r.rpc.installKey(next);
+      check('installing the new key', installed);
+      check('switching to the new key', await r.rpc.useKey(next));
+      if (old !== undefined) check('removing the old key', await r.rpc.removeKey(old));
+      store.appendEvent(null, 'community.key-rotated', { nodes: installed.numNodes });
+      return { nodes: installed.numNodes, errors: installed.messages };
+    },
+    async revoke(ref) {
+      const r = mustRun();
+      const members = [...r.membership.view.members.values()];
+      const member = members.find((m) => m.name === ref) ?? members.find((m) => m.tags?.id === ref);
+      const id = member?.tags?.id ?? (/^[0-9a-f]{64}$/.test(ref) ? ref : undefined);
+      if (id === undefined) throw new HearthError('node_not_found', `no member named ${JSON.stringify(ref.slice(0, 80))} with a hearth identity`);
+      if (id === init.identity.id) throw new HearthError('invalid_request', 'a gateway cannot revoke itself; use leave');
+      store.addRevocation(id, member?.name ?? null);
+      revoked = new Set(store.listRevocations().map((x) => x.id));
+      await r.rpc.userEvent(REVOKE_EVENT, Buffer.from(id, 'hex'), false);
+      if (member !== undefined && member.status !== 'left') await r.rpc.forceLeave(member.name).catch((err: unknown) => {
+        log.warn({ member: member.name, err: (err as Error).message }, 'force-leave of a revoked member failed');
+      });
+      return { id, name: member?.name ?? null };
+    },
+    async start() {
+      const state = await readFileState();
+      if (state === undefined) return;
+      running = await startOverlay(state);
+    },
+    async stop() {
+      const r = running;
+      running = undefined;
+      if (r !== undefined) await stopOverlay(r);
+    },
+  };
+}
