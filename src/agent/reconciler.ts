@@ -9,7 +9,7 @@
 
 import { HearthError } from '../model/errors.js';
 import { nextStep, type ReconcileStep } from '../model/sliver.js';
-import type { Driver } from '../virt/driver.js';
+import type { ContainerState, Driver } from '../virt/driver.js';
 import type { NetworkPlan, SliverNetwork } from '../net/types.js';
 import { allocateAddress } from '../net/pool.js';
 import { hostVethName } from '../net/sliver-net.js';
@@ -116,7 +116,7 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
   };
 
   /** Run one step; returns false when the sliver needs nothing more now. */
-  const step = async (s: StoredSliver): Promise<boolean> => {
+  const step = async (s: StoredSliver, listed: ContainerState | undefined): Promise<boolean> => {
     const name = containerName(s.id);
     const todo = nextStep(s);
     switch (todo.kind) {
@@ -163,7 +163,8 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
         event(s, 'sliver.stopped');
         return true;
       case 'check': {
-        const actual = await driver.state(name);
+        // The pass's one `list` answers for containers it saw; anything else is asked for alone.
+        const actual = listed ?? (await driver.state(name));
         if (actual === 'absent' || actual === 'incomplete') {
           store.updateSliver(s.id, { observed: 'creating', reason: `container was ${actual}; recreating` });
           event(s, 'sliver.lost', { actual });
@@ -198,7 +199,7 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
     }
   };
 
-  const reconcileSliver = async (id: string): Promise<void> => {
+  const reconcileSliver = async (id: string, listed: ContainerState | undefined): Promise<void> => {
     for (let i = 0; i < MAX_STEPS_PER_PASS; i++) {
       const s = store.getSliver(id);
       if (s === undefined) return;
@@ -207,7 +208,8 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
       let kind: ReconcileStep['kind'] = 'none';
       try {
         kind = nextStep(s).kind;
-        if (!(await step(s))) return;
+        // The listing was taken before this pass acted; after the first step it may be stale.
+        if (!(await step(s, i === 0 ? listed : undefined))) return;
         retryAt.delete(id);
       } catch (err) {
         init.onError?.(kind);
@@ -230,12 +232,17 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
       await sweep();
       swept = true;
     }
-    const ids = store.listSlivers().map((s) => s.id);
+    const slivers = store.listSlivers();
+    const ids = slivers.map((s) => s.id);
+    // One `list` for the whole pass instead of one state query per settled sliver.
+    const listing = slivers.some((s) => nextStep(s).kind === 'check')
+      ? new Map((await driver.list()).map((c) => [c.name, c.state]))
+      : new Map<string, ContainerState>();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < ids.length) {
         const id = ids[next++] as string;
-        await reconcileSliver(id);
+        await reconcileSliver(id, listing.get(containerName(id)));
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));

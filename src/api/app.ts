@@ -4,7 +4,7 @@
 // Must never: open a socket itself (the agent listens), or answer an error
 // with anything but a catalog code.
 
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { HearthError, type ErrorCode } from '../model/errors.js';
 import type { Logger } from '../agent/logger.js';
@@ -56,7 +56,8 @@ function problemFromFastify(err: FastifyError): HearthError {
 export async function buildApi(deps: ApiDeps): Promise<Api> {
   const options: FastifyServerOptions = {
     ...(deps.log === undefined ? {} : { loggerInstance: deps.log.child({ part: 'api' }) as FastifyBaseLogger }),
-    disableRequestLogging: true,
+    // Each request is measured in the latency histogram; a log line per request would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
     return503OnClosing: true,

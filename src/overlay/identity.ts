@@ -8,7 +8,7 @@
 import { createHash, createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { HearthError } from '../model/errors.js';
 
 export interface Identity {
@@ -157,6 +157,9 @@ function parseCertificate(pem: string, path: string): X509Certificate {
 }
 
 async function createCertificatePem(key: KeyObject, commonName: string, signal: AbortSignal | undefined): Promise<string> {
+  // Loaded only to make a certificate, once in a gateway's life: the library
+  // costs about 20 MB of resident memory that a running agent need not carry.
+  const x509: typeof X509 = await import('@peculiar/x509');
   const keys: webcrypto.CryptoKeyPair = {
     privateKey: await crypto.subtle.importKey('pkcs8', key.export({ type: 'pkcs8', format: 'der' }), KEY_ALGORITHM, true, ['sign']),
     publicKey: await crypto.subtle.importKey('spki', createPublicKey(key).export({ type: 'spki', format: 'der' }), KEY_ALGORITHM, true, ['verify']),
@@ -164,7 +167,7 @@ async function createCertificatePem(key: KeyObject, commonName: string, signal: 
   const now = Date.now();
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + VALIDITY_YEARS);
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
