@@ -9,6 +9,7 @@ import type { SerfEvent } from './serf-records.js';
 import { EMPTY_VIEW, applyEvent, applySnapshot, withCoordinate, type ViewState } from './view.js';
 
 export interface MembershipLog {
+  info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
 }
@@ -43,6 +44,15 @@ export function createMembership(init: MembershipInit): Membership {
 
   const set = (next: ViewState): void => {
     if (next === view) return;
+    // One line per member whose state changed: the record from which
+    // convergence and failure-detection times are measured (bench/community.ts).
+    for (const [name, m] of next.members) {
+      const before = view.members.get(name);
+      if (before?.status !== m.status) log.info({ member: name, status: m.status, was: before?.status ?? null }, 'member state');
+    }
+    for (const name of view.members.keys()) {
+      if (!next.members.has(name)) log.info({ member: name, status: 'reaped', was: view.members.get(name)?.status ?? null }, 'member state');
+    }
     view = next;
     init.onChange?.(view);
   };
