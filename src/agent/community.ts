@@ -5,7 +5,7 @@
 // whose trust is the gossiped fingerprints minus the revoked ones.
 // Must never: hard-code a bootstrap address, or trust a peer by name.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError } from '../model/errors.js';
@@ -16,8 +16,9 @@ import { createMembership, type Membership } from '../overlay/membership.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
 import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
 import { encodeTags, type GatewayTags, type OwnerMode, type ResourceVector } from '../overlay/tags.js';
-import { fingerprintOf, memberByFingerprint, nodeRows, type NodeRow } from '../overlay/view.js';
+import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type NodeRow } from '../overlay/view.js';
 import { createPeerServer, type PeerServer } from '../peer/server.js';
+import { createPeerClient, type PeerClient } from '../peer/client.js';
 import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
 import type { AgentConfig } from './config.js';
@@ -25,6 +26,16 @@ import type { Logger } from './logger.js';
 
 /** The user event that spreads a revocation: payload = the 32-byte fingerprint. */
 export const REVOKE_EVENT = 'hearth-revoke';
+/** Tag digest of the revocation list; a member whose digest differs is asked for its list. */
+export const REVOCATIONS_DIGEST = 'rv';
+export const REVOCATIONS_PATH = '/peer/v1/revocations';
+
+/** The first 11 base64url characters of SHA-256 over the sorted ids; none when nothing is revoked. */
+export function revocationsDigest(ids: Iterable<string>): string | undefined {
+  const sorted = [...ids].sort();
+  if (sorted.length === 0) return undefined;
+  return createHash('sha256').update(sorted.join('\n')).digest('base64url').slice(0, 11);
+}
 
 interface CommunityFile {
   name: string;
@@ -79,6 +90,9 @@ interface Running {
   rpc: SerfRpc;
   membership: Membership;
   peer: PeerServer;
+  client: PeerClient;
+  /** The revocation digest last pulled from each member, so one difference is pulled once. */
+  pulled: Map<string, string>;
   publishTimer: NodeJS.Timeout | undefined;
   lastTags: string;
 }
@@ -96,14 +110,40 @@ export function createCommunity(init: CommunityInit): Community {
 
   const tags = (): GatewayTags => {
     const { contributed, free } = init.resources();
+    const rv = revocationsDigest(revoked);
     return {
       id: init.identity.id,
       api: config.peer.advertise ?? `:${config.peer.port}`,
       contributed, free,
       mode: init.mode?.() ?? 'production',
       version: init.version,
-      digests: {},
+      digests: rv === undefined ? {} : { [REVOCATIONS_DIGEST]: rv },
     };
+  };
+
+  const learnRevocation = (id: string, name: string | null): void => {
+    if (store.addRevocation(id, name)) log.warn({ id, name }, 'a member was revoked');
+    revoked = new Set(store.listRevocations().map((r) => r.id));
+  };
+
+  /**
+   * Anti-entropy for revocations: the user event reaches the members that
+   * are up; one that was down learns the list from any member whose gossiped
+   * digest differs from its own. Lists only grow, so every member converges.
+   */
+  const pullRevocations = async (r: Running): Promise<void> => {
+    const mine = revocationsDigest(revoked);
+    for (const m of r.membership.view.members.values()) {
+      const theirs = m.tags?.digests[REVOCATIONS_DIGEST];
+      if (theirs === undefined || theirs === mine || m.status !== 'alive' || m.name === config.name || r.pulled.get(m.name) === theirs) continue;
+      const address = peerAddress(m);
+      if (address === null || pins.fingerprintOf(m.name) === undefined) continue;
+      const reply = await r.client.request(m.name, address, 'GET', REVOCATIONS_PATH, undefined, { timeoutMs: 5000 }) as { items?: { id?: unknown; name?: unknown }[] };
+      for (const item of reply.items ?? []) {
+        if (typeof item.id === 'string' && /^[0-9a-f]{64}$/.test(item.id)) learnRevocation(item.id, typeof item.name === 'string' ? item.name : null);
+      }
+      r.pulled.set(m.name, theirs);
+    }
   };
 
   const publish = async (r: Running): Promise<void> => {
@@ -146,8 +186,7 @@ export function createCommunity(init: CommunityInit): Community {
     }
     const id = Buffer.from(payload).toString('hex');
     const member = running === undefined ? undefined : [...running.membership.view.members.values()].find((m) => m.tags?.id === id);
-    if (store.addRevocation(id, member?.name ?? null)) log.warn({ id, name: member?.name }, 'a member was revoked');
-    revoked = new Set(store.listRevocations().map((r) => r.id));
+    learnRevocation(id, member?.name ?? null);
   };
 
   const startOverlay = async (state: CommunityFile, encryptKey?: string): Promise<Running> => {
@@ -179,12 +218,19 @@ export function createCommunity(init: CommunityInit): Community {
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
         log: log.child({ part: 'peer' }),
+        routes: [{
+          method: 'GET', path: REVOCATIONS_PATH,
+          handler: async () => ({ body: { items: store.listRevocations().map(({ id, name }) => ({ id, name })) } }),
+        }],
       });
       await peer.start();
-      const r: Running = { file: state, serf, rpc, membership, peer, lastTags: '', publishTimer: undefined };
+      const client = createPeerClient({ identity: init.identity, trust: pins });
+      const r: Running = { file: state, serf, rpc, membership, peer, client, pulled: new Map(), lastTags: '', publishTimer: undefined };
       r.publishTimer = setInterval(() => {
-        publish(r).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'publishing tags failed'));
-        rememberSeeds(r).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'saving seed addresses failed'));
+        const warn = (what: string) => (err: unknown): void => log.warn({ err: (err as Error).message }, what);
+        publish(r).catch(warn('publishing tags failed'));
+        rememberSeeds(r).catch(warn('saving seed addresses failed'));
+        pullRevocations(r).catch(warn('pulling revocations failed'));
       }, 2000);
       r.publishTimer.unref();
       await publish(r);
@@ -199,6 +245,7 @@ export function createCommunity(init: CommunityInit): Community {
 
   const stopOverlay = async (r: Running): Promise<void> => {
     if (r.publishTimer !== undefined) clearInterval(r.publishTimer);
+    r.client.close();
     await r.peer.stop();
     await r.membership.stop();
     await r.rpc.close();
@@ -330,8 +377,7 @@ export function createCommunity(init: CommunityInit): Community {
       const id = member?.tags?.id ?? (/^[0-9a-f]{64}$/.test(ref) ? ref : undefined);
       if (id === undefined) throw new HearthError('node_not_found', `no member named ${JSON.stringify(ref.slice(0, 80))} with a hearth identity`);
       if (id === init.identity.id) throw new HearthError('invalid_request', 'a gateway cannot revoke itself; use leave');
-      store.addRevocation(id, member?.name ?? null);
-      revoked = new Set(store.listRevocations().map((x) => x.id));
+      learnRevocation(id, member?.name ?? null);
       await r.rpc.userEvent(REVOKE_EVENT, Buffer.from(id, 'hex'), false);
       if (member !== undefined && member.status !== 'left') await r.rpc.forceLeave(member.name).catch((err: unknown) => {
         log.warn({ member: member.name, err: (err as Error).message }, 'force-leave of a revoked member failed');
