@@ -50,3 +50,16 @@ export async function readVethBytes(hostVeth: string): Promise<{ rxBytes: number
     return { rxBytes: 0, txBytes: 0 }; // the veth exists only while the container runs
   }
 }
+
+/**
+ * Whether the container's payload cgroup holds tasks: true from LXC's start
+ * until its stop, read from one file instead of asking LXC's monitor (which
+ * costs a process per container). Used for listings polled by the reconciler.
+ */
+export async function hasTasks(name: string): Promise<boolean> {
+  try {
+    return (await readCgroupNumber('pids', name, 'pids.current')) > 0;
+  } catch {
+    return false;
+  }
+}

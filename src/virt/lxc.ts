@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import { openAttached, runAttached } from './attach.js';
-import { readCgroupUsage, readVethBytes } from './cgroup.js';
+import { hasTasks, readCgroupUsage, readVethBytes } from './cgroup.js';
 import type { ContainerSpec, ContainerState, ContainerStats, Driver, ExecSession, OpOptions } from './driver.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { DEFAULT_IDMAP, renderHearthConfig, renderIdmapConfig, type IdMap } from './lxc-config.js';
@@ -197,9 +197,8 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
         if (entry.startsWith('.')) continue;
         if ((await readMarker(dirOf(entry))) !== null) owned.push(entry);
       }
-      if (owned.length === 0) return [];
-      const running = new Set((await runLxc('lxc-ls', ['-P', lxcPath, '--running', '-1'], sig(opts))).stdout.split(/\s+/));
-      return owned.map((name) => ({ name, state: running.has(name) ? ('running' as const) : ('stopped' as const) }));
+      const states = await Promise.all(owned.map(async (name) => ((await hasTasks(name)) ? ('running' as const) : ('stopped' as const))));
+      return owned.map((name, i) => ({ name, state: states[i] as 'running' | 'stopped' }));
     },
 
     async exec(name, argv, opts = {}) {
