@@ -10,6 +10,7 @@ import { initDataDir, loadConfig, readOwnerToken, resolveDataDir } from '../agen
 import { runDoctor } from '../agent/doctor.js';
 import { runAgent } from '../agent/run.js';
 import { runDemo } from './demo.js';
+import { registerTestbedCommands } from './testbed.js';
 import { VERSION } from '../agent/version.js';
 
 interface GlobalOpts {
@@ -342,6 +343,8 @@ program.command('nodes')
       ]),
     ));
   });
+
+registerTestbedCommands(program);
 
 program.command('demo')
   .description('start a gateway with a sample sliver serving a web page, and say how to reach it')

@@ -1,0 +1,93 @@
+// Finding and ending the testbed's own processes through /proc. A pid in the
+// state file may have been reused by the time someone runs `down` or `kill`,
+// so a pid is only ever signalled after its command line shows it is ours.
+// Must never: signal a pid whose command line does not carry the marker the
+// testbed gave it.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { delay } from './delay.js';
+
+function commandLine(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
+  } catch {
+    return undefined;
+  }
+}
+
+// A zombie still has a /proc entry but no command line; it is as good as gone.
+/** True while `pid` runs a command that has `marker` as one of its arguments. */
+export function isOurProcess(pid: number | null, marker: string): pid is number {
+  if (pid === null) return false;
+  return commandLine(pid)?.includes(marker) ?? false;
+}
+
+/** True while `pid` exists at all, a zombie included (a new agent refuses a data dir whose lock names a zombie). */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True while `pid` runs: it exists and is not a zombie waiting for its parent to reap it. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The kernel's name for `pid` (its comm), or undefined once it is gone. */
+export function commandName(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the live children of `pid` whose command name (comm) is `name`. */
+export function childrenNamed(pid: number, name: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // The command name may hold spaces and parentheses; fields resume after the last ')'.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid && comm === name) found.push(Number(entry));
+  }
+  return found;
+}
+
+/** Waits up to `timeoutMs` until `isAlive()` is false; returns whether it is gone. */
+export async function waitUntilGone(isAlive: () => boolean, timeoutMs: number, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (isAlive()) {
+    if (performance.now() > deadline) return false;
+    await delay(50, options);
+  }
+  return true;
+}
+
+/** Sends `signal` to `pid` if it still runs our command; a pid that is already gone is fine. */
+export function signalOurProcess(pid: number | null, marker: string, signal: NodeJS.Signals): boolean {
+  if (!isOurProcess(pid, marker)) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
