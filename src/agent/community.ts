@@ -14,6 +14,7 @@ import type { Identity } from '../overlay/identity.js';
 import { createInvite, readInvite } from '../overlay/invite.js';
 import { createMembership, type Membership } from '../overlay/membership.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
+import { COMMUNITY_LINK_TIMING } from '../overlay/serf-agent-config.js';
 import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
 import { encodeTags, type GatewayTags, type OwnerMode, type ResourceVector } from '../overlay/tags.js';
 import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type NodeRow } from '../overlay/view.js';
@@ -95,6 +96,25 @@ interface Running {
   pulled: Map<string, string>;
   publishTimer: NodeJS.Timeout | undefined;
   lastTags: string;
+}
+
+/**
+ * Join through the invite's addresses, trying again on lossy links: one
+ * push-pull over a few 5%-loss hops can fail where the next succeeds.
+ */
+async function joinWithRetry(rpc: SerfRpc, addresses: string[], attempts = 4): Promise<number> {
+  let last = 'no member answered';
+  for (let i = 0; i < attempts; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 1000 * 2 ** (i - 1)));
+    try {
+      const contacted = await rpc.join(addresses, false);
+      if (contacted > 0) return contacted;
+    } catch (err) {
+      if (!(err instanceof HearthError) || err.code !== 'overlay_rejected') throw err;
+      last = err.message === '' ? err.code : err.message;
+    }
+  }
+  throw new HearthError('join_failed', `no member at ${addresses.join(', ')} answered after ${attempts} attempts (${last})`);
 }
 
 const notIn = (): HearthError => new HearthError('not_in_community', 'this gateway is not in a community; create one or join with an invite');
@@ -205,6 +225,7 @@ export function createCommunity(init: CommunityInit): Community {
       tagsFile: join(serfDir, 'tags.json'),
       tags: encodeTags(tags()),
       profile: config.community.profile,
+      timing: config.community.timing ?? COMMUNITY_LINK_TIMING,
       ...(state.seeds.length === 0 ? {} : { join: state.seeds }),
       configFile: join(serfDir, 'config.json'),
       log: serfLog,
@@ -316,17 +337,13 @@ export function createCommunity(init: CommunityInit): Community {
       let r: Running | undefined;
       try {
         r = await startOverlay(state, invite.key);
-        const contacted = await r.rpc.join(invite.addresses, false);
-        if (contacted === 0) throw new HearthError('join_failed', `no member at ${invite.addresses.join(', ')} answered`);
+        await joinWithRetry(r.rpc, invite.addresses);
         await r.membership.refresh();
         running = r;
       } catch (err) {
         if (r !== undefined) await stopOverlay(r).catch(() => undefined);
         await rm(file, { force: true });
         await rm(serfDir, { recursive: true, force: true });
-        if (err instanceof HearthError && err.code === 'overlay_rejected') {
-          throw new HearthError('join_failed', `joining failed: ${err.message}`, {}, { cause: err });
-        }
         throw err;
       }
       // The issuer signed the token; seeing its id among the members shows the token came from inside.

@@ -11,6 +11,7 @@ import { validateName } from '../model/sliver.js';
 import { defaultContribution, validateContribution, type Contribution } from '../host/contribution.js';
 import { readInventory } from '../host/inventory.js';
 import { CERT_FILE, loadOrCreateIdentity } from '../overlay/identity.js';
+import type { SerfTiming } from '../overlay/serf-agent-config.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hearth';
 export const DEFAULT_API_PORT = 7470;
@@ -31,7 +32,15 @@ export interface AgentConfig {
   name: string;
   api: { host: string; port: number; metricsPublic: boolean };
   /** Gossip (Serf): where it binds, its loopback RPC port, and its timing profile. */
-  community: { bind: string; advertise?: string; rpcPort: number; profile: 'lan' | 'wan' | 'local' };
+  community: {
+    bind: string;
+    advertise?: string;
+    rpcPort: number;
+    /** Serf's memberlist timings (probe interval, suspicion): lan suits a community mesh of a few hops. */
+    profile: 'lan' | 'wan' | 'local';
+    /** Serf's other timings; default COMMUNITY_LINK_TIMING (gateways drop off for hours on community links). */
+    timing?: SerfTiming;
+  };
   /** Agent-to-agent mutual-TLS API; `advertise` (host:port) is what others are told, else the gossip host with this port. */
   peer: { host: string; port: number; advertise?: string };
   contribution: Contribution;

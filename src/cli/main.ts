@@ -49,6 +49,11 @@ function emit(cmd: Command, value: unknown, human: () => void): void {
   else human();
 }
 
+/** The options a user gave, renamed to the API's field names: [[field, option], ...]. */
+function pickFlags(o: Record<string, unknown>, pairs: readonly (readonly [string, string])[]): Record<string, unknown> {
+  return Object.fromEntries(pairs.filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag]]));
+}
+
 const num = (label: string) => (v: string): number => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`${label} must be a number, got ${JSON.stringify(v)}`);
@@ -66,7 +71,7 @@ program.command('init')
   .option('--slivers <n>', 'most slivers at once', num('--slivers'))
   .option('--subnet <cidr>', 'sliver subnet (IPv4 CIDR)')
   .option('--bridge <name>', 'sliver bridge name')
-  .option('--community-bind <host:port>', 'gossip (Serf) bind address', undefined)
+  .option('--community-bind <host:port>', 'gossip (Serf) bind address')
   .option('--community-advertise <host:port>', 'gossip address others should use (behind NAT)')
   .option('--serf-rpc-port <port>', 'loopback port of the Serf RPC', num('--serf-rpc-port'))
   .addOption(new Option('--gossip-profile <profile>', 'Serf timing profile').choices(['lan', 'wan', 'local']))
@@ -74,15 +79,10 @@ program.command('init')
   .option('--peer-port <port>', 'peer API port', num('--peer-port'))
   .option('--json', 'machine-readable output')
   .action(async (o: Record<string, unknown>, cmd: Command) => {
-    const contribution = Object.fromEntries(
-      ([['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['slivers', 'slivers']] as const)
-        .filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag] as number]),
-    );
-    const network = Object.fromEntries((['subnet', 'bridge'] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k] as string]));
-    const pick = (pairs: readonly (readonly [string, string])[]): Record<string, unknown> =>
-      Object.fromEntries(pairs.filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag]]));
-    const community = pick([['bind', 'communityBind'], ['advertise', 'communityAdvertise'], ['rpcPort', 'serfRpcPort'], ['profile', 'gossipProfile']]);
-    const peer = pick([['host', 'peerHost'], ['port', 'peerPort']]);
+    const contribution = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['slivers', 'slivers']]);
+    const network = pickFlags(o, [['subnet', 'subnet'], ['bridge', 'bridge']]);
+    const community = pickFlags(o, [['bind', 'communityBind'], ['advertise', 'communityAdvertise'], ['rpcPort', 'serfRpcPort'], ['profile', 'gossipProfile']]);
+    const peer = pickFlags(o, [['host', 'peerHost'], ['port', 'peerPort']]);
     const result = await initDataDir({
       dataDir: resolveDataDir(globals(cmd).dataDir),
       ...(o['name'] === undefined ? {} : { name: o['name'] as string }),
@@ -153,10 +153,7 @@ sliver.command('create <name>')
   .option('--json', 'machine-readable output')
   .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
     const api = await client(cmd);
-    const resources = Object.fromEntries(
-      ([['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['pids', 'pids']] as const)
-        .filter(([, flag]) => o[flag] !== undefined).map(([key, flag]) => [key, o[flag] as number]),
-    );
+    const resources = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['pids', 'pids']]);
     let view = await api.request<SliverView>('POST', '/api/v1/slivers', {
       name, template: o['template'], resources, start: o['start'] !== false,
       ...(o['slice'] === undefined ? {} : { slice: o['slice'] }),

@@ -52,6 +52,8 @@ export interface TestGateway {
 
 export interface TestGatewayOptions {
   name?: string;
+  /** Loopback address for gossip and the peer API: 127.0.0.1 (default) or ::1. */
+  loopback?: '127.0.0.1' | '::1';
   contribution?: Partial<AgentConfig['contribution']>;
 }
 
@@ -64,8 +66,8 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
   const [serfPort, rpcPort, peerPort] = [await freePort(), await freePort(), await freePort()];
   const { config, paths } = await initDataDir({
     dataDir, name: opts.name ?? `gw-${suffix}`, apiPort: port,
-    community: { bind: `127.0.0.1:${serfPort}`, rpcPort, profile: 'local' },
-    peer: { host: '127.0.0.1', port: peerPort },
+    community: { bind: opts.loopback === '::1' ? `[::1]:${serfPort}` : `127.0.0.1:${serfPort}`, rpcPort, profile: 'local' },
+    peer: { host: opts.loopback ?? '127.0.0.1', port: peerPort },
     contribution: { cpu: 1, memoryMb: 2048, diskMb: 8192, slivers: 32, ...opts.contribution },
     network: { bridge: `hit${suffix}`, subnet: `10.${third}.${(randomBytes(1)[0] ?? 0)}.0/24`, table: `hit_${suffix}` },
   });

@@ -80,7 +80,7 @@ describe('serf agent config', () => {
     assert.equal(config['reconnect_timeout'], '259200000ms');
     assert.equal(config['tombstone_timeout'], '86400000ms');
     assert.equal(config['broadcast_timeout'], '10000ms');
-    assert.equal(config['retry_interval'], '30000ms');
+    assert.equal(config['retry_interval'], '10000ms');
     assert.equal(config['retry_join'], undefined);
     assert.equal(config['start_join'], undefined);
   });
