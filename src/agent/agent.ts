@@ -88,11 +88,14 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     contribution: () => config.contribution,
     usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
   });
+  // The firewall cuts revoked members' gossip; the community, made below, says whose.
+  const communityRef: { current?: Community } = {};
   const reconciler = createReconciler({
     store, driver, net, subnet: config.network.subnet, log: log.child({ part: 'reconciler' }),
     monotonic: () => performance.now(),
     onError: (step) => metrics.countReconcileError(step),
     ...(crashPoint === undefined ? {} : { crashPoint }),
+    blockedPeers: () => communityRef.current?.blockedPeers() ?? [],
     ...(init.reconcileIntervalMs === undefined ? {} : { intervalMs: init.reconcileIntervalMs }),
   });
   const slivers = createSliverService({
@@ -103,7 +106,9 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   const community = createCommunity({
     dataDir: paths.dir, config, identity, store, log: log.child({ part: 'community' }), version: VERSION,
     resources: () => ({ contributed: config.contribution, free: slivers.free() }),
+    onBlockedChange: () => void reconciler.kick(),
   });
+  communityRef.current = community;
   const api = await buildApi({
     slivers, store, metrics, ownerToken, log, community,
     metricsPublic: config.api.metricsPublic,

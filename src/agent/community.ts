@@ -22,8 +22,17 @@ import { createPeerServer, type PeerServer } from '../peer/server.js';
 import { createPeerClient, type PeerClient } from '../peer/client.js';
 import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
+import type { BlockedPeer } from '../net/types.js';
+import { parseHostPort } from '../overlay/serf-address.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
+
+/**
+ * memberlist keeps gossiping to a dead member for this long (GossipToTheDeadTime
+ * of each profile) so it can refute; a key rotation inside that window would
+ * still reach a revoked member. Five seconds of margin on top.
+ */
+const GOSSIP_TO_THE_DEAD_MS: Record<AgentConfig['community']['profile'], number> = { lan: 35_000, wan: 65_000, local: 20_000 };
 
 /** The user event that spreads a revocation: payload = the 32-byte fingerprint. */
 export const REVOKE_EVENT = 'hearth-revoke';
@@ -67,6 +76,8 @@ export interface CommunityInit {
   mode?: () => OwnerMode;
   /** Clock for invite expiry, in seconds since the epoch. */
   nowSec?: () => number;
+  /** The set of revoked members, or their addresses, changed: the firewall must follow. */
+  onBlockedChange?: () => void;
 }
 
 export interface Community {
@@ -80,6 +91,8 @@ export interface Community {
   leave(): Promise<void>;
   rotateKey(): Promise<{ nodes: number; errors: Record<string, string> }>;
   revoke(ref: string): Promise<{ id: string; name: string | null }>;
+  /** Revoked members' gossip endpoints, for the firewall (loopback ones cannot be told apart from us, so never). */
+  blockedPeers(): BlockedPeer[];
   /** Start the overlay if this gateway is in a community. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -127,6 +140,14 @@ export function createCommunity(init: CommunityInit): Community {
   const nowSec = init.nowSec ?? (() => Math.floor(Date.now() / 1000));
   let running: Running | undefined;
   let revoked = new Set(store.listRevocations().map((r) => r.id));
+  /** When each member was last seen leaving the gossip (monotonic ms); absent while alive. */
+  const outSince = new Map<string, number>();
+  const noteOut = (view: Membership['view']): void => {
+    for (const m of view.members.values()) {
+      if (m.status === 'alive' || m.status === 'leaving') outSince.delete(m.name);
+      else if (!outSince.has(m.name)) outSince.set(m.name, performance.now());
+    }
+  };
 
   const tags = (): GatewayTags => {
     const { contributed, free } = init.resources();
@@ -144,6 +165,30 @@ export function createCommunity(init: CommunityInit): Community {
   const learnRevocation = (id: string, name: string | null): void => {
     if (store.addRevocation(id, name)) log.warn({ id, name }, 'a member was revoked');
     revoked = new Set(store.listRevocations().map((r) => r.id));
+    noteBlocked();
+  };
+
+  let blockedKey = '[]';
+  const blockedPeers = (): BlockedPeer[] => {
+    if (running === undefined) return [];
+    const localPort = parseHostPort(config.community.bind)?.port;
+    if (localPort === undefined) return [];
+    const out: BlockedPeer[] = [];
+    for (const m of running.membership.view.members.values()) {
+      if (m.tags === null || !revoked.has(m.tags.id)) continue;
+      const hp = parseHostPort(m.serfAddr);
+      // On loopback every test gateway shares the address: a rule would cut them all.
+      if (hp === undefined || hp.host === '::1' || hp.host.startsWith('127.')) continue;
+      out.push({ address: hp.host, port: hp.port, localPort });
+    }
+    return out;
+  };
+  /** Tell the agent when the blocked set changes (a revocation, or a revoked member's address). */
+  const noteBlocked = (): void => {
+    const key = JSON.stringify(blockedPeers());
+    if (key === blockedKey) return;
+    blockedKey = key;
+    init.onBlockedChange?.();
   };
 
   /**
@@ -234,7 +279,10 @@ export function createCommunity(init: CommunityInit): Community {
     const rpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
     try {
       await rpc.connect();
-      const membership = createMembership({ rpc, log: log.child({ part: 'membership' }), onUserEvent });
+      const membership = createMembership({ rpc, log: log.child({ part: 'membership' }), onUserEvent, onChange: (view) => {
+        noteOut(view);
+        noteBlocked();
+      } });
       await membership.start();
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
@@ -252,6 +300,7 @@ export function createCommunity(init: CommunityInit): Community {
         publish(r).catch(warn('publishing tags failed'));
         rememberSeeds(r).catch(warn('saving seed addresses failed'));
         pullRevocations(r).catch(warn('pulling revocations failed'));
+        noteBlocked();
       }, 2000);
       r.publishTimer.unref();
       await publish(r);
@@ -309,6 +358,7 @@ export function createCommunity(init: CommunityInit): Community {
     trust,
     pins,
     status,
+    blockedPeers,
     nodes() {
       const r = mustRun();
       return { self: config.name, community: r.file.name, items: nodeRows(r.membership.view, config.name, revoked) };
@@ -374,6 +424,25 @@ export function createCommunity(init: CommunityInit): Community {
     },
     async rotateKey() {
       const r = mustRun();
+      // Serf's keyring queries reach every live member: a revoked one still
+      // gossiping would receive the new key. Every member cuts its gossip at
+      // the firewall, so it soon shows as failed; rotate only then.
+      const stillIn = [...r.membership.view.members.values()]
+        .filter((m) => m.tags !== null && revoked.has(m.tags.id) && (m.status === 'alive' || m.status === 'leaving'))
+        .map((m) => m.name);
+      if (stillIn.length > 0) {
+        throw new HearthError('invalid_state', `revoked ${stillIn.join(', ')} still gossips and would receive the new key; wait until hearth nodes shows it failed, then rotate`, { revoked: stillIn });
+      }
+      // Out of the gossip, but memberlist still gossips to it for a while: wait that out.
+      const window = GOSSIP_TO_THE_DEAD_MS[config.community.profile];
+      const waits = [...r.membership.view.members.values()]
+        .filter((m) => m.tags !== null && revoked.has(m.tags.id))
+        .map((m) => window - (performance.now() - (outSince.get(m.name) ?? performance.now())));
+      const wait = Math.max(0, ...waits);
+      if (wait > 0) {
+        log.info({ waitMs: Math.round(wait) }, 'waiting until no member gossips to the revoked ones before rotating');
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       const old = (JSON.parse(await readFile(keyringFile, 'utf8')) as string[])[0];
       const next = randomBytes(32).toString('base64');
       const check = (step: string, res: { numErr: number; numNodes: number; messages: Record<string, string> }): void => {

@@ -10,7 +10,7 @@
 import { HearthError } from '../model/errors.js';
 import { nextStep, type ReconcileStep } from '../model/sliver.js';
 import type { ContainerState, Driver } from '../virt/driver.js';
-import type { NetworkPlan, SliverNetwork } from '../net/types.js';
+import type { BlockedPeer, NetworkPlan, SliverNetwork } from '../net/types.js';
 import { allocateAddress } from '../net/pool.js';
 import { hostVethName } from '../net/sliver-net.js';
 import type { Store, StoredSliver } from '../store/store.js';
@@ -33,6 +33,8 @@ export interface ReconcilerInit {
    * would leave the store and the machine apart (see crash-points.ts).
    */
   crashPoint?: (point: CrashPoint) => void;
+  /** Revoked gateways whose gossip the firewall drops (from the community). */
+  blockedPeers?: () => BlockedPeer[];
 }
 
 export type CrashPoint =
@@ -75,6 +77,7 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
         const s = byId.get(f.sliverId);
         return s === undefined ? [] : [{ proto: f.proto, hostPort: f.hostPort, address: s.address as string, port: f.port }];
       }),
+      blocked: init.blockedPeers?.() ?? [],
     };
   };
 

@@ -17,10 +17,11 @@
 // Pure. Must never: touch a table other than hearth's, or use a policy
 // other than accept on a base chain (other firewalls on the host keep their say).
 
+import { isIP } from 'node:net';
 import { HearthError } from '../model/errors.js';
 import { isLinkName, validateLinkName, validateTableName } from './names.js';
-import { isSliverAddress, parseSubnet } from './pool.js';
-import type { NetworkPlan, PortForward, SliverNetworkInit, SliverPort } from './types.js';
+import { isSliverAddress, parseIPv4, parseSubnet } from './pool.js';
+import type { BlockedPeer, NetworkPlan, PortForward, SliverNetworkInit, SliverPort } from './types.js';
 
 /**
  * The packet mark bit hearth sets on forwarded (DNAT'ed) packets that come
@@ -46,6 +47,9 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
   const t = init.table;
   const pairs = sameSlicePairs(ports);
   const dnat = forwards.map((f) => `${f.proto} dport ${f.hostPort} dnat ip to ${f.address}:${f.port}`);
+  const blocked = [...(plan.blocked ?? [])].sort((a, b) => compare(a.address, b.address) || a.port - b.port);
+  validateBlocked(blocked);
+  const family = (address: string): string => (address.includes(':') ? 'ip6' : 'ip');
 
   return [
     `# hearth firewall for bridge ${init.bridge}, subnet ${subnet.cidr} (generated; replaces both hearth tables atomically)`,
@@ -115,6 +119,15 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
       // this the reply would go straight back at layer 2 and miss the un-DNAT.
       `oifname ${br} ip saddr ${subnet.cidr} ct status dnat masquerade`,
     ]),
+    // Revoked gateways: everything they send to the gossip (their acks and
+    // refutations, their state exchanges) is dropped on the way in, so our
+    // probes go unanswered and they fall out of the membership everywhere.
+    // Outgoing packets are left alone on purpose: a send refused locally
+    // (EPERM) makes memberlist skip the probe instead of counting it failed.
+    chain('gossip_in', 'type filter hook input priority filter - 10; policy accept;', blocked.flatMap((b) => [
+      `${family(b.address)} saddr ${b.address} meta l4proto { tcp, udp } th sport ${b.port} drop`,
+      `${family(b.address)} saddr ${b.address} meta l4proto { tcp, udp } th dport ${b.localPort} drop`,
+    ])),
     '}',
     '',
   ].join('\n');
@@ -134,6 +147,17 @@ function validatePorts(subnet: string, ports: readonly SliverPort[]): void {
     if (addresses.has(p.address)) throw new HearthError('network_error', `address ${p.address} appears twice in the plan`);
     veths.add(p.hostVeth);
     addresses.add(p.address);
+  }
+}
+
+function validateBlocked(blocked: readonly BlockedPeer[]): void {
+  for (const b of blocked) {
+    const v4 = parseIPv4(b.address) !== undefined;
+    const v6 = !v4 && isIP(b.address) === 6;
+    const port = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
+    if ((!v4 && !v6) || !port(b.port) || !port(b.localPort)) {
+      throw new HearthError('network_error', `blocked peer ${JSON.stringify(b)} is not an address and two ports`);
+    }
   }
 }
 

@@ -30,10 +30,27 @@ export interface PortForward {
   port: number;
 }
 
+/**
+ * A revoked gateway's gossip, cut at this gateway's firewall: packets from its
+ * gossip port, and to our gossip port from its address.
+ * Every member cutting it makes it `failed` everywhere, so a key rotation's
+ * queries never reach it and, once the old key is gone, it cannot come back.
+ */
+export interface BlockedPeer {
+  /** Its gossip address (IPv4 or IPv6, bare). */
+  address: string;
+  /** Its gossip port. */
+  port: number;
+  /** This gateway's gossip port. */
+  localPort: number;
+}
+
 /** Everything the firewall must know; applying a plan replaces the previous one. */
 export interface NetworkPlan {
   ports: SliverPort[];
   forwards: PortForward[];
+  /** Revoked gateways whose gossip is dropped; none when absent. */
+  blocked?: BlockedPeer[];
 }
 
 export interface NetOpOptions {

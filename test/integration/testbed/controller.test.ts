@@ -18,6 +18,7 @@ import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
 import { testbedExec, testbedHeal, testbedKill, testbedPartition, testbedRestart, testbedStatus } from '../../../src/testbed/controller-ops.js';
 import { childrenNamed, isRunning, pidExists } from '../../../src/testbed/processes.js';
+import { runHearth } from '../../../src/testbed/gateway-process.js';
 import { runIp } from '../../../src/testbed/netns.js';
 import { memberOf, readTestbedState } from '../../../src/testbed/state.js';
 import type { TestbedState } from '../../../src/testbed/state.js';
@@ -126,6 +127,32 @@ void describe(`hearth testbed (prefix ${prefix})`, () => {
     await eventually(2, 40, 'gw1 failed and gw3 alive', (v) => statusOf(v, 'gw1') === 'failed' && statusOf(v, 'gw3') === 'alive');
     await testbedHeal({ dir });
     for (const g of [1, 2, 3]) await eventually(g, 40, 'all three alive', allAlive);
+  });
+
+  void test('revoke gw3: every member cuts its gossip, the key rotation leaves it out, and it cannot come back', async () => {
+    const keyring = (g: number): string[] => JSON.parse(readFileSync(join(member(g).dataDir, 'serf', 'keyring.json'), 'utf8')) as string[];
+    const oldKey = keyring(1)[0];
+    assert.equal(await runHearth(member(1), ['community', 'revoke', 'gw3', '--json']).then((out) => (JSON.parse(out) as { name: string }).name), 'gw3');
+    // gw3 is still running, but gw1 and gw2 drop its gossip at their firewalls.
+    // (It was force-left, so its fall from the gossip shows as 'left'.)
+    const out = (status: string | undefined): boolean => status === 'failed' || status === 'left';
+    for (const g of [1, 2]) await eventually(g, 40, 'gw3 out of the gossip', (v) => out(statusOf(v, 'gw3')) && statusOf(v, g === 1 ? 'gw2' : 'gw1') === 'alive');
+    await runHearth(member(1), ['community', 'rotate-key']);
+    for (const g of [1, 2]) {
+      const deadline = performance.now() + 20_000;
+      while (keyring(g).length !== 1 || keyring(g)[0] === oldKey) {
+        assert.ok(performance.now() < deadline, `gw${g} never dropped the old key`);
+        await sleep(500);
+      }
+    }
+    assert.equal(keyring(3)[0], oldKey, 'the revoked gateway never got the new key');
+    // Even with its gossip no longer cut (a restart, a new address...), the old key keeps it out.
+    await testbedRestart('gw3', { dir });
+    await sleep(8000);
+    for (const g of [1, 2]) {
+      const v = await view(g);
+      assert.notEqual(statusOf(v, 'gw3'), 'alive', `gw${g} must not see revoked gw3 alive`);
+    }
   });
 
   void test('down removes every namespace, link, process and file of the testbed; a second down has nothing to do', async () => {

@@ -166,3 +166,23 @@ describe('renderRuleset', () => {
     assert.throws(() => renderRuleset({ ...init, subnet: '10.213.0.0/30' }, plan), code('invalid_request'));
   });
 });
+
+void describe('revoked gateways', () => {
+  const init = { bridge: 'hx0', subnet: '10.9.0.0/24', table: 'hx' };
+  void test('what they send to the gossip is dropped, IPv4 and IPv6; no rule without them', () => {
+    const text = renderRuleset(init, { ports: [], forwards: [], blocked: [
+      { address: '10.99.0.3', port: 7946, localPort: 7000 }, { address: 'fd00::3', port: 7947, localPort: 7000 },
+    ] });
+    assert.match(text, /ip saddr 10\.99\.0\.3 meta l4proto \{ tcp, udp \} th sport 7946 drop/);
+    assert.match(text, /ip saddr 10\.99\.0\.3 meta l4proto \{ tcp, udp \} th dport 7000 drop/);
+    assert.doesNotMatch(text, /daddr 10\.99\.0\.3/, 'outgoing probes must fail by silence, not by EPERM');
+    assert.match(text, /ip6 saddr fd00::3 meta l4proto \{ tcp, udp \} th sport 7947 drop/);
+    const none = renderRuleset(init, { ports: [], forwards: [] });
+    assert.doesNotMatch(none, / th (sport|dport) /);
+  });
+  void test('a blocked peer that is not an address and two ports is refused', () => {
+    for (const bad of [{ address: 'gw3', port: 7946, localPort: 7946 }, { address: '10.0.0.1', port: 0, localPort: 7946 }, { address: '10.0.0.1; flush ruleset', port: 1, localPort: 1 }]) {
+      assert.throws(() => renderRuleset(init, { ports: [], forwards: [], blocked: [bad] }), /network_error|not an address/);
+    }
+  });
+});
