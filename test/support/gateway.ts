@@ -5,8 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 import { initDataDir, type AgentConfig } from '../../src/agent/config.js';
 import { createApiClient, type ApiClient } from '../../src/cli/client.js';
 import { createSliverNetwork } from '../../src/net/sliver-net.js';
@@ -21,15 +21,7 @@ export function cliEntry(): { command: string; args: string[] } {
   return { command: process.execPath, args: [fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))] };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 export interface TestGateway {
   dataDir: string;

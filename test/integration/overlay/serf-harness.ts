@@ -4,43 +4,24 @@
 // when the test fails.
 
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatHostPort } from '../../../src/overlay/serf-address.js';
 import { createSerfAgent, type SerfAgent, type SerfAgentInit } from '../../../src/overlay/serf-agent.js';
 import { createSerfRpc, type SerfRpc } from '../../../src/overlay/serf-rpc.js';
+import { freePort } from '../../support/ports.js';
 
 export interface Cleanup {
   after(fn: () => Promise<void> | void): void;
 }
 
+export { freePort };
+
 export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
-/** A port free for both TCP and UDP on `host` (serf gossips over both). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, host, () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, host, () => sock.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port found');
-}
 
 export interface TestAgent {
   name: string;
