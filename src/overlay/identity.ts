@@ -5,11 +5,12 @@
 // Must never: overwrite an existing key (that would silently change the
 // gateway's id), write the key readable by anyone but its owner, or log it.
 
-import { createHash, createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
 import { HearthError } from '../model/errors.js';
+import { fingerprintOfDer } from '../model/fingerprint.js';
 
 export interface Identity {
   /** Certificate fingerprint: SHA-256 of the DER, 64 lower-case hex digits. */
@@ -41,10 +42,7 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 // an identity changes no process-wide state.
 const crypto = webcrypto;
 
-/** SHA-256 of a certificate's DER encoding, lower-case hex without colons. */
-export function fingerprintOfDer(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('hex');
-}
+export { fingerprintOfDer };
 
 /** Fingerprint of a PEM certificate; throws if the PEM is not a certificate. */
 export function fingerprintOfPem(pem: string): string {

@@ -4,8 +4,6 @@
 // Must never: import the overlay, or decide trust from anything but a
 // fingerprint that the injected interfaces vouch for.
 
-import { createHash } from 'node:crypto';
-
 /** Server side: who is calling. */
 export interface PeerTrust {
   /** The member name whose gossiped fingerprint equals this one and is not revoked, or undefined. */
@@ -25,9 +23,5 @@ export interface PeerCredentials {
   keyPem: string;
 }
 
-// The same definition as the overlay's identity id (SHA-256 of the DER, lower-case
-// hex). Kept here because peer/ may not import overlay/; the integration tests
-// check that a gateway's identity id is what its peers see.
-export function fingerprintOfCertificate(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('hex');
-}
+/** The certificate's fingerprint as gossiped: see model/fingerprint.ts. */
+export { fingerprintOfDer as fingerprintOfCertificate } from '../model/fingerprint.js';
