@@ -5,8 +5,7 @@
 // list, start or stop one without its marker (only `destroy` and a redone
 // `create` clean up an unfinished one).
 
-import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
@@ -93,14 +92,13 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     await mkdir(lxcPath, { recursive: true });
     // Unprivileged containers need their mapped root to traverse the lxcpath.
     await chmod(lxcPath, 0o755);
-    const scratch = await mkdtemp(join(tmpdir(), 'hearth-lxc-'));
-    try {
-      const idmapConfigFile = join(scratch, 'idmap.conf');
-      await writeFile(idmapConfigFile, renderIdmapConfig(idmap));
-      await recipe.create({ lxcPath, name: spec.name, idmapConfigFile, ...sig(opts) });
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
+    // One idmap file per lxcpath, always the same content, replaced atomically:
+    // a scratch file elsewhere would be left behind by a kill -9 mid-create.
+    const idmapConfigFile = join(lxcPath, '.idmap.conf');
+    const tmp = `${idmapConfigFile}.${process.pid}.${spec.name}`;
+    await writeFile(tmp, renderIdmapConfig(idmap));
+    await rename(tmp, idmapConfigFile);
+    await recipe.create({ lxcPath, name: spec.name, idmapConfigFile, ...sig(opts) });
     opts?.signal?.throwIfAborted();
     await appendFile(join(dirOf(spec.name), 'config'), hearthConfig);
     await writeMarker(dirOf(spec.name), spec);
