@@ -46,20 +46,20 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-async function takeLock(file: string): Promise<void> {
+function isAlive(pid: number): boolean {
   try {
-    const pid = Number((await readFile(file, 'utf8')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        throw new HearthError('invalid_state', `another agent (pid ${pid}) is running on this data dir`);
-      } catch (err) {
-        if (err instanceof HearthError) throw err;
-        // ESRCH: a stale lock from a crashed agent; take it over.
-      }
-    }
-  } catch (err) {
-    if (err instanceof HearthError) throw err;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuse a data dir another live agent holds; a crashed agent's stale pid file is taken over. */
+async function takeLock(file: string): Promise<void> {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+    throw new HearthError('invalid_state', `another agent (pid ${pid}) is running on this data dir`);
   }
   await writeFile(file, `${process.pid}\n`);
 }

@@ -6,7 +6,7 @@
 // Must never: hard-code a bootstrap address, or trust a peer by name.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
@@ -24,7 +24,7 @@ import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
 import type { BlockedPeer } from '../net/types.js';
 import { parseHostPort } from '../overlay/serf-address.js';
-import type { AgentConfig } from './config.js';
+import { writeAtomic, type AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -227,11 +227,7 @@ export function createCommunity(init: CommunityInit): Community {
     }
   };
 
-  const writeFileState = async (state: CommunityFile): Promise<void> => {
-    const tmp = `${file}.tmp-${process.pid}`;
-    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, file);
-  };
+  const writeFileState = (state: CommunityFile): Promise<void> => writeAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
 
   /** Keep a few live members' addresses, so a restart finds the community even with a young snapshot. */
   const rememberSeeds = async (r: Running): Promise<void> => {

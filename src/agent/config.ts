@@ -3,7 +3,7 @@
 // Must never: overwrite an owner's existing config, token or key.
 
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile, appendFile, rename } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, writeFile, appendFile, rename } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { HearthError } from '../model/errors.js';
@@ -80,16 +80,11 @@ function defaultName(): string {
 }
 
 async function exists(path: string): Promise<boolean> {
-  try {
-    await readFile(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return access(path).then(() => true, () => false);
 }
 
 /** Write through a temporary file and rename, so a crash never leaves half a file. */
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, data, { mode });
   await chmod(tmp, mode);

@@ -94,17 +94,17 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
 
   /** Remove what no record owns: containers after a crash mid-delete, veths of dead containers. */
   const sweep = async (): Promise<void> => {
-    const known = new Set(store.listSlivers().map((s) => containerName(s.id)));
-    for (const c of await driver.list()) {
+    const slivers = store.listSlivers();
+    const known = new Set(slivers.map((s) => containerName(s.id)));
+    const containers = await driver.list();
+    for (const c of containers) {
       if (!known.has(c.name)) {
         log.warn({ container: c.name }, 'destroying orphan container');
         await driver.destroy(c.name);
       }
     }
-    const liveVeths = new Set<string>();
-    for (const s of store.listSlivers()) {
-      if ((await driver.state(containerName(s.id))) === 'running') liveVeths.add(hostVethName(s.id));
-    }
+    const running = new Set(containers.filter((c) => c.state === 'running').map((c) => c.name));
+    const liveVeths = new Set(slivers.filter((s) => running.has(containerName(s.id))).map((s) => hostVethName(s.id)));
     for (const veth of await net.hostVethsOnBridge()) {
       if (!liveVeths.has(veth)) {
         log.warn({ veth }, 'removing orphan veth');

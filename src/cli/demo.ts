@@ -8,6 +8,7 @@ import { initDataDir, readOwnerToken } from '../agent/config.js';
 import { createLogger } from '../agent/logger.js';
 import { createApiClient, ApiProblem } from './client.js';
 import { waitForSliver, type SliverView } from './output.js';
+import { gatewayAddress } from '../net/pool.js';
 
 const NAME = 'hello';
 const HOST_PORT = 8080;
@@ -40,8 +41,7 @@ export async function runDemo({ dataDir }: { dataDir: string }): Promise<void> {
     await api.request('POST', `/api/v1/slivers/${NAME}/forwards`, { proto: 'tcp', hostPort: HOST_PORT, port: 80 });
   }
   await agent.reconciler.kick();
-  const gateway = view.address === null ? '127.0.0.1' : view.address.replace(/\.\d+$/, '.1');
-  const url = `http://${gateway}:${HOST_PORT}/`;
+  const url = `http://${gatewayAddress(init.config.network.subnet)}:${HOST_PORT}/`;
   const body = await (await fetch(url)).text();
   console.log(`\nfetched ${url} through the port forward:\n  ${body.trim()}\n`);
   const dd = dataDir === '/var/lib/hearth' ? '' : ` --data-dir ${dataDir}`;
