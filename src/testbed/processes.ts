@@ -7,15 +7,31 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { delay } from './delay.js';
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * The command line of `pid`, or undefined once it is gone or a zombie. A
+ * process in the middle of execve (nsenter → unshare → sh → node, as every
+ * testbed agent starts) or of its exit shows an empty command line for a
+ * moment; taking that for "not ours" made a starting agent look dead. So an
+ * empty one is read again, a millisecond apart, until the process shows its
+ * new program or turns out to be gone.
+ */
 function commandLine(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
-  } catch {
-    return undefined;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    if (text !== '') return text.split('\0').filter((arg) => arg !== '');
+    if (!isRunning(pid)) return undefined;
+    Atomics.wait(pause, 0, 0, 1);
   }
+  return undefined;
 }
 
-// A zombie still has a /proc entry but no command line; it is as good as gone.
 /** True while `pid` runs a command that has `marker` as one of its arguments. */
 export function isOurProcess(pid: number | null, marker: string): pid is number {
   if (pid === null) return false;

@@ -2,6 +2,7 @@
 // tables, slivers emulated by network namespaces, every claim checked with
 // real traffic. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for namespaces).
 
+import { freePort } from '../../support/ports.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
@@ -215,7 +216,7 @@ describe(`sliver network on the real kernel (br_netfilter ${brNetfilter ? 'on' :
 
   test('a port forward reaches the sliver from the host, from upstream and from another slice', async () => {
     assert.ok(upstream);
-    const forwardPort = randomInt(20000, 40000);
+    const forwardPort = await freePort();
     await net.apply(fullPlan([{ proto: 'tcp', hostPort: forwardPort, address: sliver('a1').address, port: SERVER_PORT }]));
     // From the host itself, to its own non-loopback addresses.
     assert.equal(await rootConnect(net.gateway, forwardPort), `a1 ${net.gateway}`);

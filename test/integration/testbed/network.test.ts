@@ -20,11 +20,12 @@ import { requestLinkEmulator } from '../../../src/testbed/linkemu-control.js';
 import { spawnLinkEmulator, stopLinkEmulator } from '../../../src/testbed/linkemu-process.js';
 import { createTestbedNetwork, enterArgs, runIp } from '../../../src/testbed/netns.js';
 import { LINK_PROFILES } from '../../../src/testbed/profiles.js';
+import { freePort } from '../../support/ports.js';
 
 const prefix = `t${Array.from({ length: 3 }, () => 'abcdefghijklmnopqrstuvwxyz'[randomInt(26)]).join('')}-`;
 const net = createTestbedNetwork({
   prefix,
-  port: randomInt(20_000, 60_000),
+  port: await freePort(),
   underlay: { network: `172.31.${randomInt(256)}.0`, prefixLength: 24 },
 });
 const GATEWAYS = [1, 2, 3];
