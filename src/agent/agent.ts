@@ -87,6 +87,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     },
     contribution: () => config.contribution,
     usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
+    community: () => communityRef.current?.status() ?? null,
   });
   // The firewall cuts revoked members' gossip; the community, made below, says whose.
   const communityRef: { current?: Community } = {};
@@ -116,6 +117,10 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       name: config.name, id: identity.id, version: VERSION,
       inventory: () => readInventory(paths.dir),
       contribution: () => config.contribution,
+      community: () => {
+        const s = community.status();
+        return s === null ? null : { name: s.name, state: s.state, reason: s.reason, warning: s.warning };
+      },
     },
   });
 

@@ -16,6 +16,10 @@ import { createMembership, type Membership } from '../overlay/membership.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
 import { COMMUNITY_LINK_TIMING } from '../overlay/serf-agent-config.js';
 import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
+import {
+  INITIAL_LIFECYCLE, classifyFailure, fixFor, stepLifecycle,
+  type CommunityPhase, type Failure, type LifecycleCommand, type LifecycleInput,
+} from '../overlay/lifecycle.js';
 import { encodeTags, type GatewayTags, type OwnerMode, type ResourceVector } from '../overlay/tags.js';
 import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type NodeRow } from '../overlay/view.js';
 import { createPeerServer, type PeerServer } from '../peer/server.js';
@@ -59,6 +63,19 @@ export interface CommunityStatus {
   name: string;
   self: string;
   id: string;
+  /** joined, or why not: starting, retrying (with a reason and the next attempt), revoked. */
+  state: Exclude<CommunityPhase, 'none'>;
+  reason: string | null;
+  /** What the owner can do about `reason`, where anything helps. */
+  fix: string | null;
+  /** When the state began (ISO 8601). */
+  since: string;
+  /** Failed attempts in a row to bring the community side up. */
+  attempts: number;
+  /** When the next attempt is due (ISO 8601), while retrying. */
+  retryAt: string | null;
+  /** A doubt about a joined gateway, e.g. no other member answers. */
+  warning: string | null;
   members: { alive: number; failed: number; left: number; total: number };
   serfRestarts: number;
   badTags: number;
@@ -109,6 +126,8 @@ interface Running {
   pulled: Map<string, string>;
   publishTimer: NodeJS.Timeout | undefined;
   lastTags: string;
+  /** Set once we stop it ourselves, so serf's exit is not taken for a failure. */
+  stopping: boolean;
 }
 
 /**
@@ -139,6 +158,12 @@ export function createCommunity(init: CommunityInit): Community {
   const keyringFile = join(serfDir, 'keyring.json');
   const nowSec = init.nowSec ?? (() => Math.floor(Date.now() / 1000));
   let running: Running | undefined;
+  /** The community this gateway is in, whether or not its overlay runs. */
+  let current: CommunityFile | undefined;
+  let life = INITIAL_LIFECYCLE;
+  let retryTimer: NodeJS.Timeout | undefined;
+  /** The overlay start in flight and the overlay stops under way: leave and stop wait for them. */
+  let inFlight: Promise<void> = Promise.resolve();
   let revoked = new Set(store.listRevocations().map((r) => r.id));
   /** When each member was last seen leaving the gossip (monotonic ms); absent while alive. */
   const outSince = new Map<string, number>();
@@ -166,6 +191,7 @@ export function createCommunity(init: CommunityInit): Community {
     if (store.addRevocation(id, name)) log.warn({ id, name }, 'a member was revoked');
     revoked = new Set(store.listRevocations().map((r) => r.id));
     noteBlocked();
+    if (id === init.identity.id) dispatch({ type: 'self-revoked' });
   };
 
   let blockedKey = '[]';
@@ -236,6 +262,7 @@ export function createCommunity(init: CommunityInit): Community {
       .map((m) => m.serfAddr).sort().slice(0, 5);
     if (seeds.length === 0 || JSON.stringify(seeds) === JSON.stringify(r.file.seeds)) return;
     r.file = { ...r.file, seeds };
+    current = r.file;
     await writeFileState(r.file);
   };
 
@@ -250,6 +277,16 @@ export function createCommunity(init: CommunityInit): Community {
     learnRevocation(id, member?.name ?? null);
   };
 
+  /** Serf's last words and our error, as one failure the owner can read. */
+  const failureOf = (err: unknown): Failure => {
+    const message = err instanceof Error ? err.message : String(err);
+    return { kind: classifyFailure(message), message };
+  };
+
+  /**
+   * Brings up Serf, its RPC, the membership view and the peer server, or
+   * throws having taken down whatever of them it had started.
+   */
   const startOverlay = async (state: CommunityFile, encryptKey?: string): Promise<Running> => {
     await mkdir(serfDir, { recursive: true, mode: 0o700 });
     const rpcAddress = `127.0.0.1:${config.community.rpcPort}`;
@@ -269,16 +306,21 @@ export function createCommunity(init: CommunityInit): Community {
       timing: config.community.timing ?? COMMUNITY_LINK_TIMING,
       ...(state.seeds.length === 0 ? {} : { join: state.seeds }),
       configFile: join(serfDir, 'config.json'),
+      ...(config.community.serfBinary === undefined ? {} : { binary: config.community.serfBinary }),
       log: serfLog,
     });
-    await serf.start();
-    const rpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
+    const undo: (() => Promise<void>)[] = [];
     try {
+      await serf.start();
+      undo.push(() => serf.stop());
+      const rpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
+      undo.push(() => rpc.close());
       await rpc.connect();
       const membership = createMembership({ rpc, log: log.child({ part: 'membership' }), onUserEvent, onChange: (view) => {
         noteOut(view);
         noteBlocked();
       } });
+      undo.push(() => membership.stop());
       await membership.start();
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
@@ -289,8 +331,23 @@ export function createCommunity(init: CommunityInit): Community {
         }],
       });
       await peer.start();
+      undo.push(() => peer.stop());
       const client = createPeerClient({ identity: init.identity, trust: pins });
-      const r: Running = { file: state, serf, rpc, membership, peer, client, pulled: new Map(), lastTags: '', publishTimer: undefined };
+      const r: Running = { file: state, serf, rpc, membership, peer, client, pulled: new Map(), lastTags: '', publishTimer: undefined, stopping: false };
+      // Serf's own supervisor restarts a crashed serf; one that ends for good takes the overlay down.
+      serf.events.on('restart', (info) => {
+        if (running !== r || r.stopping) return;
+        const words = serf.lastOutput().slice(-3).join(' | ');
+        dispatch({ type: 'serf-crashed', delayMs: info.delayMs, failure: { kind: 'crashed', message: `serf died (${String(info.code ?? info.signal)})${words === '' ? '' : `: ${words}`}` } });
+      });
+      serf.events.on('ready', () => {
+        if (running === r && !r.stopping) dispatch({ type: 'serf-ready' });
+      });
+      serf.events.on('exit', (info) => {
+        if (running !== r || r.stopping) return;
+        const words = serf.lastOutput().slice(-3).join(' | ');
+        dispatch({ type: 'serf-exited', failure: { kind: 'left', message: `serf left the community on its own (exit ${String(info.code ?? info.signal)})${words === '' ? '' : `: ${words}`}` } });
+      });
       r.publishTimer = setInterval(() => {
         const warn = (what: string) => (err: unknown): void => log.warn({ err: (err as Error).message }, what);
         publish(r).catch(warn('publishing tags failed'));
@@ -303,13 +360,13 @@ export function createCommunity(init: CommunityInit): Community {
       log.info({ community: state.name, bind: config.community.bind, peer: `${config.peer.host}:${config.peer.port}` }, 'in the community');
       return r;
     } catch (err) {
-      await rpc.close().catch(() => undefined);
-      await serf.stop().catch(() => undefined);
+      for (const step of undo.reverse()) await step().catch(() => undefined);
       throw err;
     }
   };
 
   const stopOverlay = async (r: Running): Promise<void> => {
+    r.stopping = true;
     if (r.publishTimer !== undefined) clearInterval(r.publishTimer);
     r.client.close();
     await r.peer.stop();
@@ -318,28 +375,117 @@ export function createCommunity(init: CommunityInit): Community {
     await r.serf.stop();
   };
 
+  /** Runs one attempt of the life cycle's start: the overlay is kept only if the cycle still wants it. */
+  const attemptStart = async (): Promise<void> => {
+    const state = await readFileState();
+    if (state === undefined) {
+      dispatch({ type: 'start-failed', failure: { kind: 'other', message: `${file} is missing or unreadable` } });
+      return;
+    }
+    current = state;
+    let r: Running;
+    try {
+      r = await startOverlay(state);
+    } catch (err) {
+      dispatch({ type: 'start-failed', failure: failureOf(err) });
+      return;
+    }
+    if (life.phase !== 'starting') {
+      // Left, revoked or shut down while it started.
+      await stopOverlay(r).catch(() => undefined);
+      return;
+    }
+    running = r;
+    dispatch({ type: 'started' });
+  };
+
+  const execute = (command: LifecycleCommand): void => {
+    switch (command.type) {
+      case 'start-overlay':
+        inFlight = inFlight.then(attemptStart, attemptStart);
+        return;
+      case 'stop-overlay': {
+        const r = running;
+        running = undefined;
+        if (r === undefined) return;
+        const stop = (): Promise<void> => stopOverlay(r).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'stopping the overlay failed'));
+        inFlight = inFlight.then(stop, stop);
+        return;
+      }
+      case 'set-timer':
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(() => dispatch({ type: 'timer', token: command.token }), command.delayMs);
+        retryTimer.unref();
+        return;
+      case 'cancel-timer':
+        clearTimeout(retryTimer);
+        retryTimer = undefined;
+        return;
+      case 'record': {
+        const detail = { state: command.phase, reason: command.failure?.message ?? null, kind: command.failure?.kind ?? null, attempts: life.attempts };
+        store.appendEvent(null, 'community.state', detail);
+        if (command.failure === null) log.info(detail, 'community state');
+        else log.warn({ ...detail, retryInMs: life.retryAt === null ? null : Math.round(life.retryAt - performance.now()) }, 'community state');
+        return;
+      }
+    }
+  };
+
+  /** Feed the life cycle one input and carry out what it says. */
+  function dispatch(input: LifecycleInput): void {
+    const step = stepLifecycle(life, input, performance.now());
+    life = step.state;
+    for (const command of step.commands) execute(command);
+  }
+
+  /** Monotonic milliseconds as wall-clock ISO time. */
+  const wallTime = (monotonicMs: number): string => new Date(Date.now() - (performance.now() - monotonicMs)).toISOString();
+
   const status = (): CommunityStatus | null => {
-    if (running === undefined) return null;
+    if (life.phase === 'none' || current === undefined) return null;
     const members = { alive: 0, failed: 0, left: 0, total: 0 };
-    for (const m of running.membership.view.members.values()) {
+    let othersAlive = 0;
+    for (const m of running?.membership.view.members.values() ?? []) {
       members.total++;
-      if (m.status === 'alive') members.alive++;
-      else if (m.status === 'failed') members.failed++;
+      if (m.status === 'alive') {
+        members.alive++;
+        if (m.name !== config.name) othersAlive++;
+      } else if (m.status === 'failed') members.failed++;
       else if (m.status === 'left') members.left++;
     }
+    const alone = life.phase === 'joined' && othersAlive === 0 && current.seeds.length > 0;
     return {
-      name: running.file.name, self: config.name, id: init.identity.id, members,
-      serfRestarts: running.serf.restarts, badTags: running.membership.view.badTags,
+      name: current.name, self: config.name, id: init.identity.id,
+      state: life.phase,
+      reason: life.failure?.message ?? null,
+      fix: (life.failure === null ? undefined : fixFor(life.failure, { config: join(init.dataDir, 'config.json'), keyring: keyringFile })) ?? null,
+      since: wallTime(life.since),
+      attempts: life.attempts,
+      retryAt: life.retryAt === null ? null : wallTime(life.retryAt),
+      warning: alone
+        ? 'no other member answers: if the community rotated its gossip key while this gateway was away, it needs a new invite ("hearth community leave", then join)'
+        : null,
+      members,
+      serfRestarts: running?.serf.restarts ?? 0,
+      badTags: running?.membership.view.badTags ?? 0,
     };
   };
 
+  /** The running overlay, or the reason there is none, as an error for the caller. */
   const mustRun = (): Running => {
-    if (running === undefined) throw notIn();
-    return running;
+    if (running !== undefined && life.phase === 'joined') return running;
+    switch (life.phase) {
+      case 'none':
+        throw notIn();
+      case 'revoked':
+        throw new HearthError('gateway_revoked', `this gateway was revoked by community ${current?.name ?? ''}; "hearth community leave" clears it`);
+      default:
+        throw new HearthError('overlay_unavailable', `the community side of this gateway is ${life.phase}${life.failure === null ? '' : `: ${life.failure.message}`}`, { state: life.phase });
+    }
   };
 
   const mustNotBeIn = async (): Promise<void> => {
-    const existing = running?.file ?? (await readFileState());
+    const existing = current ?? (await readFileState());
     if (existing !== undefined) throw new HearthError('already_in_community', `this gateway is already in community ${existing.name}; leave it first`);
   };
 
@@ -348,6 +494,26 @@ export function createCommunity(init: CommunityInit): Community {
   };
   const pins: PeerPins = {
     fingerprintOf: (member) => (running === undefined ? undefined : fingerprintOf(running.membership.view, member, revoked)),
+  };
+
+  /** Enter a community at the owner's request: the overlay must come up now, or nothing is kept. */
+  const enter = async (state: CommunityFile, encryptKey: string, join?: (r: Running) => Promise<void>): Promise<Running> => {
+    await rm(serfDir, { recursive: true, force: true });
+    await writeFileState(state);
+    let r: Running | undefined;
+    try {
+      r = await startOverlay(state, encryptKey);
+      await join?.(r);
+    } catch (err) {
+      if (r !== undefined) await stopOverlay(r).catch(() => undefined);
+      await rm(file, { force: true });
+      await rm(serfDir, { recursive: true, force: true });
+      throw err;
+    }
+    current = state;
+    running = r;
+    dispatch({ type: 'entered' });
+    return r;
   };
 
   return {
@@ -363,14 +529,7 @@ export function createCommunity(init: CommunityInit): Community {
       validateName('community', name);
       await mustNotBeIn();
       const state: CommunityFile = { name, rpcAuthKey: randomBytes(24).toString('base64url'), joinedAt: new Date().toISOString(), seeds: [] };
-      await rm(serfDir, { recursive: true, force: true });
-      await writeFileState(state);
-      try {
-        running = await startOverlay(state, randomBytes(32).toString('base64'));
-      } catch (err) {
-        await rm(file, { force: true });
-        throw err;
-      }
+      await enter(state, randomBytes(32).toString('base64'));
       store.appendEvent(null, 'community.created', { name });
       return status() as CommunityStatus;
     },
@@ -378,20 +537,10 @@ export function createCommunity(init: CommunityInit): Community {
       const invite = readInvite(token, nowSec());
       await mustNotBeIn();
       const state: CommunityFile = { name: invite.community, rpcAuthKey: randomBytes(24).toString('base64url'), joinedAt: new Date().toISOString(), seeds: invite.addresses };
-      await rm(serfDir, { recursive: true, force: true });
-      await writeFileState(state);
-      let r: Running | undefined;
-      try {
-        r = await startOverlay(state, invite.key);
-        await joinWithRetry(r.rpc, invite.addresses);
-        await r.membership.refresh();
-        running = r;
-      } catch (err) {
-        if (r !== undefined) await stopOverlay(r).catch(() => undefined);
-        await rm(file, { force: true });
-        await rm(serfDir, { recursive: true, force: true });
-        throw err;
-      }
+      const r = await enter(state, invite.key, async (joining) => {
+        await joinWithRetry(joining.rpc, invite.addresses);
+        await joining.membership.refresh();
+      });
       // The issuer signed the token; seeing its id among the members shows the token came from inside.
       const issuerSeen = [...r.membership.view.members.values()].some((m) => m.tags?.id === invite.issuer);
       store.appendEvent(null, 'community.joined', { name: invite.community, issuer: invite.issuer, issuerSeen });
@@ -411,12 +560,19 @@ export function createCommunity(init: CommunityInit): Community {
       return { token, expires, addresses };
     },
     async leave() {
-      const r = mustRun();
-      running = undefined;
-      await stopOverlay(r);
+      if (life.phase === 'none' || current === undefined) throw notIn();
+      const name = current.name;
+      dispatch({ type: 'shutdown' });
+      dispatch({ type: 'left' });
+      await inFlight;
+      current = undefined;
       await rm(file, { force: true });
       await rm(serfDir, { recursive: true, force: true });
-      store.appendEvent(null, 'community.left', { name: r.file.name });
+      // Revocations belong to the community left; a community joined later has its own.
+      store.clearRevocations();
+      revoked = new Set();
+      noteBlocked();
+      store.appendEvent(null, 'community.left', { name });
     },
     async rotateKey() {
       const r = mustRun();
@@ -467,14 +623,14 @@ export function createCommunity(init: CommunityInit): Community {
       return { id, name: member?.name ?? null };
     },
     async start() {
-      const state = await readFileState();
-      if (state === undefined) return;
-      running = await startOverlay(state);
+      current = await readFileState();
+      dispatch({ type: 'boot', inCommunity: current !== undefined, selfRevoked: revoked.has(init.identity.id) });
+      // The first attempt's outcome is known before the agent says it started; it never throws.
+      await inFlight;
     },
     async stop() {
-      const r = running;
-      running = undefined;
-      if (r !== undefined) await stopOverlay(r);
+      dispatch({ type: 'shutdown' });
+      await inFlight;
     },
   };
 }

@@ -40,6 +40,8 @@ export interface AgentConfig {
     profile: 'lan' | 'wan' | 'local';
     /** Serf's other timings; default COMMUNITY_LINK_TIMING (gateways drop off for hours on community links). */
     timing?: SerfTiming;
+    /** The serf executable, when it is not `serf` on PATH. */
+    serfBinary?: string;
   };
   /** Agent-to-agent mutual-TLS API; `advertise` (host:port) is what others are told, else the gossip host with this port. */
   peer: { host: string; port: number; advertise?: string };

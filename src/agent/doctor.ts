@@ -85,3 +85,27 @@ export async function runDoctor(dataDir: string): Promise<Check[]> {
   }
   return checks;
 }
+
+/** What `hearth community status` says, as far as the doctor needs it. */
+export interface CommunityReport {
+  name: string;
+  state: string;
+  reason: string | null;
+  fix: string | null;
+  retryAt: string | null;
+  warning: string | null;
+  members: { alive: number };
+}
+
+/** The doctor's line for the community side: fine when joined with others in sight, or not in one. */
+export function communityCheck(report: CommunityReport | null): Check {
+  const name = 'community';
+  if (report === null) return { name, ok: true, detail: 'not in a community' };
+  if (report.state === 'joined') {
+    if (report.warning === null) return { name, ok: true, detail: `joined ${report.name}: ${report.members.alive} alive` };
+    return { name, ok: false, detail: `joined ${report.name} but alone`, fix: report.warning };
+  }
+  const next = report.retryAt === null ? '' : `; next attempt at ${report.retryAt}`;
+  const detail = `${report.name} is ${report.state}${report.reason === null ? '' : `: ${report.reason}`}${next}`;
+  return { name, ok: false, detail, ...(report.fix === null ? {} : { fix: report.fix }) };
+}

@@ -7,12 +7,23 @@
 
 import { OBSERVED_STATES, type ObservedState } from '../model/sliver.js';
 import type { Contribution, Usage } from '../host/contribution.js';
+import { COMMUNITY_PHASES } from '../overlay/lifecycle.js';
+
+/** What the metrics show of the community side; null while in none. */
+export interface CommunityGauge {
+  state: string;
+  attempts: number;
+  members: { alive: number; failed: number; left: number };
+  serfRestarts: number;
+}
 
 export interface MetricsSources {
   sliversByState: () => Partial<Record<ObservedState, number>>;
   contribution: () => Contribution;
   usage: () => Usage;
+  community?: () => CommunityGauge | null;
 }
+
 
 export interface ApiMetrics {
   readonly contentType: string;
@@ -62,6 +73,15 @@ export function createMetrics(sources: MetricsSources): ApiMetrics {
       for (const state of OBSERVED_STATES) lines.push(`hearth_slivers${labels({ state })} ${counts[state] ?? 0}`);
       resources(lines, 'hearth_resources_contributed', 'Resources the owner contributes to the community', sources.contribution());
       resources(lines, 'hearth_resources_used', 'Resources held by slivers', sources.usage());
+      const community = sources.community?.() ?? null;
+      header(lines, 'hearth_community_state', 'gauge', 'The community side of this gateway: 1 for its state, 0 for the others');
+      for (const state of COMMUNITY_PHASES) lines.push(`hearth_community_state${labels({ state })} ${(community?.state ?? 'none') === state ? 1 : 0}`);
+      header(lines, 'hearth_community_failed_attempts', 'gauge', 'Failed attempts in a row to bring the community side up');
+      lines.push(`hearth_community_failed_attempts ${community?.attempts ?? 0}`);
+      header(lines, 'hearth_community_members', 'gauge', 'Members of the community by state, as this gateway sees them');
+      for (const status of ['alive', 'failed', 'left'] as const) lines.push(`hearth_community_members${labels({ status })} ${community?.members[status] ?? 0}`);
+      header(lines, 'hearth_serf_restarts_total', 'counter', 'Times the supervised serf agent died and was restarted');
+      lines.push(`hearth_serf_restarts_total ${community?.serfRestarts ?? 0}`);
       header(lines, 'hearth_reconcile_errors_total', 'counter', 'Failed reconcile steps');
       for (const [step, n] of reconcileErrors) lines.push(`hearth_reconcile_errors_total${labels({ step })} ${n}`);
       header(lines, 'hearth_http_request_duration_seconds', 'histogram', 'API request latency');

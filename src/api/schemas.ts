@@ -96,6 +96,10 @@ export const NodeInfo = Type.Object({
   usage: Contribution,
   free: Contribution,
   slivers: Type.Record(Type.String(), Type.Integer()),
+  community: Type.Union([
+    Type.Object({ name: Type.String(), state: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), warning: Type.Union([Type.String(), Type.Null()]) }),
+    Type.Null(),
+  ]),
 });
 
 export const EventsQuery = Type.Object({

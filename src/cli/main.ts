@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { createApiClient, ApiProblem, type ApiClient } from './client.js';
 import { printTable, waitForSliver, type SliverView } from './output.js';
 import { initDataDir, loadConfig, readOwnerToken, resolveDataDir } from '../agent/config.js';
-import { runDoctor } from '../agent/doctor.js';
+import { communityCheck, runDoctor, type Check, type CommunityReport } from '../agent/doctor.js';
 import { runAgent } from '../agent/run.js';
 import { runDemo } from './demo.js';
 import { registerTestbedCommands } from './testbed.js';
@@ -108,6 +108,7 @@ program.command('doctor')
   .option('--json', 'machine-readable output')
   .action(async (_o: unknown, cmd: Command) => {
     const checks = await runDoctor(resolveDataDir(globals(cmd).dataDir));
+    checks.push(await askCommunity(cmd));
     emit(cmd, checks, () => {
       for (const c of checks) {
         console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
@@ -117,13 +118,30 @@ program.command('doctor')
     if (checks.some((c) => !c.ok)) process.exitCode = 1;
   });
 
+/** The doctor's community line, from the running agent; a stopped agent is said so, not failed. */
+async function askCommunity(cmd: Command): Promise<Check> {
+  try {
+    return communityCheck(await (await client(cmd)).request<CommunityReport>('GET', '/api/v1/community'));
+  } catch (err) {
+    if (err instanceof ApiProblem && err.problem.code === 'not_in_community') return communityCheck(null);
+    return { name: 'community', ok: true, detail: `not checked: ${(err as Error).message}` };
+  }
+}
+
+/** One line on the community side: its state, and why where it is not joined. */
+function communityLine(c: { name: string; state: string; reason: string | null; warning: string | null } | null): string {
+  if (c === null) return 'community: none';
+  const why = c.reason ?? c.warning;
+  return `community: ${c.name} (${c.state}${why === null ? '' : `: ${why}`})`;
+}
+
 program.command('status')
   .description("this gateway's inventory, contribution and usage")
   .option('--json', 'machine-readable output')
   .action(async (_o: unknown, cmd: Command) => {
     const node = await (await client(cmd)).request<{
       name: string; version: string; contribution: Record<string, number>; usage: Record<string, number>; free: Record<string, number>; slivers: Record<string, number>;
-      inventory: Record<string, number>;
+      inventory: Record<string, number>; community: { name: string; state: string; reason: string | null; warning: string | null } | null;
     }>('GET', '/api/v1/node');
     emit(cmd, node, () => {
       console.log(`gateway ${node.name} (hearth ${node.version})`);
@@ -135,6 +153,7 @@ program.command('status')
       ].map((r) => r.map((c) => String(c ?? '-'))));
       const states = Object.entries(node.slivers).map(([k, v]) => `${v} ${k}`).join(', ');
       console.log(`slivers: ${states === '' ? 'none' : states}`);
+      console.log(communityLine(node.community));
     });
   });
 
@@ -319,8 +338,14 @@ community.command('status')
   .description('the community this gateway is in')
   .option('--json', 'machine-readable output')
   .action(async (_o: unknown, cmd: Command) => {
-    const s = await (await client(cmd)).request<{ name: string; self: string; id: string; members: Record<string, number> }>('GET', '/api/v1/community');
-    emit(cmd, s, () => console.log(`community ${s.name}: ${s.members['alive']} alive, ${s.members['failed']} failed, ${s.members['left']} left; this gateway ${s.self} (${s.id.slice(0, 16)})`));
+    const s = await (await client(cmd)).request<CommunityReport & { self: string; id: string; members: Record<string, number> }>('GET', '/api/v1/community');
+    emit(cmd, s, () => {
+      console.log(`community ${s.name}: ${s.state}; ${s.members['alive']} alive, ${s.members['failed']} failed, ${s.members['left']} left; this gateway ${s.self} (${s.id.slice(0, 16)})`);
+      if (s.reason !== null) console.log(`  reason: ${s.reason}`);
+      if (s.retryAt !== null) console.log(`  next attempt: ${s.retryAt}`);
+      if (s.warning !== null) console.log(`  warning: ${s.warning}`);
+      if (s.fix !== null) console.log(`  fix: ${s.fix}`);
+    });
   });
 
 program.command('nodes')

@@ -27,6 +27,7 @@ export const ERROR_CATALOG = {
   unknown_template: { status: 400, title: 'Unknown template' },
   not_in_community: { status: 409, title: 'This gateway is not in a community' },
   already_in_community: { status: 409, title: 'This gateway is already in a community' },
+  gateway_revoked: { status: 403, title: 'This gateway was revoked by its community' },
   node_not_found: { status: 404, title: 'No such member of the community' },
   join_failed: { status: 502, title: 'No member of the community could be reached' },
   invalid_invite: { status: 400, title: 'The invite token is not valid' },

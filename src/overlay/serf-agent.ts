@@ -55,6 +55,8 @@ export interface SerfAgent {
   readonly pid: number | undefined;
   readonly restarts: number;
   readonly rpcAddress: string;
+  /** The last lines serf printed (at most 20), oldest first: its last words when it stops. */
+  lastOutput(): string[];
   start(opts?: { signal?: AbortSignal }): Promise<void>;
   stop(opts?: { signal?: AbortSignal }): Promise<void>;
 }
@@ -289,6 +291,7 @@ export function createSerfAgent(init: SerfAgentInit): SerfAgent {
       return restarts;
     },
     rpcAddress: init.rpcAddress,
+    lastOutput: () => [...recentOutput],
 
     async start(opts = {}) {
       if (running) return;

@@ -99,6 +99,8 @@ export interface Store {
   /** Record a revoked gateway; false when it was already revoked. */
   addRevocation(id: string, name: string | null): boolean;
   listRevocations(): RevocationRecord[];
+  /** Forget every revocation: they belong to the community this gateway left. */
+  clearRevocations(): void;
 }
 
 export function createStore({ db, now }: StoreInit): Store {
@@ -117,6 +119,7 @@ export function createStore({ db, now }: StoreInit): Store {
     event: db.prepare('INSERT INTO events (at, sliver_id, type, detail) VALUES (?, ?, ?, ?)'),
     revoke: db.prepare('INSERT OR IGNORE INTO revocations (id, name, at) VALUES (?, ?, ?)'),
     revocations: db.prepare('SELECT id, name, at FROM revocations ORDER BY at, id'),
+    clearRevocations: db.prepare('DELETE FROM revocations'),
   };
 
   const getSliver = (idOrName: string): StoredSliver | undefined => {
@@ -186,5 +189,8 @@ export function createStore({ db, now }: StoreInit): Store {
       return added;
     },
     listRevocations: () => stmts.revocations.all() as RevocationRecord[],
+    clearRevocations() {
+      stmts.clearRevocations.run();
+    },
   };
 }

@@ -58,7 +58,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   });
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community,
-    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution,
+    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution, community: () => null,
       inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
   });
   await api.ready();

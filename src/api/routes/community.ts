@@ -18,6 +18,11 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => T
 
 const Status = Type.Object({
   name: Type.String(), self: Type.String(), id: Type.String(),
+  state: Type.Union(['starting', 'joined', 'retrying', 'revoked'].map((s) => Type.Literal(s)), {
+    description: 'joined; or why not: starting, retrying (reason, retryAt), revoked (by the community; leave clears it)',
+  }),
+  reason: Nullable(Type.String()), fix: Nullable(Type.String()), since: Type.String({ format: 'date-time' }),
+  attempts: Type.Integer(), retryAt: Nullable(Type.String({ format: 'date-time' })), warning: Nullable(Type.String()),
   members: Type.Object({ alive: Type.Integer(), failed: Type.Integer(), left: Type.Integer(), total: Type.Integer() }),
   serfRestarts: Type.Integer(), badTags: Type.Integer(),
 });

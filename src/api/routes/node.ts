@@ -13,6 +13,8 @@ export interface NodeInfoSource {
   version: string;
   inventory: () => Promise<Inventory>;
   contribution: () => Contribution;
+  /** The community side in brief; null when not in one. */
+  community: () => { name: string; state: string; reason: string | null; warning: string | null } | null;
 }
 
 export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, slivers: SliverService): void {
@@ -30,6 +32,7 @@ export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, s
       usage: slivers.usage(),
       free: slivers.free(),
       slivers: counts,
+      community: node.community(),
     };
   });
 }

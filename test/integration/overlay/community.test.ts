@@ -9,11 +9,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestGateway, freePort, type TestGateway } from '../../support/gateway.js';
+import { until } from '../../support/until.js';
+import { serfPidOf } from '../../support/serf-child.js';
 import { loadOrCreateIdentity, type Identity } from '../../../src/overlay/identity.js';
 import { createPeerClient } from '../../../src/peer/client.js';
 import { PeerError } from '../../../src/model/errors.js';
@@ -42,21 +44,6 @@ async function nodes(gw: TestGateway): Promise<NodeRow[]> {
   return (await gw.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 const statusOf = (rows: NodeRow[], gw: TestGateway): string | undefined => rows.find((n) => n.name === gw.config.name)?.status;
 
 async function invite(from: TestGateway): Promise<string> {
@@ -65,20 +52,6 @@ async function invite(from: TestGateway): Promise<string> {
 
 function identityOf(gw: TestGateway): Promise<Identity> {
   return loadOrCreateIdentity(join(gw.dataDir, 'identity'), { commonName: gw.config.name });
-}
-
-function serfPidOf(agentPid: number): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === agentPid && stat.includes('(serf)')) return Number(entry);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return undefined;
 }
 
 describe('a community forms', () => {
@@ -229,7 +202,11 @@ describe('owner controls', () => {
     const revoked = await g1().api.request<{ id: string; name: string }>('POST', '/api/v1/community/revocations', { node: g3().config.name });
     assert.equal(revoked.name, g3().config.name);
     await g2().start();
-    await until('gw2 knows gw3 is revoked', async () => ((await nodes(g2())).find((n) => n.id === revoked.id)?.revoked === true ? true : undefined), 40_000);
+    // (gw3 takes itself out once it hears of its revocation, so gw2 may never see it again: its event log says what it learned.)
+    await until('gw2 knows gw3 is revoked', async () => {
+      const events = await g2().api.request<{ items: { type: string; detail: { id?: string } }[] }>('GET', '/api/v1/events?limit=1000');
+      return events.items.some((e) => e.type === 'community.revoked' && e.detail.id === revoked.id) ? true : undefined;
+    }, 40_000);
     const pins = { fingerprintOf: (m: string) => (m === gw2Row.name ? gw2Row.id ?? undefined : undefined) };
     const client = createPeerClient({ identity: await identityOf(g3()), trust: pins });
     await assert.rejects(client.request(gw2Row.name, gw2Row.peerAddr as string, 'GET', '/peer/v1/hello'), (err: unknown) => {
@@ -240,15 +217,42 @@ describe('owner controls', () => {
     client.close();
   });
 
-  test('rotating the key keeps every remaining member, and the old key is gone everywhere', async () => {
-    // On loopback the firewall cannot cut one gateway's gossip from the
-    // others (they share 127.0.0.1; the testbed test does that), so while
-    // revoked gw3 still gossips the rotation is refused: it would get the key.
-    await assert.rejects(g1().api.request('POST', '/api/v1/community/rotate-key'), (err: unknown) =>
-      err instanceof ApiProblem && err.problem.code === 'invalid_state' && /still gossips/.test(err.problem.detail));
-    await g3().kill9();
-    // It was force-left when revoked, so its death shows as 'left'.
+  test('the revoked gateway takes itself out: its community side says revoked, its serf is gone, and a restart keeps it out', async () => {
+    const status = await until('gw3 knows it was revoked', async () => {
+      const s = await g3().api.request<{ state: string; reason: string | null; fix: string | null }>('GET', '/api/v1/community');
+      return s.state === 'revoked' ? s : undefined;
+    });
+    assert.match(status.fix ?? '', /community leave/);
+    await until('gw3 runs no serf', async () => (serfPidOf(gwPid(g3())) === undefined ? true : undefined));
     await until('gw1 sees revoked gw3 out', async () => (['failed', 'left'].includes(statusOf(await nodes(g1()), g3()) ?? '') ? true : undefined));
+    await assert.rejects(g3().api.request('GET', '/api/v1/nodes'), (err: unknown) => err instanceof ApiProblem && err.problem.code === 'gateway_revoked');
+    await g3().stop();
+    await g3().start();
+    const again = await g3().api.request<{ state: string }>('GET', '/api/v1/community');
+    assert.equal(again.state, 'revoked', 'still revoked after a restart');
+    assert.equal(serfPidOf(gwPid(g3())), undefined, 'and no serf was started');
+  });
+
+  test('rotating the key is refused while a revoked member still gossips, then keeps every remaining member', async () => {
+    // A revoked member that does not take itself out (a stock serf with the
+    // key and gw3's tags): on loopback the firewall cannot cut its gossip
+    // (all share 127.0.0.1; the testbed test does that), so the rotation
+    // is refused while it gossips: it would get the new key.
+    const state = JSON.parse(readFileSync(join(g1().dataDir, 'community.json'), 'utf8')) as { rpcAuthKey: string };
+    const { stdout } = await run('serf', ['members', `-rpc-addr=127.0.0.1:${g1().config.community.rpcPort}`, `-rpc-auth=${state.rpcAuthKey}`, '-format=json']);
+    const gw3Tags = (JSON.parse(stdout) as { members: { name: string; tags: Record<string, string> }[] }).members.find((m) => m.name === g3().config.name)?.tags ?? {};
+    const key = (JSON.parse(readFileSync(join(g1().dataDir, 'serf', 'keyring.json'), 'utf8')) as string[])[0] as string;
+    const [bind, rpc] = [await freePort(), await freePort()];
+    const rogue = spawn('serf', [
+      'agent', '-node=rogue', `-bind=127.0.0.1:${bind}`, `-rpc-addr=127.0.0.1:${rpc}`, `-encrypt=${key}`, `-join=${g1().config.community.bind}`,
+      ...Object.entries(gw3Tags).map(([k, v]) => `-tag=${k}=${v}`),
+    ], { stdio: 'ignore' });
+    extra.push(rogue);
+    await until('gw1 sees the rogue alive', async () => ((await nodes(g1())).find((n) => n.name === 'rogue')?.status === 'alive' ? true : undefined));
+    await assert.rejects(g1().api.request('POST', '/api/v1/community/rotate-key'), (err: unknown) =>
+      err instanceof ApiProblem && err.problem.code === 'invalid_state' && /rogue still gossips/.test(err.problem.detail));
+    rogue.kill('SIGKILL');
+    await until('gw1 sees the rogue failed', async () => ((await nodes(g1())).find((n) => n.name === 'rogue')?.status === 'failed' ? true : undefined));
     const before = JSON.parse(readFileSync(join(g1().dataDir, 'serf', 'keyring.json'), 'utf8')) as string[];
     const r = await g1().api.request<{ nodes: number }>('POST', '/api/v1/community/rotate-key');
     assert.ok(r.nodes >= 2);

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../support/ports.js';
 import { readNodes } from '../../../src/testbed/community.js';
 import type { NodesView } from '../../../src/testbed/community.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
@@ -57,7 +58,7 @@ void describe(`hearth testbed (prefix ${prefix})`, () => {
   before(async () => {
     const result = await testbedUp({
       gateways: 3, dir, prefix, seed: 7,
-      port: randomInt(20_000, 60_000),
+      port: await freePort(),
       underlay: { network: `172.29.${randomInt(256)}.0`, prefixLength: 24 },
       progress,
     });
@@ -146,8 +147,12 @@ void describe(`hearth testbed (prefix ${prefix})`, () => {
       }
     }
     assert.equal(keyring(3)[0], oldKey, 'the revoked gateway never got the new key');
-    // Even with its gossip no longer cut (a restart, a new address...), the old key keeps it out.
+    // It heard of its revocation and took itself out; a restart keeps it out
+    // and says so (and should it gossip again, the old key keeps it out).
     await testbedRestart('gw3', { dir });
+    const gw3 = JSON.parse(await runHearth(member(3), ['community', 'status', '--json'])) as { state: string; fix: string | null };
+    assert.equal(gw3.state, 'revoked');
+    assert.match(gw3.fix ?? '', /community leave/);
     await sleep(8000);
     for (const g of [1, 2]) {
       const v = await view(g);
@@ -183,7 +188,7 @@ void describe('an interrupted up', () => {
     const pids: number[] = [];
     const up = testbedUp({
       gateways: 2, dir: dir2, prefix: prefix2,
-      port: randomInt(20_000, 60_000),
+      port: await freePort(),
       underlay: { network: `172.29.${randomInt(256)}.0`, prefixLength: 24 },
       signal: abort.signal,
       progress: (line) => {
