@@ -20,6 +20,7 @@ export const ERROR_CATALOG = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   sliver_not_found: { status: 404, title: 'No such sliver' },
   name_taken: { status: 409, title: 'The name is already in use' },
+  subnet_taken: { status: 409, title: 'The subnet overlaps one already in use' },
   invalid_state: { status: 409, title: 'The sliver is not in a state that allows this' },
   port_taken: { status: 409, title: 'The host port is already forwarded' },
   insufficient_resources: { status: 409, title: 'The gateway cannot fit this request' },
