@@ -11,6 +11,10 @@ export const ERROR_CATALOG = {
   invalid_resources: { status: 400, title: 'The requested resources are not allowed' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  malformed_request: { status: 400, title: 'The request is not valid HTTP' },
+  uri_too_long: { status: 414, title: 'The request path is too long' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
   // auth
   unauthorized: { status: 401, title: 'A valid owner token is required' },
   forbidden: { status: 403, title: 'This caller may not do that' },
@@ -37,6 +41,7 @@ export const ERROR_CATALOG = {
   exec_timeout: { status: 504, title: 'The command did not finish in time' },
   driver_error: { status: 500, title: 'The container driver failed' },
   network_error: { status: 500, title: 'Sliver networking failed' },
+  shutting_down: { status: 503, title: 'The gateway is shutting down' },
   overlay_unavailable: { status: 503, title: 'The gossip agent (Serf) is not reachable' },
   overlay_rejected: { status: 502, title: 'The gossip agent (Serf) refused the request' },
   identity_corrupt: { status: 500, title: 'The gateway identity files are corrupt' },
