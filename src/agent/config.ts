@@ -1,6 +1,7 @@
 // The gateway's data dir and config file: where everything lives, what the
 // owner chose, and `hearth init`, which makes it all once and idempotently.
-// Must never: overwrite an owner's existing config, token or key.
+// Must never: overwrite an owner's existing config, token or key, or write a
+// network another gateway on this host already holds.
 
 import { randomBytes } from 'node:crypto';
 import { access, chmod, mkdir, readFile, writeFile, appendFile, rename } from 'node:fs/promises';
@@ -12,12 +13,17 @@ import { defaultContribution, validateContribution, type Contribution } from '..
 import { readInventory } from '../host/inventory.js';
 import { CERT_FILE, loadOrCreateIdentity } from '../overlay/identity.js';
 import type { SerfTiming } from '../overlay/serf-agent-config.js';
+import { findNetworkClash, type NetworkClaims } from '../net/claims.js';
+import { DEFAULT_BRIDGE, defaultTableName, validateLinkName, validateTableName } from '../net/names.js';
+import { parseSubnet } from '../net/pool.js';
+import { readNetworkClaims } from '../net/sliver-net.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hearth';
 export const DEFAULT_API_PORT = 7470;
 export const DEFAULT_PEER_PORT = 7471;
 export const DEFAULT_SERF_PORT = 7946;
 export const DEFAULT_SERF_RPC_PORT = 7373;
+export const DEFAULT_SUBNET = '10.213.0.0/24';
 
 /** Fill fields added after a config file was written, so older gateways keep starting. */
 export function withDefaults(c: Partial<AgentConfig> & Pick<AgentConfig, 'name' | 'api' | 'contribution' | 'network' | 'lxc'>): AgentConfig {
@@ -104,6 +110,21 @@ export interface InitOptions {
   peer?: Partial<AgentConfig['peer']>;
   /** Files to put the subordinate id ranges in (tests point these elsewhere). */
   subidFiles?: { subuid: string; subgid: string };
+  /** What the gateways of this network namespace hold (default: read from nft and ip; tests give a fixed answer). */
+  networkClaims?: () => Promise<NetworkClaims>;
+}
+
+/**
+ * The network a new gateway gets: the owner's choices, else the default
+ * bridge and subnet, and a table of its own derived from the bridge.
+ */
+export function initialNetwork(given: Partial<AgentConfig['network']> = {}): AgentConfig['network'] {
+  const bridge = given.bridge ?? DEFAULT_BRIDGE;
+  const network = { bridge, subnet: given.subnet ?? DEFAULT_SUBNET, table: given.table ?? defaultTableName(bridge) };
+  validateLinkName('bridge', network.bridge);
+  validateTableName(network.table);
+  parseSubnet(network.subnet);
+  return network;
 }
 
 export interface InitResult {
@@ -133,12 +154,18 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
       name: opts.name ?? defaultName(),
       api: { host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? DEFAULT_API_PORT, metricsPublic: true },
       contribution: { ...defaultContribution(inventory), ...opts.contribution },
-      network: { bridge: 'hearth0', subnet: '10.213.0.0/24', table: 'hearth', ...opts.network },
+      network: initialNetwork(opts.network),
       lxc: { idmap: { uid: 100000, gid: 100000, count: 65536 } },
     });
     config = { ...base, community: { ...base.community, ...opts.community }, peer: { ...base.peer, ...opts.peer } };
     validateName('gateway', config.name);
     validateContribution(config.contribution, inventory);
+    // A new gateway owns nothing in the kernel yet: whatever holds its table,
+    // bridge or subnet is another gateway's (or not hearth's), so say so now
+    // rather than at the first agent start.
+    const claims = await (opts.networkClaims ?? readNetworkClaims)();
+    const clash = findNetworkClash(config.network, claims, { fresh: true });
+    if (clash !== undefined) throw clash;
     await writeAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
     created.push(paths.config);
   }

@@ -4,7 +4,12 @@
 // Must never: open a socket itself (the agent listens), or answer an error
 // with anything but a catalog code.
 
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { STATUS_CODES, maxHeaderSize, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, {
+  LogController, type ConnectionError, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest,
+  type FastifyHttpOptions,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import { HearthError, type ErrorCode } from '../model/errors.js';
 import type { Logger } from '../agent/logger.js';
@@ -33,18 +38,29 @@ export interface ApiDeps {
 export type Api = FastifyInstance;
 
 const PUBLIC_ROUTES = new Set(['/api/openapi.json']);
+/** Fastify's default, named so the refusal can say it: no id, name or port is near this long. */
+const MAX_PARAM_LENGTH = 100;
+/** How much of a request path a problem's detail quotes. */
+const DETAIL_PATH_LENGTH = 200;
 
 function problemFromFastify(err: FastifyError): HearthError {
   if (err.validation !== undefined) {
     const where = err.validationContext ?? 'request';
     return new HearthError('invalid_request', `${where}${err.message.startsWith(where) ? err.message.slice(where.length) : ` ${err.message}`}`);
   }
+  // Raised by the router before any hook or route runs (frameworkErrors below);
+  // Fastify's own messages quote the whole path, which may be kilobytes long.
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new HearthError('uri_too_long', `a segment of the path is longer than ${MAX_PARAM_LENGTH} characters`);
+  }
+  if (err.code === 'FST_ERR_BAD_URL') return new HearthError('malformed_request', 'the path is not valid percent-encoding');
   const byFastifyCode: Record<string, ErrorCode> = {
     FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
     FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
     FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
     FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
-    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+    // The body is shorter or longer than its Content-Length: the framing is broken, not a field.
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'malformed_request',
   };
   const code = byFastifyCode[err.code];
   if (code !== undefined) return new HearthError(code, err.message);
@@ -53,14 +69,71 @@ function problemFromFastify(err: FastifyError): HearthError {
   return new HearthError('internal', 'internal error; see the agent log', {}, { cause: err });
 }
 
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (a bad
+ * request line, an invalid or doubled Content-Length, oversized headers,
+ * headers that never finish), as a catalog problem.
+ */
+export function problemFromClientError(err: Pick<ConnectionError, 'code' | 'message'>): HearthError {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new HearthError('request_timeout', 'the request headers did not arrive in time');
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return new HearthError('headers_too_large', `the request line and headers are longer than ${maxHeaderSize} bytes`);
+  }
+  return new HearthError('malformed_request', `the request is not valid HTTP/1.1 (${err.code ?? err.message})`);
+}
+
+/**
+ * Fastify's clientErrorHandler, with the answer as problem+json. The socket
+ * has no request or reply yet: the response is written raw, then the
+ * connection is closed, as Fastify's default does.
+ */
+function answerClientError(this: FastifyInstance, err: ConnectionError, socket: Socket): void {
+  // A reset or a gone socket has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem = problemFromClientError(err);
+  this.log.debug({ err, code: problem.code }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify(problem.toProblem());
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
+        'Content-Type: application/problem+json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+function sendProblem(problem: HearthError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(problem.status).type('application/problem+json').send(problem.toProblem(req.url.split('?')[0]));
+}
+
+function shortPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.length <= DETAIL_PATH_LENGTH ? path : `${path.slice(0, DETAIL_PATH_LENGTH)}…`;
+}
+
 export async function buildApi(deps: ApiDeps): Promise<Api> {
-  const options: FastifyServerOptions = {
+  // Set when the API starts closing: requests still arriving on open
+  // connections are refused as problems (Fastify's own 503 is not one).
+  let closing = false;
+  const options: FastifyHttpOptions<Server> = {
     ...(deps.log === undefined ? {} : { loggerInstance: deps.log.child({ part: 'api' }) as FastifyBaseLogger }),
     // Each request is measured in the latency histogram; a log line per request would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
-    return503OnClosing: true,
+    // Refused by the first onRequest hook instead, as shutting_down.
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's refusals (a bad %-sequence, an over-long path segment)
+    // come here, not to the error handler.
+    frameworkErrors: (err, req, reply) => {
+      void sendProblem(problemFromFastify(err), req, reply);
+    },
+    clientErrorHandler: answerClientError,
+    // Node answers a missing Host itself, with an empty 400; the hook below
+    // refuses it as a problem instead.
+    http: { requireHostHeader: false },
   };
   const app: FastifyInstance = Fastify(options);
   // JSON only: a text body must be refused as 415, not parsed into a string.
@@ -77,6 +150,19 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.addSchema(Problem);
   app.addSchema(Sliver);
 
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // First of all hooks: a request the server cannot serve learns why, token or not.
+  app.addHook('onRequest', async (req, reply) => {
+    if (closing) {
+      void reply.header('connection', 'close');
+      throw new HearthError('shutting_down', 'the gateway is shutting down; retry when it is back');
+    }
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      throw new HearthError('malformed_request', 'an HTTP/1.1 request must have a Host header');
+    }
+  });
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0] ?? '';
     req.startedAt = process.hrtime.bigint();
@@ -91,11 +177,11 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   app.setErrorHandler(async (err: FastifyError | HearthError, req, reply) => {
     const problem = err instanceof HearthError ? err : problemFromFastify(err);
-    if (problem.status >= 500) req.log.error({ err, code: problem.code }, 'request failed');
-    return reply.code(problem.status).type('application/problem+json').send(problem.toProblem(req.url.split('?')[0]));
+    if (problem.status >= 500 && problem.code !== 'shutting_down') req.log.error({ err, code: problem.code }, 'request failed');
+    return sendProblem(problem, req, reply);
   });
   app.setNotFoundHandler(async (req, reply) => {
-    const e = new HearthError('route_not_found', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`);
+    const e = new HearthError('route_not_found', `no route ${req.method} ${shortPath(req.url)}`);
     return reply.code(e.status).type('application/problem+json').send(e.toProblem());
   });
 

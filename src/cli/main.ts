@@ -71,6 +71,7 @@ program.command('init')
   .option('--slivers <n>', 'most slivers at once', num('--slivers'))
   .option('--subnet <cidr>', 'sliver subnet (IPv4 CIDR)')
   .option('--bridge <name>', 'sliver bridge name')
+  .option('--nft-table <name>', 'nftables table of this gateway (default: hearth for bridge hearth0, else hearth_<bridge>)')
   .option('--community-bind <host:port>', 'gossip (Serf) bind address')
   .option('--community-advertise <host:port>', 'gossip address others should use (behind NAT)')
   .option('--serf-rpc-port <port>', 'loopback port of the Serf RPC', num('--serf-rpc-port'))
@@ -80,7 +81,7 @@ program.command('init')
   .option('--json', 'machine-readable output')
   .action(async (o: Record<string, unknown>, cmd: Command) => {
     const contribution = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['slivers', 'slivers']]);
-    const network = pickFlags(o, [['subnet', 'subnet'], ['bridge', 'bridge']]);
+    const network = pickFlags(o, [['subnet', 'subnet'], ['bridge', 'bridge'], ['table', 'nftTable']]);
     const community = pickFlags(o, [['bind', 'communityBind'], ['advertise', 'communityAdvertise'], ['rpcPort', 'serfRpcPort'], ['profile', 'gossipProfile']]);
     const peer = pickFlags(o, [['host', 'peerHost'], ['port', 'peerPort']]);
     const result = await initDataDir({

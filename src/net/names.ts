@@ -28,6 +28,23 @@ export function validateTableName(name: string): void {
   }
 }
 
+/** The bridge a gateway gets when its owner names none; its table keeps the historic name. */
+export const DEFAULT_BRIDGE = 'hearth0';
+export const DEFAULT_TABLE = 'hearth';
+
+/**
+ * The nft table for a gateway on `bridge` when its owner names none. Tables
+ * are per network namespace, so two gateways on one host must not share one:
+ * each bridge gets its own ('hearth_' + the bridge, '-' and '.' as '_'), and
+ * the default bridge keeps 'hearth' so existing gateways keep their table.
+ * Two bridges that differ only in '-', '.' or '_' map to one table; the
+ * clash check at init and start refuses the second.
+ */
+export function defaultTableName(bridge: string): string {
+  validateLinkName('bridge', bridge);
+  return bridge === DEFAULT_BRIDGE ? DEFAULT_TABLE : `hearth_${bridge.replace(/[-.]/g, '_')}`;
+}
+
 /**
  * The host side of a sliver's veth: 'hv' + 13 hex digits of SHA-256(id).
  * Hashed rather than cut from the id so that ids sharing a prefix (time-ordered

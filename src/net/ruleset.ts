@@ -14,11 +14,16 @@
 // - inet family table: NAT out, port forwards (DNAT), and the protection of
 //   the host: from the bridge only replies and pings reach the host.
 //
+// Both tables carry a comment naming the gateway, its bridge and subnet
+// (claims.ts), so a gateway starting on the same host can tell them apart
+// from its own and refuse to replace them.
+//
 // Pure. Must never: touch a table other than hearth's, or use a policy
 // other than accept on a base chain (other firewalls on the host keep their say).
 
 import { isIP } from 'node:net';
 import { HearthError } from '../model/errors.js';
+import { renderTableMarker } from './claims.js';
 import { isLinkName, validateLinkName, validateTableName } from './names.js';
 import { isSliverAddress, parseIPv4, parseSubnet } from './pool.js';
 import type { BlockedPeer, NetworkPlan, PortForward, SliverNetworkInit, SliverPort } from './types.js';
@@ -50,6 +55,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
   const blocked = [...(plan.blocked ?? [])].sort((a, b) => compare(a.address, b.address) || a.port - b.port);
   validateBlocked(blocked);
   const family = (address: string): string => (address.includes(':') ? 'ip6' : 'ip');
+  const marker = `  comment ${quote(renderTableMarker(init))}`;
 
   return [
     `# hearth firewall for bridge ${init.bridge}, subnet ${subnet.cidr} (generated; replaces both hearth tables atomically)`,
@@ -60,6 +66,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
     `delete table inet ${t}`,
     '',
     `table bridge ${t} {`,
+    marker,
     set('ports', 'ifname', ports.map((p) => quote(p.hostVeth))),
     set('port_addrs', 'ifname . ipv4_addr', ports.map((p) => `${quote(p.hostVeth)} . ${p.address}`)),
     set('same_slice_ports', 'ifname . ifname', pairs.map(([a, b]) => `${quote(a.hostVeth)} . ${quote(b.hostVeth)}`)),
@@ -83,6 +90,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
     '}',
     '',
     `table inet ${t} {`,
+    marker,
     set('same_slice_addrs', 'ipv4_addr . ipv4_addr', pairs.map(([a, b]) => `${a.address} . ${b.address}`)),
     // Covers every host address at once, the API's included: from the bridge
     // only replies to the host's own connections and pings get in.

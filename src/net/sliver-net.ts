@@ -2,10 +2,12 @@
 // gateway address, IPv4 forwarding, and hearth's nftables tables (rendered by
 // ruleset.ts, applied atomically). Must never: delete a link that is not
 // hearth's kind (only a bridge on teardown, only veths as leftovers), touch a
-// table other than hearth's, or run a tool other than through run.ts.
+// table that is not this gateway's (setup refuses another gateway's, and any
+// table hearth did not write), or run a tool other than through run.ts.
 
 import { writeFile, readFile } from 'node:fs/promises';
 import { HearthError } from '../model/errors.js';
+import { findNetworkClash, parseAddresses, parseNftTables, type NetworkClaims } from './claims.js';
 import { validateLinkName } from './names.js';
 import { gatewayAddress, parseSubnet } from './pool.js';
 import { renderRuleset } from './ruleset.js';
@@ -60,6 +62,12 @@ export function createSliverNetwork(init: SliverNetworkInit & { log?: NetLog }):
     prefixLength,
 
     async setup(opts = {}) {
+      // Before anything changes: applying below would replace a table of the
+      // same name, and a shared bridge or subnet would join two gateways' slivers.
+      // Two gateways starting at the same instant can both pass; the next
+      // start of either then refuses.
+      const clash = findNetworkClash(init, await readNetworkClaims(opts));
+      if (clash !== undefined) throw clash;
       await ensureBridge(opts);
       // Isolation is in place before the bridge comes up and before forwarding is on.
       await apply(EMPTY_PLAN, opts);
@@ -105,6 +113,14 @@ export function createSliverNetwork(init: SliverNetworkInit & { log?: NetLog }):
       }
     },
   };
+}
+
+/** The tables and IPv4 addresses of the current network namespace: what its gateways hold. */
+export async function readNetworkClaims(opts: NetOpOptions = {}): Promise<NetworkClaims> {
+  // Terse: set elements are not needed, and a big firewall lists much faster without them.
+  const tables = await runToolChecked('nft', ['-t', 'list', 'ruleset'], opts);
+  const addresses = await runToolChecked('ip', ['-j', '-4', 'addr', 'show'], opts);
+  return { tables: parseNftTables(tables.stdout), addresses: parseAddresses(addresses.stdout) };
 }
 
 interface LinkJson {

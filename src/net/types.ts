@@ -9,6 +9,12 @@ export interface SliverNetworkInit {
   subnet: string;
   /** nftables table name used in both the inet and the bridge family, e.g. 'hearth'. */
   table: string;
+  /**
+   * The gateway's id (hex): its first digits mark the tables as this
+   * gateway's. Without it, tables with this exact table, bridge and subnet
+   * count as its own.
+   */
+  gatewayId?: string;
 }
 
 /** One sliver's attachment to the bridge. */

@@ -1,10 +1,15 @@
 // Every route, every kind of bad input: a 4xx problem+json with a stable
 // code, and nothing created or left behind. Runs the real Fastify app
-// in-process over the in-memory driver and network fakes.
+// in-process over the in-memory driver and network fakes; what only Node's
+// HTTP parser sees (framing, oversized headers) goes over a real loopback
+// socket, since inject() has no parser.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { problemFromClientError } from '../../../src/api/app.js';
+import { apiHarness, TOKEN, type ApiHarness } from '../../support/api-harness.js';
 
 let h: ApiHarness;
 let existing: string;
@@ -20,7 +25,7 @@ after(async () => h.close());
 
 interface Case {
   name: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'OPTIONS' | 'TRACE';
   url: string | (() => string);
   headers?: Record<string, string>;
   payload?: unknown;
@@ -78,6 +83,25 @@ const cases: Case[] = [
   { name: 'exec unknown id', method: 'POST', url: '/api/v1/slivers/nope/exec', payload: { command: ['true'] }, status: 404, code: 'sliver_not_found' },
   { name: 'events of unknown sliver', method: 'GET', url: '/api/v1/events?sliver=nope', status: 404, code: 'sliver_not_found' },
   { name: 'unknown route', method: 'GET', url: '/api/v1/nothing', status: 404, code: 'route_not_found' },
+  { name: 'unknown route with a 5000-character path', method: 'GET', url: `/api/v1/${'x/'.repeat(2500)}`, status: 404, code: 'route_not_found' },
+  // refused by the router before any hook or route runs
+  { name: '200-character id', method: 'GET', url: `/api/v1/slivers/${'a'.repeat(200)}`, status: 414, code: 'uri_too_long' },
+  { name: '200-character id, no token', method: 'GET', url: `/api/v1/slivers/${'a'.repeat(200)}`, noAuth: true, status: 414, code: 'uri_too_long' },
+  { name: '200-character id on a sub-route', method: 'POST', url: `/api/v1/slivers/${'a'.repeat(200)}/start`, status: 414, code: 'uri_too_long' },
+  { name: '200-digit forward port', method: 'DELETE', url: () => `/api/v1/slivers/${existing}/forwards/tcp/${'1'.repeat(200)}`, status: 414, code: 'uri_too_long' },
+  { name: 'lone % in the path', method: 'GET', url: '/api/v1/slivers/%', status: 400, code: 'malformed_request' },
+  { name: 'bad %-sequence in the path', method: 'GET', url: '/api/v1/slivers/%zz', status: 400, code: 'malformed_request' },
+  { name: 'truncated UTF-8 %-sequence', method: 'GET', url: '/api/v1/slivers/%E0%A4%A', status: 400, code: 'malformed_request' },
+  { name: 'bad %-sequence in a static segment', method: 'DELETE', url: '/api/v1/sli%vers/x', status: 400, code: 'malformed_request' },
+  { name: 'bad %-sequence in the query', method: 'GET', url: '/api/v1/events?after=%zz', status: 400, code: 'invalid_request' },
+  // methods no route has
+  { name: 'PUT on a sliver', method: 'PUT', url: () => `/api/v1/slivers/${existing}`, payload: { name: 'x' }, status: 404, code: 'route_not_found' },
+  { name: 'PATCH on the list', method: 'PATCH', url: '/api/v1/slivers', payload: {}, status: 404, code: 'route_not_found' },
+  { name: 'OPTIONS on the list', method: 'OPTIONS', url: '/api/v1/slivers', status: 404, code: 'route_not_found' },
+  { name: 'TRACE on the list', method: 'TRACE', url: '/api/v1/slivers', status: 404, code: 'route_not_found' },
+  // a body that is not what its Content-Length says
+  { name: 'body longer than Content-Length', method: 'POST', url: '/api/v1/slivers', headers: { ...json, 'content-length': '3' }, raw: '{"name":"a"}', status: 400, code: 'malformed_request' },
+  { name: 'body shorter than Content-Length', method: 'POST', url: '/api/v1/slivers', headers: { ...json, 'content-length': '1000' }, raw: '{"name":"a"}', status: 400, code: 'malformed_request' },
   // exec
   { name: 'exec on a stopped sliver', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: ['true'] }, status: 409, code: 'invalid_state' },
   { name: 'exec with empty command', method: 'POST', url: () => `/api/v1/slivers/${existing}/exec`, payload: { command: [] }, status: 400, code: 'invalid_request' },
@@ -145,6 +169,118 @@ describe('bad input is refused with a problem and leaves nothing behind', () => 
       assert.equal((await h.driver.list()).length, containersBefore, 'no container created');
     });
   }
+});
+
+// As a client writes them on the wire: only Node's parser refuses these.
+const auth = `Authorization: Bearer ${TOKEN}\r\n`;
+const post = (headers: string, body: string): string =>
+  `POST /api/v1/slivers HTTP/1.1\r\nHost: h\r\n${auth}Content-Type: application/json\r\n${headers}\r\n${body}`;
+
+interface WireCase {
+  name: string;
+  request: string;
+  status: number;
+  code: string;
+}
+
+const wireCases: WireCase[] = [
+  { name: 'Content-Length that is not a number', request: post('Content-Length: abc\r\n', '{"name":"w1"}'), status: 400, code: 'malformed_request' },
+  { name: 'two different Content-Lengths', request: post('Content-Length: 13\r\nContent-Length: 14\r\n', '{"name":"w2"}'), status: 400, code: 'malformed_request' },
+  { name: 'Content-Length with chunked encoding', request: post('Content-Length: 13\r\nTransfer-Encoding: chunked\r\n', 'd\r\n{"name":"w3"}\r\n0\r\n\r\n'), status: 400, code: 'malformed_request' },
+  { name: 'unknown method token', request: `BREW /api/v1/slivers HTTP/1.1\r\nHost: h\r\n${auth}\r\n`, status: 400, code: 'malformed_request' },
+  { name: 'space in the path', request: `GET /api/v1/sl vers HTTP/1.1\r\nHost: h\r\n${auth}\r\n`, status: 400, code: 'malformed_request' },
+  { name: 'not HTTP at all', request: 'hello\r\n\r\n', status: 400, code: 'malformed_request' },
+  { name: 'HTTP/1.1 without Host', request: `GET /api/v1/slivers HTTP/1.1\r\n${auth}\r\n`, status: 400, code: 'malformed_request' },
+  { name: '20 KB URL', request: `GET /api/v1/slivers?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: h\r\n${auth}\r\n`, status: 431, code: 'headers_too_large' },
+  { name: '20 KB header', request: `GET /api/v1/slivers HTTP/1.1\r\nHost: h\r\n${auth}X-Pad: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'headers_too_large' },
+  { name: '200-character id over the wire', request: `GET /api/v1/slivers/${'a'.repeat(200)} HTTP/1.1\r\nHost: h\r\n\r\n`, status: 414, code: 'uri_too_long' },
+];
+
+interface WireResponse {
+  status: number;
+  headers: Map<string, string>;
+  body: string;
+}
+
+/** Write `request` on a fresh connection and read one response; asks the server to close after it. */
+function exchange(port: number, request: string): Promise<WireResponse> {
+  const closing = request.replace(/\r\n\r\n/, '\r\nConnection: close\r\n\r\n');
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    // The server may close before it has read all we sent: the answer is already in.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', body = ''] = text.split(/\r\n\r\n(.*)/s);
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const status = Number(statusLine.split(' ')[1]);
+      if (!Number.isInteger(status)) {
+        reject(new Error(`no HTTP response: ${JSON.stringify(text.slice(0, 200))}`));
+        return;
+      }
+      const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status, headers, body });
+    });
+    socket.end(closing);
+  });
+}
+
+describe('bad HTTP on the wire is refused with a problem too', () => {
+  let port = 0;
+  before(async () => {
+    await h.api.listen({ host: '127.0.0.1', port: 0 });
+    port = (h.api.server.address() as AddressInfo).port;
+  });
+
+  for (const c of wireCases) {
+    test(c.name, async () => {
+      const before = h.store.listSlivers().map((s) => `${s.id}:${s.desired}`).sort();
+      const res = await exchange(port, c.request);
+      assert.equal(res.status, c.status, res.body.slice(0, 300));
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(res.body), 'the whole problem arrives');
+      const problem = JSON.parse(res.body) as { code: string; status: number; detail: string };
+      assert.equal(problem.code, c.code, problem.detail);
+      assert.equal(problem.status, c.status);
+      assert.ok(problem.detail.length > 0 && problem.detail.length < 1000, 'a short human-readable detail');
+      assert.deepEqual(h.store.listSlivers().map((s) => `${s.id}:${s.desired}`).sort(), before, 'no sliver row changed');
+    });
+  }
+
+  test('headers that never finish time out as request_timeout', () => {
+    // Node's headersTimeout takes a minute to fire; the mapping is what we own.
+    const problem = problemFromClientError({ code: 'ERR_HTTP_REQUEST_TIMEOUT', message: 'timeout' });
+    assert.equal(problem.code, 'request_timeout');
+    assert.equal(problem.status, 408);
+  });
+});
+
+describe('a request that arrives while the API closes', () => {
+  test('is refused as shutting_down, with or without a token, and the connection closes', async () => {
+    const h2 = await apiHarness();
+    let server: Server | undefined;
+    try {
+      await h2.api.close();
+      // close() stopped the API's own listener; requests still arriving on
+      // open connections reach its router exactly like this.
+      const s = createServer((req, res) => h2.api.routing(req, res));
+      server = s;
+      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+      const { port } = s.address() as AddressInfo;
+      for (const headers of [h2.auth, {}]) {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/slivers`, { headers });
+        assert.equal(res.status, 503);
+        assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        assert.equal(res.headers.get('connection'), 'close');
+        assert.equal(((await res.json()) as { code: string }).code, 'shutting_down');
+      }
+    } finally {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await h2.close();
+    }
+  });
 });
 
 describe('the public routes need no token', () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HearthError } from '../../../src/model/errors.js';
-import { hostVethName, isLinkName, validateLinkName, validateTableName } from '../../../src/net/names.js';
+import { defaultTableName, hostVethName, isLinkName, validateLinkName, validateTableName } from '../../../src/net/names.js';
 
 describe('hostVethName', () => {
   test('is a valid link name of at most 15 characters, stable for an id', () => {
@@ -32,6 +32,29 @@ describe('name validation', () => {
     validateTableName('hearth_test_1');
     for (const bad of ['', '1hearth', 'hearth-x', 'a b', 'x'.repeat(33)]) {
       assert.throws(() => validateTableName(bad), HearthError, bad);
+    }
+  });
+});
+
+describe('defaultTableName', () => {
+  test('the default bridge keeps the historic table; any other bridge gets its own', () => {
+    assert.equal(defaultTableName('hearth0'), 'hearth');
+    assert.equal(defaultTableName('hearth1'), 'hearth_hearth1');
+    assert.equal(defaultTableName('gw-b.lan'), 'hearth_gw_b_lan');
+    assert.equal(defaultTableName('0br'), 'hearth_0br');
+  });
+
+  test('every valid bridge name gives a valid table name', () => {
+    for (const bridge of ['a', 'a'.repeat(15), '9-.-_-.-_-.-_-.', 'Br_0']) {
+      const table = defaultTableName(bridge);
+      validateTableName(table);
+      assert.notEqual(table, 'hearth', bridge);
+    }
+  });
+
+  test('an invalid bridge is refused rather than mapped', () => {
+    for (const bad of ['', 'a'.repeat(16), 'br "x"']) {
+      assert.throws(() => defaultTableName(bad), (e: unknown) => e instanceof HearthError && e.code === 'invalid_request', bad);
     }
   });
 });

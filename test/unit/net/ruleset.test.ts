@@ -160,6 +160,16 @@ describe('renderRuleset', () => {
     for (const p of bad) assert.throws(() => renderRuleset(init, p), code('network_error'), JSON.stringify(p));
   });
 
+  test('both tables carry the marker naming the gateway, bridge and subnet', () => {
+    const script = renderRuleset({ ...init, gatewayId: 'ABCDEF0123456789ffff' }, plan);
+    for (const family of ['bridge', 'inet']) {
+      const body = table(script, family) ?? '';
+      assert.equal(body.split('\n')[1], '  comment "hearth gateway=abcdef0123456789 bridge=hbr0 subnet=10.213.0.0/24"', family);
+    }
+    assert.match(renderRuleset(init, plan), /^ {2}comment "hearth bridge=hbr0 subnet=10\.213\.0\.0\/24"$/m, 'without an id, none is claimed');
+    assert.throws(() => renderRuleset({ ...init, gatewayId: 'not hex" ; flush ruleset' }, plan), code('invalid_request'));
+  });
+
   test('rejects a bad bridge, table or subnet', () => {
     assert.throws(() => renderRuleset({ ...init, bridge: 'a-bridge-name-too-long' }, plan), code('invalid_request'));
     assert.throws(() => renderRuleset({ ...init, table: 'hearth; flush ruleset' }, plan), code('invalid_request'));
