@@ -5,25 +5,33 @@
 // whose trust is the gossiped fingerprints minus the revoked ones.
 // Must never: hard-code a bootstrap address, or trust a peer by name.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import type { Identity } from '../overlay/identity.js';
 import { createInvite, readInvite } from '../overlay/invite.js';
-import { createMembership, type Membership } from '../overlay/membership.js';
+import { createSerfOverlay, type SerfOverlay } from '../overlay/serf-overlay.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
 import { COMMUNITY_LINK_TIMING } from '../overlay/serf-agent-config.js';
 import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
 import {
   INITIAL_LIFECYCLE, classifyFailure, fixFor, stepLifecycle,
-  type CommunityPhase, type Failure, type LifecycleCommand, type LifecycleInput,
+  type Failure, type LifecycleCommand, type LifecycleInput,
 } from '../overlay/lifecycle.js';
+import type { CommunityStatus } from '../model/community.js';
+import type { CommunityApi } from '../api/routes/community.js';
 import { encodeTags, type GatewayTags, type OwnerMode, type ResourceVector } from '../overlay/tags.js';
-import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type NodeRow } from '../overlay/view.js';
+import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type ViewState } from '../overlay/view.js';
 import { createPeerServer, type PeerServer } from '../peer/server.js';
 import { createPeerClient, type PeerClient } from '../peer/client.js';
+import { createPeerCaller, type PeerCaller } from '../peer/caller.js';
+import type { PeerRoute } from '../peer/router.js';
+import { REVOCATIONS_DIGEST, REVOKE_EVENT } from '../cloud/revocations.js';
+import { GOSSIP_TO_THE_DEAD_MS, rotationGate, trackOut } from '../cloud/key-rotation.js';
+import type { PeerDigest } from '../cloud/anti-entropy.js';
+import { createRevocations } from './revocations.js';
 import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
 import type { BlockedPeer } from '../net/types.js';
@@ -31,25 +39,6 @@ import { parseHostPort } from '../overlay/serf-address.js';
 import { writeAtomic, type AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 
-/**
- * memberlist keeps gossiping to a dead member for this long (GossipToTheDeadTime
- * of each profile) so it can refute; a key rotation inside that window would
- * still reach a revoked member. Five seconds of margin on top.
- */
-const GOSSIP_TO_THE_DEAD_MS: Record<AgentConfig['community']['profile'], number> = { lan: 35_000, wan: 65_000, local: 20_000 };
-
-/** The user event that spreads a revocation: payload = the 32-byte fingerprint. */
-export const REVOKE_EVENT = 'hearth-revoke';
-/** Tag digest of the revocation list; a member whose digest differs is asked for its list. */
-export const REVOCATIONS_DIGEST = 'rv';
-export const REVOCATIONS_PATH = '/peer/v1/revocations';
-
-/** The first 11 base64url characters of SHA-256 over the sorted ids; none when nothing is revoked. */
-export function revocationsDigest(ids: Iterable<string>): string | undefined {
-  const sorted = [...ids].sort();
-  if (sorted.length === 0) return undefined;
-  return createHash('sha256').update(sorted.join('\n')).digest('base64url').slice(0, 11);
-}
 
 interface CommunityFile {
   name: string;
@@ -59,27 +48,8 @@ interface CommunityFile {
   seeds: string[];
 }
 
-export interface CommunityStatus {
-  name: string;
-  self: string;
-  id: string;
-  /** joined, or why not: starting, retrying (with a reason and the next attempt), revoked. */
-  state: Exclude<CommunityPhase, 'none'>;
-  reason: string | null;
-  /** What the owner can do about `reason`, where anything helps. */
-  fix: string | null;
-  /** When the state began (ISO 8601). */
-  since: string;
-  /** Failed attempts in a row to bring the community side up. */
-  attempts: number;
-  /** When the next attempt is due (ISO 8601), while retrying. */
-  retryAt: string | null;
-  /** A doubt about a joined gateway, e.g. no other member answers. */
-  warning: string | null;
-  members: { alive: number; failed: number; left: number; total: number };
-  serfRestarts: number;
-  badTags: number;
-}
+
+export type { CommunityStatus };
 
 export interface CommunityInit {
   dataDir: string;
@@ -95,19 +65,16 @@ export interface CommunityInit {
   nowSec?: () => number;
   /** The set of revoked members, or their addresses, changed: the firewall must follow. */
   onBlockedChange?: () => void;
+  /** Peer routes other parts offer to the community, served while this gateway is in one. */
+  routes?: readonly PeerRoute[];
 }
 
-export interface Community {
+/** The community verbs of the API, and what the rest of the agent needs: trust, peer calls, the firewall's list. */
+export interface Community extends CommunityApi {
   readonly trust: PeerTrust;
   readonly pins: PeerPins;
-  status(): CommunityStatus | null;
-  nodes(): { self: string; community: string; items: NodeRow[] };
-  create(name: string): Promise<CommunityStatus>;
-  join(token: string): Promise<CommunityStatus & { issuerSeen: boolean; contacted: number }>;
-  invite(expiresInSec: number | null): Promise<{ token: string; expires: number | null; addresses: string[] }>;
-  leave(): Promise<void>;
-  rotateKey(): Promise<{ nodes: number; errors: Record<string, string> }>;
-  revoke(ref: string): Promise<{ id: string; name: string | null }>;
+  /** Calls another member's peer API by name; refused while the overlay is down. */
+  readonly caller: PeerCaller;
   /** Revoked members' gossip endpoints, for the firewall (loopback ones cannot be told apart from us, so never). */
   blockedPeers(): BlockedPeer[];
   /** Start the overlay if this gateway is in a community. */
@@ -119,13 +86,11 @@ interface Running {
   file: CommunityFile;
   serf: SerfAgent;
   rpc: SerfRpc;
-  membership: Membership;
+  overlay: SerfOverlay;
   peer: PeerServer;
   client: PeerClient;
-  /** The revocation digest last pulled from each member, so one difference is pulled once. */
-  pulled: Map<string, string>;
+  caller: PeerCaller;
   publishTimer: NodeJS.Timeout | undefined;
-  lastTags: string;
   /** Set once we stop it ourselves, so serf's exit is not taken for a failure. */
   stopping: boolean;
 }
@@ -149,6 +114,12 @@ async function joinWithRetry(rpc: SerfRpc, addresses: string[], attempts = 4): P
   throw new HearthError('join_failed', `no member at ${addresses.join(', ')} answered after ${attempts} attempts (${last})`);
 }
 
+/** A member's gossiped peer address while it is alive and has one. */
+function addressOf(overlay: SerfOverlay, name: string): string | undefined {
+  const m = overlay.view().members.get(name);
+  return m === undefined || m.status !== 'alive' ? undefined : (peerAddress(m) ?? undefined);
+}
+
 const notIn = (): HearthError => new HearthError('not_in_community', 'this gateway is not in a community; create one or join with an invite');
 
 export function createCommunity(init: CommunityInit): Community {
@@ -164,34 +135,38 @@ export function createCommunity(init: CommunityInit): Community {
   let retryTimer: NodeJS.Timeout | undefined;
   /** The overlay start in flight and the overlay stops under way: leave and stop wait for them. */
   let inFlight: Promise<void> = Promise.resolve();
-  let revoked = new Set(store.listRevocations().map((r) => r.id));
-  /** When each member was last seen leaving the gossip (monotonic ms); absent while alive. */
-  const outSince = new Map<string, number>();
-  const noteOut = (view: Membership['view']): void => {
-    for (const m of view.members.values()) {
-      if (m.status === 'alive' || m.status === 'leaving') outSince.delete(m.name);
-      else if (!outSince.has(m.name)) outSince.set(m.name, performance.now());
-    }
+  /** The digests this gateway gossips in its tags; they outlive an overlay restart. */
+  const digests = new Map<string, string>();
+  const setDigest = (key: string, digest: string | undefined): void => {
+    if (running !== undefined) running.overlay.publishDigest(key, digest);
+    else if (digest === undefined) digests.delete(key);
+    else digests.set(key, digest);
+  };
+  const revocations = createRevocations({
+    store, selfId: init.identity.id, log,
+    onChange: () => {
+      setDigest(REVOCATIONS_DIGEST, revocations.digest());
+      noteBlocked();
+    },
+    onSelfRevoked: () => dispatch({ type: 'self-revoked' }),
+  });
+  const persisted = revocations.digest();
+  if (persisted !== undefined) digests.set(REVOCATIONS_DIGEST, persisted);
+  /** When each member fell out of the gossip (monotonic ms); absent while alive. */
+  let outSince: ReadonlyMap<string, number> = new Map();
+  const noteOut = (view: ViewState): void => {
+    outSince = trackOut(outSince, view, performance.now());
   };
 
-  const tags = (): GatewayTags => {
+  const tags = (): Omit<GatewayTags, 'digests'> => {
     const { contributed, free } = init.resources();
-    const rv = revocationsDigest(revoked);
     return {
       id: init.identity.id,
       api: config.peer.advertise ?? `:${config.peer.port}`,
       contributed, free,
       mode: init.mode?.() ?? 'production',
       version: init.version,
-      digests: rv === undefined ? {} : { [REVOCATIONS_DIGEST]: rv },
     };
-  };
-
-  const learnRevocation = (id: string, name: string | null): void => {
-    if (store.addRevocation(id, name)) log.warn({ id, name }, 'a member was revoked');
-    revoked = new Set(store.listRevocations().map((r) => r.id));
-    noteBlocked();
-    if (id === init.identity.id) dispatch({ type: 'self-revoked' });
   };
 
   let blockedKey = '[]';
@@ -200,8 +175,8 @@ export function createCommunity(init: CommunityInit): Community {
     const localPort = parseHostPort(config.community.bind)?.port;
     if (localPort === undefined) return [];
     const out: BlockedPeer[] = [];
-    for (const m of running.membership.view.members.values()) {
-      if (m.tags === null || !revoked.has(m.tags.id)) continue;
+    for (const m of running.overlay.view().members.values()) {
+      if (m.tags === null || !revocations.has(m.tags.id)) continue;
       const hp = parseHostPort(m.serfAddr);
       // On loopback every test gateway shares the address: a rule would cut them all.
       if (hp === undefined || hp.host === '::1' || hp.host.startsWith('127.')) continue;
@@ -217,33 +192,14 @@ export function createCommunity(init: CommunityInit): Community {
     init.onBlockedChange?.();
   };
 
-  /**
-   * Anti-entropy for revocations: the user event reaches the members that
-   * are up; one that was down learns the list from any member whose gossiped
-   * digest differs from its own. Lists only grow, so every member converges.
-   */
-  const pullRevocations = async (r: Running): Promise<void> => {
-    const mine = revocationsDigest(revoked);
-    for (const m of r.membership.view.members.values()) {
-      const theirs = m.tags?.digests[REVOCATIONS_DIGEST];
-      if (theirs === undefined || theirs === mine || m.status !== 'alive' || m.name === config.name || r.pulled.get(m.name) === theirs) continue;
-      const address = peerAddress(m);
-      if (address === null || pins.fingerprintOf(m.name) === undefined) continue;
-      const reply = await r.client.request(m.name, address, 'GET', REVOCATIONS_PATH, undefined, { timeoutMs: 5000 }) as { items?: { id?: unknown; name?: unknown }[] };
-      for (const item of reply.items ?? []) {
-        if (typeof item.id === 'string' && /^[0-9a-f]{64}$/.test(item.id)) learnRevocation(item.id, typeof item.name === 'string' ? item.name : null);
-      }
-      r.pulled.set(m.name, theirs);
-    }
-  };
-
-  const publish = async (r: Running): Promise<void> => {
-    const encoded = encodeTags(tags());
-    const key = JSON.stringify(encoded);
-    if (key === r.lastTags || !r.rpc.isConnected) return;
-    await r.rpc.tags({ set: encoded });
-    r.lastTags = key;
-  };
+  /** Every other member's revocation digest, as anti-entropy needs it. */
+  const revocationDigests = (r: Running): PeerDigest[] => [...r.overlay.view().members.values()]
+    .filter((m) => m.name !== config.name)
+    .map((m) => ({
+      member: m.name,
+      digest: m.tags?.digests[REVOCATIONS_DIGEST],
+      reachable: m.status === 'alive' && peerAddress(m) !== null && pins.fingerprintOf(m.name) !== undefined,
+    }));
 
   const readFileState = async (): Promise<CommunityFile | undefined> => {
     try {
@@ -257,7 +213,7 @@ export function createCommunity(init: CommunityInit): Community {
 
   /** Keep a few live members' addresses, so a restart finds the community even with a young snapshot. */
   const rememberSeeds = async (r: Running): Promise<void> => {
-    const seeds = [...r.membership.view.members.values()]
+    const seeds = [...r.overlay.view().members.values()]
       .filter((m) => m.status === 'alive' && m.name !== config.name && m.tags !== null)
       .map((m) => m.serfAddr).sort().slice(0, 5);
     if (seeds.length === 0 || JSON.stringify(seeds) === JSON.stringify(r.file.seeds)) return;
@@ -266,15 +222,11 @@ export function createCommunity(init: CommunityInit): Community {
     await writeFileState(r.file);
   };
 
-  const onUserEvent = (name: string, payload: Uint8Array): void => {
-    if (name !== REVOKE_EVENT) return;
-    if (payload.length !== 32) {
-      log.warn({ event: name, bytes: payload.length }, 'ignoring a malformed revocation');
-      return;
-    }
-    const id = Buffer.from(payload).toString('hex');
-    const member = running === undefined ? undefined : [...running.membership.view.members.values()].find((m) => m.tags?.id === id);
-    learnRevocation(id, member?.name ?? null);
+  const onRevokeEvent = (payload: Uint8Array): void => {
+    revocations.onUserEvent(REVOKE_EVENT, payload, (id) => {
+      const member = running === undefined ? undefined : [...running.overlay.view().members.values()].find((m) => m.tags?.id === id);
+      return member?.name ?? null;
+    });
   };
 
   /** Serf's last words and our error, as one failure the owner can read. */
@@ -301,7 +253,7 @@ export function createCommunity(init: CommunityInit): Community {
       keyringFile,
       snapshotPath: join(serfDir, 'snapshot'),
       tagsFile: join(serfDir, 'tags.json'),
-      tags: encodeTags(tags()),
+      tags: encodeTags({ ...tags(), digests: Object.fromEntries(digests) }),
       profile: config.community.profile,
       timing: config.community.timing ?? COMMUNITY_LINK_TIMING,
       ...(state.seeds.length === 0 ? {} : { join: state.seeds }),
@@ -316,24 +268,26 @@ export function createCommunity(init: CommunityInit): Community {
       const rpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
       undo.push(() => rpc.close());
       await rpc.connect();
-      const membership = createMembership({ rpc, log: log.child({ part: 'membership' }), onUserEvent, onChange: (view) => {
+      const overlay = createSerfOverlay({ rpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
+      overlay.onView((view) => {
         noteOut(view);
         noteBlocked();
-      } });
-      undo.push(() => membership.stop());
-      await membership.start();
+      });
+      overlay.onUserEvent(REVOKE_EVENT, (payload) => onRevokeEvent(payload));
+      undo.push(() => overlay.stop());
+      await overlay.start();
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
         log: log.child({ part: 'peer' }),
-        routes: [{
-          method: 'GET', path: REVOCATIONS_PATH,
-          handler: async () => ({ body: { items: store.listRevocations().map(({ id, name }) => ({ id, name })) } }),
-        }],
+        routes: [revocations.route, ...(init.routes ?? [])],
       });
-      await peer.start();
+      await peer.start().catch((err: unknown) => {
+        throw new HearthError('overlay_unavailable', `the peer API cannot listen on ${config.peer.host}:${config.peer.port}: ${(err as Error).message}`, {}, { cause: err });
+      });
       undo.push(() => peer.stop());
       const client = createPeerClient({ identity: init.identity, trust: pins });
-      const r: Running = { file: state, serf, rpc, membership, peer, client, pulled: new Map(), lastTags: '', publishTimer: undefined, stopping: false };
+      const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
+      const r: Running = { file: state, serf, rpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false };
       // Serf's own supervisor restarts a crashed serf; one that ends for good takes the overlay down.
       serf.events.on('restart', (info) => {
         if (running !== r || r.stopping) return;
@@ -350,13 +304,13 @@ export function createCommunity(init: CommunityInit): Community {
       });
       r.publishTimer = setInterval(() => {
         const warn = (what: string) => (err: unknown): void => log.warn({ err: (err as Error).message }, what);
-        publish(r).catch(warn('publishing tags failed'));
+        overlay.publish().catch(warn('publishing tags failed'));
         rememberSeeds(r).catch(warn('saving seed addresses failed'));
-        pullRevocations(r).catch(warn('pulling revocations failed'));
+        revocations.sync(revocationDigests(r), caller).catch(warn('pulling revocations failed'));
         noteBlocked();
       }, 2000);
       r.publishTimer.unref();
-      await publish(r);
+      await overlay.publish();
       log.info({ community: state.name, bind: config.community.bind, peer: `${config.peer.host}:${config.peer.port}` }, 'in the community');
       return r;
     } catch (err) {
@@ -370,7 +324,7 @@ export function createCommunity(init: CommunityInit): Community {
     if (r.publishTimer !== undefined) clearInterval(r.publishTimer);
     r.client.close();
     await r.peer.stop();
-    await r.membership.stop();
+    await r.overlay.stop();
     await r.rpc.close();
     await r.serf.stop();
   };
@@ -445,7 +399,7 @@ export function createCommunity(init: CommunityInit): Community {
     if (life.phase === 'none' || current === undefined) return null;
     const members = { alive: 0, failed: 0, left: 0, total: 0 };
     let othersAlive = 0;
-    for (const m of running?.membership.view.members.values() ?? []) {
+    for (const m of running?.overlay.view().members.values() ?? []) {
       members.total++;
       if (m.status === 'alive') {
         members.alive++;
@@ -467,7 +421,7 @@ export function createCommunity(init: CommunityInit): Community {
         : null,
       members,
       serfRestarts: running?.serf.restarts ?? 0,
-      badTags: running?.membership.view.badTags ?? 0,
+      badTags: running?.overlay.view().badTags ?? 0,
     };
   };
 
@@ -490,10 +444,10 @@ export function createCommunity(init: CommunityInit): Community {
   };
 
   const trust: PeerTrust = {
-    memberByFingerprint: (fp) => (running === undefined ? undefined : memberByFingerprint(running.membership.view, fp, revoked)),
+    memberByFingerprint: (fp) => (running === undefined ? undefined : memberByFingerprint(running.overlay.view(), fp, revocations.ids())),
   };
   const pins: PeerPins = {
-    fingerprintOf: (member) => (running === undefined ? undefined : fingerprintOf(running.membership.view, member, revoked)),
+    fingerprintOf: (member) => (running === undefined ? undefined : fingerprintOf(running.overlay.view(), member, revocations.ids())),
   };
 
   /** Enter a community at the owner's request: the overlay must come up now, or nothing is kept. */
@@ -516,14 +470,25 @@ export function createCommunity(init: CommunityInit): Community {
     return r;
   };
 
+  const caller: PeerCaller = {
+    call: (member, route, body, opts) => {
+      try {
+        return mustRun().caller.call(member, route, body, opts);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    },
+  };
+
   return {
     trust,
     pins,
+    caller,
     status,
     blockedPeers,
     nodes() {
       const r = mustRun();
-      return { self: config.name, community: r.file.name, items: nodeRows(r.membership.view, config.name, revoked) };
+      return { self: config.name, community: r.file.name, items: nodeRows(r.overlay.view(), config.name, revocations.ids()) };
     },
     async create(name) {
       validateName('community', name);
@@ -539,10 +504,10 @@ export function createCommunity(init: CommunityInit): Community {
       const state: CommunityFile = { name: invite.community, rpcAuthKey: randomBytes(24).toString('base64url'), joinedAt: new Date().toISOString(), seeds: invite.addresses };
       const r = await enter(state, invite.key, async (joining) => {
         await joinWithRetry(joining.rpc, invite.addresses);
-        await joining.membership.refresh();
+        await joining.overlay.refresh();
       });
       // The issuer signed the token; seeing its id among the members shows the token came from inside.
-      const issuerSeen = [...r.membership.view.members.values()].some((m) => m.tags?.id === invite.issuer);
+      const issuerSeen = [...r.overlay.view().members.values()].some((m) => m.tags?.id === invite.issuer);
       store.appendEvent(null, 'community.joined', { name: invite.community, issuer: invite.issuer, issuerSeen });
       return { ...(status() as CommunityStatus), issuerSeen, contacted: invite.addresses.length };
     },
@@ -551,8 +516,8 @@ export function createCommunity(init: CommunityInit): Community {
       const keys = JSON.parse(await readFile(keyringFile, 'utf8')) as string[];
       const primary = keys[0];
       if (primary === undefined) throw new HearthError('internal', `the keyring ${keyringFile} is empty`);
-      const self = r.membership.view.members.get(config.name);
-      const others = [...r.membership.view.members.values()].filter((m) => m.status === 'alive' && m.tags !== null && m.name !== config.name);
+      const self = r.overlay.view().members.get(config.name);
+      const others = [...r.overlay.view().members.values()].filter((m) => m.status === 'alive' && m.tags !== null && m.name !== config.name);
       const addresses = [...(self === undefined ? [] : [self.serfAddr]), ...others.slice(0, 4).map((m) => m.serfAddr)];
       const expires = expiresInSec === null ? null : nowSec() + expiresInSec;
       const token = createInvite({ community: r.file.name, key: primary, addresses, expires }, init.identity);
@@ -569,31 +534,22 @@ export function createCommunity(init: CommunityInit): Community {
       await rm(file, { force: true });
       await rm(serfDir, { recursive: true, force: true });
       // Revocations belong to the community left; a community joined later has its own.
-      store.clearRevocations();
-      revoked = new Set();
-      noteBlocked();
+      revocations.clear();
       store.appendEvent(null, 'community.left', { name });
     },
     async rotateKey() {
       const r = mustRun();
       // Serf's keyring queries reach every live member: a revoked one still
       // gossiping would receive the new key. Every member cuts its gossip at
-      // the firewall, so it soon shows as failed; rotate only then.
-      const stillIn = [...r.membership.view.members.values()]
-        .filter((m) => m.tags !== null && revoked.has(m.tags.id) && (m.status === 'alive' || m.status === 'leaving'))
-        .map((m) => m.name);
-      if (stillIn.length > 0) {
-        throw new HearthError('invalid_state', `revoked ${stillIn.join(', ')} still gossips and would receive the new key; wait until hearth nodes shows it failed, then rotate`, { revoked: stillIn });
+      // the firewall, so it soon shows as failed; rotate only then, and only
+      // once memberlist has stopped gossiping to it.
+      const gate = rotationGate(r.overlay.view(), revocations.ids(), outSince, performance.now(), GOSSIP_TO_THE_DEAD_MS[config.community.profile]);
+      if (gate.kind === 'refuse') {
+        throw new HearthError('invalid_state', `revoked ${gate.stillIn.join(', ')} still gossips and would receive the new key; wait until hearth nodes shows it failed, then rotate`, { revoked: gate.stillIn });
       }
-      // Out of the gossip, but memberlist still gossips to it for a while: wait that out.
-      const window = GOSSIP_TO_THE_DEAD_MS[config.community.profile];
-      const waits = [...r.membership.view.members.values()]
-        .filter((m) => m.tags !== null && revoked.has(m.tags.id))
-        .map((m) => window - (performance.now() - (outSince.get(m.name) ?? performance.now())));
-      const wait = Math.max(0, ...waits);
-      if (wait > 0) {
-        log.info({ waitMs: Math.round(wait) }, 'waiting until no member gossips to the revoked ones before rotating');
-        await new Promise((resolve) => setTimeout(resolve, wait));
+      if (gate.kind === 'wait') {
+        log.info({ waitMs: Math.round(gate.ms) }, 'waiting until no member gossips to the revoked ones before rotating');
+        await new Promise((resolve) => setTimeout(resolve, gate.ms));
       }
       const old = (JSON.parse(await readFile(keyringFile, 'utf8')) as string[])[0];
       const next = randomBytes(32).toString('base64');
@@ -610,12 +566,12 @@ export function createCommunity(init: CommunityInit): Community {
     },
     async revoke(ref) {
       const r = mustRun();
-      const members = [...r.membership.view.members.values()];
+      const members = [...r.overlay.view().members.values()];
       const member = members.find((m) => m.name === ref) ?? members.find((m) => m.tags?.id === ref);
       const id = member?.tags?.id ?? (/^[0-9a-f]{64}$/.test(ref) ? ref : undefined);
       if (id === undefined) throw new HearthError('node_not_found', `no member named ${JSON.stringify(ref.slice(0, 80))} with a hearth identity`);
       if (id === init.identity.id) throw new HearthError('invalid_request', 'a gateway cannot revoke itself; use leave');
-      learnRevocation(id, member?.name ?? null);
+      revocations.learn(id, member?.name ?? null);
       await r.rpc.userEvent(REVOKE_EVENT, Buffer.from(id, 'hex'), false);
       if (member !== undefined && member.status !== 'left') await r.rpc.forceLeave(member.name).catch((err: unknown) => {
         log.warn({ member: member.name, err: (err as Error).message }, 'force-leave of a revoked member failed');
@@ -624,7 +580,7 @@ export function createCommunity(init: CommunityInit): Community {
     },
     async start() {
       current = await readFileState();
-      dispatch({ type: 'boot', inCommunity: current !== undefined, selfRevoked: revoked.has(init.identity.id) });
+      dispatch({ type: 'boot', inCommunity: current !== undefined, selfRevoked: revocations.has(init.identity.id) });
       // The first attempt's outcome is known before the agent says it started; it never throws.
       await inFlight;
     },

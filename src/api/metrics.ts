@@ -7,7 +7,7 @@
 
 import { OBSERVED_STATES, type ObservedState } from '../model/sliver.js';
 import type { Contribution, Usage } from '../host/contribution.js';
-import { COMMUNITY_PHASES } from '../overlay/lifecycle.js';
+import { COMMUNITY_PHASES } from '../model/community.js';
 
 /** What the metrics show of the community side; null while in none. */
 export interface CommunityGauge {

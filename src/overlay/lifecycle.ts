@@ -7,12 +7,7 @@
 // comes in as `now` (monotonic ms), timers go out as commands with a token,
 // and a timer whose token is stale is ignored.
 
-/** none: not in a community. starting: the overlay is being brought up. joined: it runs.
- *  retrying: it is down and will be tried again at `retryAt`. revoked: the community
- *  revoked this gateway; nothing is tried until the owner leaves. */
-export type CommunityPhase = 'none' | 'starting' | 'joined' | 'retrying' | 'revoked';
-
-export const COMMUNITY_PHASES: readonly CommunityPhase[] = ['none', 'starting', 'joined', 'retrying', 'revoked'];
+import type { CommunityPhase } from '../model/community.js';
 
 /** What kind of trouble took the overlay down: it decides the fix an owner is told. */
 export type FailureKind = 'serf-missing' | 'address-in-use' | 'keyring' | 'left' | 'crashed' | 'revoked' | 'other';

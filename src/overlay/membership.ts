@@ -1,6 +1,6 @@
 // Keeps the membership view (view.ts) current from a Serf agent: a full
-// member list on every (re)connection, member events as they stream, and
-// Vivaldi coordinates refreshed on a timer. User events are handed to the
+// member list on every (re)connection and every few rounds, member events
+// as they stream, and Vivaldi coordinates refreshed on a timer. User events are handed to the
 // caller. Nothing here decides trust policy beyond what view.ts computes.
 // Must never: let a malformed event or a Serf outage throw out of a handler.
 
@@ -19,6 +19,8 @@ export interface MembershipInit {
   log: MembershipLog;
   /** How often every member's coordinate is read from the local Serf (a cheap local call). */
   coordinateIntervalMs?: number;
+  /** Every this many coordinate rounds the whole member list is read again too; default 5. */
+  refreshEveryTicks?: number;
   /** User events (name and payload) from the community. */
   onUserEvent?: (name: string, payload: Uint8Array) => void;
   /** Called after every change of the view. */
@@ -100,9 +102,17 @@ export function createMembership(init: MembershipInit): Membership {
       unsubscribe = await rpc.stream(MEMBER_EVENTS, onEvent, opts);
       await refresh(opts);
       await refreshCoordinates();
+      // The member list is read whole again every few ticks as well: an
+      // event Serf failed to stream to us would otherwise leave the view
+      // stale (a member shown alive long after it left) until a reconnect.
+      let ticks = 0;
       const tick = (): void => {
         timer = setTimeout(() => {
-          void refreshCoordinates().finally(() => {
+          ticks++;
+          const listed = ticks % (init.refreshEveryTicks ?? 5) === 0
+            ? refresh().catch((err: unknown) => log.debug({ err: (err as Error).message }, 'member list refresh failed'))
+            : Promise.resolve();
+          void listed.then(refreshCoordinates).finally(() => {
             if (!stopped) tick();
           });
         }, init.coordinateIntervalMs ?? 2000);

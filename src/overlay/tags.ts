@@ -46,6 +46,11 @@ export const MAX_RESOURCE = 99_999_999;
 const HEX64 = /^[0-9a-f]{64}$/;
 const DIGEST_NAME = /^[a-z]{1,4}$/;
 const DIGEST_VALUE = /^[A-Za-z0-9_-]{11}$/;
+
+/** A digest fits a tag: a name of 1-4 lower-case letters, a value of 11 base64url characters (66 bits of a hash). */
+export function isDigest(name: string, value: string): boolean {
+  return DIGEST_NAME.test(name) && DIGEST_VALUE.test(value);
+}
 const VERSION = /^[0-9A-Za-z.+-]{1,24}$/;
 
 function packVector(v: ResourceVector): string {
@@ -58,6 +63,9 @@ function unpackVector(text: string): ResourceVector | undefined {
   const [c, m, d, s] = parts.map((p) => parseInt(p, 36)) as [number, number, number, number];
   return { cpu: c / 1000, memoryMb: m, diskMb: d, slivers: s };
 }
+
+/** Tags encodeTags leaves out when empty: a publish must delete them, or Serf keeps the old value. */
+export const OPTIONAL_TAG_KEYS: readonly string[] = ['d'];
 
 /** Encode; throws if a field is out of shape (a programming error, not user input). */
 export function encodeTags(t: GatewayTags): Record<string, string> {

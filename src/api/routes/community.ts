@@ -6,9 +6,20 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HearthError } from '../../model/errors.js';
-import type { Community } from '../../agent/community.js';
+import type { CommunityStatus } from '../../model/community.js';
+import type { NodeRow as NodeRowData } from '../../overlay/view.js';
 
-export type CommunityApi = Pick<Community, 'status' | 'nodes' | 'create' | 'join' | 'invite' | 'leave' | 'rotateKey' | 'revoke'>;
+/** What the community routes need of the community side; the agent's community provides it. */
+export interface CommunityApi {
+  status(): CommunityStatus | null;
+  nodes(): { self: string; community: string; items: NodeRowData[] };
+  create(name: string): Promise<CommunityStatus>;
+  join(token: string): Promise<CommunityStatus & { issuerSeen: boolean; contacted: number }>;
+  invite(expiresInSec: number | null): Promise<{ token: string; expires: number | null; addresses: string[] }>;
+  leave(): Promise<void>;
+  rotateKey(): Promise<{ nodes: number; errors: Record<string, string> }>;
+  revoke(ref: string): Promise<{ id: string; name: string | null }>;
+}
 
 const problem = Type.Ref('Problem');
 const errors = { '4xx': problem, '5xx': problem };

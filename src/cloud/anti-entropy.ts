@@ -1,0 +1,91 @@
+// Anti-entropy by digest: every member gossips a short digest of a list it
+// keeps (revocations now; slice records and services next); whoever sees a
+// member whose digest differs from its own pulls that member's list over the
+// peer API and merges it. This core decides whom to pull from and when;
+// merging is the caller's, and must make lists converge (grow-only sets,
+// or versioned records where the newer wins).
+// Pure. Must never: read a clock, start a timer or do I/O; time comes in as
+// `now` (ms), pulls go out as commands, their outcome comes back as inputs.
+
+export interface PeerDigest {
+  member: string;
+  /** The digest the member gossips; undefined when its list is empty. */
+  digest: string | undefined;
+  /** Alive, trusted, with a peer address: a pull could reach it. */
+  reachable: boolean;
+}
+
+export interface AntiEntropyState {
+  /** The digest last pulled from each member: one difference is pulled once. */
+  pulled: ReadonlyMap<string, string>;
+  /** Pulls under way: member → digest asked for. */
+  pending: ReadonlyMap<string, string>;
+  /** Failed pulls in a row, and until when the member is left alone. */
+  failures: ReadonlyMap<string, { count: number; until: number }>;
+}
+
+export type AntiEntropyInput =
+  /** Look at the community again: our digest and every other member's. */
+  | { type: 'tick'; mine: string | undefined; peers: readonly PeerDigest[] }
+  | { type: 'pulled'; member: string; digest: string }
+  | { type: 'pull-failed'; member: string; digest: string };
+
+export interface PullCommand {
+  type: 'pull';
+  member: string;
+  digest: string;
+}
+
+export interface AntiEntropyOptions {
+  /** Pulls under way at once; a gateway on a thin link should not pull from everyone at once. */
+  maxInFlight: number;
+  /** Wait after a failed pull, doubling per failure in a row up to maxRetryMs. */
+  retryMs: number;
+  maxRetryMs: number;
+}
+
+export const DEFAULT_ANTI_ENTROPY: AntiEntropyOptions = { maxInFlight: 2, retryMs: 2_000, maxRetryMs: 60_000 };
+
+export const EMPTY_ANTI_ENTROPY: AntiEntropyState = { pulled: new Map(), pending: new Map(), failures: new Map() };
+
+export function stepAntiEntropy(
+  state: AntiEntropyState,
+  input: AntiEntropyInput,
+  now: number,
+  options: AntiEntropyOptions = DEFAULT_ANTI_ENTROPY,
+): { state: AntiEntropyState; commands: PullCommand[] } {
+  switch (input.type) {
+    case 'pulled': {
+      const pending = new Map(state.pending);
+      pending.delete(input.member);
+      const failures = new Map(state.failures);
+      failures.delete(input.member);
+      return { state: { pulled: new Map(state.pulled).set(input.member, input.digest), pending, failures }, commands: [] };
+    }
+    case 'pull-failed': {
+      const pending = new Map(state.pending);
+      pending.delete(input.member);
+      const count = (state.failures.get(input.member)?.count ?? 0) + 1;
+      const wait = Math.min(options.maxRetryMs, options.retryMs * 2 ** (count - 1));
+      return { state: { ...state, pending, failures: new Map(state.failures).set(input.member, { count, until: now + wait }) }, commands: [] };
+    }
+    case 'tick': {
+      // Forget members that are gone, so the maps stay as small as the community.
+      const known = new Set(input.peers.map((p) => p.member));
+      const keep = <V>(m: ReadonlyMap<string, V>): Map<string, V> => new Map([...m].filter(([k]) => known.has(k)));
+      const next = { pulled: keep(state.pulled), pending: keep(state.pending), failures: keep(state.failures) };
+      const commands: PullCommand[] = [];
+      const candidates = [...input.peers].sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
+      for (const peer of candidates) {
+        if (next.pending.size >= options.maxInFlight) break;
+        const { member, digest } = peer;
+        if (!peer.reachable || digest === undefined || digest === input.mine) continue;
+        if (next.pulled.get(member) === digest || next.pending.has(member)) continue;
+        if ((next.failures.get(member)?.until ?? -Infinity) > now) continue;
+        next.pending.set(member, digest);
+        commands.push({ type: 'pull', member, digest });
+      }
+      return { state: next, commands };
+    }
+  }
+}

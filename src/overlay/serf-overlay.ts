@@ -1,0 +1,118 @@
+// The overlay port backed by this gateway's Serf agent: the membership view
+// from membership.ts, user events and queries over the RPC, and the
+// gateway's tags with its digests (kept in a map the caller owns, so they
+// outlive a Serf restart).
+// Must never: let one listener's throw reach Serf's stream or another listener.
+
+import { HearthError } from '../model/errors.js';
+import { createMembership, type Membership, type MembershipLog } from './membership.js';
+import { OVERLAY_LIMITS, createListeners, type OverlayPort, type QueryHandler } from './port.js';
+import type { SerfRpc } from './serf-rpc.js';
+import { OPTIONAL_TAG_KEYS, encodeTags, isDigest, type GatewayTags } from './tags.js';
+import type { ViewState } from './view.js';
+
+export interface SerfOverlayInit {
+  rpc: SerfRpc;
+  self: string;
+  log: MembershipLog;
+  /** The digests gossiped in tags; owned by the caller so they outlive this overlay. */
+  digests: Map<string, string>;
+  /** This gateway's tags but the digests, read at every publish. */
+  tags: () => Omit<GatewayTags, 'digests'>;
+}
+
+export interface SerfOverlay extends OverlayPort {
+  start(opts?: { signal?: AbortSignal }): Promise<void>;
+  stop(): Promise<void>;
+  /** Read the whole member list again now. */
+  refresh(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Sends this gateway's tags to Serf if they changed since the last time. */
+  publish(): Promise<void>;
+}
+
+export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
+  const { rpc, log } = init;
+  const onError = (err: unknown): void => log.warn({ err: (err as Error).message }, 'an overlay listener failed');
+  const views = createListeners<[ViewState]>(onError);
+  const users = new Map<string, ReturnType<typeof createListeners<[Uint8Array]>>>();
+  const queries = new Map<string, QueryHandler>();
+  let stopQueries: (() => Promise<void>) | undefined;
+  /** What was last sent; unknown at first, when Serf may hold tags restored from its tags file. */
+  let last: Record<string, string> | undefined;
+
+  const publish = async (): Promise<void> => {
+    const encoded = encodeTags({ ...init.tags(), digests: Object.fromEntries(init.digests) });
+    if (JSON.stringify(encoded) === JSON.stringify(last) || !rpc.isConnected) return;
+    // A tag that is no longer there (the last digest dropped) must be deleted, not left as it was.
+    const gone = (last === undefined ? OPTIONAL_TAG_KEYS : Object.keys(last)).filter((k) => !(k in encoded));
+    await rpc.tags({ set: encoded, ...(gone.length === 0 ? {} : { delete: gone }) });
+    last = encoded;
+  };
+
+  const membership: Membership = createMembership({
+    rpc, log,
+    onChange: (view) => views.emit(view),
+    onUserEvent: (name, payload) => users.get(name)?.emit(payload),
+  });
+
+  const answer = async (id: number, name: string, payload: Uint8Array): Promise<void> => {
+    const handler = queries.get(name);
+    if (handler === undefined) return;
+    const reply = await handler(payload);
+    if (reply === undefined) return;
+    if (reply.length > OVERLAY_LIMITS.queryBytes) throw new HearthError('payload_too_large', `answer to ${name} is ${reply.length} bytes; queries carry at most ${OVERLAY_LIMITS.queryBytes}`);
+    await rpc.respond(id, reply);
+  };
+
+  return {
+    self: init.self,
+    view: () => membership.view,
+    onView: (listener) => views.add(listener),
+    onUserEvent(name, listener) {
+      let set = users.get(name);
+      if (set === undefined) users.set(name, (set = createListeners<[Uint8Array]>(onError)));
+      return set.add(listener);
+    },
+    onQuery(name, handler) {
+      if (queries.has(name)) throw new HearthError('internal', `queries named ${name} already have a handler`);
+      queries.set(name, handler);
+      return () => void queries.delete(name);
+    },
+    publishDigest(key, digest) {
+      if (digest !== undefined && !isDigest(key, digest)) throw new HearthError('internal', `digest ${JSON.stringify(key)}=${JSON.stringify(digest)} does not fit a tag`);
+      if (init.digests.get(key) === digest) return;
+      if (digest === undefined) init.digests.delete(key);
+      else init.digests.set(key, digest);
+      publish().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'publishing tags failed'));
+    },
+    digests: () => Object.fromEntries(init.digests),
+    async userEvent(name, payload, opts = {}) {
+      await rpc.userEvent(name, payload, false, opts);
+    },
+    async query(name, payload, opts = {}) {
+      if (payload.length > OVERLAY_LIMITS.queryBytes) {
+        throw new HearthError('payload_too_large', `query ${name} is ${payload.length} bytes; queries carry at most ${OVERLAY_LIMITS.queryBytes}`);
+      }
+      const result = await rpc.query({
+        name, payload,
+        ...(opts.members === undefined ? {} : { filterNodes: [...opts.members] }),
+        ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+      }, opts.signal === undefined ? {} : { signal: opts.signal });
+      return result.responses;
+    },
+    async start(opts = {}) {
+      await membership.start(opts);
+      stopQueries = await rpc.stream('query', (event) => {
+        if (event.type !== 'query') return;
+        answer(event.id, event.name, event.payload).catch((err: unknown) => log.warn({ query: event.name, err: (err as Error).message }, 'answering a query failed'));
+      }, opts);
+    },
+    async stop() {
+      await stopQueries?.().catch(() => undefined);
+      stopQueries = undefined;
+      await membership.stop();
+    },
+    refresh: (opts) => membership.refresh(opts),
+    publish,
+  };
+}

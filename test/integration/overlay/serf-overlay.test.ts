@@ -1,0 +1,40 @@
+// The overlay port's contract against the Serf-backed implementation: three
+// real serf agents on loopback, each wrapped as hearth wraps its own.
+
+import { after, before, describe } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { overlayContract, type OverlayCommunity } from '../../contract/overlay.contract.js';
+import { createSerfOverlay, type SerfOverlay } from '../../../src/overlay/serf-overlay.js';
+import { startTestAgent, type TestAgent } from './serf-harness.js';
+
+const silent = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+const overlays: SerfOverlay[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
+
+void describe('the Serf-backed overlay port', () => {
+  before(async () => {
+    const agents: TestAgent[] = [];
+    for (let i = 0; i < 3; i++) agents.push(await startTestAgent({ after: (fn) => void cleanups.push(fn) }, { prefix: 'ov' }));
+    for (const agent of agents) {
+      const id = randomBytes(32).toString('hex');
+      const overlay = createSerfOverlay({
+        rpc: agent.rpc, self: agent.name, log: silent, digests: new Map(),
+        tags: () => ({
+          id, api: ':1', mode: 'production', version: 'test',
+          contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },
+        }),
+      });
+      await overlay.start();
+      await overlay.publish();
+      overlays.push(overlay);
+    }
+    const [first, ...rest] = agents as [TestAgent, ...TestAgent[]];
+    for (const agent of rest) await agent.rpc.join([first.bindAddress], false);
+  });
+  after(async () => {
+    for (const overlay of overlays) await overlay.stop();
+    for (const fn of cleanups.reverse()) await fn();
+  });
+
+  overlayContract('serf', (): OverlayCommunity => ({ ports: overlays }));
+});
