@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import type { Identity } from '../overlay/identity.js';
@@ -137,7 +138,7 @@ interface Running {
 async function joinWithRetry(rpc: SerfRpc, addresses: string[], attempts = 4): Promise<number> {
   let last = 'no member answered';
   for (let i = 0; i < attempts; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 1000 * 2 ** (i - 1)));
+    if (i > 0) await delay(1000 * 2 ** (i - 1));
     try {
       const contacted = await rpc.join(addresses, false);
       if (contacted > 0) return contacted;
@@ -593,7 +594,7 @@ export function createCommunity(init: CommunityInit): Community {
       const wait = Math.max(0, ...waits);
       if (wait > 0) {
         log.info({ waitMs: Math.round(wait) }, 'waiting until no member gossips to the revoked ones before rotating');
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        await delay(wait);
       }
       const old = (JSON.parse(await readFile(keyringFile, 'utf8')) as string[])[0];
       const next = randomBytes(32).toString('base64');

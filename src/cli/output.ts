@@ -1,6 +1,7 @@
 // How the CLI shows things to a person: aligned tables and progress while a
 // sliver moves toward the state it was asked for.
 
+import { delay } from '../kit/delay.js';
 import type { ApiClient } from './client.js';
 import { ApiProblem } from './client.js';
 
@@ -36,7 +37,7 @@ export async function waitForSliver(api: ApiClient, start: SliverView, target: s
     }
     if (view.observed === target || view.observed === 'failed') return view;
     if (Date.now() > deadline) throw new Error(`${view.name} did not become ${target} within ${timeoutMs / 1000} s (now ${view.observed})`);
-    await new Promise((r) => setTimeout(r, 150));
+    await delay(150);
     try {
       view = await api.request<SliverView>('GET', `/api/v1/slivers/${encodeURIComponent(view.id)}`);
     } catch (err) {

@@ -12,11 +12,12 @@ import { EventEmitter } from 'node:events';
 import { access, constants, mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { delay } from '../kit/delay.js';
+import { realTimers, type Timers } from '../kit/timers.js';
 import { HearthError } from '../model/errors.js';
 import { buildSerfAgentFiles, type SerfAgentConfigInit } from './serf-agent-config.js';
 import { parseSerfLogLine, silentSerfLog, type SerfLog } from './serf-log.js';
 import { createSerfRpc } from './serf-rpc.js';
-import { realTimers, type SerfTimers } from './serf-session.js';
 
 export interface SerfAgentInit extends SerfAgentConfigInit {
   /** Where the JSON config (with the RPC and encrypt keys) is written, mode 0600. */
@@ -32,7 +33,7 @@ export interface SerfAgentInit extends SerfAgentConfigInit {
   stopTimeoutMs?: number;
   /** Run serf under `setpriv --pdeathsig KILL` so it dies even if we are SIGKILLed. Default true when setpriv exists. */
   killOnParentDeath?: boolean;
-  timers?: SerfTimers;
+  timers?: Timers;
 }
 
 export interface SerfExitInfo {
@@ -109,24 +110,6 @@ async function seedPrivate(path: string, text: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-}
-
-function delay(timers: SerfTimers, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      timers.clearTimeout(handle);
-      reject(signal?.reason);
-    };
-    const handle = timers.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export function createSerfAgent(init: SerfAgentInit): SerfAgent {
@@ -229,7 +212,7 @@ export function createSerfAgent(init: SerfAgentInit): SerfAgent {
           throw new HearthError('overlay_unavailable', `serf exited (${exited.code ?? exited.signal}) before its RPC answered: ${recentOutput.slice(-5).join(' | ')}`);
         }
         if (await probe(deadline)) break;
-        await delay(timers, 100, deadline);
+        await delay(100, { signal: deadline, timers });
       }
     } catch (err) {
       proc.kill('SIGKILL');

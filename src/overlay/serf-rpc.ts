@@ -30,15 +30,12 @@ import {
 import {
   UNDECODABLE,
   openSerfSession,
-  realTimers,
   serfRpcError,
   type SerfSession,
   type SerfSessionInit,
-  type SerfTimers,
 } from './serf-session.js';
 import { HearthError } from '../model/errors.js';
-
-export type { SerfTimers } from './serf-session.js';
+import { realTimers, type Timers } from '../kit/timers.js';
 
 export interface SerfRpcInit {
   /** `host:port` of the agent's RPC listener: IPv4 or `[IPv6]`. */
@@ -51,7 +48,7 @@ export interface SerfRpcInit {
   connectTimeoutMs?: number;
   /** How long one request may wait for Serf's reply (a `join` to dead hosts can take 10 s per address). */
   requestTimeoutMs?: number;
-  timers?: SerfTimers;
+  timers?: Timers;
 }
 
 export type SerfRpcEvents = {

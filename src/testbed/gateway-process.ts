@@ -13,7 +13,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { delay } from './delay.js';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { enterArgs } from './netns.js';
 import { childrenNamed, commandName, isOurProcess, isRunning, pidExists, signalOurProcess, waitUntilGone } from './processes.js';

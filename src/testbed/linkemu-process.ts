@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import type { LinkEmulatorConfig } from './linkemu-config.js';
 import { requestLinkEmulator } from './linkemu-control.js';
@@ -81,7 +81,7 @@ export async function spawnLinkEmulator(init: SpawnLinkEmulatorInit): Promise<Li
       const tail = readFileSync(logPath, 'utf8').split('\n').slice(-5).join('\n');
       throw new HearthError('network_error', `the link emulator did not become ready: ${tail}`);
     }
-    await sleep(50, undefined, signal ? { signal } : {}).catch(() => undefined);
+    await delay(50, signal ? { signal } : {}).catch(() => undefined);
   }
 }
 
@@ -98,6 +98,6 @@ export async function stopLinkEmulator(control: string, pid: number, options: { 
   await requestLinkEmulator(control, { op: 'stop' }, options).catch(() => {
     if (alive()) process.kill(pid, 'SIGTERM');
   });
-  for (let i = 0; i < 100 && alive(); i++) await sleep(20, undefined, options);
+  for (let i = 0; i < 100 && alive(); i++) await delay(20, options);
   if (alive()) process.kill(pid, 'SIGKILL');
 }

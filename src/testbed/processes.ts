@@ -5,7 +5,7 @@
 // testbed gave it.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { delay } from './delay.js';
+import { delay } from '../kit/delay.js';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 

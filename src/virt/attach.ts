@@ -8,7 +8,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readlink } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import type { ExecOptions, ExecResult, ExecSession } from './driver.js';
 import { descendantsOf, killTree } from './proc-tree.js';
