@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
@@ -29,7 +30,7 @@ import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
 import type { BlockedPeer } from '../net/types.js';
 import { parseHostPort } from '../overlay/serf-address.js';
-import { writeAtomic, type AgentConfig } from './config.js';
+import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -254,7 +255,7 @@ export function createCommunity(init: CommunityInit): Community {
     }
   };
 
-  const writeFileState = (state: CommunityFile): Promise<void> => writeAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+  const writeFileState = (state: CommunityFile): Promise<void> => writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 
   /** Keep a few live members' addresses, so a restart finds the community even with a young snapshot. */
   const rememberSeeds = async (r: Running): Promise<void> => {

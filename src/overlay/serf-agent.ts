@@ -9,9 +9,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { access, constants, mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, open } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import { delay } from '../kit/delay.js';
 import { realTimers, type Timers } from '../kit/timers.js';
 import { HearthError } from '../model/errors.js';
@@ -92,9 +93,7 @@ async function findOnPath(name: string): Promise<string | undefined> {
 /** Writes through a temp file and rename so serf never reads half a config. */
 async function writePrivate(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, text, { mode: 0o600 });
 }
 
 /** Creates `path` with `text` unless it exists; the existing file is the newer truth. */

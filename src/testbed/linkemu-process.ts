@@ -4,8 +4,9 @@
 // Must never: signal a process other than the one it started.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import type { LinkEmulatorConfig } from './linkemu-config.js';
@@ -51,7 +52,7 @@ function entryCommand(): string[] {
 export async function spawnLinkEmulator(init: SpawnLinkEmulatorInit): Promise<LinkEmulatorProcess> {
   const { config, configPath, logPath, signal } = init;
   signal?.throwIfAborted();
-  writeFileSync(configPath, `${JSON.stringify(config)}\n`, { mode: 0o600 });
+  await writeFileAtomic(configPath, `${JSON.stringify(config)}\n`, { mode: 0o600 });
   const log = openSync(logPath, 'a');
   let child;
   try {

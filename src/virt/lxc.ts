@@ -5,8 +5,9 @@
 // list, start or stop one without its marker (only `destroy` and a redone
 // `create` clean up an unfinished one).
 
-import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import { openAttached, runAttached } from './attach.js';
@@ -95,9 +96,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     // One idmap file per lxcpath, always the same content, replaced atomically:
     // a scratch file elsewhere would be left behind by a kill -9 mid-create.
     const idmapConfigFile = join(lxcPath, '.idmap.conf');
-    const tmp = `${idmapConfigFile}.${process.pid}.${spec.name}`;
-    await writeFile(tmp, renderIdmapConfig(idmap));
-    await rename(tmp, idmapConfigFile);
+    await writeFileAtomic(idmapConfigFile, renderIdmapConfig(idmap), { mode: 0o644 });
     await recipe.create({ lxcPath, name: spec.name, idmapConfigFile, ...sig(opts) });
     opts?.signal?.throwIfAborted();
     await appendFile(join(dirOf(spec.name), 'config'), hearthConfig);
