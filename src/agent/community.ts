@@ -29,7 +29,7 @@ import { createPeerClient, type PeerClient } from '../peer/client.js';
 import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
 import type { BlockedPeer } from '../net/types.js';
-import { parseHostPort } from '../overlay/serf-address.js';
+import { parseHostPort } from '../model/host-port.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 

@@ -10,7 +10,7 @@
 // `decodeErrors`), give up reconnecting before `close()`, or hard-code an address.
 
 import { EventEmitter } from 'node:events';
-import { parseHostPort } from './serf-address.js';
+import { parseHostPort } from '../model/host-port.js';
 import { silentSerfLog, type SerfLog } from './serf-log.js';
 import {
   SERF_LIMITS,

@@ -16,7 +16,7 @@ import { HearthError, type ErrorCode } from '../model/errors.js';
 import { isJsonContentType, readBody } from './body.js';
 import { createPeerRouter, isPeerMethod, type PeerRoute } from './router.js';
 import { fingerprintOfCertificate, type PeerCredentials, type PeerTrust } from './trust.js';
-import type { PeerAddress } from './address.js';
+import type { HostPort } from '../model/host-port.js';
 
 /** What the server logs; a pino logger fits. */
 export interface PeerLog {
@@ -39,11 +39,11 @@ export interface PeerServerInit {
 }
 
 export interface PeerServer {
-  start(opts?: { signal?: AbortSignal }): Promise<PeerAddress>;
+  start(opts?: { signal?: AbortSignal }): Promise<HostPort>;
   /** Closes the listener and every connection, and aborts handlers still running; immediate. */
   stop(): Promise<void>;
   /** Where the server listens, once started. */
-  address(): PeerAddress | undefined;
+  address(): HostPort | undefined;
 }
 
 export const HELLO_PATH = '/peer/v1/hello';
@@ -228,7 +228,7 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
     address,
   };
 
-  function address(): PeerAddress | undefined {
+  function address(): HostPort | undefined {
     const bound = server?.address() as AddressInfo | string | null | undefined;
     return bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : undefined;
   }
