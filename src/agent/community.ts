@@ -22,7 +22,8 @@ import {
   INITIAL_LIFECYCLE, classifyFailure, fixFor, stepLifecycle,
   type CommunityPhase, type Failure, type LifecycleCommand, type LifecycleInput,
 } from '../overlay/lifecycle.js';
-import { encodeTags, type GatewayTags, type OwnerMode, type ResourceVector } from '../overlay/tags.js';
+import type { ResourceVector } from '../model/resources.js';
+import { encodeTags, type GatewayTags, type OwnerMode } from '../overlay/tags.js';
 import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type NodeRow } from '../overlay/view.js';
 import { createPeerServer, type PeerServer } from '../peer/server.js';
 import { createPeerClient, type PeerClient } from '../peer/client.js';

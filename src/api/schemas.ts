@@ -81,7 +81,8 @@ export const ForwardParams = Type.Object({
   hostPort: Type.String({ pattern: '^[0-9]{1,5}$' }),
 });
 
-export const Contribution = Type.Object({
+/** model/resources.ts's ResourceVector on the wire: contributed, used, free. */
+export const ResourceVector = Type.Object({
   cpu: Type.Number(), memoryMb: Type.Number(), diskMb: Type.Number(), slivers: Type.Number(),
 });
 
@@ -92,9 +93,9 @@ export const NodeInfo = Type.Object({
   inventory: Type.Object({
     cpu: Type.Number(), memoryMb: Type.Number(), memoryFreeMb: Type.Number(), diskMb: Type.Number(), diskFreeMb: Type.Number(),
   }),
-  contribution: Contribution,
-  usage: Contribution,
-  free: Contribution,
+  contribution: ResourceVector,
+  usage: ResourceVector,
+  free: ResourceVector,
   slivers: Type.Record(Type.String(), Type.Integer()),
   community: Type.Union([
     Type.Object({ name: Type.String(), state: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), warning: Type.Union([Type.String(), Type.Null()]) }),

@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HearthError } from '../../model/errors.js';
+import { ResourceVector } from '../schemas.js';
 import type { Community } from '../../agent/community.js';
 
 export type CommunityApi = Pick<Community, 'status' | 'nodes' | 'create' | 'join' | 'invite' | 'leave' | 'rotateKey' | 'revoke'>;
@@ -13,7 +14,6 @@ export type CommunityApi = Pick<Community, 'status' | 'nodes' | 'create' | 'join
 const problem = Type.Ref('Problem');
 const errors = { '4xx': problem, '5xx': problem };
 
-const Vector = Type.Object({ cpu: Type.Number(), memoryMb: Type.Number(), diskMb: Type.Number(), slivers: Type.Number() });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const Status = Type.Object({
@@ -29,7 +29,7 @@ const Status = Type.Object({
 
 const NodeRow = Type.Object({
   name: Type.String(), id: Nullable(Type.String()), status: Type.String(), serfAddr: Type.String(), peerAddr: Nullable(Type.String()),
-  mode: Nullable(Type.String()), version: Nullable(Type.String()), contributed: Nullable(Vector), free: Nullable(Vector),
+  mode: Nullable(Type.String()), version: Nullable(Type.String()), contributed: Nullable(ResourceVector), free: Nullable(ResourceVector),
   rttMs: Nullable(Type.Number()), self: Type.Boolean(), revoked: Type.Boolean(),
 });
 
