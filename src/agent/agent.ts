@@ -14,12 +14,11 @@ import { createLxcDriver } from '../virt/lxc.js';
 import type { Driver } from '../virt/driver.js';
 import { createSliverNetwork } from '../net/sliver-net.js';
 import type { SliverNetwork } from '../net/types.js';
-import { buildApi, type Api } from '../api/app.js';
+import { buildApi, type Api, type ApiLogger } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
 import { createSliverService } from '../api/sliver-service.js';
 import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
-import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
 import { createCommunity, type Community } from './community.js';
 import { crashPointFromEnv } from './crash-points.js';
@@ -27,7 +26,8 @@ import { loadOrCreateIdentity } from '../overlay/identity.js';
 
 export interface AgentInit {
   dataDir: string;
-  log: Logger;
+  /** Handed to every part as their Logger, and to the API, which needs the whole of it. */
+  log: ApiLogger;
   /** Overrides for tests: a driver or network other than the real ones. */
   driver?: Driver;
   net?: SliverNetwork;
@@ -74,7 +74,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
 
   const db: Db = openDb(paths.db);
   const store = createStore({ db, now: () => new Date().toISOString() });
-  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log: (o, m) => log.debug(o, m) });
+  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log });
   // The id marks the firewall tables as this gateway's; setup refuses another gateway's.
   const net = init.net ?? createSliverNetwork({ ...config.network, gatewayId: identity.id, log: log.child({ part: 'net' }) });
   const templates: TemplateName[] = ['busybox'];

@@ -32,7 +32,7 @@ import type { Store } from '../store/store.js';
 import type { BlockedPeer } from '../net/types.js';
 import { parseHostPort } from '../model/host-port.js';
 import type { AgentConfig } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../model/logger.js';
 
 /**
  * memberlist keeps gossiping to a dead member for this long (GossipToTheDeadTime

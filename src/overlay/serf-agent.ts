@@ -17,7 +17,8 @@ import { delay } from '../kit/delay.js';
 import { realTimers, type Timers } from '../kit/timers.js';
 import { HearthError } from '../model/errors.js';
 import { buildSerfAgentFiles, type SerfAgentConfigInit } from './serf-agent-config.js';
-import { parseSerfLogLine, silentSerfLog, type SerfLog } from './serf-log.js';
+import { silentLogger, type Logger } from '../model/logger.js';
+import { parseSerfLogLine } from './serf-log.js';
 import { createSerfRpc } from './serf-rpc.js';
 
 export interface SerfAgentInit extends SerfAgentConfigInit {
@@ -25,7 +26,7 @@ export interface SerfAgentInit extends SerfAgentConfigInit {
   configFile: string;
   /** The serf executable; default `serf` from PATH. */
   binary?: string;
-  log?: SerfLog;
+  log?: Logger;
   /** Restart backoff after a crash: doubles per consecutive crash. */
   restart?: { initialDelayMs?: number; maxDelayMs?: number };
   /** How long `start` waits for the RPC to answer. */
@@ -113,7 +114,7 @@ async function seedPrivate(path: string, text: string): Promise<void> {
 
 export function createSerfAgent(init: SerfAgentInit): SerfAgent {
   const files = buildSerfAgentFiles(init);
-  const log = init.log ?? silentSerfLog;
+  const log = init.log ?? silentLogger;
   const timers = init.timers ?? realTimers;
   const initialDelayMs = init.restart?.initialDelayMs ?? 500;
   const maxDelayMs = init.restart?.maxDelayMs ?? 30_000;

@@ -11,7 +11,7 @@
 
 import { EventEmitter } from 'node:events';
 import { parseHostPort } from '../model/host-port.js';
-import { silentSerfLog, type SerfLog } from './serf-log.js';
+import { silentLogger, type Logger } from '../model/logger.js';
 import {
   SERF_LIMITS,
   parseCoordinate,
@@ -42,7 +42,7 @@ export interface SerfRpcInit {
   address: string;
   /** The agent's `rpc_auth` key, if it has one. */
   authKey?: string;
-  log?: SerfLog;
+  log?: Logger;
   /** Reconnect backoff: starts at `initialDelayMs`, doubles per failed attempt, capped at `maxDelayMs`. */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   connectTimeoutMs?: number;
@@ -153,7 +153,7 @@ export function createSerfRpc(init: SerfRpcInit): SerfRpc {
   if (target === undefined) {
     throw new HearthError('invalid_request', `Serf RPC address must be host:port or [ipv6]:port, got '${init.address}'`);
   }
-  const log = init.log ?? silentSerfLog;
+  const log = init.log ?? silentLogger;
   const timers = init.timers ?? realTimers;
   const initialDelayMs = init.reconnect?.initialDelayMs ?? 200;
   const maxDelayMs = init.reconnect?.maxDelayMs ?? 5_000;

@@ -12,7 +12,7 @@ import { Decoder, encode } from '@msgpack/msgpack';
 import { HearthError } from '../model/errors.js';
 import { createMsgpackFramer } from './serf-frame.js';
 import type { Timers } from '../kit/timers.js';
-import type { SerfLog } from './serf-log.js';
+import type { Logger } from '../model/logger.js';
 import { isResponseHeader, parseResponseHeader, type ResponseHeader } from './serf-records.js';
 
 export type SerfRpcErrorReason = 'disconnected' | 'closed' | 'rejected' | 'timeout' | 'malformed' | 'unreachable';
@@ -56,7 +56,7 @@ const BODILESS_ERRORS: ReadonlySet<string> = new Set([
 export interface SerfSessionInit {
   host: string;
   port: number;
-  log: SerfLog;
+  log: Logger;
   timers: Timers;
   connectTimeoutMs: number;
   requestTimeoutMs: number;

@@ -13,16 +13,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { HearthError, type ErrorCode } from '../model/errors.js';
+import type { Logger } from '../model/logger.js';
 import { isJsonContentType, readBody } from './body.js';
 import { createPeerRouter, isPeerMethod, type PeerRoute } from './router.js';
 import { fingerprintOfCertificate, type PeerCredentials, type PeerTrust } from './trust.js';
 import type { HostPort } from '../model/host-port.js';
-
-/** What the server logs; a pino logger fits. */
-export interface PeerLog {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 export interface PeerServerInit {
   identity: PeerCredentials;
@@ -35,7 +30,7 @@ export interface PeerServerInit {
   routes?: readonly PeerRoute[];
   /** Largest request body accepted; default 1 MiB. */
   maxBodyBytes?: number;
-  log?: PeerLog;
+  log?: Logger;
 }
 
 export interface PeerServer {
