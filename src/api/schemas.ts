@@ -1,7 +1,10 @@
 // TypeBox schemas of the HTTP API. They validate requests (unknown fields are
-// refused, types are never coerced) and are the source of /api/openapi.json.
+// refused, types are never coerced) and are the source of /api/openapi.json;
+// their Static types are the wire shapes, the one definition the routes
+// build and the CLI reads (it may import these types, nothing else of api/).
 
 import { Type, type Static } from '@sinclair/typebox';
+import { OBSERVED_STATES } from '../model/sliver.js';
 
 export const Problem = Type.Object({
   type: Type.String(),
@@ -30,7 +33,7 @@ export const CreateSliverBody = Type.Object({
 }, { additionalProperties: false });
 export type CreateSliverBody = Static<typeof CreateSliverBody>;
 
-export const SliverState = Type.Union(['requested', 'creating', 'running', 'stopped', 'destroying', 'gone', 'failed'].map((s) => Type.Literal(s)));
+export const SliverState = Type.Union(OBSERVED_STATES.map((s) => Type.Literal(s)));
 
 export const Sliver = Type.Object({
   id: Type.String(),
@@ -45,6 +48,8 @@ export const Sliver = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 }, { $id: 'Sliver' });
+/** A sliver as the API shows it. */
+export type Sliver = Static<typeof Sliver>;
 
 export const SliverList = Type.Object({ items: Type.Array(Type.Ref(Sliver)) });
 
