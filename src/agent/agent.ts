@@ -4,6 +4,7 @@
 // Must never: hold policy of its own; it only connects the parts.
 
 import { readFile, writeFile, rm } from 'node:fs/promises';
+import { canSignal } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
 import type { ObservedState, TemplateName } from '../model/sliver.js';
 import { readInventory } from '../host/inventory.js';
@@ -46,19 +47,10 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Refuse a data dir another live agent holds; a crashed agent's stale pid file is taken over. */
 async function takeLock(file: string): Promise<void> {
   const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && canSignal(pid)) {
     throw new HearthError('invalid_state', `another agent (pid ${pid}) is running on this data dir`);
   }
   await writeFile(file, `${process.pid}\n`);

@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../kit/atomic-write.js';
 import { delay } from '../kit/delay.js';
+import { canSignal } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
 import type { LinkEmulatorConfig } from './linkemu-config.js';
 import { requestLinkEmulator } from './linkemu-control.js';
@@ -88,17 +89,9 @@ export async function spawnLinkEmulator(init: SpawnLinkEmulatorInit): Promise<Li
 
 /** Asks the emulator on `control` to stop, and waits until its process `pid` is gone. */
 export async function stopLinkEmulator(control: string, pid: number, options: { signal?: AbortSignal } = {}): Promise<void> {
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   await requestLinkEmulator(control, { op: 'stop' }, options).catch(() => {
-    if (alive()) process.kill(pid, 'SIGTERM');
+    if (canSignal(pid)) process.kill(pid, 'SIGTERM');
   });
-  for (let i = 0; i < 100 && alive(); i++) await delay(20, options);
-  if (alive()) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && canSignal(pid); i++) await delay(20, options);
+  if (canSignal(pid)) process.kill(pid, 'SIGKILL');
 }
