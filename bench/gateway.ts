@@ -13,7 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { createTestGateway } from '../test/support/gateway.js';
-import type { SliverView } from '../src/cli/output.js';
+import type { Sliver } from '../src/api/schemas.js';
 import { ApiProblem } from '../src/cli/client.js';
 
 const run = promisify(execFile);
@@ -59,15 +59,15 @@ async function main(): Promise<void> {
       'lxc.net.0.type = veth', `lxc.net.0.link = ${gw.config.network.bridge}`, 'lxc.net.0.flags = up', '',
     ].join('\n'));
 
-    const get = async (name: string): Promise<SliverView | undefined> => {
+    const get = async (name: string): Promise<Sliver | undefined> => {
       try {
-        return await gw.api.request<SliverView>('GET', `/api/v1/slivers/${name}`);
+        return await gw.api.request<Sliver>('GET', `/api/v1/slivers/${name}`);
       } catch (err) {
         if (err instanceof ApiProblem && err.problem.code === 'sliver_not_found') return undefined;
         throw err;
       }
     };
-    const waitFor = async (name: string, done: (s: SliverView | undefined) => boolean): Promise<void> => {
+    const waitFor = async (name: string, done: (s: Sliver | undefined) => boolean): Promise<void> => {
       for (;;) {
         const s = await get(name);
         if (done(s)) return;

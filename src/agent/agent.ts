@@ -4,6 +4,7 @@
 // Must never: hold policy of its own; it only connects the parts.
 
 import { readFile, writeFile, rm } from 'node:fs/promises';
+import { canSignal } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
 import type { ObservedState, TemplateName } from '../model/sliver.js';
 import { readInventory } from '../host/inventory.js';
@@ -14,12 +15,11 @@ import { createLxcDriver } from '../virt/lxc.js';
 import type { Driver } from '../virt/driver.js';
 import { createSliverNetwork } from '../net/sliver-net.js';
 import type { SliverNetwork } from '../net/types.js';
-import { buildApi, type Api } from '../api/app.js';
+import { buildApi, type Api, type ApiLogger } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
 import { createSliverService } from '../api/sliver-service.js';
 import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
-import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
 import { createCommunity, type Community } from './community.js';
 import { crashPointFromEnv } from './crash-points.js';
@@ -27,7 +27,8 @@ import { loadOrCreateIdentity } from '../overlay/identity.js';
 
 export interface AgentInit {
   dataDir: string;
-  log: Logger;
+  /** Handed to every part as their Logger, and to the API, which needs the whole of it. */
+  log: ApiLogger;
   /** Overrides for tests: a driver or network other than the real ones. */
   driver?: Driver;
   net?: SliverNetwork;
@@ -46,19 +47,10 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Refuse a data dir another live agent holds; a crashed agent's stale pid file is taken over. */
 async function takeLock(file: string): Promise<void> {
   const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && canSignal(pid)) {
     throw new HearthError('invalid_state', `another agent (pid ${pid}) is running on this data dir`);
   }
   await writeFile(file, `${process.pid}\n`);
@@ -74,7 +66,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
 
   const db: Db = openDb(paths.db);
   const store = createStore({ db, now: () => new Date().toISOString() });
-  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log: (o, m) => log.debug(o, m) });
+  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log });
   // The id marks the firewall tables as this gateway's; setup refuses another gateway's.
   const net = init.net ?? createSliverNetwork({ ...config.network, gatewayId: identity.id, log: log.child({ part: 'net' }) });
   const templates: TemplateName[] = ['busybox'];

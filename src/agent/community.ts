@@ -8,6 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../kit/atomic-write.js';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import type { Identity } from '../overlay/identity.js';
@@ -22,7 +24,8 @@ import {
 } from '../overlay/lifecycle.js';
 import type { CommunityStatus } from '../model/community.js';
 import type { CommunityApi } from '../api/routes/community.js';
-import { encodeTags, type GatewayTags, type OwnerMode, type ResourceVector } from '../overlay/tags.js';
+import type { ResourceVector } from '../model/resources.js';
+import { encodeTags, type GatewayTags, type OwnerMode } from '../overlay/tags.js';
 import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type ViewState } from '../overlay/view.js';
 import { createPeerServer, type PeerServer } from '../peer/server.js';
 import { createPeerClient, type PeerClient } from '../peer/client.js';
@@ -35,9 +38,9 @@ import { createRevocations } from './revocations.js';
 import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
 import type { BlockedPeer } from '../net/types.js';
-import { parseHostPort } from '../overlay/serf-address.js';
-import { writeAtomic, type AgentConfig } from './config.js';
-import type { Logger } from './logger.js';
+import { parseHostPort } from '../model/host-port.js';
+import type { AgentConfig } from './config.js';
+import type { Logger } from '../model/logger.js';
 
 
 interface CommunityFile {
@@ -102,7 +105,7 @@ interface Running {
 async function joinWithRetry(rpc: SerfRpc, addresses: string[], attempts = 4): Promise<number> {
   let last = 'no member answered';
   for (let i = 0; i < attempts; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 1000 * 2 ** (i - 1)));
+    if (i > 0) await delay(1000 * 2 ** (i - 1));
     try {
       const contacted = await rpc.join(addresses, false);
       if (contacted > 0) return contacted;
@@ -209,7 +212,7 @@ export function createCommunity(init: CommunityInit): Community {
     }
   };
 
-  const writeFileState = (state: CommunityFile): Promise<void> => writeAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+  const writeFileState = (state: CommunityFile): Promise<void> => writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 
   /** Keep a few live members' addresses, so a restart finds the community even with a young snapshot. */
   const rememberSeeds = async (r: Running): Promise<void> => {
@@ -549,7 +552,7 @@ export function createCommunity(init: CommunityInit): Community {
       }
       if (gate.kind === 'wait') {
         log.info({ waitMs: Math.round(gate.ms) }, 'waiting until no member gossips to the revoked ones before rotating');
-        await new Promise((resolve) => setTimeout(resolve, gate.ms));
+        await delay(gate.ms);
       }
       const old = (JSON.parse(await readFile(keyringFile, 'utf8')) as string[])[0];
       const next = randomBytes(32).toString('base64');

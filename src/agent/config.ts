@@ -4,9 +4,10 @@
 // network another gateway on this host already holds.
 
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, readFile, writeFile, appendFile, rename } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, appendFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import { defaultContribution, validateContribution, type Contribution } from '../host/contribution.js';
@@ -91,14 +92,6 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
-/** Write through a temporary file and rename, so a crash never leaves half a file. */
-export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
 export interface InitOptions {
   dataDir: string;
   name?: string;
@@ -166,11 +159,11 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
     const claims = await (opts.networkClaims ?? readNetworkClaims)();
     const clash = findNetworkClash(config.network, claims, { fresh: true });
     if (clash !== undefined) throw clash;
-    await writeAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
+    await writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
     created.push(paths.config);
   }
   if (!(await exists(paths.ownerToken))) {
-    await writeAtomic(paths.ownerToken, `${randomBytes(32).toString('base64url')}\n`, 0o600);
+    await writeFileAtomic(paths.ownerToken, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
     created.push(paths.ownerToken);
   }
   const identityExisted = await exists(join(paths.identity, CERT_FILE));

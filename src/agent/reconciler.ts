@@ -14,7 +14,7 @@ import type { BlockedPeer, NetworkPlan, SliverNetwork } from '../net/types.js';
 import { allocateAddress } from '../net/pool.js';
 import { hostVethName } from '../net/sliver-net.js';
 import type { Store, StoredSliver } from '../store/store.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../model/logger.js';
 
 export interface ReconcilerInit {
   store: Store;

@@ -11,7 +11,7 @@ import { REVOCATIONS_PATH, readRevocationList, revocationsDigest, revokedIdOf, R
 import type { PeerCaller } from '../peer/caller.js';
 import type { PeerRoute } from '../peer/router.js';
 import type { Store } from '../store/store.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../model/logger.js';
 
 export interface RevocationsInit {
   store: Store;

@@ -12,7 +12,6 @@ import Fastify, {
 } from 'fastify';
 import swagger from '@fastify/swagger';
 import { HearthError, type ErrorCode } from '../model/errors.js';
-import type { Logger } from '../agent/logger.js';
 import { checkOwnerToken } from './auth.js';
 import type { ApiMetrics } from './metrics.js';
 import type { SliverService } from './sliver-service.js';
@@ -31,9 +30,15 @@ export interface ApiDeps {
   ownerToken: string;
   /** Serve /metrics without the owner token (for a Prometheus on the LAN). */
   metricsPublic: boolean;
-  log?: Logger;
+  log?: ApiLogger;
   bodyLimit?: number;
 }
+
+/**
+ * Fastify logs through a whole pino-like logger (fatal, trace, levels), more
+ * than the parts' Logger asks for; the agent's pino logger is both.
+ */
+export type ApiLogger = FastifyBaseLogger;
 
 export type Api = FastifyInstance;
 
@@ -117,7 +122,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   // connections are refused as problems (Fastify's own 503 is not one).
   let closing = false;
   const options: FastifyHttpOptions<Server> = {
-    ...(deps.log === undefined ? {} : { loggerInstance: deps.log.child({ part: 'api' }) as FastifyBaseLogger }),
+    ...(deps.log === undefined ? {} : { loggerInstance: deps.log.child({ part: 'api' }) }),
     // Each request is measured in the latency histogram; a log line per request would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,

@@ -6,6 +6,7 @@
 // resident memory to an agent whose budget is 60 MB.
 
 import { OBSERVED_STATES, type ObservedState } from '../model/sliver.js';
+import type { ResourceVector } from '../model/resources.js';
 import type { Contribution, Usage } from '../host/contribution.js';
 import { COMMUNITY_PHASES } from '../model/community.js';
 
@@ -57,7 +58,7 @@ export function createMetrics(sources: MetricsSources): ApiMetrics {
   const header = (lines: string[], name: string, type: string, help: string): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   };
-  const resources = (lines: string[], name: string, help: string, v: Contribution): void => {
+  const resources = (lines: string[], name: string, help: string, v: ResourceVector): void => {
     header(lines, name, 'gauge', help);
     for (const [resource, value] of [['cpu_cores', v.cpu], ['memory_mb', v.memoryMb], ['disk_mb', v.diskMb], ['slivers', v.slivers]] as const) {
       lines.push(`${name}${labels({ resource })} ${value}`);

@@ -1,7 +1,10 @@
 // TypeBox schemas of the HTTP API. They validate requests (unknown fields are
-// refused, types are never coerced) and are the source of /api/openapi.json.
+// refused, types are never coerced) and are the source of /api/openapi.json;
+// their Static types are the wire shapes, the one definition the routes
+// build and the CLI reads (it may import these types, nothing else of api/).
 
 import { Type, type Static } from '@sinclair/typebox';
+import { OBSERVED_STATES } from '../model/sliver.js';
 
 export const Problem = Type.Object({
   type: Type.String(),
@@ -30,7 +33,7 @@ export const CreateSliverBody = Type.Object({
 }, { additionalProperties: false });
 export type CreateSliverBody = Static<typeof CreateSliverBody>;
 
-export const SliverState = Type.Union(['requested', 'creating', 'running', 'stopped', 'destroying', 'gone', 'failed'].map((s) => Type.Literal(s)));
+export const SliverState = Type.Union(OBSERVED_STATES.map((s) => Type.Literal(s)));
 
 export const Sliver = Type.Object({
   id: Type.String(),
@@ -45,6 +48,8 @@ export const Sliver = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 }, { $id: 'Sliver' });
+/** A sliver as the API shows it. */
+export type Sliver = Static<typeof Sliver>;
 
 export const SliverList = Type.Object({ items: Type.Array(Type.Ref(Sliver)) });
 
@@ -81,7 +86,8 @@ export const ForwardParams = Type.Object({
   hostPort: Type.String({ pattern: '^[0-9]{1,5}$' }),
 });
 
-export const Contribution = Type.Object({
+/** model/resources.ts's ResourceVector on the wire: contributed, used, free. */
+export const ResourceVector = Type.Object({
   cpu: Type.Number(), memoryMb: Type.Number(), diskMb: Type.Number(), slivers: Type.Number(),
 });
 
@@ -92,9 +98,9 @@ export const NodeInfo = Type.Object({
   inventory: Type.Object({
     cpu: Type.Number(), memoryMb: Type.Number(), memoryFreeMb: Type.Number(), diskMb: Type.Number(), diskFreeMb: Type.Number(),
   }),
-  contribution: Contribution,
-  usage: Contribution,
-  free: Contribution,
+  contribution: ResourceVector,
+  usage: ResourceVector,
+  free: ResourceVector,
   slivers: Type.Record(Type.String(), Type.Integer()),
   community: Type.Union([
     Type.Object({ name: Type.String(), state: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), warning: Type.Union([Type.String(), Type.Null()]) }),

@@ -11,6 +11,7 @@ import {
   DEFAULT_RESOURCES, TEMPLATES, checkAction, validateName, validateResources,
   type SliverResources, type SliverSpec, type TemplateName,
 } from '../model/sliver.js';
+import type { ResourceVector } from '../model/resources.js';
 import { admit, freeOf, usageOf, type Contribution, type Usage } from '../host/contribution.js';
 import type { ContainerStats, Driver, ExecResult } from '../virt/driver.js';
 import type { PortForwardRecord, Store, StoredSliver } from '../store/store.js';
@@ -50,7 +51,7 @@ export interface SliverService {
   exec(idOrName: string, req: ExecRequest, opts?: { signal?: AbortSignal }): Promise<ExecResult>;
   stats(idOrName: string): Promise<ContainerStats | null>;
   usage(): Usage;
-  free(): Contribution;
+  free(): ResourceVector;
   forwards(idOrName: string): PortForwardRecord[];
   addForward(idOrName: string, f: { proto: 'tcp' | 'udp'; hostPort: number; port: number }): PortForwardRecord;
   removeForward(idOrName: string, proto: 'tcp' | 'udp', hostPort: number): void;

@@ -7,7 +7,8 @@ import { createAgent } from '../agent/agent.js';
 import { initDataDir, readOwnerToken } from '../agent/config.js';
 import { createLogger } from '../agent/logger.js';
 import { createApiClient, ApiProblem } from './client.js';
-import { waitForSliver, type SliverView } from './output.js';
+import type { Sliver } from '../api/schemas.js';
+import { waitForSliver } from './output.js';
 import { gatewayAddress } from '../net/pool.js';
 
 const NAME = 'hello';
@@ -21,12 +22,12 @@ export async function runDemo({ dataDir }: { dataDir: string }): Promise<void> {
   const api = createApiClient({ baseUrl: agent.url, token: await readOwnerToken(dataDir) });
   console.log(`gateway ${init.config.name} is up: API ${agent.url}, data in ${dataDir}`);
 
-  let view: SliverView;
+  let view: Sliver;
   try {
-    view = await api.request<SliverView>('GET', `/api/v1/slivers/${NAME}`);
+    view = await api.request<Sliver>('GET', `/api/v1/slivers/${NAME}`);
   } catch (err) {
     if (!(err instanceof ApiProblem) || err.problem.code !== 'sliver_not_found') throw err;
-    view = await api.request<SliverView>('POST', '/api/v1/slivers', { name: NAME, resources: { cpu: 0.5, memoryMb: 64 } });
+    view = await api.request<Sliver>('POST', '/api/v1/slivers', { name: NAME, resources: { cpu: 0.5, memoryMb: 64 } });
   }
   view = await waitForSliver(api, view, 'running', true);
   if (view.observed !== 'running') throw new Error(`the demo sliver did not start: ${view.reason ?? view.observed}`);

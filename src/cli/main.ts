@@ -5,7 +5,8 @@
 
 import { Command, Option } from 'commander';
 import { createApiClient, ApiProblem, type ApiClient } from './client.js';
-import { printTable, waitForSliver, type SliverView } from './output.js';
+import type { Sliver } from '../api/schemas.js';
+import { printTable, waitForSliver } from './output.js';
 import { initDataDir, loadConfig, readOwnerToken, resolveDataDir } from '../agent/config.js';
 import { communityCheck, runDoctor, type Check, type CommunityReport } from '../agent/doctor.js';
 import { runAgent } from '../agent/run.js';
@@ -174,7 +175,7 @@ sliver.command('create <name>')
   .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
     const api = await client(cmd);
     const resources = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['pids', 'pids']]);
-    let view = await api.request<SliverView>('POST', '/api/v1/slivers', {
+    let view = await api.request<Sliver>('POST', '/api/v1/slivers', {
       name, template: o['template'], resources, start: o['start'] !== false,
       ...(o['slice'] === undefined ? {} : { slice: o['slice'] }),
     });
@@ -187,7 +188,7 @@ sliver.command('ls').alias('list')
   .description('list slivers')
   .option('--json', 'machine-readable output')
   .action(async (_o: unknown, cmd: Command) => {
-    const { items } = await (await client(cmd)).request<{ items: SliverView[] }>('GET', '/api/v1/slivers');
+    const { items } = await (await client(cmd)).request<{ items: Sliver[] }>('GET', '/api/v1/slivers');
     emit(cmd, items, () => printTable(
       ['NAME', 'ID', 'SLICE', 'TEMPLATE', 'STATE', 'DESIRED', 'ADDRESS', 'CPU', 'MEM(MB)'],
       items.map((s) => [s.name, s.id, s.slice, s.template, s.observed, s.desired, s.address ?? '-', String(s.resources.cpu), String(s.resources.memoryMb)]),
@@ -199,7 +200,7 @@ sliver.command('show <sliver>')
   .option('--json', 'machine-readable output')
   .action(async (ref: string, _o: unknown, cmd: Command) => {
     const api = await client(cmd);
-    const s = await api.request<SliverView>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}`);
+    const s = await api.request<Sliver>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}`);
     const stats = await api.request<Record<string, number> | null>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/stats`);
     const forwards = await api.request<{ items: { proto: string; hostPort: number; port: number }[] }>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/forwards`);
     emit(cmd, { ...s, stats, forwards: forwards.items }, () => {
@@ -221,7 +222,7 @@ for (const [verb, target, help] of [['start', 'running', 'start a stopped sliver
     .option('--json', 'machine-readable output')
     .action(async (ref: string, o: Record<string, unknown>, cmd: Command) => {
       const api = await client(cmd);
-      let view = await api.request<SliverView>('POST', `/api/v1/slivers/${encodeURIComponent(ref)}/${verb}`);
+      let view = await api.request<Sliver>('POST', `/api/v1/slivers/${encodeURIComponent(ref)}/${verb}`);
       if (o['wait'] !== false) view = await waitForSliver(api, view, target, !json(cmd));
       emit(cmd, view, () => console.log(`sliver ${view.name} ${view.observed}`));
       if (view.observed !== target && o['wait'] !== false) process.exitCode = 1;
@@ -234,7 +235,7 @@ sliver.command('rm <sliver>').alias('delete')
   .option('--json', 'machine-readable output')
   .action(async (ref: string, o: Record<string, unknown>, cmd: Command) => {
     const api = await client(cmd);
-    let view = await api.request<SliverView>('DELETE', `/api/v1/slivers/${encodeURIComponent(ref)}`);
+    let view = await api.request<Sliver>('DELETE', `/api/v1/slivers/${encodeURIComponent(ref)}`);
     if (o['wait'] !== false) view = await waitForSliver(api, view, 'gone', !json(cmd));
     emit(cmd, view, () => console.log(`sliver ${view.name} ${view.observed === 'gone' ? 'deleted' : view.observed}`));
   });

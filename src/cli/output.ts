@@ -1,20 +1,10 @@
 // How the CLI shows things to a person: aligned tables and progress while a
 // sliver moves toward the state it was asked for.
 
+import type { Sliver } from '../api/schemas.js';
+import { delay } from '../kit/delay.js';
 import type { ApiClient } from './client.js';
 import { ApiProblem } from './client.js';
-
-export interface SliverView {
-  id: string;
-  name: string;
-  slice: string;
-  template: string;
-  resources: { cpu: number; memoryMb: number; diskMb: number; pids: number };
-  desired: string;
-  observed: string;
-  reason: string | null;
-  address: string | null;
-}
 
 export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -24,7 +14,7 @@ export function printTable(header: string[], rows: string[][]): void {
 }
 
 /** Poll until the sliver reaches `target` (or failed), printing each state change to stderr. */
-export async function waitForSliver(api: ApiClient, start: SliverView, target: string, progress: boolean, timeoutMs = 300_000): Promise<SliverView> {
+export async function waitForSliver(api: ApiClient, start: Sliver, target: string, progress: boolean, timeoutMs = 300_000): Promise<Sliver> {
   let view = start;
   let last = '';
   const deadline = Date.now() + timeoutMs;
@@ -36,9 +26,9 @@ export async function waitForSliver(api: ApiClient, start: SliverView, target: s
     }
     if (view.observed === target || view.observed === 'failed') return view;
     if (Date.now() > deadline) throw new Error(`${view.name} did not become ${target} within ${timeoutMs / 1000} s (now ${view.observed})`);
-    await new Promise((r) => setTimeout(r, 150));
+    await delay(150);
     try {
-      view = await api.request<SliverView>('GET', `/api/v1/slivers/${encodeURIComponent(view.id)}`);
+      view = await api.request<Sliver>('GET', `/api/v1/slivers/${encodeURIComponent(view.id)}`);
     } catch (err) {
       if (target === 'gone' && err instanceof ApiProblem && err.problem.code === 'sliver_not_found') {
         return { ...view, observed: 'gone' };

@@ -3,26 +3,23 @@
 // Must never: read the machine (inventory.ts does) or the store (callers pass usage).
 
 import { HearthError } from '../model/errors.js';
+import type { ResourceVector } from '../model/resources.js';
 import type { SliverResources } from '../model/sliver.js';
 import type { Inventory } from './inventory.js';
 
 /** What the owner offers to the community. */
-export interface Contribution {
-  cpu: number;
-  memoryMb: number;
-  diskMb: number;
-  slivers: number;
-}
+export type Contribution = ResourceVector;
 
-export type Usage = Contribution;
+/** What this gateway's slivers hold. */
+export type Usage = ResourceVector;
 
 export interface Shortfall {
-  resource: keyof Contribution;
+  resource: keyof ResourceVector;
   requested: number;
   available: number;
 }
 
-const UNITS: Record<keyof Contribution, string> = { cpu: 'cores', memoryMb: 'MB', diskMb: 'MB', slivers: 'slivers' };
+const UNITS: Record<keyof ResourceVector, string> = { cpu: 'cores', memoryMb: 'MB', diskMb: 'MB', slivers: 'slivers' };
 
 /** A default that leaves the box usable for its owner: half the cores and memory, a quarter of the free disk. */
 export function defaultContribution(inv: Inventory): Contribution {
@@ -46,7 +43,7 @@ export function usageOf(resources: readonly SliverResources[]): Usage {
   return usage;
 }
 
-export function freeOf(contribution: Contribution, usage: Usage): Contribution {
+export function freeOf(contribution: Contribution, usage: Usage): ResourceVector {
   return {
     cpu: Math.max(0, Math.round((contribution.cpu - usage.cpu) * 1000) / 1000),
     memoryMb: Math.max(0, contribution.memoryMb - usage.memoryMb),
@@ -58,9 +55,9 @@ export function freeOf(contribution: Contribution, usage: Usage): Contribution {
 /** Throws `insufficient_resources` naming every resource that is short. */
 export function admit(contribution: Contribution, usage: Usage, request: SliverResources): void {
   const free = freeOf(contribution, usage);
-  const asked: Contribution = { cpu: request.cpu, memoryMb: request.memoryMb, diskMb: request.diskMb, slivers: 1 };
+  const asked: ResourceVector = { cpu: request.cpu, memoryMb: request.memoryMb, diskMb: request.diskMb, slivers: 1 };
   const short: Shortfall[] = [];
-  for (const key of Object.keys(asked) as (keyof Contribution)[]) {
+  for (const key of Object.keys(asked) as (keyof ResourceVector)[]) {
     if (asked[key] > free[key] + 1e-9) short.push({ resource: key, requested: asked[key], available: free[key] });
   }
   if (short.length > 0) {

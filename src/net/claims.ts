@@ -12,19 +12,14 @@
 import { HearthError } from '../model/errors.js';
 import { validateLinkName } from './names.js';
 import { parseIPv4, parseSubnet } from './pool.js';
+import type { SliverNetworkInit } from './types.js';
 
 /** How much of the gateway id a marker keeps: nft comments hold 128 bytes. */
 export const MARKER_ID_LENGTH = 16;
 const MARKER_ID_RE = /^[0-9a-f]+$/;
 
-/** A gateway's network, as its config says, and its id when it has one. */
-export interface GatewayNetwork {
-  bridge: string;
-  subnet: string;
-  table: string;
-  /** The gateway's id (certificate fingerprint, hex); only its first MARKER_ID_LENGTH digits are kept. */
-  gatewayId?: string;
-}
+/** A gateway's network, as its config says, and its id when it has one: what the sliver network is made from. */
+export type GatewayNetwork = SliverNetworkInit;
 
 /** An nft table name in use in this namespace, in either family. */
 export interface TableClaim {

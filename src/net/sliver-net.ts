@@ -7,19 +7,20 @@
 
 import { writeFile, readFile } from 'node:fs/promises';
 import { HearthError } from '../model/errors.js';
+import type { Logger } from '../model/logger.js';
 import { findNetworkClash, parseAddresses, parseNftTables, type NetworkClaims } from './claims.js';
 import { validateLinkName } from './names.js';
 import { gatewayAddress, parseSubnet } from './pool.js';
 import { renderRuleset } from './ruleset.js';
 import { runTool, runToolChecked, toolFailure } from './run.js';
-import type { NetLog, NetOpOptions, NetworkPlan, SliverNetwork, SliverNetworkInit } from './types.js';
+import type { NetOpOptions, NetworkPlan, SliverNetwork, SliverNetworkInit } from './types.js';
 
 export { hostVethName } from './names.js';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 const EMPTY_PLAN: NetworkPlan = { ports: [], forwards: [] };
 
-export function createSliverNetwork(init: SliverNetworkInit & { log?: NetLog }): SliverNetwork {
+export function createSliverNetwork(init: SliverNetworkInit & { log?: Logger }): SliverNetwork {
   const { bridge, table, log } = init;
   // Rendering once validates the bridge, table and subnet before any tool runs.
   renderRuleset(init, EMPTY_PLAN);

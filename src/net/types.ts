@@ -63,12 +63,6 @@ export interface NetOpOptions {
   signal?: AbortSignal;
 }
 
-/** The subset of a pino logger net/ writes to. */
-export interface NetLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
 export interface SliverNetwork {
   readonly bridge: string;
   /** The bridge's address, the slivers' default route. */

@@ -6,9 +6,10 @@
 // gateway's id), write the key readable by anyone but its owner, or log it.
 
 import { createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
 import { fingerprintOfDer } from '../model/fingerprint.js';
 
@@ -70,16 +71,19 @@ export async function loadOrCreateIdentity(dir: string, opts: LoadIdentityOption
   if (keyPem === undefined && certPem !== undefined) {
     throw new HearthError('identity_corrupt', `identity key ${keyPath} is missing but ${certPath} exists; restore the key or remove both to start as a new gateway`);
   }
+  // Both files are replaced whole and flushed: a truncated key after a power
+  // cut (home gateways get unplugged) would read as a corrupt identity.
+  const aborts = signal === undefined ? {} : { signal };
   if (keyPem === undefined) {
     keyPem = await generateKeyPem(signal);
-    await writeAtomically(keyPath, keyPem, 0o600, signal);
+    await writeFileAtomic(keyPath, keyPem, { mode: 0o600, ...aborts });
   } else {
     await tightenKeyMode(keyPath);
   }
   const key = parseKey(keyPem, keyPath);
   if (certPem === undefined) {
     certPem = await createCertificatePem(key, opts.commonName, signal);
-    await writeAtomically(certPath, certPem, 0o644, signal);
+    await writeFileAtomic(certPath, certPem, { mode: 0o644, ...aborts });
   }
   const cert = parseCertificate(certPem, certPath);
   if (!cert.checkPrivateKey(key)) {
@@ -103,29 +107,6 @@ async function readIfExists(path: string, signal: AbortSignal | undefined): Prom
 async function tightenKeyMode(path: string): Promise<void> {
   const { mode } = await stat(path);
   if ((mode & 0o077) !== 0) await chmod(path, 0o600);
-}
-
-// Written beside the target, flushed and renamed, so neither a crash nor a power
-// cut (home gateways get unplugged) leaves a truncated file that the next start
-// would read as a corrupt identity.
-async function writeAtomically(path: string, text: string, mode: number, signal: AbortSignal | undefined): Promise<void> {
-  signal?.throwIfAborted();
-  const tmp = `${path}.tmp-${process.pid}`;
-  const file = await open(tmp, 'w', mode);
-  try {
-    await file.chmod(mode);
-    await file.writeFile(text, 'utf8');
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  const parent = await open(dirname(path), 'r');
-  try {
-    await parent.sync();
-  } finally {
-    await parent.close();
-  }
 }
 
 async function generateKeyPem(signal: AbortSignal | undefined): Promise<string> {

@@ -4,19 +4,14 @@
 // caller. Nothing here decides trust policy beyond what view.ts computes.
 // Must never: let a malformed event or a Serf outage throw out of a handler.
 
+import type { Logger } from '../model/logger.js';
 import type { SerfRpc } from './serf-rpc.js';
 import type { SerfEvent } from './serf-records.js';
 import { EMPTY_VIEW, applyEvent, applySnapshot, withCoordinate, type ViewState } from './view.js';
 
-export interface MembershipLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
 export interface MembershipInit {
   rpc: SerfRpc;
-  log: MembershipLog;
+  log: Logger;
   /** How often every member's coordinate is read from the local Serf (a cheap local call). */
   coordinateIntervalMs?: number;
   /** Every this many coordinate rounds the whole member list is read again too; default 5. */

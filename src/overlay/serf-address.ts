@@ -1,26 +1,6 @@
-// Address forms Serf speaks: `host:port` with IPv4 or bracketed IPv6
-// (`[::1]:7373`), and member IPs as raw 4- or 16-byte strings (Go's net.IP).
+// Member IPs as Serf's RPC sends them: raw 4- or 16-byte strings (Go's
+// net.IP). `host:port` itself is model/host-port.ts.
 // Must never: resolve names or touch the network.
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** Parses `1.2.3.4:7946` or `[::1]:7946`; returns undefined for anything else. */
-export function parseHostPort(address: string): HostPort | undefined {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
-  if (m === null) return undefined;
-  const host = m[1] ?? m[2];
-  const port = Number(m[3]);
-  if (host === undefined || port < 1 || port > 65535) return undefined;
-  return { host, port };
-}
-
-/** Joins a host and port the way Serf expects them (IPv6 in brackets). */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Formats Go's net.IP bytes; IPv4-mapped IPv6 comes out as dotted IPv4, IPv6 compressed per RFC 5952. */
 export function formatIp(bytes: Uint8Array): string | undefined {

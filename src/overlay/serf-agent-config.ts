@@ -7,7 +7,7 @@
 
 import { encode } from '@msgpack/msgpack';
 import { HearthError } from '../model/errors.js';
-import { parseHostPort } from './serf-address.js';
+import { parseHostPort } from '../model/host-port.js';
 import { SERF_LIMITS } from './serf-records.js';
 
 /** Serf timings a config file can override in 0.8 (memberlist timings come only from `profile`). */

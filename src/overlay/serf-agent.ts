@@ -9,21 +9,24 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { access, constants, mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, open } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { writeFileAtomic } from '../kit/atomic-write.js';
+import { delay } from '../kit/delay.js';
+import { realTimers, type Timers } from '../kit/timers.js';
 import { HearthError } from '../model/errors.js';
 import { buildSerfAgentFiles, type SerfAgentConfigInit } from './serf-agent-config.js';
-import { parseSerfLogLine, silentSerfLog, type SerfLog } from './serf-log.js';
+import { silentLogger, type Logger } from '../model/logger.js';
+import { parseSerfLogLine } from './serf-log.js';
 import { createSerfRpc } from './serf-rpc.js';
-import { realTimers, type SerfTimers } from './serf-session.js';
 
 export interface SerfAgentInit extends SerfAgentConfigInit {
   /** Where the JSON config (with the RPC and encrypt keys) is written, mode 0600. */
   configFile: string;
   /** The serf executable; default `serf` from PATH. */
   binary?: string;
-  log?: SerfLog;
+  log?: Logger;
   /** Restart backoff after a crash: doubles per consecutive crash. */
   restart?: { initialDelayMs?: number; maxDelayMs?: number };
   /** How long `start` waits for the RPC to answer. */
@@ -32,7 +35,7 @@ export interface SerfAgentInit extends SerfAgentConfigInit {
   stopTimeoutMs?: number;
   /** Run serf under `setpriv --pdeathsig KILL` so it dies even if we are SIGKILLed. Default true when setpriv exists. */
   killOnParentDeath?: boolean;
-  timers?: SerfTimers;
+  timers?: Timers;
 }
 
 export interface SerfExitInfo {
@@ -91,9 +94,7 @@ async function findOnPath(name: string): Promise<string | undefined> {
 /** Writes through a temp file and rename so serf never reads half a config. */
 async function writePrivate(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, text, { mode: 0o600 });
 }
 
 /** Creates `path` with `text` unless it exists; the existing file is the newer truth. */
@@ -111,27 +112,9 @@ async function seedPrivate(path: string, text: string): Promise<void> {
   }
 }
 
-function delay(timers: SerfTimers, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      timers.clearTimeout(handle);
-      reject(signal?.reason);
-    };
-    const handle = timers.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export function createSerfAgent(init: SerfAgentInit): SerfAgent {
   const files = buildSerfAgentFiles(init);
-  const log = init.log ?? silentSerfLog;
+  const log = init.log ?? silentLogger;
   const timers = init.timers ?? realTimers;
   const initialDelayMs = init.restart?.initialDelayMs ?? 500;
   const maxDelayMs = init.restart?.maxDelayMs ?? 30_000;
@@ -229,7 +212,7 @@ export function createSerfAgent(init: SerfAgentInit): SerfAgent {
           throw new HearthError('overlay_unavailable', `serf exited (${exited.code ?? exited.signal}) before its RPC answered: ${recentOutput.slice(-5).join(' | ')}`);
         }
         if (await probe(deadline)) break;
-        await delay(timers, 100, deadline);
+        await delay(100, { signal: deadline, timers });
       }
     } catch (err) {
       proc.kill('SIGKILL');

@@ -1,20 +1,6 @@
-// The narrow logging surface the Serf parts need (a pino Logger fits it),
-// and the reading of the `serf agent` console output into levelled lines.
+// The reading of the `serf agent` console output into levelled lines, which
+// the supervisor hands to its Logger.
 // Must never: depend on a logging library.
-
-export interface SerfLog {
-  debug(obj: Record<string, unknown>, msg: string): void;
-  info(obj: Record<string, unknown>, msg: string): void;
-  warn(obj: Record<string, unknown>, msg: string): void;
-  error(obj: Record<string, unknown>, msg: string): void;
-}
-
-export const silentSerfLog: SerfLog = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
 
 export type SerfLogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -5,7 +5,8 @@
 // Must never: let one listener's throw reach Serf's stream or another listener.
 
 import { HearthError } from '../model/errors.js';
-import { createMembership, type Membership, type MembershipLog } from './membership.js';
+import { createMembership, type Membership } from './membership.js';
+import type { Logger } from '../model/logger.js';
 import { OVERLAY_LIMITS, createListeners, type OverlayPort, type QueryHandler } from './port.js';
 import type { SerfRpc } from './serf-rpc.js';
 import { OPTIONAL_TAG_KEYS, encodeTags, isDigest, type GatewayTags } from './tags.js';
@@ -14,7 +15,7 @@ import type { ViewState } from './view.js';
 export interface SerfOverlayInit {
   rpc: SerfRpc;
   self: string;
-  log: MembershipLog;
+  log: Logger;
   /** The digests gossiped in tags; owned by the caller so they outlive this overlay. */
   digests: Map<string, string>;
   /** This gateway's tags but the digests, read at every publish. */

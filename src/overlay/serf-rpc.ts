@@ -10,8 +10,8 @@
 // `decodeErrors`), give up reconnecting before `close()`, or hard-code an address.
 
 import { EventEmitter } from 'node:events';
-import { parseHostPort } from './serf-address.js';
-import { silentSerfLog, type SerfLog } from './serf-log.js';
+import { parseHostPort } from '../model/host-port.js';
+import { silentLogger, type Logger } from '../model/logger.js';
 import {
   SERF_LIMITS,
   parseCoordinate,
@@ -30,28 +30,25 @@ import {
 import {
   UNDECODABLE,
   openSerfSession,
-  realTimers,
   serfRpcError,
   type SerfSession,
   type SerfSessionInit,
-  type SerfTimers,
 } from './serf-session.js';
 import { HearthError } from '../model/errors.js';
-
-export type { SerfTimers } from './serf-session.js';
+import { realTimers, type Timers } from '../kit/timers.js';
 
 export interface SerfRpcInit {
   /** `host:port` of the agent's RPC listener: IPv4 or `[IPv6]`. */
   address: string;
   /** The agent's `rpc_auth` key, if it has one. */
   authKey?: string;
-  log?: SerfLog;
+  log?: Logger;
   /** Reconnect backoff: starts at `initialDelayMs`, doubles per failed attempt, capped at `maxDelayMs`. */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   connectTimeoutMs?: number;
   /** How long one request may wait for Serf's reply (a `join` to dead hosts can take 10 s per address). */
   requestTimeoutMs?: number;
-  timers?: SerfTimers;
+  timers?: Timers;
 }
 
 export type SerfRpcEvents = {
@@ -156,7 +153,7 @@ export function createSerfRpc(init: SerfRpcInit): SerfRpc {
   if (target === undefined) {
     throw new HearthError('invalid_request', `Serf RPC address must be host:port or [ipv6]:port, got '${init.address}'`);
   }
-  const log = init.log ?? silentSerfLog;
+  const log = init.log ?? silentLogger;
   const timers = init.timers ?? realTimers;
   const initialDelayMs = init.reconnect?.initialDelayMs ?? 200;
   const maxDelayMs = init.reconnect?.maxDelayMs ?? 5_000;

@@ -11,18 +11,9 @@ import net from 'node:net';
 import { Decoder, encode } from '@msgpack/msgpack';
 import { HearthError } from '../model/errors.js';
 import { createMsgpackFramer } from './serf-frame.js';
-import type { SerfLog } from './serf-log.js';
+import type { Timers } from '../kit/timers.js';
+import type { Logger } from '../model/logger.js';
 import { isResponseHeader, parseResponseHeader, type ResponseHeader } from './serf-records.js';
-
-export interface SerfTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: SerfTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 export type SerfRpcErrorReason = 'disconnected' | 'closed' | 'rejected' | 'timeout' | 'malformed' | 'unreachable';
 
@@ -65,8 +56,8 @@ const BODILESS_ERRORS: ReadonlySet<string> = new Set([
 export interface SerfSessionInit {
   host: string;
   port: number;
-  log: SerfLog;
-  timers: SerfTimers;
+  log: Logger;
+  timers: Timers;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   /** Seqs come from the client so a late reply on an old connection can never match a new request. */

@@ -5,6 +5,7 @@
 // Must never: put unbounded data (lists of services, slices) in a tag.
 
 import { encode } from '@msgpack/msgpack';
+import type { ResourceVector } from '../model/resources.js';
 
 /** Serf's limit on the encoded tags of one member. */
 export const SERF_TAG_LIMIT = 512;
@@ -13,14 +14,6 @@ export const TAG_FORMAT = '1';
 
 export type OwnerMode = 'production' | 'safe' | 'drain';
 const MODE_CODES: Record<OwnerMode, string> = { production: 'p', safe: 's', drain: 'd' };
-
-export interface ResourceVector {
-  /** Cores, to a thousandth. */
-  cpu: number;
-  memoryMb: number;
-  diskMb: number;
-  slivers: number;
-}
 
 export interface GatewayTags {
   /** Identity fingerprint: 64 lower-case hex characters. */

@@ -4,6 +4,7 @@
 // feed it too. A member whose tags do not decode stays in the view as
 // "unknown" and is counted, never trusted and never a crash.
 
+import { formatHost, formatHostPort, parseHostPort } from '../model/host-port.js';
 import type { MemberStatus, SerfCoordinate, SerfEvent, SerfMember } from './serf-records.js';
 import { decodeTags, type GatewayTags } from './tags.js';
 import { estimateRttMs } from './vivaldi.js';
@@ -27,15 +28,11 @@ export interface ViewState {
 
 export const EMPTY_VIEW: ViewState = { members: new Map(), badTags: 0 };
 
-function hostPort(addr: string, port: number): string {
-  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
-
 function fromSerf(m: SerfMember, previous: MemberView | undefined): { view: MemberView; bad: boolean } {
   const decoded = decodeTags(m.tags);
   const view: MemberView = {
     name: m.name,
-    serfAddr: hostPort(m.addr, m.port),
+    serfAddr: formatHostPort({ host: m.addr, port: m.port }),
     status: m.status,
     tags: decoded.ok ? decoded.tags : null,
     tagError: decoded.ok ? null : decoded.reason,
@@ -103,8 +100,8 @@ export interface NodeRow {
 export function peerAddress(m: MemberView): string | null {
   if (m.tags === null) return null;
   if (!m.tags.api.startsWith(':')) return m.tags.api;
-  const host = m.serfAddr.slice(0, m.serfAddr.lastIndexOf(':'));
-  return `${host}${m.tags.api}`;
+  const gossip = parseHostPort(m.serfAddr);
+  return gossip === undefined ? null : `${formatHost(gossip.host)}${m.tags.api}`;
 }
 
 export function nodeRows(state: ViewState, self: string, revoked: ReadonlySet<string>): NodeRow[] {

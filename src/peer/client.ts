@@ -9,7 +9,7 @@
 import { request as httpsRequest } from 'node:https';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { PeerError, isErrorCode, type ProblemDetails } from '../model/errors.js';
-import { parsePeerAddress } from './address.js';
+import { parseHostPort } from '../model/host-port.js';
 import { isJsonContentType, readBody } from './body.js';
 import { PinnedAgent } from './pinned-agent.js';
 import type { PeerMethod } from './router.js';
@@ -78,7 +78,7 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
       agents.delete(member);
       throw new PeerError(member, `${member} has no gossiped identity (unknown or revoked member)`);
     }
-    const target = parsePeerAddress(address);
+    const target = parseHostPort(address);
     if (target === undefined) throw new PeerError(member, `${member} has a malformed address: ${address}`);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     const timeoutMs = opts.timeoutMs ?? init.timeoutMs ?? DEFAULT_TIMEOUT_MS;

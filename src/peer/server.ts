@@ -13,16 +13,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { HearthError, type ErrorCode } from '../model/errors.js';
+import type { Logger } from '../model/logger.js';
 import { isJsonContentType, readBody } from './body.js';
 import { createPeerRouter, isPeerMethod, type PeerRoute } from './router.js';
 import { fingerprintOfCertificate, type PeerCredentials, type PeerTrust } from './trust.js';
-import type { PeerAddress } from './address.js';
-
-/** What the server logs; a pino logger fits. */
-export interface PeerLog {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import type { HostPort } from '../model/host-port.js';
 
 export interface PeerServerInit {
   identity: PeerCredentials;
@@ -35,15 +30,15 @@ export interface PeerServerInit {
   routes?: readonly PeerRoute[];
   /** Largest request body accepted; default 1 MiB. */
   maxBodyBytes?: number;
-  log?: PeerLog;
+  log?: Logger;
 }
 
 export interface PeerServer {
-  start(opts?: { signal?: AbortSignal }): Promise<PeerAddress>;
+  start(opts?: { signal?: AbortSignal }): Promise<HostPort>;
   /** Closes the listener and every connection, and aborts handlers still running; immediate. */
   stop(): Promise<void>;
   /** Where the server listens, once started. */
-  address(): PeerAddress | undefined;
+  address(): HostPort | undefined;
 }
 
 export const HELLO_PATH = '/peer/v1/hello';
@@ -228,7 +223,7 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
     address,
   };
 
-  function address(): PeerAddress | undefined {
+  function address(): HostPort | undefined {
     const bound = server?.address() as AddressInfo | string | null | undefined;
     return bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : undefined;
   }

@@ -4,7 +4,7 @@
 // Must never: reach a gateway's API from outside its namespace, or decide
 // membership itself: what counts is what each gateway's `hearth nodes` says.
 
-import { delay } from './delay.js';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import type { GatewayHandle } from './gateway-process.js';
 import { runHearth } from './gateway-process.js';

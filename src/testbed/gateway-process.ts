@@ -13,10 +13,11 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { delay } from './delay.js';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { enterArgs } from './netns.js';
-import { childrenNamed, commandName, isOurProcess, isRunning, pidExists, signalOurProcess, waitUntilGone } from './processes.js';
+import { pidExists } from '../kit/pid.js';
+import { childrenNamed, commandName, isOurProcess, isRunning, signalOurProcess, waitUntilGone } from './processes.js';
 
 /** The argv that runs this build's `hearth`: main.js when built, main.ts through tsx when run from source. */
 export function hearthCommand(): string[] {

@@ -9,7 +9,7 @@
 import { HearthError } from '../model/errors.js';
 import type { LinkMatrix } from './link-matrix.js';
 import type { LinkProfile } from './profiles.js';
-import { createRng } from './rng.js';
+import { createRng } from '../kit/rng.js';
 
 export interface MeshLayoutInit {
   gateways: number;

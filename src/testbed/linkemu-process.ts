@@ -4,9 +4,11 @@
 // Must never: signal a process other than the one it started.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '../kit/atomic-write.js';
+import { delay } from '../kit/delay.js';
+import { canSignal } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
 import type { LinkEmulatorConfig } from './linkemu-config.js';
 import { requestLinkEmulator } from './linkemu-control.js';
@@ -51,7 +53,7 @@ function entryCommand(): string[] {
 export async function spawnLinkEmulator(init: SpawnLinkEmulatorInit): Promise<LinkEmulatorProcess> {
   const { config, configPath, logPath, signal } = init;
   signal?.throwIfAborted();
-  writeFileSync(configPath, `${JSON.stringify(config)}\n`, { mode: 0o600 });
+  await writeFileAtomic(configPath, `${JSON.stringify(config)}\n`, { mode: 0o600 });
   const log = openSync(logPath, 'a');
   let child;
   try {
@@ -81,23 +83,15 @@ export async function spawnLinkEmulator(init: SpawnLinkEmulatorInit): Promise<Li
       const tail = readFileSync(logPath, 'utf8').split('\n').slice(-5).join('\n');
       throw new HearthError('network_error', `the link emulator did not become ready: ${tail}`);
     }
-    await sleep(50, undefined, signal ? { signal } : {}).catch(() => undefined);
+    await delay(50, signal ? { signal } : {}).catch(() => undefined);
   }
 }
 
 /** Asks the emulator on `control` to stop, and waits until its process `pid` is gone. */
 export async function stopLinkEmulator(control: string, pid: number, options: { signal?: AbortSignal } = {}): Promise<void> {
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   await requestLinkEmulator(control, { op: 'stop' }, options).catch(() => {
-    if (alive()) process.kill(pid, 'SIGTERM');
+    if (canSignal(pid)) process.kill(pid, 'SIGTERM');
   });
-  for (let i = 0; i < 100 && alive(); i++) await sleep(20, undefined, options);
-  if (alive()) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && canSignal(pid); i++) await delay(20, options);
+  if (canSignal(pid)) process.kill(pid, 'SIGKILL');
 }

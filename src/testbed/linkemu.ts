@@ -12,7 +12,7 @@ import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { HearthError } from '../model/errors.js';
-import { createDeadlineQueue } from './deadline-queue.js';
+import { createDeadlineQueue } from '../kit/deadline-queue.js';
 import type { LinkMatrix } from './link-matrix.js';
 import { createSwitchCore } from './switch-core.js';
 import type { SwitchCounters } from './switch-core.js';

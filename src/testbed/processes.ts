@@ -5,7 +5,7 @@
 // testbed gave it.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { delay } from './delay.js';
+import { delay } from '../kit/delay.js';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -38,15 +38,6 @@ export function isOurProcess(pid: number | null, marker: string): pid is number 
   return commandLine(pid)?.includes(marker) ?? false;
 }
 
-/** True while `pid` exists at all, a zombie included (a new agent refuses a data dir whose lock names a zombie). */
-export function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** True while `pid` runs: it exists and is not a zombie waiting for its parent to reap it. */
 export function isRunning(pid: number): boolean {

@@ -5,11 +5,12 @@
 // interrupted `up` leaves a record of what exists.
 // Must never: describe anything the testbed did not make.
 
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { writeFileAtomicSync } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
 
 export const DEFAULT_TESTBED_DIR = '/var/lib/hearth-testbed';
@@ -83,12 +84,9 @@ export function requireTestbedState(dir: string): TestbedState {
   return state;
 }
 
-// Through a temporary file and a rename, so a reader never sees half a state.
+// Replaced whole, so a reader never sees half a state.
 export function writeTestbedState(state: TestbedState): void {
-  const path = statePath(state.dir);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomicSync(statePath(state.dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
 export function removeTestbedState(dir: string): void {

@@ -8,7 +8,7 @@
 import { HearthError } from '../model/errors.js';
 import { checkLinkMatrix, linkOf } from './link-matrix.js';
 import type { LinkMatrix } from './link-matrix.js';
-import { createRng } from './rng.js';
+import { createRng } from '../kit/rng.js';
 import { isGroupMac } from './vxlan-frame.js';
 import type { VxlanFrame } from './vxlan-frame.js';
 

@@ -8,8 +8,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readlink } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
+import type { Logger } from '../model/logger.js';
 import type { ExecOptions, ExecResult, ExecSession } from './driver.js';
 import { descendantsOf, killTree } from './proc-tree.js';
 import { lxcCommand, signalNumber, spawnLxc, toolEnv } from './runner.js';
@@ -192,7 +193,7 @@ export function runAttached(target: AttachTarget, argv: readonly string[], opts:
 }
 
 /** Start an interactive command; the caller wires its streams. */
-export function openAttached(target: AttachTarget, argv: readonly string[], opts: AttachOptions, log: (obj: object, msg: string) => void): ExecSession {
+export function openAttached(target: AttachTarget, argv: readonly string[], opts: AttachOptions, log: Logger): ExecSession {
   let child: ChildProcess;
   try {
     child = spawnAttached(target, argv, opts);
@@ -223,7 +224,7 @@ export function openAttached(target: AttachTarget, argv: readonly string[], opts
     resize(cols: number, rows: number): void {
       if (!opts.tty || child.pid === undefined) return;
       const pid = child.pid;
-      resizePty(pid, checkSize(cols, 'cols'), checkSize(rows, 'rows')).catch((e: unknown) => log({ err: e, name: target.name }, 'tty resize failed'));
+      resizePty(pid, checkSize(cols, 'cols'), checkSize(rows, 'rows')).catch((e: unknown) => log.debug({ err: e, name: target.name }, 'tty resize failed'));
     },
     kill(): void {
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {

@@ -4,6 +4,7 @@
 // Must never: write to a cgroup (limits are set through the LXC config).
 
 import { readFile } from 'node:fs/promises';
+import type { ContainerStats } from './driver.js';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -23,12 +24,8 @@ async function readCgroupNumber(controller: Controller, name: string, file: stri
   return readNumber(cgroupFile(controller, name, file));
 }
 
-export interface CgroupUsage {
-  cpuNs: number;
-  memoryBytes: number;
-  memoryLimitBytes: number;
-  pids: number;
-}
+/** The part of a container's stats its cgroup holds; the veth counters are the rest. */
+export type CgroupUsage = Omit<ContainerStats, 'rxBytes' | 'txBytes'>;
 
 export async function readCgroupUsage(name: string): Promise<CgroupUsage> {
   const [cpuNs, memoryBytes, memoryLimitBytes, pids] = await Promise.all([

@@ -5,9 +5,11 @@
 // list, start or stop one without its marker (only `destroy` and a redone
 // `create` clean up an unfinished one).
 
-import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
+import { silentLogger, type Logger } from '../model/logger.js';
 import { validateName } from '../model/sliver.js';
 import { openAttached, runAttached } from './attach.js';
 import { hasTasks, readCgroupUsage, readVethBytes } from './cgroup.js';
@@ -23,7 +25,8 @@ export interface LxcDriverInit {
   lxcPath: string;
   /** Host ids the container's root maps to; must be delegated to root in /etc/subuid and /etc/subgid. */
   idmap?: IdMap;
-  log?: (obj: object, msg: string) => void;
+  /** Container life-cycle steps, logged at debug level. */
+  log?: Logger;
 }
 
 const DEFAULT_STOP_TIMEOUT_SEC = 5;
@@ -40,7 +43,7 @@ export function startFailureReason(log: string): string | undefined {
 export function createLxcDriver(init: LxcDriverInit): Driver {
   const lxcPath = resolve(init.lxcPath);
   const idmap = init.idmap ?? DEFAULT_IDMAP;
-  const log = init.log ?? ((): void => undefined);
+  const log = init.log ?? silentLogger;
   const withLock = createKeyedLock();
   const dirOf = (name: string): string => join(lxcPath, name);
   const sig = (opts?: OpOptions): { signal?: AbortSignal } => (opts?.signal ? { signal: opts.signal } : {});
@@ -79,11 +82,11 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     if (await isRunning(name, { ...opts, unknownIsStopped: true })) await runLxc('lxc-stop', ['-P', lxcPath, '-n', name, '-k'], sig(opts));
     if (await exists(join(dir, 'config'))) {
       const destroyed = await runLxcStatus('lxc-destroy', ['-P', lxcPath, '-n', name], sig(opts));
-      if (destroyed.code !== 0) log({ name, stderr: tail(destroyed.stderr) }, 'lxc-destroy failed; removing the directory');
+      if (destroyed.code !== 0) log.debug({ name, stderr: tail(destroyed.stderr) }, 'lxc-destroy failed; removing the directory');
     }
     // What lxc-destroy left, or an unfinished directory it does not know.
     await rm(dir, { recursive: true, force: true });
-    log({ name }, 'container destroyed');
+    log.debug({ name }, 'container destroyed');
   }
 
   async function make(spec: ContainerSpec, opts?: OpOptions): Promise<void> {
@@ -95,14 +98,12 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     // One idmap file per lxcpath, always the same content, replaced atomically:
     // a scratch file elsewhere would be left behind by a kill -9 mid-create.
     const idmapConfigFile = join(lxcPath, '.idmap.conf');
-    const tmp = `${idmapConfigFile}.${process.pid}.${spec.name}`;
-    await writeFile(tmp, renderIdmapConfig(idmap));
-    await rename(tmp, idmapConfigFile);
+    await writeFileAtomic(idmapConfigFile, renderIdmapConfig(idmap), { mode: 0o644 });
     await recipe.create({ lxcPath, name: spec.name, idmapConfigFile, ...sig(opts) });
     opts?.signal?.throwIfAborted();
     await appendFile(join(dirOf(spec.name), 'config'), hearthConfig);
     await writeMarker(dirOf(spec.name), spec);
-    log({ name: spec.name, template: spec.template }, 'container created');
+    log.debug({ name: spec.name, template: spec.template }, 'container created');
   }
 
   function notFound(name: string): HearthError {
@@ -116,7 +117,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
         if (state === 'stopped' || state === 'running') return;
         recipeFor(spec.template); // refuse an unavailable template before cleaning anything up
         if (state === 'incomplete') {
-          log({ name: spec.name }, 'redoing an unfinished container');
+          log.debug({ name: spec.name }, 'redoing an unfinished container');
           await remove(spec.name, opts);
         }
         await make(spec, opts);
@@ -137,7 +138,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
           throw new HearthError('driver_error', `lxc-start failed: ${startFailureReason(details) ?? tail(started.stderr)}`, { tool: 'lxc-start', name });
         }
         await runLxc('lxc-wait', ['-P', lxcPath, '-n', name, '-s', 'RUNNING', '-t', String(START_WAIT_SEC)], sig(opts));
-        log({ name }, 'container started');
+        log.debug({ name }, 'container started');
       });
     },
 
@@ -153,7 +154,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
         if (stopped.code !== 0 && (await isRunning(name, opts))) {
           await runLxc('lxc-stop', ['-P', lxcPath, '-n', name, '-k'], sig(opts));
         }
-        log({ name }, 'container stopped');
+        log.debug({ name }, 'container stopped');
       });
     },
 

@@ -3,9 +3,9 @@
 // finished by this driver: `list()` ignores it, `state()` calls it incomplete.
 // Must never: be written before the container's config is final.
 
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../kit/atomic-write.js';
 import type { ContainerSpec } from './driver.js';
 
 export const MARKER_FILE = 'hearth.json';
@@ -17,9 +17,7 @@ export interface ContainerMarker {
 
 export async function writeMarker(dir: string, spec: ContainerSpec): Promise<void> {
   const marker: ContainerMarker = { hearth: 1, spec };
-  const tmp = join(dir, `.${MARKER_FILE}.${randomBytes(4).toString('hex')}`);
-  await writeFile(tmp, `${JSON.stringify(marker, null, 2)}\n`, { mode: 0o644 });
-  await rename(tmp, join(dir, MARKER_FILE));
+  await writeFileAtomic(join(dir, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`, { mode: 0o644 });
 }
 
 /** The marker, or null when there is none or it is unreadable (treated as unfinished). */

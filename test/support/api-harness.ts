@@ -13,7 +13,7 @@ import { createStore, type Store } from '../../src/store/store.js';
 import { createMemoryDriver } from '../../src/virt/memory.js';
 import type { Driver } from '../../src/virt/driver.js';
 import { containerName, createReconciler, type Reconciler } from '../../src/agent/reconciler.js';
-import { silentLogger } from '../../src/agent/logger.js';
+import { silentLogger } from '../../src/model/logger.js';
 import { createMemoryNetwork, type MemoryNetwork } from './memory-net.js';
 import { createCommunity } from '../../src/agent/community.js';
 import { withDefaults } from '../../src/agent/config.js';
@@ -37,7 +37,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const store = createStore({ db, now: () => new Date().toISOString() });
   const driver = createMemoryDriver();
   const net = createMemoryNetwork();
-  const log = silentLogger();
+  const log = silentLogger;
   const reconciler = createReconciler({ store, driver, net, subnet: '10.99.0.0/24', log, monotonic: () => performance.now() });
   const metrics = createMetrics({
     sliversByState: () => ({}),

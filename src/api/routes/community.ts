@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HearthError } from '../../model/errors.js';
 import type { CommunityStatus } from '../../model/community.js';
 import type { NodeRow as NodeRowData } from '../../overlay/view.js';
+import { ResourceVector } from '../schemas.js';
 
 /** What the community routes need of the community side; the agent's community provides it. */
 export interface CommunityApi {
@@ -24,7 +25,6 @@ export interface CommunityApi {
 const problem = Type.Ref('Problem');
 const errors = { '4xx': problem, '5xx': problem };
 
-const Vector = Type.Object({ cpu: Type.Number(), memoryMb: Type.Number(), diskMb: Type.Number(), slivers: Type.Number() });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const Status = Type.Object({
@@ -40,7 +40,7 @@ const Status = Type.Object({
 
 const NodeRow = Type.Object({
   name: Type.String(), id: Nullable(Type.String()), status: Type.String(), serfAddr: Type.String(), peerAddr: Nullable(Type.String()),
-  mode: Nullable(Type.String()), version: Nullable(Type.String()), contributed: Nullable(Vector), free: Nullable(Vector),
+  mode: Nullable(Type.String()), version: Nullable(Type.String()), contributed: Nullable(ResourceVector), free: Nullable(ResourceVector),
   rttMs: Nullable(Type.Number()), self: Type.Boolean(), revoked: Type.Boolean(),
 });
 

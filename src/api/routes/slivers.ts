@@ -7,25 +7,12 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StoredSliver, Store } from '../../store/store.js';
 import {
-  CreateSliverBody, EventList, EventsQuery, ExecBody, ExecResult, Forward, ForwardParams, SliverList, SliverParams, Stats,
+  CreateSliverBody, EventList, EventsQuery, ExecBody, ExecResult, Forward, ForwardParams, SliverList, SliverParams, Stats, type Sliver,
 } from '../schemas.js';
 import type { SliverService } from '../sliver-service.js';
 
-export interface SliverView {
-  id: string;
-  name: string;
-  slice: string;
-  template: string;
-  resources: StoredSliver['spec']['resources'];
-  desired: StoredSliver['desired'];
-  observed: StoredSliver['observed'];
-  reason: string | null;
-  address: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function viewOf(s: StoredSliver): SliverView {
+/** The one place a stored sliver becomes its wire shape. */
+export function viewOf(s: StoredSliver): Sliver {
   return {
     id: s.id, name: s.spec.name, slice: s.spec.slice, template: s.spec.template, resources: s.spec.resources,
     desired: s.desired, observed: s.observed, reason: s.reason, address: s.address, createdAt: s.createdAt, updatedAt: s.updatedAt,

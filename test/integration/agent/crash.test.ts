@@ -12,7 +12,7 @@ import { createLxcDriver } from '../../../src/virt/lxc.js';
 import { createSliverNetwork } from '../../../src/net/sliver-net.js';
 import { hostVethName } from '../../../src/net/sliver-net.js';
 import { containerName, type CrashPoint } from '../../../src/agent/reconciler.js';
-import type { SliverView } from '../../../src/cli/output.js';
+import type { Sliver } from '../../../src/api/schemas.js';
 import { ApiProblem } from '../../../src/cli/client.js';
 
 const run = promisify(execFile);
@@ -35,16 +35,16 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-async function sliver(name: string): Promise<SliverView | undefined> {
+async function sliver(name: string): Promise<Sliver | undefined> {
   try {
-    return await gw.api.request<SliverView>('GET', `/api/v1/slivers/${name}`);
+    return await gw.api.request<Sliver>('GET', `/api/v1/slivers/${name}`);
   } catch (err) {
     if (err instanceof ApiProblem && err.problem.code === 'sliver_not_found') return undefined;
     throw err;
   }
 }
 
-async function running(name: string): Promise<SliverView> {
+async function running(name: string): Promise<Sliver> {
   return until(`${name} running`, async () => {
     const s = await sliver(name);
     return s?.observed === 'running' ? s : undefined;
@@ -63,8 +63,8 @@ async function machine(): Promise<{ containers: string[]; veths: string[]; nft: 
 }
 
 /** The machine holds exactly these running slivers and nothing else of hearth's. */
-async function assertExactly(slivers: SliverView[]): Promise<void> {
-  const { items } = await gw.api.request<{ items: SliverView[] }>('GET', '/api/v1/slivers');
+async function assertExactly(slivers: Sliver[]): Promise<void> {
+  const { items } = await gw.api.request<{ items: Sliver[] }>('GET', '/api/v1/slivers');
   assert.deepEqual(items.map((s) => `${s.name}:${s.observed}`).sort(), slivers.map((s) => `${s.name}:running`).sort(), 'rows');
   const m = await machine();
   assert.deepEqual(m.containers, slivers.map((s) => `${containerName(s.id)}:running`).sort(), 'containers');
@@ -131,7 +131,7 @@ describe('kill -9 at arbitrary moments', () => {
     for (const delayMs of [0, 40, 120, 250]) {
       await gw.start();
       const names = ['r1', 'r2', 'r3'];
-      const { items } = await gw.api.request<{ items: SliverView[] }>('GET', '/api/v1/slivers');
+      const { items } = await gw.api.request<{ items: Sliver[] }>('GET', '/api/v1/slivers');
       const requests = names.filter((n) => !items.some((s) => s.name === n))
         .map((name) => gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32, cpu: 0.1 } }).catch(() => undefined));
       // Delete one of those already running, if any, in the same window.
@@ -141,8 +141,8 @@ describe('kill -9 at arbitrary moments', () => {
       await gw.kill9();
       await Promise.all(requests);
       await gw.start();
-      const { items: after } = await gw.api.request<{ items: SliverView[] }>('GET', '/api/v1/slivers');
-      const expected: SliverView[] = [];
+      const { items: after } = await gw.api.request<{ items: Sliver[] }>('GET', '/api/v1/slivers');
+      const expected: Sliver[] = [];
       for (const s of after) {
         if (s.desired === 'gone') await until(`${s.name} gone`, async () => ((await sliver(s.name)) === undefined ? true : undefined));
         else expected.push(await running(s.name));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canSignal } from '../../../src/kit/pid.js';
 import { HearthError } from '../../../src/model/errors.js';
 import { createSerfAgent, type SerfAgentInit } from '../../../src/overlay/serf-agent.js';
 import { eventually, freePort, startTestAgent, uniqueSuffix, type Cleanup } from './serf-harness.js';
@@ -39,15 +40,6 @@ async function processesUsing(needle: string): Promise<number[]> {
   return found;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('serf agent supervisor', () => {
   test('stop is a graceful leave: the other member sees left, not failed', async (t) => {
     const a = await startTestAgent(t, { prefix: 'sa' });
@@ -58,7 +50,7 @@ describe('serf agent supervisor', () => {
     assert.ok(pid !== undefined);
     await a.agent.stop();
     assert.equal(a.agent.pid, undefined);
-    assert.equal(isAlive(pid), false);
+    assert.equal(canSignal(pid), false);
     assert.equal((await b.rpc.members()).find((m) => m.name === a.name)?.status, 'left');
   });
 

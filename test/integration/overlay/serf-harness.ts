@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatHostPort } from '../../../src/overlay/serf-address.js';
+import { formatHostPort } from '../../../src/model/host-port.js';
 import { createSerfAgent, type SerfAgent, type SerfAgentInit } from '../../../src/overlay/serf-agent.js';
 import { createSerfRpc, type SerfRpc } from '../../../src/overlay/serf-rpc.js';
 import { freePort } from '../../support/ports.js';
@@ -50,8 +50,8 @@ export async function startTestAgent(t: Cleanup, options: TestAgentOptions = {})
   t.after(async () => {
     for (const fn of undo.reverse()) await fn();
   });
-  const bindAddress = formatHostPort(host, await freePort(host));
-  const rpcAddress = formatHostPort(host, await freePort(host));
+  const bindAddress = formatHostPort({ host, port: await freePort(host) });
+  const rpcAddress = formatHostPort({ host, port: await freePort(host) });
   const authKey = randomBytes(12).toString('hex');
   const agent = createSerfAgent({
     nodeName: name,

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { overlayContract, type OverlayCommunity } from '../../contract/overlay.contract.js';
 import { createSerfOverlay, type SerfOverlay } from '../../../src/overlay/serf-overlay.js';
 import { startTestAgent, type TestAgent } from './serf-harness.js';
+import { silentLogger } from '../../../src/model/logger.js';
 
-const silent = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const overlays: SerfOverlay[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -18,7 +18,7 @@ void describe('the Serf-backed overlay port', () => {
     for (const agent of agents) {
       const id = randomBytes(32).toString('hex');
       const overlay = createSerfOverlay({
-        rpc: agent.rpc, self: agent.name, log: silent, digests: new Map(),
+        rpc: agent.rpc, self: agent.name, log: silentLogger, digests: new Map(),
         tags: () => ({
           id, api: ':1', mode: 'production', version: 'test',
           contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadOrCreateIdentity, type Identity } from '../../../src/overlay/identity.js';
 import { createPeerServer, HELLO_PATH, DEFAULT_MAX_BODY_BYTES, type PeerServer } from '../../../src/peer/server.js';
 import { createPeerClient, type PeerClient } from '../../../src/peer/client.js';
-import { formatPeerAddress } from '../../../src/peer/address.js';
+import { formatHostPort } from '../../../src/model/host-port.js';
 import type { PeerTrust } from '../../../src/peer/trust.js';
 import type { PeerRoute } from '../../../src/peer/router.js';
 import { HearthError, PeerError } from '../../../src/model/errors.js';
@@ -66,7 +66,7 @@ async function startServer(host: string): Promise<{ server: PeerServer; address:
   const server = createPeerServer({ identity: b, name: 'gw-b', trust, host, port: 0, routes });
   cleanups.push(() => server.stop());
   const bound = await server.start();
-  return { server, address: formatPeerAddress(bound) };
+  return { server, address: formatHostPort(bound) };
 }
 
 function client(id: Identity, pinsFor = pins): PeerClient {

@@ -12,7 +12,7 @@ import { openDb, type Db } from '../../../src/store/db.js';
 import { createStore, type Store } from '../../../src/store/store.js';
 import { createMemoryDriver, type MemoryDriver } from '../../../src/virt/memory.js';
 import { containerName, createReconciler, type Reconciler } from '../../../src/agent/reconciler.js';
-import { silentLogger } from '../../../src/agent/logger.js';
+import { silentLogger } from '../../../src/model/logger.js';
 import { DEFAULT_RESOURCES, type SliverSpec } from '../../../src/model/sliver.js';
 import { hostVethName } from '../../../src/net/sliver-net.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../../support/memory-net.js';
@@ -34,7 +34,7 @@ beforeEach(() => {
   driver = createMemoryDriver();
   net = createMemoryNetwork({ gateway: '10.99.0.1' });
   clock = 0;
-  reconciler = createReconciler({ store, driver, net, subnet: '10.99.0.0/24', log: silentLogger(), monotonic: () => clock });
+  reconciler = createReconciler({ store, driver, net, subnet: '10.99.0.0/24', log: silentLogger, monotonic: () => clock });
 });
 afterEach(() => {
   db.close();

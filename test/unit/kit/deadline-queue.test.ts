@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDeadlineQueue } from '../../../src/testbed/deadline-queue.js';
-import { createRng } from '../../../src/testbed/rng.js';
+import { createDeadlineQueue } from '../../../src/kit/deadline-queue.js';
+import { createRng } from '../../../src/kit/rng.js';
 
 void describe('createDeadlineQueue', () => {
   void test('pops only what is due, earliest first, equal deadlines in arrival order', () => {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRng } from '../../../src/testbed/rng.js';
+import { createRng } from '../../../src/kit/rng.js';
 
 void describe('createRng', () => {
   void test('the same seed gives the same sequence, another seed another', () => {

@@ -1,5 +1,5 @@
-// A small seeded PRNG (mulberry32) for the testbed's layout and link emulation,
-// so a run is reproducible from its seed.
+// A small seeded PRNG (mulberry32): whatever draws from it (the testbed's
+// layout and link emulation, tests, the simulator) is reproducible from its seed.
 // Must never: read Math.random or the clock.
 
 /** Returns a generator of floats in [0, 1), deterministic for a 32-bit seed. */

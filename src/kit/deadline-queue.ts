@@ -1,6 +1,6 @@
-// A min-heap of items by deadline, so the link emulator keeps one timer for
-// all frames in flight instead of one timer per frame. Items with equal
-// deadlines come out in the order they went in.
+// A min-heap of items by deadline, so one timer serves everything in flight
+// (the link emulator's frames) instead of one timer per item. Items with
+// equal deadlines come out in the order they went in.
 // Must never: read the clock; callers pass `now`.
 
 export interface DeadlineQueue<T> {
