@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { initDataDir, type AgentConfig } from '../../src/agent/config.js';
@@ -51,7 +53,7 @@ export interface TestGatewayOptions {
 
 export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const suffix = randomBytes(3).toString('hex').slice(0, 5);
-  const dataDir = `/tmp/hearth-it-${suffix}`;
+  const dataDir = join(tmpdir(), `hearth-it-${suffix}`);
   const port = await freePort();
   const third = 100 + (randomBytes(1)[0] ?? 0) % 150;
   // Gossip and peer API on loopback with free ports, so test gateways can form communities.

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -21,7 +22,7 @@ const run = promisify(execFile);
 const tag = (): string => randomBytes(3).toString('hex');
 
 async function makeLxcPath(): Promise<string> {
-  const dir = await mkdtemp('/tmp/hearth-lxc-test-');
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-lxc-test-'));
   await chmod(dir, 0o755);
   return dir;
 }

@@ -1,0 +1,110 @@
+// Removes whatever an earlier test run left on this machine: testbeds,
+// agents and their serfs, LXC containers, sliver bridges and nft tables,
+// network namespaces, and the run's scratch directory. Every test cleans up
+// after itself, also when it fails; this is for a run that was killed before
+// its `after` hooks ran, so that the next run never inherits anything.
+// Must never: touch anything outside the test root, or a namespace that
+// does not carry a test prefix.
+
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSliverNetwork } from '../../src/net/sliver-net.js';
+import { teardownTestbed } from '../../src/testbed/controller-down.js';
+import { runIp } from '../../src/testbed/netns.js';
+import { readTestbedState } from '../../src/testbed/state.js';
+import { createLxcDriver } from '../../src/virt/lxc.js';
+
+/** Every test run keeps its scratch files (data dirs, testbeds) below this directory. */
+export const TEST_ROOT = '/tmp/hearth-tests';
+
+/** Namespaces and root links test testbeds make: a random three-letter prefix, then their kind. */
+const TEST_NAMESPACE = /^t[a-z]{3}-?gw\d+$/;
+const TEST_LINK = /^t[a-z]{3}-?(tbbr|tbu\d+)$/;
+
+function directoriesBelow(root: string, depth: number): string[] {
+  if (depth < 0) return [];
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const name of entries) {
+    const path = join(root, name);
+    try {
+      if (!statSync(path).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    out.push(path, ...directoriesBelow(path, depth - 1));
+  }
+  return out;
+}
+
+/** Pids whose command line names something below `root`. */
+function processesUnder(root: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${root}/`)) pids.push(Number(entry));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return pids;
+}
+
+export interface SweepReport {
+  testbeds: number;
+  gateways: number;
+  processes: number;
+  namespaces: number;
+  links: number;
+}
+
+export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport> {
+  const report: SweepReport = { testbeds: 0, gateways: 0, processes: 0, namespaces: 0, links: 0 };
+  const dirs = directoriesBelow(root, 4);
+  for (const dir of dirs) {
+    const state = readTestbedState(dir);
+    if (state === undefined) continue;
+    await teardownTestbed(state).catch(() => undefined);
+    report.testbeds++;
+  }
+  // Agents first (their serfs die with them), then what they made.
+  for (const pid of processesUnder(root)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      report.processes++;
+    } catch {
+      // already gone
+    }
+  }
+  for (const dir of dirs) {
+    let network: { bridge: string; subnet: string; table: string } | undefined;
+    try {
+      network = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { network?: typeof network }).network;
+    } catch {
+      continue;
+    }
+    if (network === undefined) continue;
+    const driver = createLxcDriver({ lxcPath: join(dir, 'containers') });
+    for (const c of await driver.list().catch(() => [])) await driver.destroy(c.name).catch(() => undefined);
+    await createSliverNetwork(network).teardown().catch(() => undefined);
+    report.gateways++;
+  }
+  const namespaces = (JSON.parse((await runIp(['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
+  for (const name of namespaces.filter((n) => TEST_NAMESPACE.test(n))) {
+    await runIp(['netns', 'delete', name]).catch(() => undefined);
+    report.namespaces++;
+  }
+  const links = (JSON.parse((await runIp(['-j', 'link', 'show'])) || '[]') as { ifname: string }[]).map((l) => l.ifname);
+  for (const name of links.filter((l) => TEST_LINK.test(l))) {
+    await runIp(['link', 'delete', name]).catch(() => undefined);
+    report.links++;
+  }
+  rmSync(root, { recursive: true, force: true });
+  return report;
+}
