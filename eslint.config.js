@@ -39,7 +39,8 @@ export default tseslint.config(
     'src/overlay': ['model', 'kit'],
     'src/peer': ['model', 'kit'],
     'src/cloud': ['model', 'kit', 'overlay', 'peer'],
-    'src/api': ['model', 'kit', 'host', 'virt', 'net', 'store', 'overlay', 'peer', 'cloud'],
+    'src/slivers': ['model', 'kit', 'host', 'virt', 'store'],
+    'src/api': ['model', 'kit', 'host', 'virt', 'net', 'store', 'overlay', 'peer', 'cloud', 'slivers'],
   }),
   // Pure cores: time, randomness and I/O come in as arguments (STYLE.md, habit 1).
   {

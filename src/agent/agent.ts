@@ -17,7 +17,7 @@ import { createSliverNetwork } from '../net/sliver-net.js';
 import type { SliverNetwork } from '../net/types.js';
 import { buildApi, type Api, type ApiLogger } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
-import { createSliverService } from '../api/sliver-service.js';
+import { createSliverService } from '../slivers/service.js';
 import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';

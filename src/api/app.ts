@@ -14,7 +14,7 @@ import swagger from '@fastify/swagger';
 import { HearthError, type ErrorCode } from '../model/errors.js';
 import { checkOwnerToken } from './auth.js';
 import type { ApiMetrics } from './metrics.js';
-import type { SliverService } from './sliver-service.js';
+import type { SliverService } from '../slivers/service.js';
 import type { Store } from '../store/store.js';
 import { registerSliverRoutes } from './routes/slivers.js';
 import { registerNodeRoutes, type NodeInfoSource } from './routes/node.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApi, type Api } from '../../src/api/app.js';
 import { createMetrics } from '../../src/api/metrics.js';
-import { createSliverService } from '../../src/api/sliver-service.js';
+import { createSliverService } from '../../src/slivers/service.js';
 import { usageOf, type Contribution } from '../../src/host/contribution.js';
 import { openDb } from '../../src/store/db.js';
 import { createStore, type Store } from '../../src/store/store.js';

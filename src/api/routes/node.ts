@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Contribution } from '../../host/contribution.js';
 import type { Inventory } from '../../host/inventory.js';
 import { NodeInfo } from '../schemas.js';
-import type { SliverService } from '../sliver-service.js';
+import type { SliverService } from '../../slivers/service.js';
 
 export interface NodeInfoSource {
   name: string;

@@ -9,7 +9,7 @@ import type { StoredSliver, Store } from '../../store/store.js';
 import {
   CreateSliverBody, EventList, EventsQuery, ExecBody, ExecResult, Forward, ForwardParams, SliverList, SliverParams, Stats, type Sliver,
 } from '../schemas.js';
-import type { SliverService } from '../sliver-service.js';
+import type { SliverService } from '../../slivers/service.js';
 
 /** The one place a stored sliver becomes its wire shape. */
 export function viewOf(s: StoredSliver): Sliver {

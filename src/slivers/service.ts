@@ -1,5 +1,6 @@
 // What a user can ask of this gateway's slivers, without HTTP: validation,
-// admission, desired-state changes and exec. Every change is one store
+// admission, desired-state changes and exec. The local API uses it, and the
+// peer route that hosts a slice's sliver will, so it lives apart from both. Every change is one store
 // transaction (admission and insert together, so two concurrent requests
 // cannot both take the last slot) followed by a kick to the reconciler.
 // Must never: touch containers or the network directly, except exec, which
