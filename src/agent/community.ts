@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../kit/atomic-write.js';
 import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
@@ -31,10 +30,11 @@ import { createPeerServer, type PeerServer } from '../peer/server.js';
 import { createPeerClient, type PeerClient } from '../peer/client.js';
 import { createPeerCaller, type PeerCaller } from '../peer/caller.js';
 import type { PeerRoute } from '../peer/router.js';
-import { REVOCATIONS_DIGEST, REVOKE_EVENT } from '../cloud/revocations.js';
+import { REVOCATIONS_DIGEST, REVOKE_EVENT, revokedEndpoints } from '../cloud/revocations.js';
 import { GOSSIP_TO_THE_DEAD_MS, rotationGate, trackOut } from '../cloud/key-rotation.js';
 import type { PeerDigest } from '../cloud/anti-entropy.js';
 import { createRevocations } from './revocations.js';
+import { readCommunityFile, seedsFrom, writeCommunityFile, type CommunityFile } from './community-file.js';
 import type { PeerPins, PeerTrust } from '../peer/trust.js';
 import type { Store } from '../store/store.js';
 import type { BlockedPeer } from '../net/types.js';
@@ -43,13 +43,6 @@ import type { AgentConfig } from './config.js';
 import type { Logger } from '../model/logger.js';
 
 
-interface CommunityFile {
-  name: string;
-  rpcAuthKey: string;
-  joinedAt: string;
-  /** Addresses from the invite (or our own, for the founder): retried at every start until one answers. */
-  seeds: string[];
-}
 
 
 export type { CommunityStatus };
@@ -174,18 +167,9 @@ export function createCommunity(init: CommunityInit): Community {
 
   let blockedKey = '[]';
   const blockedPeers = (): BlockedPeer[] => {
-    if (running === undefined) return [];
     const localPort = parseHostPort(config.community.bind)?.port;
-    if (localPort === undefined) return [];
-    const out: BlockedPeer[] = [];
-    for (const m of running.overlay.view().members.values()) {
-      if (m.tags === null || !revocations.has(m.tags.id)) continue;
-      const hp = parseHostPort(m.serfAddr);
-      // On loopback every test gateway shares the address: a rule would cut them all.
-      if (hp === undefined || hp.host === '::1' || hp.host.startsWith('127.')) continue;
-      out.push({ address: hp.host, port: hp.port, localPort });
-    }
-    return out;
+    if (running === undefined || localPort === undefined) return [];
+    return revokedEndpoints(running.overlay.view(), revocations.ids(), localPort);
   };
   /** Tell the agent when the blocked set changes (a revocation, or a revoked member's address). */
   const noteBlocked = (): void => {
@@ -204,21 +188,12 @@ export function createCommunity(init: CommunityInit): Community {
       reachable: m.status === 'alive' && peerAddress(m) !== null && pins.fingerprintOf(m.name) !== undefined,
     }));
 
-  const readFileState = async (): Promise<CommunityFile | undefined> => {
-    try {
-      return JSON.parse(await readFile(file, 'utf8')) as CommunityFile;
-    } catch {
-      return undefined;
-    }
-  };
-
-  const writeFileState = (state: CommunityFile): Promise<void> => writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  const readFileState = (): Promise<CommunityFile | undefined> => readCommunityFile(file);
+  const writeFileState = (state: CommunityFile): Promise<void> => writeCommunityFile(file, state);
 
   /** Keep a few live members' addresses, so a restart finds the community even with a young snapshot. */
   const rememberSeeds = async (r: Running): Promise<void> => {
-    const seeds = [...r.overlay.view().members.values()]
-      .filter((m) => m.status === 'alive' && m.name !== config.name && m.tags !== null)
-      .map((m) => m.serfAddr).sort().slice(0, 5);
+    const seeds = seedsFrom(r.overlay.view(), config.name);
     if (seeds.length === 0 || JSON.stringify(seeds) === JSON.stringify(r.file.seeds)) return;
     r.file = { ...r.file, seeds };
     current = r.file;

@@ -5,6 +5,8 @@
 // Pure. Must never: trust a pulled item that is not a well-formed id.
 
 import { createHash } from 'node:crypto';
+import { parseHostPort } from '../model/host-port.js';
+import type { ViewState } from '../overlay/view.js';
 
 /** The user event that spreads a revocation: payload = the 32-byte fingerprint. */
 export const REVOKE_EVENT = 'hearth-revoke';
@@ -41,4 +43,28 @@ export function readRevocationList(body: unknown): Revocation[] {
 /** The fingerprint a revocation event carries, or undefined when the payload is not one. */
 export function revokedIdOf(payload: Uint8Array): string | undefined {
   return payload.length === 32 ? Buffer.from(payload).toString('hex') : undefined;
+}
+
+/** A revoked member's gossip endpoint, to be cut at this gateway's firewall. */
+export interface RevokedEndpoint {
+  address: string;
+  port: number;
+  /** This gateway's own gossip port, whose traffic from the endpoint is dropped. */
+  localPort: number;
+}
+
+/**
+ * The gossip endpoints of revoked members, for the firewall. Loopback ones
+ * are left out: on loopback every test gateway shares the address, and a
+ * rule would cut them all.
+ */
+export function revokedEndpoints(view: ViewState, revoked: ReadonlySet<string>, localPort: number): RevokedEndpoint[] {
+  const out: RevokedEndpoint[] = [];
+  for (const m of view.members.values()) {
+    if (m.tags === null || !revoked.has(m.tags.id)) continue;
+    const hp = parseHostPort(m.serfAddr);
+    if (hp === undefined || hp.host === '::1' || hp.host.startsWith('127.')) continue;
+    out.push({ address: hp.host, port: hp.port, localPort });
+  }
+  return out;
 }

@@ -3,6 +3,7 @@
 // real traffic. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for namespaces).
 
 import { freePort } from '../../support/ports.js';
+import { createTeardown } from '../../support/teardown.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
@@ -105,14 +106,7 @@ describe(`sliver network on the real kernel (br_netfilter ${brNetfilter ? 'on' :
 
   after(async () => {
     // Every step runs even if an earlier one failed; the first failure is reported.
-    const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<unknown>): Promise<void> => {
-      try {
-        await step();
-      } catch (err) {
-        failures.push(err);
-      }
-    };
+    const { attempt, finish } = createTeardown();
     for (const p of processes) await attempt(() => stopProcess(p));
     await attempt(() => new Promise<void>((resolve) => (hostServer ? hostServer.close(() => resolve()) : resolve())));
     await attempt(() => net.teardown());
@@ -120,7 +114,7 @@ describe(`sliver network on the real kernel (br_netfilter ${brNetfilter ? 'on' :
     await attempt(() => removeLinkIfAny(upstreamVeth));
     for (const key of Object.keys(ids) as (keyof typeof ids)[]) await attempt(() => removeLinkIfAny(hostVethName(ids[key])));
     await attempt(async () => assert.equal(await hearthTables(), '', 'no hearth table may be left behind'));
-    if (failures.length > 0) throw failures[0];
+    finish();
   });
 
   test('setup is idempotent: the bridge is up with the gateway address, forwarding is on', async () => {

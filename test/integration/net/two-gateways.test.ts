@@ -4,6 +4,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createTeardown } from '../../support/teardown.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,21 +73,14 @@ describe('two gateways on one host', { skip: isRoot ? false : 'needs root' }, ()
 
   after(async () => {
     // Every step runs even if an earlier one failed; the first failure is reported.
-    const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<unknown>): Promise<void> => {
-      try {
-        await step();
-      } catch (err) {
-        failures.push(err);
-      }
-    };
+    const { attempt, finish } = createTeardown();
     await attempt(() => netB.teardown());
     await attempt(() => netA.teardown());
     // Only links: a refused gateway's table name is another's, torn down above.
     for (const bridge of refusedBridges) await attempt(() => removeLinkIfAny(bridge));
     rmSync(scratch, { recursive: true, force: true });
     await attempt(async () => assert.deepEqual(await leftovers(), [], 'no table or link may be left behind'));
-    if (failures.length > 0) throw failures[0];
+    finish();
   });
 
   test('each gateway has its own tables, marked with its bridge and subnet', async () => {

@@ -4,7 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readRevocationList, revocationsDigest, revokedIdOf } from '../../../src/cloud/revocations.js';
+import { readRevocationList, revocationsDigest, revokedEndpoints, revokedIdOf } from '../../../src/cloud/revocations.js';
+import { EMPTY_VIEW, applySnapshot } from '../../../src/overlay/view.js';
+import type { SerfMember } from '../../../src/overlay/serf-records.js';
 import { encodeTags } from '../../../src/overlay/tags.js';
 
 test('the digest depends on the set, not its order, and fits a tag', () => {
@@ -32,4 +34,21 @@ test('a revocation event carries exactly 32 bytes', () => {
   assert.equal(revokedIdOf(new Uint8Array(32).fill(0xab)), 'ab'.repeat(32));
   assert.equal(revokedIdOf(new Uint8Array(31)), undefined);
   assert.equal(revokedIdOf(new Uint8Array(33)), undefined);
+});
+
+test('the firewall cuts revoked members by their gossip address, never a loopback one', () => {
+  const range = { min: 1, max: 5, cur: 4 };
+  const member = (name: string, idChar: string, addr: string): SerfMember => ({
+    name, addr, port: 7946, status: 'alive', protocol: range, delegate: range,
+    tags: encodeTags({
+      id: idChar.repeat(64), api: ':7471', mode: 'production', version: '0.1.0', digests: {},
+      contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },
+    }),
+  });
+  const view = applySnapshot(EMPTY_VIEW, [member('gw1', 'a', '10.99.0.1'), member('gw3', 'c', '10.99.0.3'), member('gw4', 'd', '127.0.0.1'), member('gw5', 'e', 'fd00::5')]);
+  const revoked = new Set(['c', 'd', 'e'].map((ch) => ch.repeat(64)));
+  assert.deepEqual(revokedEndpoints(view, revoked, 7946), [
+    { address: '10.99.0.3', port: 7946, localPort: 7946 },
+    { address: 'fd00::5', port: 7946, localPort: 7946 },
+  ]);
 });
