@@ -12,7 +12,9 @@ import { communityCheck, runDoctor, type Check, type CommunityReport } from '../
 import { runAgent } from '../agent/run.js';
 import { runDemo } from './demo.js';
 import { registerTestbedCommands } from './testbed.js';
+import { registerUserCommands } from './user.js';
 import { VERSION } from '../agent/version.js';
+import { HearthError } from '../model/errors.js';
 
 interface GlobalOpts {
   dataDir?: string;
@@ -369,6 +371,7 @@ program.command('nodes')
   });
 
 registerTestbedCommands(program);
+registerUserCommands(program, emit);
 
 program.command('demo')
   .description('start a gateway with a sample sliver serving a web page, and say how to reach it')
@@ -379,6 +382,9 @@ program.command('demo')
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ApiProblem) {
     console.error(`hearth: ${err.problem.detail} [${err.problem.code}]`);
+  } else if (err instanceof HearthError) {
+    // A local verb's fault carries its catalog code too, like the agent's.
+    console.error(`hearth: ${err.message} [${err.code}]`);
   } else {
     console.error(`hearth: ${err instanceof Error ? err.message : String(err)}`);
   }

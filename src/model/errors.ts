@@ -27,6 +27,7 @@ export const ERROR_CATALOG = {
   subnet_taken: { status: 409, title: 'The subnet overlaps one already in use' },
   invalid_state: { status: 409, title: 'The sliver is not in a state that allows this' },
   port_taken: { status: 409, title: 'The host port is already forwarded' },
+  file_exists: { status: 409, title: 'The file already exists' },
   insufficient_resources: { status: 409, title: 'The gateway cannot fit this request' },
   address_pool_exhausted: { status: 409, title: 'No free address in the sliver subnet' },
   unknown_template: { status: 400, title: 'Unknown template' },
