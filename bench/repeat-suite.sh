@@ -23,6 +23,8 @@ work=$(mktemp -d /tmp/hearth-repeat.XXXXXX)
 spinners=()
 stop_load() { for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done; spinners=(); }
 trap 'stop_load; rm -rf "$work"' EXIT
+# A stopped script must not leave its spinners or clones behind either.
+trap 'exit 130' INT TERM
 
 for ((i = 1; i <= runs; i++)); do
   clone="$work/run-$i"
