@@ -200,13 +200,6 @@ export function createCommunity(init: CommunityInit): Community {
     await writeFileState(r.file);
   };
 
-  const onRevokeEvent = (payload: Uint8Array): void => {
-    revocations.onUserEvent(REVOKE_EVENT, payload, (id) => {
-      const member = running === undefined ? undefined : [...running.overlay.view().members.values()].find((m) => m.tags?.id === id);
-      return member?.name ?? null;
-    });
-  };
-
   /** Serf's last words and our error, as one failure the owner can read. */
   const failureOf = (err: unknown): Failure => {
     const message = err instanceof Error ? err.message : String(err);
@@ -251,7 +244,9 @@ export function createCommunity(init: CommunityInit): Community {
         noteOut(view);
         noteBlocked();
       });
-      overlay.onUserEvent(REVOKE_EVENT, (payload) => onRevokeEvent(payload));
+      // The event names the revoked member by id; its name, for the log and the list, comes from this overlay's view.
+      overlay.onUserEvent(REVOKE_EVENT, (payload) => revocations.onRevokeEvent(payload, (id) =>
+        [...overlay.view().members.values()].find((m) => m.tags?.id === id)?.name ?? null));
       undo.push(() => overlay.stop());
       await overlay.start();
       const peer = createPeerServer({
@@ -550,7 +545,7 @@ export function createCommunity(init: CommunityInit): Community {
       if (id === undefined) throw new HearthError('node_not_found', `no member named ${JSON.stringify(ref.slice(0, 80))} with a hearth identity`);
       if (id === init.identity.id) throw new HearthError('invalid_request', 'a gateway cannot revoke itself; use leave');
       revocations.learn(id, member?.name ?? null);
-      await r.rpc.userEvent(REVOKE_EVENT, Buffer.from(id, 'hex'), false);
+      await r.overlay.userEvent(REVOKE_EVENT, Buffer.from(id, 'hex'));
       if (member !== undefined && member.status !== 'left') await r.rpc.forceLeave(member.name).catch((err: unknown) => {
         log.warn({ member: member.name, err: (err as Error).message }, 'force-leave of a revoked member failed');
       });

@@ -7,7 +7,7 @@
 // gateway stays in the community.
 
 import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
-import { REVOCATIONS_PATH, readRevocationList, revocationsDigest, revokedIdOf, REVOKE_EVENT } from '../cloud/revocations.js';
+import { REVOCATIONS_PATH, readRevocationList, revocationsDigest, revokedIdOf } from '../cloud/revocations.js';
 import type { PeerCaller } from '../peer/caller.js';
 import type { PeerRoute } from '../peer/router.js';
 import type { Store } from '../store/store.js';
@@ -29,8 +29,8 @@ export interface Revocations {
   /** The digest this gateway gossips; undefined while the list is empty. */
   digest(): string | undefined;
   learn(id: string, name: string | null): void;
-  /** A Serf user event; anything but a well-formed revocation is ignored. */
-  onUserEvent(name: string, payload: Uint8Array, nameOf: (id: string) => string | null): void;
+  /** The payload of a revocation event; a malformed one is logged and ignored. */
+  onRevokeEvent(payload: Uint8Array, nameOf: (id: string) => string | null): void;
   /** The peer route others pull the list from. */
   readonly route: PeerRoute;
   /** One round of anti-entropy against the members' gossiped digests. */
@@ -47,7 +47,7 @@ export function createRevocations(init: RevocationsInit): Revocations {
   const learn = (id: string, name: string | null): void => {
     if (!store.addRevocation(id, name)) return;
     log.warn({ id, name }, 'a member was revoked');
-    ids = new Set(store.listRevocations().map((r) => r.id));
+    ids = new Set(ids).add(id);
     init.onChange();
     if (id === init.selfId) init.onSelfRevoked();
   };
@@ -63,11 +63,10 @@ export function createRevocations(init: RevocationsInit): Revocations {
     ids: () => ids,
     digest: () => revocationsDigest(ids),
     learn,
-    onUserEvent(name, payload, nameOf) {
-      if (name !== REVOKE_EVENT) return;
+    onRevokeEvent(payload, nameOf) {
       const id = revokedIdOf(payload);
       if (id === undefined) {
-        log.warn({ event: name, bytes: payload.length }, 'ignoring a malformed revocation');
+        log.warn({ bytes: payload.length }, 'ignoring a malformed revocation');
         return;
       }
       learn(id, nameOf(id));
