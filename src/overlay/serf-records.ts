@@ -260,13 +260,23 @@ export function parseStreamRecord(v: unknown): SerfEvent | undefined {
   return undefined;
 }
 
-/** A query's ack, response, or `'done'` (no more records for it). */
-export function parseQueryRecord(v: unknown): SerfQueryRecord | 'done' | undefined {
+/**
+ * A query's ack, response, `'done'` (no more records for it), or `'closed'`.
+ *
+ * Serf closes a query's ack and response channels at its deadline on one
+ * timer, while the RPC stream that forwards them waits for `done` on another;
+ * in between, every read of a closed channel is forwarded as an ack or a
+ * response with an empty `From` (hashicorp/serf agent/ipc_query_response.go),
+ * sometimes hundreds of them. No member has an empty name, so such a record is
+ * `'closed'`: nothing to report, and `done` follows.
+ */
+export function parseQueryRecord(v: unknown): SerfQueryRecord | 'done' | 'closed' | undefined {
   if (!isMap(v)) return undefined;
   const type = asText(v['Type']);
   if (type === 'done') return 'done';
   const from = asText(v['From']);
   if (from === undefined) return undefined;
+  if (from === '' && (type === 'ack' || type === 'response')) return 'closed';
   if (type === 'ack') return { type: 'ack', from };
   if (type !== 'response') return undefined;
   const payload = asBytes(v['Payload']);

@@ -368,7 +368,7 @@ export function createSerfRpc(init: SerfRpcInit): SerfRpc {
           if (replyBody !== UNDECODABLE) sessionInit.onDecodeError(`query '${q.name}' sent an unexpected record`);
         } else if (record === 'done') {
           queue.end();
-        } else {
+        } else if (record !== 'closed') {
           queue.push(record);
         }
       },

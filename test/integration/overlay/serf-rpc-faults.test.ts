@@ -109,6 +109,32 @@ describe('serf rpc client under faults', () => {
     assert.ok(rpc.isConnected);
   });
 
+  test('the empty acks and responses Serf streams after closing a query are dropped, not reported', async (t) => {
+    const fake = await fakeSerf(t, (req) => {
+      if (req.command !== 'query') return;
+      // What a real agent sends when its query channels close before the
+      // stream's own deadline: one real answer, then zero values until `done`.
+      const closed = Array.from({ length: 50 }, (_, i) => [
+        { Seq: req.seq, Error: '' },
+        { Type: i % 2 === 0 ? 'response' : 'ack', From: '', Payload: null },
+      ]).flat();
+      req.reply(
+        { Seq: req.seq, Error: '' },
+        { Seq: req.seq, Error: '' }, { Type: 'ack', From: 'b', Payload: null },
+        { Seq: req.seq, Error: '' }, { Type: 'response', From: 'b', Payload: new Uint8Array([104, 105]) },
+        ...closed,
+        { Seq: req.seq, Error: '' }, { Type: 'done', From: '', Payload: null },
+      );
+    });
+    const rpc = createSerfRpc({ address: fake.address });
+    t.after(() => rpc.close());
+    await rpc.connect();
+    const result = await rpc.query({ name: 'whoami', requestAck: true, timeoutMs: 500 });
+    assert.deepEqual(result.acks, ['b']);
+    assert.deepEqual(result.responses.map((r) => [r.from, Buffer.from(r.payload).toString()]), [['b', 'hi']]);
+    assert.equal(rpc.decodeErrors, 0);
+  });
+
   test('a dropped connection rejects the request in flight, then the client reconnects and re-subscribes', async (t) => {
     const streams: { conn: number; type: unknown }[] = [];
     let streamOnSecond: Request | undefined;

@@ -87,6 +87,9 @@ describe('serf records', () => {
       payload: new Uint8Array([1]),
     });
     assert.equal(parseQueryRecord(roundTrip({ Type: 'done', From: '', Payload: null })), 'done');
+    // Reads of Serf's closed query channels: zero values, nobody's answer.
+    assert.equal(parseQueryRecord(roundTrip({ Type: 'response', From: '', Payload: null })), 'closed');
+    assert.equal(parseQueryRecord(roundTrip({ Type: 'ack', From: '', Payload: null })), 'closed');
   });
 
   test('keyring, stats and a missing coordinate', () => {
