@@ -40,6 +40,8 @@ export interface SliverServiceInit {
   kick: () => void;
   /** Templates this gateway can build now. */
   templates?: readonly TemplateName[];
+  /** Seconds since the epoch, for leases. */
+  nowSec?: () => number;
 }
 
 export interface SliverService {
@@ -60,6 +62,14 @@ export interface SliverService {
 
 const MAX_EXEC_OUTPUT = 1024 * 1024;
 
+export const wallClockSec = (): number => Math.floor(Date.now() / 1000);
+
+/** What the slivers hold, and the leases entry gateways hold until they commit or the lease lapses. */
+export function usageWithLeases(store: Store, nowSec: number): Usage {
+  const leased = store.listLeases().filter((l) => l.expiresAt >= nowSec).map((l) => ({ ...l.resources, pids: 0 }));
+  return usageOf([...store.listSlivers().map((s) => s.spec.resources), ...leased]);
+}
+
 export function createSliverService(init: SliverServiceInit): SliverService {
   const { store, driver } = init;
   const templates = init.templates ?? ['busybox'];
@@ -70,7 +80,7 @@ export function createSliverService(init: SliverServiceInit): SliverService {
     return s;
   };
 
-  const usage = (): Usage => usageOf(store.listSlivers().map((s) => s.spec.resources));
+  const usage = (): Usage => usageWithLeases(store, (init.nowSec ?? wallClockSec)());
 
   return {
     create(req) {

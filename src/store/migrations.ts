@@ -44,4 +44,35 @@ export const MIGRATIONS: readonly string[] = [
     at          TEXT NOT NULL
   );
   `,
+  // 3: slices hosted here. A sliver of a community slice names the user it
+  // belongs to; a lease holds resources for an entry gateway until it commits
+  // or the lease lapses; a slice record keeps the user's signed spec, where
+  // its slivers are, and a tombstone once the user deleted it.
+  `
+  ALTER TABLE slivers ADD COLUMN slice_user TEXT;
+  ALTER TABLE slivers ADD COLUMN slice_index INTEGER;
+  CREATE TABLE leases (
+    id          TEXT PRIMARY KEY,
+    slice       TEXT NOT NULL,
+    slice_user  TEXT NOT NULL,
+    slice_index INTEGER NOT NULL,
+    cpu         REAL NOT NULL,
+    memory_mb   INTEGER NOT NULL,
+    disk_mb     INTEGER NOT NULL,
+    holder      TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    UNIQUE (slice_user, slice, slice_index)
+  );
+  CREATE TABLE slices (
+    slice_user  TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    document    TEXT NOT NULL,
+    placement   TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    deleted_at  INTEGER,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (slice_user, name)
+  );
+  `,
 ];

@@ -4,7 +4,7 @@
 // Must never: decide anything (admission, life cycle): callers do.
 
 import type { Db } from './db.js';
-import type { DesiredState, ObservedState, Sliver, SliverSpec, TemplateName } from '../model/sliver.js';
+import type { DesiredState, ObservedState, Sliver, SliverResources, SliverSpec, TemplateName } from '../model/sliver.js';
 
 export interface PortForwardRecord {
   proto: 'tcp' | 'udp';
@@ -25,6 +25,41 @@ export interface RevocationRecord {
   id: string;
   name: string | null;
   at: string;
+}
+
+/** Which community slice a sliver is part of: its user and its index in the slice. */
+export interface SliceMembership {
+  user: string;
+  index: number;
+}
+
+/** Resources held for an entry gateway until it commits the sliver or the lease lapses. */
+export interface LeaseRecord {
+  id: string;
+  slice: string;
+  user: string;
+  index: number;
+  resources: Pick<SliverResources, 'cpu' | 'memoryMb' | 'diskMb'>;
+  /** The entry gateway that asked. */
+  holder: string;
+  /** Seconds since the epoch. */
+  expiresAt: number;
+}
+
+/** A slice this gateway hosts (or hosted): the user's signed spec, where its slivers are, and whether the user deleted it. */
+export interface SliceRecord {
+  user: string;
+  name: string;
+  /** The signed slice.create document, as received. */
+  document: unknown;
+  /** Sliver index → gateway name, as the entry gateway placed it. */
+  placement: Record<string, string>;
+  version: number;
+  /** Seconds since the epoch. */
+  expiresAt: number;
+  /** When the user's delete was signed, seconds since the epoch; null while the slice lives. */
+  deletedAt: number | null;
+  updatedAt: string;
 }
 
 export interface SliverPatch {
@@ -51,10 +86,14 @@ interface SliverRow {
   failures: number;
   created_at: string;
   updated_at: string;
+  slice_user: string | null;
+  slice_index: number | null;
 }
 
 export interface StoredSliver extends Sliver {
   failures: number;
+  /** Null for the owner's own slivers. */
+  member: SliceMembership | null;
 }
 
 function fromRow(r: SliverRow): StoredSliver {
@@ -71,10 +110,45 @@ function fromRow(r: SliverRow): StoredSliver {
     reason: r.reason,
     address: r.address,
     failures: r.failures,
+    member: r.slice_user === null || r.slice_index === null ? null : { user: r.slice_user, index: r.slice_index },
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
 }
+
+interface LeaseRow {
+  id: string;
+  slice: string;
+  slice_user: string;
+  slice_index: number;
+  cpu: number;
+  memory_mb: number;
+  disk_mb: number;
+  holder: string;
+  expires_at: number;
+}
+
+const leaseFromRow = (r: LeaseRow): LeaseRecord => ({
+  id: r.id, slice: r.slice, user: r.slice_user, index: r.slice_index,
+  resources: { cpu: r.cpu, memoryMb: r.memory_mb, diskMb: r.disk_mb }, holder: r.holder, expiresAt: r.expires_at,
+});
+
+interface SliceRow {
+  slice_user: string;
+  name: string;
+  document: string;
+  placement: string;
+  version: number;
+  expires_at: number;
+  deleted_at: number | null;
+  updated_at: string;
+}
+
+const sliceFromRow = (r: SliceRow): SliceRecord => ({
+  user: r.slice_user, name: r.name, document: JSON.parse(r.document) as unknown,
+  placement: JSON.parse(r.placement) as Record<string, string>, version: r.version,
+  expiresAt: r.expires_at, deletedAt: r.deleted_at, updatedAt: r.updated_at,
+});
 
 export interface StoreInit {
   db: Db;
@@ -85,7 +159,7 @@ export interface StoreInit {
 export interface Store {
   readonly db: Db;
   transaction<T>(fn: () => T): T;
-  insertSliver(id: string, spec: SliverSpec, desired: DesiredState): StoredSliver;
+  insertSliver(id: string, spec: SliverSpec, desired: DesiredState, member?: SliceMembership): StoredSliver;
   getSliver(idOrName: string): StoredSliver | undefined;
   listSlivers(): StoredSliver[];
   updateSliver(id: string, patch: SliverPatch): StoredSliver;
@@ -101,12 +175,22 @@ export interface Store {
   listRevocations(): RevocationRecord[];
   /** Forget every revocation: they belong to the community this gateway left. */
   clearRevocations(): void;
+  /** Insert or replace a lease (same id, or same slice sliver). */
+  putLease(l: LeaseRecord): void;
+  getLease(id: string): LeaseRecord | undefined;
+  listLeases(): LeaseRecord[];
+  deleteLease(id: string): boolean;
+  /** Drop leases that lapsed before `nowSec`; returns them. */
+  deleteLapsedLeases(nowSec: number): LeaseRecord[];
+  putSlice(r: Omit<SliceRecord, 'updatedAt'>): SliceRecord;
+  getSlice(user: string, name: string): SliceRecord | undefined;
+  listSlices(): SliceRecord[];
 }
 
 export function createStore({ db, now }: StoreInit): Store {
   const stmts = {
-    insert: db.prepare(`INSERT INTO slivers (id, name, slice, template, cpu, memory_mb, disk_mb, pids, desired, observed, created_at, updated_at)
-      VALUES (@id, @name, @slice, @template, @cpu, @memoryMb, @diskMb, @pids, @desired, 'requested', @at, @at)`),
+    insert: db.prepare(`INSERT INTO slivers (id, name, slice, template, cpu, memory_mb, disk_mb, pids, desired, observed, created_at, updated_at, slice_user, slice_index)
+      VALUES (@id, @name, @slice, @template, @cpu, @memoryMb, @diskMb, @pids, @desired, 'requested', @at, @at, @user, @index)`),
     byId: db.prepare('SELECT * FROM slivers WHERE id = ?'),
     byName: db.prepare('SELECT * FROM slivers WHERE name = ?'),
     all: db.prepare('SELECT * FROM slivers ORDER BY created_at, name'),
@@ -120,6 +204,17 @@ export function createStore({ db, now }: StoreInit): Store {
     revoke: db.prepare('INSERT OR IGNORE INTO revocations (id, name, at) VALUES (?, ?, ?)'),
     revocations: db.prepare('SELECT id, name, at FROM revocations ORDER BY at, id'),
     clearRevocations: db.prepare('DELETE FROM revocations'),
+    putLease: db.prepare(`INSERT OR REPLACE INTO leases (id, slice, slice_user, slice_index, cpu, memory_mb, disk_mb, holder, expires_at)
+      VALUES (@id, @slice, @user, @index, @cpu, @memoryMb, @diskMb, @holder, @expiresAt)`),
+    lease: db.prepare('SELECT * FROM leases WHERE id = ?'),
+    leases: db.prepare('SELECT * FROM leases ORDER BY expires_at, id'),
+    deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
+    lapsed: db.prepare('SELECT * FROM leases WHERE expires_at < ? ORDER BY id'),
+    deleteLapsed: db.prepare('DELETE FROM leases WHERE expires_at < ?'),
+    putSlice: db.prepare(`INSERT OR REPLACE INTO slices (slice_user, name, document, placement, version, expires_at, deleted_at, updated_at)
+      VALUES (@user, @name, @document, @placement, @version, @expiresAt, @deletedAt, @at)`),
+    slice: db.prepare('SELECT * FROM slices WHERE slice_user = ? AND name = ?'),
+    slices: db.prepare('SELECT * FROM slices ORDER BY name, slice_user'),
   };
 
   const getSliver = (idOrName: string): StoredSliver | undefined => {
@@ -130,12 +225,12 @@ export function createStore({ db, now }: StoreInit): Store {
   return {
     db,
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
-    insertSliver(id, spec, desired) {
+    insertSliver(id, spec, desired, member) {
       const at = now();
       stmts.insert.run({
         id, name: spec.name, slice: spec.slice, template: spec.template,
         cpu: spec.resources.cpu, memoryMb: spec.resources.memoryMb, diskMb: spec.resources.diskMb, pids: spec.resources.pids,
-        desired, at,
+        desired, at, user: member?.user ?? null, index: member?.index ?? null,
       });
       stmts.event.run(at, id, 'sliver.requested', JSON.stringify({ name: spec.name, desired }));
       return getSliver(id) as StoredSliver;
@@ -192,5 +287,32 @@ export function createStore({ db, now }: StoreInit): Store {
     clearRevocations() {
       stmts.clearRevocations.run();
     },
+    putLease(l) {
+      stmts.putLease.run({ id: l.id, slice: l.slice, user: l.user, index: l.index, ...l.resources, holder: l.holder, expiresAt: l.expiresAt });
+    },
+    getLease(id) {
+      const row = stmts.lease.get(id) as LeaseRow | undefined;
+      return row === undefined ? undefined : leaseFromRow(row);
+    },
+    listLeases: () => (stmts.leases.all() as LeaseRow[]).map(leaseFromRow),
+    deleteLease: (id) => stmts.deleteLease.run(id).changes > 0,
+    deleteLapsedLeases(nowSec) {
+      const lapsed = (stmts.lapsed.all(nowSec) as LeaseRow[]).map(leaseFromRow);
+      stmts.deleteLapsed.run(nowSec);
+      return lapsed;
+    },
+    putSlice(r) {
+      const at = now();
+      stmts.putSlice.run({
+        user: r.user, name: r.name, document: JSON.stringify(r.document), placement: JSON.stringify(r.placement),
+        version: r.version, expiresAt: r.expiresAt, deletedAt: r.deletedAt, at,
+      });
+      return { ...r, updatedAt: at };
+    },
+    getSlice(user, name) {
+      const row = stmts.slice.get(user, name) as SliceRow | undefined;
+      return row === undefined ? undefined : sliceFromRow(row);
+    },
+    listSlices: () => (stmts.slices.all() as SliceRow[]).map(sliceFromRow),
   };
 }

@@ -1,0 +1,131 @@
+// A slice: a user's set of slivers, spread over the community and described
+// by a spec the user signs. This is the spec's shape, its defaults and its
+// validation, and the names its slivers get on their hosts. Pure.
+// Must never: trust a spec that did not come through parseSliceSpec.
+
+import { HearthError } from './errors.js';
+import {
+  DEFAULT_RESOURCES, TEMPLATES, validateName, validateResources, type SliverResources, type TemplateName,
+} from './sliver.js';
+
+/** Where the slivers of a slice must not share: a gateway, or a zone (a tag the owner sets). */
+export type Spread = 'gateways' | 'zones';
+export const SPREADS: readonly Spread[] = ['gateways', 'zones'];
+
+export interface SliceSpec {
+  name: string;
+  /** How many slivers the community keeps running. */
+  slivers: number;
+  template: TemplateName;
+  /** Per sliver. */
+  resources: SliverResources;
+  spread: Spread;
+  /** Place close (by Vivaldi RTT) to this gateway, by member name. */
+  near: string | null;
+  /** OpenSSH public key lines installed in every sliver. */
+  sshKeys: string[];
+  /** The slice expires this long after it was signed, unless renewed. */
+  lifetimeSec: number;
+}
+
+export const MAX_SLICE_SLIVERS = 64;
+/** Short enough that `<name>-<index>` is still a valid sliver name. */
+export const MAX_SLICE_NAME = 48;
+export const MAX_SSH_KEYS = 8;
+const MAX_SSH_KEY_LENGTH = 1024;
+export const MIN_LIFETIME_SEC = 60;
+export const MAX_LIFETIME_SEC = 90 * 24 * 3600;
+export const DEFAULT_LIFETIME_SEC = 7 * 24 * 3600;
+
+const SPEC_FIELDS = ['name', 'slivers', 'template', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec'];
+const RESOURCE_FIELDS = ['cpu', 'memoryMb', 'diskMb', 'pids'];
+
+const invalid = (detail: string, field: string): HearthError => new HearthError('invalid_request', detail, { field });
+
+/** validateName, naming the field that holds the name. */
+function checkName(kind: string, value: string, field: string): void {
+  try {
+    validateName(kind, value);
+  } catch (err) {
+    if (err instanceof HearthError) throw new HearthError(err.code, err.message, { field });
+    throw err;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A spec as a user may write it (defaults for what is left out), checked
+ * field by field; throws invalid_request, invalid_name or invalid_resources
+ * naming the field.
+ */
+export function parseSliceSpec(input: unknown): SliceSpec {
+  if (!isObject(input)) throw invalid('a slice spec is a JSON object', 'spec');
+  const unknown = Object.keys(input).filter((k) => !SPEC_FIELDS.includes(k));
+  if (unknown.length > 0) throw invalid(`unknown fields in the slice spec: ${unknown.slice(0, 5).join(', ')}`, unknown[0] ?? 'spec');
+
+  const name = input['name'];
+  if (typeof name !== 'string') throw invalid('name must be a string', 'name');
+  checkName('slice', name, 'name');
+  if (name.length > MAX_SLICE_NAME) throw new HearthError('invalid_name', `a slice name has at most ${MAX_SLICE_NAME} characters`, { field: 'name' });
+
+  const slivers = input['slivers'] ?? 1;
+  if (typeof slivers !== 'number' || !Number.isInteger(slivers) || slivers < 1 || slivers > MAX_SLICE_SLIVERS) {
+    throw invalid(`slivers must be a whole number from 1 to ${MAX_SLICE_SLIVERS}`, 'slivers');
+  }
+
+  const template = input['template'] ?? 'busybox';
+  if (typeof template !== 'string' || !(TEMPLATES as readonly string[]).includes(template)) {
+    throw new HearthError('unknown_template', `unknown template ${JSON.stringify(template)}; known: ${TEMPLATES.join(', ')}`, { field: 'template' });
+  }
+
+  const given = input['resources'] ?? {};
+  if (!isObject(given)) throw invalid('resources must be an object', 'resources');
+  const extra = Object.keys(given).filter((k) => !RESOURCE_FIELDS.includes(k));
+  if (extra.length > 0) throw invalid(`unknown resources: ${extra.slice(0, 5).join(', ')}`, 'resources');
+  for (const [k, v] of Object.entries(given)) {
+    if (typeof v !== 'number') throw new HearthError('invalid_resources', `${k} must be a number`, { field: k });
+  }
+  const resources: SliverResources = { ...DEFAULT_RESOURCES, ...(given as Partial<SliverResources>) };
+  validateResources(resources);
+
+  const spread = input['spread'] ?? 'gateways';
+  if (typeof spread !== 'string' || !(SPREADS as readonly string[]).includes(spread)) {
+    throw invalid(`spread must be one of ${SPREADS.join(', ')}`, 'spread');
+  }
+
+  const near = input['near'] ?? null;
+  if (near !== null) {
+    if (typeof near !== 'string') throw invalid('near must be a gateway name', 'near');
+    checkName('gateway', near, 'near');
+  }
+
+  const sshKeys = input['sshKeys'] ?? [];
+  if (!Array.isArray(sshKeys) || sshKeys.length > MAX_SSH_KEYS) throw invalid(`sshKeys must be a list of at most ${MAX_SSH_KEYS} public keys`, 'sshKeys');
+  for (const key of sshKeys) {
+    // One line of an authorized_keys file: a type, base64, an optional comment; nothing that could add a line or an option.
+    if (typeof key !== 'string' || key.length > MAX_SSH_KEY_LENGTH || !/^(ssh|ecdsa-sha2|sk-)[a-z0-9@.-]* [A-Za-z0-9+/]+={0,3}( [^\n\r]*)?$/.test(key)) {
+      throw invalid('each ssh key must be one OpenSSH public key line', 'sshKeys');
+    }
+  }
+
+  const lifetimeSec = input['lifetimeSec'] ?? DEFAULT_LIFETIME_SEC;
+  if (typeof lifetimeSec !== 'number' || !Number.isInteger(lifetimeSec) || lifetimeSec < MIN_LIFETIME_SEC || lifetimeSec > MAX_LIFETIME_SEC) {
+    throw invalid(`lifetimeSec must be whole seconds from ${MIN_LIFETIME_SEC} to ${MAX_LIFETIME_SEC}`, 'lifetimeSec');
+  }
+
+  return {
+    name, slivers, template: template as TemplateName, resources, spread: spread as Spread,
+    near: near as string | null, sshKeys: sshKeys as string[], lifetimeSec,
+  };
+}
+
+/** The name a slice's sliver has on its host. */
+export function sliverNameOf(slice: string, index: number): string {
+  return `${slice}-${index}`;
+}
+
+/** What a slice's signed documents are called: a create carries a spec, the others name the slice. */
+export const SLICE_KINDS = { create: 'slice.create', delete: 'slice.delete', renew: 'slice.renew' } as const;

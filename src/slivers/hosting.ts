@@ -1,0 +1,184 @@
+// The host's side of a community slice: hold resources for an entry gateway
+// (a lease), turn a lease into a sliver, let a lease go, remove a slice the
+// user deleted or that expired. Each step is one store transaction, and the
+// admission inside it is the arbiter: slices placed at once from several
+// entry gateways never over-commit this gateway, whatever their views said.
+// The caller (the peer route) has verified the user's signed document; this
+// module takes the verified spec and the user's id.
+// Must never: hold a sliver without a user's document behind it, let two
+// users' slices share a name here (slivers of one slice name reach each
+// other), or revive a slice its user deleted.
+
+import { randomBytes } from 'node:crypto';
+import { HearthError } from '../model/errors.js';
+import { sliverNameOf, type SliceSpec } from '../model/slice.js';
+import type { TemplateName } from '../model/sliver.js';
+import { admit, type Contribution } from '../host/contribution.js';
+import type { LeaseRecord, SliceRecord, Store, StoredSliver } from '../store/store.js';
+import { usageWithLeases } from './service.js';
+
+export interface SliceHostingInit {
+  store: Store;
+  contribution: () => Contribution;
+  templates: readonly TemplateName[];
+  nowSec: () => number;
+  /** Ask the reconciler for a pass. */
+  kick: () => void;
+}
+
+export interface ReserveRequest {
+  lease: string;
+  spec: SliceSpec;
+  user: string;
+  index: number;
+  /** The entry gateway. */
+  holder: string;
+  ttlSec: number;
+  /** When the user signed the slice.create document, seconds since the epoch. */
+  signedAt: number;
+}
+
+export interface CommitRequest {
+  lease: string;
+  spec: SliceSpec;
+  user: string;
+  index: number;
+  /** The signed slice.create document, kept with the record. */
+  document: unknown;
+  placement: Record<string, string>;
+  /** When the document was signed, seconds since the epoch. */
+  signedAt: number;
+}
+
+export type Reservation = { kind: 'leased'; lease: LeaseRecord } | { kind: 'hosted'; sliver: StoredSliver };
+
+export interface SliceHosting {
+  reserve(req: ReserveRequest): Reservation;
+  commit(req: CommitRequest): StoredSliver;
+  /** Idempotent: a lease that lapsed or was committed is already gone. */
+  release(lease: string): boolean;
+  /** Marks the slice's slivers here gone and keeps a tombstone; returns the slivers it removed. */
+  remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired'): StoredSliver[];
+  /** Drops lapsed leases and removes expired slices; returns what it did, for the log. */
+  sweep(): { lapsed: LeaseRecord[]; expired: SliceRecord[] };
+  /** This gateway's slivers of community slices, of one slice or all. */
+  slivers(user?: string, name?: string): StoredSliver[];
+  records(): SliceRecord[];
+}
+
+const MAX_LEASE_SEC = 120;
+
+export function createSliceHosting(init: SliceHostingInit): SliceHosting {
+  const { store } = init;
+
+  const membersOf = (user?: string, name?: string): StoredSliver[] => store.listSlivers().filter((s) =>
+    s.member !== null && (user === undefined || s.member.user === user) && (name === undefined || s.spec.slice === name));
+
+  const hostedAt = (user: string, name: string, index: number): StoredSliver | undefined =>
+    membersOf(user, name).find((s) => s.member?.index === index && s.desired !== 'gone');
+
+  /** Refusals that hold whatever the resources: a slice deleted after this spec was signed, a name another user or the owner has here. */
+  const checkHostable = (spec: SliceSpec, user: string, index: number, signedAt: number): void => {
+    const deletedAt = store.getSlice(user, spec.name)?.deletedAt ?? null;
+    if (deletedAt !== null && signedAt <= deletedAt) throw new HearthError('slice_not_found', `slice ${spec.name} was deleted by its user after this spec was signed`);
+    const clash = store.listSlivers().find((s) => s.spec.slice === spec.name && s.desired !== 'gone' && s.member?.user !== user);
+    if (clash !== undefined) throw new HearthError('name_taken', `the slice name ${spec.name} is in use on this gateway by another user or its owner`);
+    const name = sliverNameOf(spec.name, index);
+    const taken = store.getSliver(name);
+    if (taken !== undefined && (taken.member?.user !== user || taken.member.index !== index)) {
+      throw new HearthError('name_taken', `a sliver named ${name} already exists on this gateway`);
+    }
+    if (!init.templates.includes(spec.template)) {
+      throw new HearthError('unknown_template', `template ${spec.template} is not available on this gateway; available: ${init.templates.join(', ')}`);
+    }
+  };
+
+  const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired'): StoredSliver[] => {
+    const removed = store.transaction(() => {
+      const record = store.getSlice(user, name);
+      const live = membersOf(user, name).filter((s) => s.desired !== 'gone');
+      for (const s of live) {
+        store.appendEvent(s.id, `slice.sliver-${why}`, { slice: name, user });
+        store.updateSliver(s.id, { desired: 'gone' });
+      }
+      for (const l of store.listLeases().filter((x) => x.user === user && x.slice === name)) store.deleteLease(l.id);
+      if (record !== undefined && (record.deletedAt === null || record.deletedAt < deletedAt)) store.putSlice({ ...record, deletedAt });
+      return live;
+    });
+    if (removed.length > 0) init.kick();
+    return removed;
+  };
+
+  return {
+    reserve(req) {
+      if (!Number.isInteger(req.ttlSec) || req.ttlSec < 1 || req.ttlSec > MAX_LEASE_SEC) {
+        throw new HearthError('invalid_request', `a lease lasts 1 to ${MAX_LEASE_SEC} s`);
+      }
+      return store.transaction((): Reservation => {
+        const hosted = hostedAt(req.user, req.spec.name, req.index);
+        if (hosted !== undefined) return { kind: 'hosted', sliver: hosted };
+        checkHostable(req.spec, req.user, req.index, req.signedAt);
+        const now = init.nowSec();
+        const existing = store.getLease(req.lease);
+        if (existing !== undefined && (existing.user !== req.user || existing.slice !== req.spec.name || existing.index !== req.index)) {
+          throw new HearthError('invalid_request', 'that lease id holds another sliver');
+        }
+        // Renewing a lease re-admits nothing: its resources are already counted.
+        const others = store.listLeases().find((l) => l.user === req.user && l.slice === req.spec.name && l.index === req.index && l.id !== req.lease);
+        if (others !== undefined && others.expiresAt >= now) {
+          throw new HearthError('invalid_state', `sliver ${req.index} of slice ${req.spec.name} is already reserved here by ${others.holder}`);
+        }
+        if (others !== undefined) store.deleteLease(others.id);
+        if (existing === undefined) admit(init.contribution(), usageWithLeases(store, now), req.spec.resources);
+        const { cpu, memoryMb, diskMb } = req.spec.resources;
+        const lease: LeaseRecord = {
+          id: req.lease, slice: req.spec.name, user: req.user, index: req.index,
+          resources: { cpu, memoryMb, diskMb }, holder: req.holder, expiresAt: now + req.ttlSec,
+        };
+        store.putLease(lease);
+        return { kind: 'leased', lease };
+      });
+    },
+
+    commit(req) {
+      const sliver = store.transaction(() => {
+        const hosted = hostedAt(req.user, req.spec.name, req.index);
+        if (hosted !== undefined) return hosted;
+        const lease = store.getLease(req.lease);
+        if (lease === undefined || lease.expiresAt < init.nowSec() || lease.user !== req.user || lease.slice !== req.spec.name || lease.index !== req.index) {
+          throw new HearthError('lease_not_found', `no live lease ${req.lease} for sliver ${req.index} of slice ${req.spec.name}; reserve again`);
+        }
+        checkHostable(req.spec, req.user, req.index, req.signedAt);
+        store.deleteLease(lease.id);
+        const previous = store.getSlice(req.user, req.spec.name);
+        store.putSlice({
+          user: req.user, name: req.spec.name, document: req.document, placement: req.placement,
+          version: (previous?.version ?? 0) + 1, expiresAt: req.signedAt + req.spec.lifetimeSec, deletedAt: null,
+        });
+        const name = sliverNameOf(req.spec.name, req.index);
+        const created = store.insertSliver(randomBytes(6).toString('hex'), {
+          name, template: req.spec.template, resources: req.spec.resources, slice: req.spec.name,
+        }, 'running', { user: req.user, index: req.index });
+        store.appendEvent(created.id, 'slice.sliver-hosted', { slice: req.spec.name, user: req.user, index: req.index, entry: lease.holder });
+        return created;
+      });
+      init.kick();
+      return sliver;
+    },
+
+    release: (lease) => store.transaction(() => store.deleteLease(lease)),
+
+    remove,
+
+    sweep() {
+      const now = init.nowSec();
+      const lapsed = store.transaction(() => store.deleteLapsedLeases(now));
+      const expired = store.listSlices().filter((r) => r.deletedAt === null && r.expiresAt <= now);
+      for (const r of expired) remove(r.user, r.name, r.expiresAt, 'expired');
+      return { lapsed, expired };
+    },
+
+    slivers: membersOf,
+    records: () => store.listSlices(),
+  };
+}

@@ -1,0 +1,162 @@
+// The host's side of a slice on a real SQLite store: leases hold resources
+// until they are committed or lapse, commits are idempotent, the admission
+// inside each transaction never over-commits the gateway, a user's deleted
+// slice is not revived by an older document, and expired slices go.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HearthError } from '../../../src/model/errors.js';
+import { parseSliceSpec } from '../../../src/model/slice.js';
+import { openDb } from '../../../src/store/db.js';
+import { createStore, type Store } from '../../../src/store/store.js';
+import { createSliceHosting, type ReserveRequest, type SliceHosting } from '../../../src/slivers/hosting.js';
+import { createSliverService, usageWithLeases } from '../../../src/slivers/service.js';
+import { createMemoryDriver } from '../../../src/virt/memory.js';
+
+interface Host {
+  store: Store;
+  hosting: SliceHosting;
+  clock: { now: number };
+  kicks: { count: number };
+}
+
+function host(t: { after: (fn: () => void) => void }, contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 8 }): Host {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-hosting-'));
+  const db = openDb(join(dir, 'h.db'));
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const store = createStore({ db, now: () => new Date().toISOString() });
+  const clock = { now: 1_000_000 };
+  const kicks = { count: 0 };
+  const hosting = createSliceHosting({
+    store, contribution: () => contribution, templates: ['busybox'], nowSec: () => clock.now, kick: () => void kicks.count++,
+  });
+  return { store, hosting, clock, kicks };
+}
+
+const spec = (name: string, cpu = 0.5) => parseSliceSpec({ name, slivers: 3, resources: { cpu, memoryMb: 128, diskMb: 256 } });
+const ALICE = 'SHA256:alice';
+const BOB = 'SHA256:bob';
+
+function reserveReq(h: Host, over: Partial<ReserveRequest> = {}): ReserveRequest {
+  return { lease: 'L1', spec: spec('web'), user: ALICE, index: 0, holder: 'gw1', ttlSec: 30, signedAt: h.clock.now, ...over };
+}
+
+function commitReq(r: ReserveRequest) {
+  return { lease: r.lease, spec: r.spec, user: r.user, index: r.index, document: { signed: 'doc' }, placement: { [r.index]: 'gw2' }, signedAt: r.signedAt };
+}
+
+const code = (c: string) => (err: unknown) => err instanceof HearthError && err.code === c;
+
+void describe('hosting a slice sliver', () => {
+  void test('a lease holds resources until it is committed into a sliver of the slice', (t) => {
+    const h = host(t);
+    const req = reserveReq(h);
+    const reserved = h.hosting.reserve(req);
+    assert.equal(reserved.kind, 'leased');
+    assert.deepEqual(usageWithLeases(h.store, h.clock.now), { cpu: 0.5, memoryMb: 128, diskMb: 256, slivers: 1 });
+    // The same lease asked again (a retry) is not counted twice.
+    h.hosting.reserve(req);
+    assert.equal(usageWithLeases(h.store, h.clock.now).slivers, 1);
+
+    const sliver = h.hosting.commit(commitReq(req));
+    assert.equal(sliver.spec.name, 'web-0');
+    assert.equal(sliver.spec.slice, 'web');
+    assert.deepEqual(sliver.member, { user: ALICE, index: 0 });
+    assert.equal(h.store.listLeases().length, 0);
+    assert.equal(usageWithLeases(h.store, h.clock.now).slivers, 1, 'the sliver now holds what the lease held');
+    assert.equal(h.kicks.count, 1);
+    const record = h.store.getSlice(ALICE, 'web');
+    assert.deepEqual(record?.document, { signed: 'doc' });
+    assert.equal(record?.expiresAt, req.signedAt + req.spec.lifetimeSec);
+
+    // A commit or reserve retried after success answers with the same sliver.
+    assert.equal(h.hosting.commit(commitReq(req)).id, sliver.id);
+    const again = h.hosting.reserve(req);
+    assert.equal(again.kind === 'hosted' ? again.sliver.id : undefined, sliver.id);
+  });
+
+  void test('two entry gateways reserving the last room: one lease, one refusal', (t) => {
+    const h = host(t, { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 });
+    h.hosting.reserve(reserveReq(h, { lease: 'A', spec: spec('web', 0.75), holder: 'gw1' }));
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'B', spec: spec('db', 0.5), user: BOB, holder: 'gw3' })), code('insufficient_resources'));
+    // The local API sees the lease too: the owner cannot take the reserved room.
+    const service = createSliverService({
+      store: h.store, driver: createMemoryDriver(), contribution: () => ({ cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 }),
+      containerName: (id) => id, kick: () => undefined, nowSec: () => h.clock.now,
+    });
+    assert.throws(() => service.create({ name: 'mine', resources: { cpu: 0.5 } }), code('insufficient_resources'));
+  });
+
+  void test('a lapsed lease frees its room, cannot be committed, and is swept', (t) => {
+    const h = host(t, { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 });
+    const req = reserveReq(h, { spec: spec('web', 1) });
+    h.hosting.reserve(req);
+    h.clock.now += 31;
+    assert.equal(usageWithLeases(h.store, h.clock.now).slivers, 0);
+    assert.throws(() => h.hosting.commit(commitReq(req)), code('lease_not_found'));
+    // Another user's request fits again.
+    h.hosting.reserve(reserveReq(h, { lease: 'B', spec: spec('db', 1), user: BOB }));
+    const swept = h.hosting.sweep();
+    assert.deepEqual(swept.lapsed.map((l) => l.id), ['L1']);
+    assert.deepEqual(h.store.listLeases().map((l) => l.id), ['B']);
+  });
+
+  void test('a slice name belongs to one user here, and a sliver name to one sliver', (t) => {
+    const h = host(t);
+    const alice = reserveReq(h);
+    h.hosting.reserve(alice);
+    h.hosting.commit(commitReq(alice));
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'B', user: BOB, index: 1 })), code('name_taken'));
+    const service = createSliverService({
+      store: h.store, driver: createMemoryDriver(), contribution: () => ({ cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 8 }),
+      containerName: (id) => id, kick: () => undefined, nowSec: () => h.clock.now,
+    });
+    service.create({ name: 'db-0', slice: 'owner' });
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'C', spec: spec('db'), user: BOB })), code('name_taken'));
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'D', spec: spec('owner'), user: BOB })), code('name_taken'));
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'E', ttlSec: 100_000 })), code('invalid_request'));
+    h.hosting.reserve(reserveReq(h, { lease: 'F', index: 1 }));
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'F', index: 2 })), code('invalid_request'), 'a lease id holds one sliver');
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'G', index: 1, holder: 'gw5' })), code('invalid_state'), 'one live lease a sliver');
+  });
+
+  void test('a deleted slice keeps a tombstone: an older document cannot revive it, a newer one can', (t) => {
+    const h = host(t);
+    const req = reserveReq(h);
+    h.hosting.reserve(req);
+    h.hosting.commit(commitReq(req));
+    h.clock.now += 10;
+    const removed = h.hosting.remove(ALICE, 'web', h.clock.now, 'deleted');
+    assert.deepEqual(removed.map((s) => s.spec.name), ['web-0']);
+    assert.equal(h.store.getSliver('web-0')?.desired, 'gone');
+    assert.equal(h.store.getSlice(ALICE, 'web')?.deletedAt, h.clock.now);
+    assert.deepEqual(h.hosting.remove(ALICE, 'web', h.clock.now, 'deleted'), [], 'removing again does nothing');
+    assert.throws(() => h.hosting.reserve({ ...req, lease: 'L2' }), code('slice_not_found'));
+    // Once the old sliver is gone, the user may make the slice again with a newer document.
+    h.store.deleteSliver(h.store.getSliver('web-0')?.id ?? '');
+    const newer = { ...req, lease: 'L3', signedAt: h.clock.now + 1 };
+    h.hosting.reserve(newer);
+    h.hosting.commit(commitReq(newer));
+    assert.equal(h.store.getSlice(ALICE, 'web')?.deletedAt, null);
+    assert.equal(h.store.getSlice(ALICE, 'web')?.version, 2);
+  });
+
+  void test('an expired slice is removed by the sweep, with an event saying why', (t) => {
+    const h = host(t);
+    const req = reserveReq(h, { spec: parseSliceSpec({ name: 'short', lifetimeSec: 60 }) });
+    h.hosting.reserve(req);
+    const sliver = h.hosting.commit(commitReq(req));
+    h.clock.now += 59;
+    assert.deepEqual(h.hosting.sweep().expired, []);
+    h.clock.now += 1;
+    assert.deepEqual(h.hosting.sweep().expired.map((r) => r.name), ['short']);
+    assert.equal(h.store.getSliver(sliver.id)?.desired, 'gone');
+    assert.ok(h.store.listEvents({ sliverId: sliver.id }).some((e) => e.type === 'slice.sliver-expired'));
+  });
+});
