@@ -162,6 +162,7 @@ export function createCommunity(init: CommunityInit): Community {
       contributed, free,
       mode: init.mode?.() ?? 'production',
       version: init.version,
+      zone: null,
     };
   };
 

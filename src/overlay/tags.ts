@@ -26,6 +26,8 @@ export interface GatewayTags {
   version: string;
   /** Digests of data too large for tags (e.g. services), by short name; pulled over peer/ when they change. */
   digests: Record<string, string>;
+  /** Where the owner says the gateway stands (a neighbourhood), for spreading slices; null when unset. */
+  zone: string | null;
 }
 
 export const MAX_VERSION_LENGTH = 24;
@@ -35,6 +37,7 @@ export const DIGEST_LENGTH = 11;
 /** Longest API address: a full IPv6 address in brackets and a port. */
 export const MAX_API_LENGTH = 47;
 export const MAX_RESOURCE = 99_999_999;
+export const MAX_ZONE_LENGTH = 24;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const DIGEST_NAME = /^[a-z]{1,4}$/;
@@ -45,6 +48,7 @@ export function isDigest(name: string, value: string): boolean {
   return DIGEST_NAME.test(name) && DIGEST_VALUE.test(value);
 }
 const VERSION = /^[0-9A-Za-z.+-]{1,24}$/;
+const ZONE = /^[a-z0-9-]{1,24}$/;
 
 function packVector(v: ResourceVector): string {
   return [Math.round(v.cpu * 1000), v.memoryMb, v.diskMb, v.slivers].map((n) => Math.max(0, Math.min(MAX_RESOURCE, Math.floor(n))).toString(36)).join('.');
@@ -58,7 +62,7 @@ function unpackVector(text: string): ResourceVector | undefined {
 }
 
 /** Tags encodeTags leaves out when empty: a publish must delete them, or Serf keeps the old value. */
-export const OPTIONAL_TAG_KEYS: readonly string[] = ['d'];
+export const OPTIONAL_TAG_KEYS: readonly string[] = ['d', 'z'];
 
 /** Encode; throws if a field is out of shape (a programming error, not user input). */
 export function encodeTags(t: GatewayTags): Record<string, string> {
@@ -67,6 +71,7 @@ export function encodeTags(t: GatewayTags): Record<string, string> {
   if (!VERSION.test(t.version)) throw new Error('tags: bad version');
   const digests = Object.entries(t.digests);
   if (digests.length > MAX_DIGESTS || digests.some(([k, v]) => !DIGEST_NAME.test(k) || !DIGEST_VALUE.test(v))) throw new Error('tags: bad digests');
+  if (t.zone !== null && !ZONE.test(t.zone)) throw new Error('tags: bad zone');
   return {
     h: TAG_FORMAT,
     id: Buffer.from(t.id, 'hex').toString('base64url'),
@@ -76,6 +81,7 @@ export function encodeTags(t: GatewayTags): Record<string, string> {
     m: MODE_CODES[t.mode],
     v: t.version,
     ...(digests.length === 0 ? {} : { d: digests.map(([k, v]) => `${k}=${v}`).join(',') }),
+    ...(t.zone === null ? {} : { z: t.zone }),
   };
 }
 
@@ -106,7 +112,9 @@ export function decodeTags(raw: Readonly<Record<string, string>>): DecodedTags {
       digests[k] = v;
     }
   }
-  return { ok: true, tags: { id: idBytes.toString('hex'), api, contributed, free, mode, version, digests } };
+  const zone = raw['z'] ?? null;
+  if (zone !== null && !ZONE.test(zone)) return fail('bad zone');
+  return { ok: true, tags: { id: idBytes.toString('hex'), api, contributed, free, mode, version, digests, zone } };
 }
 
 /** The size Serf counts against its limit. */

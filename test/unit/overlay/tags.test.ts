@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DIGEST_LENGTH, MAX_API_LENGTH, MAX_DIGESTS, MAX_RESOURCE, MAX_VERSION_LENGTH, SERF_TAG_LIMIT,
-  decodeTags, encodeTags, encodedSize, type GatewayTags,
+  DIGEST_LENGTH, MAX_API_LENGTH, MAX_DIGESTS, MAX_RESOURCE, MAX_VERSION_LENGTH, MAX_ZONE_LENGTH, SERF_TAG_LIMIT,
+  OPTIONAL_TAG_KEYS, decodeTags, encodeTags, encodedSize, type GatewayTags,
 } from '../../../src/overlay/tags.js';
 
 const biggest: GatewayTags = {
@@ -16,6 +16,7 @@ const biggest: GatewayTags = {
   mode: 'production',
   version: '9'.repeat(MAX_VERSION_LENGTH),
   digests: Object.fromEntries(['svca', 'slcb', 'appc', 'keyd'].slice(0, MAX_DIGESTS).map((k) => [k, 'A'.repeat(DIGEST_LENGTH)])),
+  zone: 'z'.repeat(MAX_ZONE_LENGTH),
 };
 
 test('every field at its largest stays within Serf’s tag limit', () => {
@@ -28,10 +29,19 @@ test('tags round-trip', () => {
     id: 'ab'.repeat(32), api: '10.99.0.7:7471',
     contributed: { cpu: 1.5, memoryMb: 2048, diskMb: 20000, slivers: 16 },
     free: { cpu: 0.25, memoryMb: 100, diskMb: 0, slivers: 3 },
-    mode: 'drain', version: '0.1.0', digests: { svc: 'abcdefghijk' },
+    mode: 'drain', version: '0.1.0', digests: { svc: 'abcdefghijk' }, zone: null,
   };
   assert.deepEqual(decodeTags(encodeTags(t)), { ok: true, tags: t });
   assert.deepEqual(decodeTags(encodeTags(biggest)), { ok: true, tags: biggest });
+  const zoned = { ...t, zone: 'north-side-2' };
+  assert.deepEqual(decodeTags(encodeTags(zoned)), { ok: true, tags: zoned });
+});
+
+test('a zone is gossiped only when set, and is an optional tag a publish may delete', () => {
+  assert.equal('z' in encodeTags({ ...biggest, zone: null }), false);
+  assert.equal(encodeTags({ ...biggest, zone: 'riverside' })['z'], 'riverside');
+  assert.ok(OPTIONAL_TAG_KEYS.includes('z'));
+  assert.deepEqual(decodeTags({ ...encodeTags(biggest), z: 'Riverside' }), { ok: false, reason: 'bad zone' });
 });
 
 test('malformed tags are reported with a reason, never thrown', () => {
@@ -50,6 +60,9 @@ test('malformed tags are reported with a reason, never thrown', () => {
     { ...good, d: 'svc=short' },
     { ...good, d: 'a=AAAAAAAAAAA,b=AAAAAAAAAAA,c=AAAAAAAAAAA,d=AAAAAAAAAAA,e=AAAAAAAAAAA' },
     { ...good, d: '=,=' },
+    { ...good, z: '' },
+    { ...good, z: 'Upper-Case' },
+    { ...good, z: 'z'.repeat(MAX_ZONE_LENGTH + 1) },
   ];
   for (const raw of bad) {
     const r = decodeTags(raw);
@@ -61,4 +74,7 @@ test('malformed tags are reported with a reason, never thrown', () => {
 test('encoding refuses out-of-shape fields', () => {
   assert.throws(() => encodeTags({ ...biggest, id: 'xyz' }));
   assert.throws(() => encodeTags({ ...biggest, digests: { toolong: 'A'.repeat(DIGEST_LENGTH) } }));
+  for (const zone of ['', 'a b', 'Riverside', 'z'.repeat(MAX_ZONE_LENGTH + 1)]) {
+    assert.throws(() => encodeTags({ ...biggest, zone }), /bad zone/, JSON.stringify(zone));
+  }
 });
