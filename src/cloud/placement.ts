@@ -1,0 +1,180 @@
+// Where a slice's slivers go: the decision the entry gateway makes from its
+// own membership view, before it reserves on the chosen gateways with leases.
+// Each sliver samples d of the candidates that fit it and that the spread
+// allows (power of d choices) and takes the best: the nearest to the spec's
+// `near` gateway in bands of NEAR_BAND_MS, then the emptiest (the most
+// headroom: how many more slivers of this size it could take), then by name.
+// Both spreads put at most one sliver of a slice on a gateway, so a free
+// vector is checked, never drawn down, within one placement. And as a slice's
+// slivers are all the same size, greedy picking fails only where no
+// assignment exists: each pick uses up one spread key (gateway or zone), and
+// no_capacity means fewer keys than slivers have a gateway that fits. What the
+// sampling does not promise is the best score overall; with the default
+// d = 2, `near` is a preference between two. Cpu counts in thousandths of a
+// core, the grain tags gossip.
+// Pure. Must never: throw on any input the types allow, read a clock or
+// Math.random (randomness comes in as `rng`), or return a partial placement.
+
+import type { ResourceVector } from '../model/resources.js';
+import type { SliceSpec, Spread } from '../model/slice.js';
+import type { SliverResources } from '../model/sliver.js';
+import type { SerfCoordinate } from '../overlay/serf-records.js';
+import type { ViewState } from '../overlay/view.js';
+import { estimateRttMs } from '../overlay/vivaldi.js';
+
+export interface Candidate {
+  /** Member name. */
+  name: string;
+  /** From its tags. */
+  free: ResourceVector;
+  zone: string | null;
+  /** Estimated RTT to the spec's `near` gateway, when there is one and both have coordinates. */
+  rttMs: number | null;
+}
+
+/** Candidates whose RTT to `near` differs by less than this are equally near; balance decides among them. */
+export const NEAR_BAND_MS = 10;
+export const DEFAULT_SAMPLES = 2;
+
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Alive members with decoded tags, in production mode, not in `excluded`
+ * (revoked ids are the caller's to turn into names). Sorted by name.
+ * rttMs is computed against `near`'s coordinate when given (0 for `near` itself).
+ */
+export function candidatesFrom(view: ViewState, opts: { near: string | null; excluded?: ReadonlySet<string> }): Candidate[] {
+  const from = opts.near === null ? null : view.members.get(opts.near)?.coordinate ?? null;
+  const rtt = (name: string, coordinate: SerfCoordinate | null): number | null => {
+    if (name === opts.near) return 0;
+    if (from === null || coordinate === null) return null;
+    const ms = estimateRttMs(from, coordinate);
+    return Number.isFinite(ms) ? ms : null;
+  };
+  const out: Candidate[] = [];
+  for (const m of view.members.values()) {
+    if (m.status !== 'alive' || m.tags === null || m.tags.mode !== 'production' || opts.excluded?.has(m.name) === true) continue;
+    out.push({ name: m.name, free: m.tags.free, zone: m.tags.zone, rttMs: rtt(m.name, m.coordinate) });
+  }
+  return out.sort(byName);
+}
+
+export interface PlaceInput {
+  spec: Pick<SliceSpec, 'resources' | 'spread' | 'near'>;
+  /** Sliver indexes to place (all of 0..N-1 at creation; only the lost ones when healing). An index listed twice is placed once. */
+  indexes: readonly number[];
+  /** A name listed twice counts once, as first listed. */
+  candidates: readonly Candidate[];
+  /** Gateways (and their zones) already holding a sliver of this slice: spread counts them. */
+  holders: readonly { name: string; zone: string | null }[];
+  /** Gateways that refused this request already: never chosen again. */
+  refused?: ReadonlySet<string>;
+  /** How many candidates are sampled per sliver (power of d choices). Default 2; d >= number of fitting candidates means "look at all". */
+  d?: number;
+  rng: () => number;
+}
+
+export type Placement =
+  | { ok: true; assignments: { index: number; gateway: string }[] }
+  | { ok: false; fault: 'no_capacity' | 'too_few_gateways'; reason: string };
+
+/** What a sliver takes, cpu in thousandths rounded up (the grain tags gossip). */
+interface Need { cpuMilli: number; memoryMb: number; diskMb: number }
+
+const needOf = (r: SliverResources): Need => ({ cpuMilli: Math.ceil(r.cpu * 1000 - 1e-6), memoryMb: r.memoryMb, diskMb: r.diskMb });
+const freeCpuMilli = (free: ResourceVector): number => Math.floor(free.cpu * 1000 + 1e-6);
+
+function fits(free: ResourceVector, need: Need): boolean {
+  return freeCpuMilli(free) >= need.cpuMilli && free.memoryMb >= need.memoryMb && free.diskMb >= need.diskMb && free.slivers >= 1;
+}
+
+/** How many more slivers of this size the gateway could take; a resource asked for as zero or less (or unbounded) does not bound it. */
+function headroom(free: ResourceVector, need: Need): number {
+  const ratio = (have: number, want: number): number => (want > 0 && Number.isFinite(want) ? have / want : Number.POSITIVE_INFINITY);
+  return Math.min(ratio(freeCpuMilli(free), need.cpuMilli), ratio(free.memoryMb, need.memoryMb), ratio(free.diskMb, need.diskMb), free.slivers);
+}
+
+/** What no two slivers of a slice may share: the gateway, or its zone (a gateway without one is a zone of its own). */
+function spreadKey(spread: Spread, g: { name: string; zone: string | null }): string {
+  return spread === 'gateways' ? g.name : g.zone ?? `gw:${g.name}`;
+}
+
+interface Scored { candidate: Candidate; band: number; headroom: number }
+
+/** Negative when `a` is the better choice: nearer band, then more headroom, then the smaller name. */
+function compare(a: Scored, b: Scored): number {
+  if (a.band !== b.band) return a.band < b.band ? -1 : 1;
+  if (a.headroom !== b.headroom) return a.headroom > b.headroom ? -1 : 1;
+  return byName(a.candidate, b.candidate);
+}
+
+/** `d` distinct members of `pool` drawn with `rng` (a partial Fisher-Yates), or all of it when d covers it. */
+function sample<T>(pool: readonly T[], d: number, rng: () => number): T[] {
+  if (d >= pool.length) return [...pool];
+  const rest = [...pool];
+  const out: T[] = [];
+  while (out.length < d) {
+    const drawn = Math.floor(rng() * rest.length);
+    const at = Number.isFinite(drawn) ? Math.min(rest.length - 1, Math.max(0, drawn)) : 0;
+    out.push(rest.splice(at, 1)[0] as T);
+  }
+  return out;
+}
+
+const samplesOf = (d: number | undefined): number => (d === undefined || Number.isNaN(d) ? DEFAULT_SAMPLES : Math.max(1, Math.floor(d)));
+
+const unitOf = (spread: Spread): string => (spread === 'gateways' ? 'gateway' : 'zone');
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function tooFewReason(spread: Spread, eligible: number, needed: number): string {
+  return `${plural(needed, 'sliver')} spread over ${spread} need as many ${spread}, ` +
+    `but only ${eligible} eligible ${unitOf(spread)}${eligible === 1 ? ' is' : 's are'} left (not refused, not already holding a sliver of the slice)`;
+}
+
+function noCapacityReason(spread: Spread, eligible: readonly Candidate[], need: Need, needed: number): string {
+  const all = new Set(eligible.map((c) => spreadKey(spread, c))).size;
+  const fitting = new Set(eligible.filter((c) => fits(c.free, need)).map((c) => spreadKey(spread, c))).size;
+  const most = (pick: (c: Candidate) => number): number => eligible.reduce((m, c) => Math.max(m, pick(c)), 0);
+  return `${plural(needed, 'sliver')} of ${need.cpuMilli / 1000} cpu, ${need.memoryMb} MB memory and ${need.diskMb} MB disk spread over ${spread}, ` +
+    `but ${fitting} of ${plural(all, `eligible ${unitOf(spread)}`)} ${spread === 'gateways' ? 'can take one' : 'have a gateway that can take one'}; ` +
+    `the most free seen: ${most((c) => freeCpuMilli(c.free)) / 1000} cpu, ${most((c) => c.free.memoryMb)} MB memory, ` +
+    `${most((c) => c.free.diskMb)} MB disk, ${plural(most((c) => c.free.slivers), 'sliver slot')}`;
+}
+
+/** Choose a gateway for each of `indexes`, or say why the community cannot: all of them or none. */
+export function placeSlivers(input: PlaceInput): Placement {
+  const { spread, near } = input.spec;
+  const need = needOf(input.spec.resources);
+  const indexes = [...new Set(input.indexes)];
+  // A holder's gateway is taken under either spread; under `zones` its zone is too.
+  const takenNames = new Set(input.holders.map((h) => h.name));
+  const takenKeys = new Set(input.holders.map((h) => spreadKey(spread, h)));
+  const admissible = (c: Candidate): boolean => !takenNames.has(c.name) && !takenKeys.has(spreadKey(spread, c));
+
+  const seen = new Set<string>();
+  const eligible = [...input.candidates].sort(byName).filter((c) => {
+    if (seen.has(c.name)) return false;
+    seen.add(c.name);
+    return input.refused?.has(c.name) !== true && admissible(c);
+  });
+  const keys = new Set(eligible.map((c) => spreadKey(spread, c))).size;
+  if (keys < indexes.length) return { ok: false, fault: 'too_few_gateways', reason: tooFewReason(spread, keys, indexes.length) };
+
+  // Without `near` every candidate is in the same band; with it, an unknown RTT is as far as can be.
+  const band = (c: Candidate): number => {
+    if (near === null) return 0;
+    return c.rttMs === null || Number.isNaN(c.rttMs) ? Number.POSITIVE_INFINITY : Math.floor(c.rttMs / NEAR_BAND_MS);
+  };
+  const fitting = eligible.filter((c) => fits(c.free, need)).map((c): Scored => ({ candidate: c, band: band(c), headroom: headroom(c.free, need) }));
+  const d = samplesOf(input.d);
+  const assignments: { index: number; gateway: string }[] = [];
+  for (const index of indexes) {
+    const pool = fitting.filter((s) => admissible(s.candidate));
+    const best = sample(pool, d, input.rng).sort(compare)[0];
+    if (best === undefined) return { ok: false, fault: 'no_capacity', reason: noCapacityReason(spread, eligible, need, indexes.length) };
+    assignments.push({ index, gateway: best.candidate.name });
+    takenNames.add(best.candidate.name);
+    takenKeys.add(spreadKey(spread, best.candidate));
+  }
+  return { ok: true, assignments };
+}
