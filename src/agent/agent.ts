@@ -17,7 +17,10 @@ import { createSliverNetwork } from '../net/sliver-net.js';
 import type { SliverNetwork } from '../net/types.js';
 import { buildApi, type Api, type ApiLogger } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
-import { createSliverService } from '../slivers/service.js';
+import { createSliverService, wallClockSec } from '../slivers/service.js';
+import { createSliceHosting } from '../slivers/hosting.js';
+import { sliceHostRoutes, startSliceSweeper } from './slice-host.js';
+import { createSliceService } from './slices.js';
 import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
@@ -97,14 +100,20 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     contribution: () => config.contribution,
     kick: () => void reconciler.kick(),
   });
+  const hosting = createSliceHosting({
+    store, templates, nowSec: wallClockSec, contribution: () => config.contribution, kick: () => void reconciler.kick(),
+  });
   const community = createCommunity({
     dataDir: paths.dir, config, identity, store, log: log.child({ part: 'community' }), version: VERSION,
     resources: () => ({ contributed: config.contribution, free: slivers.free() }),
     onBlockedChange: () => void reconciler.kick(),
+    routes: sliceHostRoutes({ hosting, store, nowSec: wallClockSec }),
   });
   communityRef.current = community;
+  const slices = createSliceService({ self: config.name, community, log: log.child({ part: 'slices' }) });
+  let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
-    slivers, store, metrics, ownerToken, log, community,
+    slivers, store, metrics, ownerToken, log, community, slices,
     metricsPublic: config.api.metricsPublic,
     node: {
       name: config.name, id: identity.id, version: VERSION,
@@ -128,6 +137,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       // The first pass repairs whatever a crash left before the API takes requests.
       await reconciler.pass();
       reconciler.start();
+      sweeper = startSliceSweeper({ hosting, log: log.child({ part: 'slices' }) });
       url = await api.listen({ host: config.api.host, port: config.api.port });
       await community.start();
       log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
@@ -135,6 +145,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     async stop() {
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
       await community.stop();
+      sweeper?.stop();
       await api.close();
       await reconciler.stop();
       db.close();

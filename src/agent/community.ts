@@ -71,6 +71,8 @@ export interface Community extends CommunityApi {
   readonly pins: PeerPins;
   /** Calls another member's peer API by name; refused while the overlay is down. */
   readonly caller: PeerCaller;
+  /** The membership view without revoked members; refused while the overlay is down. */
+  view(): ViewState;
   /** Revoked members' gossip endpoints, for the firewall (loopback ones cannot be told apart from us, so never). */
   blockedPeers(): BlockedPeer[];
   /** Start the overlay if this gateway is in a community. */
@@ -458,6 +460,11 @@ export function createCommunity(init: CommunityInit): Community {
     trust,
     pins,
     caller,
+    view() {
+      const all = mustRun().overlay.view();
+      const revoked = revocations.ids();
+      return { ...all, members: new Map([...all.members].filter(([, m]) => m.tags === null || !revoked.has(m.tags.id))) };
+    },
     status,
     blockedPeers,
     nodes() {

@@ -20,12 +20,15 @@ import { registerSliverRoutes } from './routes/slivers.js';
 import { registerNodeRoutes, type NodeInfoSource } from './routes/node.js';
 import { Problem, Sliver } from './schemas.js';
 import { registerCommunityRoutes, type CommunityApi } from './routes/community.js';
+import { DOCUMENT_ROUTES, USER_ROUTES, registerSliceRoutes, type SliceApi } from './routes/slices.js';
+import { createUserVerifier } from './user-auth.js';
 
 export interface ApiDeps {
   slivers: SliverService;
   store: Store;
   node: NodeInfoSource;
   community: CommunityApi;
+  slices: SliceApi;
   metrics: ApiMetrics;
   ownerToken: string;
   /** Serve /metrics without the owner token (for a Prometheus on the LAN). */
@@ -141,6 +144,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     http: { requireHostHeader: false },
   };
   const app: FastifyInstance = Fastify(options);
+  const users = createUserVerifier();
   // JSON only: a text body must be refused as 415, not parsed into a string.
   app.removeContentTypeParser('text/plain');
 
@@ -172,6 +176,14 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     const path = req.url.split('?')[0] ?? '';
     req.startedAt = process.hrtime.bigint();
     if (PUBLIC_ROUTES.has(path) || (deps.metricsPublic && path === '/metrics')) return;
+    const route = `${req.method} ${req.routeOptions.url ?? ''}`;
+    // The user's signed document in the body is the authority here; the slice service checks it.
+    if (DOCUMENT_ROUTES.has(route)) return;
+    // A user who signs the request (RFC 9421) with their key may read their own slices.
+    if (USER_ROUTES.has(route) && req.headers.authorization === undefined) {
+      req.user = await users.verify({ method: req.method, url: `http://${req.headers.host ?? 'localhost'}${req.url}`, headers: req.headers }, Math.floor(Date.now() / 1000));
+      return;
+    }
     checkOwnerToken(req.headers.authorization, deps.ownerToken);
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -193,6 +205,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerNodeRoutes(app, deps.node, deps.slivers);
   registerSliverRoutes(app, deps.slivers, deps.store);
   registerCommunityRoutes(app, deps.community);
+  registerSliceRoutes(app, deps.slices);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
@@ -204,5 +217,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 declare module 'fastify' {
   interface FastifyRequest {
     startedAt?: bigint;
+    /** The user (SHA256:…) whose signature authorized the request; unset for the owner. */
+    user?: string;
   }
 }

@@ -2,6 +2,7 @@
 // ApiProblem carrying the server's problem document.
 
 import type { ProblemDetails } from '../model/errors.js';
+import type { RequestSigner } from './request-signer.js';
 
 export class ApiProblem extends Error {
   readonly problem: ProblemDetails;
@@ -14,21 +15,26 @@ export class ApiProblem extends Error {
 
 export interface ApiClientInit {
   baseUrl: string;
-  token: string;
+  /** The owner token; without it only routes a user's signed document authorizes answer. */
+  token?: string | undefined;
+  /** Without a token, requests are signed with the user key instead. */
+  signer?: RequestSigner | undefined;
 }
 
 export interface ApiClient {
   request<T>(method: string, path: string, body?: unknown, opts?: { signal?: AbortSignal }): Promise<T>;
 }
 
-export function createApiClient({ baseUrl, token }: ApiClientInit): ApiClient {
+export function createApiClient({ baseUrl, token, signer }: ApiClientInit): ApiClient {
   return {
     async request<T>(method: string, path: string, body?: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      let headers: Record<string, string> = { accept: 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) };
       if (body !== undefined) headers['content-type'] = 'application/json';
+      const url = new URL(path, baseUrl);
+      if (token === undefined && signer !== undefined) headers = await signer({ method, url: url.toString(), headers });
       let res: Response;
       try {
-        res = await fetch(new URL(path, baseUrl), {
+        res = await fetch(url, {
           method, headers,
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           ...(opts.signal === undefined ? {} : { signal: opts.signal }),

@@ -13,6 +13,7 @@ import { runAgent } from '../agent/run.js';
 import { runDemo } from './demo.js';
 import { registerTestbedCommands } from './testbed.js';
 import { registerUserCommands } from './user.js';
+import { registerSliceCommands, userSigner } from './slice.js';
 import { VERSION } from '../agent/version.js';
 import { HearthError } from '../model/errors.js';
 
@@ -31,16 +32,22 @@ function globals(cmd: Command): GlobalOpts {
   return cmd.optsWithGlobals<GlobalOpts>();
 }
 
-async function client(cmd: Command): Promise<ApiClient> {
+/**
+ * The API of this box's agent, or of $HEARTH_API, with the owner token. With
+ * `user` (slice commands), a missing owner token is no error: requests are
+ * signed with the user key in `user.keyFile` instead, when there is one.
+ */
+async function client(cmd: Command, user?: { keyFile: string }): Promise<ApiClient> {
   const dataDir = resolveDataDir(globals(cmd).dataDir);
-  const token = process.env['HEARTH_TOKEN'] ?? (await readOwnerToken(dataDir));
+  const token = process.env['HEARTH_TOKEN'] ?? (user === undefined ? await readOwnerToken(dataDir) : await readOwnerToken(dataDir).catch(() => undefined));
   let baseUrl = process.env['HEARTH_API'];
   if (baseUrl === undefined) {
     const config = await loadConfig(dataDir);
     const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
     baseUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.api.port}`;
   }
-  return createApiClient({ baseUrl, token });
+  const signer = token === undefined && user !== undefined ? await userSigner(user.keyFile) : undefined;
+  return createApiClient({ baseUrl, token, signer });
 }
 
 function json(cmd: Command): boolean {
@@ -372,6 +379,7 @@ program.command('nodes')
 
 registerTestbedCommands(program);
 registerUserCommands(program, emit);
+registerSliceCommands(program, { client, emit, json, num });
 
 program.command('demo')
   .description('start a gateway with a sample sliver serving a web page, and say how to reach it')

@@ -93,7 +93,7 @@ export interface ReplayWindow {
 
 export const EMPTY_REPLAY_WINDOW: ReplayWindow = { seen: new Map() };
 
-export function admitOnce(window: ReplayWindow, verified: { doc: SignedDocument; userId: string }, now: number, skewSec = DEFAULT_SKEW_SEC): { window: ReplayWindow; fresh: boolean } {
+export function admitOnce(window: ReplayWindow, verified: { doc: Pick<SignedDocument, 'nonce' | 'at'>; userId: string }, now: number, skewSec = DEFAULT_SKEW_SEC): { window: ReplayWindow; fresh: boolean } {
   const seen = new Map([...window.seen].filter(([, at]) => now - at <= skewSec));
   const key = `${verified.userId} ${verified.doc.nonce}`;
   if (seen.has(key)) return { window: { seen }, fresh: false };

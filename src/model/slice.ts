@@ -129,3 +129,32 @@ export function sliverNameOf(slice: string, index: number): string {
 
 /** What a slice's signed documents are called: a create carries a spec, the others name the slice. */
 export const SLICE_KINDS = { create: 'slice.create', delete: 'slice.delete', renew: 'slice.renew' } as const;
+
+/** How a slice is doing, as gathered from its hosts. */
+export type SliceState = 'running' | 'starting' | 'degraded' | 'deleted';
+
+export interface SliceSliverView {
+  index: number;
+  /** Where it runs; null when no reachable gateway hosts it. */
+  gateway: string | null;
+  name: string | null;
+  /** The sliver's observed state on its host, or `missing`. */
+  observed: string;
+  address: string | null;
+  reason: string | null;
+}
+
+/** A slice as any gateway shows it to a user. */
+export interface SliceView {
+  name: string;
+  /** The user's key id (SHA256:…). */
+  user: string;
+  state: SliceState;
+  spec: SliceSpec;
+  signedAt: string;
+  expiresAt: string;
+  version: number;
+  slivers: SliceSliverView[];
+  /** Members that did not answer while the slice was gathered. */
+  unreachable: string[];
+}

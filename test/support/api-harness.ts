@@ -16,6 +16,7 @@ import { containerName, createReconciler, type Reconciler } from '../../src/agen
 import { silentLogger } from '../../src/model/logger.js';
 import { createMemoryNetwork, type MemoryNetwork } from './memory-net.js';
 import { createCommunity } from '../../src/agent/community.js';
+import { createSliceService } from '../../src/agent/slices.js';
 import { withDefaults } from '../../src/agent/config.js';
 import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
 
@@ -56,8 +57,10 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
     dataDir: dir, config, identity, store, log, version: '0.0.0',
     resources: () => ({ contributed: contribution, free: slivers.free() }),
   });
+  // The real slice service over that community: whatever needs the community answers not_in_community.
+  const slices = createSliceService({ self: 'gw-test', community, log });
   const api = await buildApi({
-    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community,
+    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices,
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution, community: () => null,
       inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
   });

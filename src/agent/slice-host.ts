@@ -1,0 +1,172 @@
+// The peer routes through which other gateways place a slice's slivers
+// here: reserve, commit, release, delete, and the list of what this gateway
+// hosts. Every route that creates or removes work checks the user's signed
+// document itself; the calling gateway's word counts for nothing.
+// Must never: act on a document whose signature it did not verify, host an
+// index the spec does not have, or let one gateway release another's lease.
+
+import { HearthError } from '../model/errors.js';
+import type { Logger } from '../model/logger.js';
+import { MAX_LIFETIME_SEC, SLICE_KINDS, parseSliceSpec, type SliceSpec } from '../model/slice.js';
+import { DEFAULT_SKEW_SEC, verifyDocument, type SignedDocument } from '../cloud/signed-document.js';
+import type { PeerRoute } from '../peer/router.js';
+import type { SliceHosting } from '../slivers/hosting.js';
+import type { Store, StoredSliver } from '../store/store.js';
+
+export const SLICE_ROUTES = {
+  reserve: { method: 'POST', path: '/peer/v1/slices/reserve' },
+  commit: { method: 'POST', path: '/peer/v1/slices/commit' },
+  release: { method: 'POST', path: '/peer/v1/slices/release' },
+  delete: { method: 'POST', path: '/peer/v1/slices/delete' },
+  list: { method: 'GET', path: '/peer/v1/slices' },
+} as const;
+
+/** A sliver of a slice as its host reports it. */
+export interface HostedSliver {
+  index: number;
+  name: string;
+  desired: string;
+  observed: string;
+  address: string | null;
+  reason: string | null;
+}
+
+/** One slice as one host knows it: the user's signed document, the placement it was told, its slivers here. */
+export interface HostedSlice {
+  user: string;
+  name: string;
+  document: unknown;
+  placement: Record<string, string>;
+  version: number;
+  expiresAt: number;
+  deletedAt: number | null;
+  slivers: HostedSliver[];
+}
+
+export function hostedSliverOf(s: StoredSliver): HostedSliver {
+  return { index: s.member?.index ?? -1, name: s.spec.name, desired: s.desired, observed: s.observed, address: s.address, reason: s.reason };
+}
+
+/** A slice.create document checked for what a host needs: a good signature, a spec, and a lifetime not yet over. */
+export function verifyCreate(document: unknown, nowSec: number): { doc: SignedDocument; user: string; spec: SliceSpec } {
+  // The spec travels with the slice for its whole lifetime (a healer presents it days later); freshness is the entry gateway's check.
+  const v = verifyDocument(document, { now: nowSec, kind: SLICE_KINDS.create, skewSec: MAX_LIFETIME_SEC });
+  if (!v.ok) throw new HearthError(v.fault, v.reason);
+  const spec = parseSliceSpec(v.doc.body);
+  if (v.doc.at > nowSec + DEFAULT_SKEW_SEC) throw new HearthError('stale_document', `signed ${v.doc.at - nowSec} s in the future`);
+  if (v.doc.at + spec.lifetimeSec <= nowSec) throw new HearthError('stale_document', `slice ${spec.name} expired at ${v.doc.at + spec.lifetimeSec}`);
+  return { doc: v.doc, user: v.userId, spec };
+}
+
+/** A slice.delete document: fresh, signed, naming one slice. */
+export function verifyDelete(document: unknown, nowSec: number): { doc: SignedDocument; user: string; name: string } {
+  const v = verifyDocument(document, { now: nowSec, kind: SLICE_KINDS.delete });
+  if (!v.ok) throw new HearthError(v.fault, v.reason);
+  const body = v.doc.body as { name?: unknown } | null;
+  if (typeof body !== 'object' || body === null || typeof body.name !== 'string' || Object.keys(body).length !== 1) {
+    throw new HearthError('malformed_document', 'a slice.delete document names one slice: {"name": …}');
+  }
+  return { doc: v.doc, user: v.userId, name: body.name };
+}
+
+function field<T>(body: unknown, name: string, check: (v: unknown) => v is T, what: string): T {
+  const v = (body as Record<string, unknown> | null)?.[name];
+  if (!check(v)) throw new HearthError('invalid_request', `${name} must be ${what}`, { field: name });
+  return v;
+}
+
+const isLeaseId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(v);
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isTtl = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isPlacement = (v: unknown): v is Record<string, string> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((g) => typeof g === 'string');
+
+export interface SliceHostInit {
+  hosting: SliceHosting;
+  store: Store;
+  nowSec: () => number;
+}
+
+export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): PeerRoute[] {
+  const indexIn = (spec: SliceSpec, body: unknown): number => {
+    const index = field(body, 'index', isIndex, 'a whole number');
+    if (index >= spec.slivers) throw new HearthError('invalid_request', `slice ${spec.name} has ${spec.slivers} slivers; there is no index ${index}`, { field: 'index' });
+    return index;
+  };
+
+  return [
+    {
+      ...SLICE_ROUTES.reserve,
+      handler: async (req) => {
+        const { doc, user, spec } = verifyCreate(field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document'), nowSec());
+        const index = indexIn(spec, req.body);
+        const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
+        const ttlSec = field(req.body, 'ttlSec', isTtl, 'whole seconds');
+        const r = hosting.reserve({ lease, spec, user, index, holder: req.member, ttlSec, signedAt: doc.at });
+        return { body: r.kind === 'leased' ? { kind: 'leased', expiresAt: r.lease.expiresAt } : { kind: 'hosted', sliver: hostedSliverOf(r.sliver) } };
+      },
+    },
+    {
+      ...SLICE_ROUTES.commit,
+      handler: async (req) => {
+        const document = field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
+        const { doc, user, spec } = verifyCreate(document, nowSec());
+        const index = indexIn(spec, req.body);
+        const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
+        const placement = field(req.body, 'placement', isPlacement, 'an object of sliver index to gateway');
+        const sliver = hosting.commit({ lease, spec, user, index, document, placement, signedAt: doc.at });
+        return { status: 201, body: hostedSliverOf(sliver) };
+      },
+    },
+    {
+      ...SLICE_ROUTES.release,
+      handler: async (req) => {
+        const id = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
+        const lease = store.getLease(id);
+        if (lease !== undefined && lease.holder !== req.member) throw new HearthError('forbidden', 'only the gateway that took a lease may release it');
+        hosting.release(id);
+        return {};
+      },
+    },
+    {
+      ...SLICE_ROUTES.delete,
+      handler: async (req) => {
+        const { doc, user, name } = verifyDelete(field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document'), nowSec());
+        // A delete signed before the slice's current spec is an old one replayed: it must not remove the newer slice.
+        const record = store.getSlice(user, name);
+        const createdAt = (record?.document as { at?: unknown } | undefined)?.at;
+        if (typeof createdAt === 'number' && createdAt >= doc.at) return { body: { removed: 0 } };
+        return { body: { removed: hosting.remove(user, name, doc.at, 'deleted').length } };
+      },
+    },
+    {
+      ...SLICE_ROUTES.list,
+      handler: async () => {
+        const slivers = hosting.slivers();
+        const items: HostedSlice[] = hosting.records().map((r) => ({
+          user: r.user, name: r.name, document: r.document, placement: r.placement, version: r.version,
+          expiresAt: r.expiresAt, deletedAt: r.deletedAt,
+          slivers: slivers.filter((s) => s.member?.user === r.user && s.spec.slice === r.name).map(hostedSliverOf),
+        }));
+        return { body: { items } };
+      },
+    },
+  ];
+}
+
+/** Lets lapsed leases go and removes expired slices, every `intervalMs`, and once at start (a gateway back from away catches up). */
+export function startSliceSweeper(init: { hosting: SliceHosting; log: Logger; intervalMs?: number }): { stop(): void } {
+  const sweep = (): void => {
+    try {
+      const { lapsed, expired } = init.hosting.sweep();
+      for (const l of lapsed) init.log.info({ slice: l.slice, index: l.index, holder: l.holder }, 'a lease lapsed');
+      for (const r of expired) init.log.info({ slice: r.name, user: r.user }, 'slice expired; its slivers here are removed');
+    } catch (err) {
+      init.log.warn({ err: (err as Error).message }, 'sweeping slices failed');
+    }
+  };
+  sweep();
+  const timer = setInterval(sweep, init.intervalMs ?? 5000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,233 @@
+// The entry gateway's side of a slice: whichever gateway a user asks places
+// the slice among the community's members (placement core over its own view,
+// leases on the chosen hosts, commit only once every sliver is leased),
+// gathers a slice's live state from the hosts, and carries a user's delete
+// to them. It holds nothing of its own: the hosts keep the records.
+// Must never: create, change or remove work without the user's signed
+// document (hosts check it again), or leave a lease behind when a placement
+// fails: a lease it cannot release lapses by itself.
+
+import { randomBytes } from 'node:crypto';
+import { HearthError, PeerError, isErrorCode } from '../model/errors.js';
+import { SLICE_KINDS, parseSliceSpec, type SliceSliverView, type SliceSpec, type SliceState, type SliceView } from '../model/slice.js';
+import type { Logger } from '../model/logger.js';
+import { createRng } from '../kit/rng.js';
+import type { ViewState } from '../overlay/view.js';
+import type { PeerCaller } from '../peer/caller.js';
+import { admitOnce, verifyDocument, EMPTY_REPLAY_WINDOW, type ReplayWindow, type SignedDocument } from '../cloud/signed-document.js';
+import { candidatesFrom, placeSlivers } from '../cloud/placement.js';
+import { SLICE_ROUTES, verifyDelete, type HostedSlice, type HostedSliver } from './slice-host.js';
+
+export interface SliceService {
+  create(document: unknown): Promise<SliceView>;
+  list(): Promise<SliceView[]>;
+  get(name: string, user?: string): Promise<SliceView>;
+  remove(name: string, document: unknown): Promise<SliceView>;
+}
+
+export interface SliceServiceInit {
+  self: string;
+  community: { view(): ViewState; readonly caller: PeerCaller };
+  log: Logger;
+  nowSec?: () => number;
+  /** How long a lease holds a sliver's room while the other slivers are reserved. */
+  leaseSec?: number;
+  /** Per peer call. */
+  callTimeoutMs?: number;
+}
+
+const MAX_ROUNDS = 4;
+const iso = (sec: number): string => new Date(sec * 1000).toISOString();
+
+/** A peer's refusal as a short reason for the user: its code, or that it did not answer. */
+function reasonOf(err: unknown): string {
+  if (err instanceof PeerError) return err.problem?.code ?? 'unreachable';
+  if (err instanceof HearthError) return err.code;
+  return (err as Error).message;
+}
+
+/** The code a peer refused with, when it is one of ours. */
+function peerCode(err: unknown): string | undefined {
+  const code = err instanceof PeerError ? err.problem?.code : undefined;
+  return isErrorCode(code) ? code : undefined;
+}
+
+export function createSliceService(init: SliceServiceInit): SliceService {
+  const { community, log } = init;
+  const nowSec = init.nowSec ?? ((): number => Math.floor(Date.now() / 1000));
+  const leaseSec = init.leaseSec ?? 30;
+  const timeoutMs = init.callTimeoutMs ?? 5000;
+  let replays: ReplayWindow = EMPTY_REPLAY_WINDOW;
+  /** Creations under way or done, by the document's user and nonce: a retried request gets the same answer. */
+  const requests = new Map<string, { at: number; result: Promise<SliceView> }>();
+
+  const alive = (): string[] => [...community.view().members.values()].filter((m) => m.status === 'alive' && m.tags !== null).map((m) => m.name);
+
+  /** Every alive member's slices, as each host reports them. */
+  async function gather(): Promise<{ hosted: { member: string; slice: HostedSlice }[]; unreachable: string[] }> {
+    const members = alive();
+    const answers = await Promise.allSettled(members.map((m) => community.caller.call(m, SLICE_ROUTES.list, undefined, { timeoutMs })));
+    const hosted: { member: string; slice: HostedSlice }[] = [];
+    const unreachable: string[] = [];
+    answers.forEach((a, i) => {
+      const member = members[i] as string;
+      if (a.status === 'rejected') {
+        unreachable.push(member);
+        return;
+      }
+      for (const slice of (a.value as { items?: HostedSlice[] } | undefined)?.items ?? []) hosted.push({ member, slice });
+    });
+    return { hosted, unreachable };
+  }
+
+  /** One slice's view from what its hosts report; undefined when no host knows it. */
+  function viewOf(reports: { member: string; slice: HostedSlice }[], unreachable: string[]): SliceView | undefined {
+    const newest = [...reports].sort((a, b) => b.slice.version - a.slice.version)[0];
+    if (newest === undefined) return undefined;
+    const doc = newest.slice.document as SignedDocument;
+    const spec = parseSliceSpec(doc.body);
+    const deleted = reports.some((r) => r.slice.deletedAt !== null);
+    const slivers: SliceSliverView[] = [];
+    for (let index = 0; index < spec.slivers; index++) {
+      const where = reports.flatMap((r) => r.slice.slivers.filter((s) => s.index === index && s.desired !== 'gone').map((s) => ({ member: r.member, s })));
+      const found: { member: string; s: HostedSliver } | undefined = where[0];
+      slivers.push(found === undefined
+        ? { index, gateway: null, name: null, observed: 'missing', address: null, reason: null }
+        : { index, gateway: found.member, name: found.s.name, observed: found.s.observed, address: found.s.address, reason: found.s.reason });
+    }
+    const state: SliceState = deleted && slivers.every((s) => s.gateway === null) ? 'deleted'
+      : slivers.every((s) => s.observed === 'running') ? 'running'
+        : slivers.some((s) => s.gateway === null || s.observed === 'failed') ? 'degraded' : 'starting';
+    return {
+      name: spec.name, user: newest.slice.user, state, spec, signedAt: iso(doc.at), expiresAt: iso(newest.slice.expiresAt),
+      version: newest.slice.version, slivers, unreachable,
+    };
+  }
+
+  async function find(name: string, user?: string): Promise<SliceView> {
+    const { hosted, unreachable } = await gather();
+    const mine = hosted.filter((h) => h.slice.name === name && (user === undefined || h.slice.user === user));
+    const users = new Set(mine.map((h) => h.slice.user));
+    if (users.size > 1) {
+      throw new HearthError('invalid_request', `${users.size} users have a slice named ${name}; name the user (?user=SHA256:…)`, { users: [...users] });
+    }
+    const view = viewOf(mine, unreachable);
+    if (view === undefined) throw new HearthError('slice_not_found', `no reachable gateway knows slice ${JSON.stringify(name.slice(0, 80))}`);
+    return view;
+  }
+
+  async function place(document: SignedDocument, user: string, spec: SliceSpec): Promise<void> {
+    const rng = createRng(randomBytes(4).readUInt32LE(0));
+    const indexes = Array.from({ length: spec.slivers }, (_, i) => i);
+    const leased = new Map<number, { gateway: string; lease: string }>();
+    const hosted = new Map<number, string>();
+    const refused = new Map<string, string>();
+    const call = (gateway: string, route: (typeof SLICE_ROUTES)[keyof typeof SLICE_ROUTES], body: unknown): Promise<unknown> =>
+      community.caller.call(gateway, route, body, { timeoutMs });
+    const release = async (): Promise<void> => {
+      await Promise.allSettled([...leased.values()].map(({ gateway, lease }) => call(gateway, SLICE_ROUTES.release, { lease })));
+      leased.clear();
+    };
+    const zoneOf = (view: ViewState, name: string): string | null => view.members.get(name)?.tags?.zone ?? null;
+
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const pending = indexes.filter((i) => !leased.has(i) && !hosted.has(i));
+      if (pending.length === 0) break;
+      const view = community.view();
+      const holders = [...leased.values()].map((l) => l.gateway).concat([...hosted.values()]).map((name) => ({ name, zone: zoneOf(view, name) }));
+      const placement = placeSlivers({
+        spec, indexes: pending, candidates: candidatesFrom(view, { near: spec.near }), holders, refused: new Set(refused.keys()), rng,
+      });
+      if (!placement.ok) {
+        await release();
+        const why = refused.size === 0 ? '' : ` (refused by ${[...refused].map(([g, r]) => `${g}: ${r}`).join(', ')})`;
+        throw new HearthError('no_placement', `${placement.reason}${why}`, { fault: placement.fault });
+      }
+      await Promise.all(placement.assignments.map(async ({ index, gateway }) => {
+        const lease = randomBytes(16).toString('base64url');
+        try {
+          const reply = await call(gateway, SLICE_ROUTES.reserve, { document, index, lease, ttlSec: leaseSec }) as { kind?: string };
+          if (reply.kind === 'hosted') hosted.set(index, gateway);
+          else leased.set(index, { gateway, lease });
+        } catch (err) {
+          refused.set(gateway, reasonOf(err));
+          // A document every host refuses for what it is (its signature, its time) will not fare better elsewhere.
+          const code = peerCode(err);
+          if (code === 'invalid_signature' || code === 'stale_document' || code === 'malformed_document' || code === 'slice_not_found') {
+            throw new HearthError(code, `${gateway} refused the document: ${err instanceof PeerError ? err.problem?.detail ?? '' : ''}`);
+          }
+        }
+      })).catch(async (err: unknown) => {
+        await release();
+        throw err;
+      });
+    }
+    if (leased.size + hosted.size < spec.slivers) {
+      await release();
+      throw new HearthError('no_placement', `only ${leased.size + hosted.size} of ${spec.slivers} slivers found a gateway after ${MAX_ROUNDS} rounds (refused by ${[...refused].map(([g, r]) => `${g}: ${r}`).join(', ')})`);
+    }
+
+    const planned: Record<string, string> = {};
+    for (const [i, g] of hosted) planned[i] = g;
+    for (const [i, l] of leased) planned[i] = l.gateway;
+    await Promise.all([...leased].map(async ([index, { gateway, lease }]) => {
+      try {
+        await call(gateway, SLICE_ROUTES.commit, { document, index, lease, placement: planned });
+      } catch (err) {
+        // Every sliver had its room; this host failed since. The slice runs degraded until it is healed.
+        log.warn({ slice: spec.name, user, index, gateway, err: reasonOf(err) }, 'a host did not commit its sliver');
+      }
+    }));
+  }
+
+  return {
+    async create(document) {
+      const now = nowSec();
+      const v = verifyDocument(document, { now, kind: SLICE_KINDS.create });
+      if (!v.ok) throw new HearthError(v.fault, v.reason);
+      const key = `${v.userId} ${v.doc.nonce}`;
+      for (const [k, r] of requests) if (now - r.at > 600) requests.delete(k);
+      const earlier = requests.get(key);
+      if (earlier !== undefined) return earlier.result;
+      const admitted = admitOnce(replays, v, now);
+      replays = admitted.window;
+      if (!admitted.fresh) throw new HearthError('replayed_document', 'this document was already used');
+      const spec = parseSliceSpec(v.doc.body);
+      const result = (async (): Promise<SliceView> => {
+        const existing = (await gather()).hosted.filter((h) => h.slice.user === v.userId && h.slice.name === spec.name && h.slice.deletedAt === null);
+        if (existing.some((h) => (h.slice.document as SignedDocument).nonce !== v.doc.nonce)) {
+          throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`);
+        }
+        await place(v.doc, v.userId, spec);
+        log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers }, 'slice placed');
+        return find(spec.name, v.userId);
+      })();
+      requests.set(key, { at: now, result });
+      result.catch(() => requests.delete(key));
+      return result;
+    },
+
+    async list() {
+      const { hosted, unreachable } = await gather();
+      const keys = [...new Set(hosted.map((h) => `${h.slice.user} ${h.slice.name}`))].sort();
+      return keys.flatMap((k) => {
+        const view = viewOf(hosted.filter((h) => `${h.slice.user} ${h.slice.name}` === k), unreachable);
+        return view === undefined || view.state === 'deleted' ? [] : [view];
+      });
+    },
+
+    get: find,
+
+    async remove(name, document) {
+      const { user, name: named } = verifyDelete(document, nowSec());
+      if (named !== name) throw new HearthError('invalid_request', `the document deletes slice ${named}, not ${name}`);
+      const before = await find(name, user);
+      const members = alive();
+      const answers = await Promise.allSettled(members.map((m) => community.caller.call(m, SLICE_ROUTES.delete, { document }, { timeoutMs })));
+      const removed = answers.reduce((n, a) => n + (a.status === 'fulfilled' ? Number((a.value as { removed?: number }).removed ?? 0) : 0), 0);
+      const missed = members.filter((_, i) => answers[i]?.status === 'rejected');
+      log.info({ slice: name, user, removed, missed }, 'slice deleted');
+      return { ...before, state: 'deleted', unreachable: missed };
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// /api/v1/slices: a user's slices, on any gateway of the community. Creating
+// and deleting carry the user's signed document, which is their whole
+// authority (no owner token needed: the document says who asks, and every
+// host checks it again). Listing and showing take the owner token (every
+// slice) or a request the user signed (RFC 9421, api/user-auth.ts: their own).
+// Handlers translate HTTP to the slice service and back.
+
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { HearthError } from '../../model/errors.js';
+import type { SliceView } from '../../model/slice.js';
+import { Resources } from '../schemas.js';
+
+/** What the slice routes need; the agent's slice service provides it. */
+export interface SliceApi {
+  create(document: unknown): Promise<SliceView>;
+  list(): Promise<SliceView[]>;
+  get(name: string, user?: string): Promise<SliceView>;
+  remove(name: string, document: unknown): Promise<SliceView>;
+}
+
+/** Routes a user's signed document authorizes, by method and route pattern. */
+export const DOCUMENT_ROUTES: ReadonlySet<string> = new Set(['POST /api/v1/slices', 'DELETE /api/v1/slices/:name']);
+/** Routes a user may call with a signed request instead of the owner token. */
+export const USER_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/slices', 'GET /api/v1/slices/:name']);
+
+const problem = Type.Ref('Problem');
+const errors = { '4xx': problem, '5xx': problem };
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+const Document = Type.Object({
+  v: Type.Literal(1), kind: Type.String({ maxLength: 64 }), body: Type.Unknown(), user: Type.String({ maxLength: 1024 }),
+  at: Type.Integer(), nonce: Type.String({ maxLength: 64 }), sig: Type.String({ maxLength: 128 }),
+}, { additionalProperties: false, description: 'a document signed with the user key (hearth user keygen); RFC 8785 canonical JSON + Ed25519' });
+
+const SliceSpecSchema = Type.Object({
+  name: Type.String(), slivers: Type.Integer(), template: Type.String(), resources: Resources,
+  spread: Type.String(), near: Nullable(Type.String()), sshKeys: Type.Array(Type.String()), lifetimeSec: Type.Integer(),
+});
+
+const Slice = Type.Object({
+  name: Type.String(),
+  user: Type.String({ description: 'the user key id, SHA256:…' }),
+  state: Type.Union(['running', 'starting', 'degraded', 'deleted'].map((s) => Type.Literal(s))),
+  spec: SliceSpecSchema,
+  signedAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  version: Type.Integer(),
+  slivers: Type.Array(Type.Object({
+    index: Type.Integer(), gateway: Nullable(Type.String()), name: Nullable(Type.String()), observed: Type.String(),
+    address: Nullable(Type.String()), reason: Nullable(Type.String()),
+  })),
+  unreachable: Type.Array(Type.String(), { description: 'members that did not answer while the slice was gathered' }),
+});
+
+const Params = Type.Object({ name: Type.String({ maxLength: 63 }) });
+
+export function registerSliceRoutes(untyped: FastifyInstance, slices: SliceApi): void {
+  const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['slices'];
+  const userSigned = [{}];
+
+  app.post('/api/v1/slices', {
+    schema: {
+      summary: 'Create a slice from a signed slice.create document; the community places it', tags, security: userSigned,
+      body: Type.Object({ document: Document }, { additionalProperties: false }), response: { 201: Slice, ...errors },
+    },
+  }, async (req, reply) => reply.code(201).send(await slices.create(req.body.document)));
+
+  app.get('/api/v1/slices', { schema: { summary: 'Every slice the community hosts, gathered from the hosts', tags, response: { 200: Type.Object({ items: Type.Array(Slice) }), ...errors } } },
+    async (req) => ({ items: (await slices.list()).filter((s) => req.user === undefined || s.user === req.user) }));
+
+  app.get('/api/v1/slices/:name', {
+    schema: { summary: 'One slice and each of its slivers, gathered from the hosts', tags, params: Params,
+      querystring: Type.Object({ user: Type.Optional(Type.String({ maxLength: 128 })) }, { additionalProperties: false }), response: { 200: Slice, ...errors } },
+  }, async (req) => {
+    if (req.user !== undefined && req.query.user !== undefined && req.query.user !== req.user) {
+      throw new HearthError('forbidden', 'a user sees only their own slices');
+    }
+    return slices.get(req.params.name, req.user ?? req.query.user);
+  });
+
+  app.delete('/api/v1/slices/:name', {
+    schema: {
+      summary: 'Delete a slice with a signed slice.delete document; every host removes its slivers', tags, security: userSigned, params: Params,
+      body: Type.Object({ document: Document }, { additionalProperties: false }), response: { 202: Slice, ...errors },
+    },
+  }, async (req, reply) => reply.code(202).send(await slices.remove(req.params.name, req.body.document)));
+}

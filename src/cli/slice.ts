@@ -1,0 +1,155 @@
+// `hearth slice create|ls|show|rm`: a user's slices, through any gateway of
+// the community. Create and delete are documents signed here with the user
+// key (hearth user keygen); the gateway and every host check them.
+// Must never: send a private key anywhere, or sign what the user did not ask.
+
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { HearthError } from '../model/errors.js';
+import { SLICE_KINDS, SPREADS, type SliceView } from '../model/slice.js';
+import { parseUserPrivateKey } from '../cloud/user-key.js';
+import { signDocument, type SignedDocument } from '../cloud/signed-document.js';
+import { delay } from '../kit/delay.js';
+import type { ApiClient } from './client.js';
+import { printTable } from './output.js';
+import { createRequestSigner, type RequestSigner } from './request-signer.js';
+import { defaultUserKeyPath } from './user.js';
+
+export interface SliceCliDeps {
+  /** With `user`, a missing owner token is no error: requests are signed with that user key. */
+  client(cmd: Command, user?: { keyFile: string }): Promise<ApiClient>;
+  emit(cmd: Command, value: unknown, human: () => void): void;
+  json(cmd: Command): boolean;
+  num(label: string): (v: string) => number;
+}
+
+async function readUserKey(file: string): Promise<KeyObject> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new HearthError('not_found', `no user key at ${file}; make one with "hearth user keygen", or name one with --key`, { file });
+  }
+  return parseUserPrivateKey(text).privateKey;
+}
+
+/** Signs `body` as a document of `kind` with the user key in `file`. */
+export async function signWithKeyFile(file: string, kind: string, body: unknown): Promise<SignedDocument> {
+  const privateKey = await readUserKey(file);
+  return signDocument({ kind, body, privateKey, at: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') });
+}
+
+/** Signs requests with the user key in `file`, when there is one there. */
+export async function userSigner(file: string): Promise<RequestSigner | undefined> {
+  const exists = await access(file).then(() => true, () => false);
+  return exists ? createRequestSigner(await readUserKey(file)) : undefined;
+}
+
+/** "30m", "12h", "7d" or seconds, as seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (m === null) throw new Error(`a duration is a number with s, m, h or d (e.g. 7d), got ${JSON.stringify(text)}`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+function printSlice(s: SliceView): void {
+  console.log(`slice ${s.name} ${s.state}: ${s.spec.slivers} × ${s.spec.template}, cpu ${s.spec.resources.cpu}, memory ${s.spec.resources.memoryMb} MB, spread over ${s.spec.spread}`);
+  console.log(`user ${s.user}, expires ${s.expiresAt}`);
+  printTable(['#', 'SLIVER', 'GATEWAY', 'STATE', 'ADDRESS', 'REASON'],
+    s.slivers.map((x) => [String(x.index), x.name ?? '-', x.gateway ?? '-', x.observed, x.address ?? '-', x.reason ?? '-']));
+  if (s.unreachable.length > 0) console.log(`not answering: ${s.unreachable.join(', ')}`);
+}
+
+/** Polls the slice until every sliver runs, one fails, or the time is up; progress to stderr. */
+async function waitForSlice(api: ApiClient, start: SliceView, progress: boolean, timeoutMs = 300_000): Promise<SliceView> {
+  let view = start;
+  let last = '';
+  const started = Date.now();
+  for (;;) {
+    const line = view.slivers.map((s) => `${s.index}:${s.observed}`).join(' ');
+    if (progress && line !== last) {
+      process.stderr.write(`  ${view.name}: ${line}  [${((Date.now() - started) / 1000).toFixed(1)} s]\n`);
+      last = line;
+    }
+    if (view.state === 'running' || view.slivers.some((s) => s.observed === 'failed')) return view;
+    if (Date.now() - started > timeoutMs) throw new Error(`slice ${view.name} was not running within ${timeoutMs / 1000} s (now ${view.state})`);
+    await delay(250);
+    view = await api.request<SliceView>('GET', `/api/v1/slices/${encodeURIComponent(view.name)}?user=${encodeURIComponent(view.user)}`);
+  }
+}
+
+export function registerSliceCommands(program: Command, deps: SliceCliDeps): void {
+  const { client, emit, json, num } = deps;
+  const slice = program.command('slice').description('slices: your slivers spread over the community, asked of any gateway');
+  const keyOption = ['--key <file>', 'your user key (default $HEARTH_USER_KEY or ~/.config/hearth/user_ed25519)'] as const;
+
+  slice.command('create <name>')
+    .description('sign a slice request, have the community place it, and wait until every sliver runs')
+    .option('-n, --slivers <n>', 'how many slivers', num('--slivers'), 1)
+    .option('-t, --template <template>', 'busybox or debian', 'busybox')
+    .option('--cpu <cores>', 'CPU cores per sliver (fractions allowed)', num('--cpu'))
+    .option('--memory <mb>', 'memory per sliver (MB)', num('--memory'))
+    .option('--disk <mb>', 'disk per sliver (MB)', num('--disk'))
+    .option('--spread <rule>', `where slivers must differ: ${SPREADS.join(' or ')}`, 'gateways')
+    .option('--near <gateway>', 'place close to this gateway (by measured round-trip time)')
+    .option('--ssh-key <file...>', 'OpenSSH public keys to install in every sliver')
+    .option('--lifetime <duration>', 'how long until it expires unless renewed (e.g. 7d, 12h)', parseDuration)
+    .option(...keyOption)
+    .option('--no-wait', 'return once placed instead of waiting until it runs')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
+      const sshKeys = await Promise.all(((o['sshKey'] as string[] | undefined) ?? []).map(async (f) => (await readFile(f, 'utf8')).trim()));
+      const resources = Object.fromEntries([['cpu', o['cpu']], ['memoryMb', o['memory']], ['diskMb', o['disk']]].filter(([, v]) => v !== undefined));
+      const spec = {
+        name, slivers: o['slivers'], template: o['template'], resources, spread: o['spread'], sshKeys,
+        ...(o['near'] === undefined ? {} : { near: o['near'] }),
+        ...(o['lifetime'] === undefined ? {} : { lifetimeSec: o['lifetime'] }),
+      };
+      const document = await signWithKeyFile((o['key'] as string | undefined) ?? defaultUserKeyPath(), SLICE_KINDS.create, spec);
+      const keyFile = (o['key'] as string | undefined) ?? defaultUserKeyPath();
+      const api = await client(cmd, { keyFile });
+      let view = await api.request<SliceView>('POST', '/api/v1/slices', { document });
+      if (o['wait'] !== false) view = await waitForSlice(api, view, !json(cmd));
+      emit(cmd, view, () => printSlice(view));
+      if (view.state !== 'running' && o['wait'] !== false) process.exitCode = 1;
+    });
+
+  slice.command('ls').alias('list')
+    .description("the community's slices, gathered from the gateways that host them: all of them with the owner token, else your own")
+    .option(...keyOption)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { key?: string }, cmd: Command) => {
+      const { items } = await (await client(cmd, { keyFile: o.key ?? defaultUserKeyPath() })).request<{ items: SliceView[] }>('GET', '/api/v1/slices');
+      emit(cmd, items, () => printTable(
+        ['NAME', 'STATE', 'SLIVERS', 'GATEWAYS', 'USER', 'EXPIRES'],
+        items.map((s) => [
+          s.name, s.state, `${s.slivers.filter((x) => x.observed === 'running').length}/${s.spec.slivers}`,
+          [...new Set(s.slivers.map((x) => x.gateway ?? '-'))].join(','), s.user, s.expiresAt,
+        ]),
+      ));
+    });
+
+  slice.command('show <name>')
+    .description('one slice, with each sliver, its gateway and its state')
+    .option('--user <id>', 'whose slice, when several users have one of that name (SHA256:…)')
+    .option(...keyOption)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { user?: string; key?: string }, cmd: Command) => {
+      const query = o.user === undefined ? '' : `?user=${encodeURIComponent(o.user)}`;
+      const view = await (await client(cmd, { keyFile: o.key ?? defaultUserKeyPath() })).request<SliceView>('GET', `/api/v1/slices/${encodeURIComponent(name)}${query}`);
+      emit(cmd, view, () => printSlice(view));
+    });
+
+  slice.command('rm <name>').alias('delete')
+    .description('sign a delete of your slice; every gateway that hosts it removes its slivers')
+    .option(...keyOption)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { key?: string }, cmd: Command) => {
+      const keyFile = o.key ?? defaultUserKeyPath();
+      const document = await signWithKeyFile(keyFile, SLICE_KINDS.delete, { name });
+      const view = await (await client(cmd, { keyFile })).request<SliceView>('DELETE', `/api/v1/slices/${encodeURIComponent(name)}`, { document });
+      emit(cmd, view, () => console.log(`slice ${view.name} deleted${view.unreachable.length === 0 ? '' : `; not reached: ${view.unreachable.join(', ')}`}`));
+    });
+}
