@@ -110,7 +110,9 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     routes: sliceHostRoutes({ hosting, store, nowSec: wallClockSec }),
   });
   communityRef.current = community;
-  const slices = createSliceService({ self: config.name, community, log: log.child({ part: 'slices' }) });
+  const slices = createSliceService({
+    self: config.name, community, log: log.child({ part: 'slices' }), ...(crashPoint === undefined ? {} : { crashPoint }),
+  });
   let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
     slivers, store, metrics, ownerToken, log, community, slices,

@@ -1,11 +1,15 @@
 // Fault injection for the crash tests: HEARTH_CRASH_POINT=<point> makes the
-// agent kill itself with SIGKILL the first time the reconciler reaches that
-// point, exactly as a power cut or OOM kill there would. Unset (always, in
-// production), it costs one comparison per step.
+// agent kill itself with SIGKILL the first time the reconciler (or the slice
+// service, as an entry gateway) reaches that point, exactly as a power cut or
+// OOM kill there would. Unset (always, in production), it costs one
+// comparison per step.
 
 import type { CrashPoint } from './reconciler.js';
 
-export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): ((point: CrashPoint) => void) | undefined {
+/** Where an entry gateway may die while it places a slice: every sliver leased on its host, none committed. */
+export type SliceCrashPoint = 'slice:reserved';
+
+export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): ((point: CrashPoint | SliceCrashPoint) => void) | undefined {
   const wanted = env['HEARTH_CRASH_POINT'];
   if (wanted === undefined || wanted === '') return undefined;
   return (point) => {

@@ -16,6 +16,7 @@ import type { ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
 import { admitOnce, verifyDocument, EMPTY_REPLAY_WINDOW, type ReplayWindow, type SignedDocument } from '../cloud/signed-document.js';
 import { candidatesFrom, placeSlivers } from '../cloud/placement.js';
+import type { SliceCrashPoint } from './crash-points.js';
 import { SLICE_ROUTES, verifyDelete, type HostedSlice, type HostedSliver } from './slice-host.js';
 
 export interface SliceService {
@@ -34,6 +35,7 @@ export interface SliceServiceInit {
   leaseSec?: number;
   /** Per peer call. */
   callTimeoutMs?: number;
+  crashPoint?: (point: SliceCrashPoint) => void;
 }
 
 const MAX_ROUNDS = 4;
@@ -167,6 +169,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       throw new HearthError('no_placement', `only ${leased.size + hosted.size} of ${spec.slivers} slivers found a gateway after ${MAX_ROUNDS} rounds (refused by ${[...refused].map(([g, r]) => `${g}: ${r}`).join(', ')})`);
     }
 
+    init.crashPoint?.('slice:reserved');
     const planned: Record<string, string> = {};
     for (const [i, g] of hosted) planned[i] = g;
     for (const [i, l] of leased) planned[i] = l.gateway;

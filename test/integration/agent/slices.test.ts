@@ -1,0 +1,190 @@
+// Slices on four real gateways (real agents, real Serf on loopback, real
+// LXC), told as a user's story: a user asks one gateway for a slice and it
+// runs spread over three; any gateway shows it; slices that cannot be placed
+// are refused and leave nothing behind on any gateway; two entry gateways
+// placing at once onto a nearly full gateway never over-commit it (that story
+// comes first, while every gateway is empty); an entry
+// gateway that dies with every sliver leased leaks nothing (the leases
+// lapse); and a delete through another gateway removes the slice everywhere.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { cliEntry, createTestGateway, type TestGateway } from '../../support/gateway.js';
+import { until } from '../../support/until.js';
+import { ApiProblem } from '../../../src/cli/client.js';
+import { signDocument } from '../../../src/cloud/signed-document.js';
+import { userKeyOf } from '../../../src/cloud/user-key.js';
+import { SLICE_KINDS, type SliceView } from '../../../src/model/slice.js';
+import type { NodeRow } from '../../../src/overlay/view.js';
+import type { Sliver } from '../../../src/api/schemas.js';
+
+const run = promisify(execFile);
+const tag = Math.random().toString(36).slice(2, 6);
+let gws: TestGateway[] = [];
+const alice = generateKeyPairSync('ed25519').privateKey;
+
+const gw = (i: number): TestGateway => gws[i] as TestGateway;
+const sign = (kind: string, body: unknown, key: KeyObject = alice): unknown =>
+  signDocument({ kind, body, privateKey: key, at: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') });
+
+before(async () => {
+  // Three gateways with two cores for the community, one with a single core: the nearly full one.
+  gws = await Promise.all(['a', 'b', 'c', 'd'].map((x) => createTestGateway({ name: `s${x}-${tag}`, contribution: { cpu: x === 'd' ? 1 : 2 } })));
+  await Promise.all(gws.map((g) => g.start()));
+  await gw(0).api.request('POST', '/api/v1/community', { name: 'slices' });
+  for (const g of gws.slice(1)) {
+    const { token } = await gw(0).api.request<{ token: string }>('POST', '/api/v1/community/invites', { expiresInSec: 600 });
+    await g.api.request('POST', '/api/v1/community/join', { token });
+  }
+  for (const g of gws) {
+    await until(`${g.config.name} sees four alive gateways with their resources`, async () => {
+      const rows = (await g.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+      return rows.filter((r) => r.status === 'alive' && r.free !== null).length === 4 ? true : undefined;
+    }, 60_000);
+  }
+});
+
+after(async () => {
+  await Promise.all(gws.map((g) => g.destroy()));
+});
+
+/** The leases a gateway's database holds now (the agent keeps running; WAL lets us read beside it). */
+function leasesOn(g: TestGateway): { slice: string; holder: string }[] {
+  const db = new Database(join(g.dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT slice, holder FROM leases').all() as { slice: string; holder: string }[];
+  } finally {
+    db.close();
+  }
+}
+
+const sliversOn = async (g: TestGateway): Promise<Sliver[]> => (await g.api.request<{ items: Sliver[] }>('GET', '/api/v1/slivers')).items;
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; detail: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiProblem) return { code: err.problem.code, detail: err.problem.detail };
+    throw err;
+  }
+  assert.fail('the request was accepted');
+}
+
+async function nothingOf(slice: string): Promise<void> {
+  for (const g of gws) {
+    assert.deepEqual(leasesOn(g).filter((l) => l.slice === slice), [], `${g.config.name} holds no lease of ${slice}`);
+    assert.deepEqual((await sliversOn(g)).filter((s) => s.slice === slice).map((s) => s.name), [], `${g.config.name} has no sliver of ${slice}`);
+  }
+}
+
+async function running(g: TestGateway, name: string): Promise<SliceView> {
+  return until(`slice ${name} runs`, async () => {
+    const view = await g.api.request<SliceView>('GET', `/api/v1/slices/${name}`);
+    return view.state === 'running' ? view : undefined;
+  }, 120_000, 500);
+}
+
+void describe(`slices on four gateways (${tag})`, () => {
+  void test('two entry gateways placing at once onto the nearly full gateway never over-commit it', async () => {
+    // Each slice needs a core on all four gateways; sd has one core, so at most one slice can have it.
+    const [x, y] = await Promise.allSettled([
+      gw(0).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'rush-x', slivers: 4, resources: { cpu: 1, memoryMb: 64 } }) }),
+      gw(2).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'rush-y', slivers: 4, resources: { cpu: 1, memoryMb: 64 } }) }),
+    ]);
+    const placed = [x, y].filter((r) => r.status === 'fulfilled');
+    assert.equal(placed.length, 1, 'sd holds a core of one of them, and the other finds no fourth gateway');
+    for (const r of [x, y]) {
+      if (r.status === 'rejected') assert.equal((r.reason as ApiProblem).problem.code, 'no_placement');
+    }
+    for (const g of gws) {
+      const cpu = (await sliversOn(g)).reduce((sum, s) => sum + s.resources.cpu, 0);
+      assert.ok(cpu <= g.config.contribution.cpu, `${g.config.name} holds ${cpu} of ${g.config.contribution.cpu} cores`);
+      assert.deepEqual(leasesOn(g), [], `${g.config.name} kept no lease`);
+    }
+    // A slice is whole or absent, never half-placed.
+    for (const name of ['rush-x', 'rush-y']) {
+      const count = (await Promise.all(gws.map(sliversOn))).flat().filter((s) => s.slice === name).length;
+      assert.ok(count === 0 || count === 4, `${name} has ${count} slivers`);
+      if (count === 4) {
+        await running(gw(1), name);
+        await gw(1).api.request('DELETE', `/api/v1/slices/${name}`, { document: sign(SLICE_KINDS.delete, { name }) });
+      }
+    }
+    await until('the placed rush slice to be gone', async () => ((await Promise.all(gws.map(sliversOn))).flat().length === 0 ? true : undefined), 60_000, 500);
+  });
+
+  void test('a user asks one gateway for three slivers: they run on three gateways, and any gateway shows them', async () => {
+    const keyFile = join(gw(1).dataDir, '..', `alice-${tag}`);
+    writeFileSync(keyFile, alice.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    const { command, args } = cliEntry();
+    const out = await run(command, [...args, '--data-dir', gw(1).dataDir, 'slice', 'create', 'web', '--slivers', '3', '--cpu', '0.5', '--memory', '64', '--key', keyFile, '--json']);
+    const created = JSON.parse(out.stdout) as SliceView;
+    assert.equal(created.state, 'running');
+    assert.equal(created.user, userKeyOf(alice).id);
+    const hosts = created.slivers.map((s) => s.gateway);
+    assert.equal(new Set(hosts).size, 3, `three different gateways: ${hosts.join(', ')}`);
+    assert.deepEqual(created.slivers.map((s) => s.name), ['web-0', 'web-1', 'web-2']);
+
+    const fromD = await gw(3).api.request<SliceView>('GET', '/api/v1/slices/web');
+    assert.deepEqual(fromD.slivers.map((s) => [s.gateway, s.observed]), created.slivers.map((s) => [s.gateway, 'running']));
+    for (const s of created.slivers) {
+      const host = gws.find((g) => g.config.name === s.gateway);
+      assert.ok(host !== undefined);
+      const local = (await sliversOn(host)).find((x) => x.name === s.name);
+      assert.equal(local?.observed, 'running', `${s.name} runs as a sliver of ${s.gateway}`);
+    }
+  });
+
+  void test('a slice asking for more slivers than there are gateways, or more than any gateway has, is refused and leaves nothing', async () => {
+    const tooMany = await refusal(gw(2).api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'many', slivers: 5 }) }));
+    assert.equal(tooMany.code, 'no_placement');
+    assert.match(tooMany.detail, /5 slivers/);
+    await nothingOf('many');
+
+    const tooBig = await refusal(gw(2).api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'big', slivers: 2, resources: { cpu: 3 } }) }));
+    assert.equal(tooBig.code, 'no_placement');
+    await nothingOf('big');
+
+    const again = await refusal(gw(0).api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'web' }) }));
+    assert.equal(again.code, 'slice_exists', 'the same user cannot make a second slice of the same name');
+  });
+
+  void test('an entry gateway that dies with every sliver leased leaks nothing: the leases lapse on every host', async () => {
+    const entry = gw(3);
+    await entry.stop();
+    await entry.start({ HEARTH_CRASH_POINT: 'slice:reserved' });
+    await until('sd to be back in the community', async () => {
+      const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+      return rows.find((r) => r.name === entry.config.name)?.status === 'alive' ? true : undefined;
+    }, 60_000);
+    await assert.rejects(entry.api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'orphan', slivers: 2, resources: { memoryMb: 64 } }) }));
+    assert.equal(await entry.exited(), 'SIGKILL');
+    const held = gws.flatMap((g) => leasesOn(g).filter((l) => l.slice === 'orphan'));
+    assert.deepEqual(held.map((l) => l.holder), [entry.config.name, entry.config.name], 'both slivers were leased when the entry gateway died');
+    // The box comes back (as after a power cut); its own leases lapse like the others'.
+    await entry.start();
+    await until('every lease of the dead entry gateway to lapse', async () => (gws.every((g) => leasesOn(g).length === 0) ? true : undefined), 60_000, 1000);
+    await nothingOf('orphan');
+  });
+
+  void test('a delete signed by the user, sent through another gateway, removes the slice everywhere', async () => {
+    const mallory = generateKeyPairSync('ed25519').privateKey;
+    const notHers = await refusal(gw(2).api.request('DELETE', '/api/v1/slices/web', { document: sign(SLICE_KINDS.delete, { name: 'web' }, mallory) }));
+    assert.equal(notHers.code, 'slice_not_found', 'another user cannot delete it: it is not theirs');
+
+    const view = await gw(2).api.request<SliceView>('DELETE', '/api/v1/slices/web', { document: sign(SLICE_KINDS.delete, { name: 'web' }) });
+    assert.equal(view.state, 'deleted');
+    await until('every sliver of web to be gone', async () => {
+      const left = (await Promise.all(gws.map(sliversOn))).flat().filter((s) => s.slice === 'web');
+      return left.length === 0 ? true : undefined;
+    }, 60_000, 500);
+    const { items } = await gw(0).api.request<{ items: SliceView[] }>('GET', '/api/v1/slices');
+    assert.deepEqual(items.map((s) => s.name), []);
+  });
+});
