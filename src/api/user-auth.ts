@@ -44,9 +44,12 @@ export function createUserVerifier(skewSec = DEFAULT_SKEW_SEC): UserVerifier {
         ok = await httpbis.verifyMessage({
           requiredFields: [...USER_SIGNED_FIELDS],
           requiredParams: ['created', 'nonce', 'keyid'],
+          // The library subtracts the tolerance from `created` before comparing its age with
+          // maxAge (against its own Date.now()): maxAge = skewSec would refuse a signature one
+          // second old. Twice the skew allows exactly skewSec of age; the check below holds it to nowSec.
           tolerance: skewSec,
           notAfter: nowSec,
-          maxAge: skewSec,
+          maxAge: 2 * skewSec,
           keyLookup: async (p) => {
             signatures++;
             params = p;
@@ -63,6 +66,7 @@ export function createUserVerifier(skewSec = DEFAULT_SKEW_SEC): UserVerifier {
       const created = params['created'] instanceof Date ? Math.floor(params['created'].getTime() / 1000) : Number.NaN;
       const nonce = String(params['nonce']);
       if (!Number.isFinite(created) || nonce.length < 16 || nonce.length > 64) throw refuse('the signature needs a created time and a nonce of 16-64 characters');
+      if (Math.abs(nowSec - created) > skewSec) throw refuse(`the signature was created ${Math.abs(nowSec - created)} s ${created <= nowSec ? 'ago' : 'ahead'}; at most ${skewSec} s either way`);
       const admitted = admitOnce(seen, { userId: user.id, doc: { nonce, at: created } }, nowSec, skewSec);
       seen = admitted.window;
       if (!admitted.fresh) throw new HearthError('replayed_document', 'this signed request was already used');

@@ -1,0 +1,109 @@
+// How a host judges a user's slice documents by its own clock: a
+// slice.create spec holds for the slice's whole lifetime (a healer presents
+// it days after it was signed) but not a second past it, nor from more than
+// the clock skew ahead; a slice.delete must be fresh, signed, and name one
+// slice and nothing else.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { verifyCreate, verifyDelete } from '../../../src/agent/slice-host.js';
+import { DEFAULT_SKEW_SEC, signDocument, type SignedDocument } from '../../../src/cloud/signed-document.js';
+import { userKeyOf } from '../../../src/cloud/user-key.js';
+import { HearthError } from '../../../src/model/errors.js';
+import { DEFAULT_LIFETIME_SEC, MAX_LIFETIME_SEC, SLICE_KINDS } from '../../../src/model/slice.js';
+
+const now = 1_800_000_000;
+const DAY = 24 * 3600;
+const alice = generateKeyPairSync('ed25519').privateKey;
+const mallory = generateKeyPairSync('ed25519').privateKey;
+const spec = { name: 'web', slivers: 3, template: 'busybox', lifetimeSec: 7 * DAY };
+
+function doc(over: { kind?: string; body?: unknown; key?: KeyObject; at?: number } = {}): SignedDocument {
+  return signDocument({
+    kind: over.kind ?? SLICE_KINDS.create, body: 'body' in over ? over.body : spec, privateKey: over.key ?? alice,
+    at: over.at ?? now, nonce: randomBytes(16).toString('base64url'),
+  });
+}
+const deletion = (over: { body?: unknown; at?: number; key?: KeyObject } = {}): SignedDocument => doc({ kind: SLICE_KINDS.delete, body: { name: 'web' }, ...over });
+
+function throwsCode(fn: () => unknown, code: string, detail?: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof HearthError, `a HearthError, not ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (detail !== undefined) assert.match(err.message, detail);
+    return true;
+  });
+}
+
+void describe('verifyCreate: a slice spec holds for the slice\'s lifetime', () => {
+  test('signed two days ago with a seven-day lifetime, it is accepted, and names its user and spec', () => {
+    const d = doc({ at: now - 2 * DAY });
+    const v = verifyCreate(d, now);
+    assert.equal(v.user, userKeyOf(alice).id);
+    assert.deepEqual(v.doc, d);
+    assert.equal(v.spec.name, 'web');
+    assert.equal(v.spec.slivers, 3);
+    assert.equal(v.spec.lifetimeSec, 7 * DAY);
+    assert.deepEqual(v.spec.sshKeys, [], 'defaults are filled in');
+  });
+
+  test('it holds until the last second of its lifetime, and is stale from the moment it ends', () => {
+    assert.equal(verifyCreate(doc({ at: now - 7 * DAY + 1 }), now).spec.name, 'web');
+    throwsCode(() => verifyCreate(doc({ at: now - 7 * DAY }), now), 'stale_document', /expired/);
+    throwsCode(() => verifyCreate(doc({ at: now - 30 * DAY }), now), 'stale_document');
+  });
+
+  test('the lifetime is the spec\'s own: the default week, or a short one', () => {
+    const { lifetimeSec: _dropped, ...defaultLifetime } = spec;
+    assert.ok(verifyCreate(doc({ body: defaultLifetime, at: now - DEFAULT_LIFETIME_SEC + 60 }), now));
+    throwsCode(() => verifyCreate(doc({ body: defaultLifetime, at: now - DEFAULT_LIFETIME_SEC }), now), 'stale_document');
+    throwsCode(() => verifyCreate(doc({ body: { ...spec, lifetimeSec: 3600 }, at: now - 3601 }), now), 'stale_document');
+    assert.ok(verifyCreate(doc({ body: { ...spec, lifetimeSec: MAX_LIFETIME_SEC }, at: now - MAX_LIFETIME_SEC + 1 }), now));
+  });
+
+  test('signed in the future: within the clock skew it is accepted, beyond it stale', () => {
+    assert.ok(verifyCreate(doc({ at: now + DEFAULT_SKEW_SEC }), now));
+    throwsCode(() => verifyCreate(doc({ at: now + DEFAULT_SKEW_SEC + 1 }), now), 'stale_document', /future/);
+    throwsCode(() => verifyCreate(doc({ at: now + DAY }), now), 'stale_document');
+  });
+
+  test('a forged or tampered spec, a delete, or a bad spec is refused whatever its age', () => {
+    const d = doc({ at: now - DAY });
+    throwsCode(() => verifyCreate({ ...d, body: { ...spec, slivers: 30 } }, now), 'invalid_signature');
+    throwsCode(() => verifyCreate({ ...doc({ key: mallory, at: now - DAY }), user: d.user }, now), 'invalid_signature');
+    throwsCode(() => verifyCreate(deletion(), now), 'malformed_document');
+    throwsCode(() => verifyCreate({ ...d, extra: 1 }, now), 'malformed_document');
+    throwsCode(() => verifyCreate(doc({ body: { ...spec, slivers: 0 } }), now), 'invalid_request');
+    throwsCode(() => verifyCreate(null, now), 'malformed_document');
+  });
+});
+
+void describe('verifyDelete: fresh, signed, one slice', () => {
+  test('a good delete gives its user and the slice it names', () => {
+    const d = deletion({ at: now - 60 });
+    const v = verifyDelete(d, now);
+    assert.deepEqual(v, { doc: d, user: userKeyOf(alice).id, name: 'web' });
+    assert.equal(verifyDelete(deletion({ key: mallory }), now).user, userKeyOf(mallory).id, 'anyone may sign a delete; a host removes only the signer\'s slice');
+  });
+
+  test('a delete is held to the clock skew, not to a lifetime', () => {
+    assert.ok(verifyDelete(deletion({ at: now - DEFAULT_SKEW_SEC }), now));
+    throwsCode(() => verifyDelete(deletion({ at: now - 600 }), now), 'stale_document');
+    throwsCode(() => verifyDelete(deletion({ at: now + 600 }), now), 'stale_document');
+  });
+
+  test('a body that is not exactly {"name": …} is malformed', () => {
+    for (const body of [{ name: 'web', force: true }, { name: 7 }, {}, null, 'web', ['web'], { slice: 'web' }]) {
+      throwsCode(() => verifyDelete(deletion({ body }), now), 'malformed_document', /names one slice/);
+    }
+  });
+
+  test('a forged delete, or a create in its place, is refused', () => {
+    const d = deletion();
+    throwsCode(() => verifyDelete({ ...d, body: { name: 'db' } }, now), 'invalid_signature');
+    throwsCode(() => verifyDelete({ ...deletion({ key: mallory }), user: d.user }, now), 'invalid_signature');
+    throwsCode(() => verifyDelete(doc(), now), 'malformed_document', /slice\.delete/);
+    throwsCode(() => verifyDelete({ ...d, extra: 1 }, now), 'malformed_document');
+  });
+});

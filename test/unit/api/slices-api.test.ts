@@ -1,0 +1,214 @@
+// The slice routes over HTTP, in-process, on a gateway whose community is
+// never started: creating and deleting need no owner token (the user's
+// signed document is the authority) but every bad, forged, tampered, stale
+// or misplaced document is refused before the community is asked, as a
+// problem with a stable code, leaving no lease, slice or sliver behind;
+// reading takes the owner token or the user's signed request, and a user's
+// key opens the slice routes only.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createRequestSigner } from '../../../src/cli/request-signer.js';
+import { signDocument, type SignedDocument } from '../../../src/cloud/signed-document.js';
+import { userKeyOf } from '../../../src/cloud/user-key.js';
+import { SLICE_KINDS } from '../../../src/model/slice.js';
+import { apiHarness, type ApiHarness } from '../../support/api-harness.js';
+
+let h: ApiHarness;
+before(async () => {
+  h = await apiHarness();
+});
+after(async () => h.close());
+
+const alice = generateKeyPairSync('ed25519').privateKey;
+const bob = generateKeyPairSync('ed25519').privateKey;
+const nowSec = (): number => Math.floor(Date.now() / 1000);
+const spec = { name: 'web', slivers: 2, template: 'busybox' };
+/** The Host a client sends; app.ts rebuilds the signed URL from it. */
+const HOST = 'gw-test.home:8080';
+
+function doc(over: { kind?: string; body?: unknown; key?: KeyObject; at?: number } = {}): SignedDocument {
+  return signDocument({
+    kind: over.kind ?? SLICE_KINDS.create, body: over.body ?? spec, privateKey: over.key ?? alice,
+    at: over.at ?? nowSec(), nonce: randomBytes(16).toString('base64url'),
+  });
+}
+
+/** Headers for a GET the user signs, as the CLI does it: over http://<Host><path>. */
+async function userSigned(path: string, key: KeyObject = alice): Promise<Record<string, string>> {
+  return { host: HOST, ...await createRequestSigner(key)({ method: 'GET', url: `http://${HOST}${path}`, headers: {} }) };
+}
+
+interface Problem {
+  code: string;
+  status: number;
+  detail: string;
+}
+
+/** A refusal: the status, problem+json with the code, and no lease, slice or sliver left in the store. */
+function assertRefused(res: { statusCode: number; headers: Record<string, unknown>; body: string; json: <T>() => T }, status: number, code: string): Problem {
+  assert.equal(res.statusCode, status, res.body.slice(0, 300));
+  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  const problem = res.json<Problem>();
+  assert.equal(problem.code, code, problem.detail);
+  assert.equal(problem.status, status);
+  assert.ok(problem.detail.length > 0 && problem.detail.length < 1000, 'a short human-readable detail');
+  assert.deepEqual(h.store.listLeases(), [], 'no lease taken');
+  assert.deepEqual(h.store.listSlices(), [], 'no slice recorded');
+  assert.deepEqual(h.store.listSlivers(), [], 'no sliver made');
+  return problem;
+}
+
+const json = { 'content-type': 'application/json' };
+
+void describe('POST /api/v1/slices: the signed document is the authority, and a bad one goes no further', () => {
+  interface Case {
+    name: string;
+    payload: () => unknown;
+    raw?: string;
+    status: number;
+    code: string;
+  }
+  const cases: Case[] = [
+    { name: 'malformed JSON', payload: () => undefined, raw: '{"document": {', status: 400, code: 'malformed_json' },
+    { name: 'no document', payload: () => ({}), status: 400, code: 'invalid_request' },
+    { name: 'a field beside the document', payload: () => ({ document: doc(), owner: 'me' }), status: 400, code: 'invalid_request' },
+    { name: 'a field inside the document', payload: () => ({ document: { ...doc(), admin: true } }), status: 400, code: 'invalid_request' },
+    { name: 'the document as a string', payload: () => ({ document: JSON.stringify(doc()) }), status: 400, code: 'invalid_request' },
+    { name: 'a document of version 2', payload: () => ({ document: { ...doc(), v: 2 } }), status: 400, code: 'invalid_request' },
+    {
+      name: 'signed by bob in alice\'s name',
+      payload: () => ({ document: { ...doc({ key: bob }), user: userKeyOf(alice).ssh } }), status: 401, code: 'invalid_signature',
+    },
+    {
+      name: 'the spec changed after signing',
+      payload: () => {
+        const d = doc();
+        return { document: { ...d, body: { ...spec, slivers: 40 } } };
+      },
+      status: 401, code: 'invalid_signature',
+    },
+    { name: 'the signature of another document', payload: () => ({ document: { ...doc(), sig: doc().sig } }), status: 401, code: 'invalid_signature' },
+    { name: 'signed 10 minutes ago', payload: () => ({ document: doc({ at: nowSec() - 600 }) }), status: 401, code: 'stale_document' },
+    { name: 'signed 10 minutes ahead', payload: () => ({ document: doc({ at: nowSec() + 600 }) }), status: 401, code: 'stale_document' },
+    { name: 'a slice.delete document', payload: () => ({ document: doc({ kind: SLICE_KINDS.delete, body: { name: 'web' } }) }), status: 400, code: 'malformed_document' },
+    { name: 'a user key that is not ed25519', payload: () => ({ document: { ...doc(), user: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQ' } }), status: 400, code: 'malformed_document' },
+    { name: 'a short nonce', payload: () => ({ document: { ...doc(), nonce: 'abc' } }), status: 400, code: 'malformed_document' },
+    { name: 'a well signed spec with 0 slivers', payload: () => ({ document: doc({ body: { ...spec, slivers: 0 } }) }), status: 400, code: 'invalid_request' },
+    { name: 'a well signed spec with a bad name', payload: () => ({ document: doc({ body: { ...spec, name: '../etc' } }) }), status: 400, code: 'invalid_name' },
+  ];
+
+  for (const c of cases) {
+    test(c.name, async () => {
+      const res = await h.api.inject({
+        method: 'POST', url: '/api/v1/slices', headers: json,
+        ...(c.raw !== undefined ? { payload: c.raw } : { payload: c.payload() as object }),
+      });
+      assertRefused(res, c.status, c.code);
+    });
+  }
+
+  test('a good document needs no owner token and reaches the community (here: none)', async () => {
+    const res = await h.api.inject({ method: 'POST', url: '/api/v1/slices', payload: { document: doc() } });
+    assertRefused(res, 409, 'not_in_community');
+  });
+
+  test('the same document after a failure is a replay: its nonce was used, a retry must be signed anew', async () => {
+    const document = doc();
+    assertRefused(await h.api.inject({ method: 'POST', url: '/api/v1/slices', payload: { document } }), 409, 'not_in_community');
+    assertRefused(await h.api.inject({ method: 'POST', url: '/api/v1/slices', payload: { document } }), 409, 'replayed_document');
+    // A new signature over the same spec is a new request.
+    assertRefused(await h.api.inject({ method: 'POST', url: '/api/v1/slices', payload: { document: doc() } }), 409, 'not_in_community');
+  });
+
+  test('a refused document does not use up its nonce: the genuine one still goes through', async () => {
+    const genuine = doc();
+    assertRefused(await h.api.inject({ method: 'POST', url: '/api/v1/slices', payload: { document: { ...genuine, body: { ...spec, slivers: 9 } } } }), 401, 'invalid_signature');
+    assertRefused(await h.api.inject({ method: 'POST', url: '/api/v1/slices', payload: { document: genuine } }), 409, 'not_in_community');
+  });
+
+  test('a wrong owner token does not matter where the document is the authority', async () => {
+    const res = await h.api.inject({ method: 'POST', url: '/api/v1/slices', headers: { authorization: 'Bearer wrong' }, payload: { document: doc() } });
+    assertRefused(res, 409, 'not_in_community');
+  });
+});
+
+void describe('GET /api/v1/slices: the owner token, or the user\'s signed request', () => {
+  test('neither is unauthorized, and says how to ask', async () => {
+    const problem = assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers: { host: HOST } }), 401, 'unauthorized');
+    assert.match(problem.detail, /owner token/);
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices/web', headers: { host: HOST } }), 401, 'unauthorized');
+  });
+
+  test('a user\'s signature reaches the slice service', async () => {
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers: await userSigned('/api/v1/slices') }), 409, 'not_in_community');
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices/web', headers: await userSigned('/api/v1/slices/web') }), 409, 'not_in_community');
+  });
+
+  test('inject\'s own Host (localhost:80) works too: signer and verifier agree on the authority', async () => {
+    const headers = await createRequestSigner(alice)({ method: 'GET', url: 'http://localhost:80/api/v1/slices', headers: {} });
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers }), 409, 'not_in_community');
+  });
+
+  test('the owner token reaches the slice service', async () => {
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers: h.auth }), 409, 'not_in_community');
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices/web', headers: h.auth }), 409, 'not_in_community');
+  });
+
+  test('a signed request sent again is a replay', async () => {
+    const headers = await userSigned('/api/v1/slices');
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers }), 409, 'not_in_community');
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers }), 409, 'replayed_document');
+  });
+
+  test('a signature for another path, or another Host, is unauthorized', async () => {
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers: await userSigned('/api/v1/slices/web') }), 401, 'unauthorized');
+    const elsewhere = { ...await userSigned('/api/v1/slices'), host: 'gw-other.home:8080' };
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers: elsewhere }), 401, 'unauthorized');
+  });
+
+  test('a user asking for another user\'s slice is forbidden', async () => {
+    const path = `/api/v1/slices/web?user=${encodeURIComponent(userKeyOf(bob).id)}`;
+    assertRefused(await h.api.inject({ method: 'GET', url: path, headers: await userSigned(path) }), 403, 'forbidden');
+  });
+
+  test('a user\'s key opens the slice routes only', async () => {
+    for (const path of ['/api/v1/slivers', '/api/v1/node', '/api/v1/nodes', '/api/v1/community']) {
+      assertRefused(await h.api.inject({ method: 'GET', url: path, headers: await userSigned(path) }), 401, 'unauthorized');
+    }
+  });
+
+  test('a wrong owner token is not rescued by a good signature', async () => {
+    const headers = { ...await userSigned('/api/v1/slices'), authorization: 'Bearer wrong' };
+    assertRefused(await h.api.inject({ method: 'GET', url: '/api/v1/slices', headers }), 401, 'unauthorized');
+  });
+});
+
+void describe('DELETE /api/v1/slices/:name: a fresh slice.delete document naming that slice', () => {
+  const del = async (name: string, payload: unknown) =>
+    h.api.inject({ method: 'DELETE', url: `/api/v1/slices/${name}`, payload: payload as object });
+
+  test('a slice.create document is not a delete', async () => {
+    assertRefused(await del('web', { document: doc() }), 400, 'malformed_document');
+  });
+
+  test('a delete naming another slice is refused before the community is asked', async () => {
+    const problem = assertRefused(await del('web', { document: doc({ kind: SLICE_KINDS.delete, body: { name: 'db' } }) }), 400, 'invalid_request');
+    assert.match(problem.detail, /db/);
+  });
+
+  test('a forged, stale or malformed delete is refused', async () => {
+    const good = doc({ kind: SLICE_KINDS.delete, body: { name: 'web' } });
+    assertRefused(await del('web', { document: { ...good, body: { name: 'db' } } }), 401, 'invalid_signature');
+    assertRefused(await del('web', { document: { ...doc({ kind: SLICE_KINDS.delete, body: { name: 'web' }, key: bob }), user: userKeyOf(alice).ssh } }), 401, 'invalid_signature');
+    assertRefused(await del('web', { document: doc({ kind: SLICE_KINDS.delete, body: { name: 'web' }, at: nowSec() - 600 }) }), 401, 'stale_document');
+    assertRefused(await del('web', { document: doc({ kind: SLICE_KINDS.delete, body: { name: 'web', force: true } }) }), 400, 'malformed_document');
+    assertRefused(await del('web', {}), 400, 'invalid_request');
+    assertRefused(await del('web', { document: good, also: 1 }), 400, 'invalid_request');
+  });
+
+  test('a good delete needs no owner token and reaches the community (here: none)', async () => {
+    assertRefused(await del('web', { document: doc({ kind: SLICE_KINDS.delete, body: { name: 'web' } }) }), 409, 'not_in_community');
+  });
+});
