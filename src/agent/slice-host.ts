@@ -40,6 +40,8 @@ export interface HostedSlice {
   version: number;
   expiresAt: number;
   deletedAt: number | null;
+  /** The user's signed delete, which proves the tombstone to whoever pulls it. */
+  deleteDocument: unknown;
   slivers: HostedSliver[];
 }
 
@@ -78,6 +80,7 @@ function field<T>(body: unknown, name: string, check: (v: unknown) => v is T, wh
 const isLeaseId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(v);
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isTtl = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
 const isPlacement = (v: unknown): v is Record<string, string> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((g) => typeof g === 'string');
 
@@ -114,7 +117,8 @@ export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): Peer
         const index = indexIn(spec, req.body);
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const placement = field(req.body, 'placement', isPlacement, 'an object of sliver index to gateway');
-        const sliver = hosting.commit({ lease, spec, user, index, document, placement, signedAt: doc.at });
+        const version = field(req.body, 'version', isVersion, 'a whole number from 1');
+        const sliver = hosting.commit({ lease, spec, user, index, document, placement, version, signedAt: doc.at });
         return { status: 201, body: hostedSliverOf(sliver) };
       },
     },
@@ -131,12 +135,13 @@ export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): Peer
     {
       ...SLICE_ROUTES.delete,
       handler: async (req) => {
-        const { doc, user, name } = verifyDelete(field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document'), nowSec());
+        const document = field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
+        const { doc, user, name } = verifyDelete(document, nowSec());
         // A delete signed before the slice's current spec is an old one replayed: it must not remove the newer slice.
         const record = store.getSlice(user, name);
         const createdAt = (record?.document as { at?: unknown } | undefined)?.at;
         if (typeof createdAt === 'number' && createdAt >= doc.at) return { body: { removed: 0 } };
-        return { body: { removed: hosting.remove(user, name, doc.at, 'deleted').length } };
+        return { body: { removed: hosting.remove(user, name, doc.at, 'deleted', document).length } };
       },
     },
     {
@@ -145,7 +150,7 @@ export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): Peer
         const slivers = hosting.slivers();
         const items: HostedSlice[] = hosting.records().map((r) => ({
           user: r.user, name: r.name, document: r.document, placement: r.placement, version: r.version,
-          expiresAt: r.expiresAt, deletedAt: r.deletedAt,
+          expiresAt: r.expiresAt, deletedAt: r.deletedAt, deleteDocument: r.deleteDocument,
           slivers: slivers.filter((s) => s.member?.user === r.user && s.spec.slice === r.name).map(hostedSliverOf),
         }));
         return { body: { items } };

@@ -17,10 +17,12 @@ import type { PeerCaller } from '../peer/caller.js';
 import { admitOnce, verifyDocument, EMPTY_REPLAY_WINDOW, type ReplayWindow, type SignedDocument } from '../cloud/signed-document.js';
 import { candidatesFrom, placeSlivers } from '../cloud/placement.js';
 import type { SliceCrashPoint } from './crash-points.js';
-import { SLICE_ROUTES, verifyDelete, type HostedSlice, type HostedSliver } from './slice-host.js';
+import { SLICE_ROUTES, verifyCreate, verifyDelete, type HostedSlice, type HostedSliver } from './slice-host.js';
 
 export interface SliceService {
   create(document: unknown): Promise<SliceView>;
+  /** Re-places a slice's lost slivers from its signed spec (this gateway is its healer); returns the new placement. */
+  heal(document: unknown, target: PlaceTarget): Promise<Record<string, string>>;
   list(): Promise<SliceView[]>;
   get(name: string, user?: string): Promise<SliceView>;
   remove(name: string, document: unknown): Promise<SliceView>;
@@ -39,6 +41,13 @@ export interface SliceServiceInit {
 }
 
 const MAX_ROUNDS = 4;
+
+/** What to place: these indexes, beside the gateways that keep theirs, as placement `version`. */
+export interface PlaceTarget {
+  indexes: readonly number[];
+  kept: Readonly<Record<string, string>>;
+  version: number;
+}
 const iso = (sec: number): string => new Date(sec * 1000).toISOString();
 
 /** A peer's refusal as a short reason for the user: its code, or that it did not answer. */
@@ -118,9 +127,14 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     return view;
   }
 
-  async function place(document: SignedDocument, user: string, spec: SliceSpec): Promise<void> {
+  /**
+   * Places `target.indexes` of the slice (all of them at creation, the lost
+   * ones when healing) beside the gateways of `target.kept`, and commits them
+   * with the whole placement at `target.version`; returns that placement.
+   */
+  async function place(document: SignedDocument, user: string, spec: SliceSpec, target: PlaceTarget): Promise<Record<string, string>> {
     const rng = createRng(randomBytes(4).readUInt32LE(0));
-    const indexes = Array.from({ length: spec.slivers }, (_, i) => i);
+    const { indexes } = target;
     const leased = new Map<number, { gateway: string; lease: string }>();
     const hosted = new Map<number, string>();
     const refused = new Map<string, string>();
@@ -136,7 +150,8 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       const pending = indexes.filter((i) => !leased.has(i) && !hosted.has(i));
       if (pending.length === 0) break;
       const view = community.view();
-      const holders = [...leased.values()].map((l) => l.gateway).concat([...hosted.values()]).map((name) => ({ name, zone: zoneOf(view, name) }));
+      const holders = [...leased.values()].map((l) => l.gateway).concat([...hosted.values()], Object.values(target.kept))
+        .map((name) => ({ name, zone: zoneOf(view, name) }));
       const placement = placeSlivers({
         spec, indexes: pending, candidates: candidatesFrom(view, { near: spec.near }), holders, refused: new Set(refused.keys()), rng,
       });
@@ -164,23 +179,24 @@ export function createSliceService(init: SliceServiceInit): SliceService {
         throw err;
       });
     }
-    if (leased.size + hosted.size < spec.slivers) {
+    if (leased.size + hosted.size < indexes.length) {
       await release();
-      throw new HearthError('no_placement', `only ${leased.size + hosted.size} of ${spec.slivers} slivers found a gateway after ${MAX_ROUNDS} rounds (refused by ${[...refused].map(([g, r]) => `${g}: ${r}`).join(', ')})`);
+      throw new HearthError('no_placement', `only ${leased.size + hosted.size} of ${indexes.length} slivers found a gateway after ${MAX_ROUNDS} rounds (refused by ${[...refused].map(([g, r]) => `${g}: ${r}`).join(', ')})`);
     }
 
     init.crashPoint?.('slice:reserved');
-    const planned: Record<string, string> = {};
+    const planned: Record<string, string> = { ...target.kept };
     for (const [i, g] of hosted) planned[i] = g;
     for (const [i, l] of leased) planned[i] = l.gateway;
     await Promise.all([...leased].map(async ([index, { gateway, lease }]) => {
       try {
-        await call(gateway, SLICE_ROUTES.commit, { document, index, lease, placement: planned });
+        await call(gateway, SLICE_ROUTES.commit, { document, index, lease, placement: planned, version: target.version });
       } catch (err) {
         // Every sliver had its room; this host failed since. The slice runs degraded until it is healed.
         log.warn({ slice: spec.name, user, index, gateway, err: reasonOf(err) }, 'a host did not commit its sliver');
       }
     }));
+    return planned;
   }
 
   return {
@@ -192,21 +208,22 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       for (const [k, r] of requests) if (now - r.at > 600) requests.delete(k);
       const earlier = requests.get(key);
       if (earlier !== undefined) return earlier.result;
+      const spec = parseSliceSpec(v.doc.body);
       const admitted = admitOnce(replays, v, now);
       replays = admitted.window;
       if (!admitted.fresh) throw new HearthError('replayed_document', 'this document was already used');
-      const spec = parseSliceSpec(v.doc.body);
       const result = (async (): Promise<SliceView> => {
         const existing = (await gather()).hosted.filter((h) => h.slice.user === v.userId && h.slice.name === spec.name && h.slice.deletedAt === null);
         if (existing.some((h) => (h.slice.document as SignedDocument).nonce !== v.doc.nonce)) {
           throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`);
         }
-        await place(v.doc, v.userId, spec);
+        await place(v.doc, v.userId, spec, { indexes: Array.from({ length: spec.slivers }, (_, i) => i), kept: {}, version: 1 });
         log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers }, 'slice placed');
         return find(spec.name, v.userId);
       })();
+      // Kept for as long as the nonce is remembered, failed or not: the same document always gets the same answer.
       requests.set(key, { at: now, result });
-      result.catch(() => requests.delete(key));
+      result.catch(() => undefined);
       return result;
     },
 
@@ -220,6 +237,13 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     },
 
     get: find,
+
+    async heal(document, target) {
+      const { doc, user, spec } = verifyCreate(document, nowSec());
+      const placement = await place(doc, user, spec, target);
+      log.info({ slice: spec.name, user, indexes: target.indexes, placement, version: target.version }, 'slice healed');
+      return placement;
+    },
 
     async remove(name, document) {
       const { user, name: named } = verifyDelete(document, nowSec());

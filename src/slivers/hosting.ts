@@ -46,6 +46,8 @@ export interface CommitRequest {
   /** The signed slice.create document, kept with the record. */
   document: unknown;
   placement: Record<string, string>;
+  /** The placement's version: 1 at creation, one more at each healing. */
+  version: number;
   /** When the document was signed, seconds since the epoch. */
   signedAt: number;
 }
@@ -57,8 +59,10 @@ export interface SliceHosting {
   commit(req: CommitRequest): StoredSliver;
   /** Idempotent: a lease that lapsed or was committed is already gone. */
   release(lease: string): boolean;
-  /** Marks the slice's slivers here gone and keeps a tombstone; returns the slivers it removed. */
-  remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired'): StoredSliver[];
+  /** Marks the slice's slivers here gone and keeps a tombstone (with the user's delete document); returns the slivers it removed. */
+  remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument?: unknown): StoredSliver[];
+  /** Takes a newer placement of a slice this gateway has a record of (the caller decided it wins). */
+  adopt(user: string, name: string, placement: Record<string, string>, version: number): void;
   /** Drops lapsed leases and removes expired slices; returns what it did, for the log. */
   sweep(): { lapsed: LeaseRecord[]; expired: SliceRecord[] };
   /** This gateway's slivers of community slices, of one slice or all. */
@@ -67,6 +71,8 @@ export interface SliceHosting {
 }
 
 const MAX_LEASE_SEC = 120;
+
+const sameDocument = (a: unknown, b: unknown): boolean => (a as { nonce?: unknown } | null)?.nonce === (b as { nonce?: unknown } | null)?.nonce;
 
 export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   const { store } = init;
@@ -93,7 +99,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     }
   };
 
-  const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired'): StoredSliver[] => {
+  const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument: unknown = null): StoredSliver[] => {
     const removed = store.transaction(() => {
       const record = store.getSlice(user, name);
       const live = membersOf(user, name).filter((s) => s.desired !== 'gone');
@@ -102,7 +108,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         store.updateSliver(s.id, { desired: 'gone' });
       }
       for (const l of store.listLeases().filter((x) => x.user === user && x.slice === name)) store.deleteLease(l.id);
-      if (record !== undefined && (record.deletedAt === null || record.deletedAt < deletedAt)) store.putSlice({ ...record, deletedAt });
+      if (record !== undefined && (record.deletedAt === null || record.deletedAt < deletedAt)) store.putSlice({ ...record, deletedAt, deleteDocument });
       return live;
     });
     if (removed.length > 0) init.kick();
@@ -151,10 +157,14 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         checkHostable(req.spec, req.user, req.index, req.signedAt);
         store.deleteLease(lease.id);
         const previous = store.getSlice(req.user, req.spec.name);
-        store.putSlice({
-          user: req.user, name: req.spec.name, document: req.document, placement: req.placement,
-          version: (previous?.version ?? 0) + 1, expiresAt: req.signedAt + req.spec.lifetimeSec, deletedAt: null,
-        });
+        // A record of this incarnation with a newer placement (learnt meanwhile) is kept; anything else is replaced.
+        const keep = previous !== undefined && previous.deletedAt === null && previous.version > req.version && sameDocument(previous.document, req.document);
+        if (!keep) {
+          store.putSlice({
+            user: req.user, name: req.spec.name, document: req.document, placement: req.placement,
+            version: req.version, expiresAt: req.signedAt + req.spec.lifetimeSec, deletedAt: null, deleteDocument: null,
+          });
+        }
         const name = sliverNameOf(req.spec.name, req.index);
         const created = store.insertSliver(randomBytes(6).toString('hex'), {
           name, template: req.spec.template, resources: req.spec.resources, slice: req.spec.name,
@@ -169,6 +179,13 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     release: (lease) => store.transaction(() => store.deleteLease(lease)),
 
     remove,
+
+    adopt(user, name, placement, version) {
+      store.transaction(() => {
+        const record = store.getSlice(user, name);
+        if (record !== undefined && record.deletedAt === null) store.putSlice({ ...record, placement, version });
+      });
+    },
 
     sweep() {
       const now = init.nowSec();

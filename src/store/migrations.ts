@@ -71,6 +71,7 @@ export const MIGRATIONS: readonly string[] = [
     version     INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     deleted_at  INTEGER,
+    delete_document TEXT,
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (slice_user, name)
   );

@@ -57,8 +57,10 @@ export interface SliceRecord {
   version: number;
   /** Seconds since the epoch. */
   expiresAt: number;
-  /** When the user's delete was signed, seconds since the epoch; null while the slice lives. */
+  /** When the user's delete was signed (or the slice expired), seconds since the epoch; null while the slice lives. */
   deletedAt: number | null;
+  /** The user's signed slice.delete document, which lets any holder prove the delete; null for an expiry. */
+  deleteDocument: unknown;
   updatedAt: string;
 }
 
@@ -141,13 +143,15 @@ interface SliceRow {
   version: number;
   expires_at: number;
   deleted_at: number | null;
+  delete_document: string | null;
   updated_at: string;
 }
 
 const sliceFromRow = (r: SliceRow): SliceRecord => ({
   user: r.slice_user, name: r.name, document: JSON.parse(r.document) as unknown,
   placement: JSON.parse(r.placement) as Record<string, string>, version: r.version,
-  expiresAt: r.expires_at, deletedAt: r.deleted_at, updatedAt: r.updated_at,
+  expiresAt: r.expires_at, deletedAt: r.deleted_at,
+  deleteDocument: r.delete_document === null ? null : JSON.parse(r.delete_document) as unknown, updatedAt: r.updated_at,
 });
 
 export interface StoreInit {
@@ -211,8 +215,8 @@ export function createStore({ db, now }: StoreInit): Store {
     deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
     lapsed: db.prepare('SELECT * FROM leases WHERE expires_at < ? ORDER BY id'),
     deleteLapsed: db.prepare('DELETE FROM leases WHERE expires_at < ?'),
-    putSlice: db.prepare(`INSERT OR REPLACE INTO slices (slice_user, name, document, placement, version, expires_at, deleted_at, updated_at)
-      VALUES (@user, @name, @document, @placement, @version, @expiresAt, @deletedAt, @at)`),
+    putSlice: db.prepare(`INSERT OR REPLACE INTO slices (slice_user, name, document, placement, version, expires_at, deleted_at, delete_document, updated_at)
+      VALUES (@user, @name, @document, @placement, @version, @expiresAt, @deletedAt, @deleteDocument, @at)`),
     slice: db.prepare('SELECT * FROM slices WHERE slice_user = ? AND name = ?'),
     slices: db.prepare('SELECT * FROM slices ORDER BY name, slice_user'),
   };
@@ -305,7 +309,8 @@ export function createStore({ db, now }: StoreInit): Store {
       const at = now();
       stmts.putSlice.run({
         user: r.user, name: r.name, document: JSON.stringify(r.document), placement: JSON.stringify(r.placement),
-        version: r.version, expiresAt: r.expiresAt, deletedAt: r.deletedAt, at,
+        version: r.version, expiresAt: r.expiresAt, deletedAt: r.deletedAt,
+        deleteDocument: r.deleteDocument === null ? null : JSON.stringify(r.deleteDocument), at,
       });
       return { ...r, updatedAt: at };
     },

@@ -48,7 +48,7 @@ function reserveReq(h: Host, over: Partial<ReserveRequest> = {}): ReserveRequest
 }
 
 function commitReq(r: ReserveRequest) {
-  return { lease: r.lease, spec: r.spec, user: r.user, index: r.index, document: { signed: 'doc' }, placement: { [r.index]: 'gw2' }, signedAt: r.signedAt };
+  return { lease: r.lease, spec: r.spec, user: r.user, index: r.index, document: { signed: 'doc', nonce: `n${r.signedAt}` }, placement: { [r.index]: 'gw2' }, version: 1, signedAt: r.signedAt };
 }
 
 const code = (c: string) => (err: unknown) => err instanceof HearthError && err.code === c;
@@ -72,7 +72,7 @@ void describe('hosting a slice sliver', () => {
     assert.equal(usageWithLeases(h.store, h.clock.now).slivers, 1, 'the sliver now holds what the lease held');
     assert.equal(h.kicks.count, 1);
     const record = h.store.getSlice(ALICE, 'web');
-    assert.deepEqual(record?.document, { signed: 'doc' });
+    assert.deepEqual(record?.document, { signed: 'doc', nonce: `n${req.signedAt}` });
     assert.equal(record?.expiresAt, req.signedAt + req.spec.lifetimeSec);
 
     // A commit or reserve retried after success answers with the same sliver.
@@ -144,7 +144,7 @@ void describe('hosting a slice sliver', () => {
     h.hosting.reserve(newer);
     h.hosting.commit(commitReq(newer));
     assert.equal(h.store.getSlice(ALICE, 'web')?.deletedAt, null);
-    assert.equal(h.store.getSlice(ALICE, 'web')?.version, 2);
+    assert.deepEqual(h.store.getSlice(ALICE, 'web')?.document, { signed: 'doc', nonce: `n${newer.signedAt}` }, 'the new incarnation replaces the tombstone');
   });
 
   void test('an expired slice is removed by the sweep, with an event saying why', (t) => {

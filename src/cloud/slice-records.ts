@@ -1,0 +1,51 @@
+// Slice records as the community converges them: every gateway that hosts a
+// sliver of a slice keeps the user's signed spec, where each sliver is (the
+// placement, versioned), and a tombstone with the user's signed delete once
+// the slice is deleted. A digest of them travels in a tag; a member whose
+// digest differs is asked for its records (the anti-entropy core), and this
+// module says which of two records of one slice wins: the same everywhere,
+// so all holders end up with one placement.
+// Pure. Must never: let a record replace another of a different incarnation
+// of the slice (another create document), or prefer a placement by anything
+// but version and content.
+
+import { createHash } from 'node:crypto';
+
+/** Tag digest of this gateway's slice records. */
+export const SLICES_DIGEST = 'sl';
+
+export interface RecordState {
+  user: string;
+  name: string;
+  /** The create document's nonce: which incarnation of the slice this is. */
+  incarnation: string;
+  placement: Readonly<Record<string, string>>;
+  version: number;
+  deletedAt: number | null;
+}
+
+/** A placement as one canonical string: index=gateway, by index. */
+export function placementKey(p: Readonly<Record<string, string>>): string {
+  return Object.entries(p).sort(([a], [b]) => Number(a) - Number(b)).map(([i, g]) => `${i}=${g}`).join(',');
+}
+
+/**
+ * Whether `theirs` should replace `mine`'s placement: same incarnation, and a
+ * higher version, or the same version with a greater placement (two healers
+ * on two sides of a partition both made version v+1: the greater wins on
+ * both sides once they meet).
+ */
+export function placementWins(mine: RecordState, theirs: RecordState): boolean {
+  if (mine.user !== theirs.user || mine.name !== theirs.name || mine.incarnation !== theirs.incarnation) return false;
+  if (theirs.version !== mine.version) return theirs.version > mine.version;
+  return placementKey(theirs.placement) > placementKey(mine.placement);
+}
+
+/** The first 11 base64url characters of SHA-256 over every record's state; none when there are none. */
+export function slicesDigest(records: readonly RecordState[]): string | undefined {
+  if (records.length === 0) return undefined;
+  const lines = records
+    .map((r) => [r.user, r.name, r.incarnation, r.version, placementKey(r.placement), r.deletedAt ?? '-'].join(' '))
+    .sort();
+  return createHash('sha256').update(lines.join('\n')).digest('base64url').slice(0, 11);
+}
