@@ -24,9 +24,19 @@ export interface RecordState {
   deletedAt: number | null;
 }
 
-/** A placement as one canonical string: index=gateway, by index. */
+/** '%', ',' and '=' percent-encoded, so that no key or gateway name can pass for a separator. */
+const escaped = (s: string): string => s.replace(/[%,=]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * A placement as one canonical string: index=gateway, by index. Keys are
+ * ordered shorter first, then by character: numeric order for sliver
+ * indexes, and a total order on whatever keys a peer sends. Different
+ * placements never share a string.
+ */
 export function placementKey(p: Readonly<Record<string, string>>): string {
-  return Object.entries(p).sort(([a], [b]) => Number(a) - Number(b)).map(([i, g]) => `${i}=${g}`).join(',');
+  return Object.entries(p)
+    .sort(([a], [b]) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([i, g]) => `${escaped(i)}=${escaped(g)}`).join(',');
 }
 
 /**
