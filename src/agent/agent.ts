@@ -21,6 +21,7 @@ import { createSliverService, wallClockSec } from '../slivers/service.js';
 import { createSliceHosting } from '../slivers/hosting.js';
 import { sliceHostRoutes, startSliceSweeper } from './slice-host.js';
 import { createSliceService } from './slices.js';
+import { createSliceKeeper } from './slice-keeper.js';
 import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
@@ -113,6 +114,10 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   const slices = createSliceService({
     self: config.name, community, log: log.child({ part: 'slices' }), ...(crashPoint === undefined ? {} : { crashPoint }),
   });
+  const keeper = createSliceKeeper({
+    self: config.name, hosting, community, heal: (document, target) => slices.heal(document, target),
+    log: log.child({ part: 'slices' }), nowSec: wallClockSec,
+  });
   let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
     slivers, store, metrics, ownerToken, log, community, slices,
@@ -142,10 +147,12 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       sweeper = startSliceSweeper({ hosting, log: log.child({ part: 'slices' }) });
       url = await api.listen({ host: config.api.host, port: config.api.port });
       await community.start();
+      keeper.start();
       log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
     },
     async stop() {
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
+      await keeper.stop();
       await community.stop();
       sweeper?.stop();
       await api.close();

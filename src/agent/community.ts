@@ -73,6 +73,8 @@ export interface Community extends CommunityApi {
   readonly caller: PeerCaller;
   /** The membership view without revoked members; refused while the overlay is down. */
   view(): ViewState;
+  /** Gossips a digest in this gateway's tags (undefined drops it); kept across overlay restarts. */
+  publishDigest(key: string, digest: string | undefined): void;
   /** Revoked members' gossip endpoints, for the firewall (loopback ones cannot be told apart from us, so never). */
   blockedPeers(): BlockedPeer[];
   /** Start the overlay if this gateway is in a community. */
@@ -460,6 +462,7 @@ export function createCommunity(init: CommunityInit): Community {
     trust,
     pins,
     caller,
+    publishDigest: setDigest,
     view() {
       const all = mustRun().overlay.view();
       const revoked = revocations.ids();

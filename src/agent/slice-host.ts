@@ -60,9 +60,12 @@ export function verifyCreate(document: unknown, nowSec: number): { doc: SignedDo
   return { doc: v.doc, user: v.userId, spec };
 }
 
-/** A slice.delete document: fresh, signed, naming one slice. */
-export function verifyDelete(document: unknown, nowSec: number): { doc: SignedDocument; user: string; name: string } {
-  const v = verifyDocument(document, { now: nowSec, kind: SLICE_KINDS.delete });
+/**
+ * A slice.delete document: signed, naming one slice, and fresh, unless
+ * `skewSec` says otherwise (a tombstone pulled from a peer carries an old one).
+ */
+export function verifyDelete(document: unknown, nowSec: number, skewSec = DEFAULT_SKEW_SEC): { doc: SignedDocument; user: string; name: string } {
+  const v = verifyDocument(document, { now: nowSec, kind: SLICE_KINDS.delete, skewSec });
   if (!v.ok) throw new HearthError(v.fault, v.reason);
   const body = v.doc.body as { name?: unknown } | null;
   if (typeof body !== 'object' || body === null || typeof body.name !== 'string' || Object.keys(body).length !== 1) {

@@ -61,6 +61,8 @@ export interface SliceHosting {
   release(lease: string): boolean;
   /** Marks the slice's slivers here gone and keeps a tombstone (with the user's delete document); returns the slivers it removed. */
   remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument?: unknown): StoredSliver[];
+  /** Removes one sliver of a slice that its placement now puts on another gateway; returns it, if it was here. */
+  retire(user: string, name: string, index: number, placedAt: string): StoredSliver | undefined;
   /** Takes a newer placement of a slice this gateway has a record of (the caller decided it wins). */
   adopt(user: string, name: string, placement: Record<string, string>, version: number): void;
   /** Drops lapsed leases and removes expired slices; returns what it did, for the log. */
@@ -179,6 +181,17 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     release: (lease) => store.transaction(() => store.deleteLease(lease)),
 
     remove,
+
+    retire(user, name, index, placedAt) {
+      const retired = store.transaction(() => {
+        const s = hostedAt(user, name, index);
+        if (s === undefined) return undefined;
+        store.appendEvent(s.id, 'slice.sliver-extra', { slice: name, user, index, keptOn: placedAt });
+        return store.updateSliver(s.id, { desired: 'gone' });
+      });
+      if (retired !== undefined) init.kick();
+      return retired;
+    },
 
     adopt(user, name, placement, version) {
       store.transaction(() => {

@@ -1,0 +1,193 @@
+// Keeps every slice this gateway holds at exactly N, with no coordinator.
+// Every few seconds it: gossips a digest of its slice records and pulls the
+// records of members whose digest differs (anti-entropy), taking a newer
+// placement or a user's signed delete it finds there; heals the slices it is
+// the healer of (a holder failed or left: their slivers are placed again from
+// the user's signed spec); and removes its slivers that the converged
+// placement puts on another live gateway, once that gateway says it has them.
+// The decisions are the cores' (cloud/healing.ts, cloud/slice-records.ts,
+// cloud/anti-entropy.ts); this shell feeds them and runs what they say.
+// Must never: remove a sliver on the word of a placement alone (the gateway
+// it names must confirm), or take a delete whose signature it did not check.
+
+import { MAX_LIFETIME_SEC, parseSliceSpec } from '../model/slice.js';
+import type { Logger } from '../model/logger.js';
+import { peerAddress, type ViewState } from '../overlay/view.js';
+import type { PeerCaller } from '../peer/caller.js';
+import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
+import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
+import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '../cloud/slice-records.js';
+import type { SliceHosting } from '../slivers/hosting.js';
+import type { SliceRecord } from '../store/store.js';
+import { SLICE_ROUTES, verifyDelete, type HostedSlice } from './slice-host.js';
+import type { PlaceTarget } from './slices.js';
+
+export interface SliceKeeperInit {
+  self: string;
+  hosting: SliceHosting;
+  community: { view(): ViewState; readonly caller: PeerCaller; publishDigest(key: string, digest: string | undefined): void };
+  heal(document: unknown, target: PlaceTarget): Promise<Record<string, string>>;
+  log: Logger;
+  nowSec: () => number;
+  intervalMs?: number;
+  /** After a failed healing, wait this long before that slice is tried again. */
+  healRetryMs?: number;
+}
+
+export interface SliceKeeper {
+  /** One round now; resolves when its pulls, healings and removals are done. */
+  tick(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const incarnationOf = (document: unknown): string => String((document as { nonce?: unknown } | null)?.nonce ?? '');
+const createdAt = (document: unknown): number => Number((document as { at?: unknown } | null)?.at ?? 0);
+
+function stateOf(r: Pick<SliceRecord, 'user' | 'name' | 'document' | 'placement' | 'version' | 'deletedAt'>): RecordState {
+  return { user: r.user, name: r.name, incarnation: incarnationOf(r.document), placement: r.placement, version: r.version, deletedAt: r.deletedAt };
+}
+
+export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
+  const { self, hosting, community, log } = init;
+  const callTimeoutMs = 5000;
+  let entropy: AntiEntropyState = EMPTY_ANTI_ENTROPY;
+  const healing = new Set<string>();
+  const healFailedAt = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> | undefined;
+
+  const feed = (input: AntiEntropyInput): AntiEntropyState['pending'] => {
+    const step = stepAntiEntropy(entropy, input, performance.now());
+    entropy = step.state;
+    return new Map(step.commands.map((c) => [c.member, c.digest]));
+  };
+
+  /** Takes what a peer's records say that ours do not: a newer placement, or the user's delete. */
+  const merge = (items: readonly HostedSlice[]): void => {
+    for (const theirs of items) {
+      const mine = hosting.records().find((r) => r.user === theirs.user && r.name === theirs.name);
+      if (mine === undefined) continue;
+      if (theirs.deletedAt !== null && mine.deletedAt === null && theirs.deleteDocument !== null) {
+        try {
+          const del = verifyDelete(theirs.deleteDocument, init.nowSec(), MAX_LIFETIME_SEC);
+          if (del.user !== mine.user || del.name !== mine.name || del.doc.at <= createdAt(mine.document)) continue;
+          const removed = hosting.remove(mine.user, mine.name, del.doc.at, 'deleted', theirs.deleteDocument);
+          log.info({ slice: mine.name, user: mine.user, removed: removed.length }, 'learnt that the user deleted the slice');
+        } catch (err) {
+          log.warn({ slice: mine.name, err: (err as Error).message }, 'a peer sent a delete that does not verify; ignored');
+        }
+        continue;
+      }
+      if (mine.deletedAt === null && theirs.deletedAt === null && placementWins(stateOf(mine), stateOf(theirs))) {
+        hosting.adopt(mine.user, mine.name, theirs.placement, theirs.version);
+        log.info({ slice: mine.name, version: theirs.version, placement: theirs.placement }, 'took a newer placement');
+      }
+    }
+  };
+
+  const pullFrom = async (member: string, digest: string): Promise<void> => {
+    try {
+      const reply = await community.caller.call(member, SLICE_ROUTES.list, undefined, { timeoutMs: callTimeoutMs }) as { items?: HostedSlice[] };
+      merge(reply.items ?? []);
+      feed({ type: 'pulled', member, digest });
+    } catch (err) {
+      log.warn({ member, err: (err as Error).message }, 'pulling slice records failed');
+      feed({ type: 'pull-failed', member, digest });
+    }
+  };
+
+  const heal = async (record: SliceRecord, lost: number[], liveness: (m: string) => Liveness): Promise<void> => {
+    const key = `${record.user} ${record.name}`;
+    const failedAt = healFailedAt.get(key);
+    if (healing.has(key) || (failedAt !== undefined && performance.now() - failedAt < (init.healRetryMs ?? 10_000))) return;
+    healing.add(key);
+    try {
+      const kept = Object.fromEntries(Object.entries(record.placement).filter(([i, g]) => !lost.includes(Number(i)) && (g === self || liveness(g) === 'alive')));
+      const version = record.version + 1;
+      log.info({ slice: record.name, user: record.user, lost }, 'healing: placing the slivers of gateways that failed or left');
+      const placement = await init.heal(record.document, { indexes: lost, kept, version });
+      hosting.adopt(record.user, record.name, placement, version);
+      healFailedAt.delete(key);
+    } catch (err) {
+      healFailedAt.set(key, performance.now());
+      log.warn({ slice: record.name, user: record.user, err: (err as Error).message }, 'healing failed; trying again later');
+    } finally {
+      healing.delete(key);
+    }
+  };
+
+  /** Removes our sliver of an index the placement gives another gateway, once that gateway says it runs it. */
+  const retire = async (user: string, name: string, index: number, placedAt: string): Promise<void> => {
+    try {
+      const reply = await community.caller.call(placedAt, SLICE_ROUTES.list, undefined, { timeoutMs: callTimeoutMs }) as { items?: HostedSlice[] };
+      const there = reply.items?.find((s) => s.user === user && s.name === name)?.slivers.some((s) => s.index === index && s.desired !== 'gone');
+      if (there !== true) return;
+      if (hosting.retire(user, name, index, placedAt) !== undefined) {
+        log.info({ slice: name, user, index, keptOn: placedAt }, 'removed an extra sliver: the slice runs this one on another gateway');
+      }
+    } catch (err) {
+      log.warn({ slice: name, index, placedAt, err: (err as Error).message }, 'could not confirm where an extra sliver runs; keeping it for now');
+    }
+  };
+
+  async function once(): Promise<void> {
+    let view: ViewState;
+    try {
+      view = community.view();
+    } catch {
+      return; // not in a community now: nothing to keep
+    }
+    const records = hosting.records();
+    const digest = slicesDigest(records.map(stateOf));
+    community.publishDigest(SLICES_DIGEST, digest);
+
+    const peers: PeerDigest[] = [...view.members.values()].filter((m) => m.name !== self).map((m) => ({
+      member: m.name, digest: m.tags?.digests[SLICES_DIGEST], reachable: m.status === 'alive' && peerAddress(m) !== null,
+    }));
+    const pulls = feed({ type: 'tick', mine: digest, peers });
+    await Promise.all([...pulls].map(([member, d]) => pullFrom(member, d)));
+
+    const liveness = (m: string): Liveness => (view.members.get(m)?.status === 'alive' ? 'alive' : 'gone');
+    const now = init.nowSec();
+    const live = hosting.records().filter((r) => r.deletedAt === null && r.expiresAt > now);
+    const held: HeldSlice[] = live.flatMap((r) => {
+      try {
+        return [{ user: r.user, name: r.name, slivers: parseSliceSpec((r.document as { body?: unknown }).body).slivers, placement: r.placement }];
+      } catch {
+        return [];
+      }
+    });
+    const duties = healingDuties(self, held, liveness);
+    const hosted = hosting.slivers().filter((s) => s.desired !== 'gone' && s.member !== null)
+      .map((s) => ({ user: s.member?.user ?? '', name: s.spec.slice, index: s.member?.index ?? -1 }));
+    const extras = extrasOf(self, hosted, (user, name) => live.find((r) => r.user === user && r.name === name)?.placement, liveness);
+    await Promise.all([
+      ...duties.map((d) => {
+        const record = live.find((r) => r.user === d.user && r.name === d.name);
+        return record === undefined ? Promise.resolve() : heal(record, d.lost, liveness);
+      }),
+      ...extras.map((e) => retire(e.user, e.name, e.index, e.placedAt)),
+    ]);
+  }
+
+  const tick = (): Promise<void> => {
+    // One round at a time: a slow round makes the next wait, never overlap.
+    round ??= once().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'keeping slices failed')).finally(() => {
+      round = undefined;
+    });
+    return round;
+  };
+
+  return {
+    tick,
+    start() {
+      timer = setInterval(() => void tick(), init.intervalMs ?? 2000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      await round;
+    },
+  };
+}
