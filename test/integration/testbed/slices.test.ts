@@ -1,0 +1,145 @@
+// A slice lives through the failures of a community, on a testbed of five
+// gateways (namespaces, the link emulator, real agents, real Serf, real LXC),
+// driven with the real CLI as a user and an operator would. The story:
+// a user makes a slice of three from gw1 → a gateway that hosts one is
+// killed: another runs its sliver → it comes back: its extra goes, exactly
+// three → the network splits with the slice's slivers on both sides: each
+// side heals what it lost → the split heals: exactly two again, on the
+// placement every gateway agrees on → the user deletes a slice while one of
+// its hosts is down: when that host returns it learns of the signed delete
+// and removes its sliver.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomInt } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../support/ports.js';
+import { testbedUp } from '../../../src/testbed/controller.js';
+import { testbedDown } from '../../../src/testbed/controller-down.js';
+import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
+import { runHearth } from '../../../src/testbed/gateway-process.js';
+import { memberOf, readTestbedState, type TestbedState } from '../../../src/testbed/state.js';
+import type { SliceView } from '../../../src/model/slice.js';
+import type { Sliver } from '../../../src/api/schemas.js';
+
+const prefix = `t${Array.from({ length: 3 }, () => 'abcdefghijklmnopqrstuvwxyz'[randomInt(26)]).join('')}`;
+const root = mkdtempSync(join(tmpdir(), 'testbed-slices-'));
+// The gateways' containers live below; their unprivileged root must be able to traverse it.
+chmodSync(root, 0o755);
+const dir = join(root, 'tb');
+const keyFile = join(root, 'alice');
+let state: TestbedState;
+const GATEWAYS = [1, 2, 3, 4, 5];
+
+const gw = (n: number): TestbedState['members'][number] => memberOf(state, n);
+const number = (name: string): number => Number(name.replace(/^gw/, ''));
+
+async function show(n: number, slice: string): Promise<SliceView> {
+  return JSON.parse(await runHearth(gw(n), ['slice', 'show', slice, '--json'])) as SliceView;
+}
+
+/** Every live sliver of `slice` on every gateway that answers, as [gateway, index name]. */
+async function census(slice: string, gateways: readonly number[] = GATEWAYS): Promise<string[]> {
+  const rows: string[] = [];
+  for (const n of gateways) {
+    const items = JSON.parse(await runHearth(gw(n), ['sliver', 'ls', '--json'])) as Sliver[];
+    for (const s of items) if (s.slice === slice && s.desired !== 'gone') rows.push(`gw${n}:${s.name}`);
+  }
+  return rows.sort();
+}
+
+/** Polls until `check` holds, saying what it last saw when it never does. */
+async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
+  const deadline = performance.now() + seconds * 1000;
+  let last: T | undefined;
+  let error: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (check(last)) return last;
+    } catch (err) {
+      error = err;
+    }
+    if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last) ?? String(error)}`);
+    await sleep(1000);
+  }
+}
+
+const hostsOf = (v: SliceView): string[] => v.slivers.map((s) => s.gateway ?? '-');
+const runningOn = (v: SliceView, avoid: readonly string[] = []): boolean =>
+  v.state === 'running' && new Set(hostsOf(v)).size === v.spec.slivers && !hostsOf(v).some((g) => avoid.includes(g));
+
+void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
+  before(async () => {
+    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    const result = await testbedUp({
+      gateways: GATEWAYS.length, dir, prefix, seed: 11, port: await freePort(),
+      underlay: { network: `172.28.${randomInt(256)}.0`, prefixLength: 24 },
+      progress: () => undefined,
+    });
+    state = result.state;
+  });
+
+  after(async () => {
+    await testbedDown({ dir });
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  void test('a user asks gw1 for a slice of three; it runs on three gateways', async () => {
+    const out = await runHearth(gw(1), ['slice', 'create', 'heal', '--slivers', '3', '--memory', '64', '--key', keyFile, '--json']);
+    const view = JSON.parse(out) as SliceView;
+    assert.ok(runningOn(view), JSON.stringify(view.slivers));
+    assert.equal((await census('heal')).length, 3);
+  });
+
+  void test('a host is killed: its sliver runs again on another gateway; it comes back and removes its extra', async () => {
+    const before = await show(1, 'heal');
+    // Kill a host other than gw1, so gw1 keeps answering the user.
+    const victim = number(hostsOf(before).find((g) => g !== 'gw1') ?? 'gw2');
+    await testbedKill(`gw${victim}`, { dir });
+    const healed = await eventually(`the slice to run without gw${victim}`, 90, () => show(1, 'heal'), (v) => runningOn(v, [`gw${victim}`]));
+    assert.equal(healed.version, before.version + 1, 'the healer made the next placement');
+
+    await testbedRestart(`gw${victim}`, { dir });
+    state = readTestbedState(dir) ?? state;
+    const rows = await eventually('exactly three slivers again', 90, () => census('heal'), (r) => r.length === 3);
+    assert.ok(!rows.some((r) => r.startsWith(`gw${victim}:`)), `gw${victim} removed its extra: ${rows.join(' ')}`);
+    assert.ok(runningOn(await show(victim, 'heal')), 'the returned gateway agrees on the placement');
+  });
+
+  void test('a partition with the slice on both sides: each side heals; once healed, exactly N on the agreed placement', async () => {
+    const out = await runHearth(gw(2), ['slice', 'create', 'split', '--slivers', '2', '--memory', '64', '--key', keyFile, '--json']);
+    const [a, b] = hostsOf(JSON.parse(out) as SliceView).map(number) as [number, number];
+    // Three gateways with a, two with b: each side has a free gateway for the sliver it lost.
+    const others = GATEWAYS.filter((n) => n !== a && n !== b);
+    const sideA = [a, others[0], others[1]] as number[];
+    const sideB = [b, others[2]] as number[];
+    await testbedPartition(`${sideA.map((n) => `gw${n}`).join(',')}/${sideB.map((n) => `gw${n}`).join(',')}`, { dir });
+    for (const [side, lost] of [[sideA, b], [sideB, a]] as const) {
+      await eventually(`side ${side.join(',')} to heal the sliver of gw${lost}`, 90, () => show(side[0] as number, 'split'),
+        (v) => runningOn(v, [`gw${lost}`]));
+    }
+    assert.equal((await census('split')).length, 4, 'both sides run two: four in all while split');
+
+    await testbedHeal({ dir });
+    const rows = await eventually('exactly two slivers of split once the network is whole', 120, () => census('split'), (r) => r.length === 2);
+    const views = await Promise.all(GATEWAYS.map((n) => show(n, 'split')));
+    const placements = new Set(views.map((v) => hostsOf(v).join(',')));
+    assert.equal(placements.size, 1, `every gateway shows one placement: ${[...placements].join(' | ')}`);
+    assert.deepEqual(rows, views[0]?.slivers.map((s) => `${s.gateway ?? '-'}:${s.name ?? '-'}`).sort());
+  });
+
+  void test('a slice deleted while one of its hosts is down: that host removes its sliver when it returns', async () => {
+    const view = await show(1, 'split');
+    const away = number(hostsOf(view).find((g) => g !== 'gw1') ?? 'gw2');
+    await testbedKill(`gw${away}`, { dir });
+    // The user deletes through a gateway that is up; the dead host does not hear it.
+    const asker = GATEWAYS.find((n) => n !== away) as number;
+    await runHearth(gw(asker), ['slice', 'rm', 'split', '--key', keyFile]);
+    await testbedRestart(`gw${away}`, { dir });
+    state = readTestbedState(dir) ?? state;
+    await eventually(`gw${away} to remove the deleted slice's sliver`, 60, () => census('split'), (r) => r.length === 0);
+  });
+});
