@@ -22,6 +22,7 @@ import { createSliceHosting } from '../slivers/hosting.js';
 import { sliceHostRoutes, startSliceSweeper } from './slice-host.js';
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
+import { loadOwnerPolicy } from './owner-policy.js';
 import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
@@ -101,12 +102,15 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     contribution: () => config.contribution,
     kick: () => void reconciler.kick(),
   });
+  const policy = await loadOwnerPolicy(paths.dir, (p) => log.info({ mode: p.mode, users: p.users }, 'owner policy changed'));
   const hosting = createSliceHosting({
-    store, templates, nowSec: wallClockSec, contribution: () => config.contribution, kick: () => void reconciler.kick(),
+    store, templates, nowSec: wallClockSec, contribution: () => config.contribution, policy: () => policy.get(), kick: () => void reconciler.kick(),
   });
   const community = createCommunity({
     dataDir: paths.dir, config, identity, store, log: log.child({ part: 'community' }), version: VERSION,
     resources: () => ({ contributed: config.contribution, free: slivers.free() }),
+    mode: () => policy.get().mode,
+    access: () => ({ quota: policy.get().users.quota, allowlist: policy.get().users.allow !== null }),
     onBlockedChange: () => void reconciler.kick(),
     routes: sliceHostRoutes({ hosting, store, nowSec: wallClockSec }),
   });
@@ -126,6 +130,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       name: config.name, id: identity.id, version: VERSION,
       inventory: () => readInventory(paths.dir),
       contribution: () => config.contribution,
+      policy,
       community: () => {
         const s = community.status();
         return s === null ? null : { name: s.name, state: s.state, reason: s.reason, warning: s.warning };

@@ -57,6 +57,8 @@ export interface CommunityInit {
   /** What this gateway offers and has free now, for its tags. */
   resources: () => { contributed: ResourceVector; free: ResourceVector };
   mode?: () => OwnerMode;
+  /** Who may use this gateway, in brief, for its tags. */
+  access?: () => GatewayTags['access'];
   /** Clock for invite expiry, in seconds since the epoch. */
   nowSec?: () => number;
   /** The set of revoked members, or their addresses, changed: the firewall must follow. */
@@ -167,6 +169,7 @@ export function createCommunity(init: CommunityInit): Community {
       mode: init.mode?.() ?? 'production',
       version: init.version,
       zone: null,
+      access: init.access?.() ?? { quota: null, allowlist: false },
     };
   };
 

@@ -148,7 +148,11 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     const pulls = feed({ type: 'tick', mine: digest, peers });
     await Promise.all([...pulls].map(([member, d]) => pullFrom(member, d)));
 
-    const liveness = (m: string): Liveness => (view.members.get(m)?.status === 'alive' ? 'alive' : 'gone');
+    // A draining gateway counts as gone: its slivers are placed elsewhere, then it removes them as extras.
+    const liveness = (m: string): Liveness => {
+      const member = view.members.get(m);
+      return member?.status === 'alive' && member.tags?.mode !== 'drain' ? 'alive' : 'gone';
+    };
     const now = init.nowSec();
     const live = hosting.records().filter((r) => r.deletedAt === null && r.expiresAt > now);
     const held: HeldSlice[] = live.flatMap((r) => {

@@ -14,6 +14,7 @@ import { runDemo } from './demo.js';
 import { registerTestbedCommands } from './testbed.js';
 import { registerUserCommands } from './user.js';
 import { registerSliceCommands, userSigner } from './slice.js';
+import { registerNodeCommands } from './node.js';
 import { VERSION } from '../agent/version.js';
 import { HearthError } from '../model/errors.js';
 
@@ -380,6 +381,7 @@ program.command('nodes')
 registerTestbedCommands(program);
 registerUserCommands(program, emit);
 registerSliceCommands(program, { client, emit, json, num });
+registerNodeCommands(program, { client, emit });
 
 program.command('demo')
   .description('start a gateway with a sample sliver serving a web page, and say how to reach it')

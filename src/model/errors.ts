@@ -37,6 +37,8 @@ export const ERROR_CATALOG = {
   slice_exists: { status: 409, title: 'The user already has a slice of that name' },
   no_placement: { status: 409, title: 'The community cannot place the slice' },
   lease_not_found: { status: 409, title: 'The reservation lapsed or never existed' },
+  not_accepting: { status: 409, title: 'The gateway takes no new slivers' },
+  quota_exceeded: { status: 409, title: 'The user has as many slivers here as the owner allows' },
   address_pool_exhausted: { status: 409, title: 'No free address in the sliver subnet' },
   unknown_template: { status: 400, title: 'Unknown template' },
   not_in_community: { status: 409, title: 'This gateway is not in a community' },

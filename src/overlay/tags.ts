@@ -12,7 +12,9 @@ export const SERF_TAG_LIMIT = 512;
 /** The hearth tag-format version; members with another are not hearth gateways we understand. */
 export const TAG_FORMAT = '1';
 
-export type OwnerMode = 'production' | 'safe' | 'drain';
+import type { OwnerMode } from '../model/policy.js';
+
+export type { OwnerMode };
 const MODE_CODES: Record<OwnerMode, string> = { production: 'p', safe: 's', drain: 'd' };
 
 export interface GatewayTags {
@@ -28,6 +30,8 @@ export interface GatewayTags {
   digests: Record<string, string>;
   /** Where the owner says the gateway stands (a neighbourhood), for spreading slices; null when unset. */
   zone: string | null;
+  /** Who may use the gateway, in brief: a per-user quota of slivers, and whether only listed users may. */
+  access: { quota: number | null; allowlist: boolean };
 }
 
 export const MAX_VERSION_LENGTH = 24;
@@ -62,7 +66,19 @@ function unpackVector(text: string): ResourceVector | undefined {
 }
 
 /** Tags encodeTags leaves out when empty: a publish must delete them, or Serf keeps the old value. */
-export const OPTIONAL_TAG_KEYS: readonly string[] = ['d', 'z'];
+export const OPTIONAL_TAG_KEYS: readonly string[] = ['d', 'z', 'p'];
+
+/** `a` for an allowlist, `q<n>` (base 36) for a quota, both, or nothing for any user without a quota. */
+function packAccess(a: GatewayTags['access']): string {
+  return `${a.allowlist ? 'a' : ''}${a.quota === null ? '' : `q${Math.max(0, Math.min(MAX_RESOURCE, a.quota)).toString(36)}`}`;
+}
+
+function unpackAccess(text: string | undefined): GatewayTags['access'] | undefined {
+  if (text === undefined) return { quota: null, allowlist: false };
+  const m = /^(a?)(?:q([0-9a-z]{1,6}))?$/.exec(text);
+  if (m === null || text === '') return undefined;
+  return { allowlist: m[1] === 'a', quota: m[2] === undefined ? null : parseInt(m[2], 36) };
+}
 
 /** Encode; throws if a field is out of shape (a programming error, not user input). */
 export function encodeTags(t: GatewayTags): Record<string, string> {
@@ -82,6 +98,7 @@ export function encodeTags(t: GatewayTags): Record<string, string> {
     v: t.version,
     ...(digests.length === 0 ? {} : { d: digests.map(([k, v]) => `${k}=${v}`).join(',') }),
     ...(t.zone === null ? {} : { z: t.zone }),
+    ...(packAccess(t.access) === '' ? {} : { p: packAccess(t.access) }),
   };
 }
 
@@ -114,7 +131,9 @@ export function decodeTags(raw: Readonly<Record<string, string>>): DecodedTags {
   }
   const zone = raw['z'] ?? null;
   if (zone !== null && !ZONE.test(zone)) return fail('bad zone');
-  return { ok: true, tags: { id: idBytes.toString('hex'), api, contributed, free, mode, version, digests, zone } };
+  const access = unpackAccess(raw['p']);
+  if (access === undefined) return fail('bad access policy');
+  return { ok: true, tags: { id: idBytes.toString('hex'), api, contributed, free, mode, version, digests, zone, access } };
 }
 
 /** The size Serf counts against its limit. */

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { HearthError } from '../model/errors.js';
 import { sliverNameOf, type SliceSpec } from '../model/slice.js';
 import type { TemplateName } from '../model/sliver.js';
+import { admitUser, type OwnerPolicy } from '../model/policy.js';
 import { admit, type Contribution } from '../host/contribution.js';
 import type { LeaseRecord, SliceRecord, Store, StoredSliver } from '../store/store.js';
 import { usageWithLeases } from './service.js';
@@ -20,6 +21,8 @@ import { usageWithLeases } from './service.js';
 export interface SliceHostingInit {
   store: Store;
   contribution: () => Contribution;
+  /** The owner's mode and user policy now. */
+  policy: () => OwnerPolicy;
   templates: readonly TemplateName[];
   nowSec: () => number;
   /** Ask the reconciler for a pass. */
@@ -137,7 +140,12 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
           throw new HearthError('invalid_state', `sliver ${req.index} of slice ${req.spec.name} is already reserved here by ${others.holder}`);
         }
         if (others !== undefined) store.deleteLease(others.id);
-        if (existing === undefined) admit(init.contribution(), usageWithLeases(store, now), req.spec.resources);
+        if (existing === undefined) {
+          const held = membersOf(req.user).filter((s) => s.desired !== 'gone').length
+            + store.listLeases().filter((l) => l.user === req.user && l.expiresAt >= now).length;
+          admitUser(init.policy(), req.user, held);
+          admit(init.contribution(), usageWithLeases(store, now), req.spec.resources);
+        }
         const { cpu, memoryMb, diskMb } = req.spec.resources;
         const lease: LeaseRecord = {
           id: req.lease, slice: req.spec.name, user: req.user, index: req.index,

@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/model/logger.js';
 import { createMemoryNetwork, type MemoryNetwork } from './memory-net.js';
 import { createCommunity } from '../../src/agent/community.js';
 import { createSliceService } from '../../src/agent/slices.js';
+import { loadOwnerPolicy } from '../../src/agent/owner-policy.js';
 import { withDefaults } from '../../src/agent/config.js';
 import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
 
@@ -61,7 +62,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const slices = createSliceService({ self: 'gw-test', community, log });
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices,
-    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution, community: () => null,
+    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution, community: () => null, policy: await loadOwnerPolicy(dir),
       inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
   });
   await api.ready();

@@ -1,4 +1,5 @@
-// GET /api/v1/node: what this gateway has, contributes, and has in use.
+// GET /api/v1/node: what this gateway has, contributes, and has in use;
+// GET/PUT /api/v1/node/policy: the owner's mode and who may use the gateway.
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -6,6 +7,7 @@ import type { Contribution } from '../../host/contribution.js';
 import type { Inventory } from '../../host/inventory.js';
 import { NodeInfo } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
+import { OWNER_MODES, type OwnerPolicy } from '../../model/policy.js';
 
 export interface NodeInfoSource {
   name: string;
@@ -15,7 +17,16 @@ export interface NodeInfoSource {
   contribution: () => Contribution;
   /** The community side in brief; null when not in one. */
   community: () => { name: string; state: string; reason: string | null; warning: string | null } | null;
+  policy: { get(): OwnerPolicy; set(policy: unknown): Promise<OwnerPolicy> };
 }
+
+const Policy = Type.Object({
+  mode: Type.Union(OWNER_MODES.map((m) => Type.Literal(m)), { description: 'production takes new slivers; safe keeps what runs, takes nothing new; drain moves its slice slivers elsewhere, then takes nothing' }),
+  users: Type.Object({
+    quota: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'most slivers one user may have here; null for no limit' }),
+    allow: Type.Union([Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }), Type.Null()], { description: 'only these user ids (SHA256:…); null for any user' }),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
 
 export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, slivers: SliverService): void {
   app.get('/api/v1/node', {
@@ -35,4 +46,11 @@ export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, s
       community: node.community(),
     };
   });
+
+  app.get('/api/v1/node/policy', { schema: { summary: "The owner's mode and user policy", tags: ['node'], response: { 200: Policy, '4xx': Type.Ref('Problem') } } },
+    async () => node.policy.get());
+
+  app.put('/api/v1/node/policy', {
+    schema: { summary: "Set the owner's mode and user policy; it travels in this gateway's tags", tags: ['node'], body: Policy, response: { 200: Policy, '4xx': Type.Ref('Problem') } },
+  }, async (req) => node.policy.set(req.body));
 }

@@ -173,6 +173,26 @@ void describe(`slices on four gateways (${tag})`, () => {
     await nothingOf('orphan');
   });
 
+  void test("the owner drains a gateway: its slice's sliver moves to another gateway, and it takes nothing new", async () => {
+    const before = await running(gw(0), 'web');
+    const drained = gws.find((g) => before.slivers.some((s) => s.gateway === g.config.name)) as TestGateway;
+    const { command, args } = cliEntry();
+    const out = await run(command, [...args, '--data-dir', drained.dataDir, 'node', 'mode', 'drain', '--json']);
+    assert.equal((JSON.parse(out.stdout) as { mode: string }).mode, 'drain');
+    const moved = await until(`web to run without ${drained.config.name}`, async () => {
+      const v = await gw(0).api.request<SliceView>('GET', '/api/v1/slices/web');
+      return v.state === 'running' && !v.slivers.some((s) => s.gateway === drained.config.name) ? v : undefined;
+    }, 90_000, 1000);
+    assert.equal(new Set(moved.slivers.map((s) => s.gateway)).size, 3);
+    await until(`${drained.config.name} to remove its sliver of web`, async () =>
+      ((await sliversOn(drained)).some((s) => s.slice === 'web') ? undefined : true), 60_000, 500);
+    // Placement sees the mode in its tags: three gateways are left for a slice, not four.
+    const four = await refusal(gw(0).api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'four', slivers: 4, resources: { cpu: 0.25, memoryMb: 64 } }) }));
+    assert.equal(four.code, 'no_placement');
+    await nothingOf('four');
+    await run(command, [...args, '--data-dir', drained.dataDir, 'node', 'mode', 'production']);
+  });
+
   void test('a delete signed by the user, sent through another gateway, removes the slice everywhere', async () => {
     const mallory = generateKeyPairSync('ed25519').privateKey;
     const notHers = await refusal(gw(2).api.request('DELETE', '/api/v1/slices/web', { document: sign(SLICE_KINDS.delete, { name: 'web' }, mallory) }));

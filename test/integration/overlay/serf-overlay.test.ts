@@ -20,7 +20,7 @@ void describe('the Serf-backed overlay port', () => {
       const overlay = createSerfOverlay({
         rpc: agent.rpc, self: agent.name, log: silentLogger, digests: new Map(),
         tags: () => ({
-          id, api: ':1', mode: 'production', version: 'test', zone: null,
+          id, api: ':1', mode: 'production', version: 'test', zone: null, access: { quota: null, allowlist: false },
           contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },
         }),
       });

@@ -12,7 +12,7 @@ const range = { min: 1, max: 5, cur: 4 };
 const member = (name: string, idChar: string, status: SerfMember['status']): SerfMember => ({
   name, addr: '10.99.0.1', port: 7946, status, protocol: range, delegate: range,
   tags: encodeTags({
-    id: idChar.repeat(64), api: ':7471', mode: 'production', version: '0.1.0', digests: {}, zone: null,
+    id: idChar.repeat(64), api: ':7471', mode: 'production', version: '0.1.0', digests: {}, zone: null, access: { quota: null, allowlist: false },
     contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },
   }),
 });

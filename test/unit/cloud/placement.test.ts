@@ -31,7 +31,7 @@ void describe('candidatesFrom', () => {
     coordinate: over.coordinate === undefined ? coord(0) : over.coordinate,
     tags: over.tags === null ? null : {
       id: 'a'.repeat(64), api: ':7471', contributed: roomy, free: { ...roomy, slivers: name.length }, mode: over.mode ?? 'production',
-      version: '0.1.0', digests: {}, zone: over.zone ?? null,
+      version: '0.1.0', digests: {}, zone: over.zone ?? null, access: { quota: null, allowlist: false },
     },
   });
   const view = (members: MemberView[]): ViewState => ({ members: new Map(members.map((m) => [m.name, m])), badTags: 0 });

@@ -17,7 +17,7 @@ test('the digest depends on the set, not its order, and fits a tag', () => {
   assert.notEqual(revocationsDigest([a]), revocationsDigest([a, b]));
   const rv = revocationsDigest([a]) as string;
   assert.doesNotThrow(() => encodeTags({
-    id: a, api: ':1', mode: 'production', version: '1', digests: { rv }, zone: null,
+    id: a, api: ':1', mode: 'production', version: '1', digests: { rv }, zone: null, access: { quota: null, allowlist: false },
     contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },
   }));
 });
@@ -41,7 +41,7 @@ test('the firewall cuts revoked members by their gossip address, never a loopbac
   const member = (name: string, idChar: string, addr: string): SerfMember => ({
     name, addr, port: 7946, status: 'alive', protocol: range, delegate: range,
     tags: encodeTags({
-      id: idChar.repeat(64), api: ':7471', mode: 'production', version: '0.1.0', digests: {}, zone: null,
+      id: idChar.repeat(64), api: ':7471', mode: 'production', version: '0.1.0', digests: {}, zone: null, access: { quota: null, allowlist: false },
       contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },
     }),
   });

@@ -17,6 +17,7 @@ const biggest: GatewayTags = {
   version: '9'.repeat(MAX_VERSION_LENGTH),
   digests: Object.fromEntries(['svca', 'slcb', 'appc', 'keyd'].slice(0, MAX_DIGESTS).map((k) => [k, 'A'.repeat(DIGEST_LENGTH)])),
   zone: 'z'.repeat(MAX_ZONE_LENGTH),
+  access: { quota: MAX_RESOURCE, allowlist: true },
 };
 
 test('every field at its largest stays within Serf’s tag limit', () => {
@@ -29,7 +30,7 @@ test('tags round-trip', () => {
     id: 'ab'.repeat(32), api: '10.99.0.7:7471',
     contributed: { cpu: 1.5, memoryMb: 2048, diskMb: 20000, slivers: 16 },
     free: { cpu: 0.25, memoryMb: 100, diskMb: 0, slivers: 3 },
-    mode: 'drain', version: '0.1.0', digests: { svc: 'abcdefghijk' }, zone: null,
+    mode: 'drain', version: '0.1.0', digests: { svc: 'abcdefghijk' }, zone: null, access: { quota: null, allowlist: false },
   };
   assert.deepEqual(decodeTags(encodeTags(t)), { ok: true, tags: t });
   assert.deepEqual(decodeTags(encodeTags(biggest)), { ok: true, tags: biggest });
@@ -38,10 +39,21 @@ test('tags round-trip', () => {
 });
 
 test('a zone is gossiped only when set, and is an optional tag a publish may delete', () => {
-  assert.equal('z' in encodeTags({ ...biggest, zone: null }), false);
+  assert.equal('z' in encodeTags({ ...biggest, zone: null, access: { quota: null, allowlist: false } }), false);
   assert.equal(encodeTags({ ...biggest, zone: 'riverside' })['z'], 'riverside');
   assert.ok(OPTIONAL_TAG_KEYS.includes('z'));
   assert.deepEqual(decodeTags({ ...encodeTags(biggest), z: 'Riverside' }), { ok: false, reason: 'bad zone' });
+});
+
+test('access is gossiped only when it restricts anyone: an allowlist flag and a per-user quota', () => {
+  const open = { quota: null, allowlist: false };
+  assert.equal('p' in encodeTags({ ...biggest, access: open }), false);
+  assert.ok(OPTIONAL_TAG_KEYS.includes('p'));
+  for (const access of [{ quota: 3, allowlist: false }, { quota: null, allowlist: true }, { quota: 0, allowlist: true }, open]) {
+    const decoded = decodeTags(encodeTags({ ...biggest, access }));
+    assert.deepEqual(decoded.ok ? decoded.tags.access : undefined, access);
+  }
+  for (const p of ['', 'x', 'q!', 'aa', 'q', 'q1234567']) assert.deepEqual(decodeTags({ ...encodeTags(biggest), p }), { ok: false, reason: 'bad access policy' }, p);
 });
 
 test('malformed tags are reported with a reason, never thrown', () => {

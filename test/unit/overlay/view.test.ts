@@ -12,7 +12,7 @@ const id = (c: string): string => c.repeat(64);
 const member = (name: string, idChar: string, status: SerfMember['status'] = 'alive', addr = '10.99.0.1'): SerfMember => ({
   name, addr, port: 7946, status, protocol: range, delegate: range,
   tags: encodeTags({
-    id: id(idChar), api: ':7471', mode: 'production', version: '0.1.0', digests: {}, zone: null,
+    id: id(idChar), api: ':7471', mode: 'production', version: '0.1.0', digests: {}, zone: null, access: { quota: null, allowlist: false },
     contributed: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 }, free: { cpu: 0.5, memoryMb: 512, diskMb: 4096, slivers: 7 },
   }),
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HearthError } from '../../../src/model/errors.js';
 import { parseSliceSpec } from '../../../src/model/slice.js';
+import { DEFAULT_POLICY, type OwnerPolicy } from '../../../src/model/policy.js';
 import { openDb } from '../../../src/store/db.js';
 import { createStore, type Store } from '../../../src/store/store.js';
 import { createSliceHosting, type ReserveRequest, type SliceHosting } from '../../../src/slivers/hosting.js';
@@ -18,6 +19,7 @@ import { createMemoryDriver } from '../../../src/virt/memory.js';
 
 interface Host {
   store: Store;
+  policy: { current: OwnerPolicy };
   hosting: SliceHosting;
   clock: { now: number };
   kicks: { count: number };
@@ -33,10 +35,11 @@ function host(t: { after: (fn: () => void) => void }, contribution = { cpu: 2, m
   const store = createStore({ db, now: () => new Date().toISOString() });
   const clock = { now: 1_000_000 };
   const kicks = { count: 0 };
+  const policy = { current: DEFAULT_POLICY };
   const hosting = createSliceHosting({
-    store, contribution: () => contribution, templates: ['busybox'], nowSec: () => clock.now, kick: () => void kicks.count++,
+    store, contribution: () => contribution, policy: () => policy.current, templates: ['busybox'], nowSec: () => clock.now, kick: () => void kicks.count++,
   });
-  return { store, hosting, clock, kicks };
+  return { store, policy, hosting, clock, kicks };
 }
 
 const spec = (name: string, cpu = 0.5) => parseSliceSpec({ name, slivers: 3, resources: { cpu, memoryMb: 128, diskMb: 256 } });
@@ -91,6 +94,27 @@ void describe('hosting a slice sliver', () => {
       containerName: (id) => id, kick: () => undefined, nowSec: () => h.clock.now,
     });
     assert.throws(() => service.create({ name: 'mine', resources: { cpu: 0.5 } }), code('insufficient_resources'));
+  });
+
+  void test("the owner's mode and user policy decide before the resources do", (t) => {
+    const h = host(t);
+    h.policy.current = { mode: 'safe', users: { quota: null, allow: null } };
+    assert.throws(() => h.hosting.reserve(reserveReq(h)), code('not_accepting'));
+    h.policy.current = { mode: 'drain', users: { quota: null, allow: null } };
+    assert.throws(() => h.hosting.reserve(reserveReq(h)), code('not_accepting'));
+    h.policy.current = { mode: 'production', users: { quota: null, allow: [BOB] } };
+    assert.throws(() => h.hosting.reserve(reserveReq(h)), code('forbidden'), 'alice is not on the list');
+    h.hosting.reserve(reserveReq(h, { user: BOB, lease: 'B1' }));
+    // A quota of two counts the user's slivers and live leases here, across slices.
+    h.policy.current = { mode: 'production', users: { quota: 2, allow: null } };
+    const first = reserveReq(h, { lease: 'A1' });
+    h.hosting.reserve(first);
+    h.hosting.commit(commitReq(first));
+    h.hosting.reserve(reserveReq(h, { lease: 'A2', spec: spec('db') }));
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'A3', spec: spec('cache') })), code('quota_exceeded'));
+    // Safe mode keeps what runs: a retried reservation of a hosted sliver still answers.
+    h.policy.current = { mode: 'safe', users: { quota: null, allow: null } };
+    assert.equal(h.hosting.reserve(first).kind, 'hosted');
   });
 
   void test('a lapsed lease frees its room, cannot be committed, and is swept', (t) => {

@@ -1,0 +1,58 @@
+// `hearth node mode|policy`: the owner's say over what the community may do
+// on this gateway. The mode and a summary of the policy travel in the
+// gateway's tags, so other gateways' placements see them.
+
+import type { Command } from 'commander';
+import type { OwnerPolicy } from '../model/policy.js';
+import { OWNER_MODES } from '../model/policy.js';
+import type { ApiClient } from './client.js';
+
+export interface NodeCliDeps {
+  client(cmd: Command): Promise<ApiClient>;
+  emit(cmd: Command, value: unknown, human: () => void): void;
+}
+
+function wholeNumber(text: string): number {
+  if (!/^\d{1,6}$/.test(text)) throw new Error(`--quota takes a whole number of slivers or 'none', not ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function describe(p: OwnerPolicy): string[] {
+  return [
+    `mode   ${p.mode}`,
+    `users  ${p.users.allow === null ? 'any user of the community' : `only ${p.users.allow.length} listed: ${p.users.allow.join(', ')}`}`,
+    `quota  ${p.users.quota === null ? 'none (the contribution is the limit)' : `${p.users.quota} slivers per user`}`,
+  ];
+}
+
+export function registerNodeCommands(program: Command, { client, emit }: NodeCliDeps): void {
+  const node = program.command('node').description("this gateway's owner controls: mode and who may use it");
+
+  node.command('mode <mode>')
+    .description(`set the mode: ${OWNER_MODES.join(', ')} (safe keeps what runs and takes nothing new; drain moves slice slivers elsewhere, then takes nothing)`)
+    .option('--json', 'machine-readable output')
+    .action(async (mode: string, _o: unknown, cmd: Command) => {
+      const api = await client(cmd);
+      const current = await api.request<OwnerPolicy>('GET', '/api/v1/node/policy');
+      const next = await api.request<OwnerPolicy>('PUT', '/api/v1/node/policy', { ...current, mode });
+      emit(cmd, next, () => console.log(`mode ${next.mode}`));
+    });
+
+  node.command('policy')
+    .description('show, or change, who may use this gateway')
+    .option('--quota <n>', "most slivers one user may have here, or 'none'")
+    .option('--allow <user...>', 'only these users (SHA256:… ids, as "hearth user show" prints)')
+    .option('--any-user', 'let any user of the community in (drops the list)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { quota?: string; allow?: string[]; anyUser?: boolean }, cmd: Command) => {
+      const api = await client(cmd);
+      let policy = await api.request<OwnerPolicy>('GET', '/api/v1/node/policy');
+      if (o.quota !== undefined || o.allow !== undefined || o.anyUser === true) {
+        const quota = o.quota === undefined ? policy.users.quota : o.quota === 'none' ? null : wholeNumber(o.quota);
+        const allow = o.anyUser === true ? null : (o.allow ?? policy.users.allow);
+        policy = await api.request<OwnerPolicy>('PUT', '/api/v1/node/policy', { mode: policy.mode, users: { quota, allow } });
+      }
+      const shown = policy;
+      emit(cmd, shown, () => console.log(describe(shown).join('\n')));
+    });
+}
