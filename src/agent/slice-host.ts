@@ -7,7 +7,7 @@
 
 import { HearthError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
-import { MAX_LIFETIME_SEC, SLICE_KINDS, parseSliceSpec, type SliceSpec } from '../model/slice.js';
+import { MAX_LIFETIME_SEC, MIN_LIFETIME_SEC, SLICE_KINDS, parseSliceSpec, type SliceSpec } from '../model/slice.js';
 import { DEFAULT_SKEW_SEC, verifyDocument, type SignedDocument } from '../cloud/signed-document.js';
 import type { PeerRoute } from '../peer/router.js';
 import type { SliceHosting } from '../slivers/hosting.js';
@@ -18,6 +18,7 @@ export const SLICE_ROUTES = {
   commit: { method: 'POST', path: '/peer/v1/slices/commit' },
   release: { method: 'POST', path: '/peer/v1/slices/release' },
   delete: { method: 'POST', path: '/peer/v1/slices/delete' },
+  renew: { method: 'POST', path: '/peer/v1/slices/renew' },
   list: { method: 'GET', path: '/peer/v1/slices' },
 } as const;
 
@@ -42,6 +43,8 @@ export interface HostedSlice {
   deletedAt: number | null;
   /** The user's signed delete, which proves the tombstone to whoever pulls it. */
   deleteDocument: unknown;
+  /** The user's latest signed renewal, which proves expiresAt. */
+  renewDocument: unknown;
   slivers: HostedSliver[];
 }
 
@@ -72,6 +75,19 @@ export function verifyDelete(document: unknown, nowSec: number, skewSec = DEFAUL
     throw new HearthError('malformed_document', 'a slice.delete document names one slice: {"name": …}');
   }
   return { doc: v.doc, user: v.userId, name: body.name };
+}
+
+/** A slice.renew document: signed, naming one slice and a lifetime from its signing; fresh unless `skewSec` says otherwise. */
+export function verifyRenew(document: unknown, nowSec: number, skewSec = DEFAULT_SKEW_SEC): { doc: SignedDocument; user: string; name: string; expiresAt: number } {
+  const v = verifyDocument(document, { now: nowSec, kind: SLICE_KINDS.renew, skewSec });
+  if (!v.ok) throw new HearthError(v.fault, v.reason);
+  const body = v.doc.body as { name?: unknown; lifetimeSec?: unknown } | null;
+  const lifetime = body?.lifetimeSec;
+  if (typeof body !== 'object' || body === null || typeof body.name !== 'string' || Object.keys(body).length !== 2
+    || typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < MIN_LIFETIME_SEC || lifetime > MAX_LIFETIME_SEC) {
+    throw new HearthError('malformed_document', `a slice.renew document names one slice and a lifetime: {"name": …, "lifetimeSec": ${MIN_LIFETIME_SEC}..${MAX_LIFETIME_SEC}}`);
+  }
+  return { doc: v.doc, user: v.userId, name: body.name, expiresAt: v.doc.at + lifetime };
 }
 
 function field<T>(body: unknown, name: string, check: (v: unknown) => v is T, what: string): T {
@@ -148,12 +164,20 @@ export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): Peer
       },
     },
     {
+      ...SLICE_ROUTES.renew,
+      handler: async (req) => {
+        const document = field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
+        const { user, name, expiresAt } = verifyRenew(document, nowSec());
+        return { body: { renewed: hosting.renew(user, name, expiresAt, document) } };
+      },
+    },
+    {
       ...SLICE_ROUTES.list,
       handler: async () => {
         const slivers = hosting.slivers();
         const items: HostedSlice[] = hosting.records().map((r) => ({
           user: r.user, name: r.name, document: r.document, placement: r.placement, version: r.version,
-          expiresAt: r.expiresAt, deletedAt: r.deletedAt, deleteDocument: r.deleteDocument,
+          expiresAt: r.expiresAt, deletedAt: r.deletedAt, deleteDocument: r.deleteDocument, renewDocument: r.renewDocument,
           slivers: slivers.filter((s) => s.member?.user === r.user && s.spec.slice === r.name).map(hostedSliverOf),
         }));
         return { body: { items } };

@@ -19,7 +19,7 @@ import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud
 import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '../cloud/slice-records.js';
 import type { SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord } from '../store/store.js';
-import { SLICE_ROUTES, verifyDelete, type HostedSlice } from './slice-host.js';
+import { SLICE_ROUTES, verifyDelete, verifyRenew, type HostedSlice } from './slice-host.js';
 import type { PlaceTarget } from './slices.js';
 
 export interface SliceKeeperInit {
@@ -44,8 +44,11 @@ export interface SliceKeeper {
 const incarnationOf = (document: unknown): string => String((document as { nonce?: unknown } | null)?.nonce ?? '');
 const createdAt = (document: unknown): number => Number((document as { at?: unknown } | null)?.at ?? 0);
 
-function stateOf(r: Pick<SliceRecord, 'user' | 'name' | 'document' | 'placement' | 'version' | 'deletedAt'>): RecordState {
-  return { user: r.user, name: r.name, incarnation: incarnationOf(r.document), placement: r.placement, version: r.version, deletedAt: r.deletedAt };
+function stateOf(r: Pick<SliceRecord, 'user' | 'name' | 'document' | 'placement' | 'version' | 'deletedAt' | 'expiresAt'>): RecordState {
+  return {
+    user: r.user, name: r.name, incarnation: incarnationOf(r.document), placement: r.placement, version: r.version,
+    deletedAt: r.deletedAt, expiresAt: r.expiresAt,
+  };
 }
 
 export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
@@ -78,6 +81,17 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
           log.warn({ slice: mine.name, err: (err as Error).message }, 'a peer sent a delete that does not verify; ignored');
         }
         continue;
+      }
+      if (mine.deletedAt === null && theirs.expiresAt > mine.expiresAt && theirs.renewDocument !== null) {
+        try {
+          const renewal = verifyRenew(theirs.renewDocument, init.nowSec(), MAX_LIFETIME_SEC);
+          if (renewal.user === mine.user && renewal.name === mine.name && renewal.doc.at > createdAt(mine.document)
+            && hosting.renew(mine.user, mine.name, renewal.expiresAt, theirs.renewDocument)) {
+            log.info({ slice: mine.name, expiresAt: renewal.expiresAt }, 'learnt that the user renewed the slice');
+          }
+        } catch (err) {
+          log.warn({ slice: mine.name, err: (err as Error).message }, 'a peer sent a renewal that does not verify; ignored');
+        }
       }
       if (mine.deletedAt === null && theirs.deletedAt === null && placementWins(stateOf(mine), stateOf(theirs))) {
         hosting.adopt(mine.user, mine.name, theirs.placement, theirs.version);

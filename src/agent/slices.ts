@@ -17,7 +17,7 @@ import type { PeerCaller } from '../peer/caller.js';
 import { admitOnce, verifyDocument, EMPTY_REPLAY_WINDOW, type ReplayWindow, type SignedDocument } from '../cloud/signed-document.js';
 import { candidatesFrom, placeSlivers } from '../cloud/placement.js';
 import type { SliceCrashPoint } from './crash-points.js';
-import { SLICE_ROUTES, verifyCreate, verifyDelete, type HostedSlice, type HostedSliver } from './slice-host.js';
+import { SLICE_ROUTES, verifyCreate, verifyDelete, verifyRenew, type HostedSlice, type HostedSliver } from './slice-host.js';
 
 export interface SliceService {
   create(document: unknown): Promise<SliceView>;
@@ -26,6 +26,7 @@ export interface SliceService {
   list(): Promise<SliceView[]>;
   get(name: string, user?: string): Promise<SliceView>;
   remove(name: string, document: unknown): Promise<SliceView>;
+  renew(name: string, document: unknown): Promise<SliceView>;
 }
 
 export interface SliceServiceInit {
@@ -110,7 +111,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       : slivers.every((s) => s.observed === 'running') ? 'running'
         : slivers.some((s) => s.gateway === null || s.observed === 'failed') ? 'degraded' : 'starting';
     return {
-      name: spec.name, user: newest.slice.user, state, spec, signedAt: iso(doc.at), expiresAt: iso(newest.slice.expiresAt),
+      name: spec.name, user: newest.slice.user, state, spec, signedAt: iso(doc.at), expiresAt: iso(Math.max(...reports.map((r) => r.slice.expiresAt))),
       version: newest.slice.version, slivers, unreachable,
     };
   }
@@ -243,6 +244,18 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       const placement = await place(doc, user, spec, target);
       log.info({ slice: spec.name, user, indexes: target.indexes, placement, version: target.version }, 'slice healed');
       return placement;
+    },
+
+    async renew(name, document) {
+      const { user, name: named } = verifyRenew(document, nowSec());
+      if (named !== name) throw new HearthError('invalid_request', `the document renews slice ${named}, not ${name}`);
+      const before = await find(name, user);
+      if (before.state === 'deleted') throw new HearthError('slice_not_found', `slice ${name} was deleted`);
+      const members = alive();
+      const answers = await Promise.allSettled(members.map((m) => community.caller.call(m, SLICE_ROUTES.renew, { document }, { timeoutMs })));
+      const renewed = answers.filter((a) => a.status === 'fulfilled' && (a.value as { renewed?: boolean }).renewed === true).length;
+      log.info({ slice: name, user, renewed }, 'slice renewed');
+      return find(name, user);
     },
 
     async remove(name, document) {

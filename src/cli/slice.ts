@@ -7,7 +7,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { HearthError } from '../model/errors.js';
-import { SLICE_KINDS, SPREADS, type SliceView } from '../model/slice.js';
+import { DEFAULT_LIFETIME_SEC, SLICE_KINDS, SPREADS, type SliceView } from '../model/slice.js';
 import { parseUserPrivateKey } from '../cloud/user-key.js';
 import { signDocument, type SignedDocument } from '../cloud/signed-document.js';
 import { delay } from '../kit/delay.js';
@@ -140,6 +140,18 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
       const query = o.user === undefined ? '' : `?user=${encodeURIComponent(o.user)}`;
       const view = await (await client(cmd, { keyFile: o.key ?? defaultUserKeyPath() })).request<SliceView>('GET', `/api/v1/slices/${encodeURIComponent(name)}${query}`);
       emit(cmd, view, () => printSlice(view));
+    });
+
+  slice.command('renew <name>')
+    .description('sign a renewal: the slice expires this long from now instead')
+    .option('--lifetime <duration>', 'how long from now (e.g. 7d, 12h)', parseDuration, DEFAULT_LIFETIME_SEC)
+    .option(...keyOption)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { key?: string; lifetime: number }, cmd: Command) => {
+      const keyFile = o.key ?? defaultUserKeyPath();
+      const document = await signWithKeyFile(keyFile, SLICE_KINDS.renew, { name, lifetimeSec: o.lifetime });
+      const view = await (await client(cmd, { keyFile })).request<SliceView>('POST', `/api/v1/slices/${encodeURIComponent(name)}/renew`, { document });
+      emit(cmd, view, () => console.log(`slice ${view.name} now expires ${view.expiresAt}`));
     });
 
   slice.command('rm <name>').alias('delete')

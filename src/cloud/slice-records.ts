@@ -22,6 +22,8 @@ export interface RecordState {
   placement: Readonly<Record<string, string>>;
   version: number;
   deletedAt: number | null;
+  /** When the slice expires unless renewed (a renewal moves it later), seconds since the epoch. */
+  expiresAt: number;
 }
 
 /** '%', ',' and '=' percent-encoded, so that no key or gateway name can pass for a separator. */
@@ -55,7 +57,7 @@ export function placementWins(mine: RecordState, theirs: RecordState): boolean {
 export function slicesDigest(records: readonly RecordState[]): string | undefined {
   if (records.length === 0) return undefined;
   const lines = records
-    .map((r) => [r.user, r.name, r.incarnation, r.version, placementKey(r.placement), r.deletedAt ?? '-'].join(' '))
+    .map((r) => [r.user, r.name, r.incarnation, r.version, placementKey(r.placement), r.deletedAt ?? '-', r.expiresAt].join(' '))
     .sort();
   return createHash('sha256').update(lines.join('\n')).digest('base64url').slice(0, 11);
 }

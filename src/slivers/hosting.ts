@@ -66,6 +66,8 @@ export interface SliceHosting {
   remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument?: unknown): StoredSliver[];
   /** Removes one sliver of a slice that its placement now puts on another gateway; returns it, if it was here. */
   retire(user: string, name: string, index: number, placedAt: string): StoredSliver | undefined;
+  /** Moves a live slice's expiry later, keeping the user's renew document that says so; false when there is nothing to renew here. */
+  renew(user: string, name: string, expiresAt: number, renewDocument: unknown): boolean;
   /** Takes a newer placement of a slice this gateway has a record of (the caller decided it wins). */
   adopt(user: string, name: string, placement: Record<string, string>, version: number): void;
   /** Drops lapsed leases and removes expired slices; returns what it did, for the log. */
@@ -172,7 +174,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         if (!keep) {
           store.putSlice({
             user: req.user, name: req.spec.name, document: req.document, placement: req.placement,
-            version: req.version, expiresAt: req.signedAt + req.spec.lifetimeSec, deletedAt: null, deleteDocument: null,
+            version: req.version, expiresAt: req.signedAt + req.spec.lifetimeSec, deletedAt: null, deleteDocument: null, renewDocument: null,
           });
         }
         const name = sliverNameOf(req.spec.name, req.index);
@@ -199,6 +201,15 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
       });
       if (retired !== undefined) init.kick();
       return retired;
+    },
+
+    renew(user, name, expiresAt, renewDocument) {
+      return store.transaction(() => {
+        const record = store.getSlice(user, name);
+        if (record === undefined || record.deletedAt !== null || expiresAt <= record.expiresAt) return false;
+        store.putSlice({ ...record, expiresAt, renewDocument });
+        return true;
+      });
     },
 
     adopt(user, name, placement, version) {

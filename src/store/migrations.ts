@@ -72,6 +72,7 @@ export const MIGRATIONS: readonly string[] = [
     expires_at  INTEGER NOT NULL,
     deleted_at  INTEGER,
     delete_document TEXT,
+    renew_document TEXT,
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (slice_user, name)
   );

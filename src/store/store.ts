@@ -61,6 +61,8 @@ export interface SliceRecord {
   deletedAt: number | null;
   /** The user's signed slice.delete document, which lets any holder prove the delete; null for an expiry. */
   deleteDocument: unknown;
+  /** The user's latest signed slice.renew document, which proves `expiresAt`; null before any renewal. */
+  renewDocument: unknown;
   updatedAt: string;
 }
 
@@ -144,6 +146,7 @@ interface SliceRow {
   expires_at: number;
   deleted_at: number | null;
   delete_document: string | null;
+  renew_document: string | null;
   updated_at: string;
 }
 
@@ -151,7 +154,8 @@ const sliceFromRow = (r: SliceRow): SliceRecord => ({
   user: r.slice_user, name: r.name, document: JSON.parse(r.document) as unknown,
   placement: JSON.parse(r.placement) as Record<string, string>, version: r.version,
   expiresAt: r.expires_at, deletedAt: r.deleted_at,
-  deleteDocument: r.delete_document === null ? null : JSON.parse(r.delete_document) as unknown, updatedAt: r.updated_at,
+  deleteDocument: r.delete_document === null ? null : JSON.parse(r.delete_document) as unknown,
+  renewDocument: r.renew_document === null ? null : JSON.parse(r.renew_document) as unknown, updatedAt: r.updated_at,
 });
 
 export interface StoreInit {
@@ -215,8 +219,8 @@ export function createStore({ db, now }: StoreInit): Store {
     deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
     lapsed: db.prepare('SELECT * FROM leases WHERE expires_at < ? ORDER BY id'),
     deleteLapsed: db.prepare('DELETE FROM leases WHERE expires_at < ?'),
-    putSlice: db.prepare(`INSERT OR REPLACE INTO slices (slice_user, name, document, placement, version, expires_at, deleted_at, delete_document, updated_at)
-      VALUES (@user, @name, @document, @placement, @version, @expiresAt, @deletedAt, @deleteDocument, @at)`),
+    putSlice: db.prepare(`INSERT OR REPLACE INTO slices (slice_user, name, document, placement, version, expires_at, deleted_at, delete_document, renew_document, updated_at)
+      VALUES (@user, @name, @document, @placement, @version, @expiresAt, @deletedAt, @deleteDocument, @renewDocument, @at)`),
     slice: db.prepare('SELECT * FROM slices WHERE slice_user = ? AND name = ?'),
     slices: db.prepare('SELECT * FROM slices ORDER BY name, slice_user'),
   };
@@ -310,7 +314,8 @@ export function createStore({ db, now }: StoreInit): Store {
       stmts.putSlice.run({
         user: r.user, name: r.name, document: JSON.stringify(r.document), placement: JSON.stringify(r.placement),
         version: r.version, expiresAt: r.expiresAt, deletedAt: r.deletedAt,
-        deleteDocument: r.deleteDocument === null ? null : JSON.stringify(r.deleteDocument), at,
+        deleteDocument: r.deleteDocument === null ? null : JSON.stringify(r.deleteDocument),
+        renewDocument: r.renewDocument === null ? null : JSON.stringify(r.renewDocument), at,
       });
       return { ...r, updatedAt: at };
     },

@@ -18,10 +18,11 @@ export interface SliceApi {
   list(): Promise<SliceView[]>;
   get(name: string, user?: string): Promise<SliceView>;
   remove(name: string, document: unknown): Promise<SliceView>;
+  renew(name: string, document: unknown): Promise<SliceView>;
 }
 
 /** Routes a user's signed document authorizes, by method and route pattern. */
-export const DOCUMENT_ROUTES: ReadonlySet<string> = new Set(['POST /api/v1/slices', 'DELETE /api/v1/slices/:name']);
+export const DOCUMENT_ROUTES: ReadonlySet<string> = new Set(['POST /api/v1/slices', 'DELETE /api/v1/slices/:name', 'POST /api/v1/slices/:name/renew']);
 /** Routes a user may call with a signed request instead of the owner token. */
 export const USER_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/slices', 'GET /api/v1/slices/:name']);
 
@@ -80,6 +81,13 @@ export function registerSliceRoutes(untyped: FastifyInstance, slices: SliceApi):
     }
     return slices.get(req.params.name, req.user ?? req.query.user);
   });
+
+  app.post('/api/v1/slices/:name/renew', {
+    schema: {
+      summary: 'Renew a slice with a signed slice.renew document: it expires lifetimeSec after the renewal was signed', tags, security: userSigned, params: Params,
+      body: Type.Object({ document: Document }, { additionalProperties: false }), response: { 200: Slice, ...errors },
+    },
+  }, async (req) => slices.renew(req.params.name, req.body.document));
 
   app.delete('/api/v1/slices/:name', {
     schema: {

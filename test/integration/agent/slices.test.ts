@@ -30,6 +30,7 @@ let gws: TestGateway[] = [];
 const alice = generateKeyPairSync('ed25519').privateKey;
 
 const gw = (i: number): TestGateway => gws[i] as TestGateway;
+let keyFile = '';
 const sign = (kind: string, body: unknown, key: KeyObject = alice): unknown =>
   signDocument({ kind, body, privateKey: key, at: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') });
 
@@ -37,6 +38,7 @@ before(async () => {
   // Three gateways with two cores for the community, one with a single core: the nearly full one.
   gws = await Promise.all(['a', 'b', 'c', 'd'].map((x) => createTestGateway({ name: `s${x}-${tag}`, contribution: { cpu: x === 'd' ? 1 : 2 } })));
   await Promise.all(gws.map((g) => g.start()));
+  keyFile = join(gw(1).dataDir, '..', `alice-${tag}`);
   await gw(0).api.request('POST', '/api/v1/community', { name: 'slices' });
   for (const g of gws.slice(1)) {
     const { token } = await gw(0).api.request<{ token: string }>('POST', '/api/v1/community/invites', { expiresInSec: 600 });
@@ -120,7 +122,6 @@ void describe(`slices on four gateways (${tag})`, () => {
   });
 
   void test('a user asks one gateway for three slivers: they run on three gateways, and any gateway shows them', async () => {
-    const keyFile = join(gw(1).dataDir, '..', `alice-${tag}`);
     writeFileSync(keyFile, alice.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
     const { command, args } = cliEntry();
     const out = await run(command, [...args, '--data-dir', gw(1).dataDir, 'slice', 'create', 'web', '--slivers', '3', '--cpu', '0.5', '--memory', '64', '--key', keyFile, '--json']);
@@ -138,6 +139,25 @@ void describe(`slices on four gateways (${tag})`, () => {
       assert.ok(host !== undefined);
       const local = (await sliversOn(host)).find((x) => x.name === s.name);
       assert.equal(local?.observed, 'running', `${s.name} runs as a sliver of ${s.gateway}`);
+    }
+  });
+
+  void test('the user renews the slice through another gateway; every host moves its expiry', async () => {
+    const { command, args } = cliEntry();
+    const asked = Math.floor(Date.now() / 1000);
+    const out = await run(command, [...args, '--data-dir', gw(2).dataDir, 'slice', 'renew', 'web', '--lifetime', '30d', '--key', keyFile, '--json']);
+    const view = JSON.parse(out.stdout) as SliceView;
+    const expires = Date.parse(view.expiresAt) / 1000;
+    assert.ok(expires >= asked + 30 * 86400 && expires <= asked + 30 * 86400 + 60, view.expiresAt);
+    for (const s of view.slivers) {
+      const host = gws.find((g) => g.config.name === s.gateway) as TestGateway;
+      const db = new Database(join(host.dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
+      try {
+        const row = db.prepare("SELECT expires_at FROM slices WHERE name = 'web'").get() as { expires_at: number };
+        assert.equal(row.expires_at, expires, `${host.config.name} keeps the new expiry`);
+      } finally {
+        db.close();
+      }
     }
   });
 

@@ -5,9 +5,10 @@
 // killed: another runs its sliver → it comes back: its extra goes, exactly
 // three → the network splits with the slice's slivers on both sides: each
 // side heals what it lost → the split heals: exactly two again, on the
-// placement every gateway agrees on → the user deletes a slice while one of
-// its hosts is down: when that host returns it learns of the signed delete
-// and removes its sliver.
+// placement every gateway agrees on → the user renews a slice while one of
+// its hosts is down: it learns the signed renewal when it returns → the user
+// deletes it while one of its hosts is down: when that host returns it learns
+// of the signed delete and removes its sliver.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomInt } from 'node:crypto';
@@ -15,6 +16,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { freePort } from '../../support/ports.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
@@ -64,6 +66,16 @@ async function eventually<T>(what: string, seconds: number, probe: () => Promise
     }
     if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last) ?? String(error)}`);
     await sleep(1000);
+  }
+}
+
+/** The expiry a gateway's own record of the slice holds (read beside the running agent). */
+function expiryOn(n: number, slice: string): number | undefined {
+  const db = new Database(join(gw(n).dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT expires_at FROM slices WHERE name = ?').get(slice) as { expires_at: number } | undefined)?.expires_at;
+  } finally {
+    db.close();
   }
 }
 
@@ -129,6 +141,18 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
     const placements = new Set(views.map((v) => hostsOf(v).join(',')));
     assert.equal(placements.size, 1, `every gateway shows one placement: ${[...placements].join(' | ')}`);
     assert.deepEqual(rows, views[0]?.slivers.map((s) => `${s.gateway ?? '-'}:${s.name ?? '-'}`).sort());
+  });
+
+  void test('a slice renewed while one of its hosts is down: that host learns the signed renewal when it returns', async () => {
+    const view = await show(1, 'split');
+    const away = number(hostsOf(view).find((g) => g !== 'gw1') ?? 'gw2');
+    await testbedKill(`gw${away}`, { dir });
+    const asker = GATEWAYS.find((n) => n !== away) as number;
+    const renewed = JSON.parse(await runHearth(gw(asker), ['slice', 'renew', 'split', '--lifetime', '20d', '--key', keyFile, '--json'])) as SliceView;
+    const expires = Date.parse(renewed.expiresAt) / 1000;
+    await testbedRestart(`gw${away}`, { dir });
+    state = readTestbedState(dir) ?? state;
+    await eventually(`gw${away} to keep the renewed expiry`, 60, async () => expiryOn(away, 'split'), (e) => e === expires);
   });
 
   void test('a slice deleted while one of its hosts is down: that host removes its sliver when it returns', async () => {

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { verifyCreate, verifyDelete } from '../../../src/agent/slice-host.js';
+import { verifyCreate, verifyDelete, verifyRenew } from '../../../src/agent/slice-host.js';
 import { DEFAULT_SKEW_SEC, signDocument, type SignedDocument } from '../../../src/cloud/signed-document.js';
 import { userKeyOf } from '../../../src/cloud/user-key.js';
 import { HearthError } from '../../../src/model/errors.js';
@@ -105,5 +105,32 @@ void describe('verifyDelete: fresh, signed, one slice', () => {
     throwsCode(() => verifyDelete({ ...deletion({ key: mallory }), user: d.user }, now), 'invalid_signature');
     throwsCode(() => verifyDelete(doc(), now), 'malformed_document', /slice\.delete/);
     throwsCode(() => verifyDelete({ ...d, extra: 1 }, now), 'malformed_document');
+  });
+});
+
+void describe('verifyRenew', () => {
+  const renewKey = generateKeyPairSync('ed25519').privateKey;
+  const renewal = (body: unknown, at: number) => signDocument({ kind: SLICE_KINDS.renew, body, privateKey: renewKey, at, nonce: randomBytes(16).toString('base64url') });
+
+  void test('a renewal names its slice and moves the expiry to lifetimeSec after it was signed', () => {
+    const now = 1_800_000_000;
+    const r = verifyRenew(renewal({ name: 'web', lifetimeSec: 3600 }, now - 10), now);
+    assert.equal(r.name, 'web');
+    assert.equal(r.expiresAt, now - 10 + 3600);
+    assert.equal(r.user, userKeyOf(renewKey).id);
+  });
+
+  void test('a stale renewal is refused, unless the caller allows it (a tombstone or renewal pulled from a peer)', () => {
+    const now = 1_800_000_000;
+    const old = renewal({ name: 'web', lifetimeSec: 86400 }, now - 3600);
+    assert.throws(() => verifyRenew(old, now), (e: unknown) => e instanceof HearthError && e.code === 'stale_document');
+    assert.equal(verifyRenew(old, now, MAX_LIFETIME_SEC).expiresAt, now - 3600 + 86400);
+  });
+
+  void test('a body other than a name and a lifetime in bounds is malformed', () => {
+    const now = 1_800_000_000;
+    for (const body of [{ name: 'web' }, { name: 'web', lifetimeSec: 10 }, { name: 'web', lifetimeSec: MAX_LIFETIME_SEC + 1 }, { name: 'web', lifetimeSec: 3600, extra: 1 }, null]) {
+      assert.throws(() => verifyRenew(renewal(body, now), now), (e: unknown) => e instanceof HearthError && e.code === 'malformed_document', JSON.stringify(body));
+    }
   });
 });

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { placementKey, placementWins, slicesDigest, type RecordState } from '../../../src/cloud/slice-records.js';
 
 const record = (over: Partial<RecordState> = {}): RecordState => ({
-  user: 'ann', name: 'web', incarnation: 'n1', placement: { 0: 'gw-a', 1: 'gw-b' }, version: 1, deletedAt: null, ...over,
+  user: 'ann', name: 'web', incarnation: 'n1', placement: { 0: 'gw-a', 1: 'gw-b' }, version: 1, deletedAt: null, expiresAt: 1_800_000_000, ...over,
 });
 
 /** Realistic records: a few users, slices, incarnations and gateways, so that they collide often. */
@@ -23,6 +23,7 @@ const arbRecord: fc.Arbitrary<RecordState> = fc.record({
   placement: arbPlacement,
   version: fc.integer({ min: 1, max: 4 }),
   deletedAt: fc.option(fc.integer({ min: 0, max: 2_000_000_000 }), { nil: null }),
+  expiresAt: fc.integer({ min: 0, max: 2_000_000_000 }),
 });
 /** Records of one slice and one incarnation. */
 const arbSibling: fc.Arbitrary<RecordState> = arbRecord.map((r) => ({ ...r, user: 'ann', name: 'web', incarnation: 'n1' }));

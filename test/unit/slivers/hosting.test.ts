@@ -171,6 +171,23 @@ void describe('hosting a slice sliver', () => {
     assert.deepEqual(h.store.getSlice(ALICE, 'web')?.document, { signed: 'doc', nonce: `n${newer.signedAt}` }, 'the new incarnation replaces the tombstone');
   });
 
+  void test('a renewal moves the expiry later, never earlier, and not for a deleted slice', (t) => {
+    const h = host(t);
+    const req = reserveReq(h, { spec: parseSliceSpec({ name: 'short', lifetimeSec: 60 }) });
+    h.hosting.reserve(req);
+    h.hosting.commit(commitReq(req));
+    const expires = h.clock.now + 60;
+    assert.equal(h.hosting.renew(ALICE, 'short', expires + 3600, { renew: 1 }), true);
+    assert.equal(h.store.getSlice(ALICE, 'short')?.expiresAt, expires + 3600);
+    assert.deepEqual(h.store.getSlice(ALICE, 'short')?.renewDocument, { renew: 1 });
+    assert.equal(h.hosting.renew(ALICE, 'short', expires + 60, { renew: 2 }), false, 'an older renewal changes nothing');
+    assert.equal(h.hosting.renew(BOB, 'short', expires + 7200, { renew: 3 }), false, 'nothing of bob to renew');
+    h.clock.now += 120;
+    assert.deepEqual(h.hosting.sweep().expired, [], 'renewed: not expired at its old time');
+    h.hosting.remove(ALICE, 'short', h.clock.now, 'deleted');
+    assert.equal(h.hosting.renew(ALICE, 'short', expires + 9999, { renew: 4 }), false);
+  });
+
   void test('an expired slice is removed by the sweep, with an event saying why', (t) => {
     const h = host(t);
     const req = reserveReq(h, { spec: parseSliceSpec({ name: 'short', lifetimeSec: 60 }) });
