@@ -11,7 +11,7 @@ import { MAX_LIFETIME_SEC, MIN_LIFETIME_SEC, SLICE_KINDS, parseSliceSpec, type S
 import { DEFAULT_SKEW_SEC, verifyDocument, type SignedDocument } from '../cloud/signed-document.js';
 import type { PeerRoute } from '../peer/router.js';
 import type { SliceHosting } from '../slivers/hosting.js';
-import type { Store, StoredSliver } from '../store/store.js';
+import type { SliceRecord, Store, StoredSliver } from '../store/store.js';
 
 export const SLICE_ROUTES = {
   reserve: { method: 'POST', path: '/peer/v1/slices/reserve' },
@@ -32,19 +32,8 @@ export interface HostedSliver {
   reason: string | null;
 }
 
-/** One slice as one host knows it: the user's signed document, the placement it was told, its slivers here. */
-export interface HostedSlice {
-  user: string;
-  name: string;
-  document: unknown;
-  placement: Record<string, string>;
-  version: number;
-  expiresAt: number;
-  deletedAt: number | null;
-  /** The user's signed delete, which proves the tombstone to whoever pulls it. */
-  deleteDocument: unknown;
-  /** The user's latest signed renewal, which proves expiresAt. */
-  renewDocument: unknown;
+/** One slice as one host knows it (its record, as peers pull it) and its slivers there. */
+export interface HostedSlice extends Omit<SliceRecord, 'updatedAt'> {
   slivers: HostedSliver[];
 }
 
@@ -175,10 +164,8 @@ export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): Peer
       ...SLICE_ROUTES.list,
       handler: async () => {
         const slivers = hosting.slivers();
-        const items: HostedSlice[] = hosting.records().map((r) => ({
-          user: r.user, name: r.name, document: r.document, placement: r.placement, version: r.version,
-          expiresAt: r.expiresAt, deletedAt: r.deletedAt, deleteDocument: r.deleteDocument, renewDocument: r.renewDocument,
-          slivers: slivers.filter((s) => s.member?.user === r.user && s.spec.slice === r.name).map(hostedSliverOf),
+        const items: HostedSlice[] = hosting.records().map(({ updatedAt: _, ...r }) => ({
+          ...r, slivers: slivers.filter((s) => s.member?.user === r.user && s.spec.slice === r.name).map(hostedSliverOf),
         }));
         return { body: { items } };
       },
