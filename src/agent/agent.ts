@@ -112,7 +112,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     mode: () => policy.get().mode,
     access: () => ({ quota: policy.get().users.quota, allowlist: policy.get().users.allow !== null }),
     onBlockedChange: () => void reconciler.kick(),
-    routes: sliceHostRoutes({ hosting, store, nowSec: wallClockSec }),
+    routes: sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),
   });
   communityRef.current = community;
   const slices = createSliceService({

@@ -6,8 +6,12 @@
 
 import type { CrashPoint } from './reconciler.js';
 
-/** Where an entry gateway may die while it places a slice: every sliver leased on its host, none committed. */
-export type SliceCrashPoint = 'slice:reserved';
+/**
+ * Where a gateway may die while a slice is placed: as the entry, with every
+ * sliver leased on its host and none committed (`slice:reserved`); as a host,
+ * with the lease written and the answer not yet sent (`slice:leased`).
+ */
+export type SliceCrashPoint = 'slice:reserved' | 'slice:leased';
 
 export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): ((point: CrashPoint | SliceCrashPoint) => void) | undefined {
   const wanted = env['HEARTH_CRASH_POINT'];

@@ -7,6 +7,7 @@
 
 import { HearthError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
+import type { SliceCrashPoint } from './crash-points.js';
 import { MAX_LIFETIME_SEC, MIN_LIFETIME_SEC, SLICE_KINDS, parseSliceSpec, type SliceSpec } from '../model/slice.js';
 import { DEFAULT_SKEW_SEC, verifyDocument, type SignedDocument } from '../cloud/signed-document.js';
 import type { PeerRoute } from '../peer/router.js';
@@ -96,9 +97,10 @@ export interface SliceHostInit {
   hosting: SliceHosting;
   store: Store;
   nowSec: () => number;
+  crashPoint?: (point: SliceCrashPoint) => void;
 }
 
-export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): PeerRoute[] {
+export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHostInit): PeerRoute[] {
   const indexIn = (spec: SliceSpec, body: unknown): number => {
     const index = field(body, 'index', isIndex, 'a whole number');
     if (index >= spec.slivers) throw new HearthError('invalid_request', `slice ${spec.name} has ${spec.slivers} slivers; there is no index ${index}`, { field: 'index' });
@@ -114,6 +116,7 @@ export function sliceHostRoutes({ hosting, store, nowSec }: SliceHostInit): Peer
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const ttlSec = field(req.body, 'ttlSec', isTtl, 'whole seconds');
         const r = hosting.reserve({ lease, spec, user, index, holder: req.member, ttlSec, signedAt: doc.at });
+        crashPoint?.('slice:leased');
         return { body: r.kind === 'leased' ? { kind: 'leased', expiresAt: r.lease.expiresAt } : { kind: 'hosted', sliver: hostedSliverOf(r.sliver) } };
       },
     },

@@ -5,7 +5,9 @@
 // placing at once onto a nearly full gateway never over-commit it (that story
 // comes first, while every gateway is empty); an entry
 // gateway that dies with every sliver leased leaks nothing (the leases
-// lapse); and a delete through another gateway removes the slice everywhere.
+// lapse); a host that dies while it reserves is placed around; the owner
+// drains a gateway; and a delete through another gateway removes the slice
+// everywhere.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -191,6 +193,35 @@ void describe(`slices on four gateways (${tag})`, () => {
     await entry.start();
     await until('every lease of the dead entry gateway to lapse', async () => (gws.every((g) => leasesOn(g).length === 0) ? true : undefined), 60_000, 1000);
     await nothingOf('orphan');
+  });
+
+  void test('a host that dies while it reserves: the slice is placed on the others, and its lease lapses when it is back', async () => {
+    const host = gw(2);
+    await host.stop();
+    await host.start({ HEARTH_CRASH_POINT: 'slice:leased' });
+    await until(`${host.config.name} to be back in the community`, async () => {
+      const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+      return rows.find((r) => r.name === host.config.name)?.status === 'alive' ? true : undefined;
+    }, 60_000);
+    // Three of four gateways are picked at random: ask until the host is one of them (it dies on its first reservation).
+    let placed: SliceView | undefined;
+    for (let attempt = 0; attempt < 12 && host.pid() !== undefined; attempt++) {
+      const name = `dies-${attempt}`;
+      const view = await gw(0).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name, slivers: 3, resources: { cpu: 0.25, memoryMb: 64 } }) });
+      if (host.pid() === undefined) placed = view;
+      else await gw(0).api.request('DELETE', `/api/v1/slices/${name}`, { document: sign(SLICE_KINDS.delete, { name }) });
+    }
+    assert.ok(placed !== undefined, `${host.config.name} was never asked to reserve`);
+    assert.equal(await host.exited(), 'SIGKILL');
+    assert.equal(new Set(placed.slivers.map((s) => s.gateway)).size, 3);
+    assert.ok(!placed.slivers.some((s) => s.gateway === host.config.name), 'placed around the dead host');
+    await running(gw(0), placed.name);
+    assert.equal(leasesOn(host).length, 1, 'the dead host wrote its lease before it died');
+    await host.start();
+    await until(`${host.config.name}'s lease to lapse`, async () => (leasesOn(host).length === 0 ? true : undefined), 60_000, 1000);
+    await gw(0).api.request('DELETE', `/api/v1/slices/${placed.name}`, { document: sign(SLICE_KINDS.delete, { name: placed.name }) });
+    await until('the slices of this story to be gone', async () =>
+      ((await Promise.all(gws.map(sliversOn))).flat().some((s) => s.slice.startsWith('dies-')) ? undefined : true), 60_000, 500);
   });
 
   void test("the owner drains a gateway: its slice's sliver moves to another gateway, and it takes nothing new", async () => {
