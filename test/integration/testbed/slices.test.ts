@@ -8,7 +8,8 @@
 // placement every gateway agrees on → the user renews a slice while one of
 // its hosts is down: it learns the signed renewal when it returns → the user
 // deletes it while one of its hosts is down: when that host returns it learns
-// of the signed delete and removes its sliver.
+// of the signed delete and removes its sliver → the network splits while a
+// slice is being placed: once healed, it is whole or absent, nothing leaked.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomInt } from 'node:crypto';
@@ -66,6 +67,16 @@ async function eventually<T>(what: string, seconds: number, probe: () => Promise
     }
     if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last) ?? String(error)}`);
     await sleep(1000);
+  }
+}
+
+/** How many leases a gateway's database holds now. */
+function leasesOn(n: number): number {
+  const db = new Database(join(gw(n).dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM leases').get() as { n: number }).n;
+  } finally {
+    db.close();
   }
 }
 
@@ -165,5 +176,19 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
     await testbedRestart(`gw${away}`, { dir });
     state = readTestbedState(dir) ?? state;
     await eventually(`gw${away} to remove the deleted slice's sliver`, 60, () => census('split'), (r) => r.length === 0);
+  });
+
+  void test('a partition while a slice is placed: once healed, the slice is whole or absent, and no lease is left anywhere', async () => {
+    const creating = runHearth(gw(1), ['slice', 'create', 'torn', '--slivers', '3', '--memory', '64', '--key', keyFile, '--no-wait', '--json'])
+      .then((out) => JSON.parse(out) as SliceView, (err: unknown) => err as Error);
+    await sleep(150);
+    await testbedPartition('gw1,gw2/gw3,gw4,gw5', { dir });
+    const outcome = await creating;
+    await sleep(5000);
+    await testbedHeal({ dir });
+    const rows = await eventually('the torn slice to be whole (3) or absent (0) on every gateway', 120, () => census('torn'), (r) => r.length === 0 || r.length === 3);
+    if (!(outcome instanceof Error)) assert.equal(rows.length, 3, 'a slice the user was told is placed exists');
+    await eventually('every lease to lapse or be committed', 90, async () => GATEWAYS.reduce((n, g) => n + leasesOn(g), 0), (n) => n === 0);
+    if (rows.length === 3) await runHearth(gw(1), ['slice', 'rm', 'torn', '--key', keyFile]);
   });
 });
