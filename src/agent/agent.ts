@@ -19,7 +19,7 @@ import { buildApi, type Api, type ApiLogger } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
 import { createSliverService, wallClockSec } from '../slivers/service.js';
 import { createSliceHosting } from '../slivers/hosting.js';
-import { sliceHostRoutes, startSliceSweeper } from './slice-host.js';
+import { installSshKeys, sliceHostRoutes, startSliceSweeper } from './slice-host.js';
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
@@ -120,6 +120,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   });
   const keeper = createSliceKeeper({
     self: config.name, hosting, community, heal: (document, target) => slices.heal(document, target),
+    installKeys: (sliver, keys) => installSshKeys(slivers, store, sliver, keys),
     log: log.child({ part: 'slices' }), nowSec: wallClockSec,
   });
   let sweeper: { stop(): void } | undefined;

@@ -12,6 +12,7 @@ import { MAX_LIFETIME_SEC, MIN_LIFETIME_SEC, SLICE_KINDS, parseSliceSpec, type S
 import { DEFAULT_SKEW_SEC, verifyDocument, type SignedDocument } from '../cloud/signed-document.js';
 import type { PeerRoute } from '../peer/router.js';
 import type { SliceHosting } from '../slivers/hosting.js';
+import type { SliverService } from '../slivers/service.js';
 import type { SliceRecord, Store, StoredSliver } from '../store/store.js';
 
 export const SLICE_ROUTES = {
@@ -174,6 +175,18 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
       },
     },
   ];
+}
+
+/** Writes a slice's ssh keys to root's authorized_keys in one of its running slivers, once (an event marks it done). */
+export async function installSshKeys(slivers: Pick<SliverService, 'exec'>, store: Store, sliver: StoredSliver, keys: readonly string[]): Promise<void> {
+  if (store.listEvents({ sliverId: sliver.id, limit: 1000 }).some((e) => e.type === 'slice.ssh-keys')) return;
+  const result = await slivers.exec(sliver.id, {
+    command: ['/bin/sh', '-c', 'umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys'],
+    stdin: `${keys.join('\n')}\n`,
+    timeoutSec: 20,
+  });
+  if (result.exitCode !== 0) throw new Error(`writing authorized_keys exited ${result.exitCode}: ${result.stderr.toString('utf8').slice(0, 200)}`);
+  store.appendEvent(sliver.id, 'slice.ssh-keys', { count: keys.length });
 }
 
 /** Lets lapsed leases go and removes expired slices, every `intervalMs`, and once at start (a gateway back from away catches up). */

@@ -18,7 +18,7 @@ import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEn
 import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
 import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '../cloud/slice-records.js';
 import type { SliceHosting } from '../slivers/hosting.js';
-import type { SliceRecord } from '../store/store.js';
+import type { SliceRecord, StoredSliver } from '../store/store.js';
 import { SLICE_ROUTES, verifyDelete, verifyRenew, type HostedSlice } from './slice-host.js';
 import type { PlaceTarget } from './slices.js';
 
@@ -27,6 +27,8 @@ export interface SliceKeeperInit {
   hosting: SliceHosting;
   community: { view(): ViewState; readonly caller: PeerCaller; publishDigest(key: string, digest: string | undefined): void };
   heal(document: unknown, target: PlaceTarget): Promise<Record<string, string>>;
+  /** Writes the slice's ssh keys into a running sliver of it, once. */
+  installKeys(sliver: StoredSliver, keys: readonly string[]): Promise<void>;
   log: Logger;
   nowSec: () => number;
   intervalMs?: number;
@@ -56,6 +58,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   const callTimeoutMs = 5000;
   let entropy: AntiEntropyState = EMPTY_ANTI_ENTROPY;
   const healing = new Set<string>();
+  /** Slivers whose keys are in, or going in: each gets them once per agent run (installKeys itself skips a sliver that has them). */
+  const installing = new Set<string>();
   const healFailedAt = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
@@ -180,7 +184,20 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     const hosted = hosting.slivers().filter((s) => s.desired !== 'gone' && s.member !== null)
       .map((s) => ({ user: s.member?.user ?? '', name: s.spec.slice, index: s.member?.index ?? -1 }));
     const extras = extrasOf(self, hosted, (user, name) => live.find((r) => r.user === user && r.name === name)?.placement, liveness);
+    const keyed = hosting.slivers().filter((s) => s.desired === 'running' && s.observed === 'running' && !installing.has(s.id));
     await Promise.all([
+      ...keyed.map(async (s) => {
+        const record = live.find((r) => r.user === s.member?.user && r.name === s.spec.slice);
+        const keys = record === undefined ? [] : parseSliceSpec((record.document as { body?: unknown }).body).sshKeys;
+        if (keys.length === 0) return;
+        installing.add(s.id);
+        try {
+          await init.installKeys(s, keys);
+        } catch (err) {
+          log.warn({ sliver: s.spec.name, err: (err as Error).message }, 'installing the ssh keys failed; trying again');
+          installing.delete(s.id);
+        }
+      }),
       ...duties.map((d) => {
         const record = live.find((r) => r.user === d.user && r.name === d.name);
         return record === undefined ? Promise.resolve() : heal(record, d.lost, liveness);

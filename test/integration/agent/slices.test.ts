@@ -125,8 +125,11 @@ void describe(`slices on four gateways (${tag})`, () => {
 
   void test('a user asks one gateway for three slivers: they run on three gateways, and any gateway shows them', async () => {
     writeFileSync(keyFile, alice.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    const sshKey = `${userKeyOf(alice).ssh} alice@home`;
+    writeFileSync(`${keyFile}.ssh.pub`, `${sshKey}\n`);
     const { command, args } = cliEntry();
-    const out = await run(command, [...args, '--data-dir', gw(1).dataDir, 'slice', 'create', 'web', '--slivers', '3', '--cpu', '0.5', '--memory', '64', '--key', keyFile, '--json']);
+    const out = await run(command, [...args, '--data-dir', gw(1).dataDir, 'slice', 'create', 'web', '--slivers', '3', '--cpu', '0.5', '--memory', '64',
+      '--ssh-key', `${keyFile}.ssh.pub`, '--key', keyFile, '--json']);
     const created = JSON.parse(out.stdout) as SliceView;
     assert.equal(created.state, 'running');
     assert.equal(created.user, userKeyOf(alice).id);
@@ -141,6 +144,11 @@ void describe(`slices on four gateways (${tag})`, () => {
       assert.ok(host !== undefined);
       const local = (await sliversOn(host)).find((x) => x.name === s.name);
       assert.equal(local?.observed, 'running', `${s.name} runs as a sliver of ${s.gateway}`);
+      const keys = await until(`the ssh key in ${s.name}`, async () => {
+        const r = await host.api.request<{ exitCode: number; stdout: string }>('POST', `/api/v1/slivers/${s.name}/exec`, { command: ['cat', '/root/.ssh/authorized_keys'] });
+        return r.exitCode === 0 ? r.stdout : undefined;
+      }, 30_000, 500);
+      assert.equal(keys, `${sshKey}\n`);
     }
   });
 
