@@ -116,7 +116,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   });
   communityRef.current = community;
   const slices = createSliceService({
-    self: config.name, community, log: log.child({ part: 'slices' }), ...(crashPoint === undefined ? {} : { crashPoint }),
+    community, log: log.child({ part: 'slices' }), ...(crashPoint === undefined ? {} : { crashPoint }),
   });
   const keeper = createSliceKeeper({
     self: config.name, hosting, community, heal: (document, target) => slices.heal(document, target),

@@ -30,7 +30,6 @@ export interface SliceService {
 }
 
 export interface SliceServiceInit {
-  self: string;
   community: { view(): ViewState; readonly caller: PeerCaller };
   log: Logger;
   nowSec?: () => number;

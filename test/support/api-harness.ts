@@ -59,7 +59,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
     resources: () => ({ contributed: contribution, free: slivers.free() }),
   });
   // The real slice service over that community: whatever needs the community answers not_in_community.
-  const slices = createSliceService({ self: 'gw-test', community, log });
+  const slices = createSliceService({ community, log });
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices,
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution, community: () => null, policy: await loadOwnerPolicy(dir),
