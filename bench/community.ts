@@ -24,6 +24,7 @@ import { layoutMesh, meshLinkMatrix } from '../src/testbed/layout.js';
 import { getLinkProfile } from '../src/testbed/profiles.js';
 import { linkOf } from '../src/testbed/link-matrix.js';
 import type { TestbedState } from '../src/testbed/state.js';
+import { firstLogTime, median, memberLines, sleep, type StateLine } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,33 +39,6 @@ const N = Number(values.gateways);
 const LINK = values.link;
 const SEED = Number(values.seed);
 const FALSE_WINDOW_SEC = Number(values['false-window']);
-
-interface StateLine {
-  at: number;
-  member: string;
-  status: string;
-}
-
-function memberLines(dataDir: string): StateLine[] {
-  const lines: StateLine[] = [];
-  for (const raw of readFileSync(`${dataDir}/agent.log`, 'utf8').split('\n')) {
-    if (!raw.includes('"member state"')) continue;
-    try {
-      const j = JSON.parse(raw) as { time: string; member: string; status: string };
-      lines.push({ at: Date.parse(j.time), member: j.member, status: j.status });
-    } catch {
-      // a line cut by a kill
-    }
-  }
-  return lines;
-}
-
-function firstLogTime(dataDir: string, msg: string): number | undefined {
-  for (const raw of readFileSync(`${dataDir}/agent.log`, 'utf8').split('\n')) {
-    if (raw.includes(`"msg":"${msg}"`)) return Date.parse((JSON.parse(raw) as { time: string }).time);
-  }
-  return undefined;
-}
 
 /** When this gateway first had every one of `names` alive at once, after `from`. */
 function fullViewAt(lines: StateLine[], names: string[], from: number): number | undefined {
@@ -108,12 +82,6 @@ function spearman(xs: number[], ys: number[]): number {
   const d2 = rx.reduce((s, r, i) => s + (r - (ry[i] as number)) ** 2, 0);
   return 1 - (6 * d2) / (n * (n * n - 1));
 }
-
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2;
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const dir = await mkdtemp('/tmp/hearth-bench-tb-');

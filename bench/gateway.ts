@@ -8,25 +8,20 @@
 // Run as root after `npm run build`: node dist/bench/gateway.js [--runs N]
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { createTestGateway } from '../test/support/gateway.js';
 import type { Sliver } from '../src/api/schemas.js';
 import { ApiProblem } from '../src/cli/client.js';
+import { median, sleep } from './lib.js';
+import { rawLxc } from './raw-lxc.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, idle: { type: 'string', default: '30' } } });
 const RUNS = Number(values.runs);
 const IDLE_SEC = Number(values.idle);
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function procStat(pid: number): Promise<{ rssKb: number; cpuTicks: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -48,16 +43,10 @@ async function idleCpu(pid: number, seconds: number): Promise<number> {
 
 async function main(): Promise<void> {
   const gw = await createTestGateway({ contribution: { cpu: 2, memoryMb: 4096, slivers: 64 } });
-  const raw = await mkdtemp('/tmp/hearth-bench-raw-');
-  await chmod(raw, 0o755);
+  const raw = await rawLxc(gw.config.network.bridge);
   try {
     const agent = await gw.start({ HEARTH_LOG_LEVEL: 'warn' });
     const pid = agent.pid as number;
-    const conf = `${raw}/lxc.conf`;
-    await writeFile(conf, [
-      'lxc.idmap = u 0 100000 65536', 'lxc.idmap = g 0 100000 65536',
-      'lxc.net.0.type = veth', `lxc.net.0.link = ${gw.config.network.bridge}`, 'lxc.net.0.flags = up', '',
-    ].join('\n'));
 
     const get = async (name: string): Promise<Sliver | undefined> => {
       try {
@@ -80,16 +69,11 @@ async function main(): Promise<void> {
     const hearthTimes: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const n = `rawbench${i}`;
-      let t0 = performance.now();
-      await run('lxc-create', ['-P', raw, '-n', n, '-t', 'busybox', '-f', conf]);
-      await run('lxc-start', ['-P', raw, '-n', n]);
-      await run('lxc-wait', ['-P', raw, '-n', n, '-s', 'RUNNING', '-t', '30']);
-      rawTimes.push(performance.now() - t0);
-      await run('lxc-stop', ['-P', raw, '-n', n, '-k']);
-      await run('lxc-destroy', ['-P', raw, '-n', n]);
+      rawTimes.push(await raw.createStart(n));
+      await raw.destroy(n);
 
       const name = `bench${i}`;
-      t0 = performance.now();
+      const t0 = performance.now();
       await gw.api.request('POST', '/api/v1/slivers', { name, resources: { memoryMb: 32, cpu: 0.1 } });
       await waitFor(name, (s) => s?.observed === 'running');
       hearthTimes.push(performance.now() - t0);
@@ -124,7 +108,7 @@ async function main(): Promise<void> {
     console.log(`agent idle CPU (with children): ${result.cpuIdle0Pct}% of a core with 0 slivers, ${result.cpuIdle20Pct}% with 20`);
   } finally {
     await gw.destroy();
-    await rm(raw, { recursive: true, force: true });
+    await raw.close();
   }
 }
 

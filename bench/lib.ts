@@ -1,0 +1,94 @@
+// Small helpers the benches share: statistics, the agents' own log lines
+// (pino JSON, one clock for every gateway of a testbed), a process run in a
+// gateway's namespace with an open stdin, and a line describing the machine.
+// Must never: act on a testbed; the benches do that through src/testbed.
+
+import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gatewayEnv, type GatewayHandle } from '../src/testbed/gateway-process.js';
+import { enterArgs } from '../src/testbed/netns.js';
+
+const run = promisify(execFile);
+
+/** The median; NaN for an empty list. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One line of an agent's log: its time (ms since the epoch), message and fields. */
+export interface LogLine {
+  at: number;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/** The lines of `<dataDir>/agent.log` whose message is one of `messages` (all lines when none is given). */
+export function logLines(dataDir: string, messages?: readonly string[]): LogLine[] {
+  let text: string;
+  try {
+    text = readFileSync(`${dataDir}/agent.log`, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines: LogLine[] = [];
+  for (const raw of text.split('\n')) {
+    if (messages !== undefined && !messages.some((m) => raw.includes(`"msg":"${m}`))) continue;
+    try {
+      const j = JSON.parse(raw) as { time: string; msg: string };
+      if (messages !== undefined && !messages.some((m) => j.msg.startsWith(m))) continue;
+      lines.push({ at: Date.parse(j.time), msg: j.msg, fields: j as unknown as Record<string, unknown> });
+    } catch {
+      // a line cut by a kill, or not JSON
+    }
+  }
+  return lines;
+}
+
+export interface StateLine {
+  at: number;
+  member: string;
+  status: string;
+}
+
+/** The membership's "member state" lines: one per change of a member's status as this gateway saw it. */
+export function memberLines(dataDir: string): StateLine[] {
+  return logLines(dataDir, ['member state']).map((l) => ({ at: l.at, member: String(l.fields['member']), status: String(l.fields['status']) }));
+}
+
+/** The time of the first log line with message `msg`, if any. */
+export function firstLogTime(dataDir: string, msg: string): number | undefined {
+  return logLines(dataDir, [msg]).find((l) => l.msg === msg)?.at;
+}
+
+/**
+ * Spawns `argv` in the gateway's namespace (HEARTH_DATA_DIR set, `env`
+ * added), stdin open for the caller to write to.
+ */
+export function spawnInGateway(gateway: GatewayHandle, argv: readonly string[], env: Record<string, string> = {}): ChildProcessByStdio<Writable, Readable, Readable> {
+  const [command, ...args] = [...enterArgs(gateway.namespace), ...argv];
+  return spawn(command as string, args, { env: { ...gatewayEnv(gateway), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+async function version(command: string, args: string[]): Promise<string> {
+  try {
+    return (await run(command, args)).stdout.trim().split('\n')[0] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+/** One line: cores, CPU model, memory, kernel, Node, LXC and Serf versions. */
+export async function machineLine(): Promise<string> {
+  const kernel = await version('uname', ['-r']);
+  const lxc = await version('lxc-create', ['--version']);
+  const serf = (await version('serf', ['version'])).replace(/^Serf\s+/i, '');
+  return `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${kernel}, Node ${process.version}, LXC ${lxc}, serf ${serf}`;
+}
