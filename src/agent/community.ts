@@ -13,6 +13,7 @@ import { HearthError } from '../model/errors.js';
 import { validateName } from '../model/sliver.js';
 import type { Identity } from '../overlay/identity.js';
 import { createInvite, readInvite } from '../overlay/invite.js';
+import { createListeners } from '../overlay/port.js';
 import { createSerfOverlay, type SerfOverlay } from '../overlay/serf-overlay.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
 import { COMMUNITY_LINK_TIMING } from '../overlay/serf-agent-config.js';
@@ -77,6 +78,8 @@ export interface Community extends CommunityApi {
   view(): ViewState;
   /** Gossips a digest in this gateway's tags (undefined drops it); kept across overlay restarts. */
   publishDigest(key: string, digest: string | undefined): void;
+  /** Called after every change of the membership view, whichever overlay runs; returns the unsubscribe. */
+  onViewChange(listener: () => void): () => void;
   /** Revoked members' gossip endpoints, for the firewall (loopback ones cannot be told apart from us, so never). */
   blockedPeers(): BlockedPeer[];
   /** Start the overlay if this gateway is in a community. */
@@ -137,6 +140,7 @@ export function createCommunity(init: CommunityInit): Community {
   let retryTimer: NodeJS.Timeout | undefined;
   /** The overlay start in flight and the overlay stops under way: leave and stop wait for them. */
   let inFlight: Promise<void> = Promise.resolve();
+  const viewListeners = createListeners<[]>((err) => log.warn({ err: (err as Error).message }, 'a view listener failed'));
   /** The digests this gateway gossips in its tags; they outlive an overlay restart. */
   const digests = new Map<string, string>();
   const setDigest = (key: string, digest: string | undefined): void => {
@@ -251,6 +255,7 @@ export function createCommunity(init: CommunityInit): Community {
       overlay.onView((view) => {
         noteOut(view);
         noteBlocked();
+        viewListeners.emit();
       });
       // The event names the revoked member by id; its name, for the log and the list, comes from this overlay's view.
       overlay.onUserEvent(REVOKE_EVENT, (payload) => revocations.onRevokeEvent(payload, (id) =>
@@ -466,6 +471,7 @@ export function createCommunity(init: CommunityInit): Community {
     pins,
     caller,
     publishDigest: setDigest,
+    onViewChange: (listener) => viewListeners.add(listener),
     view() {
       const all = mustRun().overlay.view();
       const revoked = revocations.ids();

@@ -25,7 +25,12 @@ import type { PlaceTarget } from './slices.js';
 export interface SliceKeeperInit {
   self: string;
   hosting: SliceHosting;
-  community: { view(): ViewState; readonly caller: PeerCaller; publishDigest(key: string, digest: string | undefined): void };
+  community: {
+    view(): ViewState;
+    readonly caller: PeerCaller;
+    publishDigest(key: string, digest: string | undefined): void;
+    onViewChange(listener: () => void): () => void;
+  };
   heal(document: unknown, target: PlaceTarget): Promise<Record<string, string>>;
   /** Writes the slice's ssh keys into a running sliver of it, once. */
   installKeys(sliver: StoredSliver, keys: readonly string[]): Promise<void>;
@@ -63,6 +68,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   const healFailedAt = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
+  let again = false;
+  let unsubscribe: (() => void) | undefined;
 
   const feed = (input: AntiEntropyInput): AntiEntropyState['pending'] => {
     const step = stepAntiEntropy(entropy, input, performance.now());
@@ -207,9 +214,17 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   }
 
   const tick = (): Promise<void> => {
-    // One round at a time: a slow round makes the next wait, never overlap.
-    round ??= once().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'keeping slices failed')).finally(() => {
+    // One round at a time; a change seen during a round asks for one more right after it.
+    if (round !== undefined) {
+      again = true;
+      return round;
+    }
+    round = once().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'keeping slices failed')).finally(() => {
       round = undefined;
+      if (again && timer !== undefined) {
+        again = false;
+        void tick();
+      }
     });
     return round;
   };
@@ -219,9 +234,13 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     start() {
       timer = setInterval(() => void tick(), init.intervalMs ?? 2000);
       timer.unref();
+      // A member that fails, leaves or comes back is acted on at once, not at the next tick.
+      unsubscribe = community.onViewChange(() => void tick());
     },
     async stop() {
+      unsubscribe?.();
       if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
       await round;
     },
   };
