@@ -40,7 +40,14 @@ export interface SliceServiceInit {
   crashPoint?: (point: SliceCrashPoint) => void;
 }
 
-const MAX_ROUNDS = 4;
+/**
+ * Rounds of reservations: each one either leases every pending sliver or adds
+ * the gateways that refused to the refused set, so placement runs out of
+ * candidates (no_placement) before this; it only bounds a pathological case.
+ * Under contention (entry gateways placing at once on gossiped, stale free
+ * resources) a slice may need several rounds.
+ */
+const MAX_ROUNDS = 16;
 
 /** What to place: these indexes, beside the gateways that keep theirs, as placement `version`. */
 export interface PlaceTarget {
