@@ -110,6 +110,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     dataDir: paths.dir, config, identity, store, log: log.child({ part: 'community' }), version: VERSION,
     resources: () => ({ contributed: config.contribution, free: slivers.free() }),
     mode: () => policy.get().mode,
+    zone: () => policy.get().zone,
     access: () => ({ quota: policy.get().users.quota, allowlist: policy.get().users.allow !== null }),
     onBlockedChange: () => void reconciler.kick(),
     routes: sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),

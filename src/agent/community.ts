@@ -58,6 +58,8 @@ export interface CommunityInit {
   /** What this gateway offers and has free now, for its tags. */
   resources: () => { contributed: ResourceVector; free: ResourceVector };
   mode?: () => OwnerMode;
+  /** The owner's zone, for its tags. */
+  zone?: () => string | null;
   /** Who may use this gateway, in brief, for its tags. */
   access?: () => GatewayTags['access'];
   /** Clock for invite expiry, in seconds since the epoch. */
@@ -172,7 +174,7 @@ export function createCommunity(init: CommunityInit): Community {
       contributed, free,
       mode: init.mode?.() ?? 'production',
       version: init.version,
-      zone: null,
+      zone: init.zone?.() ?? null,
       access: init.access?.() ?? { quota: null, allowlist: false },
     };
   };

@@ -149,10 +149,10 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
       handler: async (req) => {
         const document = field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
         const { doc, user, name } = verifyDelete(document, nowSec());
-        // A delete signed before the slice's current spec is an old one replayed: it must not remove the newer slice.
+        // A delete signed before the slice's current spec (timestamps are whole seconds: strictly before) is an old one replayed: it must not remove the newer slice.
         const record = store.getSlice(user, name);
         const createdAt = (record?.document as { at?: unknown } | undefined)?.at;
-        if (typeof createdAt === 'number' && createdAt >= doc.at) return { body: { removed: 0 } };
+        if (typeof createdAt === 'number' && createdAt > doc.at) return { body: { removed: 0 } };
         return { body: { removed: hosting.remove(user, name, doc.at, 'deleted', document).length } };
       },
     },

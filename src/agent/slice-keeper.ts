@@ -85,7 +85,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       if (theirs.deletedAt !== null && mine.deletedAt === null && theirs.deleteDocument !== null) {
         try {
           const del = verifyDelete(theirs.deleteDocument, init.nowSec(), MAX_LIFETIME_SEC);
-          if (del.user !== mine.user || del.name !== mine.name || del.doc.at <= createdAt(mine.document)) continue;
+          if (del.user !== mine.user || del.name !== mine.name || del.doc.at < createdAt(mine.document)) continue;
           const removed = hosting.remove(mine.user, mine.name, del.doc.at, 'deleted', theirs.deleteDocument);
           log.info({ slice: mine.name, user: mine.user, removed: removed.length }, 'learnt that the user deleted the slice');
         } catch (err) {
@@ -96,7 +96,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       if (mine.deletedAt === null && theirs.expiresAt > mine.expiresAt && theirs.renewDocument !== null) {
         try {
           const renewal = verifyRenew(theirs.renewDocument, init.nowSec(), MAX_LIFETIME_SEC);
-          if (renewal.user === mine.user && renewal.name === mine.name && renewal.doc.at > createdAt(mine.document)
+          if (renewal.user === mine.user && renewal.name === mine.name && renewal.doc.at >= createdAt(mine.document)
             && hosting.renew(mine.user, mine.name, renewal.expiresAt, theirs.renewDocument)) {
             log.info({ slice: mine.name, expiresAt: renewal.expiresAt }, 'learnt that the user renewed the slice');
           }

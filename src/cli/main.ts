@@ -365,13 +365,13 @@ program.command('nodes')
   .option('--json', 'machine-readable output')
   .action(async (_o: unknown, cmd: Command) => {
     const r = await (await client(cmd)).request<{ self: string; community: string; items: {
-      name: string; id: string | null; status: string; mode: string | null; free: Record<string, number> | null; contributed: Record<string, number> | null;
+      name: string; id: string | null; status: string; mode: string | null; zone: string | null; free: Record<string, number> | null; contributed: Record<string, number> | null;
       rttMs: number | null; self: boolean; revoked: boolean; peerAddr: string | null;
     }[] }>('GET', '/api/v1/nodes');
     emit(cmd, r, () => printTable(
-      ['NAME', 'ID', 'STATE', 'MODE', 'FREE CPU', 'FREE MEM(MB)', 'FREE SLOTS', 'RTT(ms)', 'PEER'],
+      ['NAME', 'ID', 'STATE', 'MODE', 'ZONE', 'FREE CPU', 'FREE MEM(MB)', 'FREE SLOTS', 'RTT(ms)', 'PEER'],
       r.items.map((n) => [
-        `${n.name}${n.self ? ' *' : ''}`, n.id?.slice(0, 12) ?? '-', n.revoked ? `${n.status} (revoked)` : n.status, n.mode ?? '-',
+        `${n.name}${n.self ? ' *' : ''}`, n.id?.slice(0, 12) ?? '-', n.revoked ? `${n.status} (revoked)` : n.status, n.mode ?? '-', n.zone ?? '-',
         `${n.free?.['cpu'] ?? '-'}/${n.contributed?.['cpu'] ?? '-'}`, `${n.free?.['memoryMb'] ?? '-'}/${n.contributed?.['memoryMb'] ?? '-'}`,
         `${n.free?.['slivers'] ?? '-'}/${n.contributed?.['slivers'] ?? '-'}`, n.rttMs === null ? '-' : n.rttMs.toFixed(1), n.peerAddr ?? '-',
       ]),

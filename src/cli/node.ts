@@ -22,6 +22,7 @@ function describe(p: OwnerPolicy): string[] {
     `mode   ${p.mode}`,
     `users  ${p.users.allow === null ? 'any user of the community' : `only ${p.users.allow.length} listed: ${p.users.allow.join(', ')}`}`,
     `quota  ${p.users.quota === null ? 'none (the contribution is the limit)' : `${p.users.quota} slivers per user`}`,
+    `zone   ${p.zone ?? 'none'}`,
   ];
 }
 
@@ -38,6 +39,16 @@ export function registerNodeCommands(program: Command, { client, emit }: NodeCli
       emit(cmd, next, () => console.log(`mode ${next.mode}`));
     });
 
+  node.command('zone <zone>')
+    .description("where this gateway stands (e.g. a neighbourhood), or 'none': slices spread over zones put one sliver a zone")
+    .option('--json', 'machine-readable output')
+    .action(async (zone: string, _o: unknown, cmd: Command) => {
+      const api = await client(cmd);
+      const current = await api.request<OwnerPolicy>('GET', '/api/v1/node/policy');
+      const next = await api.request<OwnerPolicy>('PUT', '/api/v1/node/policy', { ...current, zone: zone === 'none' ? null : zone });
+      emit(cmd, next, () => console.log(`zone ${next.zone ?? 'none'}`));
+    });
+
   node.command('policy')
     .description('show, or change, who may use this gateway')
     .option('--quota <n>', "most slivers one user may have here, or 'none'")
@@ -50,7 +61,7 @@ export function registerNodeCommands(program: Command, { client, emit }: NodeCli
       if (o.quota !== undefined || o.allow !== undefined || o.anyUser === true) {
         const quota = o.quota === undefined ? policy.users.quota : o.quota === 'none' ? null : wholeNumber(o.quota);
         const allow = o.anyUser === true ? null : (o.allow ?? policy.users.allow);
-        policy = await api.request<OwnerPolicy>('PUT', '/api/v1/node/policy', { mode: policy.mode, users: { quota, allow } });
+        policy = await api.request<OwnerPolicy>('PUT', '/api/v1/node/policy', { ...policy, users: { quota, allow } });
       }
       const shown = policy;
       emit(cmd, shown, () => console.log(describe(shown).join('\n')));

@@ -20,9 +20,13 @@ export interface UserPolicy {
 export interface OwnerPolicy {
   mode: OwnerMode;
   users: UserPolicy;
+  /** Where the gateway stands (a neighbourhood, a building): slices spread over zones never put two slivers in one. */
+  zone: string | null;
 }
 
-export const DEFAULT_POLICY: OwnerPolicy = { mode: 'production', users: { quota: null, allow: null } };
+export const DEFAULT_POLICY: OwnerPolicy = { mode: 'production', users: { quota: null, allow: null }, zone: null };
+/** A zone fits a tag: 1-24 lower-case letters, digits or hyphens. */
+export const ZONE_PATTERN = /^[a-z0-9-]{1,24}$/;
 
 export const MAX_QUOTA = 10_000;
 export const MAX_ALLOWED_USERS = 1000;
@@ -45,11 +49,15 @@ export function parsePolicy(input: unknown): OwnerPolicy {
     const bad = allow.find((u) => typeof u !== 'string' || !USER_ID.test(u));
     if (bad !== undefined) throw new HearthError('invalid_request', `${JSON.stringify(bad).slice(0, 80)} is not a user id (SHA256:…, as hearth user show prints)`, { field: 'allow' });
   }
-  return { mode, users: { quota, allow: allow === null ? null : [...new Set(allow)].sort() } };
+  const zone = p.zone ?? null;
+  if (zone !== null && (typeof zone !== 'string' || !ZONE_PATTERN.test(zone))) {
+    throw new HearthError('invalid_request', 'zone must be 1-24 lower-case letters, digits or hyphens, or null', { field: 'zone' });
+  }
+  return { mode, users: { quota, allow: allow === null ? null : [...new Set(allow)].sort() }, zone };
 }
 
 /** Whether `user`, who has `held` slivers here already, may have one more. */
-export function admitUser(policy: OwnerPolicy, user: string, held: number): void {
+export function admitUser(policy: Pick<OwnerPolicy, 'mode' | 'users'>, user: string, held: number): void {
   if (policy.mode !== 'production') {
     throw new HearthError('not_accepting', `this gateway is in ${policy.mode} mode and takes no new slivers`, { mode: policy.mode });
   }

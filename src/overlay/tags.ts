@@ -12,7 +12,7 @@ export const SERF_TAG_LIMIT = 512;
 /** The hearth tag-format version; members with another are not hearth gateways we understand. */
 export const TAG_FORMAT = '1';
 
-import type { OwnerMode } from '../model/policy.js';
+import { ZONE_PATTERN, type OwnerMode } from '../model/policy.js';
 
 export type { OwnerMode };
 const MODE_CODES: Record<OwnerMode, string> = { production: 'p', safe: 's', drain: 'd' };
@@ -52,7 +52,7 @@ export function isDigest(name: string, value: string): boolean {
   return DIGEST_NAME.test(name) && DIGEST_VALUE.test(value);
 }
 const VERSION = /^[0-9A-Za-z.+-]{1,24}$/;
-const ZONE = /^[a-z0-9-]{1,24}$/;
+const ZONE = ZONE_PATTERN;
 
 function packVector(v: ResourceVector): string {
   return [Math.round(v.cpu * 1000), v.memoryMb, v.diskMb, v.slivers].map((n) => Math.max(0, Math.min(MAX_RESOURCE, Math.floor(n))).toString(36)).join('.');

@@ -87,6 +87,7 @@ export interface NodeRow {
   /** Where its peer API answers (the gossip host when the tag names only a port). */
   peerAddr: string | null;
   mode: GatewayTags['mode'] | null;
+  zone: string | null;
   version: string | null;
   contributed: GatewayTags['contributed'] | null;
   free: GatewayTags['free'] | null;
@@ -114,6 +115,7 @@ export function nodeRows(state: ViewState, self: string, revoked: ReadonlySet<st
       serfAddr: m.serfAddr,
       peerAddr: peerAddress(m),
       mode: m.tags?.mode ?? null,
+      zone: m.tags?.zone ?? null,
       version: m.tags?.version ?? null,
       contributed: m.tags?.contributed ?? null,
       free: m.tags?.free ?? null,

@@ -40,7 +40,7 @@ const Status = Type.Object({
 
 const NodeRow = Type.Object({
   name: Type.String(), id: Nullable(Type.String()), status: Type.String(), serfAddr: Type.String(), peerAddr: Nullable(Type.String()),
-  mode: Nullable(Type.String()), version: Nullable(Type.String()), contributed: Nullable(ResourceVector), free: Nullable(ResourceVector),
+  mode: Nullable(Type.String()), zone: Nullable(Type.String()), version: Nullable(Type.String()), contributed: Nullable(ResourceVector), free: Nullable(ResourceVector),
   rttMs: Nullable(Type.Number()), self: Type.Boolean(), revoked: Type.Boolean(),
 });
 

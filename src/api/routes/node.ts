@@ -26,6 +26,7 @@ const Policy = Type.Object({
     quota: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'most slivers one user may have here; null for no limit' }),
     allow: Type.Union([Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }), Type.Null()], { description: 'only these user ids (SHA256:…); null for any user' }),
   }, { additionalProperties: false }),
+  zone: Type.Optional(Type.Union([Type.String({ maxLength: 24 }), Type.Null()], { description: 'where the gateway stands; slices spread over zones put one sliver a zone' })),
 }, { additionalProperties: false });
 
 export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, slivers: SliverService): void {

@@ -252,6 +252,32 @@ void describe(`slices on four gateways (${tag})`, () => {
     await run(command, [...args, '--data-dir', drained.dataDir, 'node', 'mode', 'production']);
   });
 
+  void test('zones the owners set spread a slice: one sliver a zone, and no more slivers than zones', async () => {
+    const zones = ['north', 'north', 'south', 'south'];
+    await Promise.all(gws.map(async (g, i) => {
+      const policy = await g.api.request<Record<string, unknown>>('GET', '/api/v1/node/policy');
+      await g.api.request('PUT', '/api/v1/node/policy', { ...policy, zone: zones[i] });
+    }));
+    await until('every gateway to see every zone in the tags', async () => {
+      for (const g of gws) {
+        const rows = (await g.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+        if (gws.some((x, i) => rows.find((r) => r.name === x.config.name)?.zone !== zones[i])) return undefined;
+      }
+      return true;
+    }, 30_000, 500);
+    const three = await refusal(gw(0).api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'probe', slivers: 3, spread: 'zones', resources: { cpu: 0.25, memoryMb: 64 } }) }));
+    assert.equal(three.code, 'no_placement', 'two zones take two slivers of a slice');
+    await nothingOf('probe');
+    const view = await gw(1).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'zoned', slivers: 2, spread: 'zones', resources: { cpu: 0.25, memoryMb: 64 } }) });
+    const zoneOf = (gateway: string | null): string | undefined => zones[gws.findIndex((g) => g.config.name === gateway)];
+    assert.deepEqual(view.slivers.map((s) => zoneOf(s.gateway)).sort(), ['north', 'south']);
+    await gw(1).api.request('DELETE', '/api/v1/slices/zoned', { document: sign(SLICE_KINDS.delete, { name: 'zoned' }) });
+    await Promise.all(gws.map(async (g) => {
+      const policy = await g.api.request<Record<string, unknown>>('GET', '/api/v1/node/policy');
+      await g.api.request('PUT', '/api/v1/node/policy', { ...policy, zone: null });
+    }));
+  });
+
   void test('a delete signed by the user, sent through another gateway, removes the slice everywhere', async () => {
     const mallory = generateKeyPairSync('ed25519').privateKey;
     const notHers = await refusal(gw(2).api.request('DELETE', '/api/v1/slices/web', { document: sign(SLICE_KINDS.delete, { name: 'web' }, mallory) }));

@@ -12,7 +12,7 @@ const code = (c: string, field?: string) => (err: unknown) => err instanceof Hea
 
 void test('an empty policy is the default; lists are kept sorted and without repeats', () => {
   assert.deepEqual(parsePolicy({}), DEFAULT_POLICY);
-  assert.deepEqual(parsePolicy({ mode: 'safe', users: { quota: 3, allow: [BOB, ALICE, BOB] } }), { mode: 'safe', users: { quota: 3, allow: [ALICE, BOB] } });
+  assert.deepEqual(parsePolicy({ mode: 'safe', users: { quota: 3, allow: [BOB, ALICE, BOB] }, zone: 'riverside' }), { mode: 'safe', users: { quota: 3, allow: [ALICE, BOB] }, zone: 'riverside' });
 });
 
 void test('every bad field is refused and named', () => {
@@ -22,6 +22,8 @@ void test('every bad field is refused and named', () => {
   assert.throws(() => parsePolicy({ users: { quota: 1.5 } }), code('invalid_request', 'quota'));
   assert.throws(() => parsePolicy({ users: { allow: 'SHA256:x' } }), code('invalid_request', 'allow'));
   assert.throws(() => parsePolicy({ users: { allow: ['alice'] } }), code('invalid_request', 'allow'));
+  assert.throws(() => parsePolicy({ zone: 'River Side' }), code('invalid_request', 'zone'));
+  assert.throws(() => parsePolicy({ zone: 'z'.repeat(25) }), code('invalid_request', 'zone'));
 });
 
 void test('admission: a mode other than production takes nothing, then the list, then the quota', () => {

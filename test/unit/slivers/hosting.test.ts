@@ -98,22 +98,22 @@ void describe('hosting a slice sliver', () => {
 
   void test("the owner's mode and user policy decide before the resources do", (t) => {
     const h = host(t);
-    h.policy.current = { mode: 'safe', users: { quota: null, allow: null } };
+    h.policy.current = { mode: 'safe', users: { quota: null, allow: null }, zone: null };
     assert.throws(() => h.hosting.reserve(reserveReq(h)), code('not_accepting'));
-    h.policy.current = { mode: 'drain', users: { quota: null, allow: null } };
+    h.policy.current = { mode: 'drain', users: { quota: null, allow: null }, zone: null };
     assert.throws(() => h.hosting.reserve(reserveReq(h)), code('not_accepting'));
-    h.policy.current = { mode: 'production', users: { quota: null, allow: [BOB] } };
+    h.policy.current = { mode: 'production', users: { quota: null, allow: [BOB] }, zone: null };
     assert.throws(() => h.hosting.reserve(reserveReq(h)), code('forbidden'), 'alice is not on the list');
     h.hosting.reserve(reserveReq(h, { user: BOB, lease: 'B1' }));
     // A quota of two counts the user's slivers and live leases here, across slices.
-    h.policy.current = { mode: 'production', users: { quota: 2, allow: null } };
+    h.policy.current = { mode: 'production', users: { quota: 2, allow: null }, zone: null };
     const first = reserveReq(h, { lease: 'A1' });
     h.hosting.reserve(first);
     h.hosting.commit(commitReq(first));
     h.hosting.reserve(reserveReq(h, { lease: 'A2', spec: spec('db') }));
     assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'A3', spec: spec('cache') })), code('quota_exceeded'));
     // Safe mode keeps what runs: a retried reservation of a hosted sliver still answers.
-    h.policy.current = { mode: 'safe', users: { quota: null, allow: null } };
+    h.policy.current = { mode: 'safe', users: { quota: null, allow: null }, zone: null };
     assert.equal(h.hosting.reserve(first).kind, 'hosted');
   });
 
