@@ -87,6 +87,7 @@ function field<T>(body: unknown, name: string, check: (v: unknown) => v is T, wh
   return v;
 }
 
+const documentIn = (body: unknown): unknown => field(body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
 const isLeaseId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(v);
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isTtl = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -112,7 +113,7 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
     {
       ...SLICE_ROUTES.reserve,
       handler: async (req) => {
-        const { doc, user, spec } = verifyCreate(field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document'), nowSec());
+        const { doc, user, spec } = verifyCreate(documentIn(req.body), nowSec());
         const index = indexIn(spec, req.body);
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const ttlSec = field(req.body, 'ttlSec', isTtl, 'whole seconds');
@@ -124,7 +125,7 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
     {
       ...SLICE_ROUTES.commit,
       handler: async (req) => {
-        const document = field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
+        const document = documentIn(req.body);
         const { doc, user, spec } = verifyCreate(document, nowSec());
         const index = indexIn(spec, req.body);
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
@@ -147,21 +148,17 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
     {
       ...SLICE_ROUTES.delete,
       handler: async (req) => {
-        const document = field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
+        const document = documentIn(req.body);
         const { doc, user, name } = verifyDelete(document, nowSec());
-        // A delete signed before the slice's current spec (timestamps are whole seconds: strictly before) is an old one replayed: it must not remove the newer slice.
-        const record = store.getSlice(user, name);
-        const createdAt = (record?.document as { at?: unknown } | undefined)?.at;
-        if (typeof createdAt === 'number' && createdAt > doc.at) return { body: { removed: 0 } };
         return { body: { removed: hosting.remove(user, name, doc.at, 'deleted', document).length } };
       },
     },
     {
       ...SLICE_ROUTES.renew,
       handler: async (req) => {
-        const document = field(req.body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
-        const { user, name, expiresAt } = verifyRenew(document, nowSec());
-        return { body: { renewed: hosting.renew(user, name, expiresAt, document) } };
+        const document = documentIn(req.body);
+        const { doc, user, name, expiresAt } = verifyRenew(document, nowSec());
+        return { body: { renewed: hosting.renew(user, name, expiresAt, document, doc.at) } };
       },
     },
     {

@@ -10,14 +10,14 @@
 // Must never: remove a sliver on the word of a placement alone (the gateway
 // it names must confirm), or take a delete whose signature it did not check.
 
-import { MAX_LIFETIME_SEC, parseSliceSpec } from '../model/slice.js';
+import { MAX_LIFETIME_SEC, parseSliceSpec, type SliceSpec } from '../model/slice.js';
 import type { Logger } from '../model/logger.js';
 import { peerAddress, type ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
 import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
 import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '../cloud/slice-records.js';
-import type { SliceHosting } from '../slivers/hosting.js';
+import { incarnationOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
 import { SLICE_ROUTES, verifyDelete, verifyRenew, type HostedSlice } from './slice-host.js';
 import type { PlaceTarget } from './slices.js';
@@ -48,9 +48,6 @@ export interface SliceKeeper {
   stop(): Promise<void>;
 }
 
-const incarnationOf = (document: unknown): string => String((document as { nonce?: unknown } | null)?.nonce ?? '');
-const createdAt = (document: unknown): number => Number((document as { at?: unknown } | null)?.at ?? 0);
-
 function stateOf(r: Pick<SliceRecord, 'user' | 'name' | 'document' | 'placement' | 'version' | 'deletedAt' | 'expiresAt'>): RecordState {
   return {
     user: r.user, name: r.name, incarnation: incarnationOf(r.document), placement: r.placement, version: r.version,
@@ -80,14 +77,14 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   /** Takes what a peer's records say that ours do not: a newer placement, or the user's delete. */
   const merge = (items: readonly HostedSlice[]): void => {
     for (const theirs of items) {
-      const mine = hosting.records().find((r) => r.user === theirs.user && r.name === theirs.name);
+      const mine = hosting.record(theirs.user, theirs.name);
       if (mine === undefined) continue;
       if (theirs.deletedAt !== null && mine.deletedAt === null && theirs.deleteDocument !== null) {
         try {
           const del = verifyDelete(theirs.deleteDocument, init.nowSec(), MAX_LIFETIME_SEC);
-          if (del.user !== mine.user || del.name !== mine.name || del.doc.at < createdAt(mine.document)) continue;
+          if (del.user !== mine.user || del.name !== mine.name) continue;
           const removed = hosting.remove(mine.user, mine.name, del.doc.at, 'deleted', theirs.deleteDocument);
-          log.info({ slice: mine.name, user: mine.user, removed: removed.length }, 'learnt that the user deleted the slice');
+          if (removed.length > 0) log.info({ slice: mine.name, user: mine.user, removed: removed.length }, 'learnt that the user deleted the slice');
         } catch (err) {
           log.warn({ slice: mine.name, err: (err as Error).message }, 'a peer sent a delete that does not verify; ignored');
         }
@@ -96,8 +93,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       if (mine.deletedAt === null && theirs.expiresAt > mine.expiresAt && theirs.renewDocument !== null) {
         try {
           const renewal = verifyRenew(theirs.renewDocument, init.nowSec(), MAX_LIFETIME_SEC);
-          if (renewal.user === mine.user && renewal.name === mine.name && renewal.doc.at >= createdAt(mine.document)
-            && hosting.renew(mine.user, mine.name, renewal.expiresAt, theirs.renewDocument)) {
+          if (renewal.user === mine.user && renewal.name === mine.name
+            && hosting.renew(mine.user, mine.name, renewal.expiresAt, theirs.renewDocument, renewal.doc.at)) {
             log.info({ slice: mine.name, expiresAt: renewal.expiresAt }, 'learnt that the user renewed the slice');
           }
         } catch (err) {
@@ -122,16 +119,17 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     }
   };
 
-  const heal = async (record: SliceRecord, lost: number[], liveness: (m: string) => Liveness): Promise<void> => {
+  /** Places the lost slivers again beside the others (every index not lost has a live gateway: healingDuties says so). */
+  const heal = async (record: SliceRecord, lost: readonly number[]): Promise<void> => {
     const key = `${record.user} ${record.name}`;
     const failedAt = healFailedAt.get(key);
     if (healing.has(key) || (failedAt !== undefined && performance.now() - failedAt < (init.healRetryMs ?? 10_000))) return;
     healing.add(key);
     try {
-      const kept = Object.fromEntries(Object.entries(record.placement).filter(([i, g]) => !lost.includes(Number(i)) && (g === self || liveness(g) === 'alive')));
+      const kept = Object.fromEntries(Object.entries(record.placement).filter(([i]) => !lost.includes(Number(i))));
       const version = record.version + 1;
       log.info({ slice: record.name, user: record.user, lost }, 'healing: placing the slivers of gateways that failed or left');
-      const placement = await init.heal(record.document, { indexes: lost, kept, version });
+      const placement = await init.heal(record.document, { indexes: [...lost], kept, version });
       hosting.adopt(record.user, record.name, placement, version);
       healFailedAt.delete(key);
     } catch (err) {
@@ -178,24 +176,28 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       const member = view.members.get(m);
       return member?.status === 'alive' && member.tags?.mode !== 'drain' ? 'alive' : 'gone';
     };
+    // Every live record with its spec, read once a round (a stored spec was checked when it came; one that no longer parses is skipped).
     const now = init.nowSec();
-    const live = hosting.records().filter((r) => r.deletedAt === null && r.expiresAt > now);
-    const held: HeldSlice[] = live.flatMap((r) => {
+    const live = new Map<string, { record: SliceRecord; spec: SliceSpec }>();
+    for (const record of hosting.records()) {
+      if (record.deletedAt !== null || record.expiresAt <= now) continue;
       try {
-        return [{ user: r.user, name: r.name, slivers: parseSliceSpec((r.document as { body?: unknown }).body).slivers, placement: r.placement }];
+        live.set(`${record.user} ${record.name}`, { record, spec: parseSliceSpec((record.document as { body?: unknown }).body) });
       } catch {
-        return [];
+        log.warn({ slice: record.name, user: record.user }, 'a stored slice spec does not parse; skipped');
       }
-    });
+    }
+    const liveOf = (user: string | undefined, name: string) => live.get(`${user ?? ''} ${name}`);
+    const held: HeldSlice[] = [...live.values()].map(({ record: r, spec }) => ({ user: r.user, name: r.name, slivers: spec.slivers, placement: r.placement }));
     const duties = healingDuties(self, held, liveness);
-    const hosted = hosting.slivers().filter((s) => s.desired !== 'gone' && s.member !== null)
+    const mine = hosting.slivers();
+    const hosted = mine.filter((s) => s.desired !== 'gone' && s.member !== null)
       .map((s) => ({ user: s.member?.user ?? '', name: s.spec.slice, index: s.member?.index ?? -1 }));
-    const extras = extrasOf(self, hosted, (user, name) => live.find((r) => r.user === user && r.name === name)?.placement, liveness);
-    const keyed = hosting.slivers().filter((s) => s.desired === 'running' && s.observed === 'running' && !installing.has(s.id));
+    const extras = extrasOf(self, hosted, (user, name) => liveOf(user, name)?.record.placement, liveness);
+    const keyed = mine.filter((s) => s.desired === 'running' && s.observed === 'running' && !installing.has(s.id));
     await Promise.all([
       ...keyed.map(async (s) => {
-        const record = live.find((r) => r.user === s.member?.user && r.name === s.spec.slice);
-        const keys = record === undefined ? [] : parseSliceSpec((record.document as { body?: unknown }).body).sshKeys;
+        const keys = liveOf(s.member?.user, s.spec.slice)?.spec.sshKeys ?? [];
         if (keys.length === 0) return;
         installing.add(s.id);
         try {
@@ -205,9 +207,9 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
           installing.delete(s.id);
         }
       }),
-      ...duties.map((d) => {
-        const record = live.find((r) => r.user === d.user && r.name === d.name);
-        return record === undefined ? Promise.resolve() : heal(record, d.lost, liveness);
+      ...duties.map(async (d) => {
+        const entry = liveOf(d.user, d.name);
+        if (entry !== undefined) await heal(entry.record, d.lost);
       }),
       ...extras.map((e) => retire(e.user, e.name, e.index, e.placedAt)),
     ]);

@@ -79,22 +79,24 @@ export function createSliceService(init: SliceServiceInit): SliceService {
   /** Creations under way or done, by the document's user and nonce: a retried request gets the same answer. */
   const requests = new Map<string, { at: number; result: Promise<SliceView> }>();
 
-  const alive = (): string[] => [...community.view().members.values()].filter((m) => m.status === 'alive' && m.tags !== null).map((m) => m.name);
+  /** Calls `route` on every alive member at once: who answered what, and who did not answer. */
+  async function broadcast(route: (typeof SLICE_ROUTES)[keyof typeof SLICE_ROUTES], body?: unknown): Promise<{ answers: { member: string; reply: unknown }[]; unreachable: string[] }> {
+    const members = [...community.view().members.values()].filter((m) => m.status === 'alive' && m.tags !== null).map((m) => m.name);
+    const settled = await Promise.allSettled(members.map((m) => community.caller.call(m, route, body, { timeoutMs })));
+    const answers: { member: string; reply: unknown }[] = [];
+    const unreachable: string[] = [];
+    settled.forEach((a, i) => {
+      const member = members[i] as string;
+      if (a.status === 'fulfilled') answers.push({ member, reply: a.value });
+      else unreachable.push(member);
+    });
+    return { answers, unreachable };
+  }
 
   /** Every alive member's slices, as each host reports them. */
   async function gather(): Promise<{ hosted: { member: string; slice: HostedSlice }[]; unreachable: string[] }> {
-    const members = alive();
-    const answers = await Promise.allSettled(members.map((m) => community.caller.call(m, SLICE_ROUTES.list, undefined, { timeoutMs })));
-    const hosted: { member: string; slice: HostedSlice }[] = [];
-    const unreachable: string[] = [];
-    answers.forEach((a, i) => {
-      const member = members[i] as string;
-      if (a.status === 'rejected') {
-        unreachable.push(member);
-        return;
-      }
-      for (const slice of (a.value as { items?: HostedSlice[] } | undefined)?.items ?? []) hosted.push({ member, slice });
-    });
+    const { answers, unreachable } = await broadcast(SLICE_ROUTES.list);
+    const hosted = answers.flatMap(({ member, reply }) => ((reply as { items?: HostedSlice[] } | undefined)?.items ?? []).map((slice) => ({ member, slice })));
     return { hosted, unreachable };
   }
 
@@ -255,25 +257,22 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     async renew(name, document) {
       const { user, name: named } = verifyRenew(document, nowSec());
       if (named !== name) throw new HearthError('invalid_request', `the document renews slice ${named}, not ${name}`);
-      const before = await find(name, user);
-      if (before.state === 'deleted') throw new HearthError('slice_not_found', `slice ${name} was deleted`);
-      const members = alive();
-      const answers = await Promise.allSettled(members.map((m) => community.caller.call(m, SLICE_ROUTES.renew, { document }, { timeoutMs })));
-      const renewed = answers.filter((a) => a.status === 'fulfilled' && (a.value as { renewed?: boolean }).renewed === true).length;
+      const { answers } = await broadcast(SLICE_ROUTES.renew, { document });
+      const renewed = answers.filter((a) => (a.reply as { renewed?: boolean }).renewed === true).length;
+      const after = await find(name, user);
+      if (after.state === 'deleted') throw new HearthError('slice_not_found', `slice ${name} was deleted`);
       log.info({ slice: name, user, renewed }, 'slice renewed');
-      return find(name, user);
+      return after;
     },
 
     async remove(name, document) {
       const { user, name: named } = verifyDelete(document, nowSec());
       if (named !== name) throw new HearthError('invalid_request', `the document deletes slice ${named}, not ${name}`);
       const before = await find(name, user);
-      const members = alive();
-      const answers = await Promise.allSettled(members.map((m) => community.caller.call(m, SLICE_ROUTES.delete, { document }, { timeoutMs })));
-      const removed = answers.reduce((n, a) => n + (a.status === 'fulfilled' ? Number((a.value as { removed?: number }).removed ?? 0) : 0), 0);
-      const missed = members.filter((_, i) => answers[i]?.status === 'rejected');
-      log.info({ slice: name, user, removed, missed }, 'slice deleted');
-      return { ...before, state: 'deleted', unreachable: missed };
+      const { answers, unreachable } = await broadcast(SLICE_ROUTES.delete, { document });
+      const removed = answers.reduce((n, a) => n + Number((a.reply as { removed?: number }).removed ?? 0), 0);
+      log.info({ slice: name, user, removed, missed: unreachable }, 'slice deleted');
+      return { ...before, state: 'deleted', unreachable };
     },
   };
 }

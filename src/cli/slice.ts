@@ -6,7 +6,6 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { HearthError } from '../model/errors.js';
 import { DEFAULT_LIFETIME_SEC, SLICE_KINDS, SPREADS, type SliceView } from '../model/slice.js';
 import { parseUserPrivateKey } from '../cloud/user-key.js';
 import { signDocument, type SignedDocument } from '../cloud/signed-document.js';
@@ -14,7 +13,7 @@ import { delay } from '../kit/delay.js';
 import type { ApiClient } from './client.js';
 import { printTable } from './output.js';
 import { createRequestSigner, type RequestSigner } from './request-signer.js';
-import { defaultUserKeyPath } from './user.js';
+import { defaultUserKeyPath, readKeyFile } from './user.js';
 
 export interface SliceCliDeps {
   /** With `user`, a missing owner token is no error: requests are signed with that user key. */
@@ -25,13 +24,7 @@ export interface SliceCliDeps {
 }
 
 async function readUserKey(file: string): Promise<KeyObject> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new HearthError('not_found', `no user key at ${file}; make one with "hearth user keygen", or name one with --key`, { file });
-  }
-  return parseUserPrivateKey(text).privateKey;
+  return parseUserPrivateKey(await readKeyFile(file)).privateKey;
 }
 
 /** Signs `body` as a document of `kind` with the user key in `file`. */

@@ -43,13 +43,17 @@ export async function keygen(file: string, comment: string, force: boolean): Pro
 }
 
 /** The user of a key file: a private key (PKCS#8 or OpenSSH), or a public key line. */
-export async function showKey(file: string): Promise<UserKeyInfo> {
-  let text: string;
+/** A key file's text, or not_found saying how to make one. */
+export async function readKeyFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch {
     throw new HearthError('not_found', `no key at ${file}; make one with "hearth user keygen", or name one with --key`, { file });
   }
+}
+
+export async function showKey(file: string): Promise<UserKeyInfo> {
+  const text = await readKeyFile(file);
   const key = text.trimStart().startsWith('ssh-') ? parseUserPublicKey(text) : parseUserPrivateKey(text).publicKey;
   if (key.comment === '') {
     // keygen keeps the comment in the .pub beside the private key.

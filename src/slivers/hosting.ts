@@ -62,12 +62,23 @@ export interface SliceHosting {
   commit(req: CommitRequest): StoredSliver;
   /** Idempotent: a lease that lapsed or was committed is already gone. */
   release(lease: string): boolean;
-  /** Marks the slice's slivers here gone and keeps a tombstone (with the user's delete document); returns the slivers it removed. */
+  /**
+   * Marks the slice's slivers here gone and keeps a tombstone (with the user's
+   * delete document); returns the slivers it removed. A delete signed strictly
+   * before the slice's current create document (timestamps are whole seconds)
+   * is an old one replayed, and removes nothing.
+   */
   remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument?: unknown): StoredSliver[];
   /** Removes one sliver of a slice that its placement now puts on another gateway; returns it, if it was here. */
   retire(user: string, name: string, index: number, placedAt: string): StoredSliver | undefined;
-  /** Moves a live slice's expiry later, keeping the user's renew document that says so; false when there is nothing to renew here. */
-  renew(user: string, name: string, expiresAt: number, renewDocument: unknown): boolean;
+  /**
+   * Moves a live slice's expiry later, keeping the user's renew document that
+   * says so; false when there is nothing to renew here, or the renewal was
+   * signed before the slice's current create document.
+   */
+  renew(user: string, name: string, expiresAt: number, renewDocument: unknown, signedAt: number): boolean;
+  /** The record of one slice here, if any. */
+  record(user: string, name: string): SliceRecord | undefined;
   /** Takes a newer placement of a slice this gateway has a record of (the caller decided it wins). */
   adopt(user: string, name: string, placement: Record<string, string>, version: number): void;
   /** Drops lapsed leases and removes expired slices; returns what it did, for the log. */
@@ -79,7 +90,10 @@ export interface SliceHosting {
 
 const MAX_LEASE_SEC = 120;
 
-const sameDocument = (a: unknown, b: unknown): boolean => (a as { nonce?: unknown } | null)?.nonce === (b as { nonce?: unknown } | null)?.nonce;
+/** Which incarnation of a slice a stored create document is: its nonce. */
+export const incarnationOf = (document: unknown): string => String((document as { nonce?: unknown } | null)?.nonce ?? '');
+/** When a stored create document was signed, seconds since the epoch. */
+export const signedAtOf = (document: unknown): number => Number((document as { at?: unknown } | null)?.at ?? 0);
 
 export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   const { store } = init;
@@ -109,6 +123,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument: unknown = null): StoredSliver[] => {
     const removed = store.transaction(() => {
       const record = store.getSlice(user, name);
+      if (record !== undefined && signedAtOf(record.document) > deletedAt) return [];
       const live = membersOf(user, name).filter((s) => s.desired !== 'gone');
       for (const s of live) {
         store.appendEvent(s.id, `slice.sliver-${why}`, { slice: name, user });
@@ -170,7 +185,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         store.deleteLease(lease.id);
         const previous = store.getSlice(req.user, req.spec.name);
         // A record of this incarnation with a newer placement (learnt meanwhile) is kept; anything else is replaced.
-        const keep = previous !== undefined && previous.deletedAt === null && previous.version > req.version && sameDocument(previous.document, req.document);
+        const keep = previous !== undefined && previous.deletedAt === null && previous.version > req.version && incarnationOf(previous.document) === incarnationOf(req.document);
         if (!keep) {
           store.putSlice({
             user: req.user, name: req.spec.name, document: req.document, placement: req.placement,
@@ -203,10 +218,10 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
       return retired;
     },
 
-    renew(user, name, expiresAt, renewDocument) {
+    renew(user, name, expiresAt, renewDocument, signedAt) {
       return store.transaction(() => {
         const record = store.getSlice(user, name);
-        if (record === undefined || record.deletedAt !== null || expiresAt <= record.expiresAt) return false;
+        if (record === undefined || record.deletedAt !== null || expiresAt <= record.expiresAt || signedAt < signedAtOf(record.document)) return false;
         store.putSlice({ ...record, expiresAt, renewDocument });
         return true;
       });
@@ -229,5 +244,6 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
 
     slivers: membersOf,
     records: () => store.listSlices(),
+    record: (user, name) => store.getSlice(user, name),
   };
 }

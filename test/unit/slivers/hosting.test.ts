@@ -51,7 +51,7 @@ function reserveReq(h: Host, over: Partial<ReserveRequest> = {}): ReserveRequest
 }
 
 function commitReq(r: ReserveRequest) {
-  return { lease: r.lease, spec: r.spec, user: r.user, index: r.index, document: { signed: 'doc', nonce: `n${r.signedAt}` }, placement: { [r.index]: 'gw2' }, version: 1, signedAt: r.signedAt };
+  return { lease: r.lease, spec: r.spec, user: r.user, index: r.index, document: { signed: 'doc', nonce: `n${r.signedAt}`, at: r.signedAt }, placement: { [r.index]: 'gw2' }, version: 1, signedAt: r.signedAt };
 }
 
 const code = (c: string) => (err: unknown) => err instanceof HearthError && err.code === c;
@@ -75,7 +75,7 @@ void describe('hosting a slice sliver', () => {
     assert.equal(usageWithLeases(h.store, h.clock.now).slivers, 1, 'the sliver now holds what the lease held');
     assert.equal(h.kicks.count, 1);
     const record = h.store.getSlice(ALICE, 'web');
-    assert.deepEqual(record?.document, { signed: 'doc', nonce: `n${req.signedAt}` });
+    assert.deepEqual(record?.document, { signed: 'doc', nonce: `n${req.signedAt}`, at: req.signedAt });
     assert.equal(record?.expiresAt, req.signedAt + req.spec.lifetimeSec);
 
     // A commit or reserve retried after success answers with the same sliver.
@@ -155,6 +155,8 @@ void describe('hosting a slice sliver', () => {
     const req = reserveReq(h);
     h.hosting.reserve(req);
     h.hosting.commit(commitReq(req));
+    assert.deepEqual(h.hosting.remove(ALICE, 'web', req.signedAt - 1, 'deleted'), [], 'a delete signed before the create is an old one replayed');
+    assert.equal(h.store.getSliver('web-0')?.desired, 'running');
     h.clock.now += 10;
     const removed = h.hosting.remove(ALICE, 'web', h.clock.now, 'deleted');
     assert.deepEqual(removed.map((s) => s.spec.name), ['web-0']);
@@ -168,7 +170,7 @@ void describe('hosting a slice sliver', () => {
     h.hosting.reserve(newer);
     h.hosting.commit(commitReq(newer));
     assert.equal(h.store.getSlice(ALICE, 'web')?.deletedAt, null);
-    assert.deepEqual(h.store.getSlice(ALICE, 'web')?.document, { signed: 'doc', nonce: `n${newer.signedAt}` }, 'the new incarnation replaces the tombstone');
+    assert.deepEqual(h.store.getSlice(ALICE, 'web')?.document, { signed: 'doc', nonce: `n${newer.signedAt}`, at: newer.signedAt }, 'the new incarnation replaces the tombstone');
   });
 
   void test('a renewal moves the expiry later, never earlier, and not for a deleted slice', (t) => {
@@ -177,15 +179,16 @@ void describe('hosting a slice sliver', () => {
     h.hosting.reserve(req);
     h.hosting.commit(commitReq(req));
     const expires = h.clock.now + 60;
-    assert.equal(h.hosting.renew(ALICE, 'short', expires + 3600, { renew: 1 }), true);
+    assert.equal(h.hosting.renew(ALICE, 'short', expires + 3600, { renew: 1 }, h.clock.now), true);
     assert.equal(h.store.getSlice(ALICE, 'short')?.expiresAt, expires + 3600);
     assert.deepEqual(h.store.getSlice(ALICE, 'short')?.renewDocument, { renew: 1 });
-    assert.equal(h.hosting.renew(ALICE, 'short', expires + 60, { renew: 2 }), false, 'an older renewal changes nothing');
-    assert.equal(h.hosting.renew(BOB, 'short', expires + 7200, { renew: 3 }), false, 'nothing of bob to renew');
+    assert.equal(h.hosting.renew(ALICE, 'short', expires + 60, { renew: 2 }, h.clock.now), false, 'an older renewal changes nothing');
+    assert.equal(h.hosting.renew(BOB, 'short', expires + 7200, { renew: 3 }, h.clock.now), false, 'nothing of bob to renew');
+    assert.equal(h.hosting.renew(ALICE, 'short', expires + 7200, { renew: 5 }, h.clock.now - 1), false, 'signed before this incarnation was created');
     h.clock.now += 120;
     assert.deepEqual(h.hosting.sweep().expired, [], 'renewed: not expired at its old time');
     h.hosting.remove(ALICE, 'short', h.clock.now, 'deleted');
-    assert.equal(h.hosting.renew(ALICE, 'short', expires + 9999, { renew: 4 }), false);
+    assert.equal(h.hosting.renew(ALICE, 'short', expires + 9999, { renew: 4 }, h.clock.now), false);
   });
 
   void test('an expired slice is removed by the sweep, with an event saying why', (t) => {
