@@ -1,7 +1,9 @@
 // Benchmark of one gateway (issue: a gateway that runs slivers):
-//  1. busybox sliver, API request → running, against plain lxc-create +
-//     lxc-start + lxc-wait -s RUNNING with the same unprivileged idmap and a
-//     veth on the same bridge, interleaved run by run; median of N each.
+//  1. busybox sliver, API request → running, against plain lxc-* with the
+//     same unprivileged idmap and a veth on the same bridge: an overlayfs
+//     lxc-copy snapshot (as hearth makes slivers) and a whole lxc-create -t
+//     busybox, each + lxc-start + lxc-wait -s RUNNING; interleaved run by
+//     run, median of N each.
 //  2. the agent's resident memory idle with 0 and with 20 running slivers.
 //  3. the agent's idle CPU (its own and its children's: lxc-* it runs) with
 //     0 and with 20 running slivers, as a percentage of one core.
@@ -66,11 +68,13 @@ async function main(): Promise<void> {
     };
 
     const rawTimes: number[] = [];
+    const templateTimes: number[] = [];
     const hearthTimes: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const n = `rawbench${i}`;
-      rawTimes.push(await raw.createStart(n));
-      await raw.destroy(n);
+      rawTimes.push(await raw.createStart(`rawbench${i}`, 'snapshot'));
+      await raw.destroy(`rawbench${i}`);
+      templateTimes.push(await raw.createStart(`rawtmpl${i}`, 'template'));
+      await raw.destroy(`rawtmpl${i}`);
 
       const name = `bench${i}`;
       const t0 = performance.now();
@@ -94,8 +98,10 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', memoryGb: Math.round(totalmem() / 2 ** 30), kernel: (await run('uname', ['-r'])).stdout.trim(), node: process.version },
       runs: RUNS,
       rawMedianMs: Math.round(median(rawTimes)),
+      rawTemplateMedianMs: Math.round(median(templateTimes)),
       hearthMedianMs: Math.round(median(hearthTimes)),
       ratio: Number((median(hearthTimes) / median(rawTimes)).toFixed(2)),
+      ratioToTemplate: Number((median(hearthTimes) / median(templateTimes)).toFixed(2)),
       rssIdle0Mb: Number((idle0.rssKb / 1024).toFixed(1)),
       rssIdle20Mb: Number((idle20.rssKb / 1024).toFixed(1)),
       cpuIdle0Pct: Number(cpu0.toFixed(2)),
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
       idleWindowSec: IDLE_SEC,
     };
     console.log(JSON.stringify(result, null, 2));
-    console.log(`\nbusybox sliver request → running: hearth ${result.hearthMedianMs} ms, plain lxc-* ${result.rawMedianMs} ms, ratio ${result.ratio} (median of ${RUNS})`);
+    console.log(`\nbusybox sliver request → running: hearth ${result.hearthMedianMs} ms, plain lxc-copy snapshot ${result.rawMedianMs} ms (ratio ${result.ratio}), plain lxc-create ${result.rawTemplateMedianMs} ms (ratio ${result.ratioToTemplate}); median of ${RUNS}`);
     console.log(`agent RSS idle: ${result.rssIdle0Mb} MB with 0 slivers, ${result.rssIdle20Mb} MB with 20 running`);
     console.log(`agent idle CPU (with children): ${result.cpuIdle0Pct}% of a core with 0 slivers, ${result.cpuIdle20Pct}% with 20`);
   } finally {

@@ -2,7 +2,7 @@
 // emulated network, with real agents, real Serf and real LXC:
 //  1. a slice of 3 busybox slivers, request → every sliver running, median
 //     of --runs (create, measure, delete, wait until gone); beside it plain
-//     lxc-create + lxc-start of one busybox container (and of three at once),
+//     lxc-copy snapshot + lxc-start of one busybox container (and of three at once),
 //     interleaved run by run, as the raw reference;
 //  2. --slices slices of 3 requested at the same moment from as many entry
 //     gateways: how many are placed, refusals, each gateway's committed
@@ -716,8 +716,8 @@ async function main(): Promise<void> {
             rows.push(['   of which placement (POST answered: leases + commits)', stats(r.placedMs), '']);
             rows.push(['   last host has the sliver in its store (sliver.requested)', stats(r.committedMs), '']);
             rows.push(['   per sliver on its host: store → running (lxc-create + start)', stats(r.hostMs), '']);
-            rows.push(['   reference: plain lxc-create + lxc-start, one busybox', `${stats(r.raw1Ms)}; slice/plain ${ratio1.toFixed(2)}`, '']);
-            rows.push(['   reference: plain lxc-create + lxc-start, three at once', `${stats(r.raw3Ms)}; slice/plain ${ratio3.toFixed(2)}`, '']);
+            rows.push(['   reference: plain lxc-copy snapshot + lxc-start, one busybox', `${stats(r.raw1Ms)}; slice/plain ${ratio1.toFixed(2)}`, '']);
+            rows.push(['   reference: plain lxc-copy snapshot + lxc-start, three at once', `${stats(r.raw3Ms)}; slice/plain ${ratio3.toFixed(2)}`, '']);
           } else if (f === 2) {
             const r = await figure2(b, SLICES[2] as number);
             results['2'] = r;

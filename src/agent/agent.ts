@@ -71,7 +71,10 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
 
   const db: Db = openDb(paths.db);
   const store = createStore({ db, now: () => new Date().toISOString() });
-  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log });
+  const driver = init.driver ?? createLxcDriver({
+    lxcPath: paths.containers, idmap: config.lxc.idmap, log,
+    ...(config.lxc.imagesDir !== undefined ? { imagesDir: config.lxc.imagesDir } : {}),
+  });
   // The id marks the firewall tables as this gateway's; setup refuses another gateway's.
   const net = init.net ?? createSliverNetwork({ ...config.network, gatewayId: identity.id, log: log.child({ part: 'net' }) });
   const templates: TemplateName[] = ['busybox'];

@@ -54,7 +54,8 @@ export interface AgentConfig {
   peer: { host: string; port: number; advertise?: string };
   contribution: Contribution;
   network: { bridge: string; subnet: string; table: string };
-  lxc: { idmap: { uid: number; gid: number; count: number } };
+  /** `imagesDir`: where base images are kept, default the machine's (virt/images.ts). */
+  lxc: { idmap: { uid: number; gid: number; count: number }; imagesDir?: string };
 }
 
 export interface DataPaths {

@@ -1,13 +1,13 @@
 // The LXC driver: unprivileged containers in one lxcpath per gateway, made
 // and run with the lxc-* tools (through runner.ts). It owns exactly the
 // containers whose directory holds its marker (marker.ts); operations on one
-// name are serialised. Must never: touch a container outside its lxcpath, or
-// list, start or stop one without its marker (only `destroy` and a redone
-// `create` clean up an unfinished one).
+// name are serialised; each is an overlayfs snapshot of its template's base
+// image (images.ts). Must never: touch a container outside its lxcpath (the
+// images are only read), or list, start or stop one without its marker (only
+// `destroy` and a redone `create` clean up an unfinished one).
 
 import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
 import { silentLogger, type Logger } from '../model/logger.js';
 import { validateName } from '../model/sliver.js';
@@ -15,7 +15,8 @@ import { openAttached, runAttached } from './attach.js';
 import { hasTasks, readCgroupUsage, readVethBytes } from './cgroup.js';
 import type { ContainerSpec, ContainerState, ContainerStats, Driver, ExecSession, OpOptions } from './driver.js';
 import { createKeyedLock } from './keyed-lock.js';
-import { DEFAULT_IDMAP, renderHearthConfig, renderIdmapConfig, type IdMap } from './lxc-config.js';
+import { createImageStore } from './images.js';
+import { DEFAULT_IDMAP, renderHearthConfig, type IdMap } from './lxc-config.js';
 import { readMarker, writeMarker } from './marker.js';
 import { runLxc, runLxcStatus, tail } from './runner.js';
 import { recipeFor } from './templates.js';
@@ -25,6 +26,8 @@ export interface LxcDriverInit {
   lxcPath: string;
   /** Host ids the container's root maps to; must be delegated to root in /etc/subuid and /etc/subgid. */
   idmap?: IdMap;
+  /** Where the templates' base images are kept (default: the machine's, DEFAULT_IMAGES_DIR). */
+  imagesDir?: string;
   /** Container life-cycle steps, logged at debug level. */
   log?: Logger;
 }
@@ -45,6 +48,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
   const idmap = init.idmap ?? DEFAULT_IDMAP;
   const log = init.log ?? silentLogger;
   const withLock = createKeyedLock();
+  const images = createImageStore({ ...(init.imagesDir !== undefined ? { dir: init.imagesDir } : {}), idmap, log });
   const dirOf = (name: string): string => join(lxcPath, name);
   const sig = (opts?: OpOptions): { signal?: AbortSignal } => (opts?.signal ? { signal: opts.signal } : {});
 
@@ -90,16 +94,11 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
   }
 
   async function make(spec: ContainerSpec, opts?: OpOptions): Promise<void> {
-    const recipe = recipeFor(spec.template);
     const hearthConfig = renderHearthConfig(spec); // validates before anything is made
     await mkdir(lxcPath, { recursive: true });
     // Unprivileged containers need their mapped root to traverse the lxcpath.
     await chmod(lxcPath, 0o755);
-    // One idmap file per lxcpath, always the same content, replaced atomically:
-    // a scratch file elsewhere would be left behind by a kill -9 mid-create.
-    const idmapConfigFile = join(lxcPath, '.idmap.conf');
-    await writeFileAtomic(idmapConfigFile, renderIdmapConfig(idmap), { mode: 0o644 });
-    await recipe.create({ lxcPath, name: spec.name, idmapConfigFile, ...sig(opts) });
+    await images.clone(spec.template, lxcPath, spec.name, sig(opts));
     opts?.signal?.throwIfAborted();
     await appendFile(join(dirOf(spec.name), 'config'), hearthConfig);
     await writeMarker(dirOf(spec.name), spec);

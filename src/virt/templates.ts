@@ -1,13 +1,11 @@
-// How each template's root filesystem is made. A recipe makes the container
-// directory with its rootfs and base config (the id map comes in through
-// `idmapConfigFile`, so the files are owned by the mapped ids); the driver
-// then appends network and limits and writes the ownership marker.
+// How each template's base image is made (images.ts keeps one per machine
+// and clones slivers from it). A recipe makes container `name` in `lxcPath`
+// with its rootfs and base config; the id map comes in through
+// `idmapConfigFile`, so the files are owned by the mapped ids. The driver
+// then appends each sliver's network and limits to its clone's config.
 //
-// debian, by design: a base rootfs made once by debootstrap as an LXC
-// container under `<lxcpath>/../images/debian-base`, and each sliver an
-// overlayfs snapshot of it (`lxc-copy -P images -n debian-base -p <lxcpath>
-// -N <name> -s -B overlayfs`), so a sliver costs only its changes. Until that
-// base image is built by this gateway, debian is refused, not faked.
+// debian, by design: a base rootfs made by debootstrap (minbase), cloned the
+// same way. Until that recipe exists, debian is refused, not faked.
 // Must never: run anything but lxc-* tools (through the runner).
 
 import { readFile, writeFile } from 'node:fs/promises';
@@ -20,17 +18,16 @@ export interface RootfsContext {
   lxcPath: string;
   name: string;
   idmapConfigFile: string;
-  signal?: AbortSignal;
 }
 
 export interface TemplateRecipe {
-  create(ctx: RootfsContext): Promise<void>;
+  build(ctx: RootfsContext): Promise<void>;
 }
 
 const busybox: TemplateRecipe = {
-  async create({ lxcPath, name, idmapConfigFile, signal }) {
+  async build({ lxcPath, name, idmapConfigFile }) {
     // LXC's own busybox template: a tiny rootfs around the host's busybox-static.
-    await runLxc('lxc-create', ['-P', lxcPath, '-n', name, '-t', 'busybox', '-f', idmapConfigFile], signal ? { signal } : {});
+    await runLxc('lxc-create', ['-P', lxcPath, '-n', name, '-t', 'busybox', '-f', idmapConfigFile]);
     // Its boot script runs udhcpc, which removes the static address LXC gives
     // the sliver and keeps broadcasting on the bridge. Slivers are addressed by hearth.
     const rcS = join(lxcPath, name, 'rootfs', 'etc', 'init.d', 'rcS');
