@@ -9,9 +9,10 @@ import type { CrashPoint } from './reconciler.js';
 /**
  * Where a gateway may die while a slice is placed: as the entry, with every
  * sliver leased on its host and none committed (`slice:reserved`); as a host,
- * with the lease written and the answer not yet sent (`slice:leased`).
+ * with the lease written and the answer not yet sent (`slice:leased`), or
+ * asked to commit its lease and not yet committed (`slice:committing`).
  */
-export type SliceCrashPoint = 'slice:reserved' | 'slice:leased';
+export type SliceCrashPoint = 'slice:reserved' | 'slice:leased' | 'slice:committing';
 
 export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): ((point: CrashPoint | SliceCrashPoint) => void) | undefined {
   const wanted = env['HEARTH_CRASH_POINT'];

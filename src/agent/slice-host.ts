@@ -131,6 +131,7 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const placement = field(req.body, 'placement', isPlacement, 'an object of sliver index to gateway');
         const version = field(req.body, 'version', isVersion, 'a whole number from 1');
+        crashPoint?.('slice:committing');
         const sliver = hosting.commit({ lease, spec, user, index, document, placement, version, signedAt: doc.at });
         return { status: 201, body: hostedSliverOf(sliver) };
       },

@@ -3,7 +3,8 @@
 // records of members whose digest differs (anti-entropy), taking a newer
 // placement or a user's signed delete it finds there; heals the slices it is
 // the healer of (a holder failed or left: their slivers are placed again from
-// the user's signed spec); and removes its slivers that the converged
+// the user's signed spec), and places elsewhere a sliver of its own that
+// failed here for good; and removes its slivers that the converged
 // placement puts on another live gateway, once that gateway says it has them.
 // The decisions are the cores' (cloud/healing.ts, cloud/slice-records.ts,
 // cloud/anti-entropy.ts); this shell feeds them and runs what they say.
@@ -20,7 +21,7 @@ import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '..
 import { incarnationOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
 import { SLICE_ROUTES, verifyDelete, verifyRenew, type HostedSlice } from './slice-host.js';
-import type { PlaceTarget } from './slices.js';
+import type { PlaceTarget, Placed } from './slices.js';
 
 export interface SliceKeeperInit {
   self: string;
@@ -31,7 +32,7 @@ export interface SliceKeeperInit {
     publishDigest(key: string, digest: string | undefined): void;
     onViewChange(listener: () => void): () => void;
   };
-  heal(document: unknown, target: PlaceTarget): Promise<Record<string, string>>;
+  heal(document: unknown, target: PlaceTarget): Promise<Placed>;
   /** Writes the slice's ssh keys into a running sliver of it, once. */
   installKeys(sliver: StoredSliver, keys: readonly string[]): Promise<void>;
   log: Logger;
@@ -53,6 +54,15 @@ function stateOf(r: Pick<SliceRecord, 'user' | 'name' | 'document' | 'placement'
     user: r.user, name: r.name, incarnation: incarnationOf(r.document), placement: r.placement, version: r.version,
     deletedAt: r.deletedAt, expiresAt: r.expiresAt,
   };
+}
+
+/** This gateway's slivers that failed for good and that the slice's placement still puts here. */
+function failedHere(self: string, mine: readonly StoredSliver[], liveOf: (user: string | undefined, name: string) => { record: SliceRecord } | undefined): { record: SliceRecord; index: number }[] {
+  return mine.flatMap((s) => {
+    if (s.desired !== 'running' || s.observed !== 'failed' || s.member === null) return [];
+    const record = liveOf(s.member.user, s.spec.slice)?.record;
+    return record !== undefined && record.placement[String(s.member.index)] === self ? [{ record, index: s.member.index }] : [];
+  });
 }
 
 export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
@@ -119,18 +129,20 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     }
   };
 
-  /** Places the lost slivers again beside the others (every index not lost has a live gateway: healingDuties says so). */
-  const heal = async (record: SliceRecord, lost: readonly number[]): Promise<void> => {
+  /**
+   * Places the lost slivers again beside the others (every index not lost
+   * has a live gateway: healingDuties says so), away from `avoid`.
+   */
+  const heal = async (record: SliceRecord, lost: readonly number[], why: string, avoid?: Record<string, string>): Promise<void> => {
     const key = `${record.user} ${record.name}`;
     const failedAt = healFailedAt.get(key);
     if (healing.has(key) || (failedAt !== undefined && performance.now() - failedAt < (init.healRetryMs ?? 10_000))) return;
     healing.add(key);
     try {
       const kept = Object.fromEntries(Object.entries(record.placement).filter(([i]) => !lost.includes(Number(i))));
-      const version = record.version + 1;
-      log.info({ slice: record.name, user: record.user, lost }, 'healing: placing the slivers of gateways that failed or left');
-      const placement = await init.heal(record.document, { indexes: [...lost], kept, version });
-      hosting.adopt(record.user, record.name, placement, version);
+      log.info({ slice: record.name, user: record.user, lost }, `healing: placing the slivers ${why}`);
+      const placed = await init.heal(record.document, { indexes: [...lost], kept, version: record.version + 1, ...(avoid ? { avoid } : {}) });
+      hosting.adopt(record.user, record.name, placed.placement, placed.version);
       healFailedAt.delete(key);
     } catch (err) {
       healFailedAt.set(key, performance.now());
@@ -209,8 +221,10 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       }),
       ...duties.map(async (d) => {
         const entry = liveOf(d.user, d.name);
-        if (entry !== undefined) await heal(entry.record, d.lost);
+        if (entry !== undefined) await heal(entry.record, d.lost, 'of gateways that failed or left');
       }),
+      // A sliver that failed here for good (the reconciler gave up) is placed on another gateway; ours goes once it runs there.
+      ...failedHere(self, mine, liveOf).map(({ record, index }) => heal(record, [index], 'that failed on this gateway', { [self]: 'its sliver of the slice failed there' })),
       ...extras.map((e) => retire(e.user, e.name, e.index, e.placedAt)),
     ]);
   }

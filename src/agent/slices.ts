@@ -22,7 +22,7 @@ import { SLICE_ROUTES, verifyCreate, verifyDelete, verifyRenew, type HostedSlice
 export interface SliceService {
   create(document: unknown): Promise<SliceView>;
   /** Re-places a slice's lost slivers from its signed spec (this gateway is its healer); returns the new placement. */
-  heal(document: unknown, target: PlaceTarget): Promise<Record<string, string>>;
+  heal(document: unknown, target: PlaceTarget): Promise<Placed>;
   list(): Promise<SliceView[]>;
   get(name: string, user?: string): Promise<SliceView>;
   remove(name: string, document: unknown): Promise<SliceView>;
@@ -54,7 +54,22 @@ export interface PlaceTarget {
   indexes: readonly number[];
   kept: Readonly<Record<string, string>>;
   version: number;
+  /** Gateways not to place on, with why (a gateway whose sliver of the slice failed there). */
+  avoid?: Readonly<Record<string, string>>;
 }
+
+/** A placement as committed: where each index is, and its version. */
+export interface Placed {
+  placement: Record<string, string>;
+  version: number;
+}
+
+/**
+ * How many times the slivers whose host did not commit are placed again
+ * elsewhere (each time under the next placement version) before the slice is
+ * left degraded for the keeper to heal.
+ */
+const MAX_RECOMMITS = 2;
 const iso = (sec: number): string => new Date(sec * 1000).toISOString();
 
 /** A peer's refusal as a short reason for the user: its code, or that it did not answer. */
@@ -139,14 +154,16 @@ export function createSliceService(init: SliceServiceInit): SliceService {
   /**
    * Places `target.indexes` of the slice (all of them at creation, the lost
    * ones when healing) beside the gateways of `target.kept`, and commits them
-   * with the whole placement at `target.version`; returns that placement.
+   * with the whole placement at `target.version`. A host that does not
+   * commit (it failed, or its lease lapsed) has its slivers placed again
+   * elsewhere under the next version; returns the placement committed last.
    */
-  async function place(document: SignedDocument, user: string, spec: SliceSpec, target: PlaceTarget): Promise<Record<string, string>> {
+  async function place(document: SignedDocument, user: string, spec: SliceSpec, target: PlaceTarget, recommits = 0): Promise<Placed> {
     const rng = createRng(randomBytes(4).readUInt32LE(0));
     const { indexes } = target;
     const leased = new Map<number, { gateway: string; lease: string }>();
     const hosted = new Map<number, string>();
-    const refused = new Map<string, string>();
+    const refused = new Map<string, string>(Object.entries(target.avoid ?? {}));
     const call = (gateway: string, route: (typeof SLICE_ROUTES)[keyof typeof SLICE_ROUTES], body: unknown): Promise<unknown> =>
       community.caller.call(gateway, route, body, { timeoutMs });
     const release = async (): Promise<void> => {
@@ -197,15 +214,29 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     const planned: Record<string, string> = { ...target.kept };
     for (const [i, g] of hosted) planned[i] = g;
     for (const [i, l] of leased) planned[i] = l.gateway;
+    const uncommitted = new Map<number, string>();
+    const avoid: Record<string, string> = { ...target.avoid };
     await Promise.all([...leased].map(async ([index, { gateway, lease }]) => {
       try {
         await call(gateway, SLICE_ROUTES.commit, { document, index, lease, placement: planned, version: target.version });
       } catch (err) {
-        // Every sliver had its room; this host failed since. The slice runs degraded until it is healed.
+        // Every sliver had its room; this host failed since, or its lease lapsed.
         log.warn({ slice: spec.name, user, index, gateway, err: reasonOf(err) }, 'a host did not commit its sliver');
+        uncommitted.set(index, gateway);
+        avoid[gateway] = `did not commit: ${reasonOf(err)}`;
       }
     }));
-    return planned;
+    if (uncommitted.size === 0) return { placement: planned, version: target.version };
+    const kept = Object.fromEntries(Object.entries(planned).filter(([i]) => !uncommitted.has(Number(i))));
+    if (recommits < MAX_RECOMMITS) {
+      try {
+        // The hosts that committed learn the newer placement from the records (anti-entropy).
+        return await place(document, user, spec, { indexes: [...uncommitted.keys()], kept, version: target.version + 1, avoid }, recommits + 1);
+      } catch (err) {
+        log.warn({ slice: spec.name, user, indexes: [...uncommitted.keys()], err: reasonOf(err) }, 'the slivers a host did not commit found no other gateway; the slice is degraded until healed');
+      }
+    }
+    return { placement: planned, version: target.version };
   }
 
   return {
@@ -249,9 +280,9 @@ export function createSliceService(init: SliceServiceInit): SliceService {
 
     async heal(document, target) {
       const { doc, user, spec } = verifyCreate(document, nowSec());
-      const placement = await place(doc, user, spec, target);
-      log.info({ slice: spec.name, user, indexes: target.indexes, placement, version: target.version }, 'slice healed');
-      return placement;
+      const placed = await place(doc, user, spec, target);
+      log.info({ slice: spec.name, user, indexes: target.indexes, ...placed }, 'slice healed');
+      return placed;
     },
 
     async renew(name, document) {

@@ -5,21 +5,24 @@
 // placing at once onto a nearly full gateway never over-commit it (that story
 // comes first, while every gateway is empty); an entry
 // gateway that dies with every sliver leased leaks nothing (the leases
-// lapse); a host that dies while it reserves is placed around; the owner
-// drains a gateway; and a delete through another gateway removes the slice
+// lapse); a host that dies while it reserves is placed around, and one that
+// dies when asked to commit has its sliver placed elsewhere; the owner
+// drains a gateway; a sliver that fails for good on a live gateway moves to
+// another; and a delete through another gateway removes the slice
 // everywhere.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { cliEntry, createTestGateway, type TestGateway } from '../../support/gateway.js';
 import { until } from '../../support/until.js';
 import { ApiProblem } from '../../../src/cli/client.js';
+import { containerName } from '../../../src/agent/reconciler.js';
 import { signDocument } from '../../../src/cloud/signed-document.js';
 import { userKeyOf } from '../../../src/cloud/user-key.js';
 import { SLICE_KINDS, type SliceView } from '../../../src/model/slice.js';
@@ -232,6 +235,41 @@ void describe(`slices on four gateways (${tag})`, () => {
       ((await Promise.all(gws.map(sliversOn))).flat().some((s) => s.slice.startsWith('dies-')) ? undefined : true), 60_000, 500);
   });
 
+  void test('a host that dies when asked to commit: its sliver is placed on another gateway under the next version', async () => {
+    const host = gw(2);
+    await host.stop();
+    await host.start({ HEARTH_CRASH_POINT: 'slice:committing' });
+    await until(`${host.config.name} to be back in the community`, async () => {
+      const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+      return rows.find((r) => r.name === host.config.name)?.status === 'alive' ? true : undefined;
+    }, 60_000);
+    // Two of four gateways are picked at random: ask until the host is one of them (it dies on its first commit).
+    let placed: SliceView | undefined;
+    for (let attempt = 0; attempt < 12 && host.pid() !== undefined; attempt++) {
+      const name = `commit-${attempt}`;
+      const view = await gw(0).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name, slivers: 2, resources: { cpu: 0.25, memoryMb: 64 } }) });
+      if (host.pid() === undefined) placed = view;
+      else await gw(0).api.request('DELETE', `/api/v1/slices/${name}`, { document: sign(SLICE_KINDS.delete, { name }) });
+    }
+    assert.ok(placed !== undefined, `${host.config.name} was never asked to commit`);
+    assert.equal(await host.exited(), 'SIGKILL');
+    assert.ok(placed.version >= 2, `placed again under a newer version (${placed.version})`);
+    const name = placed.name;
+    const settled = await until(`${name} to run on two gateways without ${host.config.name}`, async () => {
+      const v = await gw(1).api.request<SliceView>('GET', `/api/v1/slices/${name}`);
+      return v.state === 'running' && !v.slivers.some((s) => s.gateway === host.config.name) ? v : undefined;
+    }, 90_000, 500);
+    assert.equal(new Set(settled.slivers.map((s) => s.gateway)).size, 2);
+    await host.start();
+    await until(`${host.config.name}'s lease to lapse`, async () => (leasesOn(host).length === 0 ? true : undefined), 60_000, 1000);
+    assert.deepEqual((await sliversOn(host)).filter((s) => s.slice === name), [], 'the host never made the sliver it did not commit');
+    await until(`exactly two slivers of ${name}`, async () =>
+      ((await Promise.all(gws.map(sliversOn))).flat().filter((s) => s.slice === name && s.desired === 'running').length === 2 ? true : undefined), 60_000, 500);
+    await gw(0).api.request('DELETE', `/api/v1/slices/${name}`, { document: sign(SLICE_KINDS.delete, { name }) });
+    await until('the slices of this story to be gone', async () =>
+      ((await Promise.all(gws.map(sliversOn))).flat().some((s) => s.slice.startsWith('commit-')) ? undefined : true), 60_000, 500);
+  });
+
   void test("the owner drains a gateway: its slice's sliver moves to another gateway, and it takes nothing new", async () => {
     const before = await running(gw(0), 'web');
     const drained = gws.find((g) => before.slivers.some((s) => s.gateway === g.config.name)) as TestGateway;
@@ -276,6 +314,27 @@ void describe(`slices on four gateways (${tag})`, () => {
       const policy = await g.api.request<Record<string, unknown>>('GET', '/api/v1/node/policy');
       await g.api.request('PUT', '/api/v1/node/policy', { ...policy, zone: null });
     }));
+  });
+
+  void test('a sliver that fails for good on its live gateway is placed on another one, and the failed one removed', async () => {
+    const before = await running(gw(0), 'web');
+    const host = gws.find((g) => g.config.name === before.slivers[0]?.gateway) as TestGateway;
+    const spare = gws.find((g) => !before.slivers.some((s) => s.gateway === g.config.name)) as TestGateway;
+    const broken = (await sliversOn(host)).find((s) => s.slice === 'web') as Sliver;
+    // The container stops and its config no longer loads: every start the reconciler tries fails, until it gives up.
+    const lxcPath = join(host.dataDir, 'containers');
+    await run('lxc-stop', ['-P', lxcPath, '-n', containerName(broken.id), '-k']);
+    appendFileSync(join(lxcPath, containerName(broken.id), 'config'), 'lxc.no.such.key = 1\n');
+    await until(`${broken.name} on ${host.config.name} to fail for good`, async () =>
+      ((await sliversOn(host)).find((s) => s.id === broken.id)?.observed === 'failed' ? true : undefined), 90_000, 500);
+    const healed = await until(`web to run on ${spare.config.name} instead of ${host.config.name}`, async () => {
+      const v = await gw(3).api.request<SliceView>('GET', '/api/v1/slices/web');
+      return v.state === 'running' && v.slivers.some((s) => s.gateway === spare.config.name) && !v.slivers.some((s) => s.gateway === host.config.name) ? v : undefined;
+    }, 90_000, 1000);
+    assert.equal(new Set(healed.slivers.map((s) => s.gateway)).size, 3, 'still three gateways');
+    assert.equal(healed.slivers.find((s) => s.gateway === spare.config.name)?.name, broken.name, 'the same index, now on the spare gateway');
+    await until(`${host.config.name} to remove its failed sliver`, async () =>
+      ((await sliversOn(host)).some((s) => s.slice === 'web') ? undefined : true), 60_000, 500);
   });
 
   void test('a delete signed by the user, sent through another gateway, removes the slice everywhere', async () => {
