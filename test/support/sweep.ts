@@ -13,6 +13,7 @@ import { teardownTestbed } from '../../src/testbed/controller-down.js';
 import { runIp } from '../../src/testbed/netns.js';
 import { readTestbedState } from '../../src/testbed/state.js';
 import { createLxcDriver } from '../../src/virt/lxc.js';
+import { wgPair } from './wg-pair.js';
 
 /** Every test run keeps its scratch files (data dirs, testbeds) below this directory. */
 export const TEST_ROOT = '/tmp/hearth-tests';
@@ -95,6 +96,8 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
     await createSliverNetwork(network).teardown().catch(() => undefined);
     report.gateways++;
   }
+  // The WireGuard test's pair has names of its own: its daemons, namespaces and sockets.
+  await wgPair('wgt').remove().catch(() => undefined);
   const namespaces = (JSON.parse((await runIp(['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
   for (const name of namespaces.filter((n) => TEST_NAMESPACE.test(n))) {
     await runIp(['netns', 'delete', name]).catch(() => undefined);
