@@ -96,8 +96,10 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
     await createSliverNetwork(network).teardown().catch(() => undefined);
     report.gateways++;
   }
-  // The WireGuard test's pair has names of its own: its daemons, namespaces and sockets.
-  await wgPair('wgt').remove().catch(() => undefined);
+  // The WireGuard tests' pairs have names of their own: their daemons, namespaces and sockets
+  // (and the slice segments test's sliver namespaces).
+  for (const prefix of ['wgt', 'sgt']) await wgPair(prefix).remove().catch(() => undefined);
+  for (const ns of ['sgts1', 'sgts2', 'sgts3']) await runIp(['netns', 'delete', ns]).catch(() => undefined);
   const namespaces = (JSON.parse((await runIp(['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
   for (const name of namespaces.filter((n) => TEST_NAMESPACE.test(n))) {
     await runIp(['netns', 'delete', name]).catch(() => undefined);

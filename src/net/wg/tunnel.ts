@@ -20,7 +20,8 @@ import { HearthError } from '../../model/errors.js';
 import type { Logger } from '../../model/logger.js';
 import { delay } from '../../kit/delay.js';
 import { validateLinkName } from '../names.js';
-import { runTool, toolFailure, type RunToolOptions, type ToolResult } from '../run.js';
+import { namespaceRunner } from '../netns-run.js';
+import { toolFailure } from '../run.js';
 import type { NetOpOptions } from '../types.js';
 import { canonicalInterfaceAddress } from './cidr.js';
 import { findDaemons, namespaceId, type WgDaemon } from './daemon.js';
@@ -30,7 +31,6 @@ import { diffPeers, isEmptyDiff, normalizePeers, peerArgs, type PeerDiff, type W
 
 /** WireGuard's own default: 1500 less 80 bytes of IPv6, UDP and WireGuard headers. */
 export const DEFAULT_WG_MTU = 1420;
-const NAMESPACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const EXIT_WAIT_MS = 5000;
 const POLL_MS = 50;
 
@@ -69,21 +69,8 @@ export interface WgTunnel {
 export function createWgTunnel(init: WgTunnelInit): WgTunnel {
   const { name, namespace, log } = init;
   validateLinkName('interface', name);
-  if (namespace !== undefined && !NAMESPACE_RE.test(namespace)) {
-    throw new HearthError('invalid_request', `network namespace ${JSON.stringify(namespace)} must be letters, digits, '_', '.' or '-'`, { field: 'namespace' });
-  }
+  const { run, runChecked } = namespaceRunner(namespace);
   const socket = `/var/run/wireguard/${name}.sock`;
-  const enter = namespace === undefined ? [] : ['nsenter', `--net=/var/run/netns/${namespace}`, '--'];
-
-  const run = (argv: readonly string[], opts: RunToolOptions): Promise<ToolResult> => {
-    const [file, ...args] = [...enter, ...argv];
-    return runTool(file as string, args, opts);
-  };
-  const runChecked = async (argv: readonly string[], opts: RunToolOptions): Promise<ToolResult> => {
-    const result = await run(argv, opts);
-    if (result.exitCode !== 0) throw toolFailure(argv[0] as string, argv.slice(1), result);
-    return result;
-  };
 
   // Each operation reads then writes; queued, a setPeers computed before a
   // removePeer can never re-add the removed peer after it.
