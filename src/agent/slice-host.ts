@@ -1,14 +1,15 @@
 // The peer routes through which other gateways place a slice's slivers
-// here: reserve, commit, release, delete, and the list of what this gateway
-// hosts. Every route that creates or removes work checks the user's signed
-// document itself; the calling gateway's word counts for nothing.
+// here: reserve, commit, release, delete, renew, resize, and the list of what
+// this gateway hosts. Every route that creates or removes work checks the
+// user's signed document itself; the calling gateway's word counts for nothing.
 // Must never: act on a document whose signature it did not verify, host an
-// index the spec does not have, or let one gateway release another's lease.
+// index the slice does not have (its spec's, or the user's resize's), or let
+// one gateway release another's lease.
 
 import { HearthError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
 import type { SliceCrashPoint } from './crash-points.js';
-import { MAX_LIFETIME_SEC, MIN_LIFETIME_SEC, SLICE_KINDS, parseSliceSpec, type SliceSpec } from '../model/slice.js';
+import { MAX_LIFETIME_SEC, MAX_SLICE_SLIVERS, MIN_LIFETIME_SEC, SLICE_KINDS, parseResizeBody, parseSliceSpec, type SliceSpec } from '../model/slice.js';
 import { DEFAULT_SKEW_SEC, verifyDocument, type SignedDocument } from '../cloud/signed-document.js';
 import type { PeerRoute } from '../peer/router.js';
 import type { SliceHosting } from '../slivers/hosting.js';
@@ -21,6 +22,7 @@ export const SLICE_ROUTES = {
   release: { method: 'POST', path: '/peer/v1/slices/release' },
   delete: { method: 'POST', path: '/peer/v1/slices/delete' },
   renew: { method: 'POST', path: '/peer/v1/slices/renew' },
+  resize: { method: 'POST', path: '/peer/v1/slices/resize' },
   list: { method: 'GET', path: '/peer/v1/slices' },
 } as const;
 
@@ -81,6 +83,21 @@ export function verifyRenew(document: unknown, nowSec: number, skewSec = DEFAULT
   return { doc: v.doc, user: v.userId, name: body.name, expiresAt: v.doc.at + lifetime };
 }
 
+/**
+ * A slice.resize document: signed, naming one slice and its new number of
+ * slivers (parseResizeBody), fresh unless `skewSec` says otherwise (a resize
+ * a healer presents, or pulled from a peer, may be old), and never from
+ * beyond the clock skew ahead: a resize from the future would hold over
+ * every later one.
+ */
+export function verifyResize(document: unknown, nowSec: number, skewSec = DEFAULT_SKEW_SEC): { doc: SignedDocument; user: string; name: string; slivers: number } {
+  const v = verifyDocument(document, { now: nowSec, kind: SLICE_KINDS.resize, skewSec });
+  if (!v.ok) throw new HearthError(v.fault, v.reason);
+  if (v.doc.at > nowSec + DEFAULT_SKEW_SEC) throw new HearthError('stale_document', `signed ${v.doc.at - nowSec} s in the future`);
+  const body = parseResizeBody(v.doc.body);
+  return { doc: v.doc, user: v.userId, name: body.slice, slivers: body.slivers };
+}
+
 function field<T>(body: unknown, name: string, check: (v: unknown) => v is T, what: string): T {
   const v = (body as Record<string, unknown> | null)?.[name];
   if (!check(v)) throw new HearthError('invalid_request', `${name} must be ${what}`, { field: name });
@@ -89,7 +106,7 @@ function field<T>(body: unknown, name: string, check: (v: unknown) => v is T, wh
 
 const documentIn = (body: unknown): unknown => field(body, 'document', (v): v is unknown => v !== undefined, 'a signed document');
 const isLeaseId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(v);
-const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < MAX_SLICE_SLIVERS;
 const isTtl = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
 const isPlacement = (v: unknown): v is Record<string, string> =>
@@ -103,10 +120,17 @@ export interface SliceHostInit {
 }
 
 export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHostInit): PeerRoute[] {
-  const indexIn = (spec: SliceSpec, body: unknown): number => {
-    const index = field(body, 'index', isIndex, 'a whole number');
-    if (index >= spec.slivers) throw new HearthError('invalid_request', `slice ${spec.name} has ${spec.slivers} slivers; there is no index ${index}`, { field: 'index' });
-    return index;
+  // Whether the slice has this index is the hosting's to say: a resize may have grown or shrunk it.
+  const indexIn = (body: unknown): number => field(body, 'index', isIndex, `a whole number below ${MAX_SLICE_SLIVERS}`);
+  /** The slice.resize a reserve or commit carries when the slice grew beyond its spec: the same user's, for the same slice. */
+  const resizeIn = (body: unknown, user: string, spec: SliceSpec): unknown => {
+    const document = (body as Record<string, unknown> | null)?.['resize'];
+    if (document === undefined) return undefined;
+    const resize = verifyResize(document, nowSec(), MAX_LIFETIME_SEC);
+    if (resize.user !== user || resize.name !== spec.name) {
+      throw new HearthError('invalid_request', `the resize is not of slice ${spec.name} by the user who created it`, { field: 'resize' });
+    }
+    return document;
   };
 
   return [
@@ -114,10 +138,11 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
       ...SLICE_ROUTES.reserve,
       handler: async (req) => {
         const { doc, user, spec } = verifyCreate(documentIn(req.body), nowSec());
-        const index = indexIn(spec, req.body);
+        const resize = resizeIn(req.body, user, spec);
+        const index = indexIn(req.body);
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const ttlSec = field(req.body, 'ttlSec', isTtl, 'whole seconds');
-        const r = hosting.reserve({ lease, spec, user, index, holder: req.member, ttlSec, signedAt: doc.at });
+        const r = hosting.reserve({ lease, spec, user, index, holder: req.member, ttlSec, signedAt: doc.at, resize });
         crashPoint?.('slice:leased');
         return { body: r.kind === 'leased' ? { kind: 'leased', expiresAt: r.lease.expiresAt } : { kind: 'hosted', sliver: hostedSliverOf(r.sliver) } };
       },
@@ -127,12 +152,13 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
       handler: async (req) => {
         const document = documentIn(req.body);
         const { doc, user, spec } = verifyCreate(document, nowSec());
-        const index = indexIn(spec, req.body);
+        const resize = resizeIn(req.body, user, spec);
+        const index = indexIn(req.body);
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const placement = field(req.body, 'placement', isPlacement, 'an object of sliver index to gateway');
         const version = field(req.body, 'version', isVersion, 'a whole number from 1');
         crashPoint?.('slice:committing');
-        const sliver = hosting.commit({ lease, spec, user, index, document, placement, version, signedAt: doc.at });
+        const sliver = hosting.commit({ lease, spec, user, index, document, placement, version, signedAt: doc.at, resize });
         return { status: 201, body: hostedSliverOf(sliver) };
       },
     },
@@ -160,6 +186,22 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
         const document = documentIn(req.body);
         const { doc, user, name, expiresAt } = verifyRenew(document, nowSec());
         return { body: { renewed: hosting.renew(user, name, expiresAt, document, doc.at) } };
+      },
+    },
+    {
+      // A grown slice's entry gateway sends the placement of its new slivers with the resize, so that no holder sees them lost meanwhile.
+      ...SLICE_ROUTES.resize,
+      handler: async (req) => {
+        const document = documentIn(req.body);
+        const { user, name } = verifyResize(document, nowSec());
+        const placed = (req.body as Record<string, unknown>)['placement'] === undefined ? undefined : {
+          placement: field(req.body, 'placement', isPlacement, 'an object of sliver index to gateway'),
+          version: field(req.body, 'version', isVersion, 'a whole number from 1'),
+        };
+        const { resized, retired } = hosting.resize(user, name, document);
+        const record = hosting.record(user, name);
+        if (placed !== undefined && record?.deletedAt === null && placed.version > record.version) hosting.adopt(user, name, placed.placement, placed.version);
+        return { body: { resized, retired: retired.length } };
       },
     },
     {

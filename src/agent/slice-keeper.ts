@@ -1,15 +1,18 @@
 // Keeps every slice this gateway holds at exactly N, with no coordinator.
 // Every few seconds it: gossips a digest of its slice records and pulls the
 // records of members whose digest differs (anti-entropy), taking a newer
-// placement or a user's signed delete it finds there; heals the slices it is
-// the healer of (a holder failed or left: their slivers are placed again from
-// the user's signed spec), and places elsewhere a sliver of its own that
-// failed here for good; and removes its slivers that the converged
+// placement or a user's signed delete, renewal or resize it finds there (a
+// resize that shrinks the slice removes the slivers here it no longer has);
+// heals the slices it is the healer of (a holder failed or left: their
+// slivers are placed again from the user's signed spec), and places
+// elsewhere a sliver of its own that failed here for good; and removes its
+// slivers that the converged
 // placement puts on another live gateway, once that gateway says it has them.
 // The decisions are the cores' (cloud/healing.ts, cloud/slice-records.ts,
 // cloud/anti-entropy.ts); this shell feeds them and runs what they say.
 // Must never: remove a sliver on the word of a placement alone (the gateway
-// it names must confirm), or take a delete whose signature it did not check.
+// it names must confirm), or take a delete, renewal or resize whose
+// signature it did not check.
 
 import { MAX_LIFETIME_SEC, parseSliceSpec, type SliceSpec } from '../model/slice.js';
 import type { Logger } from '../model/logger.js';
@@ -18,10 +21,10 @@ import type { PeerCaller } from '../peer/caller.js';
 import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
 import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '../cloud/slice-records.js';
-import { incarnationOf, type SliceHosting } from '../slivers/hosting.js';
+import { incarnationOf, resizeOf, signedAtOf, sizeOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
-import { SLICE_ROUTES, verifyDelete, verifyRenew, type HostedSlice } from './slice-host.js';
-import type { PlaceTarget, Placed } from './slices.js';
+import { SLICE_ROUTES, verifyDelete, verifyRenew, verifyResize, type HostedSlice } from './slice-host.js';
+import type { PlaceTarget, Placed, SliceDocuments } from './slices.js';
 
 export interface SliceKeeperInit {
   self: string;
@@ -32,7 +35,7 @@ export interface SliceKeeperInit {
     publishDigest(key: string, digest: string | undefined): void;
     onViewChange(listener: () => void): () => void;
   };
-  heal(document: unknown, target: PlaceTarget): Promise<Placed>;
+  heal(documents: SliceDocuments, target: PlaceTarget): Promise<Placed>;
   /** Writes the slice's ssh keys into a running sliver of it, once. */
   installKeys(sliver: StoredSliver, keys: readonly string[]): Promise<void>;
   log: Logger;
@@ -49,10 +52,10 @@ export interface SliceKeeper {
   stop(): Promise<void>;
 }
 
-function stateOf(r: Pick<SliceRecord, 'user' | 'name' | 'document' | 'placement' | 'version' | 'deletedAt' | 'expiresAt'>): RecordState {
+function stateOf(r: Pick<SliceRecord, 'user' | 'name' | 'document' | 'placement' | 'version' | 'deletedAt' | 'expiresAt' | 'resizeDocument'>): RecordState {
   return {
     user: r.user, name: r.name, incarnation: incarnationOf(r.document), placement: r.placement, version: r.version,
-    deletedAt: r.deletedAt, expiresAt: r.expiresAt,
+    deletedAt: r.deletedAt, expiresAt: r.expiresAt, resize: resizeOf(r.resizeDocument)?.nonce ?? null,
   };
 }
 
@@ -84,7 +87,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     return new Map(step.commands.map((c) => [c.member, c.digest]));
   };
 
-  /** Takes what a peer's records say that ours do not: a newer placement, or the user's delete. */
+  /** Takes what a peer's records say that ours do not: the user's delete, renewal or resize, or a newer placement (after the resize, which says which indexes it may have). */
   const merge = (items: readonly HostedSlice[]): void => {
     for (const theirs of items) {
       const mine = hosting.record(theirs.user, theirs.name);
@@ -111,8 +114,22 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
           log.warn({ slice: mine.name, err: (err as Error).message }, 'a peer sent a renewal that does not verify; ignored');
         }
       }
-      if (mine.deletedAt === null && theirs.deletedAt === null && placementWins(stateOf(mine), stateOf(theirs))) {
-        hosting.adopt(mine.user, mine.name, theirs.placement, theirs.version);
+      const resizeDocument: unknown = theirs.resizeDocument ?? null;
+      if (mine.deletedAt === null && resizeDocument !== null && resizeOf(resizeDocument)?.nonce !== resizeOf(mine.resizeDocument)?.nonce) {
+        try {
+          const resize = verifyResize(resizeDocument, init.nowSec(), MAX_LIFETIME_SEC);
+          const done = resize.user === mine.user && resize.name === mine.name ? hosting.resize(mine.user, mine.name, resizeDocument) : undefined;
+          if (done?.resized === true) {
+            log.info({ slice: mine.name, slivers: resize.slivers, retired: done.retired.length }, 'learnt that the user resized the slice');
+          }
+        } catch (err) {
+          log.warn({ slice: mine.name, err: (err as Error).message }, 'a peer sent a resize that does not verify; ignored');
+        }
+      }
+      // A placement of indexes a resize here dropped may still "win"; adopting drops them again, and changes nothing.
+      const current = hosting.record(mine.user, mine.name) ?? mine;
+      if (current.deletedAt === null && theirs.deletedAt === null && placementWins(stateOf(current), stateOf(theirs))
+        && hosting.adopt(mine.user, mine.name, theirs.placement, theirs.version)) {
         log.info({ slice: mine.name, version: theirs.version, placement: theirs.placement }, 'took a newer placement');
       }
     }
@@ -141,7 +158,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     try {
       const kept = Object.fromEntries(Object.entries(record.placement).filter(([i]) => !lost.includes(Number(i))));
       log.info({ slice: record.name, user: record.user, lost }, `healing: placing the slivers ${why}`);
-      const placed = await init.heal(record.document, { indexes: [...lost], kept, version: record.version + 1, ...(avoid ? { avoid } : {}) });
+      const target = { indexes: [...lost], kept, version: record.version + 1, ...(avoid ? { avoid } : {}) };
+      const placed = await init.heal({ create: record.document, resize: record.resizeDocument }, target);
       hosting.adopt(record.user, record.name, placed.placement, placed.version);
       healFailedAt.delete(key);
     } catch (err) {
@@ -200,7 +218,9 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       }
     }
     const liveOf = (user: string | undefined, name: string) => live.get(`${user ?? ''} ${name}`);
-    const held: HeldSlice[] = [...live.values()].map(({ record: r, spec }) => ({ user: r.user, name: r.name, slivers: spec.slivers, placement: r.placement }));
+    const held: HeldSlice[] = [...live.values()].map(({ record: r, spec }) => ({
+      user: r.user, name: r.name, slivers: sizeOf(signedAtOf(r.document), spec, [r.resizeDocument]), placement: r.placement,
+    }));
     const duties = healingDuties(self, held, liveness);
     const mine = hosting.slivers();
     const hosted = mine.filter((s) => s.desired !== 'gone' && s.member !== null)

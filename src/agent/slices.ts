@@ -1,15 +1,16 @@
 // The entry gateway's side of a slice: whichever gateway a user asks places
 // the slice among the community's members (placement core over its own view,
 // leases on the chosen hosts, commit only once every sliver is leased),
-// gathers a slice's live state from the hosts, and carries a user's delete
-// to them. It holds nothing of its own: the hosts keep the records.
+// gathers a slice's live state from the hosts, carries a user's delete,
+// renewal or resize to them, and places the new slivers of a slice the user
+// grew. It holds nothing of its own: the hosts keep the records.
 // Must never: create, change or remove work without the user's signed
 // document (hosts check it again), or leave a lease behind when a placement
 // fails: a lease it cannot release lapses by itself.
 
 import { randomBytes } from 'node:crypto';
 import { HearthError, PeerError, isErrorCode } from '../model/errors.js';
-import { SLICE_KINDS, parseSliceSpec, type SliceSliverView, type SliceSpec, type SliceState, type SliceView } from '../model/slice.js';
+import { SLICE_KINDS, currentResize, parseSliceSpec, type ResizeState, type SliceSliverView, type SliceSpec, type SliceState, type SliceView } from '../model/slice.js';
 import type { Logger } from '../model/logger.js';
 import { createRng } from '../kit/rng.js';
 import type { ViewState } from '../overlay/view.js';
@@ -17,16 +18,25 @@ import type { PeerCaller } from '../peer/caller.js';
 import { admitOnce, verifyDocument, EMPTY_REPLAY_WINDOW, type ReplayWindow, type SignedDocument } from '../cloud/signed-document.js';
 import { candidatesFrom, placeSlivers } from '../cloud/placement.js';
 import type { SliceCrashPoint } from './crash-points.js';
-import { SLICE_ROUTES, verifyCreate, verifyDelete, verifyRenew, type HostedSlice, type HostedSliver } from './slice-host.js';
+import { resizeOf, sizeOf } from '../slivers/hosting.js';
+import { SLICE_ROUTES, verifyCreate, verifyDelete, verifyRenew, verifyResize, type HostedSlice, type HostedSliver } from './slice-host.js';
 
 export interface SliceService {
   create(document: unknown): Promise<SliceView>;
   /** Re-places a slice's lost slivers from its signed spec (this gateway is its healer); returns the new placement. */
-  heal(document: unknown, target: PlaceTarget): Promise<Placed>;
+  heal(documents: SliceDocuments, target: PlaceTarget): Promise<Placed>;
   list(): Promise<SliceView[]>;
   get(name: string, user?: string): Promise<SliceView>;
   remove(name: string, document: unknown): Promise<SliceView>;
   renew(name: string, document: unknown): Promise<SliceView>;
+  /** Grows the slice (places the new slivers, or refuses no_placement and changes nothing) or shrinks it, by the user's signed slice.resize. */
+  resize(name: string, document: unknown): Promise<SliceView>;
+}
+
+/** The user's documents a slice's slivers are placed by: its slice.create, and the slice.resize that holds (null before any). */
+export interface SliceDocuments {
+  create: unknown;
+  resize: unknown;
 }
 
 export interface SliceServiceInit {
@@ -71,6 +81,7 @@ export interface Placed {
  */
 const MAX_RECOMMITS = 2;
 const iso = (sec: number): string => new Date(sec * 1000).toISOString();
+const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
 /** A peer's refusal as a short reason for the user: its code, or that it did not answer. */
 function reasonOf(err: unknown): string {
@@ -115,12 +126,13 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     return { hosted, unreachable };
   }
 
-  /** One slice's view from what its hosts report; undefined when no host knows it. */
+  /** One slice's view from what its hosts report; undefined when no host knows it. Its spec has the number of slivers of the newest resize any host has. */
   function viewOf(reports: { member: string; slice: HostedSlice }[], unreachable: string[]): SliceView | undefined {
     const newest = [...reports].sort((a, b) => b.slice.version - a.slice.version)[0];
     if (newest === undefined) return undefined;
     const doc = newest.slice.document as SignedDocument;
-    const spec = parseSliceSpec(doc.body);
+    const created = parseSliceSpec(doc.body);
+    const spec = { ...created, slivers: sizeOf(doc.at, created, reports.map((r) => r.slice.resizeDocument ?? null)) };
     const deleted = reports.some((r) => r.slice.deletedAt !== null);
     const slivers: SliceSliverView[] = [];
     for (let index = 0; index < spec.slivers; index++) {
@@ -153,12 +165,15 @@ export function createSliceService(init: SliceServiceInit): SliceService {
 
   /**
    * Places `target.indexes` of the slice (all of them at creation, the lost
-   * ones when healing) beside the gateways of `target.kept`, and commits them
-   * with the whole placement at `target.version`. A host that does not
-   * commit (it failed, or its lease lapsed) has its slivers placed again
-   * elsewhere under the next version; returns the placement committed last.
+   * ones when healing, the new ones when it grows) beside the gateways of
+   * `target.kept`, and commits them with the whole placement at
+   * `target.version`. Hosts get the user's resize with the spec, when there
+   * is one: it is what lets them host an index beyond the spec's. A host
+   * that does not commit (it failed, or its lease lapsed) has its slivers
+   * placed again elsewhere under the next version; returns the placement
+   * committed last.
    */
-  async function place(document: SignedDocument, user: string, spec: SliceSpec, target: PlaceTarget, recommits = 0): Promise<Placed> {
+  async function place(document: SignedDocument, resize: unknown, user: string, spec: SliceSpec, target: PlaceTarget, recommits = 0): Promise<Placed> {
     const rng = createRng(randomBytes(4).readUInt32LE(0));
     const { indexes } = target;
     const leased = new Map<number, { gateway: string; lease: string }>();
@@ -171,6 +186,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       leased.clear();
     };
     const zoneOf = (view: ViewState, name: string): string | null => view.members.get(name)?.tags?.zone ?? null;
+    const documents = resize === null ? { document } : { document, resize };
 
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const pending = indexes.filter((i) => !leased.has(i) && !hosted.has(i));
@@ -189,7 +205,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       await Promise.all(placement.assignments.map(async ({ index, gateway }) => {
         const lease = randomBytes(16).toString('base64url');
         try {
-          const reply = await call(gateway, SLICE_ROUTES.reserve, { document, index, lease, ttlSec: leaseSec }) as { kind?: string };
+          const reply = await call(gateway, SLICE_ROUTES.reserve, { ...documents, index, lease, ttlSec: leaseSec }) as { kind?: string };
           if (reply.kind === 'hosted') hosted.set(index, gateway);
           else leased.set(index, { gateway, lease });
         } catch (err) {
@@ -218,7 +234,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     const avoid: Record<string, string> = { ...target.avoid };
     await Promise.all([...leased].map(async ([index, { gateway, lease }]) => {
       try {
-        await call(gateway, SLICE_ROUTES.commit, { document, index, lease, placement: planned, version: target.version });
+        await call(gateway, SLICE_ROUTES.commit, { ...documents, index, lease, placement: planned, version: target.version });
       } catch (err) {
         // Every sliver had its room; this host failed since, or its lease lapsed.
         log.warn({ slice: spec.name, user, index, gateway, err: reasonOf(err) }, 'a host did not commit its sliver');
@@ -231,7 +247,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     if (recommits < MAX_RECOMMITS) {
       try {
         // The hosts that committed learn the newer placement from the records (anti-entropy).
-        return await place(document, user, spec, { indexes: [...uncommitted.keys()], kept, version: target.version + 1, avoid }, recommits + 1);
+        return await place(document, resize, user, spec, { indexes: [...uncommitted.keys()], kept, version: target.version + 1, avoid }, recommits + 1);
       } catch (err) {
         log.warn({ slice: spec.name, user, indexes: [...uncommitted.keys()], err: reasonOf(err) }, 'the slivers a host did not commit found no other gateway; the slice is degraded until healed');
       }
@@ -257,7 +273,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
         if (existing.some((h) => (h.slice.document as SignedDocument).nonce !== v.doc.nonce)) {
           throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`);
         }
-        await place(v.doc, v.userId, spec, { indexes: Array.from({ length: spec.slivers }, (_, i) => i), kept: {}, version: 1 });
+        await place(v.doc, null, v.userId, spec, { indexes: range(0, spec.slivers), kept: {}, version: 1 });
         log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers }, 'slice placed');
         return find(spec.name, v.userId);
       })();
@@ -278,9 +294,9 @@ export function createSliceService(init: SliceServiceInit): SliceService {
 
     get: find,
 
-    async heal(document, target) {
-      const { doc, user, spec } = verifyCreate(document, nowSec());
-      const placed = await place(doc, user, spec, target);
+    async heal(documents, target) {
+      const { doc, user, spec } = verifyCreate(documents.create, nowSec());
+      const placed = await place(doc, documents.resize, user, spec, target);
       log.info({ slice: spec.name, user, indexes: target.indexes, ...placed }, 'slice healed');
       return placed;
     },
@@ -294,6 +310,39 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       if (after.state === 'deleted') throw new HearthError('slice_not_found', `slice ${name} was deleted`);
       log.info({ slice: name, user, renewed }, 'slice renewed');
       return after;
+    },
+
+    async resize(name, document) {
+      const now = nowSec();
+      const r = verifyResize(document, now);
+      if (r.name !== name) throw new HearthError('invalid_request', `the document resizes slice ${r.name}, not ${name}`);
+      const admitted = admitOnce(replays, { doc: r.doc, userId: r.user }, now);
+      replays = admitted.window;
+      if (!admitted.fresh) throw new HearthError('replayed_document', 'this document was already used');
+      const reports = (await gather()).hosted.filter((h) => h.slice.user === r.user && h.slice.name === name && h.slice.deletedAt === null);
+      const newest = [...reports].sort((a, b) => b.slice.version - a.slice.version)[0]?.slice;
+      if (newest === undefined) throw new HearthError('slice_not_found', `no reachable gateway knows a slice ${name} of yours`);
+      const create = newest.document as SignedDocument;
+      const spec = parseSliceSpec(create.body);
+      // As on the hosts: a resize signed before the slice was created, or before the resize that holds, changes nothing.
+      const held = currentResize(create.at, reports.map((h) => resizeOf(h.slice.resizeDocument ?? null)));
+      const asked: ResizeState = { at: r.doc.at, nonce: r.doc.nonce, slivers: r.slivers };
+      if (currentResize(create.at, [held, asked]) !== asked) {
+        throw new HearthError('stale_document', `slice ${name} was created or resized after this resize was signed`);
+      }
+      const size = held?.slivers ?? spec.slivers;
+      let told: unknown = { document };
+      if (r.slivers > size) {
+        const version = newest.version + 1;
+        const kept = Object.fromEntries(Object.entries(newest.placement).filter(([i]) => Number(i) < size));
+        // All new slivers or none (no_placement, every lease released, nothing recorded); then every holder learns the resize with their places.
+        const placed = await place(create, document, r.user, spec, { indexes: range(size, r.slivers), kept, version });
+        told = { document, ...placed };
+      }
+      const { answers, unreachable } = await broadcast(SLICE_ROUTES.resize, told);
+      const retired = answers.reduce((n, a) => n + Number((a.reply as { retired?: number }).retired ?? 0), 0);
+      log.info({ slice: name, user: r.user, from: size, to: r.slivers, retired, missed: unreachable }, 'slice resized');
+      return find(name, r.user);
     },
 
     async remove(name, document) {

@@ -1,6 +1,7 @@
-// `hearth slice create|ls|show|rm`: a user's slices, through any gateway of
-// the community. Create and delete are documents signed here with the user
-// key (hearth user keygen); the gateway and every host check them.
+// `hearth slice create|ls|show|renew|resize|rm`: a user's slices, through
+// any gateway of the community. Create, renew, resize and delete are
+// documents signed here with the user key (hearth user keygen); the gateway
+// and every host check them.
 // Must never: send a private key anywhere, or sign what the user did not ask.
 
 import { randomBytes, type KeyObject } from 'node:crypto';
@@ -145,6 +146,22 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
       const document = await signWithKeyFile(keyFile, SLICE_KINDS.renew, { name, lifetimeSec: o.lifetime });
       const view = await (await client(cmd, { keyFile })).request<SliceView>('POST', `/api/v1/slices/${encodeURIComponent(name)}/renew`, { document });
       emit(cmd, view, () => console.log(`slice ${view.name} now expires ${view.expiresAt}`));
+    });
+
+  slice.command('resize <name>')
+    .description('sign a resize: the community places the new slivers (and waits until they run) or removes those above the new number')
+    .requiredOption('-n, --slivers <n>', 'how many slivers from now on', num('--slivers'))
+    .option(...keyOption)
+    .option('--no-wait', 'return once placed instead of waiting until every sliver runs')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { key?: string; slivers: number; wait?: boolean }, cmd: Command) => {
+      const keyFile = o.key ?? defaultUserKeyPath();
+      const document = await signWithKeyFile(keyFile, SLICE_KINDS.resize, { slice: name, slivers: o.slivers });
+      const api = await client(cmd, { keyFile });
+      let view = await api.request<SliceView>('POST', `/api/v1/slices/${encodeURIComponent(name)}/resize`, { document });
+      if (o.wait !== false) view = await waitForSlice(api, view, !json(cmd));
+      emit(cmd, view, () => printSlice(view));
+      if (view.state !== 'running' && o.wait !== false) process.exitCode = 1;
     });
 
   slice.command('rm <name>').alias('delete')

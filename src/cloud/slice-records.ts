@@ -1,7 +1,7 @@
 // Slice records as the community converges them: every gateway that hosts a
 // sliver of a slice keeps the user's signed spec, where each sliver is (the
-// placement, versioned), and a tombstone with the user's signed delete once
-// the slice is deleted. A digest of them travels in a tag; a member whose
+// placement, versioned), the user's signed renewal and resize that hold, and
+// a tombstone with the user's signed delete once the slice is deleted. A digest of them travels in a tag; a member whose
 // digest differs is asked for its records (the anti-entropy core), and this
 // module says which of two records of one slice wins: the same everywhere,
 // so all holders end up with one placement.
@@ -24,6 +24,8 @@ export interface RecordState {
   deletedAt: number | null;
   /** When the slice expires unless renewed (a renewal moves it later), seconds since the epoch. */
   expiresAt: number;
+  /** The nonce of the user's resize that holds (it sets the number of slivers); null before any. */
+  resize: string | null;
 }
 
 /** '%', ',' and '=' percent-encoded, so that no key or gateway name can pass for a separator. */
@@ -57,7 +59,7 @@ export function placementWins(mine: RecordState, theirs: RecordState): boolean {
 export function slicesDigest(records: readonly RecordState[]): string | undefined {
   if (records.length === 0) return undefined;
   const lines = records
-    .map((r) => [r.user, r.name, r.incarnation, r.version, placementKey(r.placement), r.deletedAt ?? '-', r.expiresAt].join(' '))
+    .map((r) => [r.user, r.name, r.incarnation, r.version, placementKey(r.placement), r.deletedAt ?? '-', r.expiresAt, r.resize ?? '-'].join(' '))
     .sort();
   return createHash('sha256').update(lines.join('\n')).digest('base64url').slice(0, 11);
 }

@@ -1,7 +1,9 @@
 // A slice: a user's set of slivers, spread over the community and described
 // by a spec the user signs. This is the spec's shape, its defaults and its
-// validation, and the names its slivers get on their hosts. Pure.
-// Must never: trust a spec that did not come through parseSliceSpec.
+// validation, what a resize asks and which of several resizes holds, and the
+// names its slivers get on their hosts. Pure.
+// Must never: trust a spec that did not come through parseSliceSpec, or a
+// resize body that did not come through parseResizeBody.
 
 import { HearthError } from './errors.js';
 import {
@@ -56,6 +58,21 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function checkSliceName(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`, field);
+  checkName('slice', value, field);
+  if (value.length > MAX_SLICE_NAME) throw new HearthError('invalid_name', `a slice name has at most ${MAX_SLICE_NAME} characters`, { field });
+  return value;
+}
+
+/** A slice's number of slivers, refused alike in a spec and in a resize. */
+function checkSlivers(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_SLICE_SLIVERS) {
+    throw invalid(`slivers must be a whole number from 1 to ${MAX_SLICE_SLIVERS}`, 'slivers');
+  }
+  return value;
+}
+
 /**
  * A spec as a user may write it (defaults for what is left out), checked
  * field by field; throws invalid_request, invalid_name or invalid_resources
@@ -66,15 +83,8 @@ export function parseSliceSpec(input: unknown): SliceSpec {
   const unknown = Object.keys(input).filter((k) => !SPEC_FIELDS.includes(k));
   if (unknown.length > 0) throw invalid(`unknown fields in the slice spec: ${unknown.slice(0, 5).join(', ')}`, unknown[0] ?? 'spec');
 
-  const name = input['name'];
-  if (typeof name !== 'string') throw invalid('name must be a string', 'name');
-  checkName('slice', name, 'name');
-  if (name.length > MAX_SLICE_NAME) throw new HearthError('invalid_name', `a slice name has at most ${MAX_SLICE_NAME} characters`, { field: 'name' });
-
-  const slivers = input['slivers'] ?? 1;
-  if (typeof slivers !== 'number' || !Number.isInteger(slivers) || slivers < 1 || slivers > MAX_SLICE_SLIVERS) {
-    throw invalid(`slivers must be a whole number from 1 to ${MAX_SLICE_SLIVERS}`, 'slivers');
-  }
+  const name = checkSliceName(input['name'], 'name');
+  const slivers = checkSlivers(input['slivers'] ?? 1);
 
   const template = input['template'] ?? 'busybox';
   if (typeof template !== 'string' || !(TEMPLATES as readonly string[]).includes(template)) {
@@ -128,7 +138,48 @@ export function sliverNameOf(slice: string, index: number): string {
 }
 
 /** What a slice's signed documents are called: a create carries a spec, the others name the slice. */
-export const SLICE_KINDS = { create: 'slice.create', delete: 'slice.delete', renew: 'slice.renew' } as const;
+export const SLICE_KINDS = { create: 'slice.create', delete: 'slice.delete', renew: 'slice.renew', resize: 'slice.resize' } as const;
+
+/** What a slice.resize document asks: that the slice have this many slivers from now on. */
+export interface ResizeBody {
+  slice: string;
+  slivers: number;
+}
+
+/**
+ * A slice.resize body: exactly `{"slice": NAME, "slivers": N}`, or
+ * malformed_document; the name and the number are refused as in a spec
+ * (invalid_name, invalid_request naming the field).
+ */
+export function parseResizeBody(input: unknown): ResizeBody {
+  if (!isObject(input) || Object.keys(input).sort().join(',') !== 'slice,slivers') {
+    throw new HearthError('malformed_document', `a slice.resize document names one slice and its new number of slivers: {"slice": …, "slivers": 1..${MAX_SLICE_SLIVERS}}`);
+  }
+  return { slice: checkSliceName(input['slice'], 'slice'), slivers: checkSlivers(input['slivers']) };
+}
+
+/** A resize as a host holds it: when the user signed it, its nonce, and the number of slivers it asks. */
+export interface ResizeState {
+  at: number;
+  nonce: string;
+  slivers: number;
+}
+
+/**
+ * Which of `resizes` holds for a slice whose create document was signed at
+ * `createdAt`: of those signed no earlier (timestamps are whole seconds, so
+ * the same second counts), the newest; of two signed in one second, the one
+ * with the greater nonce, so that every host picks the same. Undefined when
+ * none holds: the slice has its spec's number of slivers.
+ */
+export function currentResize(createdAt: number, resizes: readonly (ResizeState | undefined)[]): ResizeState | undefined {
+  let best: ResizeState | undefined;
+  for (const r of resizes) {
+    if (r === undefined || r.at < createdAt) continue;
+    if (best === undefined || r.at > best.at || (r.at === best.at && r.nonce > best.nonce)) best = r;
+  }
+  return best;
+}
 
 /** How a slice is doing, as gathered from its hosts. */
 export type SliceState = 'running' | 'starting' | 'degraded' | 'deleted';

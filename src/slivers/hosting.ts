@@ -1,17 +1,19 @@
 // The host's side of a community slice: hold resources for an entry gateway
 // (a lease), turn a lease into a sliver, let a lease go, remove a slice the
-// user deleted or that expired. Each step is one store transaction, and the
-// admission inside it is the arbiter: slices placed at once from several
-// entry gateways never over-commit this gateway, whatever their views said.
+// user deleted or that expired, take the user's resize (the indexes a slice
+// has). Each step is one store transaction, and the admission inside it is
+// the arbiter: slices placed at once from several entry gateways never
+// over-commit this gateway, whatever their views said.
 // The caller (the peer route) has verified the user's signed document; this
 // module takes the verified spec and the user's id.
-// Must never: hold a sliver without a user's document behind it, let two
-// users' slices share a name here (slivers of one slice name reach each
-// other), or revive a slice its user deleted.
+// Must never: hold a sliver without a user's document behind it, hold one
+// whose index the slice's current size does not have, let two users' slices
+// share a name here (slivers of one slice name reach each other), or revive
+// a slice its user deleted.
 
 import { randomBytes } from 'node:crypto';
 import { HearthError } from '../model/errors.js';
-import { sliverNameOf, type SliceSpec } from '../model/slice.js';
+import { currentResize, parseSliceSpec, sliverNameOf, type ResizeState, type SliceSpec } from '../model/slice.js';
 import type { TemplateName } from '../model/sliver.js';
 import { admitUser, type OwnerPolicy } from '../model/policy.js';
 import { admit, type Contribution } from '../host/contribution.js';
@@ -39,6 +41,8 @@ export interface ReserveRequest {
   ttlSec: number;
   /** When the user signed the slice.create document, seconds since the epoch. */
   signedAt: number;
+  /** The user's verified slice.resize document that grew the slice to this index, when the entry gateway has one. */
+  resize?: unknown;
 }
 
 export interface CommitRequest {
@@ -53,6 +57,8 @@ export interface CommitRequest {
   version: number;
   /** When the document was signed, seconds since the epoch. */
   signedAt: number;
+  /** As in ReserveRequest; kept with the record when it is the slice's current resize. */
+  resize?: unknown;
 }
 
 export type Reservation = { kind: 'leased'; lease: LeaseRecord } | { kind: 'hosted'; sliver: StoredSliver };
@@ -77,10 +83,22 @@ export interface SliceHosting {
    * signed before the slice's current create document.
    */
   renew(user: string, name: string, expiresAt: number, renewDocument: unknown, signedAt: number): boolean;
+  /**
+   * Takes the user's verified slice.resize document when it is newer than the
+   * one held (and signed no earlier than the slice's current create): the
+   * slice now has its number of slivers, so the slivers and leases here of a
+   * higher index go and the placement drops those indexes. `resized` is false
+   * when there is nothing here to resize or the document is not newer.
+   */
+  resize(user: string, name: string, resizeDocument: unknown): { resized: boolean; retired: StoredSliver[] };
   /** The record of one slice here, if any. */
   record(user: string, name: string): SliceRecord | undefined;
-  /** Takes a newer placement of a slice this gateway has a record of (the caller decided it wins). */
-  adopt(user: string, name: string, placement: Record<string, string>, version: number): void;
+  /**
+   * Takes a newer placement of a slice this gateway has a record of (the
+   * caller decided it wins), without the indexes the slice's size does not
+   * have; false when that left the record as it was.
+   */
+  adopt(user: string, name: string, placement: Record<string, string>, version: number): boolean;
   /** Drops lapsed leases and removes expired slices; returns what it did, for the log. */
   sweep(): { lapsed: LeaseRecord[]; expired: SliceRecord[] };
   /** This gateway's slivers of community slices, of one slice or all. */
@@ -95,6 +113,32 @@ export const incarnationOf = (document: unknown): string => String((document as 
 /** When a stored create document was signed, seconds since the epoch. */
 export const signedAtOf = (document: unknown): number => Number((document as { at?: unknown } | null)?.at ?? 0);
 
+/** What a stored (or just verified) slice.resize document says; undefined for none. */
+export function resizeOf(document: unknown): ResizeState | undefined {
+  if (document === null || typeof document !== 'object') return undefined;
+  const d = document as { at?: unknown; nonce?: unknown; body?: { slivers?: unknown } | null };
+  return { at: Number(d.at ?? 0), nonce: String(d.nonce ?? ''), slivers: Number(d.body?.slivers ?? 0) };
+}
+
+/** Of these slice.resize documents (or nulls), the one that holds for a slice created at `createdAt` (model/slice.ts: currentResize). */
+export function currentResizeOf(createdAt: number, documents: readonly unknown[]): { document: unknown; state: ResizeState } | undefined {
+  const states = documents.map(resizeOf);
+  const state = currentResize(createdAt, states);
+  return state === undefined ? undefined : { document: documents[states.indexOf(state)], state };
+}
+
+/** How many slivers a slice created at `createdAt` has now: the number of its current resize, else its spec's. */
+export function sizeOf(createdAt: number, spec: Pick<SliceSpec, 'slivers'>, resizeDocuments: readonly unknown[]): number {
+  return currentResizeOf(createdAt, resizeDocuments)?.state.slivers ?? spec.slivers;
+}
+
+/** The placement without the indexes a slice of `size` slivers does not have. */
+const within = (placement: Readonly<Record<string, string>>, size: number): Record<string, string> =>
+  Object.fromEntries(Object.entries(placement).filter(([i]) => Number(i) < size));
+
+const samePlacement = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([i, g]) => Object.hasOwn(b, i) && b[i] === g);
+
 export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   const { store } = init;
 
@@ -104,9 +148,21 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   const hostedAt = (user: string, name: string, index: number): StoredSliver | undefined =>
     membersOf(user, name).find((s) => s.member?.index === index && s.desired !== 'gone');
 
-  /** Refusals that hold whatever the resources: a slice deleted after this spec was signed, a name another user or the owner has here. */
-  const checkHostable = (spec: SliceSpec, user: string, index: number, signedAt: number): void => {
-    const deletedAt = store.getSlice(user, spec.name)?.deletedAt ?? null;
+  /** How many slivers a recorded slice has now (its documents were verified when they came). */
+  const sizeOfRecord = (r: SliceRecord): number =>
+    sizeOf(signedAtOf(r.document), parseSliceSpec((r.document as { body?: unknown } | null)?.body), [r.resizeDocument]);
+
+  /**
+   * Refusals that hold whatever the resources: an index the slice does not
+   * have (by the newest resize held here or presented, else the spec), a
+   * slice deleted after this spec was signed, a name another user or the
+   * owner has here.
+   */
+  const checkHostable = ({ spec, user, index, signedAt, resize }: Pick<ReserveRequest, 'spec' | 'user' | 'index' | 'signedAt' | 'resize'>): void => {
+    const record = store.getSlice(user, spec.name);
+    const size = sizeOf(signedAt, spec, [record?.resizeDocument ?? null, resize ?? null]);
+    if (index >= size) throw new HearthError('invalid_request', `slice ${spec.name} has ${size} slivers; there is no index ${index}`, { field: 'index' });
+    const deletedAt = record?.deletedAt ?? null;
     if (deletedAt !== null && signedAt <= deletedAt) throw new HearthError('slice_not_found', `slice ${spec.name} was deleted by its user after this spec was signed`);
     const clash = store.listSlivers().find((s) => s.spec.slice === spec.name && s.desired !== 'gone' && s.member?.user !== user);
     if (clash !== undefined) throw new HearthError('name_taken', `the slice name ${spec.name} is in use on this gateway by another user or its owner`);
@@ -145,7 +201,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
       return store.transaction((): Reservation => {
         const hosted = hostedAt(req.user, req.spec.name, req.index);
         if (hosted !== undefined) return { kind: 'hosted', sliver: hosted };
-        checkHostable(req.spec, req.user, req.index, req.signedAt);
+        checkHostable(req);
         const now = init.nowSec();
         const existing = store.getLease(req.lease);
         if (existing !== undefined && (existing.user !== req.user || existing.slice !== req.spec.name || existing.index !== req.index)) {
@@ -181,17 +237,21 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         if (lease === undefined || lease.expiresAt < init.nowSec() || lease.user !== req.user || lease.slice !== req.spec.name || lease.index !== req.index) {
           throw new HearthError('lease_not_found', `no live lease ${req.lease} for sliver ${req.index} of slice ${req.spec.name}; reserve again`);
         }
-        checkHostable(req.spec, req.user, req.index, req.signedAt);
+        checkHostable(req);
         store.deleteLease(lease.id);
         const previous = store.getSlice(req.user, req.spec.name);
-        // A record of this incarnation with a newer placement (learnt meanwhile) is kept; anything else is replaced.
-        const keep = previous !== undefined && previous.deletedAt === null && previous.version > req.version && incarnationOf(previous.document) === incarnationOf(req.document);
-        if (!keep) {
-          store.putSlice({
-            user: req.user, name: req.spec.name, document: req.document, placement: req.placement,
-            version: req.version, expiresAt: req.signedAt + req.spec.lifetimeSec, deletedAt: null, deleteDocument: null, renewDocument: null,
-          });
-        }
+        // A record of this incarnation keeps what it learnt meanwhile (a newer placement, a renewal); anything else is replaced.
+        // The resize kept is the newer of the one held and the one presented.
+        const same = previous !== undefined && previous.deletedAt === null && incarnationOf(previous.document) === incarnationOf(req.document);
+        const placed = same && previous.version > req.version ? previous : { placement: req.placement, version: req.version };
+        const resize = currentResizeOf(req.signedAt, [previous?.resizeDocument ?? null, req.resize ?? null]);
+        store.putSlice({
+          ...(same ? previous : {
+            user: req.user, name: req.spec.name, document: req.document, expiresAt: req.signedAt + req.spec.lifetimeSec,
+            deletedAt: null, deleteDocument: null, renewDocument: null,
+          }),
+          placement: within(placed.placement, resize?.state.slivers ?? req.spec.slivers), version: placed.version, resizeDocument: resize?.document ?? null,
+        });
         const name = sliverNameOf(req.spec.name, req.index);
         const created = store.insertSliver(randomBytes(6).toString('hex'), {
           name, template: req.spec.template, resources: req.spec.resources, slice: req.spec.name,
@@ -227,10 +287,34 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
       });
     },
 
-    adopt(user, name, placement, version) {
-      store.transaction(() => {
+    resize(user, name, resizeDocument) {
+      const done = store.transaction(() => {
         const record = store.getSlice(user, name);
-        if (record !== undefined && record.deletedAt === null) store.putSlice({ ...record, placement, version });
+        if (record === undefined || record.deletedAt !== null) return { resized: false, retired: [] };
+        // The one held wins a tie: the same document sent again changes nothing.
+        const current = currentResizeOf(signedAtOf(record.document), [record.resizeDocument, resizeDocument]);
+        if (current === undefined || current.document !== resizeDocument) return { resized: false, retired: [] };
+        const size = current.state.slivers;
+        const retired = membersOf(user, name).filter((s) => s.desired !== 'gone' && (s.member?.index ?? 0) >= size).map((s) => {
+          store.appendEvent(s.id, 'slice.sliver-resized', { slice: name, user, index: s.member?.index, slivers: size });
+          return store.updateSliver(s.id, { desired: 'gone' });
+        });
+        for (const l of store.listLeases()) if (l.user === user && l.slice === name && l.index >= size) store.deleteLease(l.id);
+        store.putSlice({ ...record, resizeDocument, placement: within(record.placement, size) });
+        return { resized: true, retired };
+      });
+      if (done.retired.length > 0) init.kick();
+      return done;
+    },
+
+    adopt(user, name, placement, version) {
+      return store.transaction(() => {
+        const record = store.getSlice(user, name);
+        if (record === undefined || record.deletedAt !== null) return false;
+        const kept = within(placement, sizeOfRecord(record));
+        if (version === record.version && samePlacement(kept, record.placement)) return false;
+        store.putSlice({ ...record, placement: kept, version });
+        return true;
       });
     },
 

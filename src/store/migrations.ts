@@ -77,4 +77,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (slice_user, name)
   );
   `,
+  // 4: the user's latest signed slice.resize, which sets how many slivers the
+  // slice has (the create document's spec says how many it started with).
+  `
+  ALTER TABLE slices ADD COLUMN resize_document TEXT;
+  `,
 ];

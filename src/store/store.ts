@@ -63,6 +63,8 @@ export interface SliceRecord {
   deleteDocument: unknown;
   /** The user's latest signed slice.renew document, which proves `expiresAt`; null before any renewal. */
   renewDocument: unknown;
+  /** The user's signed slice.resize document that holds, which sets the number of slivers; null before any resize. */
+  resizeDocument: unknown;
   updatedAt: string;
 }
 
@@ -147,15 +149,18 @@ interface SliceRow {
   deleted_at: number | null;
   delete_document: string | null;
   renew_document: string | null;
+  resize_document: string | null;
   updated_at: string;
 }
+
+const parsedOrNull = (text: string | null): unknown => (text === null ? null : JSON.parse(text) as unknown);
+const jsonOrNull = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
 
 const sliceFromRow = (r: SliceRow): SliceRecord => ({
   user: r.slice_user, name: r.name, document: JSON.parse(r.document) as unknown,
   placement: JSON.parse(r.placement) as Record<string, string>, version: r.version,
-  expiresAt: r.expires_at, deletedAt: r.deleted_at,
-  deleteDocument: r.delete_document === null ? null : JSON.parse(r.delete_document) as unknown,
-  renewDocument: r.renew_document === null ? null : JSON.parse(r.renew_document) as unknown, updatedAt: r.updated_at,
+  expiresAt: r.expires_at, deletedAt: r.deleted_at, deleteDocument: parsedOrNull(r.delete_document),
+  renewDocument: parsedOrNull(r.renew_document), resizeDocument: parsedOrNull(r.resize_document), updatedAt: r.updated_at,
 });
 
 export interface StoreInit {
@@ -219,8 +224,8 @@ export function createStore({ db, now }: StoreInit): Store {
     deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
     lapsed: db.prepare('SELECT * FROM leases WHERE expires_at < ? ORDER BY id'),
     deleteLapsed: db.prepare('DELETE FROM leases WHERE expires_at < ?'),
-    putSlice: db.prepare(`INSERT OR REPLACE INTO slices (slice_user, name, document, placement, version, expires_at, deleted_at, delete_document, renew_document, updated_at)
-      VALUES (@user, @name, @document, @placement, @version, @expiresAt, @deletedAt, @deleteDocument, @renewDocument, @at)`),
+    putSlice: db.prepare(`INSERT OR REPLACE INTO slices (slice_user, name, document, placement, version, expires_at, deleted_at, delete_document, renew_document, resize_document, updated_at)
+      VALUES (@user, @name, @document, @placement, @version, @expiresAt, @deletedAt, @deleteDocument, @renewDocument, @resizeDocument, @at)`),
     slice: db.prepare('SELECT * FROM slices WHERE slice_user = ? AND name = ?'),
     slices: db.prepare('SELECT * FROM slices ORDER BY name, slice_user'),
   };
@@ -313,9 +318,8 @@ export function createStore({ db, now }: StoreInit): Store {
       const at = now();
       stmts.putSlice.run({
         user: r.user, name: r.name, document: JSON.stringify(r.document), placement: JSON.stringify(r.placement),
-        version: r.version, expiresAt: r.expiresAt, deletedAt: r.deletedAt,
-        deleteDocument: r.deleteDocument === null ? null : JSON.stringify(r.deleteDocument),
-        renewDocument: r.renewDocument === null ? null : JSON.stringify(r.renewDocument), at,
+        version: r.version, expiresAt: r.expiresAt, deletedAt: r.deletedAt, deleteDocument: jsonOrNull(r.deleteDocument),
+        renewDocument: jsonOrNull(r.renewDocument), resizeDocument: jsonOrNull(r.resizeDocument), at,
       });
       return { ...r, updatedAt: at };
     },

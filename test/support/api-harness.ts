@@ -20,6 +20,7 @@ import { createSliceService } from '../../src/agent/slices.js';
 import { loadOwnerPolicy } from '../../src/agent/owner-policy.js';
 import { withDefaults } from '../../src/agent/config.js';
 import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
+import { EMPTY_VIEW } from '../../src/overlay/view.js';
 
 export const TOKEN = 'test-owner-token';
 
@@ -33,7 +34,16 @@ export interface ApiHarness {
   auth: { authorization: string };
 }
 
-export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }): Promise<ApiHarness> {
+export interface ApiHarnessOptions {
+  /**
+   * The slice service sees a community with no member in it (as a gateway
+   * alone in its view does): every slice is unknown to it. Otherwise it sees
+   * the real community service, never started: not_in_community.
+   */
+  alone?: boolean;
+}
+
+export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-api-'));
   const db = openDb(join(dir, 'hearth.db'));
   const store = createStore({ db, now: () => new Date().toISOString() });
@@ -59,7 +69,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
     resources: () => ({ contributed: contribution, free: slivers.free() }),
   });
   // The real slice service over that community: whatever needs the community answers not_in_community.
-  const slices = createSliceService({ community, log });
+  const slices = createSliceService({ community: opts.alone === true ? { view: () => EMPTY_VIEW, caller: community.caller } : community, log });
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices,
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution, community: () => null, policy: await loadOwnerPolicy(dir),

@@ -1,7 +1,7 @@
-// /api/v1/slices: a user's slices, on any gateway of the community. Creating
-// and deleting carry the user's signed document, which is their whole
-// authority (no owner token needed: the document says who asks, and every
-// host checks it again). Listing and showing take the owner token (every
+// /api/v1/slices: a user's slices, on any gateway of the community.
+// Creating, renewing, resizing and deleting carry the user's signed
+// document, which is their whole authority (no owner token needed: the
+// document says who asks, and every host checks it again). Listing and showing take the owner token (every
 // slice) or a request the user signed (RFC 9421, api/user-auth.ts: their own).
 // Handlers translate HTTP to the slice service and back.
 
@@ -19,10 +19,13 @@ export interface SliceApi {
   get(name: string, user?: string): Promise<SliceView>;
   remove(name: string, document: unknown): Promise<SliceView>;
   renew(name: string, document: unknown): Promise<SliceView>;
+  resize(name: string, document: unknown): Promise<SliceView>;
 }
 
 /** Routes a user's signed document authorizes, by method and route pattern. */
-export const DOCUMENT_ROUTES: ReadonlySet<string> = new Set(['POST /api/v1/slices', 'DELETE /api/v1/slices/:name', 'POST /api/v1/slices/:name/renew']);
+export const DOCUMENT_ROUTES: ReadonlySet<string> = new Set([
+  'POST /api/v1/slices', 'DELETE /api/v1/slices/:name', 'POST /api/v1/slices/:name/renew', 'POST /api/v1/slices/:name/resize',
+]);
 /** Routes a user may call with a signed request instead of the owner token. */
 export const USER_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/slices', 'GET /api/v1/slices/:name']);
 
@@ -88,6 +91,14 @@ export function registerSliceRoutes(untyped: FastifyInstance, slices: SliceApi):
       body: Type.Object({ document: Document }, { additionalProperties: false }), response: { 200: Slice, ...errors },
     },
   }, async (req) => slices.renew(req.params.name, req.body.document));
+
+  app.post('/api/v1/slices/:name/resize', {
+    schema: {
+      summary: 'Resize a slice with a signed slice.resize document: new slivers are placed (all or none: no_placement), or those above the new number removed',
+      tags, security: userSigned, params: Params,
+      body: Type.Object({ document: Document }, { additionalProperties: false }), response: { 200: Slice, ...errors },
+    },
+  }, async (req) => slices.resize(req.params.name, req.body.document));
 
   app.delete('/api/v1/slices/:name', {
     schema: {

@@ -6,10 +6,11 @@
 // comes first, while every gateway is empty); an entry
 // gateway that dies with every sliver leased leaks nothing (the leases
 // lapse); a host that dies while it reserves is placed around, and one that
-// dies when asked to commit has its sliver placed elsewhere; the owner
-// drains a gateway; a sliver that fails for good on a live gateway moves to
-// another; and a delete through another gateway removes the slice
-// everywhere.
+// dies when asked to commit has its sliver placed elsewhere; the user grows a
+// slice, shrinks it while one of its hosts is away, and a grow that cannot
+// be placed changes nothing; the owner drains a gateway; a sliver that fails
+// for good on a live gateway moves to another; and a delete through another
+// gateway removes the slice everywhere.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,17 +62,34 @@ after(async () => {
   await Promise.all(gws.map((g) => g.destroy()));
 });
 
-/** The leases a gateway's database holds now (the agent keeps running; WAL lets us read beside it). */
-function leasesOn(g: TestGateway): { slice: string; holder: string }[] {
+/** Reads a gateway's database beside its agent (WAL lets us), or with the agent stopped. */
+function query<T>(g: TestGateway, sql: string, ...params: unknown[]): T[] {
   const db = new Database(join(g.dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT slice, holder FROM leases').all() as { slice: string; holder: string }[];
+    return db.prepare(sql).all(...params) as T[];
   } finally {
     db.close();
   }
 }
 
+/** The leases a gateway's database holds now. */
+const leasesOn = (g: TestGateway): { slice: string; holder: string }[] => query(g, 'SELECT slice, holder FROM leases');
+
 const sliversOn = async (g: TestGateway): Promise<Sliver[]> => (await g.api.request<{ items: Sliver[] }>('GET', '/api/v1/slivers')).items;
+
+/** A gateway's record of a slice: its placement and the number of slivers of the resize it holds (null: none). */
+function recordOn(g: TestGateway, slice: string): { placement: Record<string, string>; resized: number | null } | undefined {
+  const row = query<{ placement: string; resize_document: string | null }>(g, 'SELECT placement, resize_document FROM slices WHERE name = ?', slice)[0];
+  if (row === undefined) return undefined;
+  const resize = row.resize_document === null ? null : JSON.parse(row.resize_document) as { body: { slivers: number } };
+  return { placement: JSON.parse(row.placement) as Record<string, string>, resized: resize?.body.slivers ?? null };
+}
+
+const named = (name: string | null | undefined): TestGateway => {
+  const g = gws.find((x) => x.config.name === name);
+  assert.ok(g !== undefined, `a gateway named ${String(name)}`);
+  return g;
+};
 
 async function refusal(p: Promise<unknown>): Promise<{ code: string; detail: string }> {
   try {
@@ -174,7 +192,123 @@ void describe(`slices on four gateways (${tag})`, () => {
     }
   });
 
+  void test('the user grows a slice from two slivers to three through another gateway: the third runs on a third gateway, seen from every gateway', async () => {
+    const created = await gw(0).api.request<SliceView>('POST', '/api/v1/slices', {
+      document: sign(SLICE_KINDS.create, { name: 'elastic', slivers: 2, resources: { cpu: 0.25, memoryMb: 64 } }),
+    });
+    await running(gw(0), 'elastic');
+    const { command, args } = cliEntry();
+    const out = await run(command, [...args, '--data-dir', gw(2).dataDir, 'slice', 'resize', 'elastic', '--slivers', '3', '--key', keyFile, '--json']);
+    const grown = JSON.parse(out.stdout) as SliceView;
+    assert.equal(grown.state, 'running');
+    assert.equal(grown.spec.slivers, 3);
+    assert.deepEqual(grown.slivers.map((s) => s.name), ['elastic-0', 'elastic-1', 'elastic-2']);
+    assert.equal(new Set(grown.slivers.map((s) => s.gateway)).size, 3, `three gateways: ${grown.slivers.map((s) => s.gateway).join(', ')}`);
+    assert.deepEqual(grown.slivers.slice(0, 2).map((s) => s.gateway), created.slivers.map((s) => s.gateway), 'the first two stay where they were');
+    for (const g of gws) {
+      const view = await g.api.request<SliceView>('GET', '/api/v1/slices/elastic');
+      assert.deepEqual(view.slivers.map((s) => [s.gateway, s.observed]), grown.slivers.map((s) => [s.gateway, 'running']), `as ${g.config.name} sees it`);
+      assert.equal(view.spec.slivers, 3);
+    }
+    const placement = Object.fromEntries(grown.slivers.map((s) => [String(s.index), s.gateway]));
+    await until('every host of elastic to record the resize and the placement of three', async () =>
+      (grown.slivers.every((s) => {
+        const r = recordOn(named(s.gateway), 'elastic');
+        return r?.resized === 3 && JSON.stringify(r.placement) === JSON.stringify(placement);
+      }) ? true : undefined), 30_000, 500);
+    for (const g of gws) assert.deepEqual(leasesOn(g), [], `${g.config.name} kept no lease`);
+  });
+
+  void test('the user shrinks it to one while a host of it is away: the slivers above one go everywhere, on that host too once it is back', async () => {
+    const before = await running(gw(0), 'elastic');
+    const away = named(before.slivers[2]?.gateway);
+    const entry = gws.find((g) => g !== away) as TestGateway;
+    await away.stop();
+    // The others see it leave and place its sliver again; the slice runs three without it.
+    await until('elastic to run three slivers without the gateway that left', async () => {
+      const v = await entry.api.request<SliceView>('GET', '/api/v1/slices/elastic');
+      return v.state === 'running' && !v.slivers.some((s) => s.gateway === away.config.name) ? v : undefined;
+    }, 90_000, 1000);
+    const shrunk = await entry.api.request<SliceView>('POST', '/api/v1/slices/elastic/resize', { document: sign(SLICE_KINDS.resize, { slice: 'elastic', slivers: 1 }) });
+    assert.equal(shrunk.spec.slivers, 1);
+    const keptOn = shrunk.slivers[0]?.gateway;
+    assert.deepEqual(shrunk.slivers.map((s) => [s.index, s.name]), [[0, 'elastic-0']]);
+    assert.equal(keptOn, before.slivers[0]?.gateway, 'index 0 stays where it was');
+    // The away gateway still has the index it had, and its record of three.
+    assert.equal(recordOn(away, 'elastic')?.resized, 3);
+
+    await away.start();
+    await until('exactly one sliver of elastic on the four gateways, none on the one that was away', async () => {
+      const left = (await Promise.all(gws.map(sliversOn))).flat().filter((x) => x.slice === 'elastic');
+      return left.length === 1 && left[0]?.name === 'elastic-0' ? true : undefined;
+    }, 90_000, 1000);
+    assert.equal((await sliversOn(named(keptOn))).find((x) => x.slice === 'elastic')?.observed, 'running');
+    for (const g of gws) {
+      const view = await until(`${g.config.name} to show elastic with one sliver`, async () => {
+        const v = await g.api.request<SliceView>('GET', '/api/v1/slices/elastic');
+        return v.state === 'running' ? v : undefined;
+      }, 30_000, 500);
+      assert.deepEqual(view.slivers.map((x) => [x.index, x.gateway]), [[0, keptOn]], `as ${g.config.name} sees it`);
+      assert.equal(view.spec.slivers, 1);
+    }
+    // Every gateway that held a sliver above one removed it saying why, the one that was away included.
+    const retiredOn = (g: TestGateway): number => query<{ detail: string }>(g, "SELECT detail FROM events WHERE type = 'slice.sliver-resized'")
+      .filter((e) => (JSON.parse(e.detail) as { slice: string }).slice === 'elastic').length;
+    assert.equal(retiredOn(away), 1, `${away.config.name} removed its sliver when it learnt of the resize`);
+    assert.equal(retiredOn(named(before.slivers[1]?.gateway)), 1);
+    await until('every holder of elastic to record the resize and the placement of one', async () =>
+      (gws.every((g) => {
+        const r = recordOn(g, 'elastic');
+        return r === undefined || (r.resized === 1 && JSON.stringify(r.placement) === JSON.stringify({ 0: keptOn }));
+      }) ? true : undefined), 30_000, 500);
+    for (const g of gws) {
+      await until(`${g.config.name} to see four alive gateways again`, async () => {
+        const rows = (await g.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+        return rows.filter((r) => r.status === 'alive' && r.free !== null).length === 4 ? true : undefined;
+      }, 60_000);
+    }
+  });
+
+  void test('a grow the community cannot place is refused with no_placement: the slice keeps its size, and no lease or sliver is left', async () => {
+    const one = await running(gw(0), 'elastic');
+    const keptOn = one.slivers[0]?.gateway;
+    const atOne = async (): Promise<void> => {
+      for (const g of gws) {
+        assert.deepEqual(leasesOn(g).filter((l) => l.slice === 'elastic'), [], `${g.config.name} holds no lease of elastic`);
+        const view = await g.api.request<SliceView>('GET', '/api/v1/slices/elastic');
+        assert.equal(view.spec.slivers, 1, `as ${g.config.name} sees it`);
+        assert.deepEqual(view.slivers.map((x) => [x.gateway, x.observed]), [[keptOn, 'running']]);
+      }
+      assert.deepEqual((await Promise.all(gws.map(sliversOn))).flat().filter((x) => x.slice === 'elastic').map((x) => x.name), ['elastic-0']);
+      assert.equal(recordOn(named(keptOn), 'elastic')?.resized, 1, 'the host keeps the resize it had');
+    };
+
+    // Four more slivers need four more gateways; three are left.
+    const five = await refusal(gw(1).api.request('POST', '/api/v1/slices/elastic/resize', { document: sign(SLICE_KINDS.resize, { slice: 'elastic', slivers: 5 }) }));
+    assert.equal(five.code, 'no_placement');
+    assert.match(five.detail, /4 slivers/);
+    await atOne();
+
+    // Three more fit the three other gateways by their tags, but one of them refuses alice (its owner's allowlist):
+    // the other two were leased, and the entry gateway let them go.
+    const refuser = gws.find((g) => g.config.name !== keptOn) as TestGateway;
+    const policy = await refuser.api.request<{ users: Record<string, unknown> }>('GET', '/api/v1/node/policy');
+    await refuser.api.request('PUT', '/api/v1/node/policy', { ...policy, users: { quota: null, allow: [`SHA256:${'A'.repeat(43)}`] } });
+    try {
+      const four = await refusal(gw(1).api.request('POST', '/api/v1/slices/elastic/resize', { document: sign(SLICE_KINDS.resize, { slice: 'elastic', slivers: 4 }) }));
+      assert.equal(four.code, 'no_placement');
+      assert.match(four.detail, new RegExp(`${refuser.config.name}: forbidden`));
+    } finally {
+      await refuser.api.request('PUT', '/api/v1/node/policy', policy);
+    }
+    await atOne();
+
+    await gw(0).api.request('DELETE', '/api/v1/slices/elastic', { document: sign(SLICE_KINDS.delete, { name: 'elastic' }) });
+    await until('elastic to be gone', async () => ((await Promise.all(gws.map(sliversOn))).flat().some((x) => x.slice === 'elastic') ? undefined : true), 60_000, 500);
+  });
+
   void test('a slice asking for more slivers than there are gateways, or more than any gateway has, is refused and leaves nothing', async () => {
+
     const tooMany = await refusal(gw(2).api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'many', slivers: 5 }) }));
     assert.equal(tooMany.code, 'no_placement');
     assert.match(tooMany.detail, /5 slivers/);

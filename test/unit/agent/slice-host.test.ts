@@ -2,16 +2,17 @@
 // slice.create spec holds for the slice's whole lifetime (a healer presents
 // it days after it was signed) but not a second past it, nor from more than
 // the clock skew ahead; a slice.delete must be fresh, signed, and name one
-// slice and nothing else.
+// slice and nothing else; a slice.resize names one slice and a number of
+// slivers a spec could have, and is never from beyond the skew ahead.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { verifyCreate, verifyDelete, verifyRenew } from '../../../src/agent/slice-host.js';
+import { verifyCreate, verifyDelete, verifyRenew, verifyResize } from '../../../src/agent/slice-host.js';
 import { DEFAULT_SKEW_SEC, signDocument, type SignedDocument } from '../../../src/cloud/signed-document.js';
 import { userKeyOf } from '../../../src/cloud/user-key.js';
 import { HearthError } from '../../../src/model/errors.js';
-import { DEFAULT_LIFETIME_SEC, MAX_LIFETIME_SEC, SLICE_KINDS } from '../../../src/model/slice.js';
+import { DEFAULT_LIFETIME_SEC, MAX_LIFETIME_SEC, MAX_SLICE_SLIVERS, SLICE_KINDS } from '../../../src/model/slice.js';
 
 const now = 1_800_000_000;
 const DAY = 24 * 3600;
@@ -134,3 +135,41 @@ void describe('verifyRenew', () => {
     }
   });
 });
+
+void describe('verifyResize: signed, one slice and a number of slivers, fresh unless pulled from a peer', () => {
+  const resize = (over: { body?: unknown; at?: number; key?: KeyObject } = {}): SignedDocument => doc({ kind: SLICE_KINDS.resize, body: { slice: 'web', slivers: 5 }, ...over });
+
+  test('a good resize gives its user, the slice it names and the number of slivers', () => {
+    const d = resize({ at: now - 60 });
+    assert.deepEqual(verifyResize(d, now), { doc: d, user: userKeyOf(alice).id, name: 'web', slivers: 5 });
+    assert.equal(verifyResize(resize({ body: { slice: 'web', slivers: MAX_SLICE_SLIVERS } }), now).slivers, MAX_SLICE_SLIVERS);
+  });
+
+  test('held to the clock skew, unless the caller allows an old one (a healer presents it, a peer sends it); never from the future', () => {
+    assert.ok(verifyResize(resize({ at: now - DEFAULT_SKEW_SEC }), now));
+    throwsCode(() => verifyResize(resize({ at: now - 600 }), now), 'stale_document');
+    assert.equal(verifyResize(resize({ at: now - 30 * DAY }), now, MAX_LIFETIME_SEC).slivers, 5);
+    throwsCode(() => verifyResize(resize({ at: now + 600 }), now), 'stale_document');
+    throwsCode(() => verifyResize(resize({ at: now + DAY }), now, MAX_LIFETIME_SEC), 'stale_document', /future/);
+  });
+
+  test('a number of slivers a spec could not have is refused as in a spec; another shape is malformed', () => {
+    for (const slivers of [0, MAX_SLICE_SLIVERS + 1, 10_000, 1.5, '2']) {
+      throwsCode(() => verifyResize(resize({ body: { slice: 'web', slivers } }), now), 'invalid_request', /slivers/);
+    }
+    throwsCode(() => verifyResize(resize({ body: { slice: '../etc', slivers: 2 } }), now), 'invalid_name');
+    for (const body of [{ name: 'web', slivers: 2 }, { slice: 'web' }, { slice: 'web', slivers: 2, template: 'debian' }, null, 'web']) {
+      throwsCode(() => verifyResize(resize({ body }), now), 'malformed_document', /slice\.resize/);
+    }
+  });
+
+  test('a tampered or forged resize, or another kind of document, is refused', () => {
+    const d = resize();
+    throwsCode(() => verifyResize({ ...d, body: { slice: 'web', slivers: 50 } }, now), 'invalid_signature');
+    throwsCode(() => verifyResize({ ...resize({ key: mallory }), user: d.user }, now), 'invalid_signature');
+    throwsCode(() => verifyResize(doc(), now), 'malformed_document', /slice\.resize/);
+    throwsCode(() => verifyResize(deletion(), now), 'malformed_document');
+    throwsCode(() => verifyResize({ ...d, extra: 1 }, now), 'malformed_document');
+  });
+});
+

@@ -1,10 +1,11 @@
 // The slice routes over HTTP, in-process, on a gateway whose community is
-// never started: creating and deleting need no owner token (the user's
-// signed document is the authority) but every bad, forged, tampered, stale
-// or misplaced document is refused before the community is asked, as a
-// problem with a stable code, leaving no lease, slice or sliver behind;
-// reading takes the owner token or the user's signed request, and a user's
-// key opens the slice routes only.
+// never started: creating, resizing and deleting need no owner token (the
+// user's signed document is the authority) but every bad, forged, tampered,
+// stale, replayed or misplaced document is refused before the community is
+// asked, as a problem with a stable code, leaving no lease, slice or sliver
+// behind; a resize of a slice no gateway knows is slice_not_found; reading
+// takes the owner token or the user's signed request, and a user's key opens
+// the slice routes only.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -210,5 +211,74 @@ void describe('DELETE /api/v1/slices/:name: a fresh slice.delete document naming
 
   test('a good delete needs no owner token and reaches the community (here: none)', async () => {
     assertRefused(await del('web', { document: doc({ kind: SLICE_KINDS.delete, body: { name: 'web' } }) }), 409, 'not_in_community');
+  });
+});
+
+void describe('POST /api/v1/slices/:name/resize: a fresh slice.resize document naming that slice and a number of slivers', () => {
+  const resize = (body: unknown = { slice: 'web', slivers: 3 }, over: { key?: KeyObject; at?: number } = {}) => doc({ kind: SLICE_KINDS.resize, body, ...over });
+  const post = async (name: string, payload: unknown, harness: ApiHarness = h) =>
+    harness.api.inject({ method: 'POST', url: `/api/v1/slices/${name}/resize`, payload: payload as object });
+
+  let alone: ApiHarness;
+  before(async () => {
+    alone = await apiHarness(undefined, { alone: true });
+  });
+  after(async () => alone.close());
+
+  test('a malformed document, or one of another kind or shape, is refused', async () => {
+    assertRefused(await post('web', { document: doc() }), 400, 'malformed_document');
+    assertRefused(await post('web', { document: doc({ kind: SLICE_KINDS.renew, body: { name: 'web', lifetimeSec: 3600 } }) }), 400, 'malformed_document');
+    assertRefused(await post('web', { document: resize({ name: 'web', slivers: 3 }) }), 400, 'malformed_document');
+    assertRefused(await post('web', { document: resize({ slice: 'web', slivers: 3, spread: 'zones' }) }), 400, 'malformed_document');
+    assertRefused(await post('web', { document: resize({ slice: 'web' }) }), 400, 'malformed_document');
+    assertRefused(await post('web', { document: { ...resize(), nonce: 'abc' } }), 400, 'malformed_document');
+    assertRefused(await post('web', { document: { ...resize(), admin: true } }), 400, 'invalid_request');
+    assertRefused(await post('web', {}), 400, 'invalid_request');
+    assertRefused(await post('web', { document: resize(), also: 1 }), 400, 'invalid_request');
+  });
+
+  test('a tampered or forged resize is refused', async () => {
+    const good = resize();
+    assertRefused(await post('web', { document: { ...good, body: { slice: 'web', slivers: 30 } } }), 401, 'invalid_signature');
+    assertRefused(await post('web', { document: { ...resize(undefined, { key: bob }), user: userKeyOf(alice).ssh } }), 401, 'invalid_signature');
+    assertRefused(await post('web', { document: { ...good, sig: resize().sig } }), 401, 'invalid_signature');
+  });
+
+  test('a resize signed 10 minutes ago or ahead is stale', async () => {
+    assertRefused(await post('web', { document: resize(undefined, { at: nowSec() - 600 }) }), 401, 'stale_document');
+    assertRefused(await post('web', { document: resize(undefined, { at: nowSec() + 600 }) }), 401, 'stale_document');
+  });
+
+  test('a number of slivers or a name a spec could not have is refused as in a spec', async () => {
+    for (const slivers of [0, 10_000, -1, 1.5, '3']) {
+      const problem = assertRefused(await post('web', { document: resize({ slice: 'web', slivers }) }), 400, 'invalid_request');
+      assert.match(problem.detail, /slivers must be a whole number from 1 to 64/, JSON.stringify(slivers));
+    }
+    assertRefused(await post('web', { document: resize({ slice: '../etc', slivers: 2 }) }), 400, 'invalid_name');
+  });
+
+  test('a resize naming another slice is refused before the community is asked', async () => {
+    const problem = assertRefused(await post('web', { document: resize({ slice: 'db', slivers: 2 }) }), 400, 'invalid_request');
+    assert.match(problem.detail, /db/);
+  });
+
+  test('a good resize needs no owner token and reaches the community (here: none); sent again, it is a replay', async () => {
+    const document = resize();
+    assertRefused(await post('web', { document }), 409, 'not_in_community');
+    assertRefused(await post('web', { document }), 409, 'replayed_document');
+    assertRefused(await post('web', { document: resize() }), 409, 'not_in_community');
+  });
+
+  test('a refused resize does not use up its nonce', async () => {
+    const genuine = resize();
+    assertRefused(await post('web', { document: { ...genuine, body: { slice: 'web', slivers: 9 } } }), 401, 'invalid_signature');
+    assertRefused(await post('web', { document: genuine }), 409, 'not_in_community');
+  });
+
+  test('a slice no gateway knows of is slice_not_found', async () => {
+    const res = await post('web', { document: resize() }, alone);
+    assert.equal(res.statusCode, 404, res.body);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(res.json<Problem>().code, 'slice_not_found');
   });
 });

@@ -265,7 +265,7 @@ const arbStory: fc.Arbitrary<Story> = arbNames(3, 8).chain((gateways) => fc.reco
 function tell(s: Story): Map<string, Gateway> {
   const members = new Map<string, Gateway>(s.gateways.map((g) => [g, { record: undefined, hosts: new Set<number>() }]));
   const first: RecordState = {
-    user: 'ann', name: 'web', incarnation: 'n1', version: 1, deletedAt: null, expiresAt: 1_800_000_000,
+    user: 'ann', name: 'web', incarnation: 'n1', version: 1, deletedAt: null, expiresAt: 1_800_000_000, resize: null,
     placement: Object.fromEntries(s.gateways.slice(0, s.slivers).map((g, i) => [String(i), g])),
   };
   s.gateways.slice(0, s.slivers).forEach((g, i) => {

@@ -3,14 +3,14 @@
 // incarnation (higher version first, then the greater placement) and never
 // relates records of different slices or incarnations, so merging records in
 // any order ends on the same one; slicesDigest ignores the order of records
-// and changes with any field that matters.
+// and changes with any field that matters (a resize that arrives too).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { placementKey, placementWins, slicesDigest, type RecordState } from '../../../src/cloud/slice-records.js';
 
 const record = (over: Partial<RecordState> = {}): RecordState => ({
-  user: 'ann', name: 'web', incarnation: 'n1', placement: { 0: 'gw-a', 1: 'gw-b' }, version: 1, deletedAt: null, expiresAt: 1_800_000_000, ...over,
+  user: 'ann', name: 'web', incarnation: 'n1', placement: { 0: 'gw-a', 1: 'gw-b' }, version: 1, deletedAt: null, expiresAt: 1_800_000_000, resize: null, ...over,
 });
 
 /** Realistic records: a few users, slices, incarnations and gateways, so that they collide often. */
@@ -24,6 +24,7 @@ const arbRecord: fc.Arbitrary<RecordState> = fc.record({
   version: fc.integer({ min: 1, max: 4 }),
   deletedAt: fc.option(fc.integer({ min: 0, max: 2_000_000_000 }), { nil: null }),
   expiresAt: fc.integer({ min: 0, max: 2_000_000_000 }),
+  resize: fc.option(fc.constantFrom('r1', 'r2'), { nil: null }),
 });
 /** Records of one slice and one incarnation. */
 const arbSibling: fc.Arbitrary<RecordState> = arbRecord.map((r) => ({ ...r, user: 'ann', name: 'web', incarnation: 'n1' }));
@@ -162,11 +163,12 @@ void describe('slicesDigest', () => {
     assert.match(slicesDigest([record()]) as string, /^[A-Za-z0-9_-]{11}$/);
   });
 
-  void test('changes with version, placement, deletion or incarnation; a deletion at 0 is a deletion', () => {
+  void test('changes with version, placement, deletion, incarnation or resize; a deletion at 0 is a deletion', () => {
     const base = slicesDigest([record()]);
     const changed = [
       record({ version: 2 }), record({ placement: { 0: 'gw-a', 1: 'gw-c' } }), record({ placement: { 0: 'gw-a' } }),
       record({ deletedAt: 0 }), record({ deletedAt: 1_700_000_000 }), record({ incarnation: 'n2' }), record({ user: 'bob' }), record({ name: 'db' }),
+      record({ resize: 'r1' }), record({ resize: 'r2' }),
     ].map((r) => slicesDigest([r]));
     assert.equal(new Set([base, ...changed]).size, changed.length + 1);
   });
@@ -179,19 +181,21 @@ void describe('slicesDigest', () => {
     }), { numRuns: 1000 });
   });
 
-  void test('property: changing the version, placement, deletion or incarnation of one record changes the digest', () => {
+  void test('property: changing the version, placement, deletion, incarnation or resize of one record changes the digest', () => {
     const arbChange = fc.oneof(
       fc.integer({ min: 1, max: 5 }).map((version) => ({ version })),
       arbAnyPlacement.map((placement) => ({ placement })),
       fc.option(fc.integer({ min: 0, max: 5 }), { nil: null }).map((deletedAt) => ({ deletedAt })),
       fc.constantFrom('n1', 'n2', 'n3').map((incarnation) => ({ incarnation })),
+      fc.option(fc.constantFrom('r1', 'r2', 'r3'), { nil: null }).map((resize) => ({ resize })),
       fc.constant('look-alike placement' as const),
     );
     fc.assert(fc.property(fc.array(arbRecord, { minLength: 1, maxLength: 4 }), fc.nat(), arbChange, (rs, pick, change) => {
       const k = pick % rs.length;
       const before = rs[k] as RecordState;
       const after = change === 'look-alike placement' ? { ...before, placement: lookalike(before.placement) } : { ...before, ...change };
-      const same = before.version === after.version && before.incarnation === after.incarnation && before.deletedAt === after.deletedAt && content(before.placement) === content(after.placement);
+      const same = before.version === after.version && before.incarnation === after.incarnation && before.deletedAt === after.deletedAt
+        && before.resize === after.resize && content(before.placement) === content(after.placement);
       const changed = rs.map((r, i) => (i === k ? after : r));
       assert.equal(slicesDigest(changed) === slicesDigest(rs), same, `${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
     }), { numRuns: 2000 });

@@ -1,10 +1,11 @@
 // The slice spec: defaults for what a user leaves out, and every bad field
-// refused with a stable code naming it.
+// refused with a stable code naming it; a resize body, refused as a spec
+// would be; and which of several resizes holds.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HearthError } from '../../../src/model/errors.js';
-import { DEFAULT_LIFETIME_SEC, MAX_SLICE_SLIVERS, parseSliceSpec, sliverNameOf } from '../../../src/model/slice.js';
+import { DEFAULT_LIFETIME_SEC, MAX_SLICE_SLIVERS, currentResize, parseResizeBody, parseSliceSpec, sliverNameOf, type ResizeState } from '../../../src/model/slice.js';
 import { DEFAULT_RESOURCES } from '../../../src/model/sliver.js';
 
 const refusal = (code: string, field: string) => (err: unknown) =>
@@ -47,4 +48,60 @@ void test('every bad field is refused with its code and name', () => {
     assert.throws(() => parseSliceSpec(input), (err: unknown) => err instanceof HearthError && err.code === code && err.extra['field'] === field, JSON.stringify(input));
   }
   assert.throws(() => parseSliceSpec({ name: 'web', slivers: -1 }), refusal('invalid_request', 'slivers'));
+});
+
+void test('a resize body is a slice name and a number of slivers, both refused as a spec would refuse them', () => {
+  assert.deepEqual(parseResizeBody({ slice: 'web', slivers: 5 }), { slice: 'web', slivers: 5 });
+  assert.deepEqual(parseResizeBody({ slivers: MAX_SLICE_SLIVERS, slice: 'web' }), { slice: 'web', slivers: MAX_SLICE_SLIVERS });
+  const cases: [unknown, string, string][] = [
+    [{ slice: 'web', slivers: 0 }, 'invalid_request', 'slivers'],
+    [{ slice: 'web', slivers: MAX_SLICE_SLIVERS + 1 }, 'invalid_request', 'slivers'],
+    [{ slice: 'web', slivers: 10_000 }, 'invalid_request', 'slivers'],
+    [{ slice: 'web', slivers: 2.5 }, 'invalid_request', 'slivers'],
+    [{ slice: 'web', slivers: '3' }, 'invalid_request', 'slivers'],
+    [{ slice: 'web', slivers: null }, 'invalid_request', 'slivers'],
+    [{ slice: 'a/b', slivers: 2 }, 'invalid_name', 'slice'],
+    [{ slice: 'x'.repeat(49), slivers: 2 }, 'invalid_name', 'slice'],
+    [{ slice: 7, slivers: 2 }, 'invalid_request', 'slice'],
+  ];
+  for (const [input, code, field] of cases) {
+    assert.throws(() => parseResizeBody(input), refusal(code, field), JSON.stringify(input));
+  }
+  // The same number a spec refuses, with the same words.
+  for (const slivers of [0, MAX_SLICE_SLIVERS + 1]) {
+    const message = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    assert.equal(message(() => parseResizeBody({ slice: 'web', slivers })), message(() => parseSliceSpec({ name: 'web', slivers })));
+  }
+});
+
+void test('a resize body of another shape is a malformed document', () => {
+  for (const input of [null, 'web', ['web', 2], {}, { slice: 'web' }, { slivers: 2 }, { name: 'web', slivers: 2 }, { slice: 'web', slivers: 2, spread: 'zones' }]) {
+    assert.throws(() => parseResizeBody(input), (err: unknown) => err instanceof HearthError && err.code === 'malformed_document', JSON.stringify(input));
+  }
+});
+
+void test('the resize that holds: signed no earlier than the create, the newest, and of one second the greater nonce', () => {
+  const r = (at: number, nonce: string, slivers = 2): ResizeState => ({ at, nonce, slivers });
+  const created = 1000;
+  assert.equal(currentResize(created, []), undefined);
+  assert.equal(currentResize(created, [undefined]), undefined);
+  assert.equal(currentResize(created, [r(999, 'a')]), undefined, 'signed before the create: an old one, for an earlier slice of that name');
+  const same = r(1000, 'a');
+  assert.equal(currentResize(created, [same]), same, 'signed in the same second as the create');
+  const older = r(1001, 'z', 5);
+  const newer = r(1002, 'a', 1);
+  assert.equal(currentResize(created, [older, newer]), newer);
+  assert.equal(currentResize(created, [newer, older]), newer);
+  const tie = r(1002, 'b', 7);
+  assert.equal(currentResize(created, [newer, tie]), tie);
+  assert.equal(currentResize(created, [tie, newer]), tie, 'the order they came in does not matter');
+  const again = r(1002, 'b', 7);
+  assert.equal(currentResize(created, [tie, again]), tie, 'of the same resize twice, the first (the one held)');
 });

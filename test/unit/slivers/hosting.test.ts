@@ -50,9 +50,18 @@ function reserveReq(h: Host, over: Partial<ReserveRequest> = {}): ReserveRequest
   return { lease: 'L1', spec: spec('web'), user: ALICE, index: 0, holder: 'gw1', ttlSec: 30, signedAt: h.clock.now, ...over };
 }
 
-function commitReq(r: ReserveRequest) {
-  return { lease: r.lease, spec: r.spec, user: r.user, index: r.index, document: { signed: 'doc', nonce: `n${r.signedAt}`, at: r.signedAt }, placement: { [r.index]: 'gw2' }, version: 1, signedAt: r.signedAt };
+/** A create document as the host keeps it (the peer route verified it). */
+const createDoc = (r: ReserveRequest) => ({ signed: 'doc', nonce: `n${r.signedAt}`, at: r.signedAt, body: r.spec });
+
+function commitReq(r: ReserveRequest, over: { placement?: Record<string, string>; version?: number } = {}) {
+  return {
+    lease: r.lease, spec: r.spec, user: r.user, index: r.index, document: createDoc(r), placement: over.placement ?? { [r.index]: 'gw2' },
+    version: over.version ?? 1, signedAt: r.signedAt, ...(r.resize === undefined ? {} : { resize: r.resize }),
+  };
 }
+
+/** A slice.resize document as the host keeps it (the peer route verified it). */
+const resizeDoc = (slivers: number, at: number, nonce = `r${at}-${slivers}`) => ({ kind: 'slice.resize', at, nonce, body: { slice: 'web', slivers } });
 
 const code = (c: string) => (err: unknown) => err instanceof HearthError && err.code === c;
 
@@ -75,7 +84,7 @@ void describe('hosting a slice sliver', () => {
     assert.equal(usageWithLeases(h.store, h.clock.now).slivers, 1, 'the sliver now holds what the lease held');
     assert.equal(h.kicks.count, 1);
     const record = h.store.getSlice(ALICE, 'web');
-    assert.deepEqual(record?.document, { signed: 'doc', nonce: `n${req.signedAt}`, at: req.signedAt });
+    assert.deepEqual(record?.document, createDoc(req));
     assert.equal(record?.expiresAt, req.signedAt + req.spec.lifetimeSec);
 
     // A commit or reserve retried after success answers with the same sliver.
@@ -170,7 +179,7 @@ void describe('hosting a slice sliver', () => {
     h.hosting.reserve(newer);
     h.hosting.commit(commitReq(newer));
     assert.equal(h.store.getSlice(ALICE, 'web')?.deletedAt, null);
-    assert.deepEqual(h.store.getSlice(ALICE, 'web')?.document, { signed: 'doc', nonce: `n${newer.signedAt}`, at: newer.signedAt }, 'the new incarnation replaces the tombstone');
+    assert.deepEqual(h.store.getSlice(ALICE, 'web')?.document, createDoc(newer), 'the new incarnation replaces the tombstone');
   });
 
   void test('a renewal moves the expiry later, never earlier, and not for a deleted slice', (t) => {
@@ -203,4 +212,101 @@ void describe('hosting a slice sliver', () => {
     assert.equal(h.store.getSliver(sliver.id)?.desired, 'gone');
     assert.ok(h.store.listEvents({ sliverId: sliver.id }).some((e) => e.type === 'slice.sliver-expired'));
   });
+
+  void test('a resize grows the slice: an index beyond the spec is hosted only with a resize that has it', (t) => {
+    const h = host(t);
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { index: 3 })), code('invalid_request'), 'a spec of three has no index 3');
+    const grow = resizeDoc(5, h.clock.now + 5);
+    const req = reserveReq(h, { index: 3, resize: grow });
+    assert.equal(h.hosting.reserve(req).kind, 'leased');
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'L5', index: 5, resize: grow })), code('invalid_request'), 'nor index 5 of five');
+    h.hosting.commit(commitReq(req, { placement: { 0: 'gw1', 1: 'gw3', 2: 'gw4', 3: 'gw2', 4: 'gw5' }, version: 2 }));
+    const record = h.store.getSlice(ALICE, 'web');
+    assert.deepEqual(record?.resizeDocument, grow, 'the record keeps the resize');
+    assert.equal(Object.keys(record?.placement ?? {}).length, 5);
+    // Held here, the resize counts for the next reservation even when the entry gateway presents none.
+    assert.equal(h.hosting.reserve(reserveReq(h, { lease: 'L4', index: 4 })).kind, 'leased');
+  });
+
+  void test('a resize that shrinks the slice removes the slivers and leases of the indexes it no longer has, with an event', (t) => {
+    const h = host(t);
+    const two = reserveReq(h, { index: 2 });
+    h.hosting.reserve(two);
+    const sliver = h.hosting.commit(commitReq(two, { placement: { 0: 'gw1', 1: 'gw3', 2: 'gw2' } }));
+    h.hosting.reserve(reserveReq(h, { lease: 'L1b', index: 1 }));
+    h.kicks.count = 0;
+    const shrink = resizeDoc(1, h.clock.now + 10);
+    const done = h.hosting.resize(ALICE, 'web', shrink);
+    assert.equal(done.resized, true);
+    assert.deepEqual(done.retired.map((s) => s.spec.name), ['web-2']);
+    assert.equal(h.store.getSliver(sliver.id)?.desired, 'gone');
+    assert.equal(h.kicks.count, 1, 'the reconciler is asked to stop and remove it');
+    const event = h.store.listEvents({ sliverId: sliver.id }).find((e) => e.type === 'slice.sliver-resized');
+    assert.deepEqual(event?.detail, { slice: 'web', user: ALICE, index: 2, slivers: 1 });
+    assert.deepEqual(h.store.listLeases(), [], 'the lease of index 1 went too');
+    const record = h.store.getSlice(ALICE, 'web');
+    assert.deepEqual(record?.placement, { 0: 'gw1' });
+    assert.equal(record?.version, 1);
+    assert.deepEqual(record?.resizeDocument, shrink);
+    // Shrunk, the slice has no index 1 here, whatever an older resize presented says.
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'L6', index: 1, resize: resizeDoc(5, h.clock.now + 5) })), code('invalid_request'));
+    assert.throws(() => h.hosting.reserve(reserveReq(h, { lease: 'L7', index: 1 })), code('invalid_request'));
+    // A newer resize presented with the spec opens it again.
+    assert.equal(h.hosting.reserve(reserveReq(h, { lease: 'L8', index: 1, resize: resizeDoc(2, h.clock.now + 20) })).kind, 'leased');
+    // A placement adopted later keeps only the indexes the slice has.
+    assert.equal(h.hosting.adopt(ALICE, 'web', { 0: 'gw1', 1: 'gw3', 2: 'gw2' }, 2), true);
+    assert.deepEqual(h.store.getSlice(ALICE, 'web')?.placement, { 0: 'gw1' });
+    assert.equal(h.hosting.adopt(ALICE, 'web', { 0: 'gw1', 2: 'gw9' }, 2), false, 'the same placement once the dropped index is dropped');
+  });
+
+  void test('a resize older than the one held, signed before the create, or sent again changes nothing', (t) => {
+    const h = host(t);
+    const req = reserveReq(h, { index: 2 });
+    h.hosting.reserve(req);
+    const sliver = h.hosting.commit(commitReq(req));
+    const grow = resizeDoc(4, h.clock.now + 10);
+    assert.equal(h.hosting.resize(ALICE, 'web', grow).resized, true);
+    assert.deepEqual(h.hosting.resize(ALICE, 'web', resizeDoc(1, h.clock.now + 9)), { resized: false, retired: [] }, 'older than the one held');
+    assert.deepEqual(h.hosting.resize(ALICE, 'web', { ...grow }), { resized: false, retired: [] }, 'the same resize again');
+    assert.deepEqual(h.store.getSlice(ALICE, 'web')?.resizeDocument, grow);
+    assert.equal(h.store.getSliver(sliver.id)?.desired, 'running');
+    // Of two resizes signed in one second, the greater nonce holds, on every host alike.
+    const tieLow = resizeDoc(1, h.clock.now + 10, 'a-low');
+    assert.equal(h.hosting.resize(ALICE, 'web', tieLow).resized, false, "'a-low' < the held nonce");
+    const tieHigh = resizeDoc(3, h.clock.now + 10, 'z-high');
+    assert.equal(h.hosting.resize(ALICE, 'web', tieHigh).resized, true);
+
+    const fresh = host(t);
+    const first = reserveReq(fresh, { index: 2 });
+    fresh.hosting.reserve(first);
+    fresh.hosting.commit(commitReq(first));
+    assert.deepEqual(fresh.hosting.resize(ALICE, 'web', resizeDoc(1, fresh.clock.now - 1)), { resized: false, retired: [] }, 'signed before this incarnation was created');
+    assert.equal(fresh.store.getSlice(ALICE, 'web')?.resizeDocument, null);
+    assert.throws(() => fresh.hosting.reserve(reserveReq(fresh, { lease: 'L2', index: 3, resize: resizeDoc(5, fresh.clock.now - 1) })), code('invalid_request'),
+      'a resize older than the create does not grow it');
+    assert.deepEqual(fresh.hosting.resize(BOB, 'web', resizeDoc(1, fresh.clock.now + 1)), { resized: false, retired: [] }, 'bob has no slice web here');
+    fresh.hosting.remove(ALICE, 'web', fresh.clock.now + 2, 'deleted');
+    assert.deepEqual(fresh.hosting.resize(ALICE, 'web', resizeDoc(1, fresh.clock.now + 3)), { resized: false, retired: [] }, 'nor once deleted');
+  });
+
+  void test('a commit keeps what the record of this incarnation learnt: a renewal and a newer resize', (t) => {
+    const h = host(t);
+    const zero = reserveReq(h);
+    h.hosting.reserve(zero);
+    h.hosting.commit(commitReq(zero, { placement: { 0: 'gw2', 1: 'gw3', 2: 'gw4' } }));
+    const expires = h.clock.now + zero.spec.lifetimeSec + 3600;
+    assert.equal(h.hosting.renew(ALICE, 'web', expires, { renew: 1 }, h.clock.now), true);
+    const grow = resizeDoc(4, h.clock.now + 10);
+    h.hosting.resize(ALICE, 'web', grow);
+    // Healing later places index 3 here too, with the spec and an older resize.
+    const three = reserveReq(h, { lease: 'L3', index: 3, resize: resizeDoc(5, h.clock.now + 5) });
+    h.hosting.reserve(three);
+    h.hosting.commit(commitReq(three, { placement: { 0: 'gw2', 1: 'gw3', 2: 'gw4', 3: 'gw2', 4: 'gw5' }, version: 2 }));
+    const record = h.store.getSlice(ALICE, 'web');
+    assert.equal(record?.expiresAt, expires, 'the renewal holds');
+    assert.deepEqual(record?.resizeDocument, grow, 'the newer resize holds');
+    assert.deepEqual(record?.placement, { 0: 'gw2', 1: 'gw3', 2: 'gw4', 3: 'gw2' }, 'and the placement has four indexes');
+    assert.equal(record?.version, 2);
+  });
 });
+
