@@ -82,14 +82,24 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
   };
 
   let applied: string | undefined;
-  /** Re-derive the firewall from the store; skipped when nothing changed since the last apply. */
-  const applyNetwork = async (force = false): Promise<void> => {
-    const next = plan();
-    const key = JSON.stringify(next);
-    if (!force && key === applied) return;
-    applied = undefined;
-    await net.apply(next);
-    applied = key;
+  let applying: Promise<void> = Promise.resolve();
+  /**
+   * Re-derive the firewall from the store; skipped when nothing changed since
+   * the last apply. Applies run one at a time, each planned when its turn
+   * comes, so an older plan never lands after a newer one.
+   */
+  const applyNetwork = (force = false): Promise<void> => {
+    const run = async (): Promise<void> => {
+      const next = plan();
+      const key = JSON.stringify(next);
+      if (!force && key === applied) return;
+      applied = undefined;
+      await net.apply(next);
+      applied = key;
+    };
+    const turn = applying.then(run, run);
+    applying = turn.catch(() => undefined);
+    return turn;
   };
 
   /** Remove what no record owns: containers after a crash mid-delete, veths of dead containers. */
@@ -132,29 +142,33 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
           store.updateSliver(s.id, { address });
         });
         init.crashPoint?.('allocate:after');
-        await applyNetwork();
         return true;
       }
       case 'create': {
         if (s.observed !== 'creating') store.updateSliver(s.id, { observed: 'creating' });
         init.crashPoint?.('create:before');
-        await driver.create({
-          name,
-          template: s.spec.template,
-          limits: { ...s.spec.resources },
-          network: {
-            bridge: net.bridge,
-            hostVeth: hostVethName(s.id),
-            address: `${s.address as string}/${net.prefixLength}`,
-            gateway: net.gateway,
-          },
-        });
+        // The firewall must know the address before the sliver starts, not before it exists: both at once.
+        await Promise.all([
+          applyNetwork(),
+          driver.create({
+            name,
+            template: s.spec.template,
+            limits: { ...s.spec.resources },
+            network: {
+              bridge: net.bridge,
+              hostVeth: hostVethName(s.id),
+              address: `${s.address as string}/${net.prefixLength}`,
+              gateway: net.gateway,
+            },
+          }),
+        ]);
         init.crashPoint?.('create:after');
         store.updateSliver(s.id, { observed: 'stopped', reason: null });
         event(s, 'sliver.created');
         return true;
       }
       case 'start':
+        await applyNetwork();
         await driver.start(name);
         init.crashPoint?.('start:after');
         store.updateSliver(s.id, { observed: 'running', reason: null, failures: 0 });
