@@ -3,6 +3,7 @@
 // builds these parts together.
 // Must never: hold policy of its own; it only connects the parts.
 
+import { join } from 'node:path';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { canSignal } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
@@ -20,6 +21,7 @@ import { createMetrics } from '../api/metrics.js';
 import { createSliverService, wallClockSec } from '../slivers/service.js';
 import { createSliceHosting } from '../slivers/hosting.js';
 import { installSshKeys, sliceHostRoutes, startSliceSweeper } from './slice-host.js';
+import { createSliceNet, ensureTunnelKey, sliceNetRoutes } from './slice-net.js';
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
@@ -68,6 +70,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   const ownerToken = await readOwnerToken(init.dataDir);
   await takeLock(paths.lock);
   const identity = await loadOrCreateIdentity(paths.identity, { commonName: config.name });
+  const tunnelKeyFile = join(paths.identity, 'tunnel.key');
 
   const db: Db = openDb(paths.db);
   const store = createStore({ db, now: () => new Date().toISOString() });
@@ -116,7 +119,10 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     zone: () => policy.get().zone,
     access: () => ({ quota: policy.get().users.quota, allowlist: policy.get().users.allow !== null }),
     onBlockedChange: () => void reconciler.kick(),
-    routes: sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),
+    routes: [
+      ...sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),
+      ...(config.sliceNet.enabled ? sliceNetRoutes({ keyFile: tunnelKeyFile, port: config.sliceNet.port }) : []),
+    ],
   });
   communityRef.current = community;
   const slices = createSliceService({
@@ -127,6 +133,17 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     installKeys: (sliver, keys) => installSshKeys(slivers, store, sliver, keys),
     log: log.child({ part: 'slices' }), nowSec: wallClockSec,
   });
+  const sliceNet = config.sliceNet.enabled
+    ? createSliceNet({
+      self: config.name, selfId: identity.id, keyFile: tunnelKeyFile, port: config.sliceNet.port, hosting, community,
+      netnsOf: (s) => driver.netns(containerName(s.id)),
+      writeHosts: async (s, content) => {
+        const r = await slivers.exec(s.id, { command: ['/bin/sh', '-c', 'cat > /etc/hosts'], stdin: content, timeoutSec: 20 });
+        if (r.exitCode !== 0) throw new Error(`writing /etc/hosts exited ${r.exitCode}`);
+      },
+      log: log.child({ part: 'slice-net' }), nowSec: wallClockSec,
+    })
+    : undefined;
   let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
     slivers, store, metrics, ownerToken, log, community, slices,
@@ -156,13 +173,16 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       reconciler.start();
       sweeper = startSliceSweeper({ hosting, log: log.child({ part: 'slices' }) });
       url = await api.listen({ host: config.api.host, port: config.api.port });
+      if (config.sliceNet.enabled) await ensureTunnelKey(tunnelKeyFile);
       await community.start();
       keeper.start();
+      sliceNet?.start();
       log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
     },
     async stop() {
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
       await keeper.stop();
+      await sliceNet?.stop();
       await community.stop();
       sweeper?.stop();
       await api.close();

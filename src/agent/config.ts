@@ -25,6 +25,8 @@ export const DEFAULT_PEER_PORT = 7471;
 export const DEFAULT_SERF_PORT = 7946;
 export const DEFAULT_SERF_RPC_PORT = 7373;
 export const DEFAULT_SUBNET = '10.213.0.0/24';
+/** WireGuard's usual port, for the tunnel that carries slice networks. */
+export const DEFAULT_SLICE_NET_PORT = 51820;
 
 /** Fill fields added after a config file was written, so older gateways keep starting. */
 export function withDefaults(c: Partial<AgentConfig> & Pick<AgentConfig, 'name' | 'api' | 'contribution' | 'network' | 'lxc'>): AgentConfig {
@@ -32,6 +34,7 @@ export function withDefaults(c: Partial<AgentConfig> & Pick<AgentConfig, 'name' 
     ...c,
     community: { bind: `0.0.0.0:${DEFAULT_SERF_PORT}`, rpcPort: DEFAULT_SERF_RPC_PORT, profile: 'lan', ...c.community },
     peer: { host: '0.0.0.0', port: DEFAULT_PEER_PORT, ...c.peer },
+    sliceNet: { enabled: true, port: DEFAULT_SLICE_NET_PORT, ...c.sliceNet },
   };
 }
 
@@ -54,6 +57,13 @@ export interface AgentConfig {
   peer: { host: string; port: number; advertise?: string };
   contribution: Contribution;
   network: { bridge: string; subnet: string; table: string };
+  /**
+   * Slice networks: the WireGuard tunnel (UDP `port` on the gateway's
+   * community address) and VXLAN segments that join a slice's slivers across
+   * gateways. Off for gateways that share one network namespace (tests on
+   * loopback), where tunnel addresses could not be told apart.
+   */
+  sliceNet: { enabled: boolean; port: number };
   /** `imagesDir`: where base images are kept, default the machine's (virt/images.ts). */
   lxc: { idmap: { uid: number; gid: number; count: number }; imagesDir?: string };
 }
@@ -102,6 +112,7 @@ export interface InitOptions {
   network?: Partial<AgentConfig['network']>;
   community?: Partial<AgentConfig['community']>;
   peer?: Partial<AgentConfig['peer']>;
+  sliceNet?: Partial<AgentConfig['sliceNet']>;
   /** Files to put the subordinate id ranges in (tests point these elsewhere). */
   subidFiles?: { subuid: string; subgid: string };
   /** What the gateways of this network namespace hold (default: read from nft and ip; tests give a fixed answer). */
@@ -151,7 +162,9 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
       network: initialNetwork(opts.network),
       lxc: { idmap: { uid: 100000, gid: 100000, count: 65536 } },
     });
-    config = { ...base, community: { ...base.community, ...opts.community }, peer: { ...base.peer, ...opts.peer } };
+    config = {
+      ...base, community: { ...base.community, ...opts.community }, peer: { ...base.peer, ...opts.peer }, sliceNet: { ...base.sliceNet, ...opts.sliceNet },
+    };
     validateName('gateway', config.name);
     validateContribution(config.contribution, inventory);
     // A new gateway owns nothing in the kernel yet: whatever holds its table,

@@ -39,13 +39,16 @@ async function subids(file: string, start: number, count: number): Promise<Check
 }
 
 export async function runDoctor(dataDir: string): Promise<Check[]> {
-  const apt = 'apt-get install -y lxc serf busybox-static nftables iproute2 (or ./setup.sh)';
+  const apt = 'apt-get install -y lxc serf busybox-static nftables iproute2 wireguard-go wireguard-tools (or ./setup.sh)';
   const checks: Check[] = await Promise.all([
     tool('lxc-create', ['--version'], apt),
     tool('serf', ['version'], apt),
     tool('nft', ['--version'], apt),
     tool('ip', ['-V'], apt),
     tool('busybox', ['--help'], apt),
+    // Slice networks: the tunnel between gateways.
+    tool('wireguard-go', ['--version'], apt),
+    tool('wg', ['--version'], apt),
   ]);
   for (const controller of ['memory', 'cpu', 'pids']) {
     const path = `/sys/fs/cgroup/${controller}`;

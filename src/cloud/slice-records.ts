@@ -1,10 +1,11 @@
 // Slice records as the community converges them: every gateway that hosts a
 // sliver of a slice keeps the user's signed spec, where each sliver is (the
 // placement, versioned), the user's signed renewal and resize that hold, and
-// a tombstone with the user's signed delete once the slice is deleted. A digest of them travels in a tag; a member whose
-// digest differs is asked for its records (the anti-entropy core), and this
-// module says which of two records of one slice wins: the same everywhere,
-// so all holders end up with one placement.
+// a tombstone with the user's signed delete once the slice is deleted. A
+// digest of them travels in a tag; a member whose digest differs is asked for
+// its records (the anti-entropy core), and this module says which of two
+// records of one slice wins: the same everywhere, so all holders end up with
+// one placement.
 // Pure. Must never: let a record replace another of a different incarnation
 // of the slice (another create document), or prefer a placement by anything
 // but version and content.

@@ -155,6 +155,10 @@ export async function teardownTestbedNetwork(
   const ourNamespace = new RegExp(`^${escaped}gw\\d+$`);
   const namespaces = (await listNamespaces(run, signal)).filter((name) => ourNamespace.test(name));
   for (const ns of namespaces) {
+    // A gateway's WireGuard daemon (wireguard-go) outlives its agent and would keep the namespace
+    // alive after `netns del`: deleting its TUN device stops it.
+    const tuns = JSON.parse((await run(['-n', ns, '-j', '-d', 'link', 'show', 'type', 'tun'], signal ? { signal } : {}).catch(() => '')) || '[]') as Array<{ ifname: string }>;
+    for (const { ifname } of tuns) await run(['-n', ns, 'link', 'del', ifname], signal ? { signal } : {}).catch(() => undefined);
     await removeIfPresent(run, ['netns', 'del', ns], async () => (await listNamespaces(run, signal)).includes(ns), signal);
   }
   if ((await listLinks(run, signal)).includes(names.bridge)) {

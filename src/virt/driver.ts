@@ -97,6 +97,12 @@ export interface Driver {
   /** The containers this driver created, in any state. */
   list(opts?: OpOptions): Promise<{ name: string; state: ContainerState }[]>;
   exec(name: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * The running container's network namespace, as a path others can enter
+   * (`/proc/<init pid>/ns/net`); null when it is not running or has none of
+   * its own. It changes with every start.
+   */
+  netns(name: string, opts?: OpOptions): Promise<string | null>;
   /** An interactive command whose streams the caller wires (console, `sliver exec -t`). */
   session(name: string, argv: readonly string[], opts?: { tty?: boolean; cols?: number; rows?: number; env?: Record<string, string> }): ExecSession;
 }

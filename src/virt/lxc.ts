@@ -199,6 +199,15 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
       return owned.map((name, i) => ({ name, state: states[i] as 'running' | 'stopped' }));
     },
 
+    async netns(name, opts) {
+      const state = await readState(name, opts);
+      if (state === 'absent') throw notFound(name);
+      if (state !== 'running') return null;
+      const info = await runLxcStatus('lxc-info', ['-P', lxcPath, '-n', name, '-p', '-H'], sig(opts));
+      const pid = Number(info.stdout.trim());
+      return info.code === 0 && Number.isInteger(pid) && pid > 0 ? `/proc/${pid}/ns/net` : null;
+    },
+
     async exec(name, argv, opts = {}) {
       const state = await readState(name, opts.signal ? { signal: opts.signal } : {});
       if (state !== 'running') throw new HearthError('exec_failed', `container ${name} is ${state}, not running`, { name, state });

@@ -151,6 +151,14 @@ export function createMemoryDriver(init: MemoryDriverInit = {}): MemoryDriver {
       return run(name, argv, opts);
     },
 
+    async netns(name, opts) {
+      enter('state', opts?.signal);
+      validateName('container', name);
+      existing(name);
+      // In memory there are no namespaces to enter.
+      return null;
+    },
+
     session(name, argv, opts = {}): ExecSession {
       validateName('container', name);
       const stdin = new PassThrough();

@@ -64,6 +64,8 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
     peer: { host: opts.loopback ?? '127.0.0.1', port: peerPort },
     contribution: { cpu: 1, memoryMb: 2048, diskMb: 8192, slivers: 32, ...opts.contribution },
     network: { bridge: `hit${suffix}`, subnet: `10.${third}.${(randomBytes(1)[0] ?? 0)}.0/24`, table: `hit_${suffix}` },
+    // Test gateways share the host's network namespace: no slice networks (the testbed has them).
+    sliceNet: { enabled: false },
   });
   const { readFile } = await import('node:fs/promises');
   const token = (await readFile(paths.ownerToken, 'utf8')).trim();

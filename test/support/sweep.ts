@@ -102,6 +102,9 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
   for (const ns of ['sgts1', 'sgts2', 'sgts3']) await runIp(['netns', 'delete', ns]).catch(() => undefined);
   const namespaces = (JSON.parse((await runIp(['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
   for (const name of namespaces.filter((n) => TEST_NAMESPACE.test(n))) {
+    // A gateway's wireguard-go would keep its namespace alive: deleting its TUN device stops it.
+    const tuns = JSON.parse((await runIp(['-n', name, '-j', '-d', 'link', 'show', 'type', 'tun']).catch(() => '')) || '[]') as { ifname: string }[];
+    for (const { ifname } of tuns) await runIp(['-n', name, 'link', 'del', ifname]).catch(() => undefined);
     await runIp(['netns', 'delete', name]).catch(() => undefined);
     report.namespaces++;
   }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -109,6 +109,18 @@ void describe('LXC driver on a real host', { concurrency: true }, () => {
     const map = await d.exec(s.name, ['cat', '/proc/self/uid_map']);
     assert.deepEqual(map.stdout.toString().trim().split(/\s+/), ['0', '100000', '65536']);
     await d.destroy(s.name);
+  });
+
+  void test("netns names the running container's own network namespace, and none when it is stopped", async () => {
+    const s = await running();
+    const path = await d.netns(s.name);
+    assert.match(path ?? '', /^\/proc\/\d+\/ns\/net$/);
+    const [inside, host] = await Promise.all([readlink(path as string), readlink('/proc/self/ns/net')]);
+    assert.notEqual(inside, host, 'not the host namespace');
+    await d.stop(s.name, { timeoutSec: 0 });
+    assert.equal(await d.netns(s.name), null);
+    await d.destroy(s.name);
+    await assert.rejects(d.netns(s.name), (e: unknown) => e instanceof HearthError && e.code === 'sliver_not_found');
   });
 
   void test('the memory limit kills a command that allocates past it, and only that command', async () => {

@@ -61,6 +61,18 @@ void describe('testbed network plumbing', () => {
     assert.deepEqual(world.namespaces, ['ab-gw', 'abc-gw1', 'gw1', 'ab-gw1x']);
   });
 
+  void test('teardown stops the WireGuard daemons of its namespaces by deleting their TUN devices first', async () => {
+    const world = { links: [], namespaces: ['ab-gw1', 'ab-gw2'] };
+    const recorded = recordingRunner(world);
+    const run: IpRunner = async (args, options) =>
+      (args.join(' ') === '-n ab-gw1 -j -d link show type tun' ? JSON.stringify([{ ifname: 'hw0123abcd' }]) : recorded.run(args, options));
+    await teardownTestbedNetwork('ab-', { run });
+    const del = recorded.calls.indexOf('-n ab-gw1 link del hw0123abcd');
+    assert.ok(del >= 0, 'the tunnel device is deleted');
+    assert.ok(del < recorded.calls.indexOf('netns del ab-gw1'), 'before its namespace');
+    assert.ok(!recorded.calls.some((c) => c.startsWith('-n ab-gw2 link del')), 'nothing else is deleted');
+  });
+
   void test('prefixes that could make names too long or ambiguous are refused', () => {
     const invalidName = (e: unknown): boolean => e instanceof HearthError && e.code === 'invalid_name';
     assert.throws(() => testbedNames('toolong'), invalidName);

@@ -1,0 +1,254 @@
+// Runs this gateway's part of the slice networks, from its slice records and
+// its membership view, every few seconds and at once on a change of either:
+// the plan (cloud/slice-net.ts) says which slices need a segment here and
+// which gateways share one; this shell brings up the WireGuard interface,
+// sets its peers to exactly those gateways, makes the segments with their
+// flood lists, and plugs each running sliver of a slice into its segment
+// with the hosts file of its slice.
+// A peer's WireGuard key is fetched from the peer itself over the pinned
+// mutual-TLS peer API (the route below), so a key is accepted only from the
+// gateway whose certificate the community gossips, never from gossip alone.
+// A revoked or failed gateway drops out of the view, and so out of the
+// peers, at the next round.
+// Must never: make a peer of a gateway that shares no slice with this one,
+// or take a key for a gateway from anyone but that gateway.
+
+import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import type { Logger } from '../model/logger.js';
+import { parseHostPort } from '../model/host-port.js';
+import { parseSliceSpec } from '../model/slice.js';
+import { HearthError } from '../model/errors.js';
+import { peerAddress, type ViewState } from '../overlay/view.js';
+import type { PeerCaller } from '../peer/caller.js';
+import type { PeerRoute } from '../peer/router.js';
+import {
+  gatewayTunnelAddress, planSliceNets, sliceHostsFile, sliceVni, sliverNetAddresses, SLICE_NET_V4_BITS, SLICE_NET_V6_BITS,
+} from '../cloud/slice-net.js';
+import { createSliceSegments } from '../net/slice-segments.js';
+import { generateKeyPair, isWgKey, publicKeyOf, readKeyFile, writeKeyFile } from '../net/wg/keys.js';
+import { createWgTunnel } from '../net/wg/tunnel.js';
+import type { WgPeer } from '../net/wg/peers.js';
+import { incarnationOf, signedAtOf, sizeOf, type SliceHosting } from '../slivers/hosting.js';
+import type { SliceRecord, StoredSliver } from '../store/store.js';
+
+export const SLICE_NET_ROUTES = {
+  tunnel: { method: 'GET', path: '/peer/v1/net/tunnel' },
+} as const;
+
+/** What a gateway answers about its tunnel end. */
+export interface TunnelEnd {
+  publicKey: string;
+  port: number;
+}
+
+export interface SliceNetInit {
+  self: string;
+  /** This gateway's id (its certificate's fingerprint): its tunnel address and its link names come from it. */
+  selfId: string;
+  keyFile: string;
+  port: number;
+  hosting: Pick<SliceHosting, 'records' | 'slivers'>;
+  community: { view(): ViewState; readonly caller: PeerCaller; onViewChange(listener: () => void): () => void };
+  /** The running sliver's network namespace (a path to enter), or null. */
+  netnsOf(sliver: StoredSliver): Promise<string | null>;
+  /** Replaces /etc/hosts in a running sliver. */
+  writeHosts(sliver: StoredSliver, content: string): Promise<void>;
+  log: Logger;
+  nowSec: () => number;
+  intervalMs?: number;
+}
+
+export interface SliceNet {
+  tick(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const KEEPALIVE_SEC = 25;
+
+/** Link names on a host shared by several gateways (the testbed): from the gateway's id. */
+export function sliceNetNames(selfId: string): { tunnel: string; prefix: string } {
+  const h = createHash('sha256').update(`hearth links\0${selfId}`).digest('hex');
+  return { tunnel: `hw${h.slice(0, 8)}`, prefix: `h${h.slice(8, 13)}` };
+}
+
+/** The host end of a sliver's slice-network veth (`hv…` is its gateway-bridge veth). */
+export function sliceVethName(sliverId: string): string {
+  return `hs${createHash('sha256').update(sliverId).digest('hex').slice(0, 13)}`;
+}
+
+/** The peer route that tells a member this gateway's tunnel end: its public key and UDP port. */
+export function sliceNetRoutes(init: { keyFile: string; port: number }): PeerRoute[] {
+  return [{
+    ...SLICE_NET_ROUTES.tunnel,
+    handler: async () => {
+      const privateKey = await readKeyFile(init.keyFile).catch((err: unknown) => {
+        throw new HearthError('internal', 'this gateway has no tunnel key', {}, { cause: err });
+      });
+      return { body: { publicKey: publicKeyOf(privateKey), port: init.port } satisfies TunnelEnd };
+    },
+  }];
+}
+
+/** The private key in `keyFile`, made on first use. */
+export async function ensureTunnelKey(keyFile: string): Promise<string> {
+  const exists = await access(keyFile).then(() => true, () => false);
+  if (!exists) await writeKeyFile(keyFile, generateKeyPair().privateKey);
+  return readKeyFile(keyFile);
+}
+
+interface LiveSlice { record: SliceRecord; vni: number; size: number }
+
+export function createSliceNet(init: SliceNetInit): SliceNet {
+  const { self, selfId, community, hosting, log } = init;
+  const names = sliceNetNames(selfId);
+  const local = gatewayTunnelAddress(selfId);
+  const tunnel = createWgTunnel({ name: names.tunnel, log });
+  const segments = createSliceSegments({ prefix: names.prefix, underlay: names.tunnel, local, log });
+  /** Peers' tunnel ends by id, as they told us; dropped when a call fails, so a new key is fetched. */
+  const ends = new Map<string, TunnelEnd>();
+  /** Slivers plugged in, by id: the namespace they were plugged into and the hosts file they got. */
+  const plugged = new Map<string, { netns: string; hosts: string }>();
+  let up = false;
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> | undefined;
+  let again = false;
+  let unsubscribe: (() => void) | undefined;
+
+  const liveSlices = (): Map<string, LiveSlice> => {
+    const now = init.nowSec();
+    const out = new Map<string, LiveSlice>();
+    for (const record of hosting.records()) {
+      if (record.deletedAt !== null || record.expiresAt <= now) continue;
+      try {
+        const spec = parseSliceSpec((record.document as { body?: unknown }).body);
+        const size = sizeOf(signedAtOf(record.document), spec, [record.resizeDocument]);
+        out.set(`${record.user} ${record.name}`, { record, vni: sliceVni(record.user, record.name, incarnationOf(record.document)), size });
+      } catch {
+        // A stored spec that no longer parses is skipped (the keeper says so).
+      }
+    }
+    return out;
+  };
+
+  const endOf = async (member: string, id: string): Promise<TunnelEnd | undefined> => {
+    const known = ends.get(id);
+    if (known !== undefined) return known;
+    try {
+      const reply = await community.caller.call(member, SLICE_NET_ROUTES.tunnel, undefined, { timeoutMs: 5000 }) as Partial<TunnelEnd>;
+      if (typeof reply.publicKey !== 'string' || !isWgKey(reply.publicKey) || typeof reply.port !== 'number') {
+        log.warn({ member }, 'a gateway sent a malformed tunnel end; not peering with it');
+        return undefined;
+      }
+      const end = { publicKey: reply.publicKey, port: reply.port };
+      ends.set(id, end);
+      return end;
+    } catch (err) {
+      log.warn({ member, err: (err as Error).message }, 'could not fetch a gateway\'s tunnel key; trying again next round');
+      return undefined;
+    }
+  };
+
+  const plug = async (sliver: StoredSliver, slice: LiveSlice): Promise<void> => {
+    const index = sliver.member?.index ?? -1;
+    const netns = await init.netnsOf(sliver);
+    if (netns === null) return;
+    const hosts = sliceHostsFile(slice.record.name, slice.vni, slice.size);
+    const was = plugged.get(sliver.id);
+    if (was?.netns === netns && was.hosts === hosts) return;
+    const a = sliverNetAddresses(slice.vni, index);
+    if (was?.netns !== netns) {
+      await segments.attach({
+        vni: slice.vni, hostVeth: sliceVethName(sliver.id), netns, mac: a.mac,
+        addresses: [`${a.ipv4}/${SLICE_NET_V4_BITS}`, `${a.ipv6}/${SLICE_NET_V6_BITS}`],
+      });
+    }
+    await init.writeHosts(sliver, hosts);
+    plugged.set(sliver.id, { netns, hosts });
+    if (was === undefined) log.info({ sliver: sliver.spec.name, address: a.ipv4 }, 'sliver joined its slice network');
+  };
+
+  async function once(): Promise<void> {
+    let view: ViewState;
+    try {
+      view = community.view();
+    } catch {
+      return; // not in a community: no slice to join
+    }
+    const live = liveSlices();
+    const reachable = (name: string): boolean => {
+      const m = view.members.get(name);
+      return m !== undefined && m.status === 'alive' && m.tags !== null && peerAddress(m) !== null;
+    };
+    const plan = planSliceNets(self, [...live.values()].map((s) => ({ vni: s.vni, placement: s.record.placement })), reachable);
+    if (plan.segments.length === 0 && !up) return;
+    if (!up) {
+      await tunnel.up({ privateKeyFile: init.keyFile, listenPort: init.port, addresses: [`${local}/64`] });
+      up = true;
+      log.info({ tunnel: names.tunnel, address: local, port: init.port }, 'slice network tunnel up');
+    }
+    const peers: WgPeer[] = [];
+    const addressOf = new Map<string, string>();
+    for (const name of plan.tunnels) {
+      const m = view.members.get(name);
+      const id = m?.tags?.id;
+      const host = m === undefined ? undefined : parseHostPort(peerAddress(m) ?? '')?.host;
+      if (id === undefined || host === undefined) continue;
+      const end = await endOf(name, id);
+      if (end === undefined) continue;
+      const address = gatewayTunnelAddress(id);
+      addressOf.set(name, address);
+      peers.push({ publicKey: end.publicKey, endpoint: { host, port: end.port }, allowedIps: [`${address}/128`], persistentKeepalive: KEEPALIVE_SEC });
+    }
+    const diff = await tunnel.setPeers(peers);
+    if (diff.remove.length > 0 || diff.add.length > 0) log.info({ peers: peers.length }, 'slice network peers set');
+    await segments.apply(plan.segments.map((s) => ({ vni: s.vni, remotes: s.remotes.flatMap((r) => addressOf.get(r) ?? []) })));
+
+    const running = hosting.slivers().filter((s) => s.member !== null && s.desired === 'running' && s.observed === 'running');
+    for (const id of plugged.keys()) if (!running.some((s) => s.id === id)) plugged.delete(id);
+    for (const sliver of running) {
+      const slice = live.get(`${sliver.member?.user ?? ''} ${sliver.spec.slice}`);
+      if (slice === undefined) continue;
+      try {
+        await plug(sliver, slice);
+      } catch (err) {
+        log.warn({ sliver: sliver.spec.name, err: (err as Error).message }, 'could not plug a sliver into its slice network; trying again');
+      }
+    }
+  }
+
+  const tick = (): Promise<void> => {
+    if (round !== undefined) {
+      again = true;
+      return round;
+    }
+    round = once().catch((err: unknown) => {
+      // A peer whose handshake keeps failing may have a new key: ask again next round.
+      ends.clear();
+      log.warn({ err: (err as Error).message }, 'keeping the slice networks failed');
+    }).finally(() => {
+      round = undefined;
+      if (again && timer !== undefined) {
+        again = false;
+        void tick();
+      }
+    });
+    return round;
+  };
+
+  return {
+    tick,
+    start() {
+      timer = setInterval(() => void tick(), init.intervalMs ?? 2000);
+      timer.unref();
+      unsubscribe = community.onViewChange(() => void tick());
+    },
+    async stop() {
+      unsubscribe?.();
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await round;
+    },
+  };
+}
