@@ -14,6 +14,7 @@
 // it names must confirm), or take a delete, renewal or resize whose
 // signature it did not check.
 
+import { createRounds } from '../kit/rounds.js';
 import { MAX_LIFETIME_SEC, parseSliceSpec, type SliceSpec } from '../model/slice.js';
 import type { Logger } from '../model/logger.js';
 import { peerAddress, type ViewState } from '../overlay/view.js';
@@ -76,9 +77,6 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   /** Slivers whose keys are in, or going in: each gets them once per agent run (installKeys itself skips a sliver that has them). */
   const installing = new Set<string>();
   const healFailedAt = new Map<string, number>();
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> | undefined;
-  let again = false;
   let unsubscribe: (() => void) | undefined;
 
   const feed = (input: AntiEntropyInput): AntiEntropyState['pending'] => {
@@ -249,35 +247,21 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     ]);
   }
 
-  const tick = (): Promise<void> => {
-    // One round at a time; a change seen during a round asks for one more right after it.
-    if (round !== undefined) {
-      again = true;
-      return round;
-    }
-    round = once().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'keeping slices failed')).finally(() => {
-      round = undefined;
-      if (again && timer !== undefined) {
-        again = false;
-        void tick();
-      }
-    });
-    return round;
-  };
-
+  const rounds = createRounds({
+    round: once,
+    onError: (err) => log.warn({ err: (err as Error).message }, 'keeping slices failed'),
+    intervalMs: init.intervalMs ?? 2000,
+  });
   return {
-    tick,
+    tick: rounds.tick,
     start() {
-      timer = setInterval(() => void tick(), init.intervalMs ?? 2000);
-      timer.unref();
+      rounds.start();
       // A member that fails, leaves or comes back is acted on at once, not at the next tick.
-      unsubscribe = community.onViewChange(() => void tick());
+      unsubscribe = community.onViewChange(() => void rounds.tick());
     },
     async stop() {
       unsubscribe?.();
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await round;
+      await rounds.stop();
     },
   };
 }

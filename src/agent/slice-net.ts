@@ -15,6 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
+import { createRounds } from '../kit/rounds.js';
 import type { Logger } from '../model/logger.js';
 import { parseHostPort } from '../model/host-port.js';
 import { parseSliceSpec } from '../model/slice.js';
@@ -111,9 +112,6 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   /** Slivers plugged in, by id: the namespace they were plugged into and the hosts file they got. */
   const plugged = new Map<string, { netns: string; hosts: string }>();
   let up = false;
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> | undefined;
-  let again = false;
   let unsubscribe: (() => void) | undefined;
 
   const liveSlices = (): Map<string, LiveSlice> => {
@@ -218,37 +216,24 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
     }
   }
 
-  const tick = (): Promise<void> => {
-    if (round !== undefined) {
-      again = true;
-      return round;
-    }
-    round = once().catch((err: unknown) => {
+  const rounds = createRounds({
+    round: once,
+    onError: (err) => {
       // A peer whose handshake keeps failing may have a new key: ask again next round.
       ends.clear();
       log.warn({ err: (err as Error).message }, 'keeping the slice networks failed');
-    }).finally(() => {
-      round = undefined;
-      if (again && timer !== undefined) {
-        again = false;
-        void tick();
-      }
-    });
-    return round;
-  };
-
+    },
+    intervalMs: init.intervalMs ?? 2000,
+  });
   return {
-    tick,
+    tick: rounds.tick,
     start() {
-      timer = setInterval(() => void tick(), init.intervalMs ?? 2000);
-      timer.unref();
-      unsubscribe = community.onViewChange(() => void tick());
+      rounds.start();
+      unsubscribe = community.onViewChange(() => void rounds.tick());
     },
     async stop() {
       unsubscribe?.();
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await round;
+      await rounds.stop();
     },
   };
 }

@@ -115,6 +115,27 @@ async function running(g: TestGateway, name: string): Promise<SliceView> {
   }, 120_000, 500);
 }
 
+/**
+ * Restarts `host` to die at `point`, then asks gw0 for slices of `slivers`
+ * (deleting each that missed it) until one is placed while the host dies;
+ * returns that slice's view.
+ */
+async function sliceThatKills(host: TestGateway, point: string, prefix: string, slivers: number): Promise<SliceView> {
+  await host.stop();
+  await host.start({ HEARTH_CRASH_POINT: point });
+  await until(`${host.config.name} to be back in the community`, async () => {
+    const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+    return rows.find((r) => r.name === host.config.name)?.status === 'alive' ? true : undefined;
+  }, 60_000);
+  for (let attempt = 0; attempt < 12 && host.pid() !== undefined; attempt++) {
+    const name = `${prefix}-${attempt}`;
+    const view = await gw(0).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name, slivers, resources: { cpu: 0.25, memoryMb: 64 } }) });
+    if (host.pid() === undefined) return view;
+    await gw(0).api.request('DELETE', `/api/v1/slices/${name}`, { document: sign(SLICE_KINDS.delete, { name }) });
+  }
+  assert.fail(`${host.config.name} was never reached at ${point}`);
+}
+
 void describe(`slices on four gateways (${tag})`, () => {
   void test('two entry gateways placing at once onto the nearly full gateway never over-commit it', async () => {
     // Each slice needs a core on all four gateways; sd has one core, so at most one slice can have it.
@@ -342,21 +363,8 @@ void describe(`slices on four gateways (${tag})`, () => {
 
   void test('a host that dies while it reserves: the slice is placed on the others, and its lease lapses when it is back', async () => {
     const host = gw(2);
-    await host.stop();
-    await host.start({ HEARTH_CRASH_POINT: 'slice:leased' });
-    await until(`${host.config.name} to be back in the community`, async () => {
-      const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
-      return rows.find((r) => r.name === host.config.name)?.status === 'alive' ? true : undefined;
-    }, 60_000);
     // Three of four gateways are picked at random: ask until the host is one of them (it dies on its first reservation).
-    let placed: SliceView | undefined;
-    for (let attempt = 0; attempt < 12 && host.pid() !== undefined; attempt++) {
-      const name = `dies-${attempt}`;
-      const view = await gw(0).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name, slivers: 3, resources: { cpu: 0.25, memoryMb: 64 } }) });
-      if (host.pid() === undefined) placed = view;
-      else await gw(0).api.request('DELETE', `/api/v1/slices/${name}`, { document: sign(SLICE_KINDS.delete, { name }) });
-    }
-    assert.ok(placed !== undefined, `${host.config.name} was never asked to reserve`);
+    const placed = await sliceThatKills(host, 'slice:leased', 'dies', 3);
     assert.equal(await host.exited(), 'SIGKILL');
     assert.equal(new Set(placed.slivers.map((s) => s.gateway)).size, 3);
     assert.ok(!placed.slivers.some((s) => s.gateway === host.config.name), 'placed around the dead host');
@@ -371,21 +379,8 @@ void describe(`slices on four gateways (${tag})`, () => {
 
   void test('a host that dies when asked to commit: its sliver is placed on another gateway under the next version', async () => {
     const host = gw(2);
-    await host.stop();
-    await host.start({ HEARTH_CRASH_POINT: 'slice:committing' });
-    await until(`${host.config.name} to be back in the community`, async () => {
-      const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
-      return rows.find((r) => r.name === host.config.name)?.status === 'alive' ? true : undefined;
-    }, 60_000);
     // Two of four gateways are picked at random: ask until the host is one of them (it dies on its first commit).
-    let placed: SliceView | undefined;
-    for (let attempt = 0; attempt < 12 && host.pid() !== undefined; attempt++) {
-      const name = `commit-${attempt}`;
-      const view = await gw(0).api.request<SliceView>('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name, slivers: 2, resources: { cpu: 0.25, memoryMb: 64 } }) });
-      if (host.pid() === undefined) placed = view;
-      else await gw(0).api.request('DELETE', `/api/v1/slices/${name}`, { document: sign(SLICE_KINDS.delete, { name }) });
-    }
-    assert.ok(placed !== undefined, `${host.config.name} was never asked to commit`);
+    const placed = await sliceThatKills(host, 'slice:committing', 'commit', 2);
     assert.equal(await host.exited(), 'SIGKILL');
     assert.ok(placed.version >= 2, `placed again under a newer version (${placed.version})`);
     const name = placed.name;
