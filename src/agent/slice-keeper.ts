@@ -77,7 +77,6 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   /** Slivers whose keys are in, or going in: each gets them once per agent run (installKeys itself skips a sliver that has them). */
   const installing = new Set<string>();
   const healFailedAt = new Map<string, number>();
-  let unsubscribe: (() => void) | undefined;
 
   const feed = (input: AntiEntropyInput): AntiEntropyState['pending'] => {
     const step = stepAntiEntropy(entropy, input, performance.now());
@@ -251,17 +250,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     round: once,
     onError: (err) => log.warn({ err: (err as Error).message }, 'keeping slices failed'),
     intervalMs: init.intervalMs ?? 2000,
+    // A member that fails, leaves or comes back is acted on at once, not at the next tick.
+    wake: (tick) => community.onViewChange(tick),
   });
-  return {
-    tick: rounds.tick,
-    start() {
-      rounds.start();
-      // A member that fails, leaves or comes back is acted on at once, not at the next tick.
-      unsubscribe = community.onViewChange(() => void rounds.tick());
-    },
-    async stop() {
-      unsubscribe?.();
-      await rounds.stop();
-    },
-  };
+  return rounds;
 }

@@ -112,7 +112,6 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   /** Slivers plugged in, by id: the namespace they were plugged into and the hosts file they got. */
   const plugged = new Map<string, { netns: string; hosts: string }>();
   let up = false;
-  let unsubscribe: (() => void) | undefined;
 
   const liveSlices = (): Map<string, LiveSlice> => {
     const now = init.nowSec();
@@ -224,16 +223,7 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
       log.warn({ err: (err as Error).message }, 'keeping the slice networks failed');
     },
     intervalMs: init.intervalMs ?? 2000,
+    wake: (tick) => community.onViewChange(tick),
   });
-  return {
-    tick: rounds.tick,
-    start() {
-      rounds.start();
-      unsubscribe = community.onViewChange(() => void rounds.tick());
-    },
-    async stop() {
-      unsubscribe?.();
-      await rounds.stop();
-    },
-  };
+  return rounds;
 }

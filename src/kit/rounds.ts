@@ -12,8 +12,17 @@ export interface Rounds {
   stop(): Promise<void>;
 }
 
-export function createRounds(init: { round: () => Promise<void>; onError: (err: unknown) => void; intervalMs: number }): Rounds {
+export interface RoundsInit {
+  round: () => Promise<void>;
+  onError: (err: unknown) => void;
+  intervalMs: number;
+  /** Subscribes `tick` to the changes that call for a round at once; returns the unsubscribe. */
+  wake?: (tick: () => void) => () => void;
+}
+
+export function createRounds(init: RoundsInit): Rounds {
   let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
   let current: Promise<void> | undefined;
   let again = false;
 
@@ -37,8 +46,10 @@ export function createRounds(init: { round: () => Promise<void>; onError: (err: 
     start() {
       timer = setInterval(() => void tick(), init.intervalMs);
       timer.unref();
+      unsubscribe = init.wake?.(() => void tick());
     },
     async stop() {
+      unsubscribe?.();
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       await current;

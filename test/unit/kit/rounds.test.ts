@@ -1,6 +1,6 @@
 // Rounds: never two at once; asks during a round make one more, not one
 // each; a failed round is reported and the next runs; stop waits for the
-// round under way and ends the rounds.
+// round under way and ends the rounds, and a change it subscribed to wakes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRounds } from '../../../src/kit/rounds.js';
@@ -57,4 +57,28 @@ test('a failed round is reported, and the next one runs', async () => {
   await rounds.tick();
   assert.equal(n, 2);
   assert.deepEqual(errors.map((e) => (e as Error).message), ['boom']);
+});
+
+test('a change it is woken by makes a round at once, until it is stopped', async () => {
+  let n = 0;
+  const subscribed: (() => void)[] = [];
+  const rounds = createRounds({
+    round: async () => {
+      n++;
+    },
+    onError: () => assert.fail('no round fails'),
+    intervalMs: 3_600_000,
+    wake: (tick) => {
+      subscribed.push(tick);
+      return () => {
+        subscribed.splice(subscribed.indexOf(tick), 1);
+      };
+    },
+  });
+  assert.equal(subscribed.length, 0, 'not subscribed before start');
+  rounds.start();
+  subscribed[0]?.();
+  assert.equal(n, 1, 'the change started a round');
+  await rounds.stop();
+  assert.equal(subscribed.length, 0, 'unsubscribed by stop');
 });
