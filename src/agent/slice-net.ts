@@ -67,6 +67,8 @@ export interface SliceNet {
 }
 
 const KEEPALIVE_SEC = 25;
+/** Rounds between two in which the tunnel and segments are read back from the kernel even if nothing changed. */
+const FULL_ROUND_EVERY = 30;
 
 /** Link names on a host shared by several gateways (the testbed): from the gateway's id. */
 export function sliceNetNames(selfId: string): { tunnel: string; prefix: string } {
@@ -109,8 +111,11 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   const segments = createSliceSegments({ prefix: names.prefix, underlay: names.tunnel, local, log });
   /** Peers' tunnel ends by id, as they told us; dropped when a call fails, so a new key is fetched. */
   const ends = new Map<string, TunnelEnd>();
-  /** Slivers plugged in, by id: the namespace they were plugged into and the hosts file they got. */
-  const plugged = new Map<string, { netns: string; hosts: string }>();
+  /** The hosts file each plugged-in sliver got, by sliver id. */
+  const hostsGiven = new Map<string, string>();
+  /** What the tunnel's peers and the segments were last made to be, and how many rounds ran. */
+  let applied = '';
+  let roundsRun = 0;
   let up = false;
 
   const liveSlices = (): Map<string, LiveSlice> => {
@@ -147,23 +152,23 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
     }
   };
 
-  const plug = async (sliver: StoredSliver, slice: LiveSlice): Promise<void> => {
-    const index = sliver.member?.index ?? -1;
-    const netns = await init.netnsOf(sliver);
-    if (netns === null) return;
+  /** Plugs a sliver in when its veth is not there (new, or restarted: its namespace took the pair along), and writes its hosts file when it changed. */
+  const plug = async (sliver: StoredSliver, slice: LiveSlice, links: ReadonlySet<string>): Promise<void> => {
+    const veth = sliceVethName(sliver.id);
     const hosts = sliceHostsFile(slice.record.name, slice.vni, slice.size);
-    const was = plugged.get(sliver.id);
-    if (was?.netns === netns && was.hosts === hosts) return;
-    const a = sliverNetAddresses(slice.vni, index);
-    if (was?.netns !== netns) {
+    if (links.has(veth) && hostsGiven.get(sliver.id) === hosts) return;
+    if (!links.has(veth)) {
+      const netns = await init.netnsOf(sliver);
+      if (netns === null) return;
+      const a = sliverNetAddresses(slice.vni, sliver.member?.index ?? -1);
       await segments.attach({
-        vni: slice.vni, hostVeth: sliceVethName(sliver.id), netns, mac: a.mac,
+        vni: slice.vni, hostVeth: veth, netns, mac: a.mac,
         addresses: [`${a.ipv4}/${SLICE_NET_V4_BITS}`, `${a.ipv6}/${SLICE_NET_V6_BITS}`],
       });
+      log.info({ sliver: sliver.spec.name, address: a.ipv4 }, 'sliver joined its slice network');
     }
     await init.writeHosts(sliver, hosts);
-    plugged.set(sliver.id, { netns, hosts });
-    if (was === undefined) log.info({ sliver: sliver.spec.name, address: a.ipv4 }, 'sliver joined its slice network');
+    hostsGiven.set(sliver.id, hosts);
   };
 
   async function once(): Promise<void> {
@@ -198,17 +203,25 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
       addressOf.set(name, address);
       peers.push({ publicKey: end.publicKey, endpoint: { host, port: end.port }, allowedIps: [`${address}/128`], persistentKeepalive: KEEPALIVE_SEC });
     }
-    const diff = await tunnel.setPeers(peers);
-    if (diff.remove.length > 0 || diff.add.length > 0) log.info({ peers: peers.length }, 'slice network peers set');
-    await segments.apply(plan.segments.map((s) => ({ vni: s.vni, remotes: s.remotes.flatMap((r) => addressOf.get(r) ?? []) })));
+    const wanted = plan.segments.map((s) => ({ vni: s.vni, remotes: s.remotes.flatMap((r) => addressOf.get(r) ?? []) }));
+    // The kernel is read and set when the wish changed, and every FULL_ROUND_EVERY rounds to repair drift (a killed daemon).
+    const wish = JSON.stringify({ peers, wanted });
+    if (wish !== applied || roundsRun++ % FULL_ROUND_EVERY === 0) {
+      const diff = await tunnel.setPeers(peers);
+      if (diff.remove.length > 0 || diff.add.length > 0) log.info({ peers: peers.length }, 'slice network peers set');
+      await segments.apply(wanted);
+      applied = wish;
+    }
 
     const running = hosting.slivers().filter((s) => s.member !== null && s.desired === 'running' && s.observed === 'running');
-    for (const id of plugged.keys()) if (!running.some((s) => s.id === id)) plugged.delete(id);
+    for (const id of hostsGiven.keys()) if (!running.some((s) => s.id === id)) hostsGiven.delete(id);
+    if (running.length === 0) return;
+    const links = await segments.linkNames();
     for (const sliver of running) {
       const slice = live.get(`${sliver.member?.user ?? ''} ${sliver.spec.slice}`);
       if (slice === undefined) continue;
       try {
-        await plug(sliver, slice);
+        await plug(sliver, slice, links);
       } catch (err) {
         log.warn({ sliver: sliver.spec.name, err: (err as Error).message }, 'could not plug a sliver into its slice network; trying again');
       }
@@ -218,8 +231,9 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   const rounds = createRounds({
     round: once,
     onError: (err) => {
-      // A peer whose handshake keeps failing may have a new key: ask again next round.
+      // A peer whose handshake keeps failing may have a new key: ask again next round; and read the kernel back.
       ends.clear();
+      applied = '';
       log.warn({ err: (err as Error).message }, 'keeping the slice networks failed');
     },
     intervalMs: init.intervalMs ?? 2000,

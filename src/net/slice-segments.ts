@@ -61,6 +61,8 @@ export interface SliceSegments {
   detach(hostVeth: string, opts?: NetOpOptions): Promise<void>;
   /** Removes every segment of this gateway. */
   teardown(opts?: NetOpOptions): Promise<void>;
+  /** The names of the gateway namespace's links, in one call (to see which slivers are still plugged in). */
+  linkNames(opts?: NetOpOptions): Promise<Set<string>>;
 }
 
 /** The VXLAN device and bridge of segment `vni` under `prefix`. */
@@ -174,6 +176,11 @@ export function createSliceSegments(init: SliceSegmentsInit): SliceSegments {
 
     async teardown(opts = {}) {
       for (const vni of (await existing(opts)).keys()) await drop(vni, opts);
+    },
+
+    async linkNames(opts = {}) {
+      const out = await gw.runChecked(['ip', '-j', 'link', 'show'], opts);
+      return new Set((JSON.parse(out.stdout === '' ? '[]' : out.stdout) as LinkInfo[]).map((l) => l.ifname));
     },
   };
 }

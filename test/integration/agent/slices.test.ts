@@ -8,7 +8,8 @@
 // lapse); a host that dies while it reserves is placed around, and one that
 // dies when asked to commit has its sliver placed elsewhere; the user grows a
 // slice, shrinks it while one of its hosts is away, and a grow that cannot
-// be placed changes nothing; the owner drains a gateway; a sliver that fails
+// be placed changes nothing; a slice expires while one of its hosts is down
+// and goes everywhere; the owner drains a gateway; a sliver that fails
 // for good on a live gateway moves to another; and a delete through another
 // gateway removes the slice everywhere.
 
@@ -417,6 +418,23 @@ void describe(`slices on four gateways (${tag})`, () => {
     assert.equal(four.code, 'no_placement');
     await nothingOf('four');
     await run(command, [...args, '--data-dir', drained.dataDir, 'node', 'mode', 'production']);
+  });
+
+  void test('a slice expires while one of its hosts is down: the others remove their slivers, and that one when it returns', async () => {
+    const view = await gw(0).api.request<SliceView>('POST', '/api/v1/slices', {
+      document: sign(SLICE_KINDS.create, { name: 'brief', slivers: 2, lifetimeSec: 60, resources: { cpu: 0.25, memoryMb: 64 } }),
+    });
+    const hosts = view.slivers.map((s) => gws.find((g) => g.config.name === s.gateway) as TestGateway);
+    const [away, staying] = hosts as [TestGateway, TestGateway];
+    const kept = (await sliversOn(away)).find((s) => s.slice === 'brief') as Sliver;
+    await away.stop();
+    await until(`${staying.config.name} to remove its sliver of the expired slice`, async () =>
+      ((await sliversOn(staying)).some((s) => s.slice === 'brief') ? undefined : true), 120_000, 1000);
+    await away.start();
+    await until(`${away.config.name}, back, to remove its sliver too`, async () =>
+      ((await sliversOn(away)).some((s) => s.slice === 'brief') ? undefined : true), 60_000, 500);
+    const events = await away.api.request<{ items: { type: string }[] }>('GET', `/api/v1/events?sliver=${kept.id}`);
+    assert.ok(events.items.some((e) => e.type === 'slice.sliver-expired'), `an event says why: ${events.items.map((e) => e.type).join(', ')}`);
   });
 
   void test('zones the owners set spread a slice: one sliver a zone, and no more slivers than zones', async () => {
