@@ -115,6 +115,8 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   const hostsGiven = new Map<string, string>();
   /** What the tunnel's peers and the segments were last made to be, and how many rounds ran. */
   let applied = '';
+  /** Which slivers (with their slice's id and size) were all plugged in last. */
+  let pluggedIn = '';
   let roundsRun = 0;
   let up = false;
 
@@ -206,7 +208,8 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
     const wanted = plan.segments.map((s) => ({ vni: s.vni, remotes: s.remotes.flatMap((r) => addressOf.get(r) ?? []) }));
     // The kernel is read and set when the wish changed, and every FULL_ROUND_EVERY rounds to repair drift (a killed daemon).
     const wish = JSON.stringify({ peers, wanted });
-    if (wish !== applied || roundsRun++ % FULL_ROUND_EVERY === 0) {
+    const full = roundsRun++ % FULL_ROUND_EVERY === 0;
+    if (wish !== applied || full) {
       const diff = await tunnel.setPeers(peers);
       if (diff.remove.length > 0 || diff.add.length > 0) log.info({ peers: peers.length }, 'slice network peers set');
       await segments.apply(wanted);
@@ -215,17 +218,27 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
 
     const running = hosting.slivers().filter((s) => s.member !== null && s.desired === 'running' && s.observed === 'running');
     for (const id of hostsGiven.keys()) if (!running.some((s) => s.id === id)) hostsGiven.delete(id);
-    if (running.length === 0) return;
-    const links = await segments.linkNames();
-    for (const sliver of running) {
+    const members = running.flatMap((sliver) => {
       const slice = live.get(`${sliver.member?.user ?? ''} ${sliver.spec.slice}`);
-      if (slice === undefined) continue;
+      return slice === undefined ? [] : [{ sliver, slice }];
+    });
+    // Nothing to look at in the kernel when the same slivers of the same slices run as last round
+    // (a sliver that restarts goes through another state first; a full round catches the rest).
+    const those = JSON.stringify(members.map(({ sliver, slice }) => [sliver.id, slice.vni, slice.size]));
+    if (those === pluggedIn && !full) return;
+    pluggedIn = '';
+    if (members.length === 0) return;
+    const links = await segments.linkNames();
+    let all = true;
+    for (const { sliver, slice } of members) {
       try {
         await plug(sliver, slice, links);
       } catch (err) {
+        all = false;
         log.warn({ sliver: sliver.spec.name, err: (err as Error).message }, 'could not plug a sliver into its slice network; trying again');
       }
     }
+    if (all) pluggedIn = those;
   }
 
   const rounds = createRounds({
@@ -234,6 +247,7 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
       // A peer whose handshake keeps failing may have a new key: ask again next round; and read the kernel back.
       ends.clear();
       applied = '';
+      pluggedIn = '';
       log.warn({ err: (err as Error).message }, 'keeping the slice networks failed');
     },
     intervalMs: init.intervalMs ?? 2000,
