@@ -715,7 +715,7 @@ async function main(): Promise<void> {
             rows.push(['   same, from the hosts\' own records (last sliver.started)', stats(r.hostsMs), '']);
             rows.push(['   of which placement (POST answered: leases + commits)', stats(r.placedMs), '']);
             rows.push(['   last host has the sliver in its store (sliver.requested)', stats(r.committedMs), '']);
-            rows.push(['   per sliver on its host: store → running (lxc-create + start)', stats(r.hostMs), '']);
+            rows.push(['   per sliver on its host: store → running (lxc-copy + start)', stats(r.hostMs), '']);
             rows.push(['   reference: plain lxc-copy snapshot + lxc-start, one busybox', `${stats(r.raw1Ms)}; slice/plain ${ratio1.toFixed(2)}`, '']);
             rows.push(['   reference: plain lxc-copy snapshot + lxc-start, three at once', `${stats(r.raw3Ms)}; slice/plain ${ratio3.toFixed(2)}`, '']);
           } else if (f === 2) {
@@ -726,7 +726,7 @@ async function main(): Promise<void> {
             rows.push(['   time until all their slivers run (hosts\' events)', sec(r.allRunningMs), '']);
             rows.push(['   POST answered (placement), per request', stats(r.answersMs), '']);
             rows.push(['   last host has its sliver in its store (sliver.requested)', sec(r.lastCommittedMs), '']);
-            rows.push(['   per sliver on its host: store → running (lxc-create + start)', stats(r.hostMs), '']);
+            rows.push(['   per sliver on its host: store → running (lxc-copy + start)', stats(r.hostMs), '']);
             rows.push(['   most committed on one gateway: cpu / memory / slivers',
               `${r.maxCpu.committed}/${r.maxCpu.contributed} (${r.maxCpu.gateway}), ${r.maxMemory.committed}/${r.maxMemory.contributed} MB (${r.maxMemory.gateway}), ${r.maxSlivers.committed}/${r.maxSlivers.contributed} (${r.maxSlivers.gateway})`,
               'none over']);

@@ -134,14 +134,22 @@ void describe('the agent outlives its community', () => {
       // The sliver side does not care: a real container is made and runs.
       await gw2.api.request('POST', '/api/v1/slivers', { name: 'steady', resources: { memoryMb: 64, cpu: 0.25 } });
       await until('the sliver runs', async () => ((await gw2.api.request<{ observed: string }>('GET', '/api/v1/slivers/steady')).observed === 'running' ? true : undefined), 60_000);
-      const node = await gw2.api.request<{ community: { state: string; reason: string | null } | null }>('GET', '/api/v1/node');
-      assert.equal(node.community?.state, 'retrying');
-      const metrics = await (await fetch(`http://127.0.0.1:${gw2.config.api.port}/metrics`)).text();
-      assert.match(metrics, /^hearth_community_state\{state="retrying"\} 1$/m);
+      // Each new attempt is 'starting' for a moment before it fails again: every view is read until it shows 'retrying'.
+      await until('the node to say retrying', async () => {
+        const node = await gw2.api.request<{ community: { state: string; reason: string | null } | null }>('GET', '/api/v1/node');
+        return node.community?.state === 'retrying' ? true : undefined;
+      }, 20_000, 100);
+      const metrics = await until('the metrics to say retrying', async () => {
+        const text = await (await fetch(`http://127.0.0.1:${gw2.config.api.port}/metrics`)).text();
+        return /^hearth_community_state\{state="retrying"\} 1$/m.test(text) ? text : undefined;
+      }, 20_000, 100);
       assert.match(metrics, /^hearth_community_failed_attempts [1-9]/m);
-      const line = (await doctor(gw2)).find((c) => c.name === 'community');
-      assert.equal(line?.ok, false);
-      assert.match(line?.detail ?? '', /retrying: .*address already in use/);
+      const line = await until('hearth doctor to say retrying', async () => {
+        const found = (await doctor(gw2)).find((c) => c.name === 'community');
+        return found !== undefined && /retrying: /.test(found.detail) ? found : undefined;
+      }, 30_000, 200);
+      assert.equal(line.ok, false);
+      assert.match(line.detail, /retrying: .*address already in use/);
       await assert.rejects(gw2.api.request('GET', '/api/v1/nodes'), (err: unknown) => err instanceof ApiProblem && err.problem.code === 'overlay_unavailable');
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
