@@ -15,14 +15,14 @@
 // signature it did not check.
 
 import { createRounds } from '../kit/rounds.js';
-import { MAX_LIFETIME_SEC, parseSliceSpec, type SliceSpec } from '../model/slice.js';
+import { MAX_LIFETIME_SEC } from '../model/slice.js';
 import type { Logger } from '../model/logger.js';
 import { peerAddress, type ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
 import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
 import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '../cloud/slice-records.js';
-import { incarnationOf, resizeOf, signedAtOf, sizeOf, type SliceHosting } from '../slivers/hosting.js';
+import { incarnationOf, resizeOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
 import { SLICE_ROUTES, verifyDelete, verifyRenew, verifyResize, type HostedSlice } from './slice-host.js';
 import type { PlaceTarget, Placed, SliceDocuments } from './slices.js';
@@ -203,21 +203,10 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       const member = view.members.get(m);
       return member?.status === 'alive' && member.tags?.mode !== 'drain' ? 'alive' : 'gone';
     };
-    // Every live record with its spec, read once a round (a stored spec was checked when it came; one that no longer parses is skipped).
-    const now = init.nowSec();
-    const live = new Map<string, { record: SliceRecord; spec: SliceSpec }>();
-    for (const record of hosting.records()) {
-      if (record.deletedAt !== null || record.expiresAt <= now) continue;
-      try {
-        live.set(`${record.user} ${record.name}`, { record, spec: parseSliceSpec((record.document as { body?: unknown }).body) });
-      } catch {
-        log.warn({ slice: record.name, user: record.user }, 'a stored slice spec does not parse; skipped');
-      }
-    }
+    // Every live record with its spec and size, read once a round.
+    const live = new Map(hosting.live(init.nowSec()).map((l) => [`${l.record.user} ${l.record.name}`, l]));
     const liveOf = (user: string | undefined, name: string) => live.get(`${user ?? ''} ${name}`);
-    const held: HeldSlice[] = [...live.values()].map(({ record: r, spec }) => ({
-      user: r.user, name: r.name, slivers: sizeOf(signedAtOf(r.document), spec, [r.resizeDocument]), placement: r.placement,
-    }));
+    const held: HeldSlice[] = [...live.values()].map(({ record: r, size }) => ({ user: r.user, name: r.name, slivers: size, placement: r.placement }));
     const duties = healingDuties(self, held, liveness);
     const mine = hosting.slivers();
     const hosted = mine.filter((s) => s.desired !== 'gone' && s.member !== null)

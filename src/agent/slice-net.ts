@@ -18,7 +18,6 @@ import { access } from 'node:fs/promises';
 import { createRounds } from '../kit/rounds.js';
 import type { Logger } from '../model/logger.js';
 import { parseHostPort } from '../model/host-port.js';
-import { parseSliceSpec } from '../model/slice.js';
 import { HearthError } from '../model/errors.js';
 import { peerAddress, type ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
@@ -30,7 +29,7 @@ import { createSliceSegments } from '../net/slice-segments.js';
 import { generateKeyPair, isWgKey, publicKeyOf, readKeyFile, writeKeyFile } from '../net/wg/keys.js';
 import { createWgTunnel } from '../net/wg/tunnel.js';
 import type { WgPeer } from '../net/wg/peers.js';
-import { incarnationOf, signedAtOf, sizeOf, type SliceHosting } from '../slivers/hosting.js';
+import { incarnationOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
 
 export const SLICE_NET_ROUTES = {
@@ -49,7 +48,7 @@ export interface SliceNetInit {
   selfId: string;
   keyFile: string;
   port: number;
-  hosting: Pick<SliceHosting, 'records' | 'slivers'>;
+  hosting: Pick<SliceHosting, 'live' | 'slivers'>;
   community: { view(): ViewState; readonly caller: PeerCaller; onViewChange(listener: () => void): () => void };
   /** The running sliver's network namespace (a path to enter), or null. */
   netnsOf(sliver: StoredSliver): Promise<string | null>;
@@ -120,21 +119,8 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   let roundsRun = 0;
   let up = false;
 
-  const liveSlices = (): Map<string, LiveSlice> => {
-    const now = init.nowSec();
-    const out = new Map<string, LiveSlice>();
-    for (const record of hosting.records()) {
-      if (record.deletedAt !== null || record.expiresAt <= now) continue;
-      try {
-        const spec = parseSliceSpec((record.document as { body?: unknown }).body);
-        const size = sizeOf(signedAtOf(record.document), spec, [record.resizeDocument]);
-        out.set(`${record.user} ${record.name}`, { record, vni: sliceVni(record.user, record.name, incarnationOf(record.document)), size });
-      } catch {
-        // A stored spec that no longer parses is skipped (the keeper says so).
-      }
-    }
-    return out;
-  };
+  const liveSlices = (): Map<string, LiveSlice> => new Map(hosting.live(init.nowSec()).map(({ record, size }) =>
+    [`${record.user} ${record.name}`, { record, vni: sliceVni(record.user, record.name, incarnationOf(record.document)), size }]));
 
   const endOf = async (member: string, id: string): Promise<TunnelEnd | undefined> => {
     const known = ends.get(id);

@@ -104,6 +104,18 @@ export interface SliceHosting {
   /** This gateway's slivers of community slices, of one slice or all. */
   slivers(user?: string, name?: string): StoredSliver[];
   records(): SliceRecord[];
+  /**
+   * The slices neither deleted nor expired at `now`, each with its spec and
+   * its current number of slivers (by the resize that holds); a record whose
+   * stored spec no longer parses is left out (specs were checked as they came).
+   */
+  live(now: number): LiveSlice[];
+}
+
+export interface LiveSlice {
+  record: SliceRecord;
+  spec: SliceSpec;
+  size: number;
 }
 
 const MAX_LEASE_SEC = 120;
@@ -328,6 +340,18 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
 
     slivers: membersOf,
     records: () => store.listSlices(),
+
+    live(now) {
+      return store.listSlices().flatMap((record) => {
+        if (record.deletedAt !== null || record.expiresAt <= now) return [];
+        try {
+          const spec = parseSliceSpec((record.document as { body?: unknown } | null)?.body);
+          return [{ record, spec, size: sizeOf(signedAtOf(record.document), spec, [record.resizeDocument]) }];
+        } catch {
+          return [];
+        }
+      });
+    },
     record: (user, name) => store.getSlice(user, name),
   };
 }

@@ -124,6 +124,18 @@ async function listNamespaces(run: IpRunner, signal: AbortSignal | undefined): P
   return (JSON.parse(out || '[]') as Array<{ name: string }>).map((n) => n.name);
 }
 
+/**
+ * Deletes the TUN devices in namespace `ns`: a gateway's WireGuard daemon
+ * (wireguard-go) outlives its agent and would keep the namespace alive after
+ * `netns del`; deleting its device stops it. Best effort.
+ */
+export async function removeTunDevices(ns: string, options: { signal?: AbortSignal; run?: IpRunner } = {}): Promise<void> {
+  const run = options.run ?? runIp;
+  const opts = options.signal ? { signal: options.signal } : {};
+  const tuns = JSON.parse((await run(['-n', ns, '-j', '-d', 'link', 'show', 'type', 'tun'], opts).catch(() => '')) || '[]') as Array<{ ifname: string }>;
+  for (const { ifname } of tuns) await run(['-n', ns, 'link', 'del', ifname], opts).catch(() => undefined);
+}
+
 // Deleting what is already gone is success: teardown must be safe to repeat.
 async function removeIfPresent(run: IpRunner, args: string[], stillThere: () => Promise<boolean>, signal: AbortSignal | undefined): Promise<void> {
   try {
@@ -155,10 +167,7 @@ export async function teardownTestbedNetwork(
   const ourNamespace = new RegExp(`^${escaped}gw\\d+$`);
   const namespaces = (await listNamespaces(run, signal)).filter((name) => ourNamespace.test(name));
   for (const ns of namespaces) {
-    // A gateway's WireGuard daemon (wireguard-go) outlives its agent and would keep the namespace
-    // alive after `netns del`: deleting its TUN device stops it.
-    const tuns = JSON.parse((await run(['-n', ns, '-j', '-d', 'link', 'show', 'type', 'tun'], signal ? { signal } : {}).catch(() => '')) || '[]') as Array<{ ifname: string }>;
-    for (const { ifname } of tuns) await run(['-n', ns, 'link', 'del', ifname], signal ? { signal } : {}).catch(() => undefined);
+    await removeTunDevices(ns, { run, ...(signal ? { signal } : {}) });
     await removeIfPresent(run, ['netns', 'del', ns], async () => (await listNamespaces(run, signal)).includes(ns), signal);
   }
   if ((await listLinks(run, signal)).includes(names.bridge)) {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSliverNetwork } from '../../src/net/sliver-net.js';
 import { teardownTestbed } from '../../src/testbed/controller-down.js';
-import { runIp } from '../../src/testbed/netns.js';
+import { removeTunDevices, runIp } from '../../src/testbed/netns.js';
 import { readTestbedState } from '../../src/testbed/state.js';
 import { createLxcDriver } from '../../src/virt/lxc.js';
 import { wgPair } from './wg-pair.js';
@@ -102,9 +102,7 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
   for (const ns of ['sgts1', 'sgts2', 'sgts3']) await runIp(['netns', 'delete', ns]).catch(() => undefined);
   const namespaces = (JSON.parse((await runIp(['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
   for (const name of namespaces.filter((n) => TEST_NAMESPACE.test(n))) {
-    // A gateway's wireguard-go would keep its namespace alive: deleting its TUN device stops it.
-    const tuns = JSON.parse((await runIp(['-n', name, '-j', '-d', 'link', 'show', 'type', 'tun']).catch(() => '')) || '[]') as { ifname: string }[];
-    for (const { ifname } of tuns) await runIp(['-n', name, 'link', 'del', ifname]).catch(() => undefined);
+    await removeTunDevices(name);
     await runIp(['netns', 'delete', name]).catch(() => undefined);
     report.namespaces++;
   }
