@@ -21,7 +21,7 @@ import { createMetrics } from '../api/metrics.js';
 import { createSliverService, wallClockSec } from '../slivers/service.js';
 import { createSliceHosting } from '../slivers/hosting.js';
 import { installSshKeys, sliceHostRoutes, startSliceSweeper } from './slice-host.js';
-import { createSliceNet, ensureTunnelKey, sliceNetRoutes } from './slice-net.js';
+import { createSliceNet, ensureTunnelKey, sliceNetRoutes, type SliceNet } from './slice-net.js';
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
@@ -95,6 +95,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   });
   // The firewall cuts revoked members' gossip; the community, made below, says whose.
   const communityRef: { current?: Community } = {};
+  const sliceNetRef: { current?: SliceNet } = {};
   const reconciler = createReconciler({
     store, driver, net, subnet: config.network.subnet, log: log.child({ part: 'reconciler' }),
     monotonic: () => performance.now(),
@@ -118,7 +119,11 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     mode: () => policy.get().mode,
     zone: () => policy.get().zone,
     access: () => ({ quota: policy.get().users.quota, allowlist: policy.get().users.allow !== null }),
-    onBlockedChange: () => void reconciler.kick(),
+    onBlockedChange: () => {
+      void reconciler.kick();
+      // A revoked gateway leaves every slice network at once, not at the next round.
+      void sliceNetRef.current?.tick();
+    },
     routes: [
       ...sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),
       ...(config.sliceNet.enabled ? sliceNetRoutes({ keyFile: tunnelKeyFile, port: config.sliceNet.port }) : []),
@@ -144,6 +149,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       log: log.child({ part: 'slice-net' }), nowSec: wallClockSec,
     })
     : undefined;
+  if (sliceNet !== undefined) sliceNetRef.current = sliceNet;
   let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
     slivers, store, metrics, ownerToken, log, community, slices,

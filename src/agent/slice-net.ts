@@ -25,6 +25,7 @@ import type { PeerRoute } from '../peer/router.js';
 import {
   gatewayTunnelAddress, planSliceNets, sliceHostsFile, sliceVni, sliverNetAddresses, SLICE_NET_V4_BITS, SLICE_NET_V6_BITS,
 } from '../cloud/slice-net.js';
+import { createSliceFirewall } from '../net/slice-firewall.js';
 import { createSliceSegments } from '../net/slice-segments.js';
 import { generateKeyPair, isWgKey, publicKeyOf, readKeyFile, writeKeyFile } from '../net/wg/keys.js';
 import { createWgTunnel } from '../net/wg/tunnel.js';
@@ -108,12 +109,15 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   const local = gatewayTunnelAddress(selfId);
   const tunnel = createWgTunnel({ name: names.tunnel, log });
   const segments = createSliceSegments({ prefix: names.prefix, underlay: names.tunnel, local, log });
+  const firewall = createSliceFirewall({ table: `hearth_sn_${names.prefix}`, tunnel: names.tunnel, vxlanPrefix: `${names.prefix}x` });
   /** Peers' tunnel ends by id, as they told us; dropped when a call fails, so a new key is fetched. */
   const ends = new Map<string, TunnelEnd>();
   /** The hosts file each plugged-in sliver got, by sliver id. */
   const hostsGiven = new Map<string, string>();
   /** What the tunnel's peers and the segments were last made to be, and how many rounds ran. */
   let applied = '';
+  /** What the firewall was last made to guard. */
+  let guarded = '';
   /** Which slivers (with their slice's id and size) were all plugged in last. */
   let pluggedIn = '';
   let roundsRun = 0;
@@ -192,9 +196,26 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
       peers.push({ publicKey: end.publicKey, endpoint: { host, port: end.port }, allowedIps: [`${address}/128`], persistentKeepalive: KEEPALIVE_SEC });
     }
     const wanted = plan.segments.map((s) => ({ vni: s.vni, remotes: s.remotes.flatMap((r) => addressOf.get(r) ?? []) }));
+    const running = hosting.slivers().filter((s) => s.member !== null && s.desired === 'running' && s.observed === 'running');
+    for (const id of hostsGiven.keys()) if (!running.some((s) => s.id === id)) hostsGiven.delete(id);
+    const members = running.flatMap((sliver) => {
+      const slice = live.get(`${sliver.member?.user ?? ''} ${sliver.spec.slice}`);
+      return slice === undefined ? [] : [{ sliver, slice }];
+    });
+
     // The kernel is read and set when the wish changed, and every FULL_ROUND_EVERY rounds to repair drift (a killed daemon).
-    const wish = JSON.stringify({ peers, wanted });
+    // The firewall goes first: a port is guarded before its sliver is plugged in, a peer let in before its segment floods to us.
     const full = roundsRun++ % FULL_ROUND_EVERY === 0;
+    const ports = members.map(({ sliver, slice }) => {
+      const a = sliverNetAddresses(slice.vni, sliver.member?.index ?? -1);
+      return { hostVeth: sliceVethName(sliver.id), mac: a.mac, ipv4: a.ipv4, ipv6: a.ipv6 };
+    });
+    const guard = JSON.stringify({ ports, wanted });
+    if (guard !== guarded || full) {
+      await firewall.apply(ports, wanted.flatMap((s) => s.remotes.map((address) => ({ address, vni: s.vni }))));
+      guarded = guard;
+    }
+    const wish = JSON.stringify({ peers, wanted });
     if (wish !== applied || full) {
       const diff = await tunnel.setPeers(peers);
       if (diff.remove.length > 0 || diff.add.length > 0) log.info({ peers: peers.length }, 'slice network peers set');
@@ -202,12 +223,6 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
       applied = wish;
     }
 
-    const running = hosting.slivers().filter((s) => s.member !== null && s.desired === 'running' && s.observed === 'running');
-    for (const id of hostsGiven.keys()) if (!running.some((s) => s.id === id)) hostsGiven.delete(id);
-    const members = running.flatMap((sliver) => {
-      const slice = live.get(`${sliver.member?.user ?? ''} ${sliver.spec.slice}`);
-      return slice === undefined ? [] : [{ sliver, slice }];
-    });
     // Nothing to look at in the kernel when the same slivers of the same slices run as last round
     // (a sliver that restarts goes through another state first; a full round catches the rest).
     const those = JSON.stringify(members.map(({ sliver, slice }) => [sliver.id, slice.vni, slice.size]));
@@ -233,6 +248,7 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
       // A peer whose handshake keeps failing may have a new key: ask again next round; and read the kernel back.
       ends.clear();
       applied = '';
+      guarded = '';
       pluggedIn = '';
       log.warn({ err: (err as Error).message }, 'keeping the slice networks failed');
     },

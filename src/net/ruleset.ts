@@ -24,6 +24,7 @@
 import { isIP } from 'node:net';
 import { HearthError } from '../model/errors.js';
 import { renderTableMarker } from './claims.js';
+import { nftChain, nftQuote, nftSet } from './nft-script.js';
 import { isLinkName, validateLinkName, validateTableName } from './names.js';
 import { isSliverAddress, parseIPv4, parseSubnet } from './pool.js';
 import type { BlockedPeer, NetworkPlan, PortForward, SliverNetworkInit, SliverPort } from './types.js';
@@ -47,7 +48,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
   const forwards = [...plan.forwards].sort((a, b) => compare(a.proto, b.proto) || a.hostPort - b.hostPort);
   validateForwards(init.subnet, forwards);
 
-  const br = quote(init.bridge);
+  const br = nftQuote(init.bridge);
   const mark = hex(FORWARDED_MARK);
   const t = init.table;
   const pairs = sameSlicePairs(ports);
@@ -55,7 +56,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
   const blocked = [...(plan.blocked ?? [])].sort((a, b) => compare(a.address, b.address) || a.port - b.port);
   validateBlocked(blocked);
   const family = (address: string): string => (address.includes(':') ? 'ip6' : 'ip');
-  const marker = `  comment ${quote(renderTableMarker(init))}`;
+  const marker = `  comment ${nftQuote(renderTableMarker(init))}`;
 
   return [
     `# hearth firewall for bridge ${init.bridge}, subnet ${subnet.cidr} (generated; replaces both hearth tables atomically)`,
@@ -67,12 +68,12 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
     '',
     `table bridge ${t} {`,
     marker,
-    set('ports', 'ifname', ports.map((p) => quote(p.hostVeth))),
-    set('port_addrs', 'ifname . ipv4_addr', ports.map((p) => `${quote(p.hostVeth)} . ${p.address}`)),
-    set('same_slice_ports', 'ifname . ifname', pairs.map(([a, b]) => `${quote(a.hostVeth)} . ${quote(b.hostVeth)}`)),
+    nftSet('ports', 'type ifname', ports.map((p) => nftQuote(p.hostVeth))),
+    nftSet('port_addrs', 'type ifname . ipv4_addr', ports.map((p) => `${nftQuote(p.hostVeth)} . ${p.address}`)),
+    nftSet('same_slice_ports', 'type ifname . ifname', pairs.map(([a, b]) => `${nftQuote(a.hostVeth)} . ${nftQuote(b.hostVeth)}`)),
     // Frames a sliver sends with another address never enter the bridge: no
     // spoofing another slice's address or the gateway's.
-    chain('prerouting', 'type filter hook prerouting priority filter; policy accept;', [
+    nftChain('prerouting', 'type filter hook prerouting priority filter; policy accept;', [
       'iifname @ports ether type ip iifname . ip saddr != @port_addrs drop',
       'iifname @ports ether type arp iifname . arp saddr ip != @port_addrs drop',
     ]),
@@ -81,7 +82,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
     // device itself (the host) are not forwarded and never reach this chain.
     // With br_netfilter, a forward from one sliver to another is switched
     // here rather than routed; the inet table marked it (no conntrack here).
-    chain('forward', 'type filter hook forward priority filter; policy accept;', [
+    nftChain('forward', 'type filter hook forward priority filter; policy accept;', [
       'iifname . oifname @same_slice_ports accept',
       `meta mark & ${mark} == ${mark} accept`,
       'iifname @ports drop',
@@ -91,10 +92,10 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
     '',
     `table inet ${t} {`,
     marker,
-    set('same_slice_addrs', 'ipv4_addr . ipv4_addr', pairs.map(([a, b]) => `${a.address} . ${b.address}`)),
+    nftSet('same_slice_addrs', 'type ipv4_addr . ipv4_addr', pairs.map(([a, b]) => `${a.address} . ${b.address}`)),
     // Covers every host address at once, the API's included: from the bridge
     // only replies to the host's own connections and pings get in.
-    chain('input', 'type filter hook input priority filter; policy accept;', [
+    nftChain('input', 'type filter hook input priority filter; policy accept;', [
       `iifname ${br} ct state established,related accept`,
       `iifname ${br} icmp type echo-request accept`,
       `iifname ${br} drop`,
@@ -102,7 +103,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
     // Bridge to bridge is either a sliver routing through the host to dodge
     // the bridge rules, or a frame br_netfilter passes up from the bridge:
     // the slice rule applies the same way. A hairpin to a forwarded port is fine.
-    chain('forward', 'type filter hook forward priority filter; policy accept;', [
+    nftChain('forward', 'type filter hook forward priority filter; policy accept;', [
       `iifname ${br} oifname ${br} ip saddr . ip daddr @same_slice_addrs accept`,
       `iifname ${br} oifname ${br} ct status dnat accept`,
       `iifname ${br} oifname ${br} drop`,
@@ -111,17 +112,17 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
       `oifname ${br} ct status dnat accept`,
       `oifname ${br} drop`,
     ]),
-    chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', dnat.map((r) => `fib daddr type local ${r}`)),
+    nftChain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', dnat.map((r) => `fib daddr type local ${r}`)),
     // Runs after DNAT, both ways of a forwarded connection. Only the bridge
     // table reads the bit; it is OR-ed in so other users of the mark keep theirs.
-    chain('mark_forwarded', 'type filter hook prerouting priority -90; policy accept;', [
+    nftChain('mark_forwarded', 'type filter hook prerouting priority -90; policy accept;', [
       `iifname ${br} ct status dnat meta mark set meta mark | ${mark}`,
     ]),
     // The host's own connections to a forward. Loopback is left out: a packet
     // from 127.0.0.1 cannot leave through the bridge unless route_localnet is
     // set, which would also let slivers address the host's loopback services.
-    chain('output', 'type nat hook output priority -100; policy accept;', dnat.map((r) => `ip daddr != 127.0.0.0/8 fib daddr type local ${r}`)),
-    chain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [
+    nftChain('output', 'type nat hook output priority -100; policy accept;', dnat.map((r) => `ip daddr != 127.0.0.0/8 fib daddr type local ${r}`)),
+    nftChain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [
       `ip saddr ${subnet.cidr} oifname != ${br} masquerade`,
       // A sliver reaching a forward to a sliver on the same bridge: without
       // this the reply would go straight back at layer 2 and miss the un-DNAT.
@@ -132,7 +133,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
     // probes go unanswered and they fall out of the membership everywhere.
     // Outgoing packets are left alone on purpose: a send refused locally
     // (EPERM) makes memberlist skip the probe instead of counting it failed.
-    chain('gossip_in', 'type filter hook input priority filter - 10; policy accept;', blocked.flatMap((b) => [
+    nftChain('gossip_in', 'type filter hook input priority filter - 10; policy accept;', blocked.flatMap((b) => [
       `${family(b.address)} saddr ${b.address} meta l4proto { tcp, udp } th sport ${b.port} drop`,
       `${family(b.address)} saddr ${b.address} meta l4proto { tcp, udp } th dport ${b.localPort} drop`,
     ])),
@@ -196,19 +197,6 @@ function sameSlicePairs(ports: readonly SliverPort[]): [SliverPort, SliverPort][
   return pairs;
 }
 
-function set(name: string, type: string, elements: readonly string[]): string {
-  // nft rejects an empty element list, so an empty set is declared without one.
-  const body = elements.length === 0 ? '' : `\n    elements = { ${elements.join(',\n                 ')} }`;
-  return `  set ${name} {\n    type ${type};${body}\n  }`;
-}
-
-function chain(name: string, hook: string, rules: readonly string[]): string {
-  return [`  chain ${name} {`, `    ${hook}`, ...rules.map((r) => `    ${r}`), '  }'].join('\n');
-}
-
-function quote(name: string): string {
-  return `"${name}"`;
-}
 
 function hex(value: number): string {
   return `0x${value.toString(16).padStart(8, '0')}`;

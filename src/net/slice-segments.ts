@@ -5,8 +5,10 @@
 // (head-end replication, no multicast) to exactly the slice's other
 // gateways, by their tunnel addresses. A sliver joins by a second veth whose
 // inner end, in the sliver's network namespace, is `eth1` with the slice
-// address and MAC its index gives it. The bridge has no address: nothing on
-// the gateway itself is reachable from a slice network.
+// address and MAC its index gives it. The gateway's ends (bridge, VXLAN
+// device, host veths) have no address, not even IPv6 link-local, so the
+// gateway says nothing into a slice network; slice-firewall.ts makes sure
+// nothing from one reaches the gateway.
 // Must never: touch a link whose name does not carry this gateway's prefix,
 // or leave an FDB flood entry to a gateway the desired segment does not name.
 
@@ -108,14 +110,21 @@ export function createSliceSegments(init: SliceSegmentsInit): SliceSegments {
   const linkExists = async (name: string, opts: NetOpOptions): Promise<boolean> =>
     (await gw.run(['ip', 'link', 'show', 'dev', name], opts)).exitCode === 0;
 
+  /** No IPv6 link-local address on the gateway's own ends of a segment: the gateway says nothing into a slice network. */
+  const quiet = async (name: string, opts: NetOpOptions): Promise<void> => {
+    await gw.runChecked(['ip', 'link', 'set', 'dev', name, 'addrgenmode', 'none'], opts);
+  };
+
   const make = async (vni: number, opts: NetOpOptions): Promise<void> => {
     const { vxlan, bridge } = segmentLinks(prefix, vni);
     if (!(await linkExists(bridge, opts))) {
       await gw.runChecked(['ip', 'link', 'add', bridge, 'mtu', String(SLICE_NET_MTU), 'type', 'bridge'], opts);
+      await quiet(bridge, opts);
     }
     if (!(await linkExists(vxlan, opts))) {
       await gw.runChecked(['ip', 'link', 'add', vxlan, 'mtu', String(SLICE_NET_MTU), 'type', 'vxlan', 'id', String(vni),
         'local', local, 'dev', underlay, 'dstport', String(VXLAN_PORT), 'nolearning'], opts);
+      await quiet(vxlan, opts);
     }
     await gw.runChecked(['ip', 'link', 'set', 'dev', vxlan, 'master', bridge, 'up'], opts);
     await gw.runChecked(['ip', 'link', 'set', 'dev', bridge, 'up'], opts);
@@ -156,6 +165,7 @@ export function createSliceSegments(init: SliceSegmentsInit): SliceSegments {
         // Made with a temporary peer name in the gateway's namespace, then moved and renamed inside the sliver's.
         const inner = `${port.hostVeth.slice(0, 13)}.i`;
         await gw.runChecked(['ip', 'link', 'add', port.hostVeth, 'mtu', String(SLICE_NET_MTU), 'type', 'veth', 'peer', 'name', inner], opts);
+        await quiet(port.hostVeth, opts);
         await gw.runChecked(['ip', 'link', 'set', 'dev', inner, 'netns', port.netns], opts);
         const sliver = pathRunner(port.netns);
         await sliver.runChecked(['ip', 'link', 'set', 'dev', inner, 'name', 'eth1', 'address', port.mac, 'mtu', String(SLICE_NET_MTU)], opts);

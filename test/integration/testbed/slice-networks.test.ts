@@ -5,12 +5,18 @@
 // IPv6, over the gateways' WireGuard tunnel → a slice of one on the same
 // plan reaches none of them, and no gateway reaches them either → the host
 // of a sliver is killed: the sliver runs elsewhere with the same address, and
-// its slice peer reaches it there again.
+// its slice peer reaches it there again → a sliver that sends from an
+// address not its own reaches nothing → the killed gateway returns with a new
+// address and, once the slice grows onto it, carries slice traffic again → it
+// is revoked while it does, and drops out of its peers' tunnels.
+// (That nothing on a slice network reaches a gateway's host, tunnel port
+// included, is tested on the kernel alone in net/slice-segments.test.ts,
+// where a way back from the gateway can be made so that the check can fail.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomInt } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,9 +24,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../support/ports.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
-import { testbedKill } from '../../../src/testbed/controller-ops.js';
+import { testbedKill, testbedRestart } from '../../../src/testbed/controller-ops.js';
 import { runHearth } from '../../../src/testbed/gateway-process.js';
-import { enterArgs } from '../../../src/testbed/netns.js';
+import { COMMUNITY_DEVICE, enterArgs } from '../../../src/testbed/netns.js';
+import { sliceNetNames } from '../../../src/agent/slice-net.js';
+import { publicKeyOf, readKeyFile } from '../../../src/net/wg/keys.js';
 import { memberOf, type TestbedState } from '../../../src/testbed/state.js';
 import type { SliceView } from '../../../src/model/slice.js';
 
@@ -50,6 +58,23 @@ async function pings(n: number, sliver: string, target: string, family: '-4' | '
   }
 }
 
+/** Runs a command in gateway `n`'s namespace. */
+async function inGateway(n: number, argv: readonly string[]): Promise<string> {
+  const [file, ...args] = [...enterArgs(gw(n).namespace), ...argv];
+  return (await exec(file as string, args)).stdout;
+}
+
+interface NodeRow { name: string; id: string | null; status: string; self: boolean }
+async function nodes(n: number): Promise<NodeRow[]> {
+  return (JSON.parse(await runHearth(gw(n), ['nodes', '--json'])) as { items: NodeRow[] }).items;
+}
+
+/** The public keys of the peers of gateway `n`'s slice-network tunnel. */
+async function tunnelPeers(n: number): Promise<string[]> {
+  const id = (await nodes(n)).find((r) => r.self)?.id ?? '';
+  return (await inGateway(n, ['wg', 'show', sliceNetNames(id).tunnel, 'peers'])).split('\n').filter((l) => l !== '');
+}
+
 /** Polls until `check` holds, saying what it last saw when it never does. */
 async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
   const deadline = performance.now() + seconds * 1000;
@@ -64,6 +89,10 @@ async function eventually<T>(what: string, seconds: number, probe: () => Promise
 
 void describe(`slice networks on a testbed of three (prefix ${prefix})`, () => {
   let net: SliceView;
+  /** Set by the kill scenario: the killed host of net-1, the host of net-0, and net-1's new host. */
+  let victim = 0;
+  let survivor = 0;
+  let newHost = 0;
 
   before(async () => {
     writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
@@ -108,17 +137,61 @@ void describe(`slice networks on a testbed of three (prefix ${prefix})`, () => {
     await runHearth(gw(1), ['slice', 'rm', 'solo', '--key', keyFile]);
   });
 
+  void test('a sliver that sends from an address not its own reaches nothing', async () => {
+    const a = number(net.slivers[0]?.gateway ?? null);
+    await runHearth(gw(a), ['sliver', 'exec', 'net-0', '--', 'ip', 'addr', 'add', '100.72.0.9/24', 'dev', 'eth1']);
+    try {
+      assert.ok(!(await runHearth(gw(a), ['sliver', 'exec', 'net-0', '--', 'ping', '-c', '1', '-W', '2', '-I', '100.72.0.9', '100.72.0.3']).then(() => true, () => false)),
+        'net-0 posing as 100.72.0.9 gets no answer from net-1');
+      assert.ok(await pings(a, 'net-0', 'net-1'), 'as itself it still does');
+    } finally {
+      await runHearth(gw(a), ['sliver', 'exec', 'net-0', '--', 'ip', 'addr', 'del', '100.72.0.9/24', 'dev', 'eth1']);
+    }
+  });
+
   void test('the host of a sliver is killed: it runs elsewhere with the same address, and its peer reaches it again', async () => {
-    const victim = number(net.slivers[1]?.gateway ?? null);
-    const survivor = number(net.slivers[0]?.gateway ?? null);
+    victim = number(net.slivers[1]?.gateway ?? null);
+    survivor = number(net.slivers[0]?.gateway ?? null);
     const entry = GATEWAYS.find((n) => n !== victim) as number;
     await testbedKill(`gw${victim}`, { dir });
     await eventually(`net-1 to run without gw${victim}`, 90, () => show(entry, 'net'),
       (v) => v.state === 'running' && !v.slivers.some((s) => s.gateway === `gw${victim}`));
     await eventually('net-0 to reach net-1 at its new gateway', 60, () => pings(survivor, 'net-0', 'net-1'), (ok) => ok);
     const moved = await show(entry, 'net');
-    const newHost = number(moved.slivers[1]?.gateway ?? null);
+    newHost = number(moved.slivers[1]?.gateway ?? null);
     const addr = await runHearth(gw(newHost), ['sliver', 'exec', 'net-1', '--', 'ip', '-4', 'addr', 'show', 'eth1']);
     assert.match(addr, /inet 100\.72\.0\.3\/24/, 'the same address on its new gateway');
+  });
+
+  void test('the killed gateway returns with a new address, and carries slice traffic again once the slice grows onto it', async () => {
+    const m = gw(victim);
+    const bits = state.community.prefixLength;
+    const fresh = m.communityAddress.replace(/\d+$/, (last) => String(Number(last) + 100));
+    // The old address goes first: removing a subnet's primary address removes its secondaries with it.
+    await inGateway(victim, ['ip', 'addr', 'del', `${m.communityAddress}/${bits}`, 'dev', COMMUNITY_DEVICE]);
+    await inGateway(victim, ['ip', 'addr', 'add', `${fresh}/${bits}`, 'dev', COMMUNITY_DEVICE]);
+    const configFile = join(m.dataDir, 'config.json');
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as { community: { bind: string }; peer: { host: string } };
+    config.community.bind = config.community.bind.replace(m.communityAddress, fresh);
+    config.peer.host = fresh;
+    writeFileSync(configFile, JSON.stringify(config, null, 2));
+    await testbedRestart(`gw${victim}`, { dir });
+    for (const n of [survivor, newHost]) {
+      await eventually(`gw${n} to see gw${victim} alive again`, 120, () => nodes(n), (rows) => rows.some((r) => r.name === `gw${victim}` && r.status === 'alive'));
+    }
+    const grown = JSON.parse(await runHearth(gw(survivor), ['slice', 'resize', 'net', '--slivers', '3', '--key', keyFile, '--json'])) as SliceView;
+    assert.equal(grown.slivers[2]?.gateway, `gw${victim}`, 'net-2 goes to the one gateway without a sliver of net');
+    await eventually('net-0 to reach net-2 at the returned gateway', 60, () => pings(survivor, 'net-0', 'net-2'), (ok) => ok);
+    assert.ok(await pings(victim, 'net-2', 'net-1'), 'and net-2 reaches net-1');
+  });
+
+  void test('a gateway revoked while it carries slice traffic drops out of its peers\' tunnels', async () => {
+    const revokedKey = publicKeyOf(await readKeyFile(join(gw(victim).dataDir, 'identity', 'tunnel.key')));
+    assert.ok((await tunnelPeers(survivor)).includes(revokedKey), `gw${victim} is a tunnel peer of gw${survivor} before`);
+    await runHearth(gw(survivor), ['community', 'revoke', `gw${victim}`]);
+    for (const n of [survivor, newHost]) {
+      await eventually(`gw${n} to drop gw${victim} from its tunnel`, 30, () => tunnelPeers(n), (peers) => !peers.includes(revokedKey));
+    }
+    assert.ok(!(await pings(victim, 'net-2', 'net-0')), 'the revoked gateway\'s sliver no longer reaches the slice');
   });
 });
