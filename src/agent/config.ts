@@ -4,7 +4,7 @@
 // network another gateway on this host already holds.
 
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, readFile, appendFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, appendFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../kit/atomic-write.js';
@@ -18,6 +18,7 @@ import { findNetworkClash, type NetworkClaims } from '../net/claims.js';
 import { DEFAULT_BRIDGE, defaultTableName, validateLinkName, validateTableName } from '../net/names.js';
 import { parseSubnet } from '../net/pool.js';
 import { readNetworkClaims } from '../net/sliver-net.js';
+import { pathExists } from '../kit/exists.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hearth';
 export const DEFAULT_API_PORT = 7470;
@@ -99,10 +100,6 @@ function defaultName(): string {
   return cleaned === '' ? 'gateway' : cleaned;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
-
 export interface InitOptions {
   dataDir: string;
   name?: string;
@@ -151,7 +148,7 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
   await mkdir(paths.identity, { recursive: true, mode: 0o700 });
 
   let config: AgentConfig;
-  if (await exists(paths.config)) {
+  if (await pathExists(paths.config)) {
     config = await loadConfig(paths.dir);
   } else {
     const inventory = await readInventory(paths.dir);
@@ -176,11 +173,11 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
     await writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
     created.push(paths.config);
   }
-  if (!(await exists(paths.ownerToken))) {
+  if (!(await pathExists(paths.ownerToken))) {
     await writeFileAtomic(paths.ownerToken, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
     created.push(paths.ownerToken);
   }
-  const identityExisted = await exists(join(paths.identity, CERT_FILE));
+  const identityExisted = await pathExists(join(paths.identity, CERT_FILE));
   const identity = await loadOrCreateIdentity(paths.identity, { commonName: config.name });
   if (!identityExisted) created.push(join(paths.identity, CERT_FILE));
   const files = opts.subidFiles ?? { subuid: '/etc/subuid', subgid: '/etc/subgid' };

@@ -14,7 +14,6 @@
 // or take a key for a gateway from anyone but that gateway.
 
 import { createHash } from 'node:crypto';
-import { access } from 'node:fs/promises';
 import { createRounds } from '../kit/rounds.js';
 import type { Logger } from '../model/logger.js';
 import { parseHostPort } from '../model/host-port.js';
@@ -32,6 +31,7 @@ import { createWgTunnel } from '../net/wg/tunnel.js';
 import type { WgPeer } from '../net/wg/peers.js';
 import { incarnationOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
+import { pathExists } from '../kit/exists.js';
 
 export const SLICE_NET_ROUTES = {
   tunnel: { method: 'GET', path: '/peer/v1/net/tunnel' },
@@ -94,11 +94,9 @@ export function sliceNetRoutes(init: { keyFile: string; port: number }): PeerRou
   }];
 }
 
-/** The private key in `keyFile`, made on first use. */
-export async function ensureTunnelKey(keyFile: string): Promise<string> {
-  const exists = await access(keyFile).then(() => true, () => false);
-  if (!exists) await writeKeyFile(keyFile, generateKeyPair().privateKey);
-  return readKeyFile(keyFile);
+/** Makes the private key in `keyFile` on first use. */
+export async function ensureTunnelKey(keyFile: string): Promise<void> {
+  if (!(await pathExists(keyFile))) await writeKeyFile(keyFile, generateKeyPair().privateKey);
 }
 
 interface LiveSlice { record: SliceRecord; vni: number; size: number }

@@ -5,7 +5,7 @@
 // Must never: send a private key anywhere, or sign what the user did not ask.
 
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_LIFETIME_SEC, SLICE_KINDS, SPREADS, type SliceView } from '../model/slice.js';
 import { parseUserPrivateKey } from '../cloud/user-key.js';
@@ -15,6 +15,7 @@ import type { ApiClient } from './client.js';
 import { printTable } from './output.js';
 import { createRequestSigner, type RequestSigner } from './request-signer.js';
 import { defaultUserKeyPath, readKeyFile } from './user.js';
+import { pathExists } from '../kit/exists.js';
 
 export interface SliceCliDeps {
   /** With `user`, a missing owner token is no error: requests are signed with that user key. */
@@ -36,8 +37,7 @@ export async function signWithKeyFile(file: string, kind: string, body: unknown)
 
 /** Signs requests with the user key in `file`, when there is one there. */
 export async function userSigner(file: string): Promise<RequestSigner | undefined> {
-  const exists = await access(file).then(() => true, () => false);
-  return exists ? createRequestSigner(await readUserKey(file)) : undefined;
+  return (await pathExists(file)) ? createRequestSigner(await readUserKey(file)) : undefined;
 }
 
 /** "30m", "12h", "7d" or seconds, as seconds. */

@@ -6,13 +6,14 @@
 // Must never: overwrite a key without --force, or print the private key.
 
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, access } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
 import { parseUserPrivateKey, parseUserPublicKey, userKeyOf, type UserPublicKey } from '../cloud/user-key.js';
+import { pathExists } from '../kit/exists.js';
 
 export function defaultUserKeyPath(): string {
   return process.env['HEARTH_USER_KEY'] ?? join(homedir(), '.config', 'hearth', 'user_ed25519');
@@ -31,8 +32,7 @@ function info(key: UserPublicKey, file: string): UserKeyInfo {
 
 /** Makes a new key pair at `file` (and `file`.pub); refuses to replace one unless `force`. */
 export async function keygen(file: string, comment: string, force: boolean): Promise<UserKeyInfo> {
-  const exists = await access(file).then(() => true, () => false);
-  if (exists && !force) throw new HearthError('file_exists', `${file} already holds a key; use --force to replace it, or --out for another file`, { file });
+  if (!force && (await pathExists(file))) throw new HearthError('file_exists', `${file} already holds a key; use --force to replace it, or --out for another file`, { file });
   const { privateKey } = generateKeyPairSync('ed25519');
   const key = userKeyOf(privateKey, comment);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });

@@ -13,7 +13,7 @@
 // process's build.
 
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../kit/atomic-write.js';
 import { pidExists } from '../kit/pid.js';
@@ -22,6 +22,7 @@ import type { TemplateName } from '../model/sliver.js';
 import { renderIdmapConfig, type IdMap } from './lxc-config.js';
 import { runLxc } from './runner.js';
 import { recipeFor } from './templates.js';
+import { pathExists } from '../kit/exists.js';
 
 /** Where images live unless the gateway's config says otherwise: one per machine, shared by its gateways. */
 export const DEFAULT_IMAGES_DIR = '/var/lib/hearth/images';
@@ -53,10 +54,6 @@ export function createImageStore(init: { dir?: string; idmap: IdMap; log?: Logge
   const log = init.log ?? silentLogger;
   // One build per image at a time in this process; other processes race by rename.
   const building = new Map<string, Promise<string>>();
-
-  async function exists(path: string): Promise<boolean> {
-    return access(path).then(() => true, () => false);
-  }
 
   async function removeAbandonedBuilds(): Promise<void> {
     for (const entry of await readdir(dir)) {
@@ -100,7 +97,7 @@ export function createImageStore(init: { dir?: string; idmap: IdMap; log?: Logge
 
   async function ensure(template: TemplateName): Promise<string> {
     const name = imageName(template, idmap);
-    if (await exists(join(dir, name, 'config'))) return name;
+    if (await pathExists(join(dir, name, 'config'))) return name;
     let pending = building.get(name);
     if (!pending) {
       pending = build(template, name).finally(() => building.delete(name));
