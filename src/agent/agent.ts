@@ -17,7 +17,7 @@ import type { Driver } from '../virt/driver.js';
 import { createSliverNetwork } from '../net/sliver-net.js';
 import type { SliverNetwork } from '../net/types.js';
 import { buildApi, type Api, type ApiLogger } from '../api/app.js';
-import { createMetrics } from '../api/metrics.js';
+import { createMetrics, type SliverTrafficSample } from '../api/metrics.js';
 import { createSliverService, wallClockSec } from '../slivers/service.js';
 import { createSliceHosting } from '../slivers/hosting.js';
 import { installSshKeys, sliceHostRoutes, startSliceSweeper } from './slice-host.js';
@@ -25,7 +25,8 @@ import { createSliceNet, ensureTunnelKey, sliceNetRoutes, type SliceNet } from '
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
-import { loadConfig, dataPaths, readOwnerToken, type AgentConfig } from './config.js';
+import { loadConfig, dataPaths, readOwnerToken, saveConfig, type AgentConfig } from './config.js';
+import { createShaping } from './shaping.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
 import { createCommunity, type Community } from './community.js';
@@ -92,7 +93,10 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     contribution: () => config.contribution,
     usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
     community: () => communityRef.current?.status() ?? null,
+    sliverTraffic: () => metricsTraffic.current?.() ?? Promise.resolve([]),
   });
+  // The shaper, made below, counts the slivers' traffic.
+  const metricsTraffic: { current?: () => Promise<SliverTrafficSample[]> } = {};
   // The firewall cuts revoked members' gossip; the community, made below, says whose.
   const communityRef: { current?: Community } = {};
   const sliceNetRef: { current?: SliceNet } = {};
@@ -150,15 +154,32 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     })
     : undefined;
   if (sliceNet !== undefined) sliceNetRef.current = sliceNet;
+  const shaping = createShaping({
+    selfId: identity.id, slivers: () => store.listSlivers(), bandwidth: () => config.contribution, nowSec: wallClockSec,
+    log: log.child({ part: 'shaper' }), ...(config.sliceNet.enabled ? { hosting } : {}),
+  });
+  metricsTraffic.current = async () => {
+    const traffic = await shaping.traffic();
+    return store.listSlivers().flatMap((s) => {
+      const t = traffic.get(s.id);
+      return t === undefined ? [] : [{ sliver: s.spec.name, traffic: t }];
+    });
+  };
   let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
-    slivers, store, metrics, ownerToken, log, community, slices,
+    slivers, store, metrics, ownerToken, log, community, slices, traffic: async (id) => (await shaping.traffic()).get(id),
     metricsPublic: config.api.metricsPublic,
     node: {
       name: config.name, id: identity.id, version: VERSION,
       inventory: () => readInventory(paths.dir),
       contribution: () => config.contribution,
       policy,
+      setBandwidth: async (b) => {
+        const { upMbit: _up, downMbit: _down, ...rest } = config.contribution;
+        await saveConfig(paths.dir, { ...config, contribution: { ...rest, ...b } });
+        config.contribution = { ...rest, ...b };
+        void shaping.tick();
+      },
       community: () => {
         const s = community.status();
         return s === null ? null : { name: s.name, state: s.state, reason: s.reason, warning: s.warning };
@@ -183,12 +204,15 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       await community.start();
       keeper.start();
       sliceNet?.start();
+      shaping.start();
+      void shaping.tick();
       log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
     },
     async stop() {
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
       await keeper.stop();
       await sliceNet?.stop();
+      await shaping.stop();
       await community.stop();
       sweeper?.stop();
       await api.close();

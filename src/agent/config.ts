@@ -227,3 +227,8 @@ export async function readOwnerToken(dataDir: string): Promise<string> {
     throw new HearthError('unauthorized', `cannot read the owner token at ${ownerToken}; run "hearth init" or set HEARTH_TOKEN`);
   }
 }
+
+/** Replaces the config file with `config` (a change the owner made while the agent runs). */
+export async function saveConfig(dataDir: string, config: AgentConfig): Promise<void> {
+  await writeFileAtomic(dataPaths(dataDir).config, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
+}

@@ -1,5 +1,6 @@
 // `hearth doctor`: checks that this box can host slivers and says how to fix
-// what is missing. Read-only: it never changes the system.
+// what is missing. Read-only: it never changes the system (what it tries in
+// the kernel, it tries in a throwaway network namespace).
 
 import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
@@ -22,6 +23,32 @@ async function tool(name: string, args: string[], fix: string): Promise<Check> {
   } catch (err) {
     return { name, ok: false, detail: (err as Error).message.split('\n')[0] ?? 'failed', fix };
   }
+}
+
+/** Whether the kernel can shape bandwidth as the agent does (IFB devices, htb), tried in a namespace that vanishes at once. */
+async function shaping(given: { upMbit?: number; downMbit?: number } | undefined): Promise<Check> {
+  const name = 'bandwidth shaping';
+  const tries = [
+    ['ifb', ['ip', 'link', 'add', 'doctor0', 'type', 'ifb']],
+    ['clsact', ['tc', 'qdisc', 'add', 'dev', 'lo', 'clsact']],
+    ['htb', ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'htb']],
+  ] as const;
+  const failed: string[] = [];
+  for (const [feature, argv] of tries) {
+    try {
+      await run('unshare', ['--net', '--', ...argv], { timeout: 5000 });
+    } catch {
+      failed.push(feature);
+    }
+  }
+  const rate = (mbit: number | undefined): string => (mbit === undefined ? 'not shaped' : `${mbit} Mbit/s`);
+  const contributed = given === undefined ? '' : `; up ${rate(given.upMbit)}, down ${rate(given.downMbit)}`;
+  if (failed.length === 0) return { name, ok: true, detail: `ifb, clsact and htb work${contributed}` };
+  const needed = given !== undefined && (given.upMbit !== undefined || given.downMbit !== undefined);
+  return {
+    name, ok: !needed, detail: `the kernel has no ${failed.join(', ')}${needed ? contributed : ' (no bandwidth given, so nothing is shaped)'}`,
+    fix: 'a kernel with CONFIG_IFB, CONFIG_NET_SCH_HTB, CONFIG_NET_SCH_INGRESS, CONFIG_NET_CLS_U32 and CONFIG_NET_ACT_MIRRED',
+  };
 }
 
 async function subids(file: string, start: number, count: number): Promise<Check> {
@@ -72,6 +99,8 @@ export async function runDoctor(dataDir: string): Promise<Check[]> {
   } catch {
     checks.push({ name: 'ip_forward', ok: false, detail: 'cannot read /proc/sys/net/ipv4/ip_forward' });
   }
+  const config = await loadConfig(dataDir).catch(() => undefined);
+  checks.push(await shaping(config?.contribution));
   try {
     const config = await loadConfig(dataDir);
     checks.push({ name: 'config', ok: true, detail: dataPaths(dataDir).config });

@@ -13,6 +13,7 @@ import type { ContainerState, Driver } from '../virt/driver.js';
 import type { BlockedPeer, NetworkPlan, SliverNetwork } from '../net/types.js';
 import { allocateAddress } from '../net/pool.js';
 import { hostVethName } from '../net/sliver-net.js';
+import { sliverMac } from '../net/names.js';
 import type { Store, StoredSliver } from '../store/store.js';
 import type { Logger } from '../model/logger.js';
 
@@ -159,6 +160,7 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
               hostVeth: hostVethName(s.id),
               address: `${s.address as string}/${net.prefixLength}`,
               gateway: net.gateway,
+              mac: sliverMac(s.id),
             },
           }),
         ]);

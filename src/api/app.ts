@@ -22,6 +22,7 @@ import { Problem, Sliver } from './schemas.js';
 import { registerCommunityRoutes, type CommunityApi } from './routes/community.js';
 import { DOCUMENT_ROUTES, USER_ROUTES, registerSliceRoutes, type SliceApi } from './routes/slices.js';
 import { createUserVerifier } from './user-auth.js';
+import type { SliverTraffic } from '../net/shaper.js';
 
 export interface ApiDeps {
   slivers: SliverService;
@@ -33,6 +34,8 @@ export interface ApiDeps {
   ownerToken: string;
   /** Serve /metrics without the owner token (for a Prometheus on the LAN). */
   metricsPublic: boolean;
+  /** A sliver's traffic as the bandwidth shaper counts it; undefined when it does not shape the sliver. */
+  traffic?: (sliverId: string) => Promise<SliverTraffic | undefined>;
   log?: ApiLogger;
   bodyLimit?: number;
 }
@@ -203,7 +206,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   });
 
   registerNodeRoutes(app, deps.node, deps.slivers);
-  registerSliverRoutes(app, deps.slivers, deps.store);
+  registerSliverRoutes(app, deps.slivers, deps.store, deps.traffic);
   registerCommunityRoutes(app, deps.community);
   registerSliceRoutes(app, deps.slices);
 

@@ -9,6 +9,13 @@ import { OBSERVED_STATES, type ObservedState } from '../model/sliver.js';
 import type { ResourceVector } from '../model/resources.js';
 import type { Contribution, Usage } from '../host/contribution.js';
 import { COMMUNITY_PHASES } from '../model/community.js';
+import type { SliverTraffic } from '../net/shaper.js';
+
+/** One sliver's shaped traffic, by its name. */
+export interface SliverTrafficSample {
+  sliver: string;
+  traffic: SliverTraffic;
+}
 
 /** What the metrics show of the community side; null while in none. */
 export interface CommunityGauge {
@@ -23,6 +30,8 @@ export interface MetricsSources {
   contribution: () => Contribution;
   usage: () => Usage;
   community?: () => CommunityGauge | null;
+  /** Counted by the bandwidth shaper; slivers it does not shape are absent. */
+  sliverTraffic?: () => Promise<SliverTrafficSample[]>;
 }
 
 
@@ -83,6 +92,19 @@ export function createMetrics(sources: MetricsSources): ApiMetrics {
       for (const status of ['alive', 'failed', 'left'] as const) lines.push(`hearth_community_members${labels({ status })} ${community?.members[status] ?? 0}`);
       header(lines, 'hearth_serf_restarts_total', 'counter', 'Times the supervised serf agent died and was restarted');
       lines.push(`hearth_serf_restarts_total ${community?.serfRestarts ?? 0}`);
+      const traffic = (await sources.sliverTraffic?.()) ?? [];
+      for (const [name, field, help] of [
+        ['hearth_sliver_network_bytes_total', 'bytes', 'Bytes a sliver sent (up) and received (down) through the bandwidth shaper'],
+        ['hearth_sliver_network_drops_total', 'drops', "Packets the bandwidth shaper dropped from a sliver's traffic"],
+      ] as const) {
+        header(lines, name, 'counter', help);
+        for (const { sliver, traffic: t } of traffic) {
+          for (const direction of ['up', 'down'] as const) {
+            const c = t[direction];
+            if (c !== undefined) lines.push(`${name}${labels({ sliver, direction })} ${c[field]}`);
+          }
+        }
+      }
       header(lines, 'hearth_reconcile_errors_total', 'counter', 'Failed reconcile steps');
       for (const [step, n] of reconcileErrors) lines.push(`hearth_reconcile_errors_total${labels({ step })} ${n}`);
       header(lines, 'hearth_http_request_duration_seconds', 'histogram', 'API request latency');

@@ -20,6 +20,8 @@ export const Resources = Type.Object({
   memoryMb: Type.Integer(),
   diskMb: Type.Integer(),
   pids: Type.Integer(),
+  upMbit: Type.Number({ description: 'upload rate guaranteed, Mbit/s; 0 for a fair share of what is left' }),
+  downMbit: Type.Number({ description: 'download rate guaranteed, Mbit/s; 0 for a fair share of what is left' }),
 }, { additionalProperties: false });
 
 export const ResourcesRequest = Type.Partial(Resources, { additionalProperties: false });
@@ -68,10 +70,18 @@ export const ExecResult = Type.Object({
   truncated: Type.Boolean(),
 });
 
+/** One direction of a sliver's shaped traffic, counted by the gateway's shaper since the agent started. */
+const ShapedCounters = Type.Object({ bytes: Type.Number(), drops: Type.Number() });
+
 export const Stats = Type.Object({
   cpuNs: Type.Number(), memoryBytes: Type.Number(), memoryLimitBytes: Type.Number(),
   pids: Type.Number(), rxBytes: Type.Number(), txBytes: Type.Number(),
+  shaped: Type.Optional(Type.Object({
+    up: Type.Optional(ShapedCounters), down: Type.Optional(ShapedCounters),
+  }, { description: 'bytes sent (up) and received (down) through the shaper, and its drops; absent where the owner gives no bandwidth' })),
 });
+/** A running sliver's resource use as the API shows it. */
+export type SliverStats = Static<typeof Stats>;
 
 export const Forward = Type.Object({
   proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
@@ -91,6 +101,13 @@ export const ResourceVector = Type.Object({
   cpu: Type.Number(), memoryMb: Type.Number(), diskMb: Type.Number(), slivers: Type.Number(),
 });
 
+/** The bandwidth the owner gives, Mbit/s each way; null where not given (that direction is not shaped). */
+export const BandwidthContribution = Type.Object({
+  upMbit: Type.Union([Type.Number(), Type.Null()]),
+  downMbit: Type.Union([Type.Number(), Type.Null()]),
+}, { additionalProperties: false });
+export type BandwidthContribution = Static<typeof BandwidthContribution>;
+
 export const NodeInfo = Type.Object({
   name: Type.String(),
   id: Type.String(),
@@ -101,6 +118,10 @@ export const NodeInfo = Type.Object({
   contribution: ResourceVector,
   usage: ResourceVector,
   free: ResourceVector,
+  bandwidth: Type.Object({
+    contributed: BandwidthContribution,
+    guaranteed: Type.Object({ upMbit: Type.Number(), downMbit: Type.Number() }, { description: "the sum of the slivers' guarantees" }),
+  }),
   slivers: Type.Record(Type.String(), Type.Integer()),
   community: Type.Union([
     Type.Object({ name: Type.String(), state: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), warning: Type.Union([Type.String(), Type.Null()]) }),

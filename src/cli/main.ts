@@ -5,7 +5,7 @@
 
 import { Command, Option } from 'commander';
 import { createApiClient, ApiProblem, type ApiClient } from './client.js';
-import type { Sliver } from '../api/schemas.js';
+import type { BandwidthContribution, Sliver, SliverStats } from '../api/schemas.js';
 import { printTable, waitForSliver } from './output.js';
 import { initDataDir, loadConfig, readOwnerToken, resolveDataDir } from '../agent/config.js';
 import { communityCheck, runDoctor, type Check, type CommunityReport } from '../agent/doctor.js';
@@ -80,6 +80,8 @@ program.command('init')
   .option('--memory <mb>', 'memory contributed (MB)', num('--memory'))
   .option('--disk <mb>', 'disk contributed (MB)', num('--disk'))
   .option('--slivers <n>', 'most slivers at once', num('--slivers'))
+  .option('--up <mbit>', 'upload bandwidth contributed (Mbit/s; default: not shaped)', num('--up'))
+  .option('--down <mbit>', 'download bandwidth contributed (Mbit/s; default: not shaped)', num('--down'))
   .option('--subnet <cidr>', 'sliver subnet (IPv4 CIDR)')
   .option('--bridge <name>', 'sliver bridge name')
   .option('--nft-table <name>', 'nftables table of this gateway (default: hearth for bridge hearth0, else hearth_<bridge>)')
@@ -91,7 +93,7 @@ program.command('init')
   .option('--peer-port <port>', 'peer API port', num('--peer-port'))
   .option('--json', 'machine-readable output')
   .action(async (o: Record<string, unknown>, cmd: Command) => {
-    const contribution = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['slivers', 'slivers']]);
+    const contribution = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['slivers', 'slivers'], ['upMbit', 'up'], ['downMbit', 'down']]);
     const network = pickFlags(o, [['subnet', 'subnet'], ['bridge', 'bridge'], ['table', 'nftTable']]);
     const community = pickFlags(o, [['bind', 'communityBind'], ['advertise', 'communityAdvertise'], ['rpcPort', 'serfRpcPort'], ['profile', 'gossipProfile']]);
     const peer = pickFlags(o, [['host', 'peerHost'], ['port', 'peerPort']]);
@@ -154,6 +156,7 @@ program.command('status')
     const node = await (await client(cmd)).request<{
       name: string; version: string; contribution: Record<string, number>; usage: Record<string, number>; free: Record<string, number>; slivers: Record<string, number>;
       inventory: Record<string, number>; community: { name: string; state: string; reason: string | null; warning: string | null } | null;
+      bandwidth: { contributed: BandwidthContribution; guaranteed: { upMbit: number; downMbit: number } };
     }>('GET', '/api/v1/node');
     emit(cmd, node, () => {
       console.log(`gateway ${node.name} (hearth ${node.version})`);
@@ -163,6 +166,9 @@ program.command('status')
         ['disk (MB)', node.inventory['diskMb'], node.contribution['diskMb'], node.usage['diskMb'], node.free['diskMb']],
         ['slivers', '-', node.contribution['slivers'], node.usage['slivers'], node.free['slivers']],
       ].map((r) => r.map((c) => String(c ?? '-'))));
+      const given = (mbit: number | null): string => (mbit === null ? 'not shaped' : `${mbit} Mbit/s`);
+      const { contributed, guaranteed } = node.bandwidth;
+      console.log(`bandwidth: up ${given(contributed.upMbit)} (${guaranteed.upMbit} guaranteed), down ${given(contributed.downMbit)} (${guaranteed.downMbit} guaranteed)`);
       const states = Object.entries(node.slivers).map(([k, v]) => `${v} ${k}`).join(', ');
       console.log(`slivers: ${states === '' ? 'none' : states}`);
       console.log(communityLine(node.community));
@@ -178,13 +184,15 @@ sliver.command('create <name>')
   .option('--memory <mb>', 'memory limit (MB)', num('--memory'))
   .option('--disk <mb>', 'disk budget (MB)', num('--disk'))
   .option('--pids <n>', 'most tasks', num('--pids'))
+  .option('--up <mbit>', 'upload rate guaranteed (Mbit/s; default a fair share)', num('--up'))
+  .option('--down <mbit>', 'download rate guaranteed (Mbit/s; default a fair share)', num('--down'))
   .option('--slice <slice>', 'slice it belongs to (default: its name)')
   .option('--no-start', 'create it stopped')
   .option('--no-wait', 'return at once instead of waiting')
   .option('--json', 'machine-readable output')
   .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
     const api = await client(cmd);
-    const resources = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['pids', 'pids']]);
+    const resources = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['pids', 'pids'], ['upMbit', 'up'], ['downMbit', 'down']]);
     let view = await api.request<Sliver>('POST', '/api/v1/slivers', {
       name, template: o['template'], resources, start: o['start'] !== false,
       ...(o['slice'] === undefined ? {} : { slice: o['slice'] }),
@@ -211,15 +219,21 @@ sliver.command('show <sliver>')
   .action(async (ref: string, _o: unknown, cmd: Command) => {
     const api = await client(cmd);
     const s = await api.request<Sliver>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}`);
-    const stats = await api.request<Record<string, number> | null>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/stats`);
+    const stats = await api.request<SliverStats | null>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/stats`);
     const forwards = await api.request<{ items: { proto: string; hostPort: number; port: number }[] }>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/forwards`);
     emit(cmd, { ...s, stats, forwards: forwards.items }, () => {
       for (const [k, v] of Object.entries({ name: s.name, id: s.id, slice: s.slice, template: s.template, state: s.observed, desired: s.desired, address: s.address ?? '-', reason: s.reason ?? '-' })) {
         console.log(`${k.padEnd(10)} ${v}`);
       }
       console.log(`${'limits'.padEnd(10)} cpu ${s.resources.cpu}, memory ${s.resources.memoryMb} MB, disk ${s.resources.diskMb} MB, pids ${s.resources.pids}`);
+      const rate = (mbit: number): string => (mbit > 0 ? `${mbit} Mbit/s guaranteed` : 'a fair share');
+      console.log(`${'bandwidth'.padEnd(10)} up ${rate(s.resources.upMbit)}, down ${rate(s.resources.downMbit)}`);
       if (stats !== null) {
-        console.log(`${'usage'.padEnd(10)} cpu ${(stats['cpuNs'] ?? 0) / 1e9} s, memory ${Math.round((stats['memoryBytes'] ?? 0) / 1048576)} MB, pids ${stats['pids']}, rx ${stats['rxBytes']} B, tx ${stats['txBytes']} B`);
+        console.log(`${'usage'.padEnd(10)} cpu ${(stats.cpuNs) / 1e9} s, memory ${Math.round(stats.memoryBytes / 1048576)} MB, pids ${stats.pids}, rx ${stats.rxBytes} B, tx ${stats.txBytes} B`);
+        for (const direction of ['up', 'down'] as const) {
+          const c = stats.shaped?.[direction];
+          if (c !== undefined) console.log(`${'shaped'.padEnd(10)} ${direction} ${c.bytes} B, ${c.drops} dropped`);
+        }
       }
       for (const f of forwards.items) console.log(`${'forward'.padEnd(10)} ${f.proto} :${f.hostPort} -> ${s.address ?? '?'}:${f.port}`);
     });

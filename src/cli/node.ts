@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { OwnerPolicy } from '../model/policy.js';
 import { OWNER_MODES } from '../model/policy.js';
+import type { BandwidthContribution } from '../api/schemas.js';
 import type { ApiClient } from './client.js';
 
 export interface NodeCliDeps {
@@ -17,6 +18,16 @@ function wholeNumber(text: string): number {
   return Number(text);
 }
 
+/** A rate in Mbit/s, or 'none' for a direction left unshaped; the agent checks the range. */
+function mbitOrNone(flag: string, text: string): number | null {
+  if (text === 'none') return null;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new Error(`${flag} takes a rate in Mbit/s or 'none', not ${JSON.stringify(text)}`);
+  return n;
+}
+
+const shownRate = (mbit: number | null): string => (mbit === null ? 'not shaped' : `${mbit} Mbit/s`);
+
 function describe(p: OwnerPolicy): string[] {
   return [
     `mode   ${p.mode}`,
@@ -27,7 +38,7 @@ function describe(p: OwnerPolicy): string[] {
 }
 
 export function registerNodeCommands(program: Command, { client, emit }: NodeCliDeps): void {
-  const node = program.command('node').description("this gateway's owner controls: mode and who may use it");
+  const node = program.command('node').description("this gateway's owner controls: mode, who may use it, bandwidth");
 
   node.command('mode <mode>')
     .description(`set the mode: ${OWNER_MODES.join(', ')} (safe keeps what runs and takes nothing new; drain moves slice slivers elsewhere, then takes nothing)`)
@@ -47,6 +58,24 @@ export function registerNodeCommands(program: Command, { client, emit }: NodeCli
       const current = await api.request<OwnerPolicy>('GET', '/api/v1/node/policy');
       const next = await api.request<OwnerPolicy>('PUT', '/api/v1/node/policy', { ...current, zone: zone === 'none' ? null : zone });
       emit(cmd, next, () => console.log(`zone ${next.zone ?? 'none'}`));
+    });
+
+  node.command('bandwidth')
+    .description("show, or change, the bandwidth this gateway gives its slivers (shared fairly, guarantees first)")
+    .option('--up <mbit>', "upload Mbit/s, or 'none' to stop shaping uploads")
+    .option('--down <mbit>', "download Mbit/s, or 'none' to stop shaping downloads")
+    .option('--json', 'machine-readable output')
+    .action(async (o: { up?: string; down?: string }, cmd: Command) => {
+      const api = await client(cmd);
+      let given = await api.request<BandwidthContribution>('GET', '/api/v1/node/bandwidth');
+      if (o.up !== undefined || o.down !== undefined) {
+        given = await api.request<BandwidthContribution>('PUT', '/api/v1/node/bandwidth', {
+          upMbit: o.up === undefined ? given.upMbit : mbitOrNone('--up', o.up),
+          downMbit: o.down === undefined ? given.downMbit : mbitOrNone('--down', o.down),
+        });
+      }
+      const shown = given;
+      emit(cmd, shown, () => console.log(`up    ${shownRate(shown.upMbit)}\ndown  ${shownRate(shown.downMbit)}`));
     });
 
   node.command('policy')

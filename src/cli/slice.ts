@@ -86,6 +86,8 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
     .option('--cpu <cores>', 'CPU cores per sliver (fractions allowed)', num('--cpu'))
     .option('--memory <mb>', 'memory per sliver (MB)', num('--memory'))
     .option('--disk <mb>', 'disk per sliver (MB)', num('--disk'))
+    .option('--up <mbit>', 'upload rate guaranteed per sliver (Mbit/s; default a fair share)', num('--up'))
+    .option('--down <mbit>', 'download rate guaranteed per sliver (Mbit/s; default a fair share)', num('--down'))
     .option('--spread <rule>', `where slivers must differ: ${SPREADS.join(' or ')}`, 'gateways')
     .option('--near <gateway>', 'place close to this gateway (by measured round-trip time)')
     .option('--ssh-key <file...>', 'OpenSSH public keys to install in every sliver')
@@ -95,7 +97,7 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
       const sshKeys = await Promise.all(((o['sshKey'] as string[] | undefined) ?? []).map(async (f) => (await readFile(f, 'utf8')).trim()));
-      const resources = Object.fromEntries([['cpu', o['cpu']], ['memoryMb', o['memory']], ['diskMb', o['disk']]].filter(([, v]) => v !== undefined));
+      const resources = Object.fromEntries([['cpu', o['cpu']], ['memoryMb', o['memory']], ['diskMb', o['disk']], ['upMbit', o['up']], ['downMbit', o['down']]].filter(([, v]) => v !== undefined));
       const spec = {
         name, slivers: o['slivers'], template: o['template'], resources, spread: o['spread'], sshKeys,
         ...(o['near'] === undefined ? {} : { near: o['near'] }),

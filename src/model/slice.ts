@@ -40,7 +40,8 @@ export const MAX_LIFETIME_SEC = 90 * 24 * 3600;
 export const DEFAULT_LIFETIME_SEC = 7 * 24 * 3600;
 
 const SPEC_FIELDS = ['name', 'slivers', 'template', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec'];
-const RESOURCE_FIELDS = ['cpu', 'memoryMb', 'diskMb', 'pids'];
+// upMbit and downMbit came later and are optional, so specs signed before them stay valid.
+const RESOURCE_FIELDS = ['cpu', 'memoryMb', 'diskMb', 'pids', 'upMbit', 'downMbit'];
 
 const invalid = (detail: string, field: string): HearthError => new HearthError('invalid_request', detail, { field });
 

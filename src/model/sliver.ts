@@ -26,6 +26,12 @@ export interface SliverResources {
   memoryMb: number;
   diskMb: number;
   pids: number;
+  /**
+   * Upload and download rate guaranteed by the gateway's shaper, in Mbit/s;
+   * 0 asks no guarantee (a fair share of what is left). Fractions allowed.
+   */
+  upMbit: number;
+  downMbit: number;
 }
 
 export interface SliverSpec {
@@ -47,7 +53,10 @@ export interface Sliver {
   updatedAt: string;
 }
 
-export const DEFAULT_RESOURCES: SliverResources = { cpu: 0.5, memoryMb: 128, diskMb: 256, pids: 256 };
+export const DEFAULT_RESOURCES: SliverResources = { cpu: 0.5, memoryMb: 128, diskMb: 256, pids: 256, upMbit: 0, downMbit: 0 };
+
+/** The most bandwidth anyone may give or ask, in Mbit/s (100 Gbit/s): beyond it a figure is a mistake. */
+export const MAX_MBIT = 100_000;
 
 /** Bounds a single sliver may ask for, whatever the gateway's size. */
 export const RESOURCE_BOUNDS: Readonly<Record<keyof SliverResources, { min: number; max: number }>> = {
@@ -55,7 +64,11 @@ export const RESOURCE_BOUNDS: Readonly<Record<keyof SliverResources, { min: numb
   memoryMb: { min: 16, max: 1024 * 1024 },
   diskMb: { min: 16, max: 64 * 1024 * 1024 },
   pids: { min: 16, max: 1_000_000 },
+  upMbit: { min: 0, max: MAX_MBIT },
+  downMbit: { min: 0, max: MAX_MBIT },
 };
+
+const FRACTIONAL: ReadonlySet<keyof SliverResources> = new Set(['cpu', 'upMbit', 'downMbit']);
 
 // DNS-label style: lower-case letters, digits and inner hyphens, 1..63 chars.
 // It keeps names safe as file names, container names and URL segments.
@@ -77,7 +90,7 @@ export function validateResources(r: SliverResources): void {
     if (!Number.isFinite(value) || value < min || value > max) {
       throw new HearthError('invalid_resources', `${key} must be between ${min} and ${max}, got ${value}`, { field: key });
     }
-    if (key !== 'cpu' && !Number.isInteger(value)) {
+    if (!FRACTIONAL.has(key) && !Number.isInteger(value)) {
       throw new HearthError('invalid_resources', `${key} must be a whole number, got ${value}`, { field: key });
     }
   }

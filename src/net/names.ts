@@ -53,3 +53,13 @@ export function defaultTableName(bridge: string): string {
 export function hostVethName(sliverId: string): string {
   return `hv${createHash('sha256').update(sliverId).digest('hex').slice(0, 13)}`;
 }
+
+/**
+ * A sliver's eth0 MAC: locally administered, unicast (first byte 06, apart
+ * from the 0a of slice networks' MACs), then 40 bits of SHA-256(id). Fixed
+ * at creation so the gateway's shaper can tell the sliver's frames by it.
+ */
+export function sliverMac(sliverId: string): string {
+  const hex = `06${createHash('sha256').update(`hearth eth0\0${sliverId}`).digest('hex').slice(0, 10)}`;
+  return hex.match(/../g)?.join(':') ?? hex;
+}

@@ -231,10 +231,10 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
           admitUser(init.policy(), req.user, held);
           admit(init.contribution(), usageWithLeases(store, now), req.spec.resources);
         }
-        const { cpu, memoryMb, diskMb } = req.spec.resources;
+        const { pids: _pids, ...held } = req.spec.resources;
         const lease: LeaseRecord = {
           id: req.lease, slice: req.spec.name, user: req.user, index: req.index,
-          resources: { cpu, memoryMb, diskMb }, holder: req.holder, expiresAt: now + req.ttlSec,
+          resources: held, holder: req.holder, expiresAt: now + req.ttlSec,
         };
         store.putLease(lease);
         return { kind: 'leased', lease };

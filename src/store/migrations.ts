@@ -82,4 +82,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE slices ADD COLUMN resize_document TEXT;
   `,
+  // 5: the upload and download rates a sliver is guaranteed (Mbit/s, 0 for a
+  // fair share), held by leases too so admission counts them.
+  `
+  ALTER TABLE slivers ADD COLUMN up_mbit REAL NOT NULL DEFAULT 0;
+  ALTER TABLE slivers ADD COLUMN down_mbit REAL NOT NULL DEFAULT 0;
+  ALTER TABLE leases ADD COLUMN up_mbit REAL NOT NULL DEFAULT 0;
+  ALTER TABLE leases ADD COLUMN down_mbit REAL NOT NULL DEFAULT 0;
+  `,
 ];

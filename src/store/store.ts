@@ -39,7 +39,7 @@ export interface LeaseRecord {
   slice: string;
   user: string;
   index: number;
-  resources: Pick<SliverResources, 'cpu' | 'memoryMb' | 'diskMb'>;
+  resources: Omit<SliverResources, 'pids'>;
   /** The entry gateway that asked. */
   holder: string;
   /** Seconds since the epoch. */
@@ -85,6 +85,8 @@ interface SliverRow {
   memory_mb: number;
   disk_mb: number;
   pids: number;
+  up_mbit: number;
+  down_mbit: number;
   desired: DesiredState;
   observed: ObservedState;
   reason: string | null;
@@ -109,7 +111,7 @@ function fromRow(r: SliverRow): StoredSliver {
       name: r.name,
       slice: r.slice,
       template: r.template as TemplateName,
-      resources: { cpu: r.cpu, memoryMb: r.memory_mb, diskMb: r.disk_mb, pids: r.pids },
+      resources: { cpu: r.cpu, memoryMb: r.memory_mb, diskMb: r.disk_mb, pids: r.pids, upMbit: r.up_mbit, downMbit: r.down_mbit },
     },
     desired: r.desired,
     observed: r.observed,
@@ -130,13 +132,15 @@ interface LeaseRow {
   cpu: number;
   memory_mb: number;
   disk_mb: number;
+  up_mbit: number;
+  down_mbit: number;
   holder: string;
   expires_at: number;
 }
 
 const leaseFromRow = (r: LeaseRow): LeaseRecord => ({
   id: r.id, slice: r.slice, user: r.slice_user, index: r.slice_index,
-  resources: { cpu: r.cpu, memoryMb: r.memory_mb, diskMb: r.disk_mb }, holder: r.holder, expiresAt: r.expires_at,
+  resources: { cpu: r.cpu, memoryMb: r.memory_mb, diskMb: r.disk_mb, upMbit: r.up_mbit, downMbit: r.down_mbit }, holder: r.holder, expiresAt: r.expires_at,
 });
 
 interface SliceRow {
@@ -202,8 +206,8 @@ export interface Store {
 
 export function createStore({ db, now }: StoreInit): Store {
   const stmts = {
-    insert: db.prepare(`INSERT INTO slivers (id, name, slice, template, cpu, memory_mb, disk_mb, pids, desired, observed, created_at, updated_at, slice_user, slice_index)
-      VALUES (@id, @name, @slice, @template, @cpu, @memoryMb, @diskMb, @pids, @desired, 'requested', @at, @at, @user, @index)`),
+    insert: db.prepare(`INSERT INTO slivers (id, name, slice, template, cpu, memory_mb, disk_mb, pids, up_mbit, down_mbit, desired, observed, created_at, updated_at, slice_user, slice_index)
+      VALUES (@id, @name, @slice, @template, @cpu, @memoryMb, @diskMb, @pids, @upMbit, @downMbit, @desired, 'requested', @at, @at, @user, @index)`),
     byId: db.prepare('SELECT * FROM slivers WHERE id = ?'),
     byName: db.prepare('SELECT * FROM slivers WHERE name = ?'),
     all: db.prepare('SELECT * FROM slivers ORDER BY created_at, name'),
@@ -217,8 +221,8 @@ export function createStore({ db, now }: StoreInit): Store {
     revoke: db.prepare('INSERT OR IGNORE INTO revocations (id, name, at) VALUES (?, ?, ?)'),
     revocations: db.prepare('SELECT id, name, at FROM revocations ORDER BY at, id'),
     clearRevocations: db.prepare('DELETE FROM revocations'),
-    putLease: db.prepare(`INSERT OR REPLACE INTO leases (id, slice, slice_user, slice_index, cpu, memory_mb, disk_mb, holder, expires_at)
-      VALUES (@id, @slice, @user, @index, @cpu, @memoryMb, @diskMb, @holder, @expiresAt)`),
+    putLease: db.prepare(`INSERT OR REPLACE INTO leases (id, slice, slice_user, slice_index, cpu, memory_mb, disk_mb, up_mbit, down_mbit, holder, expires_at)
+      VALUES (@id, @slice, @user, @index, @cpu, @memoryMb, @diskMb, @upMbit, @downMbit, @holder, @expiresAt)`),
     lease: db.prepare('SELECT * FROM leases WHERE id = ?'),
     leases: db.prepare('SELECT * FROM leases ORDER BY expires_at, id'),
     deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
@@ -243,7 +247,7 @@ export function createStore({ db, now }: StoreInit): Store {
       stmts.insert.run({
         id, name: spec.name, slice: spec.slice, template: spec.template,
         cpu: spec.resources.cpu, memoryMb: spec.resources.memoryMb, diskMb: spec.resources.diskMb, pids: spec.resources.pids,
-        desired, at, user: member?.user ?? null, index: member?.index ?? null,
+        upMbit: spec.resources.upMbit, downMbit: spec.resources.downMbit, desired, at, user: member?.user ?? null, index: member?.index ?? null,
       });
       stmts.event.run(at, id, 'sliver.requested', JSON.stringify({ name: spec.name, desired }));
       return getSliver(id) as StoredSliver;

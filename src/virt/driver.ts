@@ -27,6 +27,8 @@ export interface ContainerNetwork {
   address: string;
   /** Default route inside the sliver (the bridge address). */
   gateway: string;
+  /** The sliver's eth0 MAC (aa:bb:…); the kernel picks one at random when left out. */
+  mac?: string;
 }
 
 export interface ContainerSpec {

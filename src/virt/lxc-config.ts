@@ -52,6 +52,7 @@ const IFACE_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const IPV4 = String.raw`(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)`;
 const CIDR_RE = new RegExp(`^${IPV4}/(?:3[0-2]|[12]?\\d)$`);
 const ADDR_RE = new RegExp(`^${IPV4}$`);
+const MAC_RE = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
 
 export function renderNetworkConfig(net: ContainerNetwork | undefined): string[] {
   if (net === undefined) return ['lxc.net.0.type = empty'];
@@ -61,12 +62,14 @@ export function renderNetworkConfig(net: ContainerNetwork | undefined): string[]
   if (!IFACE_RE.test(net.hostVeth)) throw bad('hostVeth', net.hostVeth);
   if (!CIDR_RE.test(net.address)) throw bad('address', net.address);
   if (!ADDR_RE.test(net.gateway)) throw bad('gateway', net.gateway);
+  if (net.mac !== undefined && !MAC_RE.test(net.mac)) throw bad('mac', net.mac);
   return [
     'lxc.net.0.type = veth',
     `lxc.net.0.link = ${net.bridge}`,
     'lxc.net.0.flags = up',
     `lxc.net.0.veth.pair = ${net.hostVeth}`,
     'lxc.net.0.name = eth0',
+    ...(net.mac === undefined ? [] : [`lxc.net.0.hwaddr = ${net.mac}`]),
     `lxc.net.0.ipv4.address = ${net.address}`,
     `lxc.net.0.ipv4.gateway = ${net.gateway}`,
   ];

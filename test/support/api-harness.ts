@@ -45,6 +45,8 @@ export interface ApiHarnessOptions {
 
 export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-api-'));
+  // The owner may change the bandwidth given (PUT /api/v1/node/bandwidth).
+  let current = contribution;
   const db = openDb(join(dir, 'hearth.db'));
   const store = createStore({ db, now: () => new Date().toISOString() });
   const driver = createMemoryDriver();
@@ -53,10 +55,10 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const reconciler = createReconciler({ store, driver, net, subnet: '10.99.0.0/24', log, monotonic: () => performance.now() });
   const metrics = createMetrics({
     sliversByState: () => ({}),
-    contribution: () => contribution,
+    contribution: () => current,
     usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
   });
-  const slivers = createSliverService({ store, driver, containerName, contribution: () => contribution, kick: () => undefined });
+  const slivers = createSliverService({ store, driver, containerName, contribution: () => current, kick: () => undefined });
   // The real community service, never started: every route reaches it, and
   // whatever needs a running Serf answers not_in_community.
   const identity = await loadOrCreateIdentity(join(dir, 'identity'), { commonName: 'gw-test' });
@@ -72,7 +74,11 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const slices = createSliceService({ community: opts.alone === true ? { view: () => EMPTY_VIEW, caller: community.caller } : community, log });
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices,
-    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => contribution, community: () => null, policy: await loadOwnerPolicy(dir),
+    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
+      setBandwidth: async ({ upMbit, downMbit }) => {
+        const { upMbit: _up, downMbit: _down, ...rest } = current;
+        current = { ...rest, ...(upMbit === undefined ? {} : { upMbit }), ...(downMbit === undefined ? {} : { downMbit }) };
+      },
       inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
   });
   await api.ready();

@@ -97,9 +97,9 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
     report.gateways++;
   }
   // The WireGuard tests' pairs have names of their own: their daemons, namespaces and sockets
-  // (and the slice segments test's sliver namespaces).
+  // (and the slice segments and shaper tests' namespaces).
   for (const prefix of ['wgt', 'sgt']) await wgPair(prefix).remove().catch(() => undefined);
-  for (const ns of ['sgts1', 'sgts2', 'sgts3']) await runIp(['netns', 'delete', ns]).catch(() => undefined);
+  for (const ns of ['sgts1', 'sgts2', 'sgts3', 'bwtgw', 'bwts1', 'bwts2']) await runIp(['netns', 'delete', ns]).catch(() => undefined);
   const namespaces = (JSON.parse((await runIp(['-j', 'netns', 'list'])) || '[]') as { name: string }[]).map((n) => n.name);
   for (const name of namespaces.filter((n) => TEST_NAMESPACE.test(n))) {
     await removeTunDevices(name);

@@ -3,9 +3,9 @@
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Contribution } from '../../host/contribution.js';
+import { validateBandwidth, type BandwidthGiven, type Contribution } from '../../host/contribution.js';
 import type { Inventory } from '../../host/inventory.js';
-import { NodeInfo } from '../schemas.js';
+import { BandwidthContribution, NodeInfo } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
 import { OWNER_MODES, type OwnerPolicy } from '../../model/policy.js';
 
@@ -18,6 +18,13 @@ export interface NodeInfoSource {
   /** The community side in brief; null when not in one. */
   community: () => { name: string; state: string; reason: string | null; warning: string | null } | null;
   policy: { get(): OwnerPolicy; set(policy: unknown): Promise<OwnerPolicy> };
+  /** Keeps the bandwidth the owner gives (in the config) once it is valid. */
+  setBandwidth(b: BandwidthGiven): Promise<void>;
+}
+
+/** The bandwidth part of a contribution on the wire: a direction not given is null. */
+function bandwidthOf(c: Contribution): BandwidthContribution {
+  return { upMbit: c.upMbit ?? null, downMbit: c.downMbit ?? null };
 }
 
 const Policy = Type.Object({
@@ -43,6 +50,10 @@ export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, s
       contribution: node.contribution(),
       usage: slivers.usage(),
       free: slivers.free(),
+      bandwidth: {
+        contributed: bandwidthOf(node.contribution()),
+        guaranteed: { upMbit: slivers.usage().upMbit, downMbit: slivers.usage().downMbit },
+      },
       slivers: counts,
       community: node.community(),
     };
@@ -54,4 +65,21 @@ export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, s
   app.put('/api/v1/node/policy', {
     schema: { summary: "Set the owner's mode and user policy; it travels in this gateway's tags", tags: ['node'], body: Policy, response: { 200: Policy, '4xx': Type.Ref('Problem') } },
   }, async (req) => node.policy.set(req.body));
+
+  app.get('/api/v1/node/bandwidth', {
+    schema: { summary: 'The bandwidth the owner gives, Mbit/s each way', tags: ['node'], response: { 200: BandwidthContribution, '4xx': Type.Ref('Problem') } },
+  }, async () => bandwidthOf(node.contribution()));
+
+  app.put('/api/v1/node/bandwidth', {
+    schema: {
+      summary: 'Set the bandwidth the owner gives (null: that direction is not shaped); the shaper follows within seconds',
+      tags: ['node'], body: BandwidthContribution, response: { 200: BandwidthContribution, '4xx': Type.Ref('Problem') },
+    },
+  }, async (req) => {
+    const { upMbit, downMbit } = req.body as BandwidthContribution;
+    const given: BandwidthGiven = { ...(upMbit === null ? {} : { upMbit }), ...(downMbit === null ? {} : { downMbit }) };
+    validateBandwidth(given);
+    await node.setBandwidth(given);
+    return bandwidthOf(node.contribution());
+  });
 }

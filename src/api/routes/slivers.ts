@@ -10,6 +10,7 @@ import {
   CreateSliverBody, EventList, EventsQuery, ExecBody, ExecResult, Forward, ForwardParams, SliverList, SliverParams, Stats, type Sliver,
 } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
+import type { SliverTraffic } from '../../net/shaper.js';
 
 /** The one place a stored sliver becomes its wire shape. */
 export function viewOf(s: StoredSliver): Sliver {
@@ -24,7 +25,9 @@ const errors = { '4xx': problem, '5xx': problem };
 const one = { 200: Type.Ref('Sliver'), ...errors };
 const accepted = { 202: Type.Ref('Sliver'), ...errors };
 
-export function registerSliverRoutes(untyped: FastifyInstance, slivers: SliverService, store: Store): void {
+export function registerSliverRoutes(
+  untyped: FastifyInstance, slivers: SliverService, store: Store, traffic?: (sliverId: string) => Promise<SliverTraffic | undefined>,
+): void {
   const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['slivers'];
 
@@ -59,7 +62,11 @@ export function registerSliverRoutes(untyped: FastifyInstance, slivers: SliverSe
 
   app.get('/api/v1/slivers/:id/stats', {
     schema: { summary: 'Resource use of a running sliver', tags, params: SliverParams, response: { 200: Type.Union([Stats, Type.Null()]), ...errors } },
-  }, async (req) => slivers.stats(req.params.id));
+  }, async (req) => {
+    const stats = await slivers.stats(req.params.id);
+    const shaped = stats === null ? undefined : await traffic?.(slivers.get(req.params.id).id);
+    return shaped === undefined ? stats : { ...stats, shaped };
+  });
 
   app.get('/api/v1/slivers/:id/forwards', {
     schema: { summary: 'Port forwards to a sliver', tags, params: SliverParams, response: { 200: Type.Object({ items: Type.Array(Forward) }), ...errors } },

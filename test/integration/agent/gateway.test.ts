@@ -108,6 +108,28 @@ test('a port forward reaches a service in the sliver from the gateway address', 
   assert.equal(closed, 'closed');
 });
 
+test('the owner gives bandwidth: slivers are shaped, and show and /metrics count their traffic', async () => {
+  assert.match(await ok('node', 'bandwidth', '--up', '50', '--down', '40'), /^up\s+50 Mbit\/s\ndown\s+40 Mbit\/s$/m);
+  const gatewayAddr = (JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { address: string }).address.replace(/\.\d+$/, '.1');
+  type Shaped = { up?: { bytes: number; drops: number }; down?: { bytes: number; drops: number } };
+  let shaped: Shaped | undefined;
+  // The shaper follows within a round (3 s); then a few pings cross it each way.
+  for (let i = 0; i < 40 && shaped?.up === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    shaped = (JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { stats: { shaped?: Shaped } }).stats.shaped;
+  }
+  await ok('sliver', 'exec', 'web', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', gatewayAddr);
+  const show = JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { stats: { shaped: Required<Shaped> } };
+  assert.ok(show.stats.shaped.up.bytes >= 3 * 98 && show.stats.shaped.down.bytes >= 3 * 98, JSON.stringify(show.stats.shaped));
+  assert.equal(show.stats.shaped.up.drops, 0);
+  assert.match(await ok('sliver', 'show', 'web'), /^shaped\s+up \d+ B, 0 dropped$/m);
+  const metrics = await (await fetch(`http://127.0.0.1:${gw.config.api.port}/metrics`, { headers: { authorization: `Bearer ${gw.token}` } })).text();
+  assert.match(metrics, /^hearth_sliver_network_bytes_total\{sliver="web",direction="down"\} [1-9]\d*$/m);
+  assert.match(metrics, /^hearth_sliver_network_drops_total\{sliver="web",direction="up"\} 0$/m);
+  assert.match(await ok('status'), /^bandwidth: up 50 Mbit\/s \(0 guaranteed\), down 40 Mbit\/s \(0 guaranteed\)$/m);
+  assert.match(await ok('node', 'bandwidth', '--up', 'none', '--down', 'none'), /^up\s+not shaped$/m);
+});
+
 test('stop and start wait for the state and keep the address', async () => {
   const before = JSON.parse(await ok('sliver', 'show', 'db', '--json')) as { address: string };
   assert.match(await ok('sliver', 'stop', 'db'), /sliver db stopped/);

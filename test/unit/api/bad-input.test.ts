@@ -73,6 +73,17 @@ const cases: Case[] = [
   { name: 'absurd pids', ...body({ name: 'a', resources: { pids: 2 ** 40 } }), status: 400, code: 'invalid_resources' },
   { name: 'more memory than contributed', ...body({ name: 'a', resources: { memoryMb: 4096 } }), status: 409, code: 'insufficient_resources' },
   { name: 'more cpu than contributed', ...body({ name: 'a', resources: { cpu: 8 } }), status: 409, code: 'insufficient_resources' },
+  // bandwidth
+  { name: 'absurd upload guarantee', ...body({ name: 'a', resources: { upMbit: 1e9 } }), status: 400, code: 'invalid_resources' },
+  { name: 'negative download guarantee', ...body({ name: 'a', resources: { downMbit: -5 } }), status: 400, code: 'invalid_resources' },
+  { name: 'bandwidth as a string', ...body({ name: 'a', resources: { upMbit: '10' } }), status: 400, code: 'invalid_request' },
+  { name: 'a guarantee where the owner gives no bandwidth', ...body({ name: 'a', resources: { upMbit: 1 } }), status: 409, code: 'insufficient_resources' },
+  { name: 'owner bandwidth negative', method: 'PUT', url: '/api/v1/node/bandwidth', payload: { upMbit: -1, downMbit: null }, status: 400, code: 'invalid_resources' },
+  { name: 'owner bandwidth absurd', method: 'PUT', url: '/api/v1/node/bandwidth', payload: { upMbit: null, downMbit: 1e12 }, status: 400, code: 'invalid_resources' },
+  { name: 'owner bandwidth zero', method: 'PUT', url: '/api/v1/node/bandwidth', payload: { upMbit: 0, downMbit: null }, status: 400, code: 'invalid_resources' },
+  { name: 'owner bandwidth as a string', method: 'PUT', url: '/api/v1/node/bandwidth', payload: { upMbit: '10', downMbit: null }, status: 400, code: 'invalid_request' },
+  { name: 'owner bandwidth with a field missing', method: 'PUT', url: '/api/v1/node/bandwidth', payload: { upMbit: 10 }, status: 400, code: 'invalid_request' },
+  { name: 'owner bandwidth without the token', method: 'PUT', url: '/api/v1/node/bandwidth', payload: { upMbit: 10, downMbit: 10 }, noAuth: true, status: 401, code: 'unauthorized' },
   // ids
   { name: 'show unknown id', method: 'GET', url: '/api/v1/slivers/nope', status: 404, code: 'sliver_not_found' },
   { name: 'show id with dot-dot', method: 'GET', url: '/api/v1/slivers/..%2F..%2Fetc', status: 404, code: 'sliver_not_found' },

@@ -98,6 +98,14 @@ void describe('POST /api/v1/slices: the signed document is the authority, and a 
     { name: 'a short nonce', payload: () => ({ document: { ...doc(), nonce: 'abc' } }), status: 400, code: 'malformed_document' },
     { name: 'a well signed spec with 0 slivers', payload: () => ({ document: doc({ body: { ...spec, slivers: 0 } }) }), status: 400, code: 'invalid_request' },
     { name: 'a well signed spec with a bad name', payload: () => ({ document: doc({ body: { ...spec, name: '../etc' } }) }), status: 400, code: 'invalid_name' },
+    {
+      name: 'a well signed spec with an absurd bandwidth request',
+      payload: () => ({ document: doc({ body: { ...spec, resources: { upMbit: 1e9 } } }) }), status: 400, code: 'invalid_resources',
+    },
+    {
+      name: 'a well signed spec with a negative bandwidth request',
+      payload: () => ({ document: doc({ body: { ...spec, resources: { downMbit: -1 } } }) }), status: 400, code: 'invalid_resources',
+    },
   ];
 
   for (const c of cases) {
@@ -107,6 +115,7 @@ void describe('POST /api/v1/slices: the signed document is the authority, and a 
         ...(c.raw !== undefined ? { payload: c.raw } : { payload: c.payload() as object }),
       });
       assertRefused(res, c.status, c.code);
+      assert.deepEqual([h.store.listSlices(), h.store.listLeases(), h.store.listSlivers()], [[], [], []], 'nothing half-made');
     });
   }
 

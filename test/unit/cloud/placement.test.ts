@@ -15,7 +15,7 @@ import type { MemberStatus, SerfCoordinate } from '../../../src/overlay/serf-rec
 import type { OwnerMode } from '../../../src/overlay/tags.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
 
-const small: SliverResources = { cpu: 0.5, memoryMb: 128, diskMb: 256, pids: 256 };
+const small: SliverResources = { cpu: 0.5, memoryMb: 128, diskMb: 256, pids: 256, upMbit: 0, downMbit: 0 };
 const roomy: ResourceVector = { cpu: 4, memoryMb: 4096, diskMb: 20_000, slivers: 8 };
 const cand = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, free: roomy, zone: null, rttMs: null, ...over });
 const spec = (spread: Spread = 'gateways', near: string | null = null, resources = small): PlaceInput['spec'] => ({ resources, spread, near });
@@ -163,7 +163,7 @@ void describe('placeSlivers, by example', () => {
 
   void test('no_capacity names the most free seen against what was asked, and places nothing', () => {
     const p = placeSlivers({
-      spec: spec('gateways', null, { cpu: 2, memoryMb: 2048, diskMb: 1024, pids: 256 }), indexes: [0, 1],
+      spec: spec('gateways', null, { cpu: 2, memoryMb: 2048, diskMb: 1024, pids: 256, upMbit: 0, downMbit: 0 }), indexes: [0, 1],
       candidates: [
         cand('a', { free: { cpu: 1.5, memoryMb: 4096, diskMb: 4096, slivers: 2 } }), cand('b', { free: { cpu: 3, memoryMb: 1024, diskMb: 4096, slivers: 1 } }),
         cand('c', { free: { cpu: 2, memoryMb: 2048, diskMb: 1024, slivers: 1 } }),
@@ -220,7 +220,7 @@ const arbCase = (maxCandidates: number, maxSlivers: number): fc.Arbitrary<Case> 
       cpu: fc.integer({ min: 10, max: 2000 }).map((m) => m / 1000),
       memoryMb: fc.integer({ min: 16, max: 2048 }),
       diskMb: fc.integer({ min: 16, max: 4096 }),
-      pids: fc.constant(256),
+      pids: fc.constant(256), upMbit: fc.constant(0), downMbit: fc.constant(0),
     }),
     spread: fc.constantFrom<Spread>('gateways', 'zones'),
     near: fc.option(fc.constantFrom(...NAMES)),
@@ -315,7 +315,7 @@ void describe('placeSlivers, by property', () => {
     const vector = fc.record({ cpu: num, memoryMb: num, diskMb: num, slivers: num });
     const wild = fc.record({
       spec: fc.record({
-        resources: fc.record({ cpu: num, memoryMb: num, diskMb: num, pids: num }),
+        resources: fc.record({ cpu: num, memoryMb: num, diskMb: num, pids: num, upMbit: num, downMbit: num }),
         spread: fc.constantFrom<Spread>('gateways', 'zones'),
         near: fc.option(fc.string()),
       }),

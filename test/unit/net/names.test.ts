@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HearthError } from '../../../src/model/errors.js';
-import { defaultTableName, hostVethName, isLinkName, validateLinkName, validateTableName } from '../../../src/net/names.js';
+import { defaultTableName, hostVethName, isLinkName, sliverMac, validateLinkName, validateTableName } from '../../../src/net/names.js';
 
 describe('hostVethName', () => {
   test('is a valid link name of at most 15 characters, stable for an id', () => {
@@ -56,5 +56,12 @@ describe('defaultTableName', () => {
     for (const bad of ['', 'a'.repeat(16), 'br "x"']) {
       assert.throws(() => defaultTableName(bad), (e: unknown) => e instanceof HearthError && e.code === 'invalid_request', bad);
     }
+  });
+
+  test('a sliver\'s eth0 MAC is fixed by its id: unicast, locally administered, apart from slice networks\' 0a…', () => {
+    const mac = sliverMac('0123456789ab');
+    assert.match(mac, /^06(:[0-9a-f]{2}){5}$/);
+    assert.equal(sliverMac('0123456789ab'), mac);
+    assert.notEqual(sliverMac('0123456789ac'), mac);
   });
 });

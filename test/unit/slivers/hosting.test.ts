@@ -71,7 +71,7 @@ void describe('hosting a slice sliver', () => {
     const req = reserveReq(h);
     const reserved = h.hosting.reserve(req);
     assert.equal(reserved.kind, 'leased');
-    assert.deepEqual(usageWithLeases(h.store, h.clock.now), { cpu: 0.5, memoryMb: 128, diskMb: 256, slivers: 1 });
+    assert.deepEqual(usageWithLeases(h.store, h.clock.now), { cpu: 0.5, memoryMb: 128, diskMb: 256, slivers: 1, upMbit: 0, downMbit: 0 });
     // The same lease asked again (a retry) is not counted twice.
     h.hosting.reserve(req);
     assert.equal(usageWithLeases(h.store, h.clock.now).slivers, 1);

@@ -29,7 +29,9 @@ void test('without a network the container gets an empty network namespace', () 
 void test('a network value that could inject config lines is refused', () => {
   const net = { bridge: 'br0', hostVeth: 'v1', address: '10.0.0.2/24', gateway: '10.0.0.1' };
   assert.ok(renderNetworkConfig(net).includes('lxc.net.0.ipv4.address = 10.0.0.2/24'));
-  for (const bad of [{ bridge: 'br0\nlxc.apparmor.profile = unconfined' }, { hostVeth: 'a-very-long-veth-name' }, { address: '10.0.0.2' }, { gateway: '10.0.0.1/24' }]) {
+  assert.ok(!renderNetworkConfig(net).some((l) => l.startsWith('lxc.net.0.hwaddr')), 'no MAC given: the kernel picks one');
+  assert.ok(renderNetworkConfig({ ...net, mac: '06:01:02:03:04:05' }).includes('lxc.net.0.hwaddr = 06:01:02:03:04:05'));
+  for (const bad of [{ bridge: 'br0\nlxc.apparmor.profile = unconfined' }, { hostVeth: 'a-very-long-veth-name' }, { address: '10.0.0.2' }, { gateway: '10.0.0.1/24' }, { mac: '06:01:02:03:04:05\nlxc.x = y' }]) {
     assert.throws(() => renderNetworkConfig({ ...net, ...bad }), (e) => e instanceof HearthError && e.code === 'invalid_request');
   }
   assert.throws(
