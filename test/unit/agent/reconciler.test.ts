@@ -191,4 +191,24 @@ describe('kick', () => {
     assert.equal(store.getSliver('one')?.observed, 'running');
     assert.equal(store.getSliver('two')?.observed, 'running');
   });
+
+  test('firewall applies run one at a time, each planned at its turn, so the newest plan lands last', async () => {
+    // A's create fails at once while its firewall apply is still in flight; the pass goes on to B.
+    const apply = net.apply.bind(net);
+    let inFlight = 0;
+    let most = 0;
+    net.apply = async (plan) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await apply(plan);
+      inFlight--;
+    };
+    store.insertSliver('aaaa', spec('a'), 'running');
+    store.insertSliver('bbbb', spec('b'), 'running');
+    driver.failNext('create', new Error('no space'));
+    await reconciler.pass();
+    await reconciler.pass();
+    assert.equal(most, 1, 'never two applies at once');
+    assert.deepEqual(net.plans.at(-1)?.ports.map((p) => p.sliverId).sort(), ['aaaa', 'bbbb'], 'the last plan to land is the newest');
+  });
 });
