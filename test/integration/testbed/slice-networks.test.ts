@@ -3,12 +3,14 @@
 // the real CLI. The story: a user makes a slice of two from gw1 → its
 // slivers, on two gateways, reach each other by name and address, IPv4 and
 // IPv6, over the gateways' WireGuard tunnel → a slice of one on the same
-// plan reaches none of them, and no gateway reaches them either → the host
-// of a sliver is killed: the sliver runs elsewhere with the same address, and
-// its slice peer reaches it there again → a sliver that sends from an
-// address not its own reaches nothing → the killed gateway returns with a new
-// address and, once the slice grows onto it, carries slice traffic again → it
-// is revoked while it does, and drops out of its peers' tunnels.
+// plan reaches none of them, and no gateway reaches them either → a sliver
+// that sends from an address not its own reaches nothing → what a sliver
+// sends over its slice network counts against its bandwidth share → the
+// host of a sliver is killed: the sliver runs elsewhere with the same
+// address, and its slice peer reaches it there again → the killed gateway
+// returns with a new address and, once the slice grows onto it, carries
+// slice traffic again → it is revoked while it does, and drops out of its
+// peers' tunnels.
 // (That nothing on a slice network reaches a gateway's host, tunnel port
 // included, is tested on the kernel alone in net/slice-segments.test.ts,
 // where a way back from the gateway can be made so that the check can fail.)
@@ -146,6 +148,21 @@ void describe(`slice networks on a testbed of three (prefix ${prefix})`, () => {
       assert.ok(await pings(a, 'net-0', 'net-1'), 'as itself it still does');
     } finally {
       await runHearth(gw(a), ['sliver', 'exec', 'net-0', '--', 'ip', 'addr', 'del', '100.72.0.9/24', 'dev', 'eth1']);
+    }
+  });
+
+  void test('the slice network\'s traffic counts against its sliver\'s bandwidth share', async () => {
+    const a = number(net.slivers[0]?.gateway ?? null);
+    await runHearth(gw(a), ['node', 'bandwidth', '--up', '50', '--down', '50']);
+    try {
+      const upBytes = async (): Promise<number | undefined> =>
+        (JSON.parse(await runHearth(gw(a), ['sliver', 'show', 'net-0', '--json'])) as { stats: { shaped?: { up?: { bytes: number } } } }).stats.shaped?.up?.bytes;
+      const before = await eventually('net-0 to be shaped', 30, upBytes, (b) => b !== undefined) as number;
+      await runHearth(gw(a), ['sliver', 'exec', 'net-0', '--', 'ping', '-c', '5', '-i', '0.2', '-s', '1000', '-W', '2', 'net-1']);
+      const after = (await upBytes()) ?? 0;
+      assert.ok(after - before >= 5 * 1000, `net-0's own class counted what it sent over the slice network: ${before} → ${after} bytes`);
+    } finally {
+      await runHearth(gw(a), ['node', 'bandwidth', '--up', 'none', '--down', 'none']);
     }
   });
 
