@@ -10,16 +10,14 @@
 // Run as root after `npm run build`:
 //   node dist/bench/wireguard.js [--runs 5] [--seconds 5] [--pings 200]
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { generateKeyPair, writeKeyFile } from '../src/net/wg/keys.js';
 import { createWgTunnel } from '../src/net/wg/tunnel.js';
 import { inNamespace, interfaceConfig, peerOf, wgPair, type WgGateway } from '../test/support/wg-pair.js';
+import { measure } from '../test/support/tcp-rate.js';
 import { machineLine, median } from './lib.js';
 
 const { values } = parseArgs({
@@ -34,46 +32,9 @@ const seconds = Number(values.seconds);
 const pings = Number(values.pings);
 const PORT = 5201;
 
-const RECEIVER = `
-const server = require('node:net').createServer((s) => {
-  let bytes = 0, t0;
-  s.on('data', (b) => { if (t0 === undefined) t0 = process.hrtime.bigint(); bytes += b.length; });
-  s.on('end', () => {
-    process.stdout.write(JSON.stringify({ bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6 }) + '\\n');
-    server.close();
-  });
-});
-server.listen(Number(process.argv[1]), '::', () => process.stdout.write('ready\\n'));
-`;
-
-const SENDER = `
-const [host, port, seconds] = process.argv.slice(1);
-const chunk = Buffer.alloc(65536, 0x61);
-const s = require('node:net').connect({ host, port: Number(port) }, () => {
-  const end = Date.now() + Number(seconds) * 1000;
-  const pump = () => {
-    while (Date.now() < end) if (!s.write(chunk)) { s.once('drain', pump); return; }
-    s.end();
-  };
-  pump();
-});
-`;
-
 /** Mbit/s from `from` to `address` (in `to`), counted by the receiver. */
 async function throughput(from: WgGateway, to: WgGateway, address: string): Promise<number> {
-  const receiver = spawn('nsenter', [`--net=/var/run/netns/${to.namespace}`, '--', process.execPath, '-e', RECEIVER, String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: receiver.stdout })[Symbol.asyncIterator]();
-  try {
-    if ((await lines.next()).value !== 'ready') throw new Error('the receiver did not start');
-    await inNamespace(from.namespace, [process.execPath, '-e', SENDER, address, String(PORT), String(seconds)], true);
-    const result = JSON.parse(String((await lines.next()).value)) as { bytes: number; ms: number };
-    return (result.bytes * 8) / (result.ms * 1000);
-  } finally {
-    if (receiver.exitCode === null) {
-      receiver.kill();
-      await once(receiver, 'exit');
-    }
-  }
+  return (await measure(from.namespace, to.namespace, address, PORT, seconds)).mbit;
 }
 
 /** avg and mdev in ms of `pings` echo requests 10 ms apart. */

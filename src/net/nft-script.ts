@@ -16,3 +16,12 @@ export function nftChain(name: string, hook: string, rules: readonly string[]): 
 export function nftQuote(name: string): string {
   return `"${name}"`;
 }
+
+/**
+ * The lines that empty tables `name` of these families in the script's
+ * transaction: each is created first, which makes its delete valid on a host
+ * that has none yet; the script then declares them anew.
+ */
+export function nftReplaceTables(name: string, families: readonly string[]): string[] {
+  return families.flatMap((family) => [`table ${family} ${name}`, `delete table ${family} ${name}`]);
+}

@@ -24,7 +24,7 @@
 import { isIP } from 'node:net';
 import { HearthError } from '../model/errors.js';
 import { renderTableMarker } from './claims.js';
-import { nftChain, nftQuote, nftSet } from './nft-script.js';
+import { nftChain, nftQuote, nftReplaceTables, nftSet } from './nft-script.js';
 import { isLinkName, validateLinkName, validateTableName } from './names.js';
 import { isSliverAddress, parseIPv4, parseSubnet } from './pool.js';
 import type { BlockedPeer, NetworkPlan, PortForward, SliverNetworkInit, SliverPort } from './types.js';
@@ -60,11 +60,7 @@ export function renderRuleset(init: SliverNetworkInit, plan: NetworkPlan): strin
 
   return [
     `# hearth firewall for bridge ${init.bridge}, subnet ${subnet.cidr} (generated; replaces both hearth tables atomically)`,
-    // Creating before deleting makes the delete valid on a host that has no table yet.
-    `table bridge ${t}`,
-    `delete table bridge ${t}`,
-    `table inet ${t}`,
-    `delete table inet ${t}`,
+    ...nftReplaceTables(t, ['bridge', 'inet']),
     '',
     `table bridge ${t} {`,
     marker,

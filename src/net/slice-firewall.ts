@@ -25,7 +25,7 @@ import { isIP } from 'node:net';
 import { HearthError } from '../model/errors.js';
 import { validateLinkName, validateTableName } from './names.js';
 import { namespaceRunner } from './netns-run.js';
-import { nftChain, nftQuote, nftSet } from './nft-script.js';
+import { nftChain, nftQuote, nftReplaceTables, nftSet } from './nft-script.js';
 import { VXLAN_PORT } from './slice-segments.js';
 import type { NetOpOptions } from './types.js';
 
@@ -75,10 +75,7 @@ export function renderSliceFirewall(init: SliceFirewallInit, ports: readonly Sli
   const peerElems = [...new Set(peers.map((p) => `${p.address} . 0x${p.vni.toString(16).padStart(6, '0')}`))].sort();
   return [
     `# hearth slice-network firewall (generated; replaces both of its tables atomically)`,
-    `table bridge ${t}`,
-    `delete table bridge ${t}`,
-    `table inet ${t}`,
-    `delete table inet ${t}`,
+    ...nftReplaceTables(t, ['bridge', 'inet']),
     '',
     `table bridge ${t} {`,
     nftSet('ports', 'type ifname', each(sorted, (p) => nftQuote(p.hostVeth))),

@@ -17,7 +17,7 @@ const server = require('node:net').createServer((s) => {
     server.close();
   });
 });
-server.listen(Number(process.argv[1]), '0.0.0.0', () => process.stdout.write('ready\\n'));
+server.listen(Number(process.argv[1]), '::', () => process.stdout.write('ready\\n'));
 `;
 
 const SENDER = `
