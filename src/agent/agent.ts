@@ -16,6 +16,8 @@ import { createLxcDriver } from '../virt/lxc.js';
 import type { Driver } from '../virt/driver.js';
 import { createSliverNetwork } from '../net/sliver-net.js';
 import type { SliverNetwork } from '../net/types.js';
+import { mtuOfAddress } from '../net/mtu.js';
+import { parseHostPort } from '../model/host-port.js';
 import { buildApi, type Api, type ApiLogger } from '../api/app.js';
 import { createMetrics, type SliverTrafficSample } from '../api/metrics.js';
 import { createSliverService, wallClockSec } from '../slivers/service.js';
@@ -26,7 +28,7 @@ import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
 import { loadConfig, dataPaths, readOwnerToken, saveConfig, type AgentConfig } from './config.js';
-import { createShaping } from './shaping.js';
+import { createShaping, type Shaping } from './shaping.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
 import { createCommunity, type Community } from './community.js';
@@ -100,10 +102,16 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   // The firewall cuts revoked members' gossip; the community, made below, says whose.
   const communityRef: { current?: Community } = {};
   const sliceNetRef: { current?: SliceNet } = {};
+  const shapingRef: { current?: Shaping } = {};
   const reconciler = createReconciler({
     store, driver, net, subnet: config.network.subnet, log: log.child({ part: 'reconciler' }),
     monotonic: () => performance.now(),
     onError: (step) => metrics.countReconcileError(step),
+    // A started sliver joins its slice network, and its shaper class, now rather than at the next round.
+    onStarted: () => {
+      void sliceNetRef.current?.tick();
+      void shapingRef.current?.tick();
+    },
     ...(crashPoint === undefined ? {} : { crashPoint }),
     blockedPeers: () => communityRef.current?.blockedPeers() ?? [],
     ...(init.reconcileIntervalMs === undefined ? {} : { intervalMs: init.reconcileIntervalMs }),
@@ -146,6 +154,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     ? createSliceNet({
       self: config.name, selfId: identity.id, keyFile: tunnelKeyFile, port: config.sliceNet.port, hosting, community,
       netnsOf: (s) => driver.netns(containerName(s.id)),
+      underlayMtu: () => mtuOfAddress(parseHostPort(config.community.bind)?.host ?? ''),
       writeHosts: async (s, content) => {
         const r = await slivers.exec(s.id, { command: ['/bin/sh', '-c', 'cat > /etc/hosts'], stdin: content, timeoutSec: 20 });
         if (r.exitCode !== 0) throw new Error(`writing /etc/hosts exited ${r.exitCode}`);
@@ -158,6 +167,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     selfId: identity.id, slivers: () => store.listSlivers(), bandwidth: () => config.contribution, nowSec: wallClockSec,
     log: log.child({ part: 'shaper' }), ...(config.sliceNet.enabled ? { hosting } : {}),
   });
+  shapingRef.current = shaping;
   metricsTraffic.current = async () => {
     const traffic = await shaping.traffic();
     return store.listSlivers().flatMap((s) => {

@@ -29,6 +29,8 @@ export interface ReconcilerInit {
   maxFailures?: number;
   intervalMs?: number;
   onError?: (step: ReconcileStep['kind']) => void;
+  /** A sliver's container has started (new, or again): what plugs into it (slice networks, the shaper) can follow at once. */
+  onStarted?: (sliver: StoredSliver) => void;
   /**
    * Fault injection for the crash tests: called at each point where a kill -9
    * would leave the store and the machine apart (see crash-points.ts).
@@ -175,6 +177,7 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
         init.crashPoint?.('start:after');
         store.updateSliver(s.id, { observed: 'running', reason: null, failures: 0 });
         event(s, 'sliver.started');
+        init.onStarted?.(s);
         return true;
       case 'stop':
         await driver.stop(name);

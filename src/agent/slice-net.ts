@@ -25,7 +25,7 @@ import {
   gatewayTunnelAddress, planSliceNets, sliceHostsFile, sliceVni, sliverNetAddresses, SLICE_NET_V4_BITS, SLICE_NET_V6_BITS,
 } from '../cloud/slice-net.js';
 import { createSliceFirewall } from '../net/slice-firewall.js';
-import { createSliceSegments } from '../net/slice-segments.js';
+import { createSliceSegments, sliceMtus, type SliceSegments } from '../net/slice-segments.js';
 import { generateKeyPair, isWgKey, publicKeyOf, readKeyFile, writeKeyFile } from '../net/wg/keys.js';
 import { createWgTunnel } from '../net/wg/tunnel.js';
 import type { WgPeer } from '../net/wg/peers.js';
@@ -53,6 +53,8 @@ export interface SliceNetInit {
   community: { view(): ViewState; readonly caller: PeerCaller; onViewChange(listener: () => void): () => void };
   /** The running sliver's network namespace (a path to enter), or null. */
   netnsOf(sliver: StoredSliver): Promise<string | null>;
+  /** The MTU of the link the gateway talks to the community on: the tunnel and segments are sized to fit in it. */
+  underlayMtu(): Promise<number>;
   /** Replaces /etc/hosts in a running sliver. */
   writeHosts(sliver: StoredSliver, content: string): Promise<void>;
   log: Logger;
@@ -106,7 +108,6 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   const names = sliceNetNames(selfId);
   const local = gatewayTunnelAddress(selfId);
   const tunnel = createWgTunnel({ name: names.tunnel, log });
-  const segments = createSliceSegments({ prefix: names.prefix, underlay: names.tunnel, local, log });
   const firewall = createSliceFirewall({ table: `hearth_sn_${names.prefix}`, tunnel: names.tunnel, vxlanPrefix: `${names.prefix}x` });
   /** Peers' tunnel ends by id, as they told us; dropped when a call fails, so a new key is fetched. */
   const ends = new Map<string, TunnelEnd>();
@@ -119,7 +120,8 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   /** Which slivers (with their slice's id and size) were all plugged in last. */
   let pluggedIn = '';
   let roundsRun = 0;
-  let up = false;
+  /** The segments, made when the tunnel comes up, sized for the community link then. */
+  let segments: SliceSegments | undefined;
 
   const liveSlices = (): Map<string, LiveSlice> => new Map(hosting.live(init.nowSec()).map(({ record, size }) =>
     [`${record.user} ${record.name}`, { record, vni: sliceVni(record.user, record.name, incarnationOf(record.document)), size }]));
@@ -143,7 +145,7 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   };
 
   /** Plugs a sliver in when its veth is not there (new, or restarted: its namespace took the pair along), and writes its hosts file when it changed. */
-  const plug = async (sliver: StoredSliver, slice: LiveSlice, links: ReadonlySet<string>): Promise<void> => {
+  const plug = async (segments: SliceSegments, sliver: StoredSliver, slice: LiveSlice, links: ReadonlySet<string>): Promise<void> => {
     const veth = sliceVethName(sliver.id);
     const hosts = sliceHostsFile(slice.record.name, slice.vni, slice.size);
     if (links.has(veth) && hostsGiven.get(sliver.id) === hosts) return;
@@ -174,11 +176,12 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
       return m !== undefined && m.status === 'alive' && m.tags !== null && peerAddress(m) !== null;
     };
     const plan = planSliceNets(self, [...live.values()].map((s) => ({ vni: s.vni, placement: s.record.placement })), reachable);
-    if (plan.segments.length === 0 && !up) return;
-    if (!up) {
-      await tunnel.up({ privateKeyFile: init.keyFile, listenPort: init.port, addresses: [`${local}/64`] });
-      up = true;
-      log.info({ tunnel: names.tunnel, address: local, port: init.port }, 'slice network tunnel up');
+    if (plan.segments.length === 0 && segments === undefined) return;
+    if (segments === undefined) {
+      const mtus = sliceMtus(await init.underlayMtu());
+      await tunnel.up({ privateKeyFile: init.keyFile, listenPort: init.port, addresses: [`${local}/64`], mtu: mtus.tunnel });
+      segments = createSliceSegments({ prefix: names.prefix, underlay: names.tunnel, local, mtu: mtus.slice, log });
+      log.info({ tunnel: names.tunnel, address: local, port: init.port, mtu: mtus.tunnel }, 'slice network tunnel up');
     }
     const peers: WgPeer[] = [];
     const addressOf = new Map<string, string>();
@@ -231,7 +234,7 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
     let all = true;
     for (const { sliver, slice } of members) {
       try {
-        await plug(sliver, slice, links);
+        await plug(segments, sliver, slice, links);
       } catch (err) {
         all = false;
         log.warn({ sliver: sliver.spec.name, err: (err as Error).message }, 'could not plug a sliver into its slice network; trying again');

@@ -20,8 +20,26 @@ import type { NetOpOptions } from './types.js';
 
 /** VXLAN's IANA port. */
 export const VXLAN_PORT = 4789;
-/** The WireGuard MTU (1420) less VXLAN over IPv6: 40 + 8 + 8 bytes and the inner Ethernet header's 14. */
+/** The slice MTU on a 1500-byte community link: WireGuard's 1420 less VXLAN over IPv6 (40 + 8 + 8 bytes) and the inner Ethernet header's 14. */
 export const SLICE_NET_MTU = 1350;
+/** WireGuard over IPv6 (the worst case): 40 + 8 bytes of IP and UDP, 32 of WireGuard. */
+const WG_OVERHEAD = 80;
+/** VXLAN over IPv6 inside the tunnel, and the inner Ethernet header. */
+const VXLAN_OVERHEAD = 70;
+/** The tunnel carries IPv6, which needs links of at least 1280 bytes; WireGuard's usual 1420 is the most it gets. */
+const MIN_TUNNEL_MTU = 1280;
+const MAX_TUNNEL_MTU = 1420;
+
+/**
+ * The tunnel's and the slice links' MTU on a community link of `underlay`
+ * bytes, so that a full slice frame leaves the gateway as one datagram. On a
+ * link below 1360 the tunnel stays at IPv6's 1280 and its datagrams are
+ * fragmented on the way.
+ */
+export function sliceMtus(underlay: number): { tunnel: number; slice: number } {
+  const tunnel = Math.max(MIN_TUNNEL_MTU, Math.min(MAX_TUNNEL_MTU, Math.floor(underlay) - WG_OVERHEAD));
+  return { tunnel, slice: tunnel - VXLAN_OVERHEAD };
+}
 const ALL_ZERO_MAC = '00:00:00:00:00:00';
 const MAX_PREFIX = 6;
 
@@ -49,6 +67,8 @@ export interface SliceSegmentsInit {
   underlay: string;
   /** This gateway's tunnel address, the segments' source. */
   local: string;
+  /** The MTU of the segments' links and of the slivers' eth1 (default SLICE_NET_MTU; see sliceMtus). */
+  mtu?: number;
   /** The gateway's network namespace under /var/run/netns; its own when absent. */
   namespace?: string;
   log?: Logger;
@@ -83,6 +103,7 @@ interface FdbEntry { mac: string; dst?: string }
 
 export function createSliceSegments(init: SliceSegmentsInit): SliceSegments {
   const { prefix, underlay, local, log } = init;
+  const mtu = String(init.mtu ?? SLICE_NET_MTU);
   if (!/^[a-z][a-z0-9]{0,5}$/.test(prefix) || prefix.length > MAX_PREFIX) {
     throw new HearthError('invalid_request', `segment prefix ${JSON.stringify(prefix)} must be 1-${MAX_PREFIX} lower-case letters and digits`, { field: 'prefix' });
   }
@@ -118,16 +139,17 @@ export function createSliceSegments(init: SliceSegmentsInit): SliceSegments {
   const make = async (vni: number, opts: NetOpOptions): Promise<void> => {
     const { vxlan, bridge } = segmentLinks(prefix, vni);
     if (!(await linkExists(bridge, opts))) {
-      await gw.runChecked(['ip', 'link', 'add', bridge, 'mtu', String(SLICE_NET_MTU), 'type', 'bridge'], opts);
+      await gw.runChecked(['ip', 'link', 'add', bridge, 'mtu', mtu, 'type', 'bridge'], opts);
       await quiet(bridge, opts);
     }
     if (!(await linkExists(vxlan, opts))) {
-      await gw.runChecked(['ip', 'link', 'add', vxlan, 'mtu', String(SLICE_NET_MTU), 'type', 'vxlan', 'id', String(vni),
+      await gw.runChecked(['ip', 'link', 'add', vxlan, 'mtu', mtu, 'type', 'vxlan', 'id', String(vni),
         'local', local, 'dev', underlay, 'dstport', String(VXLAN_PORT), 'nolearning'], opts);
       await quiet(vxlan, opts);
     }
-    await gw.runChecked(['ip', 'link', 'set', 'dev', vxlan, 'master', bridge, 'up'], opts);
-    await gw.runChecked(['ip', 'link', 'set', 'dev', bridge, 'up'], opts);
+    // The MTU again, for a segment made by a gateway whose community link has changed since.
+    await gw.runChecked(['ip', 'link', 'set', 'dev', vxlan, 'master', bridge, 'mtu', mtu, 'up'], opts);
+    await gw.runChecked(['ip', 'link', 'set', 'dev', bridge, 'mtu', mtu, 'up'], opts);
   };
 
   const drop = async (vni: number, opts: NetOpOptions): Promise<void> => {
@@ -164,11 +186,11 @@ export function createSliceSegments(init: SliceSegmentsInit): SliceSegments {
       if (!(await linkExists(port.hostVeth, opts))) {
         // Made with a temporary peer name in the gateway's namespace, then moved and renamed inside the sliver's.
         const inner = `${port.hostVeth.slice(0, 13)}.i`;
-        await gw.runChecked(['ip', 'link', 'add', port.hostVeth, 'mtu', String(SLICE_NET_MTU), 'type', 'veth', 'peer', 'name', inner], opts);
+        await gw.runChecked(['ip', 'link', 'add', port.hostVeth, 'mtu', mtu, 'type', 'veth', 'peer', 'name', inner], opts);
         await quiet(port.hostVeth, opts);
         await gw.runChecked(['ip', 'link', 'set', 'dev', inner, 'netns', port.netns], opts);
         const sliver = pathRunner(port.netns);
-        await sliver.runChecked(['ip', 'link', 'set', 'dev', inner, 'name', 'eth1', 'address', port.mac, 'mtu', String(SLICE_NET_MTU)], opts);
+        await sliver.runChecked(['ip', 'link', 'set', 'dev', inner, 'name', 'eth1', 'address', port.mac, 'mtu', mtu], opts);
         for (const a of port.addresses) {
           await sliver.runChecked(['ip', 'addr', 'add', a, 'dev', 'eth1', ...(a.includes(':') ? ['nodad'] : [])], opts);
         }

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../support/ports.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
-import { testbedKill, testbedRestart } from '../../../src/testbed/controller-ops.js';
+import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
 import { runHearth } from '../../../src/testbed/gateway-process.js';
 import { COMMUNITY_DEVICE, enterArgs } from '../../../src/testbed/netns.js';
 import { sliceNetNames } from '../../../src/agent/slice-net.js';
@@ -170,6 +170,9 @@ void describe(`slice networks on a testbed of three (prefix ${prefix})`, () => {
     victim = number(net.slivers[1]?.gateway ?? null);
     survivor = number(net.slivers[0]?.gateway ?? null);
     const entry = GATEWAYS.find((n) => n !== victim) as number;
+    // Cut off as well as killed, as a power cut looks to the others: killing the agent alone leaves its
+    // sliver and its wireguard-go running, and the old net-1 would go on answering for a while.
+    await testbedPartition(GATEWAYS.filter((n) => n !== victim).map((n) => `gw${n}`).join(','), { dir });
     await testbedKill(`gw${victim}`, { dir });
     await eventually(`net-1 to run without gw${victim}`, 90, () => show(entry, 'net'),
       (v) => v.state === 'running' && !v.slivers.some((s) => s.gateway === `gw${victim}`));
@@ -192,6 +195,7 @@ void describe(`slice networks on a testbed of three (prefix ${prefix})`, () => {
     config.community.bind = config.community.bind.replace(m.communityAddress, fresh);
     config.peer.host = fresh;
     writeFileSync(configFile, JSON.stringify(config, null, 2));
+    await testbedHeal({ dir });
     await testbedRestart(`gw${victim}`, { dir });
     for (const n of [survivor, newHost]) {
       await eventually(`gw${n} to see gw${victim} alive again`, 120, () => nodes(n), (rows) => rows.some((r) => r.name === `gw${victim}` && r.status === 'alive'));
