@@ -15,14 +15,16 @@
 // so it vanishes whole too.
 //
 // Which slivers use an image: each clone leaves a note under
-// `<dir>/.users/<image>/` naming its container directory; `remove` counts a
-// note only while that container's config still names the image's rootfs, so
-// a sliver deleted by any gateway stops counting without telling the store.
+// `<dir>/.users/<image>/` naming its container directory, before lxc-copy
+// makes it; `remove` counts a note while that container's config names the
+// image's rootfs or the container is still being made (a young note, or a
+// directory without its config), so a sliver deleted by any gateway stops
+// counting without telling the store.
 // Must never: hand out an image that is not complete, remove another live
 // process's build, or remove an image a sliver's config names.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../kit/atomic-write.js';
 import { pathExists } from '../kit/exists.js';
@@ -42,6 +44,8 @@ export const DEFAULT_DEBIAN_SUITE = 'bookworm';
 
 const USERS_DIR = '.users';
 const META_FILE = 'hearth-image.json';
+/** A clone's note counts this long whatever its container looks like: lxc-copy may not have made it yet. */
+const NOTE_GRACE_MS = 60_000;
 
 export interface ImageProgress extends ProgressReport {
   image: string;
@@ -248,15 +252,23 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
     await writeFile(join(usersDir(image), id), `${containerDir}\n`);
   }
 
-  /** Container directories whose config still names the image's rootfs; stale notes are dropped. */
+  /**
+   * Container directories whose config names the image's rootfs, or that are
+   * still being made: a note is written before lxc-copy makes the container,
+   * so a young note (NOTE_GRACE_MS) or a container without its config yet
+   * counts as a user. Other notes are stale and dropped.
+   */
   async function usersOf(image: string): Promise<string[]> {
     const rootfs = `${join(dir, image, 'rootfs')}:`;
     const users: string[] = [];
     for (const id of await readdir(usersDir(image)).catch(() => [])) {
       const note = join(usersDir(image), id);
+      const noted = await stat(note).catch(() => null);
+      if (noted === null) continue;
       const containerDir = (await readFile(note, 'utf8').catch(() => '')).trim();
-      const config = containerDir === '' ? '' : await readFile(join(containerDir, 'config'), 'utf8').catch(() => '');
-      if (config.includes(rootfs)) users.push(containerDir);
+      const config = containerDir === '' ? null : await readFile(join(containerDir, 'config'), 'utf8').catch(() => null);
+      const beingMade = Date.now() - noted.mtimeMs < NOTE_GRACE_MS || (config === null && containerDir !== '' && (await pathExists(containerDir)));
+      if (config?.includes(rootfs) === true || beingMade) users.push(containerDir);
       else await rm(note, { force: true });
     }
     return users;
