@@ -13,6 +13,7 @@ import { usageOf } from '../host/contribution.js';
 import { openDb, type Db } from '../store/db.js';
 import { createStore, type Store } from '../store/store.js';
 import { createLxcDriver } from '../virt/lxc.js';
+import { createImageStore } from '../virt/images.js';
 import type { Driver } from '../virt/driver.js';
 import { createSliverNetwork } from '../net/sliver-net.js';
 import type { SliverNetwork } from '../net/types.js';
@@ -77,13 +78,16 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
 
   const db: Db = openDb(paths.db);
   const store = createStore({ db, now: () => new Date().toISOString() });
-  const driver = init.driver ?? createLxcDriver({
-    lxcPath: paths.containers, idmap: config.lxc.idmap, log,
-    ...(config.lxc.imagesDir !== undefined ? { imagesDir: config.lxc.imagesDir } : {}),
+  // One store for the driver and the API, so `hearth image ls` sees this gateway's builds under way.
+  const images = createImageStore({
+    idmap: config.lxc.idmap, log: log.child({ part: 'images' }),
+    ...(config.lxc.imagesDir !== undefined ? { dir: config.lxc.imagesDir } : {}),
   });
+  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log, images });
   // The id marks the firewall tables as this gateway's; setup refuses another gateway's.
   const net = init.net ?? createSliverNetwork({ ...config.network, gatewayId: identity.id, log: log.child({ part: 'net' }) });
-  const templates: TemplateName[] = ['busybox'];
+  // debian's image is built on first use (minutes, once per machine), or ahead with `hearth image build debian`.
+  const templates: TemplateName[] = init.driver === undefined ? ['busybox', 'debian'] : ['busybox'];
   const crashPoint = crashPointFromEnv();
 
   const metrics = createMetrics({
@@ -178,6 +182,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
     slivers, store, metrics, ownerToken, log, community, slices, traffic: async (id) => (await shaping.traffic()).get(id),
+    ...(init.driver === undefined ? { images } : {}),
     metricsPublic: config.api.metricsPublic,
     node: {
       name: config.name, id: identity.id, version: VERSION,

@@ -23,6 +23,7 @@ import { registerCommunityRoutes, type CommunityApi } from './routes/community.j
 import { DOCUMENT_ROUTES, USER_ROUTES, registerSliceRoutes, type SliceApi } from './routes/slices.js';
 import { createUserVerifier } from './user-auth.js';
 import type { SliverTraffic } from '../net/shaper.js';
+import { registerImageRoutes, type ImagesApi } from './routes/images.js';
 
 export interface ApiDeps {
   slivers: SliverService;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   metricsPublic: boolean;
   /** A sliver's traffic as the bandwidth shaper counts it; undefined when it does not shape the sliver. */
   traffic?: (sliverId: string) => Promise<SliverTraffic | undefined>;
+  /** The machine's base images (`hearth image`); without it the routes are absent. */
+  images?: ImagesApi;
   log?: ApiLogger;
   bodyLimit?: number;
 }
@@ -209,6 +212,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerSliverRoutes(app, deps.slivers, deps.store, deps.traffic);
   registerCommunityRoutes(app, deps.community);
   registerSliceRoutes(app, deps.slices);
+  if (deps.images !== undefined) registerImageRoutes(app, deps.images);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

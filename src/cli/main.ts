@@ -15,6 +15,7 @@ import { registerTestbedCommands } from './testbed.js';
 import { registerUserCommands } from './user.js';
 import { registerSliceCommands, userSigner } from './slice.js';
 import { registerNodeCommands } from './node.js';
+import { buildingImageLine, registerImageCommands } from './image.js';
 import { VERSION } from '../agent/version.js';
 import { HearthError } from '../model/errors.js';
 
@@ -197,7 +198,9 @@ sliver.command('create <name>')
       name, template: o['template'], resources, start: o['start'] !== false,
       ...(o['slice'] === undefined ? {} : { slice: o['slice'] }),
     });
-    if (o['wait'] !== false) view = await waitForSliver(api, view, o['start'] === false ? 'stopped' : 'running', !json(cmd));
+    // A debian sliver on a machine without the image waits minutes for it: show the build, not a silent wait.
+    const detail = o['template'] === 'debian' ? (): Promise<string | null> => buildingImageLine(api, 'debian') : undefined;
+    if (o['wait'] !== false) view = await waitForSliver(api, view, o['start'] === false ? 'stopped' : 'running', !json(cmd), undefined, detail);
     emit(cmd, view, () => console.log(`sliver ${view.name} ${view.observed} at ${view.address ?? '-'} (id ${view.id})`));
     if (view.observed === 'failed') process.exitCode = 1;
   });
@@ -396,6 +399,7 @@ registerTestbedCommands(program);
 registerUserCommands(program, emit);
 registerSliceCommands(program, { client, emit, json, num });
 registerNodeCommands(program, { client, emit });
+registerImageCommands(program, { client, emit, json });
 
 program.command('demo')
   .description('start a gateway with a sample sliver serving a web page, and say how to reach it')

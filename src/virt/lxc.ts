@@ -15,7 +15,7 @@ import { openAttached, runAttached } from './attach.js';
 import { hasTasks, readCgroupUsage, readVethBytes } from './cgroup.js';
 import type { ContainerSpec, ContainerState, ContainerStats, Driver, ExecSession, OpOptions } from './driver.js';
 import { createKeyedLock } from './keyed-lock.js';
-import { createImageStore } from './images.js';
+import { createImageStore, type ImageStore } from './images.js';
 import { DEFAULT_IDMAP, renderHearthConfig, type IdMap } from './lxc-config.js';
 import { readMarker, writeMarker } from './marker.js';
 import { runLxc, runLxcStatus, tail } from './runner.js';
@@ -28,6 +28,8 @@ export interface LxcDriverInit {
   idmap?: IdMap;
   /** Where the templates' base images are kept (default: the machine's, DEFAULT_IMAGES_DIR). */
   imagesDir?: string;
+  /** The machine's image store, when the agent shares it with its API (`hearth image`); else one over `imagesDir`. */
+  images?: ImageStore;
   /** Container life-cycle steps, logged at debug level. */
   log?: Logger;
 }
@@ -48,7 +50,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
   const idmap = init.idmap ?? DEFAULT_IDMAP;
   const log = init.log ?? silentLogger;
   const withLock = createKeyedLock();
-  const images = createImageStore({ ...(init.imagesDir !== undefined ? { dir: init.imagesDir } : {}), idmap, log });
+  const images = init.images ?? createImageStore({ ...(init.imagesDir !== undefined ? { dir: init.imagesDir } : {}), idmap, log });
   const dirOf = (name: string): string => join(lxcPath, name);
   const sig = (opts?: OpOptions): { signal?: AbortSignal } => (opts?.signal ? { signal: opts.signal } : {});
 

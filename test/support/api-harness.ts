@@ -21,6 +21,7 @@ import { loadOwnerPolicy } from '../../src/agent/owner-policy.js';
 import { withDefaults } from '../../src/agent/config.js';
 import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
 import { EMPTY_VIEW } from '../../src/overlay/view.js';
+import type { ImagesApi } from '../../src/api/routes/images.js';
 
 export const TOKEN = 'test-owner-token';
 
@@ -41,6 +42,8 @@ export interface ApiHarnessOptions {
    * the real community service, never started: not_in_community.
    */
   alone?: boolean;
+  /** The image routes' store (absent: no image routes, as with a fake driver). */
+  images?: ImagesApi;
 }
 
 export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -74,6 +77,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const slices = createSliceService({ community: opts.alone === true ? { view: () => EMPTY_VIEW, caller: community.caller } : community, log });
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices,
+    ...(opts.images === undefined ? {} : { images: opts.images }),
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
       setBandwidth: async ({ upMbit, downMbit }) => {
         const { upMbit: _up, downMbit: _down, ...rest } = current;
