@@ -44,8 +44,17 @@ fi
 say "building"
 npm run --silent build
 
+# The hearth command, for this clone.
+wrapper="#!/bin/sh
+exec node \"$PWD/dist/src/cli/main.js\" \"\$@\""
+if [ "$(cat /usr/local/bin/hearth 2>/dev/null)" != "$wrapper" ]; then
+  say "putting hearth on the PATH (/usr/local/bin/hearth, for $PWD)"
+  printf '%s\n' "$wrapper" > /usr/local/bin/hearth
+  chmod 755 /usr/local/bin/hearth
+fi
+
 case "${1:-}" in
-  demo) say "starting the demo gateway"; exec node dist/src/cli/main.js demo ;;
+  demo) say "starting the demo gateway"; exec hearth demo ;;
   test) say "running the whole test suite"; exec npm test ;;
   "") say "set up; ./setup.sh demo or ./setup.sh test next" ;;
   *) echo "usage: ./setup.sh [demo|test]" >&2; exit 2 ;;

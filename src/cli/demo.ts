@@ -51,7 +51,7 @@ export async function runDemo({ dataDir }: { dataDir: string }): Promise<void> {
   console.log(`  hearth${dd} sliver ls`);
   console.log(`  hearth${dd} sliver exec ${NAME} -- ps`);
   console.log(`  hearth${dd} status`);
-  console.log('(hearth is node dist/src/cli/main.js in the clone.) Ctrl-C stops the agent; the sliver keeps its state.');
+  console.log('Ctrl-C stops the agent; the sliver keeps its state.');
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
