@@ -17,6 +17,7 @@
 // or let a container start with its upper directory on the host filesystem.
 
 import { chown, mkdir, open, readFile, statfs } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { HearthError } from '../model/errors.js';
 import { RESOURCE_BOUNDS } from '../model/sliver.js';
@@ -63,6 +64,39 @@ export function overlayDirOf(config: string, containerDir: string): string {
   return expected;
 }
 
+// The ext4 superblock starts 1024 bytes in; its magic and state fields (linux/fs/ext4/ext4.h).
+const SUPERBLOCK_OFFSET = 1024;
+const SUPERBLOCK_READ = 0x40;
+const EXT4_MAGIC = 0xef53;
+const STATE_VALID = 0x1;
+const STATE_ERRORS = 0x2;
+
+/**
+ * Whether a filesystem needs `e2fsck` before its mount, from the start of its
+ * superblock: one without a journal is marked not valid while mounted, so a
+ * host crash leaves it that way, and the kernel marks errors it met. A clean
+ * one needs none, which saves starting e2fsck (tens of ms) on every start.
+ */
+export function needsCheck(superblock: Buffer): boolean {
+  if (superblock.length < SUPERBLOCK_READ || superblock.readUInt16LE(0x38) !== EXT4_MAGIC) return true;
+  const state = superblock.readUInt16LE(0x3a);
+  return (state & STATE_VALID) === 0 || (state & STATE_ERRORS) !== 0;
+}
+
+async function readSuperblock(image: string): Promise<Buffer> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(image, 'r').catch((e: unknown) => {
+      throw new HearthError('driver_error', `the disk image ${image} cannot be opened: ${String(e)}`, { image }, { cause: e });
+    });
+    const buf = Buffer.alloc(SUPERBLOCK_READ);
+    const { bytesRead } = await file.read(buf, 0, SUPERBLOCK_READ, SUPERBLOCK_OFFSET);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await file?.close();
+  }
+}
+
 /** Undo the octal escapes (`\040` for a space) of /proc/*\/mountinfo paths. */
 function unescapeMountPath(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
@@ -106,11 +140,13 @@ export async function makeDisk(containerDir: string, diskMb: number, idmap: IdMa
 export async function mountDisk(containerDir: string, overlayDir: string, idmap: IdMap, opts: { signal?: AbortSignal } = {}): Promise<void> {
   const image = join(containerDir, DISK_IMAGE);
   if (!(await isMounted(overlayDir))) {
-    // -p repairs what is safe to repair without asking; 1 and 2 mean it did.
-    let checked = await runLxcStatus('e2fsck', ['-p', image], opts);
-    if (checked.code > 2) checked = await runLxcStatus('e2fsck', ['-y', image], opts);
-    if (checked.code > 2) {
-      throw new HearthError('driver_error', `the disk of ${containerDir} is damaged beyond repair: ${tail(checked.stdout + checked.stderr)}`, { tool: 'e2fsck', exitCode: checked.code });
+    if (needsCheck(await readSuperblock(image))) {
+      // -p repairs what is safe to repair without asking; 1 and 2 mean it did.
+      let checked = await runLxcStatus('e2fsck', ['-p', image], opts);
+      if (checked.code > 2) checked = await runLxcStatus('e2fsck', ['-y', image], opts);
+      if (checked.code > 2) {
+        throw new HearthError('driver_error', `the disk of ${containerDir} is damaged beyond repair: ${tail(checked.stdout + checked.stderr)}`, { tool: 'e2fsck', exitCode: checked.code });
+      }
     }
     await runLxc('mount', ['-t', 'ext4', '-o', 'loop,discard', image, overlayDir], opts);
   }

@@ -109,6 +109,26 @@ void describe('a sliver disk on real LXC', { concurrency: true }, () => {
     await d.destroy(s.name);
   });
 
+  void test('a disk a host crash left marked with errors is repaired by e2fsck before the next start', async () => {
+    const s = spec(16);
+    await d.create(s);
+    await d.start(s.name);
+    assert.equal((await sh(s.name, 'echo kept > /keep')).exitCode, 0);
+    await d.stop(s.name, { timeoutSec: 0 });
+    await run('umount', [overlayOf(s.name)]);
+    const image = join(lxcPath, s.name, DISK_IMAGE);
+    const state = async (): Promise<string> => /^Filesystem state:\s*(.*)$/m.exec((await run('dumpe2fs', ['-h', image])).stdout)?.[1] ?? '';
+    assert.equal(await state(), 'clean');
+    await run('tune2fs', ['-E', 'force_fsck', image]); // what the kernel does when it meets an error
+    assert.match(await state(), /with errors/);
+    await d.start(s.name);
+    assert.equal((await sh(s.name, 'cat /keep')).out, 'kept\n');
+    await d.stop(s.name, { timeoutSec: 0 });
+    await run('umount', [overlayOf(s.name)]);
+    assert.equal(await state(), 'clean', 'checked and repaired before the mount');
+    await d.destroy(s.name);
+  });
+
   void test('a crash mid-create, before or after the mount, is repaired by the next create', async () => {
     for (const mounted of [false, true]) {
       const s = spec(16);

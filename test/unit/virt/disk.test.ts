@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HearthError } from '../../../src/model/errors.js';
-import { diskImageBytes, MIN_DISK_MB, overlayDirOf, parseMountPoints } from '../../../src/virt/disk.js';
+import { diskImageBytes, MIN_DISK_MB, needsCheck, overlayDirOf, parseMountPoints } from '../../../src/virt/disk.js';
 
 void test('the image is exactly diskMb MiB, and a disk too small for a filesystem is a request fault', () => {
   assert.equal(diskImageBytes(16), 16 * 1024 * 1024);
@@ -45,4 +45,18 @@ void test('mount points come out of mountinfo unescaped, a path mounted twice tw
     '',
   ].join('\n');
   assert.deepEqual(parseMountPoints(mountinfo), ['/', '/data/containers/hearth-1/overlay', '/data/my dir/overlay', '/data/containers/hearth-1/overlay']);
+});
+
+void test('only a filesystem marked clean and without errors skips e2fsck before its mount', () => {
+  const superblock = (magic: number, state: number): Buffer => {
+    const b = Buffer.alloc(0x40);
+    b.writeUInt16LE(magic, 0x38);
+    b.writeUInt16LE(state, 0x3a);
+    return b;
+  };
+  assert.equal(needsCheck(superblock(0xef53, 1)), false, 'clean');
+  assert.equal(needsCheck(superblock(0xef53, 0)), true, 'left mounted by a crash (no journal)');
+  assert.equal(needsCheck(superblock(0xef53, 3)), true, 'errors seen by the kernel');
+  assert.equal(needsCheck(superblock(0x1234, 1)), true, 'not ext4: let e2fsck say so');
+  assert.equal(needsCheck(Buffer.alloc(10)), true, 'a short image');
 });
