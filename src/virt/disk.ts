@@ -118,10 +118,12 @@ export function isMounted(path: string): Promise<boolean> {
   return mountCount(path).then((n) => n > 0);
 }
 
-/** Make the sparse image and its filesystem, its root owned by the container's root. Overwrites a half-made one. */
-export async function makeDisk(containerDir: string, diskMb: number, idmap: IdMap, opts: { signal?: AbortSignal } = {}): Promise<void> {
+/**
+ * Make the sparse image `image` and its filesystem, its root owned by the
+ * container's root. Overwrites a half-made one.
+ */
+export async function makeDisk(image: string, diskMb: number, idmap: IdMap, opts: { signal?: AbortSignal } = {}): Promise<void> {
   const bytes = diskImageBytes(diskMb);
-  const image = join(containerDir, DISK_IMAGE);
   const file = await open(image, 'w', 0o600);
   try {
     await file.truncate(bytes);
