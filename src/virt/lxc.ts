@@ -3,9 +3,10 @@
 // containers whose directory holds its marker (marker.ts); operations on one
 // name are serialised; each is an overlayfs snapshot of its template's base
 // image (images.ts) whose upper layer lives on the container's own
-// filesystem of `diskMb` (disk.ts), mounted before every start. Must never: touch a container outside its lxcpath (the
-// images are only read), or list, start or stop one without its marker (only
-// `destroy` and a redone `create` clean up an unfinished one).
+// filesystem of `diskMb` (disk.ts), mounted before every start. Must never:
+// touch a container outside its lxcpath (the images are only read), list,
+// start or stop one without its marker (only `destroy` and a redone `create`
+// clean up an unfinished one), or start one whose disk is not mounted.
 
 import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
