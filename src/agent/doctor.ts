@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { pathExists } from '../kit/exists.js';
 import { dataPaths, loadConfig } from './config.js';
 
 const run = promisify(execFile);
@@ -23,6 +24,13 @@ async function tool(name: string, args: string[], fix: string): Promise<Check> {
   } catch (err) {
     return { name, ok: false, detail: (err as Error).message.split('\n')[0] ?? 'failed', fix };
   }
+}
+
+/** Whether the kernel hands out loop devices, which each sliver's disk is mounted through. */
+async function loopDevices(): Promise<Check> {
+  const ok = await pathExists('/dev/loop-control');
+  return ok ? { name: 'loop devices', ok, detail: '/dev/loop-control' }
+    : { name: 'loop devices', ok, detail: 'no /dev/loop-control', fix: 'load the loop module (modprobe loop), or run on a kernel with loop devices' };
 }
 
 /** Whether the kernel can shape bandwidth as the agent does (IFB devices, htb), tried in a namespace that vanishes at once. */
@@ -66,13 +74,16 @@ async function subids(file: string, start: number, count: number): Promise<Check
 }
 
 export async function runDoctor(dataDir: string): Promise<Check[]> {
-  const apt = 'apt-get install -y lxc serf busybox-static nftables iproute2 wireguard-go wireguard-tools (or ./setup.sh)';
+  const apt = 'apt-get install -y lxc serf busybox-static e2fsprogs nftables iproute2 wireguard-go wireguard-tools (or ./setup.sh)';
   const checks: Check[] = await Promise.all([
     tool('lxc-create', ['--version'], apt),
     tool('serf', ['version'], apt),
     tool('nft', ['--version'], apt),
     tool('ip', ['-V'], apt),
     tool('busybox', ['--help'], apt),
+    // Each sliver's disk: an ext4 image, loop-mounted (virt/disk.ts).
+    tool('mkfs.ext4', ['-V'], apt),
+    loopDevices(),
     // Slice networks: the tunnel between gateways.
     tool('wireguard-go', ['--version'], apt),
     tool('wg', ['--version'], apt),

@@ -76,6 +76,8 @@ const ShapedCounters = Type.Object({ bytes: Type.Number(), drops: Type.Number() 
 export const Stats = Type.Object({
   cpuNs: Type.Number(), memoryBytes: Type.Number(), memoryLimitBytes: Type.Number(),
   pids: Type.Number(), rxBytes: Type.Number(), txBytes: Type.Number(),
+  diskBytes: Type.Number({ description: "bytes in use on the sliver's own filesystem, as df inside shows it" }),
+  diskLimitBytes: Type.Number({ description: 'that filesystem\'s size as df shows it (diskMb less ext4 metadata)' }),
   shaped: Type.Optional(Type.Object({
     up: Type.Optional(ShapedCounters), down: Type.Optional(ShapedCounters),
   }, { description: 'bytes sent (up) and received (down) through the shaper, and its drops; absent where the owner gives no bandwidth' })),

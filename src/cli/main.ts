@@ -232,7 +232,7 @@ sliver.command('show <sliver>')
       const rate = (mbit: number): string => (mbit > 0 ? `${mbit} Mbit/s guaranteed` : 'a fair share');
       console.log(`${'bandwidth'.padEnd(10)} up ${rate(s.resources.upMbit)}, down ${rate(s.resources.downMbit)}`);
       if (stats !== null) {
-        console.log(`${'usage'.padEnd(10)} cpu ${(stats.cpuNs) / 1e9} s, memory ${Math.round(stats.memoryBytes / 1048576)} MB, pids ${stats.pids}, rx ${stats.rxBytes} B, tx ${stats.txBytes} B`);
+        console.log(`${'usage'.padEnd(10)} cpu ${(stats.cpuNs) / 1e9} s, memory ${Math.round(stats.memoryBytes / 1048576)} MB, disk ${Math.round(stats.diskBytes / 1048576)} of ${Math.round(stats.diskLimitBytes / 1048576)} MB, pids ${stats.pids}, rx ${stats.rxBytes} B, tx ${stats.txBytes} B`);
         for (const direction of ['up', 'down'] as const) {
           const c = stats.shaped?.[direction];
           if (c !== undefined) console.log(`${'shaped'.padEnd(10)} ${direction} ${c.bytes} B, ${c.drops} dropped`);

@@ -9,6 +9,7 @@
 // directory that the state file does not name as the testbed's own.
 
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { unmountAllBelow } from '../virt/disk.js';
 import type { GatewayHandle } from './gateway-process.js';
 import { isAgentAlive, logTail, runHearth, startAgent, stopAgent, waitForApi } from './gateway-process.js';
 import { stopLinkEmulator } from './linkemu-process.js';
@@ -109,7 +110,10 @@ export async function teardownTestbed(state: TestbedState, init: Omit<TestbedDow
   const stillRunning = state.members.filter((m) => isAgentAlive(m, m.pid));
   for (const m of state.members) {
     // A data dir whose agent would not stop is kept: its slivers' files are in use.
-    if (!stillRunning.includes(m)) rmSync(m.dataDir, { recursive: true, force: true });
+    if (stillRunning.includes(m)) continue;
+    // Slivers the agent could not delete still have their disks mounted in the data dir.
+    await unmountAllBelow(m.dataDir);
+    rmSync(m.dataDir, { recursive: true, force: true });
   }
   for (const file of [configPath, logPath, control]) rmSync(file, { force: true });
   if (stillRunning.length === 0 && !isOurProcess(pid, configPath)) {

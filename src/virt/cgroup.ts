@@ -25,7 +25,7 @@ async function readCgroupNumber(controller: Controller, name: string, file: stri
 }
 
 /** The part of a container's stats its cgroup holds; the veth counters are the rest. */
-export type CgroupUsage = Omit<ContainerStats, 'rxBytes' | 'txBytes'>;
+export type CgroupUsage = Omit<ContainerStats, 'rxBytes' | 'txBytes' | 'diskBytes' | 'diskLimitBytes'>;
 
 export async function readCgroupUsage(name: string): Promise<CgroupUsage> {
   const [cpuNs, memoryBytes, memoryLimitBytes, pids] = await Promise.all([

@@ -14,7 +14,7 @@ export interface ContainerLimits {
   memoryMb: number;
   /** Maximum number of tasks, enforced by the pids cgroup. */
   pids: number;
-  /** Disk budget; recorded and admitted, not enforced by the dir backend. */
+  /** Disk budget: the size of the container's own filesystem (LXC: a loop-mounted ext4 image, disk.ts). */
   diskMb: number;
 }
 
@@ -49,6 +49,10 @@ export interface ContainerStats {
   pids: number;
   rxBytes: number;
   txBytes: number;
+  /** Bytes in use on the container's filesystem, running or not (as `df` inside shows it). */
+  diskBytes: number;
+  /** That filesystem's size as `df` shows it: diskMb MiB less the filesystem's own metadata, at most diskMb MiB. */
+  diskLimitBytes: number;
 }
 
 export interface ExecOptions {

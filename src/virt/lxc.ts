@@ -2,9 +2,11 @@
 // and run with the lxc-* tools (through runner.ts). It owns exactly the
 // containers whose directory holds its marker (marker.ts); operations on one
 // name are serialised; each is an overlayfs snapshot of its template's base
-// image (images.ts). Must never: touch a container outside its lxcpath (the
-// images are only read), or list, start or stop one without its marker (only
-// `destroy` and a redone `create` clean up an unfinished one).
+// image (images.ts) whose upper layer lives on the container's own
+// filesystem of `diskMb` (disk.ts), mounted before every start. Must never:
+// touch a container outside its lxcpath (the images are only read), list,
+// start or stop one without its marker (only `destroy` and a redone `create`
+// clean up an unfinished one), or start one whose disk is not mounted.
 
 import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -16,6 +18,7 @@ import { hasTasks, readCgroupUsage, readVethBytes } from './cgroup.js';
 import type { ContainerSpec, ContainerState, ContainerStats, Driver, ExecSession, OpOptions } from './driver.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { createImageStore, type ImageStore } from './images.js';
+import { DISK_IMAGE, diskImageBytes, makeDisk, mountDisk, OVERLAY_DIR, overlayDirOf, readDiskUsage, unmountDisk } from './disk.js';
 import { DEFAULT_IDMAP, renderHearthConfig, type IdMap } from './lxc-config.js';
 import { readMarker, writeMarker } from './marker.js';
 import { runLxc, runLxcStatus, tail } from './runner.js';
@@ -86,6 +89,8 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     const dir = dirOf(name);
     if (!(await exists(dir))) return;
     if (await isRunning(name, { ...opts, unknownIsStopped: true })) await runLxc('lxc-stop', ['-P', lxcPath, '-n', name, '-k'], sig(opts));
+    // Before anything deletes files: a recursive delete must not cross into the mounted disk.
+    await unmountDisk(join(dir, OVERLAY_DIR), sig(opts));
     if (await exists(join(dir, 'config'))) {
       const destroyed = await runLxcStatus('lxc-destroy', ['-P', lxcPath, '-n', name], sig(opts));
       if (destroyed.code !== 0) log.debug({ name, stderr: tail(destroyed.stderr) }, 'lxc-destroy failed; removing the directory');
@@ -97,13 +102,22 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
 
   async function make(spec: ContainerSpec, opts?: OpOptions): Promise<void> {
     const hearthConfig = renderHearthConfig(spec); // validates before anything is made
+    diskImageBytes(spec.limits.diskMb);
     await mkdir(lxcPath, { recursive: true });
     // Unprivileged containers need their mapped root to traverse the lxcpath.
     await chmod(lxcPath, 0o755);
+    // Made one after the other: side by side (the disk needs nothing of the clone) was no
+    // faster on a busy two-core machine, and a disk made beside the clone can be left behind.
     await images.clone(spec.template, lxcPath, spec.name, sig(opts));
     opts?.signal?.throwIfAborted();
-    await appendFile(join(dirOf(spec.name), 'config'), hearthConfig);
-    await writeMarker(dirOf(spec.name), spec);
+    const dir = dirOf(spec.name);
+    const config = join(dir, 'config');
+    // The clone's upper and work directories are empty: its own filesystem is mounted over them.
+    const overlayDir = overlayDirOf(await readFile(config, 'utf8'), dir);
+    await makeDisk(join(dir, DISK_IMAGE), spec.limits.diskMb, idmap, sig(opts));
+    await mountDisk(dir, overlayDir, idmap, sig(opts));
+    await appendFile(config, hearthConfig);
+    await writeMarker(dir, spec, 'ext4-loop');
     log.debug({ name: spec.name, template: spec.template }, 'container created');
   }
 
@@ -131,6 +145,8 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
         if (state === 'running') return;
         if (state === 'absent') throw notFound(name);
         if (state === 'incomplete') throw new HearthError('invalid_state', `container ${name} was not completely created`, { name });
+        // After a reboot or an unmount, the disk is not mounted: without it the sliver would write to the host.
+        if ((await readMarker(dirOf(name)))?.disk === 'ext4-loop') await mountDisk(dirOf(name), join(dirOf(name), OVERLAY_DIR), idmap, sig(opts));
         const logFile = join(dirOf(name), 'start.log');
         await writeFile(logFile, '');
         const started = await runLxcStatus('lxc-start', ['-P', lxcPath, '-n', name, '-o', logFile, '-l', 'ERROR'], sig(opts));
@@ -175,12 +191,15 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
       if (state === 'absent') throw notFound(name);
       const marker = await readMarker(dirOf(name));
       const limitBytes = marker ? marker.spec.limits.memoryMb * 1024 * 1024 : 0;
-      if (state !== 'running') return { cpuNs: 0, memoryBytes: 0, memoryLimitBytes: limitBytes, pids: 0, rxBytes: 0, txBytes: 0 };
-      const usage = await readCgroupUsage(name).catch((e: unknown) => {
+      // Unmounted only between a reboot and the next start: nothing in use that anyone could see, the nominal size.
+      const usage = await readDiskUsage(join(dirOf(name), OVERLAY_DIR));
+      const disk = { diskBytes: usage?.usedBytes ?? 0, diskLimitBytes: usage?.totalBytes ?? (marker ? marker.spec.limits.diskMb * 1024 * 1024 : 0) };
+      if (state !== 'running') return { cpuNs: 0, memoryBytes: 0, memoryLimitBytes: limitBytes, pids: 0, rxBytes: 0, txBytes: 0, ...disk };
+      const cgroup = await readCgroupUsage(name).catch((e: unknown) => {
         throw new HearthError('driver_error', `cannot read the cgroup of ${name}: ${String(e)}`, { name }, { cause: e });
       });
       const net = marker?.spec.network ? await readVethBytes(marker.spec.network.hostVeth) : { rxBytes: 0, txBytes: 0 };
-      return { ...usage, ...net };
+      return { ...cgroup, ...net, ...disk };
     },
 
     async list(opts) {

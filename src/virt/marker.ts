@@ -13,10 +13,16 @@ export const MARKER_FILE = 'hearth.json';
 export interface ContainerMarker {
   hearth: 1;
   spec: ContainerSpec;
+  /**
+   * How the disk is bounded: `ext4-loop` is disk.ts's own filesystem, which
+   * must be mounted before a start. Absent on containers made before disks
+   * were bounded; they keep their unbounded upper directory.
+   */
+  disk?: 'ext4-loop';
 }
 
-export async function writeMarker(dir: string, spec: ContainerSpec): Promise<void> {
-  const marker: ContainerMarker = { hearth: 1, spec };
+export async function writeMarker(dir: string, spec: ContainerSpec, disk?: 'ext4-loop'): Promise<void> {
+  const marker: ContainerMarker = { hearth: 1, spec, ...(disk !== undefined ? { disk } : {}) };
   await writeFileAtomic(join(dir, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`, { mode: 0o644 });
 }
 

@@ -133,9 +133,10 @@ export function createMemoryDriver(init: MemoryDriverInit = {}): MemoryDriver {
       enter('stats', opts?.signal);
       const c = existing(name);
       const memoryLimitBytes = c.spec.limits.memoryMb * 1024 * 1024;
-      if (c.state !== 'running') return { cpuNs: 0, memoryBytes: 0, memoryLimitBytes, pids: 0, rxBytes: 0, txBytes: 0 };
+      const disk = { diskBytes: 0, diskLimitBytes: c.spec.limits.diskMb * 1024 * 1024 };
+      if (c.state !== 'running') return { cpuNs: 0, memoryBytes: 0, memoryLimitBytes, pids: 0, rxBytes: 0, txBytes: 0, ...disk };
       c.cpuNs += FAKE_CPU_STEP_NS;
-      return { cpuNs: c.cpuNs, memoryBytes: Math.min(FAKE_MEMORY_BYTES, memoryLimitBytes), memoryLimitBytes, pids: 1, rxBytes: 0, txBytes: 0 };
+      return { cpuNs: c.cpuNs, memoryBytes: Math.min(FAKE_MEMORY_BYTES, memoryLimitBytes), memoryLimitBytes, pids: 1, rxBytes: 0, txBytes: 0, ...disk };
     },
 
     async list(opts) {

@@ -1,7 +1,9 @@
 // The one door to the lxc-* tools. Every lxc-* invocation of the driver is
 // built by `lxcCommand`, so running the tools differently (a wrapper, another
-// namespace) is a change to one function. Arguments are always an argv, never
-// a shell string. Must never: run anything but lxc-* tools, or hide a failure.
+// namespace) is a change to one function. The few disk tools the driver needs
+// for a sliver's filesystem (disk.ts) come through here too. Arguments are
+// always an argv, never a shell string. Must never: run anything but lxc-*
+// and those disk tools, or hide a failure.
 
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
@@ -10,6 +12,9 @@ import { HearthError } from '../model/errors.js';
 export type LxcTool =
   | 'lxc-attach' | 'lxc-copy' | 'lxc-create' | 'lxc-destroy' | 'lxc-info'
   | 'lxc-ls' | 'lxc-start' | 'lxc-stop' | 'lxc-wait';
+
+/** What makes, checks and (un)mounts a sliver's own filesystem (disk.ts). */
+export type DiskTool = 'e2fsck' | 'mkfs.ext4' | 'mount' | 'umount';
 
 export interface Command {
   file: string;
@@ -27,6 +32,15 @@ export function spawnLxc(tool: LxcTool, args: readonly string[], stdio: StdioOpt
   return spawn(cmd.file, cmd.args, { stdio, env: toolEnv() });
 }
 
+// mkfs.ext4 and e2fsck live in sbin, which a non-login PATH may lack.
+const SBIN = ['/usr/sbin', '/sbin'];
+
+function spawnTool(tool: LxcTool | DiskTool, args: readonly string[], stdio: StdioOptions): ChildProcess {
+  if (tool.startsWith('lxc-')) return spawnLxc(tool as LxcTool, args, stdio);
+  const path = [...(process.env['PATH'] ?? '/usr/bin:/bin').split(':'), ...SBIN].filter((p, i, all) => p !== '' && all.indexOf(p) === i);
+  return spawn(tool, [...args], { stdio, env: toolEnv({ PATH: path.join(':') }) });
+}
+
 /** A minimal, predictable environment for tools (no caller locale or LXC_* surprises). */
 export function toolEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', ...extra };
@@ -39,11 +53,11 @@ export interface ToolResult {
 }
 
 /** Run a tool to completion and report its exit code, whatever it is. */
-export function runLxcStatus(tool: LxcTool, args: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<ToolResult> {
+export function runLxcStatus(tool: LxcTool | DiskTool, args: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<ToolResult> {
   const { signal } = opts;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const child = spawnLxc(tool, args, ['ignore', 'pipe', 'pipe']);
+    const child = spawnTool(tool, args, ['ignore', 'pipe', 'pipe']);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => out.push(c));
@@ -69,7 +83,7 @@ export function runLxcStatus(tool: LxcTool, args: readonly string[], opts: { sig
 }
 
 /** Run a tool; a non-zero exit becomes a `driver_error` carrying the end of its stderr. */
-export async function runLxc(tool: LxcTool, args: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<ToolResult> {
+export async function runLxc(tool: LxcTool | DiskTool, args: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<ToolResult> {
   const result = await runLxcStatus(tool, args, opts);
   if (result.code !== 0) throw toolFailure(tool, result);
   return result;

@@ -149,11 +149,14 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       await d.destroy(name);
     });
 
-    void test('stats of a stopped container are zero but keep the limit', async () => {
+    void test('stats of a stopped container are zero but keep the limits, and its disk', async () => {
       const s = spec();
       await d.create(s);
-      const stats = await d.stats(s.name);
+      const { diskBytes, diskLimitBytes, ...stats } = await d.stats(s.name);
       assert.deepEqual(stats, { cpuNs: 0, memoryBytes: 0, memoryLimitBytes: s.limits.memoryMb * 1024 * 1024, pids: 0, rxBytes: 0, txBytes: 0 });
+      // The filesystem's own metadata takes a little of the disk, never more than a tenth.
+      assert.ok(diskLimitBytes <= s.limits.diskMb * 1024 * 1024 && diskLimitBytes >= 0.9 * s.limits.diskMb * 1024 * 1024, `diskLimitBytes ${diskLimitBytes}`);
+      assert.ok(diskBytes >= 0 && diskBytes < diskLimitBytes / 10, `diskBytes ${diskBytes}`);
       await d.destroy(s.name);
     });
 

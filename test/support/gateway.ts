@@ -12,6 +12,7 @@ import { freePort } from './ports.js';
 import { initDataDir, type AgentConfig } from '../../src/agent/config.js';
 import { createApiClient, type ApiClient } from '../../src/cli/client.js';
 import { createSliverNetwork } from '../../src/net/sliver-net.js';
+import { unmountAllBelow } from '../../src/virt/disk.js';
 import { createLxcDriver } from '../../src/virt/lxc.js';
 
 /** The CLI entry of this build: main.js under dist/, main.ts when run through tsx. */
@@ -124,6 +125,7 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
       const driver = createLxcDriver({ lxcPath: paths.containers });
       for (const c of await driver.list()) await driver.destroy(c.name);
       await createSliverNetwork(config.network).teardown();
+      await unmountAllBelow(dataDir); // an unfinished sliver's disk, which list() does not show
       await rm(dataDir, { recursive: true, force: true });
     },
     log: () => output,

@@ -12,6 +12,7 @@ import { createSliverNetwork } from '../../src/net/sliver-net.js';
 import { teardownTestbed } from '../../src/testbed/controller-down.js';
 import { removeTunDevices, runIp } from '../../src/testbed/netns.js';
 import { readTestbedState } from '../../src/testbed/state.js';
+import { unmountAllBelow } from '../../src/virt/disk.js';
 import { createLxcDriver } from '../../src/virt/lxc.js';
 import { wgPair } from './wg-pair.js';
 
@@ -111,6 +112,8 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
     await runIp(['link', 'delete', name]).catch(() => undefined);
     report.links++;
   }
+  // The disks of slivers a killed run left (an incomplete one is not in list()).
+  await unmountAllBelow(root);
   rmSync(root, { recursive: true, force: true });
   return report;
 }

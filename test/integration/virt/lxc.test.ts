@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { HearthError } from '../../../src/model/errors.js';
 import { cgroupFile } from '../../../src/virt/cgroup.js';
 import type { ContainerLimits, ContainerSpec, Driver } from '../../../src/virt/driver.js';
+import { unmountAllBelow } from '../../../src/virt/disk.js';
 import { createLxcDriver } from '../../../src/virt/lxc.js';
 import { CONTRACT_LIMITS, driverContract } from '../../contract/driver.contract.js';
 
@@ -42,6 +43,7 @@ async function wipe(lxcPath: string): Promise<void> {
     await run('lxc-stop', ['-P', lxcPath, '-n', name, '-k']).catch(() => undefined);
     await run('lxc-destroy', ['-P', lxcPath, '-n', name]).catch(() => undefined);
   }
+  await unmountAllBelow(lxcPath); // the disks of containers a failed test left
   await rm(lxcPath, { recursive: true, force: true });
 }
 

@@ -71,6 +71,8 @@ const cases: Case[] = [
   { name: 'negative cpu', ...body({ name: 'a', resources: { cpu: -2 } }), status: 400, code: 'invalid_resources' },
   { name: 'absurd memory', ...body({ name: 'a', resources: { memoryMb: 1e12 } }), status: 400, code: 'invalid_resources' },
   { name: 'absurd pids', ...body({ name: 'a', resources: { pids: 2 ** 40 } }), status: 400, code: 'invalid_resources' },
+  // A disk is a filesystem of its own: one too small to format is refused before anything is made.
+  { name: 'disk too small for a filesystem', ...body({ name: 'a', resources: { diskMb: 8 } }), status: 400, code: 'invalid_resources' },
   { name: 'more memory than contributed', ...body({ name: 'a', resources: { memoryMb: 4096 } }), status: 409, code: 'insufficient_resources' },
   { name: 'more cpu than contributed', ...body({ name: 'a', resources: { cpu: 8 } }), status: 409, code: 'insufficient_resources' },
   // bandwidth
