@@ -26,6 +26,26 @@ export function cliEntry(): { command: string; args: string[] } {
 
 export { freePort };
 
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs this build's `hearth` CLI on data dir `dataDir`; resolves with its exit code and output, whatever the code. */
+export function runCli(dataDir: string, ...args: string[]): Promise<CliResult> {
+  const { command, args: pre } = cliEntry();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...pre, '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 export interface TestGateway {
   dataDir: string;
   config: AgentConfig;

@@ -6,8 +6,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cliEntry, createTestGateway, type TestGateway } from '../../support/gateway.js';
+import { createTestGateway, runCli, type CliResult, type TestGateway } from '../../support/gateway.js';
 
 let gw: TestGateway;
 
@@ -19,23 +18,8 @@ after(async () => {
   await gw.destroy();
 });
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function hearth(...args: string[]): Promise<CliResult> {
-  const { command, args: pre } = cliEntry();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...pre, '--data-dir', gw.dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCli(gw.dataDir, ...args);
 }
 
 async function ok(...args: string[]): Promise<string> {

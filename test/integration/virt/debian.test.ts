@@ -9,7 +9,7 @@
 // deb.debian.org.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { createImageStore, type ImageProgress, type ImageStore } from '../../../
 import { DEFAULT_IDMAP } from '../../../src/virt/lxc-config.js';
 import { createLxcDriver } from '../../../src/virt/lxc.js';
 import type { Driver } from '../../../src/virt/driver.js';
-import { cliEntry, createTestGateway, type TestGateway } from '../../support/gateway.js';
+import { createTestGateway, runCli, type CliResult, type TestGateway } from '../../support/gateway.js';
 
 const run = promisify(execFile);
 const limits = { cpu: 1, memoryMb: 256, pids: 256, diskMb: 2048 };
@@ -114,18 +114,7 @@ describe('debian slivers', () => {
       await rm(keyDir, { recursive: true, force: true });
     });
 
-    const hearth = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-      const { command, args: pre } = cliEntry();
-      return new Promise((resolve, reject) => {
-        const child = spawn(command, [...pre, '--data-dir', gw.dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      });
-    };
+    const hearth = (...args: string[]): Promise<CliResult> => runCli(gw.dataDir, ...args);
 
     test('hearth image: ls shows the image, build of a cached one is at once, bad input and rm are refused with their codes', async () => {
       const built = await hearth('image', 'build', 'debian', '--json');
