@@ -16,10 +16,10 @@ import type { BandwidthGiven } from '../host/contribution.js';
 import { hostVethName, sliverMac } from '../net/names.js';
 import { planShaper, type ShapedSliver, type ShaperDevices } from '../net/shaper-plan.js';
 import { createShaper, type SliverTraffic } from '../net/shaper.js';
-import { sliceVni, sliverNetAddresses } from '../cloud/slice-net.js';
-import { incarnationOf, type SliceHosting } from '../slivers/hosting.js';
+import { sliverNetAddresses } from '../cloud/slice-net.js';
+import type { SliceHosting } from '../slivers/hosting.js';
 import type { StoredSliver } from '../store/store.js';
-import { sliceNetNames, sliceVethName } from './slice-net.js';
+import { liveSliceNets, sliceNetNames, sliceVethName } from './slice-net.js';
 
 export interface ShapingInit {
   /** This gateway's id: the IFB devices' names come from it (testbed gateways share a host). */
@@ -63,10 +63,9 @@ export function createShaping(init: ShapingInit): Shaping {
   const sliceMacs = (running: readonly StoredSliver[]): Map<string, string> => {
     const macs = new Map<string, string>();
     if (init.hosting === undefined) return macs;
-    const vnis = new Map(init.hosting.live(init.nowSec()).map(({ record }) =>
-      [`${record.user} ${record.name}`, sliceVni(record.user, record.name, incarnationOf(record.document))]));
+    const nets = liveSliceNets(init.hosting, init.nowSec());
     for (const s of running) {
-      const vni = s.member === null ? undefined : vnis.get(`${s.member.user} ${s.spec.slice}`);
+      const vni = s.member === null ? undefined : nets.get(`${s.member.user} ${s.spec.slice}`)?.vni;
       if (vni !== undefined && s.member !== null) macs.set(s.id, sliverNetAddresses(vni, s.member.index).mac);
     }
     return macs;

@@ -103,6 +103,12 @@ export async function ensureTunnelKey(keyFile: string): Promise<void> {
 
 interface LiveSlice { record: SliceRecord; vni: number; size: number }
 
+/** The live slices hosted here with their network ids, keyed `user name` (as a sliver's member user and slice name). */
+export function liveSliceNets(hosting: Pick<SliceHosting, 'live'>, nowSec: number): Map<string, LiveSlice> {
+  return new Map(hosting.live(nowSec).map(({ record, size }) =>
+    [`${record.user} ${record.name}`, { record, vni: sliceVni(record.user, record.name, incarnationOf(record.document)), size }]));
+}
+
 export function createSliceNet(init: SliceNetInit): SliceNet {
   const { self, selfId, community, hosting, log } = init;
   const names = sliceNetNames(selfId);
@@ -123,8 +129,7 @@ export function createSliceNet(init: SliceNetInit): SliceNet {
   /** The segments, made when the tunnel comes up, sized for the community link then. */
   let segments: SliceSegments | undefined;
 
-  const liveSlices = (): Map<string, LiveSlice> => new Map(hosting.live(init.nowSec()).map(({ record, size }) =>
-    [`${record.user} ${record.name}`, { record, vni: sliceVni(record.user, record.name, incarnationOf(record.document)), size }]));
+  const liveSlices = (): Map<string, LiveSlice> => liveSliceNets(hosting, init.nowSec());
 
   const endOf = async (member: string, id: string): Promise<TunnelEnd | undefined> => {
     const known = ends.get(id);

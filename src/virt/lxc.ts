@@ -8,7 +8,7 @@
 // start or stop one without its marker (only `destroy` and a redone `create`
 // clean up an unfinished one), or start one whose disk is not mounted.
 
-import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HearthError } from '../model/errors.js';
 import { silentLogger, type Logger } from '../model/logger.js';
@@ -16,6 +16,7 @@ import { validateName } from '../model/sliver.js';
 import { openAttached, runAttached } from './attach.js';
 import { hasTasks, readCgroupUsage, readVethBytes } from './cgroup.js';
 import type { ContainerSpec, ContainerState, ContainerStats, Driver, ExecSession, OpOptions } from './driver.js';
+import { pathExists } from '../kit/exists.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { createImageStore, type ImageStore } from './images.js';
 import { DISK_IMAGE, diskImageBytes, makeDisk, mountDisk, OVERLAY_DIR, overlayDirOf, readDiskUsage, unmountDisk } from './disk.js';
@@ -57,15 +58,6 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
   const dirOf = (name: string): string => join(lxcPath, name);
   const sig = (opts?: OpOptions): { signal?: AbortSignal } => (opts?.signal ? { signal: opts.signal } : {});
 
-  async function exists(path: string): Promise<boolean> {
-    try {
-      await stat(path);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** Whether LXC reports the container as anything but stopped (STARTING, RUNNING, STOPPING, FROZEN…). */
   async function isRunning(name: string, opts?: OpOptions & { unknownIsStopped?: boolean }): Promise<boolean> {
     const info = await runLxcStatus('lxc-info', ['-P', lxcPath, '-n', name, '-s', '-H'], sig(opts));
@@ -80,18 +72,18 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
   async function readState(name: string, opts?: OpOptions): Promise<ContainerState> {
     validateName('container', name);
     opts?.signal?.throwIfAborted();
-    if (!(await exists(dirOf(name)))) return 'absent';
+    if (!(await pathExists(dirOf(name)))) return 'absent';
     if ((await readMarker(dirOf(name))) === null) return 'incomplete';
     return (await isRunning(name, opts)) ? 'running' : 'stopped';
   }
 
   async function remove(name: string, opts?: OpOptions): Promise<void> {
     const dir = dirOf(name);
-    if (!(await exists(dir))) return;
+    if (!(await pathExists(dir))) return;
     if (await isRunning(name, { ...opts, unknownIsStopped: true })) await runLxc('lxc-stop', ['-P', lxcPath, '-n', name, '-k'], sig(opts));
     // Before anything deletes files: a recursive delete must not cross into the mounted disk.
     await unmountDisk(join(dir, OVERLAY_DIR), sig(opts));
-    if (await exists(join(dir, 'config'))) {
+    if (await pathExists(join(dir, 'config'))) {
       const destroyed = await runLxcStatus('lxc-destroy', ['-P', lxcPath, '-n', name], sig(opts));
       if (destroyed.code !== 0) log.debug({ name, stderr: tail(destroyed.stderr) }, 'lxc-destroy failed; removing the directory');
     }
