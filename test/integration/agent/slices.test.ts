@@ -164,6 +164,14 @@ void describe(`slices on four gateways (${tag})`, () => {
       }
     }
     await until('the placed rush slice to be gone', async () => ((await Promise.all(gws.map(sliversOn))).flat().length === 0 ? true : undefined), 60_000, 500);
+    // The next story places by the tags: wait until every gateway's tags say it is empty again, everywhere.
+    await until('every gateway to see every other empty again', async () => {
+      for (const g of gws) {
+        const rows = (await g.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+        if (rows.filter((r) => r.free !== null && r.contributed !== null && r.free.cpu === r.contributed.cpu).length !== 4) return undefined;
+      }
+      return true;
+    }, 30_000, 500);
   });
 
   void test('a user asks one gateway for three slivers: they run on three gateways, and any gateway shows them', async () => {
