@@ -30,6 +30,7 @@ import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
 import { loadConfig, dataPaths, readOwnerToken, saveConfig, type AgentConfig } from './config.js';
 import { createShaping, type Shaping } from './shaping.js';
+import { createServices } from './services.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
 import { createCommunity, type Community } from './community.js';
@@ -129,6 +130,10 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   const hosting = createSliceHosting({
     store, templates, nowSec: wallClockSec, contribution: () => config.contribution, policy: () => policy.get(), kick: () => void reconciler.kick(),
   });
+  const services = createServices({
+    self: config.name, store, log: log.child({ part: 'services' }),
+    community: () => community,
+  });
   const community = createCommunity({
     dataDir: paths.dir, config, identity, store, log: log.child({ part: 'community' }), version: VERSION,
     resources: () => ({ contributed: config.contribution, free: slivers.free() }),
@@ -143,6 +148,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     routes: [
       ...sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),
       ...(config.sliceNet.enabled ? sliceNetRoutes({ keyFile: tunnelKeyFile, port: config.sliceNet.port }) : []),
+      services.route,
     ],
   });
   communityRef.current = community;
@@ -181,7 +187,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   };
   let sweeper: { stop(): void } | undefined;
   const api = await buildApi({
-    slivers, store, metrics, ownerToken, log, community, slices, traffic: async (id) => (await shaping.traffic()).get(id),
+    slivers, store, metrics, ownerToken, log, community, slices, services, traffic: async (id) => (await shaping.traffic()).get(id),
     ...(init.driver === undefined ? { images } : {}),
     metricsPublic: config.api.metricsPublic,
     node: {
@@ -218,6 +224,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       if (config.sliceNet.enabled) await ensureTunnelKey(tunnelKeyFile);
       await community.start();
       keeper.start();
+      services.start();
       sliceNet?.start();
       shaping.start();
       void shaping.tick();
@@ -226,6 +233,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     async stop() {
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
       await keeper.stop();
+      await services.stop();
       await sliceNet?.stop();
       await shaping.stop();
       await community.stop();

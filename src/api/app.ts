@@ -24,6 +24,7 @@ import { DOCUMENT_ROUTES, USER_ROUTES, registerSliceRoutes, type SliceApi } from
 import { createUserVerifier } from './user-auth.js';
 import type { SliverTraffic } from '../net/shaper.js';
 import { registerImageRoutes, type ImagesApi } from './routes/images.js';
+import { registerServiceRoutes, type ServicesApi } from './routes/services.js';
 
 export interface ApiDeps {
   slivers: SliverService;
@@ -31,6 +32,7 @@ export interface ApiDeps {
   node: NodeInfoSource;
   community: CommunityApi;
   slices: SliceApi;
+  services: ServicesApi;
   metrics: ApiMetrics;
   ownerToken: string;
   /** Serve /metrics without the owner token (for a Prometheus on the LAN). */
@@ -212,6 +214,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerSliverRoutes(app, deps.slivers, deps.store, deps.traffic);
   registerCommunityRoutes(app, deps.community);
   registerSliceRoutes(app, deps.slices);
+  registerServiceRoutes(app, deps.slivers, deps.services);
   if (deps.images !== undefined) registerImageRoutes(app, deps.images);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -32,6 +32,7 @@ export const CreateSliverBody = Type.Object({
   resources: Type.Optional(ResourcesRequest),
   slice: Type.Optional(Type.String({ description: 'slivers of one slice may reach each other; defaults to the sliver name' })),
   start: Type.Optional(Type.Boolean({ description: 'start once created (default true)' })),
+  services: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 64, description: 'services the sliver offers: {name, type, port, protocol?, hostPort?, check?}' })),
 }, { additionalProperties: false });
 export type CreateSliverBody = Static<typeof CreateSliverBody>;
 

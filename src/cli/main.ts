@@ -16,6 +16,7 @@ import { registerUserCommands } from './user.js';
 import { registerSliceCommands, userSigner } from './slice.js';
 import { registerNodeCommands } from './node.js';
 import { buildingImageLine, registerImageCommands } from './image.js';
+import { registerServiceCommands } from './services.js';
 import { VERSION } from '../agent/version.js';
 import { HearthError } from '../model/errors.js';
 
@@ -400,6 +401,7 @@ registerUserCommands(program, emit);
 registerSliceCommands(program, { client, emit, json, num });
 registerNodeCommands(program, { client, emit });
 registerImageCommands(program, { client, emit, json });
+registerServiceCommands(program, sliver, { client, emit });
 
 program.command('demo')
   .description('start a gateway with a sample sliver serving a web page, and say how to reach it')

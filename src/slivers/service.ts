@@ -15,7 +15,8 @@ import {
 import type { ResourceVector } from '../model/resources.js';
 import { admit, freeOf, usageOf, type Contribution, type Usage } from '../host/contribution.js';
 import type { ContainerStats, Driver, ExecResult } from '../virt/driver.js';
-import type { PortForwardRecord, Store, StoredSliver } from '../store/store.js';
+import { parseServices, pickServicePort, type ServiceSpec } from '../model/service.js';
+import type { PortForwardRecord, ServiceRecord, Store, StoredSliver } from '../store/store.js';
 
 export interface CreateSliverRequest {
   name: string;
@@ -23,6 +24,8 @@ export interface CreateSliverRequest {
   resources?: Partial<SliverResources>;
   slice?: string;
   start?: boolean;
+  /** Service declarations, checked by model/service.ts parseServices. */
+  services?: unknown;
 }
 
 export interface ExecRequest {
@@ -58,6 +61,9 @@ export interface SliverService {
   forwards(idOrName: string): PortForwardRecord[];
   addForward(idOrName: string, f: { proto: 'tcp' | 'udp'; hostPort: number; port: number }): PortForwardRecord;
   removeForward(idOrName: string, proto: 'tcp' | 'udp', hostPort: number): void;
+  services(idOrName: string): ServiceRecord[];
+  /** Replaces the sliver's services (and their forwards) with `input`, checked by parseServices. */
+  setServices(idOrName: string, input: unknown): ServiceRecord[];
 }
 
 const MAX_EXEC_OUTPUT = 1024 * 1024;
@@ -68,6 +74,35 @@ export const wallClockSec = (): number => Math.floor(Date.now() / 1000);
 export function usageWithLeases(store: Store, nowSec: number): Usage {
   const leased = store.listLeases().filter((l) => l.expiresAt >= nowSec).map((l) => ({ ...l.resources, pids: 0 }));
   return usageOf([...store.listSlivers().map((s) => s.spec.resources), ...leased]);
+}
+
+/**
+ * Gives a sliver exactly `specs` as its services, inside the caller's
+ * transaction: each keeps the gateway port it asked for (port_taken when
+ * another forward has it) or gets one from the service range, keeping the
+ * port it had when the declaration is the same service again.
+ */
+export function assignServices(store: Store, sliverId: string, specs: readonly ServiceSpec[]): ServiceRecord[] {
+  const previous = store.listServices(sliverId);
+  const ownPorts = new Set(previous.map((p) => `${p.protocol}/${p.hostPort}`));
+  const taken = new Set(store.listForwards().filter((f) => !ownPorts.has(`${f.proto}/${f.hostPort}`)).map((f) => `${f.proto}/${f.hostPort}`));
+  for (const s of specs) {
+    if (s.hostPort !== null && taken.has(`${s.protocol}/${s.hostPort}`)) {
+      throw new HearthError('port_taken', `${s.protocol} port ${s.hostPort} of this gateway is already forwarded; leave hostPort out to get a free one`, { service: s.name });
+    }
+    if (s.hostPort !== null) taken.add(`${s.protocol}/${s.hostPort}`);
+  }
+  const records = specs.map((s): ServiceRecord => {
+    if (s.hostPort !== null) return { ...s, hostPort: s.hostPort, sliverId, fixed: true };
+    const before = previous.find((p) => p.name === s.name && !p.fixed && p.protocol === s.protocol && !taken.has(`${p.protocol}/${p.hostPort}`));
+    const used = new Set([...taken].filter((k) => k.startsWith(`${s.protocol}/`)).map((k) => Number(k.slice(4))));
+    const hostPort = before?.hostPort ?? pickServicePort(used);
+    if (hostPort === undefined) throw new HearthError('port_taken', `every ${s.protocol} port of this gateway's service range is forwarded`, { service: s.name });
+    taken.add(`${s.protocol}/${hostPort}`);
+    return { ...s, hostPort, sliverId, fixed: false };
+  });
+  store.replaceServices(sliverId, records);
+  return records;
 }
 
 export function createSliverService(init: SliverServiceInit): SliverService {
@@ -96,12 +131,15 @@ export function createSliverService(init: SliverServiceInit): SliverService {
       }
       const resources: SliverResources = { ...DEFAULT_RESOURCES, ...req.resources };
       validateResources(resources);
+      const services = parseServices(req.services);
       const spec: SliverSpec = { name: req.name, template, resources, slice };
       const id = randomBytes(6).toString('hex');
       const created = store.transaction(() => {
         if (store.getSliver(req.name) !== undefined) throw new HearthError('name_taken', `a sliver named ${req.name} already exists`);
         admit(init.contribution(), usage(), resources);
-        return store.insertSliver(id, spec, req.start === false ? 'stopped' : 'running');
+        const inserted = store.insertSliver(id, spec, req.start === false ? 'stopped' : 'running');
+        if (services.length > 0) assignServices(store, id, services);
+        return inserted;
       });
       init.kick();
       return created;
@@ -183,10 +221,25 @@ export function createSliverService(init: SliverServiceInit): SliverService {
         if (!store.listForwards(s.id).some((x) => x.proto === proto && x.hostPort === hostPort)) {
           throw new HearthError('not_found', `no ${proto} forward from port ${hostPort} to this sliver`);
         }
+        const service = store.listServices(s.id).find((x) => x.protocol === proto && x.hostPort === hostPort);
+        if (service !== undefined) throw new HearthError('invalid_state', `the forward belongs to the sliver's service ${service.name}; change its services instead`);
         store.deleteForward(proto, hostPort);
         store.appendEvent(s.id, 'forward.removed', { proto, hostPort });
       });
       init.kick();
+    },
+    services: (idOrName) => store.listServices(get(idOrName).id),
+    setServices(idOrName, input) {
+      const specs = parseServices(input);
+      const records = store.transaction(() => {
+        const s = get(idOrName);
+        if (s.desired === 'gone') throw new HearthError('invalid_state', 'the sliver is being deleted');
+        const assigned = assignServices(store, s.id, specs);
+        store.appendEvent(s.id, 'services.declared', { services: assigned.map((a) => ({ name: a.name, type: a.type, protocol: a.protocol, port: a.port, hostPort: a.hostPort })) });
+        return assigned;
+      });
+      init.kick();
+      return records;
     },
   };
 }

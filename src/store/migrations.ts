@@ -90,4 +90,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE leases ADD COLUMN up_mbit REAL NOT NULL DEFAULT 0;
   ALTER TABLE leases ADD COLUMN down_mbit REAL NOT NULL DEFAULT 0;
   `,
+  // 6: the services a sliver declares. Each is forwarded from its gateway
+  // port by a row of forwards, made and removed with it in one transaction.
+  `
+  CREATE TABLE services (
+    sliver_id   TEXT NOT NULL REFERENCES slivers(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    port        INTEGER NOT NULL,
+    protocol    TEXT NOT NULL CHECK (protocol IN ('tcp','udp')),
+    host_port   INTEGER NOT NULL,
+    fixed       INTEGER NOT NULL,
+    health      TEXT NOT NULL,
+    PRIMARY KEY (sliver_id, name),
+    UNIQUE (protocol, host_port)
+  );
+  `,
 ];

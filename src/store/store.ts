@@ -5,12 +5,19 @@
 
 import type { Db } from './db.js';
 import type { DesiredState, ObservedState, Sliver, SliverResources, SliverSpec, TemplateName } from '../model/sliver.js';
+import type { ForwardedService, ServiceCheck, ServiceProtocol, ServiceType } from '../model/service.js';
 
 export interface PortForwardRecord {
   proto: 'tcp' | 'udp';
   hostPort: number;
   sliverId: string;
   port: number;
+}
+
+/** A service a sliver declares, forwarded from `hostPort` on its gateway; `fixed`: the user chose that port. */
+export interface ServiceRecord extends ForwardedService {
+  sliverId: string;
+  fixed: boolean;
 }
 
 export interface EventRecord {
@@ -167,6 +174,15 @@ const sliceFromRow = (r: SliceRow): SliceRecord => ({
   renewDocument: parsedOrNull(r.renew_document), resizeDocument: parsedOrNull(r.resize_document), updatedAt: r.updated_at,
 });
 
+interface ServiceRow {
+  sliver_id: string; name: string; type: string; port: number; protocol: string; host_port: number; fixed: number; health: string;
+}
+
+const serviceFromRow = (r: ServiceRow): ServiceRecord => ({
+  sliverId: r.sliver_id, name: r.name, type: r.type as ServiceType, port: r.port, protocol: r.protocol as ServiceProtocol,
+  hostPort: r.host_port, fixed: r.fixed === 1, check: JSON.parse(r.health) as ServiceCheck,
+});
+
 export interface StoreInit {
   db: Db;
   /** ISO-8601 timestamps come from the caller's clock. */
@@ -185,6 +201,9 @@ export interface Store {
   listForwards(sliverId?: string): PortForwardRecord[];
   insertForward(f: PortForwardRecord): void;
   deleteForward(proto: 'tcp' | 'udp', hostPort: number): boolean;
+  listServices(sliverId?: string): ServiceRecord[];
+  /** Replaces a sliver's services and their forwards; the caller checks ports and runs it in a transaction. */
+  replaceServices(sliverId: string, services: readonly Omit<ServiceRecord, 'sliverId'>[]): void;
   appendEvent(sliverId: string | null, type: string, detail?: Record<string, unknown>): void;
   listEvents(opts?: { after?: number; sliverId?: string; limit?: number }): EventRecord[];
   /** Record a revoked gateway; false when it was already revoked. */
@@ -217,6 +236,11 @@ export function createStore({ db, now }: StoreInit): Store {
     forwardsOf: db.prepare('SELECT proto, host_port AS hostPort, sliver_id AS sliverId, port FROM forwards WHERE sliver_id = ? ORDER BY proto, host_port'),
     insertForward: db.prepare('INSERT INTO forwards (proto, host_port, sliver_id, port) VALUES (@proto, @hostPort, @sliverId, @port)'),
     deleteForward: db.prepare('DELETE FROM forwards WHERE proto = ? AND host_port = ?'),
+    servicesAll: db.prepare('SELECT * FROM services ORDER BY sliver_id, name'),
+    servicesOf: db.prepare('SELECT * FROM services WHERE sliver_id = ? ORDER BY name'),
+    insertService: db.prepare(`INSERT INTO services (sliver_id, name, type, port, protocol, host_port, fixed, health)
+      VALUES (@sliverId, @name, @type, @port, @protocol, @hostPort, @fixed, @health)`),
+    deleteServices: db.prepare('DELETE FROM services WHERE sliver_id = ?'),
     event: db.prepare('INSERT INTO events (at, sliver_id, type, detail) VALUES (?, ?, ?, ?)'),
     revoke: db.prepare('INSERT OR IGNORE INTO revocations (id, name, at) VALUES (?, ?, ?)'),
     revocations: db.prepare('SELECT id, name, at FROM revocations ORDER BY at, id'),
@@ -278,6 +302,15 @@ export function createStore({ db, now }: StoreInit): Store {
       stmts.insertForward.run(f);
     },
     deleteForward: (proto, hostPort) => stmts.deleteForward.run(proto, hostPort).changes > 0,
+    listServices: (sliverId) => ((sliverId === undefined ? stmts.servicesAll.all() : stmts.servicesOf.all(sliverId)) as ServiceRow[]).map(serviceFromRow),
+    replaceServices(sliverId, services) {
+      for (const old of stmts.servicesOf.all(sliverId) as ServiceRow[]) stmts.deleteForward.run(old.protocol, old.host_port);
+      stmts.deleteServices.run(sliverId);
+      for (const s of services) {
+        stmts.insertService.run({ sliverId, name: s.name, type: s.type, port: s.port, protocol: s.protocol, hostPort: s.hostPort, fixed: s.fixed ? 1 : 0, health: JSON.stringify(s.check) });
+        stmts.insertForward.run({ proto: s.protocol, hostPort: s.hostPort, sliverId, port: s.port });
+      }
+    },
     appendEvent(sliverId, type, detail = {}) {
       stmts.event.run(now(), sliverId, type, JSON.stringify(detail));
     },
