@@ -156,6 +156,7 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
           driver.create({
             name,
             template: s.spec.template,
+            packages: s.spec.packages,
             limits: { ...s.spec.resources },
             network: {
               bridge: net.bridge,

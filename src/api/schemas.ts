@@ -4,6 +4,7 @@
 // build and the CLI reads (it may import these types, nothing else of api/).
 
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_IMAGE_PACKAGES } from '../model/image.js';
 import { OBSERVED_STATES } from '../model/sliver.js';
 
 export const Problem = Type.Object({
@@ -29,6 +30,10 @@ export const ResourcesRequest = Type.Partial(Resources, { additionalProperties: 
 export const CreateSliverBody = Type.Object({
   name: Type.String({ description: '1-63 lower-case letters, digits or inner hyphens' }),
   template: Type.Optional(Type.String({ description: 'busybox (default) or debian' })),
+  // Names are checked by the model (invalid_packages, with its reason); the schema only bounds sizes.
+  packages: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), {
+    maxItems: 1000, description: `Debian packages beyond the base image (debian only), at most ${MAX_IMAGE_PACKAGES}; the image of that set is built once per machine`,
+  })),
   resources: Type.Optional(ResourcesRequest),
   slice: Type.Optional(Type.String({ description: 'slivers of one slice may reach each other; defaults to the sliver name' })),
   start: Type.Optional(Type.Boolean({ description: 'start once created (default true)' })),
@@ -43,6 +48,7 @@ export const Sliver = Type.Object({
   name: Type.String(),
   slice: Type.String(),
   template: Type.String(),
+  packages: Type.Array(Type.String(), { description: 'Debian packages beyond the base image; empty for the base image' }),
   resources: Resources,
   desired: Type.Union([Type.Literal('running'), Type.Literal('stopped'), Type.Literal('gone')]),
   observed: SliverState,

@@ -15,10 +15,22 @@ export interface ImageCliDeps {
 
 const POLL_MS = 1000;
 
-/** The progress line of the gateway's debian image build under way, if any (for `sliver create`). */
-export async function buildingImageLine(api: ApiClient, template: string): Promise<string | null> {
+/** `--package P`, repeated: the packages in the order given (the gateway sorts them). */
+export const PACKAGE_OPTION = [
+  '--package <name>', 'a Debian package the image adds to the base (debian only; repeat for more)',
+  (name: string, previous: string[]): string[] => [...previous, name], [] as string[],
+] as const;
+
+/**
+ * The progress line of the gateway's build under way of the image a sliver
+ * of `template` with `packages` uses, if any (for `sliver create`): of the
+ * builds whose package set (base and extras) has all of them, the smallest.
+ */
+export async function buildingImageLine(api: ApiClient, template: string, packages: readonly string[] = []): Promise<string | null> {
   const { items } = await api.request<{ items: ImageInfo[] }>('GET', '/api/v1/images');
-  const b = items.find((i) => i.template === template && i.state === 'building');
+  const b = items
+    .filter((i) => i.template === template && i.state === 'building' && packages.every((p) => i.packages.includes(p)))
+    .sort((x, y) => x.packages.length - y.packages.length)[0];
   return b === undefined ? null : `image ${b.name}: ${b.progress ?? 'building'}`;
 }
 

@@ -15,7 +15,7 @@ import { registerTestbedCommands } from './testbed.js';
 import { registerUserCommands } from './user.js';
 import { registerSliceCommands, userSigner } from './slice.js';
 import { registerNodeCommands } from './node.js';
-import { buildingImageLine, registerImageCommands } from './image.js';
+import { buildingImageLine, PACKAGE_OPTION, registerImageCommands } from './image.js';
 import { registerServiceCommands } from './services.js';
 import { VERSION } from '../agent/version.js';
 import { HearthError } from '../model/errors.js';
@@ -182,6 +182,7 @@ const sliver = program.command('sliver').description('containers on this gateway
 sliver.command('create <name>')
   .description('create a sliver and wait until it runs')
   .option('-t, --template <template>', 'busybox or debian', 'busybox')
+  .option(...PACKAGE_OPTION)
   .option('--cpu <cores>', 'CPU cores (fractions allowed)', num('--cpu'))
   .option('--memory <mb>', 'memory limit (MB)', num('--memory'))
   .option('--disk <mb>', 'disk budget (MB)', num('--disk'))
@@ -195,12 +196,14 @@ sliver.command('create <name>')
   .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
     const api = await client(cmd);
     const resources = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['pids', 'pids'], ['upMbit', 'up'], ['downMbit', 'down']]);
+    const packages = o['package'] as string[];
     let view = await api.request<Sliver>('POST', '/api/v1/slivers', {
       name, template: o['template'], resources, start: o['start'] !== false,
+      ...(packages.length === 0 ? {} : { packages }),
       ...(o['slice'] === undefined ? {} : { slice: o['slice'] }),
     });
-    // A debian sliver on a machine without the image waits minutes for it: show the build, not a silent wait.
-    const detail = o['template'] === 'debian' ? (): Promise<string | null> => buildingImageLine(api, 'debian') : undefined;
+    // A debian sliver on a machine without its image waits minutes for it: show the build, not a silent wait.
+    const detail = o['template'] === 'debian' ? (): Promise<string | null> => buildingImageLine(api, 'debian', packages) : undefined;
     if (o['wait'] !== false) view = await waitForSliver(api, view, o['start'] === false ? 'stopped' : 'running', !json(cmd), undefined, detail);
     emit(cmd, view, () => console.log(`sliver ${view.name} ${view.observed} at ${view.address ?? '-'} (id ${view.id})`));
     if (view.observed === 'failed') process.exitCode = 1;
@@ -226,7 +229,10 @@ sliver.command('show <sliver>')
     const stats = await api.request<SliverStats | null>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/stats`);
     const forwards = await api.request<{ items: { proto: string; hostPort: number; port: number }[] }>('GET', `/api/v1/slivers/${encodeURIComponent(ref)}/forwards`);
     emit(cmd, { ...s, stats, forwards: forwards.items }, () => {
-      for (const [k, v] of Object.entries({ name: s.name, id: s.id, slice: s.slice, template: s.template, state: s.observed, desired: s.desired, address: s.address ?? '-', reason: s.reason ?? '-' })) {
+      for (const [k, v] of Object.entries({
+        name: s.name, id: s.id, slice: s.slice, template: s.template, packages: s.packages.length === 0 ? '-' : s.packages.join(', '),
+        state: s.observed, desired: s.desired, address: s.address ?? '-', reason: s.reason ?? '-',
+      })) {
         console.log(`${k.padEnd(10)} ${v}`);
       }
       console.log(`${'limits'.padEnd(10)} cpu ${s.resources.cpu}, memory ${s.resources.memoryMb} MB, disk ${s.resources.diskMb} MB, pids ${s.resources.pids}`);

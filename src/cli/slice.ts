@@ -12,6 +12,7 @@ import { parseUserPrivateKey } from '../cloud/user-key.js';
 import { signDocument, type SignedDocument } from '../cloud/signed-document.js';
 import { delay } from '../kit/delay.js';
 import type { ApiClient } from './client.js';
+import { PACKAGE_OPTION } from './image.js';
 import { printTable } from './output.js';
 import { createRequestSigner, type RequestSigner } from './request-signer.js';
 import { defaultUserKeyPath, readKeyFile } from './user.js';
@@ -49,7 +50,8 @@ export function parseDuration(text: string): number {
 }
 
 function printSlice(s: SliceView): void {
-  console.log(`slice ${s.name} ${s.state}: ${s.spec.slivers} × ${s.spec.template}, cpu ${s.spec.resources.cpu}, memory ${s.spec.resources.memoryMb} MB, spread over ${s.spec.spread}`);
+  const image = s.spec.packages.length === 0 ? s.spec.template : `${s.spec.template} + ${s.spec.packages.join(', ')}`;
+  console.log(`slice ${s.name} ${s.state}: ${s.spec.slivers} × ${image}, cpu ${s.spec.resources.cpu}, memory ${s.spec.resources.memoryMb} MB, spread over ${s.spec.spread}`);
   console.log(`user ${s.user}, expires ${s.expiresAt}`);
   printTable(['#', 'SLIVER', 'GATEWAY', 'STATE', 'ADDRESS', 'REASON'],
     s.slivers.map((x) => [String(x.index), x.name ?? '-', x.gateway ?? '-', x.observed, x.address ?? '-', x.reason ?? '-']));
@@ -83,6 +85,7 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
     .description('sign a slice request, have the community place it, and wait until every sliver runs')
     .option('-n, --slivers <n>', 'how many slivers', num('--slivers'), 1)
     .option('-t, --template <template>', 'busybox or debian', 'busybox')
+    .option(...PACKAGE_OPTION)
     .option('--cpu <cores>', 'CPU cores per sliver (fractions allowed)', num('--cpu'))
     .option('--memory <mb>', 'memory per sliver (MB)', num('--memory'))
     .option('--disk <mb>', 'disk per sliver (MB)', num('--disk'))
@@ -98,8 +101,11 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
     .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
       const sshKeys = await Promise.all(((o['sshKey'] as string[] | undefined) ?? []).map(async (f) => (await readFile(f, 'utf8')).trim()));
       const resources = Object.fromEntries([['cpu', o['cpu']], ['memoryMb', o['memory']], ['diskMb', o['disk']], ['upMbit', o['up']], ['downMbit', o['down']]].filter(([, v]) => v !== undefined));
+      const packages = o['package'] as string[];
       const spec = {
         name, slivers: o['slivers'], template: o['template'], resources, spread: o['spread'], sshKeys,
+        // Left out when empty, so the document is one a gateway from before packages also takes.
+        ...(packages.length === 0 ? {} : { packages }),
         ...(o['near'] === undefined ? {} : { near: o['near'] }),
         ...(o['lifetime'] === undefined ? {} : { lifetimeSec: o['lifetime'] }),
       };

@@ -45,6 +45,19 @@ export function normalizePackages(input: unknown): string[] {
   return [...new Set(input as string[])].sort();
 }
 
+/**
+ * The extra packages an image (or a sliver's, or a slice's) of `template`
+ * has: normalized as above, and none but for debian, the one template built
+ * by a package manager. Throws `invalid_packages`.
+ */
+export function packagesFor(template: TemplateName, input: unknown): string[] {
+  const packages = normalizePackages(input);
+  if (template !== 'debian' && packages.length > 0) {
+    throw new HearthError('invalid_packages', `only debian images take extra packages; template ${template} takes none`, { field: 'packages', template });
+  }
+  return packages;
+}
+
 /** Eight hex digits of SHA-256 over the sorted set: short enough for a container name, wide enough for a machine's few images. */
 export function packageSetHash(packages: readonly string[]): string {
   return createHash('sha256').update([...new Set(packages)].sort().join('\n')).digest('hex').slice(0, 8);

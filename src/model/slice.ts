@@ -6,6 +6,7 @@
 // resize body that did not come through parseResizeBody.
 
 import { HearthError } from './errors.js';
+import { packagesFor } from './image.js';
 import {
   DEFAULT_RESOURCES, TEMPLATES, validateName, validateResources, type SliverResources, type TemplateName,
 } from './sliver.js';
@@ -19,6 +20,11 @@ export interface SliceSpec {
   /** How many slivers the community keeps running. */
   slivers: number;
   template: TemplateName;
+  /**
+   * Debian packages beyond the template's base that every sliver's image
+   * has (debian only; sorted, without duplicates); empty for the base image.
+   */
+  packages: string[];
   /** Per sliver. */
   resources: SliverResources;
   spread: Spread;
@@ -39,7 +45,8 @@ export const MIN_LIFETIME_SEC = 60;
 export const MAX_LIFETIME_SEC = 90 * 24 * 3600;
 export const DEFAULT_LIFETIME_SEC = 7 * 24 * 3600;
 
-const SPEC_FIELDS = ['name', 'slivers', 'template', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec'];
+// packages came later and is optional, so specs signed before it stay valid (the base image).
+const SPEC_FIELDS = ['name', 'slivers', 'template', 'packages', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec'];
 // upMbit and downMbit came later and are optional, so specs signed before them stay valid.
 const RESOURCE_FIELDS = ['cpu', 'memoryMb', 'diskMb', 'pids', 'upMbit', 'downMbit'];
 
@@ -76,8 +83,8 @@ function checkSlivers(value: unknown): number {
 
 /**
  * A spec as a user may write it (defaults for what is left out), checked
- * field by field; throws invalid_request, invalid_name or invalid_resources
- * naming the field.
+ * field by field; throws invalid_request, invalid_name, invalid_resources
+ * or invalid_packages naming the field.
  */
 export function parseSliceSpec(input: unknown): SliceSpec {
   if (!isObject(input)) throw invalid('a slice spec is a JSON object', 'spec');
@@ -91,6 +98,7 @@ export function parseSliceSpec(input: unknown): SliceSpec {
   if (typeof template !== 'string' || !(TEMPLATES as readonly string[]).includes(template)) {
     throw new HearthError('unknown_template', `unknown template ${JSON.stringify(template)}; known: ${TEMPLATES.join(', ')}`, { field: 'template' });
   }
+  const packages = packagesFor(template as TemplateName, input['packages']);
 
   const given = input['resources'] ?? {};
   if (!isObject(given)) throw invalid('resources must be an object', 'resources');
@@ -128,7 +136,7 @@ export function parseSliceSpec(input: unknown): SliceSpec {
   }
 
   return {
-    name, slivers, template: template as TemplateName, resources, spread: spread as Spread,
+    name, slivers, template: template as TemplateName, packages, resources, spread: spread as Spread,
     near: near as string | null, sshKeys: sshKeys as string[], lifetimeSec,
   };
 }

@@ -37,6 +37,11 @@ export interface SliverResources {
 export interface SliverSpec {
   name: string;
   template: TemplateName;
+  /**
+   * Debian packages beyond the template's base, sorted and without
+   * duplicates (model/image.ts `packagesFor`); empty for the base image.
+   */
+  packages: string[];
   resources: SliverResources;
   /** Slivers of one slice may reach each other; of different slices, never. */
   slice: string;

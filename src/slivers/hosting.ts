@@ -266,7 +266,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         });
         const name = sliverNameOf(req.spec.name, req.index);
         const created = store.insertSliver(randomBytes(6).toString('hex'), {
-          name, template: req.spec.template, resources: req.spec.resources, slice: req.spec.name,
+          name, template: req.spec.template, packages: req.spec.packages, resources: req.spec.resources, slice: req.spec.name,
         }, 'running', { user: req.user, index: req.index });
         store.appendEvent(created.id, 'slice.sliver-hosted', { slice: req.spec.name, user: req.user, index: req.index, entry: lease.holder });
         return created;

@@ -8,6 +8,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { HearthError } from '../model/errors.js';
+import { packagesFor } from '../model/image.js';
 import {
   DEFAULT_RESOURCES, TEMPLATES, checkAction, validateName, validateResources,
   type SliverResources, type SliverSpec, type TemplateName,
@@ -21,6 +22,8 @@ import type { PortForwardRecord, ServiceRecord, Store, StoredSliver } from '../s
 export interface CreateSliverRequest {
   name: string;
   template?: string;
+  /** Debian packages beyond the base (debian only). */
+  packages?: string[];
   resources?: Partial<SliverResources>;
   slice?: string;
   start?: boolean;
@@ -129,10 +132,11 @@ export function createSliverService(init: SliverServiceInit): SliverService {
       if (!templates.includes(template)) {
         throw new HearthError('unknown_template', `template ${template} is not available on this gateway yet; available: ${templates.join(', ')}`);
       }
+      const packages = packagesFor(template, req.packages);
       const resources: SliverResources = { ...DEFAULT_RESOURCES, ...req.resources };
       validateResources(resources);
       const services = parseServices(req.services);
-      const spec: SliverSpec = { name: req.name, template, resources, slice };
+      const spec: SliverSpec = { name: req.name, template, packages, resources, slice };
       const id = randomBytes(6).toString('hex');
       const created = store.transaction(() => {
         if (store.getSliver(req.name) !== undefined) throw new HearthError('name_taken', `a sliver named ${req.name} already exists`);

@@ -90,7 +90,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE leases ADD COLUMN up_mbit REAL NOT NULL DEFAULT 0;
   ALTER TABLE leases ADD COLUMN down_mbit REAL NOT NULL DEFAULT 0;
   `,
-  // 6: the services a sliver declares. Each is forwarded from its gateway
+  // 6: the Debian packages a sliver's image adds to its template's base, a
+  // JSON list (sorted); slivers made before are of the base image.
+  `
+  ALTER TABLE slivers ADD COLUMN packages TEXT NOT NULL DEFAULT '[]';
+  `,
+  // 7: the services a sliver declares. Each is forwarded from its gateway
   // port by a row of forwards, made and removed with it in one transaction.
   `
   CREATE TABLE services (

@@ -88,6 +88,8 @@ interface SliverRow {
   name: string;
   slice: string;
   template: string;
+  /** A JSON list of package names. */
+  packages: string;
   cpu: number;
   memory_mb: number;
   disk_mb: number;
@@ -118,6 +120,7 @@ function fromRow(r: SliverRow): StoredSliver {
       name: r.name,
       slice: r.slice,
       template: r.template as TemplateName,
+      packages: JSON.parse(r.packages) as string[],
       resources: { cpu: r.cpu, memoryMb: r.memory_mb, diskMb: r.disk_mb, pids: r.pids, upMbit: r.up_mbit, downMbit: r.down_mbit },
     },
     desired: r.desired,
@@ -225,8 +228,8 @@ export interface Store {
 
 export function createStore({ db, now }: StoreInit): Store {
   const stmts = {
-    insert: db.prepare(`INSERT INTO slivers (id, name, slice, template, cpu, memory_mb, disk_mb, pids, up_mbit, down_mbit, desired, observed, created_at, updated_at, slice_user, slice_index)
-      VALUES (@id, @name, @slice, @template, @cpu, @memoryMb, @diskMb, @pids, @upMbit, @downMbit, @desired, 'requested', @at, @at, @user, @index)`),
+    insert: db.prepare(`INSERT INTO slivers (id, name, slice, template, packages, cpu, memory_mb, disk_mb, pids, up_mbit, down_mbit, desired, observed, created_at, updated_at, slice_user, slice_index)
+      VALUES (@id, @name, @slice, @template, @packages, @cpu, @memoryMb, @diskMb, @pids, @upMbit, @downMbit, @desired, 'requested', @at, @at, @user, @index)`),
     byId: db.prepare('SELECT * FROM slivers WHERE id = ?'),
     byName: db.prepare('SELECT * FROM slivers WHERE name = ?'),
     all: db.prepare('SELECT * FROM slivers ORDER BY created_at, name'),
@@ -269,7 +272,7 @@ export function createStore({ db, now }: StoreInit): Store {
     insertSliver(id, spec, desired, member) {
       const at = now();
       stmts.insert.run({
-        id, name: spec.name, slice: spec.slice, template: spec.template,
+        id, name: spec.name, slice: spec.slice, template: spec.template, packages: JSON.stringify(spec.packages),
         cpu: spec.resources.cpu, memoryMb: spec.resources.memoryMb, diskMb: spec.resources.diskMb, pids: spec.resources.pids,
         upMbit: spec.resources.upMbit, downMbit: spec.resources.downMbit, desired, at, user: member?.user ?? null, index: member?.index ?? null,
       });

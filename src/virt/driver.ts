@@ -35,6 +35,12 @@ export interface ContainerSpec {
   /** Container name: [a-z0-9-], unique on the machine (cgroup names are global). */
   name: string;
   template: TemplateName;
+  /**
+   * Debian packages beyond the template's base (debian only, else
+   * `invalid_packages`): the container is a snapshot of the image of that
+   * set, built first when the machine does not have it. Absent or empty: the base image.
+   */
+  packages?: readonly string[];
   limits: ContainerLimits;
   network?: ContainerNetwork;
 }

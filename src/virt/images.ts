@@ -30,7 +30,7 @@ import { writeFileAtomic } from '../kit/atomic-write.js';
 import { pathExists } from '../kit/exists.js';
 import { pidExists } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
-import { imageKey, normalizePackages, templateOfImage, type DebianRelease } from '../model/image.js';
+import { imageKey, normalizePackages, packagesFor, templateOfImage, type DebianRelease } from '../model/image.js';
 import { silentLogger, type Logger } from '../model/logger.js';
 import { TEMPLATES, type TemplateName } from '../model/sliver.js';
 import { unmountUnder, type ProgressReport } from './debootstrap.js';
@@ -81,8 +81,8 @@ export interface ImageStore {
   nameOf(template: TemplateName, packages?: readonly string[]): string;
   /** The image's container name under `dir`, built first if this machine does not have it yet. */
   ensure(template: TemplateName, opts?: ImageOptions): Promise<string>;
-  /** Makes container `name` in `lxcPath` as a snapshot of the template's base image. */
-  clone(template: TemplateName, lxcPath: string, name: string, opts?: { signal?: AbortSignal; onProgress?: (p: ImageProgress) => void }): Promise<void>;
+  /** Makes container `name` in `lxcPath` as a snapshot of the image of (template, packages), built first if need be. */
+  clone(template: TemplateName, lxcPath: string, name: string, opts?: ImageOptions & { signal?: AbortSignal }): Promise<void>;
   list(): Promise<ImageInfo[]>;
   /** Removes an image no sliver uses: `image_not_found`, `image_in_use`. */
   remove(name: string): Promise<void>;
@@ -143,11 +143,7 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
 
   function packageSet(template: TemplateName, extra: readonly string[] | undefined): string[] {
     const recipe = recipeFor(template);
-    const extras = normalizePackages(extra);
-    if (template === 'busybox' && extras.length > 0) {
-      throw new HearthError('invalid_packages', 'busybox images take no packages; use the debian template', { field: 'packages', template });
-    }
-    return normalizePackages([...recipe.basePackages, ...extras]);
+    return normalizePackages([...recipe.basePackages, ...packagesFor(template, extra)]);
   }
 
   function nameOf(template: TemplateName, packages?: readonly string[]): string {
@@ -289,7 +285,10 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
     ensure,
     async clone(template, lxcPath, name, opts = {}) {
       // The build is shared by every waiting sliver, so one caller's abort does not stop it.
-      const image = await ensure(template, opts.onProgress ? { onProgress: opts.onProgress } : {});
+      const image = await ensure(template, {
+        ...(opts.packages === undefined ? {} : { packages: opts.packages }),
+        ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+      });
       opts.signal?.throwIfAborted();
       await noteUser(image, join(resolve(lxcPath), name));
       await runLxc('lxc-copy', ['-P', dir, '-n', image, '-p', lxcPath, '-N', name, '-s', '-B', 'overlayfs'], opts.signal ? { signal: opts.signal } : {});

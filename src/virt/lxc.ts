@@ -1,9 +1,10 @@
 // The LXC driver: unprivileged containers in one lxcpath per gateway, made
 // and run with the lxc-* tools (through runner.ts). It owns exactly the
 // containers whose directory holds its marker (marker.ts); operations on one
-// name are serialised; each is an overlayfs snapshot of its template's base
-// image (images.ts) whose upper layer lives on the container's own
-// filesystem of `diskMb` (disk.ts), mounted before every start. Must never:
+// name are serialised; each is an overlayfs snapshot of the image of its
+// template and package set (images.ts) whose upper layer lives on the
+// container's own filesystem of `diskMb` (disk.ts), mounted before every
+// start. Must never:
 // touch a container outside its lxcpath (the images are only read), list,
 // start or stop one without its marker (only `destroy` and a redone `create`
 // clean up an unfinished one), or start one whose disk is not mounted.
@@ -100,7 +101,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     await chmod(lxcPath, 0o755);
     // Made one after the other: side by side (the disk needs nothing of the clone) was no
     // faster on a busy two-core machine, and a disk made beside the clone can be left behind.
-    await images.clone(spec.template, lxcPath, spec.name, sig(opts));
+    await images.clone(spec.template, lxcPath, spec.name, { ...sig(opts), ...(spec.packages === undefined ? {} : { packages: spec.packages }) });
     opts?.signal?.throwIfAborted();
     const dir = dirOf(spec.name);
     const config = join(dir, 'config');
@@ -122,7 +123,9 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
       return withLock(spec.name, async () => {
         const state = await readState(spec.name, opts);
         if (state === 'stopped' || state === 'running') return;
-        recipeFor(spec.template); // refuse an unavailable template before cleaning anything up
+        // Refuse an unavailable template or a package list it cannot take before cleaning anything up.
+        recipeFor(spec.template);
+        images.nameOf(spec.template, spec.packages);
         if (state === 'incomplete') {
           log.debug({ name: spec.name }, 'redoing an unfinished container');
           await remove(spec.name, opts);

@@ -1,11 +1,13 @@
 // An in-memory fake Driver for pure tests of the reconciler: the same
 // contract as the LXC driver (test/contract/driver.contract.ts), no
 // processes, no files. Commands are not run: `exec` understands a handful of
-// words (echo, cat, true, false, `sh -c 'exit N'`) and answers 127 to the
-// rest. Must never: be used outside tests and simulations.
+// words (echo, cat, true, false, `sh -c 'exit N'`, and `dpkg-query -W P`,
+// which finds the extra packages the container was made with) and answers
+// 127 to the rest. Must never: be used outside tests and simulations.
 
 import { PassThrough } from 'node:stream';
 import { HearthError } from '../model/errors.js';
+import { packagesFor } from '../model/image.js';
 import { TEMPLATES, validateName, type TemplateName } from '../model/sliver.js';
 import type { ContainerSpec, ContainerState, Driver, ExecOptions, ExecResult, ExecSession } from './driver.js';
 
@@ -32,8 +34,8 @@ interface FakeContainer {
 const FAKE_MEMORY_BYTES = 4 * 1024 * 1024;
 const FAKE_CPU_STEP_NS = 1_000_000;
 
-/** The fake's tiny command language. */
-function interpret(argv: readonly string[], stdin: Buffer): { exitCode: number; stdout: Buffer; stderr: Buffer } {
+/** The fake's tiny command language, in a container made with `packages`. */
+function interpret(argv: readonly string[], stdin: Buffer, packages: readonly string[]): { exitCode: number; stdout: Buffer; stderr: Buffer } {
   const [cmd, ...args] = argv;
   const ok = (out: string | Buffer): { exitCode: number; stdout: Buffer; stderr: Buffer } => ({ exitCode: 0, stdout: Buffer.from(out), stderr: Buffer.alloc(0) });
   switch (cmd) {
@@ -45,6 +47,12 @@ function interpret(argv: readonly string[], stdin: Buffer): { exitCode: number; 
       return ok('');
     case 'false':
       return { exitCode: 1, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+    case 'dpkg-query': {
+      const pkg = args[0] === '-W' && args.length === 2 ? args[1] ?? '' : null;
+      if (pkg === null) break;
+      if (packages.includes(pkg)) return ok(`${pkg}\t1.0\n`);
+      return { exitCode: 1, stdout: Buffer.alloc(0), stderr: Buffer.from(`dpkg-query: no packages found matching ${pkg}\n`) };
+    }
     case 'sh': {
       const exit = args[0] === '-c' ? /^\s*exit\s+(\d+)\s*$/.exec(args[1] ?? '') : null;
       if (exit) return { exitCode: Number(exit[1]) & 0xff, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
@@ -87,7 +95,7 @@ export function createMemoryDriver(init: MemoryDriverInit = {}): MemoryDriver {
     const state = stateOf(name);
     if (state !== 'running') throw new HearthError('exec_failed', `container ${name} is ${state}, not running`, { name, state });
     if (argv.length === 0) throw new HearthError('invalid_request', 'the command is empty');
-    const result = interpret(argv, Buffer.from(opts.stdin ?? ''));
+    const result = interpret(argv, Buffer.from(opts.stdin ?? ''), containers.get(name)?.spec.packages ?? []);
     const max = opts.maxOutputBytes ?? Number.POSITIVE_INFINITY;
     const out = bound(result.stdout, max);
     const err = bound(result.stderr, max);
@@ -102,7 +110,8 @@ export function createMemoryDriver(init: MemoryDriverInit = {}): MemoryDriver {
       if (!templates.has(spec.template)) {
         throw new HearthError('unknown_template', `template ${spec.template} is not available in this memory driver`, { template: spec.template });
       }
-      containers.set(spec.name, { spec: structuredClone(spec), state: 'stopped', cpuNs: 0 });
+      const packages = packagesFor(spec.template, spec.packages);
+      containers.set(spec.name, { spec: { ...structuredClone(spec), packages }, state: 'stopped', cpuNs: 0 });
     },
 
     async start(name, opts) {

@@ -15,6 +15,12 @@ export interface DriverHarness {
   makeIncomplete(spec: ContainerSpec): Promise<void>;
   /** Make, beside the driver's containers, one it did not create (omit if the notion does not apply). */
   makeForeign?(name: string): Promise<{ stillThere(): Promise<boolean> }>;
+  /**
+   * A Debian package beyond the base that a debian container may be made
+   * with. Omit where building that image is too slow for the suite (LXC:
+   * test/integration/virt/debian.test.ts makes one instead).
+   */
+  extraPackage?: string;
   /** Remove everything the suite made. */
   cleanup(): Promise<void>;
 }
@@ -196,6 +202,31 @@ export function driverContract(label: string, makeHarness: () => Promise<DriverH
       await assert.rejects(d.state('../etc'), rejectsWith('invalid_name'));
       await assert.rejects(d.create({ ...spec(), name: 'Bad_Name' }), rejectsWith('invalid_name'));
       await assert.rejects(d.destroy('a/b'), rejectsWith('invalid_name'));
+    });
+
+    void test('a debian container with packages is cloned from the image of that set; one without lacks them', async (t) => {
+      const pkg = h.extraPackage;
+      if (pkg === undefined) {
+        t.skip('this harness builds no package image');
+        return;
+      }
+      const withPkg: ContainerSpec = { ...spec(), template: 'debian', packages: [pkg] };
+      const base: ContainerSpec = { ...spec(), template: 'debian' };
+      for (const s of [withPkg, base]) {
+        await d.create(s);
+        await d.start(s.name);
+      }
+      assert.equal((await d.exec(withPkg.name, ['dpkg-query', '-W', pkg])).exitCode, 0, `${pkg} is installed`);
+      assert.notEqual((await d.exec(base.name, ['dpkg-query', '-W', pkg])).exitCode, 0, `${pkg} is not in the base image`);
+      await d.destroy(withPkg.name);
+      await d.destroy(base.name);
+    });
+
+    void test('packages for a template that takes none are refused with invalid_packages before anything is made', async () => {
+      const s: ContainerSpec = { ...spec(), packages: ['nginx'] };
+      await assert.rejects(d.create(s), rejectsWith('invalid_packages'));
+      assert.equal(await d.state(s.name), 'absent');
+      await assert.rejects(d.create({ ...spec(), template: 'debian', packages: ['--force-yes'] }), rejectsWith('invalid_packages'));
     });
 
     void test('an aborted signal rejects the operation with its reason', async () => {

@@ -23,6 +23,7 @@ import { withDefaults } from '../../src/agent/config.js';
 import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
 import { EMPTY_VIEW } from '../../src/overlay/view.js';
 import type { ImagesApi } from '../../src/api/routes/images.js';
+import type { TemplateName } from '../../src/model/sliver.js';
 
 export const TOKEN = 'test-owner-token';
 
@@ -45,6 +46,8 @@ export interface ApiHarnessOptions {
   alone?: boolean;
   /** The image routes' store (absent: no image routes, as with a fake driver). */
   images?: ImagesApi;
+  /** Templates the gateway's sliver service offers (default: busybox only). */
+  templates?: readonly TemplateName[];
 }
 
 export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -62,7 +65,9 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
     contribution: () => current,
     usage: () => usageOf(store.listSlivers().map((s) => s.spec.resources)),
   });
-  const slivers = createSliverService({ store, driver, containerName, contribution: () => current, kick: () => undefined });
+  const slivers = createSliverService({
+    store, driver, containerName, contribution: () => current, kick: () => undefined, ...(opts.templates === undefined ? {} : { templates: opts.templates }),
+  });
   // The real community service, never started: every route reaches it, and
   // whatever needs a running Serf answers not_in_community.
   const identity = await loadOrCreateIdentity(join(dir, 'identity'), { commonName: 'gw-test' });

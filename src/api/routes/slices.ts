@@ -39,7 +39,7 @@ const Document = Type.Object({
 }, { additionalProperties: false, description: 'a document signed with the user key (hearth user keygen); RFC 8785 canonical JSON + Ed25519' });
 
 const SliceSpecSchema = Type.Object({
-  name: Type.String(), slivers: Type.Integer(), template: Type.String(), resources: Resources,
+  name: Type.String(), slivers: Type.Integer(), template: Type.String(), packages: Type.Array(Type.String()), resources: Resources,
   spread: Type.String(), near: Nullable(Type.String()), sshKeys: Type.Array(Type.String()), lifetimeSec: Type.Integer(),
 });
 

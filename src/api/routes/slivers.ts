@@ -15,7 +15,7 @@ import type { SliverTraffic } from '../../net/shaper.js';
 /** The one place a stored sliver becomes its wire shape. */
 export function viewOf(s: StoredSliver): Sliver {
   return {
-    id: s.id, name: s.spec.name, slice: s.spec.slice, template: s.spec.template, resources: s.spec.resources,
+    id: s.id, name: s.spec.name, slice: s.spec.slice, template: s.spec.template, packages: s.spec.packages, resources: s.spec.resources,
     desired: s.desired, observed: s.observed, reason: s.reason, address: s.address, createdAt: s.createdAt, updatedAt: s.updatedAt,
   };
 }

@@ -3,7 +3,9 @@
 // reuse it), slivers are snapshots that boot at once, run commands, have ssh
 // host keys of their own and stop cleanly; the slice's key reaches root over
 // ssh through a port forward of a real gateway; `hearth image` lists, builds
-// and refuses; a build that fails (a package that does not exist, or
+// and refuses; a sliver with an extra package is made from the image of that
+// set, built (with its progress shown) while the sliver is creating (the
+// image is kept, as the base is, for later runs); a build that fails (a package that does not exist, or
 // debootstrap killed half way) leaves nothing, and the next try starts clean.
 // Needs root, lxc, debootstrap, openssh-client, the subordinate ids and
 // deb.debian.org.
@@ -161,6 +163,26 @@ describe('debian slivers', () => {
       assert.equal(started.code, 0, started.stderr);
       assert.match(await waitUntil('ssh after a restart', () => ssh(join(keyDir, 'id'))), /^root\n/);
       assert.equal((await hearth('sliver', 'rm', 'deb1')).code, 0);
+    });
+
+    test('a sliver with --package runs in the image of that set, built while it is creating; a base sliver lacks the package', async () => {
+      const pkgImage = images.nameOf('debian', ['netcat-openbsd']);
+      const wasBuilt = (await images.list()).some((i) => i.name === pkgImage && i.state === 'ready');
+      const started = performance.now();
+      const created = await hearth('sliver', 'create', 'pkgdeb-nc', '--template', 'debian', '--package', 'netcat-openbsd', '--memory', '256');
+      console.log(`# debian image ${pkgImage} (+ netcat-openbsd): ${wasBuilt ? 'cached' : 'built'}, sliver running after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      assert.equal(created.code, 0, `${created.stderr}\n${gw.log().slice(-2000)}`);
+      if (!wasBuilt) assert.match(created.stderr, new RegExp(`creating[^]*image ${pkgImage}: `), 'the build shows while the sliver is creating');
+      const show = JSON.parse((await hearth('sliver', 'show', 'pkgdeb-nc', '--json')).stdout) as { packages: string[] };
+      assert.deepEqual(show.packages, ['netcat-openbsd']);
+      const base = await hearth('sliver', 'create', 'pkgdeb-base', '--template', 'debian', '--memory', '256');
+      assert.equal(base.code, 0, base.stderr);
+      const nc = await hearth('sliver', 'exec', 'pkgdeb-nc', '--', 'sh', '-c', 'command -v nc.openbsd');
+      assert.equal(nc.code, 0, nc.stderr);
+      assert.match(nc.stdout, /^\/(usr\/)?bin\/nc\.openbsd\n$/);
+      assert.notEqual((await hearth('sliver', 'exec', 'pkgdeb-base', '--', 'sh', '-c', 'command -v nc.openbsd')).code, 0, 'the base image has no netcat');
+      assert.match((await hearth('image', 'rm', pkgImage)).stderr, /image_in_use/);
+      for (const name of ['pkgdeb-nc', 'pkgdeb-base']) assert.equal((await hearth('sliver', 'rm', name)).code, 0);
     });
   });
 });

@@ -13,6 +13,7 @@ import { createStore, type Store } from '../../../src/store/store.js';
 import { createMemoryDriver, type MemoryDriver } from '../../../src/virt/memory.js';
 import { containerName, createReconciler, type Reconciler } from '../../../src/agent/reconciler.js';
 import { silentLogger } from '../../../src/model/logger.js';
+import { HearthError } from '../../../src/model/errors.js';
 import { DEFAULT_RESOURCES, type SliverSpec } from '../../../src/model/sliver.js';
 import { hostVethName } from '../../../src/net/sliver-net.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../../support/memory-net.js';
@@ -25,7 +26,7 @@ let net: MemoryNetwork;
 let clock: number;
 let reconciler: Reconciler;
 
-const spec = (name: string, slice = name): SliverSpec => ({ name, slice, template: 'busybox', resources: { ...DEFAULT_RESOURCES } });
+const spec = (name: string, slice = name): SliverSpec => ({ name, slice, template: 'busybox', packages: [], resources: { ...DEFAULT_RESOURCES } });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'hearth-rec-'));
@@ -74,6 +75,13 @@ describe('life cycle', () => {
     assert.equal(store.getSliver('bbbb')?.address, '10.99.0.2', 'the freed address is reused');
   });
 
+  test("a debian sliver with packages runs in a container of that package set's image", async () => {
+    store.insertSliver('aaaa', { ...spec('web'), template: 'debian', packages: ['netcat-openbsd'] }, 'running');
+    await reconciler.pass();
+    assert.equal(store.getSliver('aaaa')?.observed, 'running');
+    assert.equal((await driver.exec(containerName('aaaa'), ['dpkg-query', '-W', 'netcat-openbsd'])).exitCode, 0);
+  });
+
   test('a sliver created stopped is built but not started', async () => {
     store.insertSliver('aaaa', spec('idle'), 'stopped');
     await reconciler.pass();
@@ -108,6 +116,19 @@ describe('failures', () => {
     assert.ok(store.listEvents().some((e) => e.type === 'sliver.failed'));
     await reconciler.pass();
     assert.equal(store.getSliver('aaaa')?.observed, 'failed', 'a failed sliver stays put until asked again');
+  });
+
+  test("a sliver whose image build fails stays creating while it is retried, then is failed with the build's reason and has no container", async () => {
+    store.insertSliver('aaaa', { ...spec('web'), template: 'debian', packages: ['hearth-no-such-package'] }, 'running');
+    const reason = 'debootstrap failed while resolving: Couldn\'t find these debs: hearth-no-such-package';
+    for (let i = 0; i < 3; i++) {
+      driver.failNext('create', new HearthError('image_build_failed', reason));
+      await reconciler.pass();
+      if (i < 2) assert.equal(store.getSliver('aaaa')?.observed, 'creating');
+      clock += 120_000;
+    }
+    assert.deepEqual({ observed: store.getSliver('aaaa')?.observed, reason: store.getSliver('aaaa')?.reason }, { observed: 'failed', reason });
+    assert.equal(await driver.state(containerName('aaaa')), 'absent');
   });
 
   test('no retry before the back-off has passed', async () => {

@@ -64,6 +64,12 @@ const cases: Case[] = [
   { name: 'slice with slash', ...body({ name: 'a', slice: '../x' }), status: 400, code: 'invalid_name' },
   { name: 'taken name', ...body({ name: 'keep' }), status: 409, code: 'name_taken' },
   { name: 'unknown template', ...body({ name: 'a', template: 'windows' }), status: 400, code: 'unknown_template' },
+  // packages
+  { name: 'packages for busybox', ...body({ name: 'a', packages: ['nginx'] }), status: 400, code: 'invalid_packages' },
+  { name: 'a package that is an option', ...body({ name: 'a', packages: ['--force-yes'] }), status: 400, code: 'invalid_packages' },
+  { name: 'more packages than an image takes', ...body({ name: 'a', packages: Array.from({ length: 65 }, (_, i) => `pkg${i}`) }), status: 400, code: 'invalid_packages' },
+  { name: 'thousands of packages', ...body({ name: 'a', packages: Array.from({ length: 1001 }, (_, i) => `pkg${i}`) }), status: 400, code: 'invalid_request' },
+  { name: 'packages as a string', ...body({ name: 'a', packages: 'nginx' }), status: 400, code: 'invalid_request' },
   // resources
   { name: 'negative memory', ...body({ name: 'a', resources: { memoryMb: -1 } }), status: 400, code: 'invalid_resources' },
   { name: 'zero memory', ...body({ name: 'a', resources: { memoryMb: 0 } }), status: 400, code: 'invalid_resources' },

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HearthError } from '../../../src/model/errors.js';
-import { MAX_IMAGE_PACKAGES, imageKey, normalizePackages, packageSetHash, templateOfImage } from '../../../src/model/image.js';
+import { MAX_IMAGE_PACKAGES, imageKey, normalizePackages, packageSetHash, packagesFor, templateOfImage } from '../../../src/model/image.js';
 
 const map = { uid: 100000, gid: 100000, count: 65536 };
 const bookworm = { suite: 'bookworm', arch: 'amd64' };
@@ -41,4 +41,12 @@ test('package lists are sorted and deduplicated; bad names, too many and non-lis
   refused([42]);
   refused(Array.from({ length: MAX_IMAGE_PACKAGES + 1 }, (_, i) => `pkg${i}`));
   assert.equal(normalizePackages(Array.from({ length: MAX_IMAGE_PACKAGES }, (_, i) => `pkg${i}`)).length, MAX_IMAGE_PACKAGES);
+});
+
+test('only debian takes extra packages: a list for busybox is invalid_packages naming the template, an empty one is the base image', () => {
+  assert.deepEqual(packagesFor('debian', ['nginx', 'ffmpeg', 'nginx']), ['ffmpeg', 'nginx']);
+  assert.deepEqual(packagesFor('debian', undefined), []);
+  assert.deepEqual(packagesFor('busybox', []), []);
+  assert.throws(() => packagesFor('busybox', ['nginx']), (e: unknown) => e instanceof HearthError && e.code === 'invalid_packages' && /busybox/.test(e.message) && e.extra['field'] === 'packages');
+  assert.throws(() => packagesFor('debian', ['-o']), (e: unknown) => e instanceof HearthError && e.code === 'invalid_packages');
 });

@@ -13,7 +13,7 @@ const refusal = (code: string, field: string) => (err: unknown) =>
 
 void test('a spec with only a name gets one busybox sliver, default resources, spread over gateways, for a week', () => {
   assert.deepEqual(parseSliceSpec({ name: 'web' }), {
-    name: 'web', slivers: 1, template: 'busybox', resources: DEFAULT_RESOURCES, spread: 'gateways',
+    name: 'web', slivers: 1, template: 'busybox', packages: [], resources: DEFAULT_RESOURCES, spread: 'gateways',
     near: null, sshKeys: [], lifetimeSec: DEFAULT_LIFETIME_SEC,
   });
   const full = parseSliceSpec({
@@ -23,6 +23,12 @@ void test('a spec with only a name gets one busybox sliver, default resources, s
   assert.equal(full.resources.cpu, 0.25);
   assert.equal(full.resources.diskMb, DEFAULT_RESOURCES.diskMb);
   assert.equal(sliverNameOf(full.name, 2), 'cdn-2');
+});
+
+void test("a debian spec's packages come sorted and once each; a spec signed before packages existed has none", () => {
+  assert.deepEqual(parseSliceSpec({ name: 'tv', template: 'debian', packages: ['nginx', 'ffmpeg', 'nginx'] }).packages, ['ffmpeg', 'nginx']);
+  assert.deepEqual(parseSliceSpec({ name: 'tv', template: 'debian' }).packages, []);
+  assert.deepEqual(parseSliceSpec({ name: 'tv', template: 'busybox', packages: [] }).packages, []);
 });
 
 void test('every bad field is refused with its code and name', () => {
@@ -43,6 +49,9 @@ void test('every bad field is refused with its code and name', () => {
     [{ name: 'web', sshKeys: ['ssh-ed25519 AAAA\ncommand="rm -rf /" ssh-rsa AAAA'] }, 'invalid_request', 'sshKeys'],
     [{ name: 'web', sshKeys: 'ssh-ed25519 AAAA' }, 'invalid_request', 'sshKeys'],
     [{ name: 'web', lifetimeSec: 59 }, 'invalid_request', 'lifetimeSec'],
+    [{ name: 'web', packages: ['nginx'] }, 'invalid_packages', 'packages'],
+    [{ name: 'web', template: 'debian', packages: ['--force-yes'] }, 'invalid_packages', 'packages'],
+    [{ name: 'web', template: 'debian', packages: 'nginx' }, 'invalid_packages', 'packages'],
   ];
   for (const [input, code, field] of cases) {
     assert.throws(() => parseSliceSpec(input), (err: unknown) => err instanceof HearthError && err.code === code && err.extra['field'] === field, JSON.stringify(input));

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HearthError } from '../../../src/model/errors.js';
 import { parseSliceSpec } from '../../../src/model/slice.js';
+import type { TemplateName } from '../../../src/model/sliver.js';
 import { DEFAULT_POLICY, type OwnerPolicy } from '../../../src/model/policy.js';
 import { openDb } from '../../../src/store/db.js';
 import { createStore, type Store } from '../../../src/store/store.js';
@@ -25,7 +26,9 @@ interface Host {
   kicks: { count: number };
 }
 
-function host(t: { after: (fn: () => void) => void }, contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 8 }): Host {
+function host(
+  t: { after: (fn: () => void) => void }, contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 8 }, templates: readonly TemplateName[] = ['busybox'],
+): Host {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-hosting-'));
   const db = openDb(join(dir, 'h.db'));
   t.after(() => {
@@ -37,7 +40,7 @@ function host(t: { after: (fn: () => void) => void }, contribution = { cpu: 2, m
   const kicks = { count: 0 };
   const policy = { current: DEFAULT_POLICY };
   const hosting = createSliceHosting({
-    store, contribution: () => contribution, policy: () => policy.current, templates: ['busybox'], nowSec: () => clock.now, kick: () => void kicks.count++,
+    store, contribution: () => contribution, policy: () => policy.current, templates, nowSec: () => clock.now, kick: () => void kicks.count++,
   });
   return { store, policy, hosting, clock, kicks };
 }
@@ -66,6 +69,16 @@ const resizeDoc = (slivers: number, at: number, nonce = `r${at}-${slivers}`) => 
 const code = (c: string) => (err: unknown) => err instanceof HearthError && err.code === c;
 
 void describe('hosting a slice sliver', () => {
+  void test("a debian slice's sliver gets the slice's packages, and an old spec without them the base image", (t) => {
+    const h = host(t, undefined, ['busybox', 'debian']);
+    const tv = reserveReq(h, { lease: 'T', spec: parseSliceSpec({ name: 'tv', template: 'debian', packages: ['nginx', 'ffmpeg'] }) });
+    h.hosting.reserve(tv);
+    assert.deepEqual(h.hosting.commit(commitReq(tv)).spec.packages, ['ffmpeg', 'nginx']);
+    const old = reserveReq(h, { lease: 'O', spec: parseSliceSpec({ name: 'old', template: 'debian' }) });
+    h.hosting.reserve(old);
+    assert.deepEqual(h.hosting.commit(commitReq(old)).spec.packages, []);
+  });
+
   void test('a lease holds resources until it is committed into a sliver of the slice', (t) => {
     const h = host(t);
     const req = reserveReq(h);

@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openDb } from '../../../src/store/db.js';
 import { MIGRATIONS } from '../../../src/store/migrations.js';
 import { createStore } from '../../../src/store/store.js';
 import { DEFAULT_RESOURCES } from '../../../src/model/sliver.js';
 
-const spec = (name: string) => ({ name, slice: name, template: 'busybox' as const, resources: { ...DEFAULT_RESOURCES, cpu: 0.25 } });
+const spec = (name: string) => ({ name, slice: name, template: 'busybox' as const, packages: [], resources: { ...DEFAULT_RESOURCES, cpu: 0.25 } });
 
 test('a database is migrated once, and reopening keeps its rows', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
@@ -29,6 +30,26 @@ test('a database is migrated once, and reopening keeps its rows', (t) => {
   assert.equal(s?.observed, 'requested');
   assert.equal(store.getSliver('a1')?.spec.name, 'web', 'found by id too');
   db.close();
+});
+
+test("a sliver's packages round-trip; a sliver stored before packages existed reads as the base image", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'h.db');
+  // A gateway's database as the release before the packages column left it, with one sliver.
+  const old = new Database(file);
+  for (const sql of MIGRATIONS.slice(0, 5)) old.exec(sql);
+  old.pragma('user_version = 5');
+  old.prepare(`INSERT INTO slivers (id, name, slice, template, cpu, memory_mb, disk_mb, pids, desired, observed, created_at, updated_at)
+    VALUES ('o1', 'old', 'old', 'debian', 0.5, 128, 256, 256, 'running', 'running', 't0', 't0')`).run();
+  old.close();
+  const db = openDb(file);
+  t.after(() => db.close());
+  const store = createStore({ db, now: () => 't1' });
+  assert.deepEqual(store.getSliver('old')?.spec.packages, []);
+  const web = { ...spec('web'), template: 'debian' as const, packages: ['ffmpeg', 'nginx'] };
+  store.insertSliver('a1', web, 'running');
+  assert.deepEqual(store.getSliver('web')?.spec, web);
 });
 
 test('names and addresses are unique; forwards are deleted with their sliver', (t) => {

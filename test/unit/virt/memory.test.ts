@@ -11,6 +11,7 @@ driverContract('memory', async () => {
   return {
     driver,
     makeIncomplete: async (spec) => driver.simulateIncomplete(spec),
+    extraPackage: 'netcat-openbsd',
     cleanup: async () => undefined,
   };
 });
