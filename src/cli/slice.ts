@@ -94,6 +94,7 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
     .option('--spread <rule>', `where slivers must differ: ${SPREADS.join(' or ')}`, 'gateways')
     .option('--near <gateway>', 'place close to this gateway (by measured round-trip time)')
     .option('--ssh-key <file...>', 'OpenSSH public keys to install in every sliver')
+    .option('--services <file>', 'a JSON list of services every sliver offers: [{name, type, port, protocol?, hostPort?, check?}]')
     .option('--lifetime <duration>', 'how long until it expires unless renewed (e.g. 7d, 12h)', parseDuration)
     .option(...keyOption)
     .option('--no-wait', 'return once placed instead of waiting until it runs')
@@ -102,10 +103,12 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
       const sshKeys = await Promise.all(((o['sshKey'] as string[] | undefined) ?? []).map(async (f) => (await readFile(f, 'utf8')).trim()));
       const resources = Object.fromEntries([['cpu', o['cpu']], ['memoryMb', o['memory']], ['diskMb', o['disk']], ['upMbit', o['up']], ['downMbit', o['down']]].filter(([, v]) => v !== undefined));
       const packages = o['package'] as string[];
+      const services = o['services'] === undefined ? [] : JSON.parse(await readFile(String(o['services']), 'utf8')) as unknown;
       const spec = {
         name, slivers: o['slivers'], template: o['template'], resources, spread: o['spread'], sshKeys,
         // Left out when empty, so the document is one a gateway from before packages also takes.
         ...(packages.length === 0 ? {} : { packages }),
+        ...(Array.isArray(services) && services.length === 0 ? {} : { services }),
         ...(o['near'] === undefined ? {} : { near: o['near'] }),
         ...(o['lifetime'] === undefined ? {} : { lifetimeSec: o['lifetime'] }),
       };

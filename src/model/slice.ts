@@ -7,6 +7,7 @@
 
 import { HearthError } from './errors.js';
 import { packagesFor } from './image.js';
+import { parseServices, type ServiceSpec } from './service.js';
 import {
   DEFAULT_RESOURCES, TEMPLATES, validateName, validateResources, type SliverResources, type TemplateName,
 } from './sliver.js';
@@ -34,6 +35,8 @@ export interface SliceSpec {
   sshKeys: string[];
   /** The slice expires this long after it was signed, unless renewed. */
   lifetimeSec: number;
+  /** Services every sliver offers, each forwarded, checked and announced by its own gateway. */
+  services: ServiceSpec[];
 }
 
 export const MAX_SLICE_SLIVERS = 64;
@@ -45,8 +48,8 @@ export const MIN_LIFETIME_SEC = 60;
 export const MAX_LIFETIME_SEC = 90 * 24 * 3600;
 export const DEFAULT_LIFETIME_SEC = 7 * 24 * 3600;
 
-// packages came later and is optional, so specs signed before it stay valid (the base image).
-const SPEC_FIELDS = ['name', 'slivers', 'template', 'packages', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec'];
+// packages and services came later and are optional, so specs signed before them stay valid (the base image, no services).
+const SPEC_FIELDS = ['name', 'slivers', 'template', 'packages', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec', 'services'];
 // upMbit and downMbit came later and are optional, so specs signed before them stay valid.
 const RESOURCE_FIELDS = ['cpu', 'memoryMb', 'diskMb', 'pids', 'upMbit', 'downMbit'];
 
@@ -84,7 +87,7 @@ function checkSlivers(value: unknown): number {
 /**
  * A spec as a user may write it (defaults for what is left out), checked
  * field by field; throws invalid_request, invalid_name, invalid_resources
- * or invalid_packages naming the field.
+ * invalid_packages or invalid_services naming the field.
  */
 export function parseSliceSpec(input: unknown): SliceSpec {
   if (!isObject(input)) throw invalid('a slice spec is a JSON object', 'spec');
@@ -135,9 +138,11 @@ export function parseSliceSpec(input: unknown): SliceSpec {
     throw invalid(`lifetimeSec must be whole seconds from ${MIN_LIFETIME_SEC} to ${MAX_LIFETIME_SEC}`, 'lifetimeSec');
   }
 
+  const services = parseServices(input['services']);
+
   return {
     name, slivers, template: template as TemplateName, packages, resources, spread: spread as Spread,
-    near: near as string | null, sshKeys: sshKeys as string[], lifetimeSec,
+    near: near as string | null, sshKeys: sshKeys as string[], lifetimeSec, services,
   };
 }
 

@@ -18,7 +18,7 @@ import type { TemplateName } from '../model/sliver.js';
 import { admitUser, type OwnerPolicy } from '../model/policy.js';
 import { admit, type Contribution } from '../host/contribution.js';
 import type { LeaseRecord, SliceRecord, Store, StoredSliver } from '../store/store.js';
-import { usageWithLeases } from './service.js';
+import { assignServices, usageWithLeases } from './service.js';
 
 export interface SliceHostingInit {
   store: Store;
@@ -186,6 +186,12 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     if (!init.templates.includes(spec.template)) {
       throw new HearthError('unknown_template', `template ${spec.template} is not available on this gateway; available: ${init.templates.join(', ')}`);
     }
+    // A fixed gateway port of the slice's services must be free here (or this very sliver's already).
+    const held = store.listForwards().filter((f) => taken === undefined || f.sliverId !== taken.id);
+    const clashPort = spec.services.find((sv) => sv.hostPort !== null && held.some((f) => f.proto === sv.protocol && f.hostPort === sv.hostPort));
+    if (clashPort !== undefined) {
+      throw new HearthError('port_taken', `${clashPort.protocol} port ${String(clashPort.hostPort)} of this gateway, which service ${clashPort.name} asks for, is already forwarded`);
+    }
   };
 
   const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument: unknown = null): StoredSliver[] => {
@@ -268,6 +274,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         const created = store.insertSliver(randomBytes(6).toString('hex'), {
           name, template: req.spec.template, packages: req.spec.packages, resources: req.spec.resources, slice: req.spec.name,
         }, 'running', { user: req.user, index: req.index });
+        if (req.spec.services.length > 0) assignServices(store, created.id, req.spec.services);
         store.appendEvent(created.id, 'slice.sliver-hosted', { slice: req.spec.name, user: req.user, index: req.index, entry: lease.holder });
         return created;
       });

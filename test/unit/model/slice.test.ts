@@ -11,10 +11,16 @@ import { DEFAULT_RESOURCES } from '../../../src/model/sliver.js';
 const refusal = (code: string, field: string) => (err: unknown) =>
   err instanceof HearthError && err.code === code && err.extra['field'] === field;
 
+void test('a spec may name services every sliver offers; a bad one is refused with invalid_services naming it', () => {
+  assert.deepEqual(parseSliceSpec({ name: 'site', services: [{ name: 'web', type: 'http', port: 80 }] }).services.map((s) => [s.name, s.hostPort, s.check.kind]), [['web', null, 'tcp']]);
+  assert.throws(() => parseSliceSpec({ name: 'site', services: [{ name: 'web', type: 'gopher', port: 80 }] }), refusal('invalid_services', 'services[0].type'));
+  assert.throws(() => parseSliceSpec({ name: 'site', services: 'web' }), refusal('invalid_services', 'services'));
+});
+
 void test('a spec with only a name gets one busybox sliver, default resources, spread over gateways, for a week', () => {
   assert.deepEqual(parseSliceSpec({ name: 'web' }), {
     name: 'web', slivers: 1, template: 'busybox', packages: [], resources: DEFAULT_RESOURCES, spread: 'gateways',
-    near: null, sshKeys: [], lifetimeSec: DEFAULT_LIFETIME_SEC,
+    near: null, sshKeys: [], lifetimeSec: DEFAULT_LIFETIME_SEC, services: [],
   });
   const full = parseSliceSpec({
     name: 'cdn', slivers: 3, template: 'debian', resources: { cpu: 0.25, memoryMb: 64 }, spread: 'zones', near: 'gw2',

@@ -79,6 +79,23 @@ void describe('hosting a slice sliver', () => {
     assert.deepEqual(h.hosting.commit(commitReq(old)).spec.packages, []);
   });
 
+  void test("a slice's services are forwarded on the sliver it commits, and a fixed gateway port held here refuses the reservation", (t) => {
+    const h = host(t);
+    const withServices = parseSliceSpec({ name: 'site', services: [{ name: 'web', type: 'http', port: 80 }, { name: 'dht', type: 'bittorrent', port: 6881, protocol: 'udp', hostPort: 6881 }] });
+    const r = reserveReq(h, { lease: 'S', spec: withServices });
+    h.hosting.reserve(r);
+    const sliver = h.hosting.commit(commitReq(r));
+    assert.deepEqual(h.store.listServices(sliver.id).map((x) => [x.name, x.protocol, x.hostPort, x.fixed]), [['dht', 'udp', 6881, true], ['web', 'tcp', 40000, false]]);
+    assert.deepEqual(h.store.listForwards(sliver.id).map((f) => [f.proto, f.hostPort, f.port]), [['tcp', 40000, 80], ['udp', 6881, 6881]]);
+    // Committing again (the entry gateway retried) changes nothing.
+    h.hosting.commit(commitReq(r));
+    assert.equal(h.store.listServices(sliver.id).length, 2);
+    // Another slice asking for the same fixed port cannot be hosted here.
+    const clash = reserveReq(h, { lease: 'C', spec: parseSliceSpec({ name: 'other', services: [{ name: 'dht', type: 'bittorrent', port: 6881, protocol: 'udp', hostPort: 6881 }] }) });
+    assert.throws(() => h.hosting.reserve(clash), code('port_taken'));
+    assert.deepEqual(h.store.listLeases().map((l) => l.id), [], 'no lease left');
+  });
+
   void test('a lease holds resources until it is committed into a sliver of the slice', (t) => {
     const h = host(t);
     const req = reserveReq(h);
