@@ -43,6 +43,7 @@ export const ERROR_CATALOG = {
   unknown_template: { status: 400, title: 'Unknown template' },
   invalid_packages: { status: 400, title: 'The package list is not allowed' },
   invalid_services: { status: 400, title: 'The service declarations are not allowed' },
+  invalid_recipe: { status: 400, title: 'The app recipe is not valid' },
   image_not_found: { status: 404, title: 'No such image' },
   image_in_use: { status: 409, title: 'The image is in use by a sliver' },
   not_in_community: { status: 409, title: 'This gateway is not in a community' },
