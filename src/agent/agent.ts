@@ -23,7 +23,7 @@ import { buildApi, type Api, type ApiLogger } from '../api/app.js';
 import { createMetrics, type SliverTrafficSample } from '../api/metrics.js';
 import { createSliverService, wallClockSec } from '../slivers/service.js';
 import { createSliceHosting } from '../slivers/hosting.js';
-import { installSshKeys, sliceHostRoutes, startSliceSweeper } from './slice-host.js';
+import { installApp, installSshKeys, sliceHostRoutes, startSliceSweeper } from './slice-host.js';
 import { createSliceNet, ensureTunnelKey, sliceNetRoutes, type SliceNet } from './slice-net.js';
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
@@ -32,7 +32,8 @@ import { loadConfig, dataPaths, readOwnerToken, saveConfig, type AgentConfig } f
 import { createShaping, type Shaping } from './shaping.js';
 import { createServices } from './services.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
-import { VERSION } from './version.js';
+import { PACKAGE_ROOT, VERSION } from './version.js';
+import { loadRecipes } from './recipes.js';
 import { createCommunity, type Community } from './community.js';
 import { crashPointFromEnv } from './crash-points.js';
 import { loadOrCreateIdentity } from '../overlay/identity.js';
@@ -158,6 +159,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   const keeper = createSliceKeeper({
     self: config.name, hosting, community, heal: (document, target) => slices.heal(document, target),
     installKeys: (sliver, keys) => installSshKeys(slivers, store, sliver, keys),
+    installApp: (sliver, app, size) => installApp(slivers, store, log.child({ part: 'apps' }), sliver, app, size),
     log: log.child({ part: 'slices' }), nowSec: wallClockSec,
   });
   const sliceNet = config.sliceNet.enabled
@@ -186,7 +188,9 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     });
   };
   let sweeper: { stop(): void } | undefined;
+  const apps = await loadRecipes(join(PACKAGE_ROOT, 'apps'), log.child({ part: 'apps' }));
   const api = await buildApi({
+    apps,
     slivers, store, metrics, ownerToken, log, community, slices, services, traffic: async (id) => (await shaping.traffic()).get(id),
     ...(init.driver === undefined ? { images } : {}),
     metricsPublic: config.api.metricsPublic,

@@ -213,8 +213,10 @@ export function createServices(init: ServicesInit): Services {
     const announcing = new Set(peers.map((p) => p.member));
     for (const member of pulled.keys()) if (!announcing.has(member)) pulled.delete(member);
     // Every member's list is its own: there is no "mine" to match.
+    // Pulls run on their own (the core keeps one a member under way), so a member that does not
+    // answer holds up neither the next round's checks nor the pulls from the others.
     const pulls = feed({ type: 'tick', mine: undefined, peers });
-    await Promise.all(pulls.map((p) => pullFrom(p.member, p.digest)));
+    for (const p of pulls) void pullFrom(p.member, p.digest);
   };
 
   const rounds = createRounds({

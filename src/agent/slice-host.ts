@@ -8,6 +8,7 @@
 
 import { HearthError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
+import { appShare, installScript, type AppRecipe } from '../model/app.js';
 import type { SliceCrashPoint } from './crash-points.js';
 import { MAX_LIFETIME_SEC, MAX_SLICE_SLIVERS, MIN_LIFETIME_SEC, SLICE_KINDS, parseResizeBody, parseSliceSpec, type SliceSpec } from '../model/slice.js';
 import { DEFAULT_SKEW_SEC, verifyDocument, type SignedDocument } from '../cloud/signed-document.js';
@@ -227,6 +228,27 @@ export async function installSshKeys(slivers: Pick<SliverService, 'exec'>, store
   });
   if (result.exitCode !== 0) throw new Error(`writing authorized_keys exited ${result.exitCode}: ${result.stderr.toString('utf8').slice(0, 200)}`);
   store.appendEvent(sliver.id, 'slice.ssh-keys', { count: keys.length });
+}
+
+/**
+ * Installs sliver's share of the slice's app (its files, its boot script)
+ * and runs it, once: an event records it, and the sliver's own marker keeps
+ * a second run (after a crash between the two) from running the commands
+ * again. Commands that fail are recorded, not retried: the app's services'
+ * health checks tell the rest. A sliver that cannot be reached is tried
+ * again (the caller's next round).
+ */
+export async function installApp(
+  slivers: Pick<SliverService, 'exec'>, store: Store, log: Logger, sliver: StoredSliver, recipe: AppRecipe, size: number,
+): Promise<void> {
+  if (store.listEvents({ sliverId: sliver.id, limit: 1000 }).some((e) => e.type === 'app.installed')) return;
+  const index = sliver.member?.index ?? 0;
+  const share = appShare(recipe, sliver.spec.slice, Math.max(size, index + 1), index);
+  const result = await slivers.exec(sliver.id, { command: ['/bin/sh', '-s'], stdin: installScript(recipe.name, share), timeoutSec: 300 });
+  const stderr = result.stderr.toString('utf8').slice(-500);
+  if (result.exitCode !== 0) log.warn({ sliver: sliver.spec.name, app: recipe.name, role: share.role, exitCode: result.exitCode, stderr }, 'the app\'s boot commands failed');
+  else log.info({ sliver: sliver.spec.name, app: recipe.name, role: share.role }, 'app installed');
+  store.appendEvent(sliver.id, 'app.installed', { app: recipe.name, role: share.role, exitCode: result.exitCode, ...(result.exitCode === 0 ? {} : { stderr }) });
 }
 
 /** Lets lapsed leases go and removes expired slices, every `intervalMs`, and once at start (a gateway back from away catches up). */

@@ -16,6 +16,7 @@
 
 import { createRounds } from '../kit/rounds.js';
 import { MAX_LIFETIME_SEC } from '../model/slice.js';
+import type { AppRecipe } from '../model/app.js';
 import type { Logger } from '../model/logger.js';
 import { peerAddress, type ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
@@ -39,6 +40,8 @@ export interface SliceKeeperInit {
   heal(documents: SliceDocuments, target: PlaceTarget): Promise<Placed>;
   /** Writes the slice's ssh keys into a running sliver of it, once. */
   installKeys(sliver: StoredSliver, keys: readonly string[]): Promise<void>;
+  /** Installs the sliver's share of the slice's app and runs it, once. */
+  installApp(sliver: StoredSliver, app: AppRecipe, size: number): Promise<void>;
   log: Logger;
   nowSec: () => number;
   intervalMs?: number;
@@ -74,7 +77,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   const callTimeoutMs = 5000;
   let entropy: AntiEntropyState = EMPTY_ANTI_ENTROPY;
   const healing = new Set<string>();
-  /** Slivers whose keys are in, or going in: each gets them once per agent run (installKeys itself skips a sliver that has them). */
+  /** Slivers set up (keys, app), or being set up: each once per agent run (installKeys and installApp skip a sliver that has them). */
   const installing = new Set<string>();
   const healFailedAt = new Map<string, number>();
 
@@ -215,13 +218,16 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     const keyed = mine.filter((s) => s.desired === 'running' && s.observed === 'running' && !installing.has(s.id));
     await Promise.all([
       ...keyed.map(async (s) => {
-        const keys = liveOf(s.member?.user, s.spec.slice)?.spec.sshKeys ?? [];
-        if (keys.length === 0) return;
+        const entry = liveOf(s.member?.user, s.spec.slice);
+        const keys = entry?.spec.sshKeys ?? [];
+        const app = entry?.spec.app ?? null;
+        if (entry === undefined || (keys.length === 0 && app === null)) return;
         installing.add(s.id);
         try {
-          await init.installKeys(s, keys);
+          if (keys.length > 0) await init.installKeys(s, keys);
+          if (app !== null) await init.installApp(s, app, entry.size);
         } catch (err) {
-          log.warn({ sliver: s.spec.name, err: (err as Error).message }, 'installing the ssh keys failed; trying again');
+          log.warn({ sliver: s.spec.name, err: (err as Error).message }, 'setting up the sliver (ssh keys, app) failed; trying again');
           installing.delete(s.id);
         }
       }),

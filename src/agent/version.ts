@@ -1,5 +1,6 @@
 // The version every part reports (API, tags, CLI), read once from the
-// package.json above this file (its depth differs between src/ and dist/src/).
+// package.json above this file (its depth differs between src/ and dist/src/),
+// and the folder that package.json is in.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,9 @@ function findPackageJson(from: string): string {
   }
 }
 
-const pkg = JSON.parse(readFileSync(findPackageJson(dirname(fileURLToPath(import.meta.url))), 'utf8')) as { version: string };
+const packageJson = findPackageJson(dirname(fileURLToPath(import.meta.url)));
+const pkg = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
 
 export const VERSION: string = pkg.version;
+/** Where this install of hearth lives: the shipped app recipes are in its `apps/`. */
+export const PACKAGE_ROOT: string = dirname(packageJson);

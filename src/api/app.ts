@@ -25,6 +25,7 @@ import { createUserVerifier } from './user-auth.js';
 import type { SliverTraffic } from '../net/shaper.js';
 import { registerImageRoutes, type ImagesApi } from './routes/images.js';
 import { registerServiceRoutes, type ServicesApi } from './routes/services.js';
+import { registerAppRoutes, type AppsApi } from './routes/apps.js';
 
 export interface ApiDeps {
   slivers: SliverService;
@@ -33,6 +34,8 @@ export interface ApiDeps {
   community: CommunityApi;
   slices: SliceApi;
   services: ServicesApi;
+  /** The app recipes this install ships; without it the routes are absent. */
+  apps?: AppsApi;
   metrics: ApiMetrics;
   ownerToken: string;
   /** Serve /metrics without the owner token (for a Prometheus on the LAN). */
@@ -215,6 +218,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerCommunityRoutes(app, deps.community);
   registerSliceRoutes(app, deps.slices);
   registerServiceRoutes(app, deps.slivers, deps.services);
+  if (deps.apps !== undefined) registerAppRoutes(app, deps.apps);
   if (deps.images !== undefined) registerImageRoutes(app, deps.images);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -14,6 +14,7 @@ import { runDemo } from './demo.js';
 import { registerTestbedCommands } from './testbed.js';
 import { registerUserCommands } from './user.js';
 import { registerSliceCommands, userSigner } from './slice.js';
+import { registerAppCommands } from './app.js';
 import { registerNodeCommands } from './node.js';
 import { buildingImageLine, PACKAGE_OPTION, registerImageCommands } from './image.js';
 import { registerServiceCommands } from './services.js';
@@ -405,6 +406,7 @@ program.command('nodes')
 registerTestbedCommands(program);
 registerUserCommands(program, emit);
 registerSliceCommands(program, { client, emit, json, num });
+registerAppCommands(program, { client, emit, json, num });
 registerNodeCommands(program, { client, emit });
 registerImageCommands(program, { client, emit, json });
 registerServiceCommands(program, sliver, { client, emit });

@@ -49,7 +49,7 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * unit;
 }
 
-function printSlice(s: SliceView): void {
+export function printSlice(s: SliceView): void {
   const image = s.spec.packages.length === 0 ? s.spec.template : `${s.spec.template} + ${s.spec.packages.join(', ')}`;
   console.log(`slice ${s.name} ${s.state}: ${s.spec.slivers} × ${image}, cpu ${s.spec.resources.cpu}, memory ${s.spec.resources.memoryMb} MB, spread over ${s.spec.spread}`);
   console.log(`user ${s.user}, expires ${s.expiresAt}`);
@@ -59,7 +59,7 @@ function printSlice(s: SliceView): void {
 }
 
 /** Polls the slice until every sliver runs, one fails, or the time is up; progress to stderr. */
-async function waitForSlice(api: ApiClient, start: SliceView, progress: boolean, timeoutMs = 300_000): Promise<SliceView> {
+export async function waitForSlice(api: ApiClient, start: SliceView, progress: boolean, timeoutMs = 300_000): Promise<SliceView> {
   let view = start;
   let last = '';
   const started = Date.now();

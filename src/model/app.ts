@@ -11,8 +11,8 @@
 import { HearthError } from './errors.js';
 import { normalizePackages } from './image.js';
 import { parseServices, type ServiceSpec } from './service.js';
-import { MAX_SLICE_SLIVERS, SPREADS, type Spread } from './slice.js';
-import { DEFAULT_RESOURCES, validateResources } from './sliver.js';
+import { MAX_SLICE_SLIVERS, SPREADS, sliverNameOf, type Spread } from './slice-shape.js';
+import { DEFAULT_RESOURCES, validateResources, type SliverResources } from './sliver.js';
 
 export interface AppFile {
   /** Absolute and normalized; see FILE_PATH_RULE. */
@@ -275,4 +275,87 @@ export function expandRole(recipe: AppRecipe, roleIndex: number, slice: string, 
     commands: role.commands.map(expand),
     services: role.services.map((s) => ({ ...s, check: { ...s.check } })),
   };
+}
+
+/** How many slivers the recipe's roles ask in all. */
+export function recipeSize(recipe: Pick<AppRecipe, 'roles'>): number {
+  return recipe.roles.reduce((n, r) => n + r.slivers, 0);
+}
+
+/**
+ * The recipe grown to `size` slivers: the indexes past its roles go to its
+ * last scalable role. A smaller size leaves it as it is (the slivers past
+ * the size are simply not there). Throws invalid_recipe when it must grow
+ * and no role may.
+ */
+export function scaleRecipe(recipe: AppRecipe, size: number): AppRecipe {
+  const extra = size - recipeSize(recipe);
+  if (extra <= 0) return recipe;
+  const last = recipe.roles.map((r) => r.scalable).lastIndexOf(true);
+  if (last < 0) fail('roles', `app ${recipe.name} has ${recipeSize(recipe)} slivers and no scalable role to give ${extra} more`);
+  return { ...recipe, roles: recipe.roles.map((r, i) => (i === last ? { ...r, slivers: r.slivers + extra } : r)) };
+}
+
+/** Which role of the (scaled) recipe sliver `index` has; undefined past its roles. */
+export function roleOf(recipe: Pick<AppRecipe, 'roles'>, index: number): number | undefined {
+  const i = roleIndexes(recipe).findIndex((r) => index >= r.first && index < r.first + r.count);
+  return i < 0 ? undefined : i;
+}
+
+/** What each sliver of an app's slice asks: field by field, the most any role asks (the defaults where none does). */
+export function recipeResources(recipe: Pick<AppRecipe, 'roles'>): SliverResources {
+  const most = (key: keyof RoleResources): number => Math.max(...recipe.roles.map((r) => r.resources[key] ?? DEFAULT_RESOURCES[key]));
+  return { ...DEFAULT_RESOURCES, cpu: most('cpu'), memoryMb: most('memoryMb'), diskMb: most('diskMb') };
+}
+
+/** Sliver `index`'s share of the app running as `slice` with `size` slivers, named on the slice network as `<slice>-<i>`. */
+export function appShare(recipe: AppRecipe, slice: string, size: number, index: number): ExpandedRole & { role: string } {
+  const scaled = scaleRecipe(recipe, size);
+  const role = roleOf(scaled, index);
+  if (role === undefined) throw new RangeError(`app ${recipe.name} of ${size} slivers has no sliver ${index}`);
+  return { role: scaled.roles[role]?.name ?? '', ...expandRole(scaled, role, slice, index, (i) => sliverNameOf(slice, i)) };
+}
+
+/** Where a sliver keeps its app's boot script, and the marker that its share was installed. */
+export const APP_BOOT_SCRIPT = '/etc/hearth/boot.d/50-app';
+export const APP_MARKER = '/etc/hearth/app.installed';
+
+const heredoc = (content: string): string => {
+  const b64 = Buffer.from(content, 'utf8').toString('base64').replace(/(.{76})/g, '$1\n').replace(/\n$/, '');
+  return `<<'HEARTH_B64'\n${b64}\nHEARTH_B64`;
+};
+
+/**
+ * The shell script that installs a sliver's share once: its files, then a
+ * boot script with its commands (which the sliver's init runs at every
+ * boot; a failing command is reported and the next still runs), then the
+ * marker; then it runs the boot script and exits with its status. Run again
+ * after the marker, it does nothing. Paths are safe to quote (FILE_PATH_RULE)
+ * and contents travel as base64, so nothing in a recipe is read as shell
+ * here but its commands.
+ */
+export function installScript(app: string, share: ExpandedRole & { role: string }): string {
+  const boot = [
+    '#!/bin/sh',
+    `# hearth app ${app}, role ${share.role}: run at every boot of this sliver.`,
+    'failed=0',
+    ...share.commands.map((c, i) => `${c} || { echo "hearth: boot command ${i + 1} of ${share.commands.length} failed" >&2; failed=1; }`),
+    'exit $failed',
+    '',
+  ].join('\n');
+  const write = (path: string, content: string, mode: string): string[] => [
+    `mkdir -p '${path.slice(0, path.lastIndexOf('/')) || '/'}'`,
+    `base64 -d > '${path}' ${heredoc(content)}`,
+    `chmod ${mode} '${path}'`,
+  ];
+  return [
+    'set -e',
+    `[ -e ${APP_MARKER} ] && exit 0`,
+    ...share.files.flatMap((f) => write(f.path, f.content, f.mode)),
+    ...write(APP_BOOT_SCRIPT, boot, '0755'),
+    `touch ${APP_MARKER}`,
+    'set +e',
+    `${APP_BOOT_SCRIPT} </dev/null`,
+    '',
+  ].join('\n');
 }

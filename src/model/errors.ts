@@ -45,6 +45,7 @@ export const ERROR_CATALOG = {
   invalid_services: { status: 400, title: 'The service declarations are not allowed' },
   invalid_recipe: { status: 400, title: 'The app recipe is not valid' },
   image_not_found: { status: 404, title: 'No such image' },
+  recipe_not_found: { status: 404, title: 'No such app recipe' },
   image_in_use: { status: 409, title: 'The image is in use by a sliver' },
   not_in_community: { status: 409, title: 'This gateway is not in a community' },
   already_in_community: { status: 409, title: 'This gateway is already in a community' },

@@ -7,14 +7,15 @@
 
 import { HearthError } from './errors.js';
 import { packagesFor } from './image.js';
+import { MAX_SLICE_SLIVERS, SPREADS, type Spread } from './slice-shape.js';
 import { parseServices, type ServiceSpec } from './service.js';
+import { recipeResources, recipeSize, scaleRecipe, validateRecipe, type AppRecipe } from './app.js';
 import {
   DEFAULT_RESOURCES, TEMPLATES, validateName, validateResources, type SliverResources, type TemplateName,
 } from './sliver.js';
 
 /** Where the slivers of a slice must not share: a gateway, or a zone (a tag the owner sets). */
-export type Spread = 'gateways' | 'zones';
-export const SPREADS: readonly Spread[] = ['gateways', 'zones'];
+export { MAX_SLICE_SLIVERS, SPREADS, sliverNameOf, type Spread } from './slice-shape.js';
 
 export interface SliceSpec {
   name: string;
@@ -37,9 +38,14 @@ export interface SliceSpec {
   lifetimeSec: number;
   /** Services every sliver offers, each forwarded, checked and announced by its own gateway. */
   services: ServiceSpec[];
+  /**
+   * The app the slice runs, or null: each sliver takes its role's files,
+   * boot commands and services from it (model/app.ts appShare), and the
+   * slice its packages.
+   */
+  app: AppRecipe | null;
 }
 
-export const MAX_SLICE_SLIVERS = 64;
 /** Short enough that `<name>-<index>` is still a valid sliver name. */
 export const MAX_SLICE_NAME = 48;
 export const MAX_SSH_KEYS = 8;
@@ -49,7 +55,7 @@ export const MAX_LIFETIME_SEC = 90 * 24 * 3600;
 export const DEFAULT_LIFETIME_SEC = 7 * 24 * 3600;
 
 // packages and services came later and are optional, so specs signed before them stay valid (the base image, no services).
-const SPEC_FIELDS = ['name', 'slivers', 'template', 'packages', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec', 'services'];
+const SPEC_FIELDS = ['name', 'slivers', 'template', 'packages', 'resources', 'spread', 'near', 'sshKeys', 'lifetimeSec', 'services', 'app'];
 // upMbit and downMbit came later and are optional, so specs signed before them stay valid.
 const RESOURCE_FIELDS = ['cpu', 'memoryMb', 'diskMb', 'pids', 'upMbit', 'downMbit'];
 
@@ -87,7 +93,7 @@ function checkSlivers(value: unknown): number {
 /**
  * A spec as a user may write it (defaults for what is left out), checked
  * field by field; throws invalid_request, invalid_name, invalid_resources
- * invalid_packages or invalid_services naming the field.
+ * invalid_packages, invalid_services or invalid_recipe naming the field.
  */
 export function parseSliceSpec(input: unknown): SliceSpec {
   if (!isObject(input)) throw invalid('a slice spec is a JSON object', 'spec');
@@ -97,11 +103,21 @@ export function parseSliceSpec(input: unknown): SliceSpec {
   const name = checkSliceName(input['name'], 'name');
   const slivers = checkSlivers(input['slivers'] ?? 1);
 
-  const template = input['template'] ?? 'busybox';
+  const app = input['app'] === undefined || input['app'] === null ? null : validateRecipe(input['app']);
+  const template = input['template'] ?? (app === null ? 'busybox' : 'debian');
   if (typeof template !== 'string' || !(TEMPLATES as readonly string[]).includes(template)) {
     throw new HearthError('unknown_template', `unknown template ${JSON.stringify(template)}; known: ${TEMPLATES.join(', ')}`, { field: 'template' });
   }
-  const packages = packagesFor(template as TemplateName, input['packages']);
+  if (app !== null) {
+    // An app's slivers are debian ones of its image, and its services are its roles'.
+    if (template !== 'debian') throw invalid('an app runs on debian slivers', 'template');
+    for (const field of ['packages', 'services']) {
+      if (input[field] !== undefined) throw invalid(`an app's slice takes its ${field} from the recipe`, field);
+    }
+    if (slivers < recipeSize(app)) throw invalid(`app ${app.name} needs at least ${recipeSize(app)} slivers`, 'slivers');
+    scaleRecipe(app, slivers);
+  }
+  const packages = app === null ? packagesFor(template as TemplateName, input['packages']) : app.packages;
 
   const given = input['resources'] ?? {};
   if (!isObject(given)) throw invalid('resources must be an object', 'resources');
@@ -110,10 +126,11 @@ export function parseSliceSpec(input: unknown): SliceSpec {
   for (const [k, v] of Object.entries(given)) {
     if (typeof v !== 'number') throw new HearthError('invalid_resources', `${k} must be a number`, { field: k });
   }
-  const resources: SliverResources = { ...DEFAULT_RESOURCES, ...(given as Partial<SliverResources>) };
+  // An app's slivers ask, unless the spec says otherwise, the most any of its roles asks.
+  const resources: SliverResources = { ...(app === null ? DEFAULT_RESOURCES : recipeResources(app)), ...(given as Partial<SliverResources>) };
   validateResources(resources);
 
-  const spread = input['spread'] ?? 'gateways';
+  const spread = input['spread'] ?? app?.spread ?? 'gateways';
   if (typeof spread !== 'string' || !(SPREADS as readonly string[]).includes(spread)) {
     throw invalid(`spread must be one of ${SPREADS.join(', ')}`, 'spread');
   }
@@ -142,14 +159,10 @@ export function parseSliceSpec(input: unknown): SliceSpec {
 
   return {
     name, slivers, template: template as TemplateName, packages, resources, spread: spread as Spread,
-    near: near as string | null, sshKeys: sshKeys as string[], lifetimeSec, services,
+    near: near as string | null, sshKeys: sshKeys as string[], lifetimeSec, services, app,
   };
 }
 
-/** The name a slice's sliver has on its host. */
-export function sliverNameOf(slice: string, index: number): string {
-  return `${slice}-${index}`;
-}
 
 /** What a slice's signed documents are called: a create carries a spec, the others name the slice. */
 export const SLICE_KINDS = { create: 'slice.create', delete: 'slice.delete', renew: 'slice.renew', resize: 'slice.resize' } as const;

@@ -14,6 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import { HearthError } from '../model/errors.js';
 import { currentResize, parseSliceSpec, sliverNameOf, type ResizeState, type SliceSpec } from '../model/slice.js';
+import { appShare } from '../model/app.js';
+import type { ServiceSpec } from '../model/service.js';
 import type { TemplateName } from '../model/sliver.js';
 import { admitUser, type OwnerPolicy } from '../model/policy.js';
 import { admit, type Contribution } from '../host/contribution.js';
@@ -151,6 +153,11 @@ const within = (placement: Readonly<Record<string, string>>, size: number): Reco
 const samePlacement = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([i, g]) => Object.hasOwn(b, i) && b[i] === g);
 
+/** The services sliver `index` of a slice of `size` offers: its app role's, or the slice's own. */
+export function servicesOf(spec: SliceSpec, size: number, index: number): ServiceSpec[] {
+  return spec.app === null ? spec.services : appShare(spec.app, spec.name, Math.max(size, index + 1), index).services;
+}
+
 export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   const { store } = init;
 
@@ -186,9 +193,9 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     if (!init.templates.includes(spec.template)) {
       throw new HearthError('unknown_template', `template ${spec.template} is not available on this gateway; available: ${init.templates.join(', ')}`);
     }
-    // A fixed gateway port of the slice's services must be free here (or this very sliver's already).
+    // A fixed gateway port of the sliver's services must be free here (or this very sliver's already).
     const held = store.listForwards().filter((f) => taken === undefined || f.sliverId !== taken.id);
-    const clashPort = spec.services.find((sv) => sv.hostPort !== null && held.some((f) => f.proto === sv.protocol && f.hostPort === sv.hostPort));
+    const clashPort = servicesOf(spec, size, index).find((sv) => sv.hostPort !== null && held.some((f) => f.proto === sv.protocol && f.hostPort === sv.hostPort));
     if (clashPort !== undefined) {
       throw new HearthError('port_taken', `${clashPort.protocol} port ${String(clashPort.hostPort)} of this gateway, which service ${clashPort.name} asks for, is already forwarded`);
     }
@@ -274,7 +281,8 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         const created = store.insertSliver(randomBytes(6).toString('hex'), {
           name, template: req.spec.template, packages: req.spec.packages, resources: req.spec.resources, slice: req.spec.name,
         }, 'running', { user: req.user, index: req.index });
-        if (req.spec.services.length > 0) assignServices(store, created.id, req.spec.services);
+        const services = servicesOf(req.spec, resize?.state.slivers ?? req.spec.slivers, req.index);
+        if (services.length > 0) assignServices(store, created.id, services);
         store.appendEvent(created.id, 'slice.sliver-hosted', { slice: req.spec.name, user: req.user, index: req.index, entry: lease.holder });
         return created;
       });

@@ -18,6 +18,8 @@ import { createMemoryNetwork, type MemoryNetwork } from './memory-net.js';
 import { createCommunity } from '../../src/agent/community.js';
 import { createSliceService } from '../../src/agent/slices.js';
 import { createServices } from '../../src/agent/services.js';
+import { loadRecipes } from '../../src/agent/recipes.js';
+import { PACKAGE_ROOT } from '../../src/agent/version.js';
 import { loadOwnerPolicy } from '../../src/agent/owner-policy.js';
 import { withDefaults } from '../../src/agent/config.js';
 import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
@@ -83,8 +85,10 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const slices = createSliceService({ community: opts.alone === true ? { view: () => EMPTY_VIEW, caller: community.caller } : community, log });
   // The real services part, never started: its directory is this gateway's own announced services (none).
   const services = createServices({ self: 'gw-test', store, log, community: () => community });
+  // The recipes this checkout ships.
+  const apps = await loadRecipes(join(PACKAGE_ROOT, 'apps'), log);
   const api = await buildApi({
-    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices, services,
+    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices, services, apps,
     ...(opts.images === undefined ? {} : { images: opts.images }),
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
       setBandwidth: async ({ upMbit, downMbit }) => {

@@ -41,6 +41,8 @@ const Document = Type.Object({
 const SliceSpecSchema = Type.Object({
   name: Type.String(), slivers: Type.Integer(), template: Type.String(), packages: Type.Array(Type.String()), resources: Resources,
   spread: Type.String(), near: Nullable(Type.String()), sshKeys: Type.Array(Type.String()), lifetimeSec: Type.Integer(),
+  services: Type.Array(Type.Unknown(), { description: 'services every sliver offers (an app\'s are its roles\')' }),
+  app: Nullable(Type.Unknown({ description: 'the app recipe the slice runs (docs/apps.md), or null' })),
 });
 
 const Slice = Type.Object({

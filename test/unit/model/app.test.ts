@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import {
-  MAX_FILE_BYTES, MAX_FILES, RESERVED_PATHS, expandRole, isAllowedFilePath, roleIndexes, validateRecipe, type AppRecipe,
+  APP_BOOT_SCRIPT, APP_MARKER, MAX_FILE_BYTES, MAX_FILES, RESERVED_PATHS, appShare, expandRole, installScript, isAllowedFilePath, recipeResources,
+  recipeSize, roleIndexes, roleOf, scaleRecipe, validateRecipe, type AppRecipe,
 } from '../../../src/model/app.js';
 import { HearthError } from '../../../src/model/errors.js';
 import { MAX_SLICE_SLIVERS } from '../../../src/model/slice.js';
@@ -199,4 +200,42 @@ test('roles take consecutive indexes; placeholders expand to the slice, the inde
   assert.deepEqual(client3.commands, ['fetch http://shop-0.shop.hearth/ --all shop-0.shop.hearth shop-1.shop.hearth', 'echo {3}']);
   assert.throws(() => expandRole(recipe, 1, 'shop', 1, names('shop')), RangeError, 'index 1 is a web sliver');
   assert.throws(() => expandRole(recipe, 2, 'shop', 4, names('shop')), RangeError, 'no third role');
+});
+
+test('a recipe grows to a slice\'s size through its last scalable role; one with none cannot grow', () => {
+  const r = validateRecipe(variant((_r, web) => { web['scalable'] = true; }));
+  assert.equal(recipeSize(r), 3);
+  assert.equal(scaleRecipe(r, 2), r, 'smaller: as it is');
+  const five = scaleRecipe(r, 5);
+  assert.deepEqual(five.roles.map((x) => [x.name, x.slivers]), [['web', 4], ['client', 1]]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((i) => roleOf(five, i)), [0, 0, 0, 0, 1, undefined]);
+  assert.throws(() => scaleRecipe(validateRecipe(minimal()), 4), (e: unknown) => e instanceof HearthError && e.code === 'invalid_recipe');
+});
+
+test('an app slice asks, per sliver, the most any role asks', () => {
+  const r = validateRecipe(variant((_r, web, client) => {
+    web['resources'] = { cpu: 1, memoryMb: 64 };
+    client['resources'] = { cpu: 0.25, memoryMb: 384, diskMb: 1024 };
+  }));
+  const res = recipeResources(r);
+  assert.deepEqual([res.cpu, res.memoryMb, res.diskMb], [1, 384, 1024]);
+});
+
+test('a sliver\'s share names its role, and the install script writes its files as given and runs its commands once', () => {
+  const r = validateRecipe(variant((_r, web) => {
+    web['scalable'] = true;
+    web['files'] = [{ path: '/etc/demo/peers', content: "peers: {{hosts:web}}\n$HOME 'quoted' `not run`\n", mode: '0600' }];
+    web['commands'] = ['echo started {{index}}'];
+  }));
+  const share = appShare(r, 'site', 4, 2);
+  assert.equal(share.role, 'web');
+  assert.equal(share.files[0]?.content, "peers: site-0 site-1 site-2\n$HOME 'quoted' `not run`\n");
+  const script = installScript('demo', share);
+  assert.match(script, new RegExp(`^\\[ -e ${APP_MARKER} \\] && exit 0$`, 'm'), 'a second run does nothing');
+  // The file's bytes travel as base64, so nothing in it is read by the shell.
+  const b64 = /base64 -d > '\/etc\/demo\/peers' <<'HEARTH_B64'\n([A-Za-z0-9+/=\n]+)\nHEARTH_B64/.exec(script)?.[1] ?? '';
+  assert.equal(Buffer.from(b64.replace(/\n/g, ''), 'base64').toString('utf8'), share.files[0]?.content);
+  assert.match(script, /chmod 0600 '\/etc\/demo\/peers'/);
+  assert.ok(script.indexOf(`touch ${APP_MARKER}`) < script.indexOf(`${APP_BOOT_SCRIPT} </dev/null`), 'marked before the commands run');
+  assert.throws(() => appShare(r, 'site', 3, 3), RangeError);
 });

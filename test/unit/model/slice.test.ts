@@ -20,7 +20,7 @@ void test('a spec may name services every sliver offers; a bad one is refused wi
 void test('a spec with only a name gets one busybox sliver, default resources, spread over gateways, for a week', () => {
   assert.deepEqual(parseSliceSpec({ name: 'web' }), {
     name: 'web', slivers: 1, template: 'busybox', packages: [], resources: DEFAULT_RESOURCES, spread: 'gateways',
-    near: null, sshKeys: [], lifetimeSec: DEFAULT_LIFETIME_SEC, services: [],
+    near: null, sshKeys: [], lifetimeSec: DEFAULT_LIFETIME_SEC, services: [], app: null,
   });
   const full = parseSliceSpec({
     name: 'cdn', slivers: 3, template: 'debian', resources: { cpu: 0.25, memoryMb: 64 }, spread: 'zones', near: 'gw2',
@@ -119,4 +119,28 @@ void test('the resize that holds: signed no earlier than the create, the newest,
   assert.equal(currentResize(created, [tie, newer]), tie, 'the order they came in does not matter');
   const again = r(1002, 'b', 7);
   assert.equal(currentResize(created, [tie, again]), tie, 'of the same resize twice, the first (the one held)');
+});
+
+void test('a spec with an app takes the recipe\'s image, size and resources, and refuses what the recipe decides', () => {
+  const recipe = {
+    name: 'demo', description: 'two roles', packages: ['nginx'],
+    roles: [
+      { name: 'web', slivers: 2, scalable: true, resources: { memoryMb: 256 }, services: [{ name: 'www', type: 'http', port: 80 }] },
+      { name: 'client', slivers: 1, resources: { cpu: 1 } },
+    ],
+  };
+  const spec = parseSliceSpec({ name: 'site', slivers: 3, app: recipe });
+  assert.equal(spec.template, 'debian');
+  assert.deepEqual(spec.packages, ['nginx']);
+  assert.deepEqual([spec.resources.cpu, spec.resources.memoryMb], [1, 256]);
+  assert.equal(spec.app?.name, 'demo');
+  assert.deepEqual(spec.services, [], 'the roles hold the services');
+  assert.equal(parseSliceSpec({ name: 'site', slivers: 5, app: recipe }).slivers, 5, 'the scalable role takes the extra slivers');
+  assert.throws(() => parseSliceSpec({ name: 'site', slivers: 2, app: recipe }), refusal('invalid_request', 'slivers'));
+  assert.throws(() => parseSliceSpec({ name: 'site', slivers: 3, template: 'busybox', app: recipe }), refusal('invalid_request', 'template'));
+  assert.throws(() => parseSliceSpec({ name: 'site', slivers: 3, packages: ['curl'], app: recipe }), refusal('invalid_request', 'packages'));
+  assert.throws(() => parseSliceSpec({ name: 'site', slivers: 3, services: [], app: recipe }), refusal('invalid_request', 'services'));
+  assert.throws(() => parseSliceSpec({ name: 'site', slivers: 3, app: { ...recipe, roles: 'none' } }), refusal('invalid_recipe', 'roles'));
+  const fixed = { ...recipe, roles: recipe.roles.map((r) => ({ ...r, scalable: false })) };
+  assert.throws(() => parseSliceSpec({ name: 'site', slivers: 4, app: fixed }), refusal('invalid_recipe', 'roles'));
 });

@@ -96,6 +96,24 @@ void describe('hosting a slice sliver', () => {
     assert.deepEqual(h.store.listLeases().map((l) => l.id), [], 'no lease left');
   });
 
+  void test("an app slice's sliver gets its role's services, by its index", (t) => {
+    const h = host(t, { cpu: 4, memoryMb: 4096, diskMb: 8192, slivers: 8 }, ['busybox', 'debian']);
+    const app = {
+      name: 'demo', description: 'two roles', packages: ['nginx'],
+      roles: [
+        { name: 'origin', slivers: 1, services: [{ name: 'origin', type: 'hls', port: 80 }] },
+        { name: 'edge', slivers: 1, scalable: true, services: [{ name: 'edge', type: 'hls', port: 80 }, { name: 'ssh', type: 'ssh', port: 22 }] },
+      ],
+    };
+    const appSpec = parseSliceSpec({ name: 'tv', slivers: 3, app });
+    const committed = [0, 2].map((index) => {
+      const r = reserveReq(h, { lease: `A${index}`, spec: appSpec, index });
+      h.hosting.reserve(r);
+      return h.hosting.commit(commitReq(r));
+    });
+    assert.deepEqual(committed.map((s) => h.store.listServices(s.id).map((x) => x.name)), [['origin'], ['edge', 'ssh']]);
+  });
+
   void test('a lease holds resources until it is committed into a sliver of the slice', (t) => {
     const h = host(t);
     const req = reserveReq(h);
