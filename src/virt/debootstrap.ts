@@ -73,6 +73,12 @@ export interface DebootstrapInit {
   /** Extra packages (already checked); debootstrap resolves their dependencies. */
   include: readonly string[];
   mirror?: string;
+  /**
+   * Where downloaded packages are kept for the next build (debootstrap
+   * --cache-dir, with a partial/ so a download lands by rename and a
+   * cached file is checked against the archive's checksum before use).
+   */
+  cacheDir?: string;
   onProgress?: (report: ProgressReport) => void;
   signal?: AbortSignal;
   now?: () => number;
@@ -83,7 +89,11 @@ export function runDebootstrap(init: DebootstrapInit): Promise<void> {
   const { signal } = init;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const now = init.now ?? ((): number => performance.now());
-  const args = ['--variant=minbase', ...(init.include.length > 0 ? [`--include=${init.include.join(',')}`] : []), init.suite, init.target, init.mirror ?? DEFAULT_DEBIAN_MIRROR];
+  const args = [
+    '--variant=minbase', ...(init.include.length > 0 ? [`--include=${init.include.join(',')}`] : []),
+    ...(init.cacheDir === undefined ? [] : [`--cache-dir=${init.cacheDir}`]),
+    init.suite, init.target, init.mirror ?? DEFAULT_DEBIAN_MIRROR,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('debootstrap', args, { stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv() });
     let state = INITIAL_PROGRESS;

@@ -47,6 +47,9 @@ const META_FILE = 'hearth-image.json';
 /** A clone's note counts this long whatever its container looks like: lxc-copy may not have made it yet. */
 const NOTE_GRACE_MS = 60_000;
 
+/** The images dir's folder of downloaded Debian packages (not an image: list() and rm skip it). */
+export const PACKAGE_CACHE = '.debs';
+
 export interface ImageProgress extends ProgressReport {
   image: string;
 }
@@ -185,8 +188,12 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
       progress({ stage: 'resolving', message: `building image ${name} (once per machine)` });
       const idmapConfigFile = join(buildPath, '.idmap.conf');
       await writeFileAtomic(idmapConfigFile, renderIdmapConfig(idmap), { mode: 0o644 });
+      // Every debian build downloads the base again unless the packages are kept: one cache a machine.
+      const packageCache = join(dir, PACKAGE_CACHE);
+      if (template === 'debian') await mkdir(join(packageCache, 'partial'), { recursive: true, mode: 0o755 });
       await recipe.build({
         lxcPath: buildPath, name, idmap, idmapConfigFile, packages, release, onProgress: progress,
+        ...(template === 'debian' ? { packageCache } : {}),
         ...(init.debian?.mirror === undefined ? {} : { mirror: init.debian.mirror }),
       });
       // The config names its rootfs by path: point it at where the image will be.

@@ -33,6 +33,8 @@ export interface RootfsContext {
   packages: readonly string[];
   release: DebianRelease;
   mirror?: string;
+  /** Packages downloaded by earlier builds, kept for the next (debian). */
+  packageCache?: string;
   onProgress?: (report: ProgressReport) => void;
   signal?: AbortSignal;
 }
@@ -117,6 +119,7 @@ const debian: TemplateRecipe = {
     await runDebootstrap({
       suite: ctx.release.suite, target: rootfs, include: ctx.packages,
       ...(ctx.mirror === undefined ? {} : { mirror: ctx.mirror }),
+      ...(ctx.packageCache === undefined ? {} : { cacheDir: ctx.packageCache }),
       ...(ctx.onProgress === undefined ? {} : { onProgress: ctx.onProgress }),
       ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     });
