@@ -23,6 +23,17 @@ export function median(values: readonly number[]): number {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `probe` every `everyMs` until it returns something; undefined after `timeoutMs`. */
+export async function until<T>(timeoutMs: number, everyMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (performance.now() > deadline) return undefined;
+    await sleep(everyMs);
+  }
+}
+
 /** One line of an agent's log: its time (ms since the epoch), message and fields. */
 export interface LogLine {
   at: number;

@@ -44,7 +44,8 @@ import { testbedKill } from '../src/testbed/controller-ops.js';
 import { runHearth } from '../src/testbed/gateway-process.js';
 import type { TestbedGatewayState, TestbedState } from '../src/testbed/state.js';
 import { freePort } from '../test/support/ports.js';
-import { logLines, machineLine, median, memberLines, sleep, spawnInGateway } from './lib.js';
+import { logLines, machineLine, median, memberLines, spawnInGateway, until } from './lib.js';
+import { takeDownOnExit } from './teardown.js';
 
 const { values } = parseArgs({
   options: {
@@ -80,15 +81,6 @@ const progress = (line: string): void => {
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 const sec = (ms: number | null): string => (ms === null ? '–' : `${(ms / 1000).toFixed(2)} s`);
 
-async function until<T>(timeoutMs: number, everyMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) return undefined;
-    await sleep(everyMs);
-  }
-}
 
 /** When the announcer's database recorded a declaration of its sliver's services listing `service`, at or after `since`. */
 function declaredAt(m: Member, service: string, since: number): number | undefined {
@@ -319,21 +311,7 @@ async function killAnnouncer(dir: string, a: Member, others: readonly Member[], 
 
 // ---------------------------------------------------------------- running it
 
-let active: string | undefined;
-let stopping = false;
-/** On a signal or a crash: take down the testbed that is up, then exit. */
-function bail(why: string, code: number): void {
-  if (stopping) return;
-  stopping = true;
-  progress(`${why}: taking the testbed down`);
-  void (async () => {
-    if (active !== undefined) await testbedDown({ dir: active, progress }).catch(() => undefined);
-    process.exit(code);
-  })();
-}
-process.on('SIGINT', () => bail('SIGINT', 130));
-process.on('SIGTERM', () => bail('SIGTERM', 143));
-process.on('uncaughtException', (err) => bail(`crashed: ${err.stack ?? err.message}`, 1));
+const teardown = takeDownOnExit(progress);
 
 /** Median, max, min and count of the values there are. */
 const stats = (xs: readonly (number | null)[]): string[] => {
@@ -354,7 +332,7 @@ async function main(): Promise<void> {
   let killed: Killed | undefined;
   let pulls: { pulled: number; failed: string[] } | undefined;
   const loads: string[] = [];
-  active = dir;
+  teardown.active = dir;
   try {
     const upAt = Date.now();
     const up = await testbedUp({ gateways: GATEWAYS, link: LINK, seed: SEED, dir, prefix: PREFIX, port, underlay: UNDERLAY, progress });
@@ -377,7 +355,7 @@ async function main(): Promise<void> {
     loads.push(killed.load);
   } finally {
     await testbedDown({ dir, progress });
-    active = undefined;
+    teardown.active = undefined;
     rmSync(root, { recursive: true, force: true });
   }
 

@@ -47,7 +47,8 @@ import { layoutMesh } from '../src/testbed/layout.js';
 import { getLinkProfile } from '../src/testbed/profiles.js';
 import { readTestbedState, type TestbedGatewayState, type TestbedState } from '../src/testbed/state.js';
 import { freePort } from '../test/support/ports.js';
-import { logLines, machineLine, median, sleep, spawnInGateway } from './lib.js';
+import { logLines, machineLine, median, sleep, spawnInGateway, until } from './lib.js';
+import { takeDownOnExit } from './teardown.js';
 
 const { values } = parseArgs({
   options: {
@@ -482,15 +483,6 @@ function startedEvent(m: Member, sliver: string, since: number): number | undefi
   }
 }
 
-async function until<T>(timeoutMs: number, everyMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) return undefined;
-    await sleep(everyMs);
-  }
-}
 
 // ---------------------------------------------------------------- one profile
 
@@ -506,12 +498,13 @@ interface ProfileResult {
   figure1: Figure1; figure2: { runs: ReplaceRun[]; failures: string[] };
 }
 
-let active: string | undefined;
+
+const teardown = takeDownOnExit(progress);
 
 async function profileRun(root: string, profile: string): Promise<ProfileResult> {
   const dir = `${root}/${profile}`;
   const port = values.port === undefined ? await freePort() : Number(values.port);
-  active = dir;
+  teardown.active = dir;
   try {
     const loadBefore = load();
     progress(`${profile}: testbed of 3 up (prefix ${PREFIX}, underlay ${values.underlay}); load ${loadBefore}`);
@@ -543,23 +536,10 @@ async function profileRun(root: string, profile: string): Promise<ProfileResult>
     return { profile, hops, gateways: [a.name, b.name], loadBefore, loadAfter: load(), figure1: f1, figure2: f2 };
   } finally {
     await testbedDown({ dir, progress: () => undefined });
-    active = undefined;
+    teardown.active = undefined;
   }
 }
 
-let stopping = false;
-function bail(why: string, code: number): void {
-  if (stopping) return;
-  stopping = true;
-  progress(`${why}: taking the testbed down`);
-  void (async () => {
-    if (active !== undefined) await testbedDown({ dir: active, progress }).catch(() => undefined);
-    process.exit(code);
-  })();
-}
-process.on('SIGINT', () => bail('SIGINT', 130));
-process.on('SIGTERM', () => bail('SIGTERM', 143));
-process.on('uncaughtException', (err) => bail(`crashed: ${err.stack ?? err.message}`, 1));
 
 // ---------------------------------------------------------------- output
 

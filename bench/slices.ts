@@ -46,7 +46,8 @@ import { logTail, runHearth } from '../src/testbed/gateway-process.js';
 import { mapBounded } from '../src/testbed/map-bounded.js';
 import { readTestbedState, type TestbedGatewayState, type TestbedState } from '../src/testbed/state.js';
 import { freePort } from '../test/support/ports.js';
-import { logLines, machineLine, median, memberLines, sleep, spawnInGateway } from './lib.js';
+import { logLines, machineLine, median, memberLines, sleep, spawnInGateway, until } from './lib.js';
+import { takeDownOnExit } from './teardown.js';
 import { rawLxc, type RawLxc } from './raw-lxc.js';
 
 const run = promisify(execFile);
@@ -209,16 +210,6 @@ function startedAt(members: readonly Member[], since: number, names?: ReadonlySe
   return out;
 }
 
-/** Polls `probe` every `everyMs` until it returns something; undefined after `timeoutMs`. */
-async function until<T>(timeoutMs: number, everyMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (performance.now() > deadline) return undefined;
-    await sleep(everyMs);
-  }
-}
 
 /** Every slice of `specs` has exactly its N live slivers, all running, on N distinct gateways. */
 function exactAndRunning(rows: readonly Row[], specs: ReadonlyMap<string, number>): boolean {
@@ -635,27 +626,13 @@ async function figure4(b: Bench, slices: number): Promise<Figure4> {
 
 // ---------------------------------------------------------------- running it
 
-let active: { dir: string } | undefined;
-let stopping = false;
-/** On a signal or a crash: take down the testbed that is up, then exit. */
-function bail(why: string, code: number): void {
-  if (stopping) return;
-  stopping = true;
-  progress(`${why}: taking the testbed down`);
-  void (async () => {
-    if (active !== undefined) await testbedDown({ dir: active.dir, progress }).catch(() => undefined);
-    await run('ip', ['link', 'del', `${PREFIX}rawbr`]).catch(() => undefined);
-    process.exit(code);
-  })();
-}
-process.on('SIGINT', () => bail('SIGINT', 130));
-process.on('SIGTERM', () => bail('SIGTERM', 143));
-process.on('uncaughtException', (err) => bail(`crashed: ${err.stack ?? err.message}`, 1));
+// The raw reference's bridge goes too.
+const teardown = takeDownOnExit(progress, async () => void (await run('ip', ['link', 'del', `${PREFIX}rawbr`])));
 
 async function withTestbed<T>(root: string, gateways: number, keep: boolean, body: (b: Bench) => Promise<T>): Promise<T> {
   const dir = `${root}/tb${gateways}`;
   const port = values.port === undefined ? await freePort() : Number(values.port);
-  active = { dir };
+  teardown.active = dir;
   let done = false;
   try {
     const up = await testbedUp({ gateways, link: LINK, seed: SEED, dir, prefix: PREFIX, port, underlay: UNDERLAY, progress });
@@ -678,7 +655,7 @@ async function withTestbed<T>(root: string, gateways: number, keep: boolean, bod
       progress(`kept the testbed: node dist/src/cli/main.js testbed down --dir ${dir}`);
     } else {
       await testbedDown({ dir, progress });
-      active = undefined;
+      teardown.active = undefined;
     }
   }
 }

@@ -8,81 +8,68 @@
 // forward, and a back reaches the front by name over the slice network →
 // `app ls` and `app show` tell the roles → the same app deployed again is
 // refused → a recipe that fails its schema is refused before anything is
-// signed → `app rm` takes the app and its services away everywhere.
-// (The three apps that ship, with their real software, are tested in
-// docs/apps.md's way by test/unit/model/app.test.ts for their recipes.)
+// signed → `app rm` takes the app and its services away everywhere. Then
+// the three apps that ship, with their real software, one after the other:
+// a file published through one gateway's sliver is downloaded through
+// another's by BitTorrent, checksum equal; a live HLS stream is probed with
+// ffprobe from another gateway through an edge's forward; a file put
+// through one replica's WebDAV endpoint is read, unchanged, through another
+// gateway's after the first replica's gateway is cut off and killed.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomInt } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../support/ports.js';
-import { testbedUp } from '../../../src/testbed/controller.js';
-import { testbedDown } from '../../../src/testbed/controller-down.js';
-import { runHearth } from '../../../src/testbed/gateway-process.js';
-import { memberOf, type TestbedState } from '../../../src/testbed/state.js';
+import { testbedKill, testbedPartition } from '../../../src/testbed/controller-ops.js';
 import type { DirectoryEntry } from '../../../src/cloud/services.js';
 import type { SliceView } from '../../../src/model/slice.js';
+import { eventually, useTestbed } from '../../support/testbed.js';
 
-const prefix = `t${Array.from({ length: 3 }, () => 'abcdefghijklmnopqrstuvwxyz'[randomInt(26)]).join('')}`;
-const root = mkdtempSync(join(tmpdir(), 'testbed-apps-'));
-chmodSync(root, 0o755);
-const dir = join(root, 'tb');
-const keyFile = join(root, 'alice');
-let state: TestbedState;
 const GATEWAYS = [1, 2, 3];
+const tb = useTestbed({ name: 'apps', gateways: GATEWAYS.length, seed: 11, underlay: '172.25' });
+const { hearth, keyFile, root } = tb;
 
 /** The recipe file beside the tests' sources (run from dist/ or from src with tsx). */
 const here = fileURLToPath(import.meta.url);
 const repo = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : here.slice(0, here.indexOf('/test/'));
 const RECIPE = join(repo, 'test', 'fixtures', 'hello-app.json');
 
-const gw = (n: number): TestbedState['members'][number] => memberOf(state, n);
-const hearth = (n: number, args: readonly string[]): Promise<string> => runHearth(gw(n), args);
 const number = (name: string | null): number => Number((name ?? '').replace(/^gw/, ''));
 
 async function directory(n: number): Promise<DirectoryEntry[]> {
   return JSON.parse(await hearth(n, ['services', '--json'])) as DirectoryEntry[];
 }
 
-/** Polls until `check` holds, saying what it last saw when it never does. */
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const deadline = performance.now() + seconds * 1000;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe().catch(() => last);
-    if (last !== undefined && check(last)) return last;
-    if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last)}`);
-    await sleep(1000);
-  }
-}
-
 /** A perl HTTP GET from inside a debian sliver (no curl or nc in the base image). */
 const perlGet = (hostPort: string): string[] => ['perl', '-MIO::Socket::INET', '-e',
   `my $c = IO::Socket::INET->new("${hostPort}") or die "connect: $!"; print $c "GET / HTTP/1.0\\r\\n\\r\\n"; print while <$c>;`];
 
-void describe(`apps on a testbed of three (prefix ${prefix})`, () => {
+/** Deploys a shipped app over the three gateways as alice and waits until every one of its slivers' services is announced. */
+async function deployShipped(name: string, services: number): Promise<SliceView> {
+  const view = JSON.parse(await hearth(1, ['app', 'deploy', name, '--gateways', '3', '--key', keyFile, '--json'])) as SliceView;
+  assert.equal(view.state, 'running', `${name} runs`);
+  await eventually(`${name}'s ${services} services to be announced`, 240, () => directory(2), (d) => d.filter((e) => e.slice === name).length === services);
+  return view;
+}
+
+/** Runs a shell line in sliver `index` of `view`, on its gateway. */
+const shellIn = (view: SliceView, index: number, line: string): Promise<string> => {
+  const sliver = view.slivers.find((s) => s.index === index);
+  return hearth(number(sliver?.gateway ?? null), ['sliver', 'exec', `${view.name}-${index}`, '--', 'sh', '-c', line]);
+};
+
+async function removeApp(name: string): Promise<void> {
+  await hearth(1, ['app', 'rm', name, '--key', keyFile]);
+  for (const n of GATEWAYS) {
+    await eventually(`gw${n} to remove ${name}`, 90, async () => JSON.parse(await hearth(n, ['sliver', 'ls', '--json'])) as { slice: string }[],
+      (l) => !l.some((s) => s.slice === name));
+  }
+}
+
+void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
   let app: SliceView;
   const hostOf = (index: number): number => number(app.slivers.find((s) => s.index === index)?.gateway ?? null);
-
-  before(async () => {
-    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    const result = await testbedUp({
-      gateways: GATEWAYS.length, dir, prefix, seed: 11, port: await freePort(),
-      underlay: { network: `172.25.${randomInt(256)}.0`, prefixLength: 24 },
-      progress: () => undefined,
-    });
-    state = result.state;
-  });
-
-  after(async () => {
-    await testbedDown({ dir });
-    rmSync(root, { recursive: true, force: true });
-  });
 
   void test('a deployed app runs a role on each of three gateways, and each gateway announces its sliver\'s service', async () => {
     app = JSON.parse(await hearth(1, ['app', 'deploy', RECIPE, '--gateways', '3', '--key', keyFile, '--json'])) as SliceView;
@@ -138,5 +125,42 @@ void describe(`apps on a testbed of three (prefix ${prefix})`, () => {
       await eventually(`gw${n} to remove its sliver`, 60, async () => JSON.parse(await hearth(n, ['sliver', 'ls', '--json'])) as { slice: string }[],
         (l) => !l.some((s) => s.slice === 'hello'));
     }
+  });
+
+  void test('file sharing: a file published through one gateway\'s peer is downloaded by BitTorrent through another\'s, checksum equal', async () => {
+    const share = await deployShipped('file-sharing', 5);
+    const sum = (await shellIn(share, 1, 'head -c 4000000 /dev/urandom > /tmp/blob.bin && sha256sum /tmp/blob.bin && hearth-publish /tmp/blob.bin')).split(' ')[0];
+    assert.match(sum ?? '', /^[0-9a-f]{64}$/);
+    assert.notEqual(share.slivers.find((s) => s.index === 1)?.gateway, share.slivers.find((s) => s.index === 2)?.gateway);
+    await eventually('the other peer to have the file, complete', 180, () => shellIn(share, 2, 'sha256sum /srv/share/blob.bin 2>/dev/null || true'),
+      (out) => out.startsWith(`${sum ?? '-'} `));
+    await removeApp('file-sharing');
+  });
+
+  void test('video: the live stream is probed with ffprobe from another gateway through an edge\'s forward', async () => {
+    const video = await deployShipped('video', 3);
+    const origin = video.slivers.find((s) => s.index === 0)?.gateway;
+    const edge = (await directory(1)).find((e) => e.slice === 'video' && e.name === 'edge' && e.gateway !== origin) as DirectoryEntry;
+    assert.ok(edge !== undefined, 'an edge on another gateway than the origin');
+    const streams = await eventually('ffprobe to read the stream through the edge', 60,
+      () => shellIn(video, 0, `ffprobe -v error -rw_timeout 10000000 -show_entries stream=codec_name -of csv=p=0 http://${edge.address}/hls/live.m3u8`),
+      (out) => out.includes('h264'));
+    // One line a stream, per program and overall: the set is what counts.
+    assert.deepEqual([...new Set(streams.split('\n').map((l) => l.trim()).filter((l) => l !== ''))].sort(), ['aac', 'h264']);
+    await removeApp('video');
+  });
+
+  void test('storage: a file put through one replica is read unchanged through another gateway\'s after the first one\'s gateway is cut off and killed', async () => {
+    const storage = await deployShipped('storage', 6);
+    const entries = (await directory(1)).filter((e) => e.slice === 'storage' && e.type === 'webdav');
+    const first = entries.find((e) => e.sliver === 'storage-0') as DirectoryEntry;
+    const sum = (await shellIn(storage, 1, `head -c 2000000 /dev/urandom > /tmp/doc.bin && sha256sum /tmp/doc.bin && curl -fsS -T /tmp/doc.bin http://${first.address}/doc.bin`)).split(' ')[0] ?? '-';
+    const victim = number(first.gateway);
+    const reader = entries.find((e) => e.sliver === 'storage-2') as DirectoryEntry;
+    await eventually('the third replica to have the file', 120, () => shellIn(storage, 2, 'sha256sum /srv/share/doc.bin 2>/dev/null || true'), (out) => out.startsWith(`${sum} `));
+    await testbedPartition(GATEWAYS.filter((n) => n !== victim).map((n) => `gw${n}`).join(','), { dir: tb.dir });
+    await testbedKill(`gw${victim}`, { dir: tb.dir });
+    const read = await shellIn(storage, 1, `curl -fsS http://${reader.address}/doc.bin | sha256sum`);
+    assert.ok(read.startsWith(`${sum} `), `read through ${reader.gateway} unchanged: ${read}`);
   });
 });

@@ -10,30 +10,15 @@
 // lists them nearest first → gw1 is killed: its services leave every
 // other gateway's directory.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../support/ports.js';
-import { testbedUp } from '../../../src/testbed/controller.js';
-import { testbedDown } from '../../../src/testbed/controller-down.js';
 import { testbedKill } from '../../../src/testbed/controller-ops.js';
-import { runHearth } from '../../../src/testbed/gateway-process.js';
-import { memberOf, type TestbedState } from '../../../src/testbed/state.js';
 import type { DirectoryEntry } from '../../../src/cloud/services.js';
+import { eventually, useTestbed } from '../../support/testbed.js';
 
-const prefix = `t${Array.from({ length: 3 }, () => 'abcdefghijklmnopqrstuvwxyz'[randomInt(26)]).join('')}`;
-const root = mkdtempSync(join(tmpdir(), 'testbed-services-'));
-chmodSync(root, 0o755);
-const dir = join(root, 'tb');
-let state: TestbedState;
 const GATEWAYS = [1, 2, 3];
-
-const gw = (n: number): TestbedState['members'][number] => memberOf(state, n);
-const hearth = (n: number, args: readonly string[]): Promise<string> => runHearth(gw(n), args);
+const tb = useTestbed({ name: 'services', gateways: GATEWAYS.length, seed: 7, underlay: '172.30' });
+const { hearth } = tb;
 
 async function directory(n: number, ...flags: string[]): Promise<DirectoryEntry[]> {
   return JSON.parse(await hearth(n, ['services', '--json', ...flags])) as DirectoryEntry[];
@@ -42,18 +27,6 @@ async function directory(n: number, ...flags: string[]): Promise<DirectoryEntry[
 interface Declared { name: string; hostPort: number; up: boolean; reason: string | null }
 async function declared(n: number, sliver: string): Promise<Declared[]> {
   return JSON.parse(await hearth(n, ['sliver', 'service', 'ls', sliver, '--json'])) as Declared[];
-}
-
-/** Polls until `check` holds, saying what it last saw when it never does. */
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const deadline = performance.now() + seconds * 1000;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe().catch(() => last);
-    if (last !== undefined && check(last)) return last;
-    if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last)}`);
-    await sleep(1000);
-  }
 }
 
 /** A running busybox sliver on gateway `n` serving `page` on port 8080 (busybox httpd daemonises). */
@@ -65,28 +38,14 @@ async function pageServer(n: number, name: string, page: string): Promise<void> 
 const listed = (entries: readonly DirectoryEntry[], gateway: string, name: string): DirectoryEntry | undefined =>
   entries.find((e) => e.gateway === gateway && e.name === name);
 
-void describe(`the service directory on a testbed of three (prefix ${prefix})`, () => {
-  before(async () => {
-    const result = await testbedUp({
-      gateways: GATEWAYS.length, dir, prefix, seed: 7, port: await freePort(),
-      underlay: { network: `172.30.${randomInt(256)}.0`, prefixLength: 24 },
-      progress: () => undefined,
-    });
-    state = result.state;
-  });
-
-  after(async () => {
-    await testbedDown({ dir });
-    rmSync(root, { recursive: true, force: true });
-  });
-
+void describe(`the service directory on a testbed of three (prefix ${tb.prefix})`, () => {
   void test('a declared service is listed by every gateway at its gateway\'s address, and a sliver elsewhere reaches it there', async () => {
     await pageServer(1, 'site', 'hello-from-gw1');
     await hearth(1, ['sliver', 'service', 'add', 'site', 'web', '--type', 'http', '--port', '8080', '--check', 'http:/index.html']);
     for (const n of GATEWAYS) {
       const entries = await eventually(`gw${n} to list gw1's web`, 60, () => directory(n), (d) => listed(d, 'gw1', 'web') !== undefined);
       const web = listed(entries, 'gw1', 'web') as DirectoryEntry;
-      assert.equal(web.address, `${gw(1).communityAddress}:${web.hostPort}`);
+      assert.equal(web.address, `${tb.gw(1).communityAddress}:${web.hostPort}`);
       assert.deepEqual([web.type, web.sliver, web.slice, web.protocol], ['http', 'site', 'site', 'tcp']);
     }
     const web = listed(await directory(3, '--type', 'http'), 'gw1', 'web') as DirectoryEntry;
@@ -147,7 +106,7 @@ void describe(`the service directory on a testbed of three (prefix ${prefix})`, 
   });
 
   void test('a killed gateway\'s services leave every other gateway\'s directory', async () => {
-    await testbedKill('gw1', { dir });
+    await testbedKill('gw1', { dir: tb.dir });
     for (const n of [2, 3]) {
       const d = await eventually(`gw${n} to drop gw1's services`, 60, () => directory(n), (x) => !x.some((e) => e.gateway === 'gw1'));
       assert.deepEqual(d.map((e) => e.gateway).sort(), ['gw2', 'gw3'], 'the others stay listed');

@@ -14,36 +14,27 @@
 // (That nothing on a slice network reaches a gateway's host, tunnel port
 // included, is tested on the kernel alone in net/slice-segments.test.ts,
 // where a way back from the gateway can be made so that the check can fail.)
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, randomInt } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../support/ports.js';
-import { testbedUp } from '../../../src/testbed/controller.js';
-import { testbedDown } from '../../../src/testbed/controller-down.js';
 import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
 import { runHearth } from '../../../src/testbed/gateway-process.js';
 import { COMMUNITY_DEVICE, enterArgs } from '../../../src/testbed/netns.js';
 import { sliceNetNames } from '../../../src/agent/slice-net.js';
 import { publicKeyOf, readKeyFile } from '../../../src/net/wg/keys.js';
-import { memberOf, type TestbedState } from '../../../src/testbed/state.js';
+import type { TestbedState } from '../../../src/testbed/state.js';
+import { eventually, useTestbed } from '../../support/testbed.js';
 import type { SliceView } from '../../../src/model/slice.js';
 
 const exec = promisify(execFile);
-const prefix = `t${Array.from({ length: 3 }, () => 'abcdefghijklmnopqrstuvwxyz'[randomInt(26)]).join('')}`;
-const root = mkdtempSync(join(tmpdir(), 'testbed-slicenet-'));
-chmodSync(root, 0o755);
-const dir = join(root, 'tb');
-const keyFile = join(root, 'alice');
-let state: TestbedState;
 const GATEWAYS = [1, 2, 3];
 
-const gw = (n: number): TestbedState['members'][number] => memberOf(state, n);
+const tb = useTestbed({ name: 'slicenet', gateways: GATEWAYS.length, seed: 5, underlay: '172.29' });
+const { dir, keyFile } = tb;
+const gw = (n: number): TestbedState['members'][number] => tb.gw(n);
 const number = (name: string | null): number => Number((name ?? '').replace(/^gw/, ''));
 
 async function show(n: number, slice: string): Promise<SliceView> {
@@ -77,39 +68,14 @@ async function tunnelPeers(n: number): Promise<string[]> {
   return (await inGateway(n, ['wg', 'show', sliceNetNames(id).tunnel, 'peers'])).split('\n').filter((l) => l !== '');
 }
 
-/** Polls until `check` holds, saying what it last saw when it never does. */
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const deadline = performance.now() + seconds * 1000;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe().catch(() => last);
-    if (last !== undefined && check(last)) return last;
-    if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last)}`);
-    await sleep(1000);
-  }
-}
 
-void describe(`slice networks on a testbed of three (prefix ${prefix})`, () => {
+void describe(`slice networks on a testbed of three (prefix ${tb.prefix})`, () => {
   let net: SliceView;
   /** Set by the kill scenario: the killed host of net-1, the host of net-0, and net-1's new host. */
   let victim = 0;
   let survivor = 0;
   let newHost = 0;
 
-  before(async () => {
-    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    const result = await testbedUp({
-      gateways: GATEWAYS.length, dir, prefix, seed: 5, port: await freePort(),
-      underlay: { network: `172.29.${randomInt(256)}.0`, prefixLength: 24 },
-      progress: () => undefined,
-    });
-    state = result.state;
-  });
-
-  after(async () => {
-    await testbedDown({ dir });
-    rmSync(root, { recursive: true, force: true });
-  });
 
   void test('the slivers of a slice on two gateways reach each other by name and address, IPv4 and IPv6', async () => {
     net = JSON.parse(await runHearth(gw(1), ['slice', 'create', 'net', '--slivers', '2', '--memory', '64', '--key', keyFile, '--json'])) as SliceView;
@@ -185,7 +151,7 @@ void describe(`slice networks on a testbed of three (prefix ${prefix})`, () => {
 
   void test('the killed gateway returns with a new address, and carries slice traffic again once the slice grows onto it', async () => {
     const m = gw(victim);
-    const bits = state.community.prefixLength;
+    const bits = tb.state.community.prefixLength;
     const fresh = m.communityAddress.replace(/\d+$/, (last) => String(Number(last) + 100));
     // The old address goes first: removing a subnet's primary address removes its secondaries with it.
     await inGateway(victim, ['ip', 'addr', 'del', `${m.communityAddress}/${bits}`, 'dev', COMMUNITY_DEVICE]);
