@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up whatever is missing on a Debian machine (as root), then runs what
 # you ask for:
-#   ./setup.sh demo    start a gateway with a sample sliver (the main job)
+#   ./setup.sh demo    a 5-gateway community with three apps, until Ctrl-C (the main job)
 #   ./setup.sh test    run the whole test suite (what CI runs)
 #   ./setup.sh         set up only
 # Idempotent: a second run installs nothing and only rebuilds.
@@ -54,7 +54,7 @@ if [ "$(cat /usr/local/bin/hearth 2>/dev/null)" != "$wrapper" ]; then
 fi
 
 case "${1:-}" in
-  demo) say "starting the demo gateway"; exec hearth demo ;;
+  demo) say "starting the demo: 5 gateways, three apps (Ctrl-C removes it all)"; exec hearth demo ;;
   test) say "running the whole test suite"; exec npm test ;;
   "") say "set up; ./setup.sh demo or ./setup.sh test next" ;;
   *) echo "usage: ./setup.sh [demo|test]" >&2; exit 2 ;;

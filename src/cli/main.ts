@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `hearth` command. Local verbs (init, agent, doctor, demo) act on this
-// box; every other verb talks to the local agent's HTTP API. Listings take
-// --json; errors print the problem's message and exit non-zero.
+// The `hearth` command. Local verbs (init, agent, doctor, testbed, demo) act
+// on this box; every other verb talks to the local agent's HTTP API. Listings
+// take --json; errors print the problem's message and exit non-zero.
 
 import { Command, Option } from 'commander';
 import { createApiClient, ApiProblem, type ApiClient } from './client.js';
@@ -11,6 +11,9 @@ import { initDataDir, loadConfig, readOwnerToken, resolveDataDir } from '../agen
 import { communityCheck, runDoctor, type Check, type CommunityReport } from '../agent/doctor.js';
 import { runAgent } from '../agent/run.js';
 import { runDemo } from './demo.js';
+import { DEMO_APPS } from './demo-plan.js';
+import { LINK_PROFILES } from '../testbed/profiles.js';
+import { DEFAULT_TESTBED_DIR } from '../testbed/state.js';
 import { registerTestbedCommands } from './testbed.js';
 import { registerUserCommands } from './user.js';
 import { registerSliceCommands, userSigner } from './slice.js';
@@ -412,9 +415,14 @@ registerImageCommands(program, { client, emit, json });
 registerServiceCommands(program, sliver, { client, emit });
 
 program.command('demo')
-  .description('start a gateway with a sample sliver serving a web page, and say how to reach it')
-  .action(async (_o: unknown, cmd: Command) => {
-    await runDemo({ dataDir: resolveDataDir(globals(cmd).dataDir) });
+  .description('a community of gateways on this machine with apps deployed, each API bridged to 127.0.0.1:748N; Ctrl-C removes it all (needs root)')
+  .option('-n, --gateways <n>', 'how many gateways', num('--gateways'), 5)
+  .option('--link <profile>', `link profile (${Object.keys(LINK_PROFILES).join(', ')})`, 'wifi')
+  .option('--apps <list>', 'shipped recipes to deploy, comma-separated', DEMO_APPS.join(','))
+  .option('--no-apps', 'deploy no app')
+  .option('--dir <dir>', "the testbed's dir (default: the testbed's, so hearth testbed verbs need no --dir)", DEFAULT_TESTBED_DIR)
+  .action(async (o: { gateways: number; link: string; apps: string | false; dir: string }) => {
+    await runDemo(o);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
