@@ -53,6 +53,9 @@ export function registerAppCommands(program: Command, deps: SliceCliDeps): void 
     .description('deploy an app from a recipe file or a shipped recipe (hearth app recipes): signed by your key, placed by the community')
     .option('--name <slice>', "the slice's name (default: the recipe's)")
     .option('--gateways <k>', 'spread it over k gateways: the recipe\'s scalable role gets the extra slivers', num('--gateways'))
+    .option('--cpu <cores>', 'CPU cores per sliver (default: the most any role asks)', num('--cpu'))
+    .option('--memory <mb>', 'memory per sliver, MB (default: the most any role asks)', num('--memory'))
+    .option('--disk <mb>', 'disk per sliver, MB (default: the most any role asks)', num('--disk'))
     .option('--ssh-key <file...>', 'OpenSSH public keys to install in every sliver')
     .option('--lifetime <duration>', 'how long until it expires unless renewed (e.g. 7d, 12h)', parseDuration)
     .option(...keyOption)
@@ -65,8 +68,11 @@ export function registerAppCommands(program: Command, deps: SliceCliDeps): void 
       const slivers = Math.max(recipeSize(recipe), (o['gateways'] as number | undefined) ?? 0);
       scaleRecipe(recipe, slivers); // refuses --gateways beyond the recipe when no role may grow
       const sshKeys = await Promise.all(((o['sshKey'] as string[] | undefined) ?? []).map(async (f) => (await readFile(f, 'utf8')).trim()));
+      // Sizes the user gives replace the recipe's; the spec takes the rest from the recipe.
+      const resources = Object.fromEntries([['cpu', o['cpu']], ['memoryMb', o['memory']], ['diskMb', o['disk']]].filter(([, v]) => v !== undefined));
       const spec = {
         name: (o['name'] as string | undefined) ?? recipe.name, slivers, app: recipe, sshKeys,
+        ...(Object.keys(resources).length === 0 ? {} : { resources }),
         ...(o['lifetime'] === undefined ? {} : { lifetimeSec: o['lifetime'] }),
       };
       const document = await signWithKeyFile(keyFile, SLICE_KINDS.create, spec);

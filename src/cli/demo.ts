@@ -16,15 +16,16 @@ import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { delay } from '../kit/delay.js';
 import { recipeSize, validateRecipe, type AppRecipe } from '../model/app.js';
 import { HearthError } from '../model/errors.js';
 import { SLICE_KINDS, type SliceView } from '../model/slice.js';
+import { loadConfig } from '../agent/config.js';
+import { createImageStore } from '../virt/images.js';
 import type { DirectoryEntry } from '../cloud/services.js';
 import { testbedUp } from '../testbed/controller.js';
 import { testbedDown } from '../testbed/controller-down.js';
-import { gatewayEnv, hearthCommand, type GatewayHandle } from '../testbed/gateway-process.js';
+import type { GatewayHandle } from '../testbed/gateway-process.js';
 import { enterArgs, runIp } from '../testbed/netns.js';
 import { DEFAULT_TESTBED_DIR, readTestbedState, type TestbedState } from '../testbed/state.js';
 import { createApiClient, type ApiClient } from './client.js';
@@ -171,25 +172,23 @@ async function openBridge(m: TestbedState['members'][number], dir: string, signa
   }
 }
 
-/** `hearth image build debian PKG…` on the gateway, its progress lines shown as they come. */
-function buildImage(m: GatewayHandle, app: AppRecipe, say: Say, signal: AbortSignal): Promise<void> {
-  const [command, ...args] = [...enterArgs(m.namespace), ...hearthCommand(), '--data-dir', m.dataDir, 'image', 'build', 'debian', ...app.packages];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command as string, args, { env: gatewayEnv(m), stdio: ['ignore', 'pipe', 'pipe'], signal });
-    let last = '';
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        last = line.trim();
-        if (last !== '') say(`  ${app.name}: ${last}`);
-      });
-    }
-    child.once('error', (e) => reject(signal.aborted ? signal.reason : new HearthError('internal', `cannot build the image of ${app.name}: ${e.message}`)));
-    child.once('close', (code) => {
-      if (signal.aborted) reject(signal.reason);
-      else if (code === 0) resolve();
-      else reject(new HearthError('internal', `the image of ${app.name} (debian + ${app.packages.join(', ')}) did not build: ${last.replace(/^hearth: /, '')}`));
-    });
+/**
+ * Builds (or finds) the image in this process: the gateways' namespaces do
+ * not reach Debian's mirror, and the images dir is the machine's, shared by
+ * every gateway. Each new stage of the build is shown.
+ */
+async function buildImage(m: GatewayHandle, packages: readonly string[], say: Say, signal: AbortSignal): Promise<void> {
+  const config = await loadConfig(m.dataDir);
+  const images = createImageStore({ idmap: config.lxc.idmap, ...(config.lxc.imagesDir === undefined ? {} : { dir: config.lxc.imagesDir }) });
+  let last = '';
+  const building = images.ensure('debian', {
+    packages,
+    onProgress: (p) => {
+      if (p.message !== last) say(`  ${p.message}`);
+      last = p.message;
+    },
   });
+  await Promise.race([building, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
 }
 
 /** Signs the app's slice as the demo's user, with the demo's sizes (see demoResources), and has gw1 place it. */
@@ -320,10 +319,11 @@ export async function runDemo(init: DemoInit): Promise<void> {
         say(`made a user key for the demo: ${user.file} (${user.id})`);
         const recipes: AppRecipe[] = [];
         for (const name of appNames) recipes.push(validateRecipe(await api.request<unknown>('GET', `/api/v1/apps/${encodeURIComponent(name)}`, undefined, { signal })));
-        for (const recipe of recipes) {
-          say(`image of ${recipe.name}: debian + ${recipe.packages.join(', ')} (built once for every gateway; minutes the first time)`);
-          await buildImage(member1, recipe, say, signal);
-        }
+        // One image with every app's packages serves them all (a sliver takes a ready image that has its packages):
+        // one build instead of one an app.
+        const packages = [...new Set(recipes.flatMap((r) => r.packages))].sort();
+        say(`the apps' image: debian + ${packages.join(', ')} (built once for every gateway; minutes the first time)`);
+        await buildImage(member1, packages, say, signal);
         const apps: SliceView[] = [];
         for (const recipe of recipes) {
           const view = await deployApp(api, keyFile, recipe, signal);

@@ -29,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../kit/atomic-write.js';
 import { pathExists } from '../kit/exists.js';
 import { pidExists } from '../kit/pid.js';
+import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { imageKey, normalizePackages, packagesFor, templateOfImage, type DebianRelease } from '../model/image.js';
 import { silentLogger, type Logger } from '../model/logger.js';
@@ -49,6 +50,10 @@ const NOTE_GRACE_MS = 60_000;
 
 /** The images dir's folder of downloaded Debian packages (not an image: list() and rm skip it). */
 export const PACKAGE_CACHE = '.debs';
+/** The machine's one debootstrap at a time: a directory holding its owner's pid. */
+const BUILD_LOCK = '.debootstrap.lock';
+/** A lock without its pid this long is one whose owner died making it. */
+const LOCK_GRACE_MS = 10_000;
 
 export interface ImageProgress extends ProgressReport {
   image: string;
@@ -84,7 +89,15 @@ export interface ImageStore {
   nameOf(template: TemplateName, packages?: readonly string[]): string;
   /** The image's container name under `dir`, built first if this machine does not have it yet. */
   ensure(template: TemplateName, opts?: ImageOptions): Promise<string>;
-  /** Makes container `name` in `lxcPath` as a snapshot of the image of (template, packages), built first if need be. */
+  /**
+   * For a debian request with extra packages, the ready image of the same
+   * release and id map that has all of them (the exact one first, else the
+   * one with the fewest packages): one image built for several apps serves
+   * each. Undefined when there is none, and for the base image, which is
+   * always its own.
+   */
+  reusable(template: TemplateName, packages?: readonly string[]): Promise<string | undefined>;
+  /** Makes container `name` in `lxcPath` as a snapshot of the image of (template, packages), or a reusable one, built first if need be. */
   clone(template: TemplateName, lxcPath: string, name: string, opts?: ImageOptions & { signal?: AbortSignal }): Promise<void>;
   list(): Promise<ImageInfo[]>;
   /** Removes an image no sliver uses: `image_not_found`, `image_in_use`. */
@@ -168,6 +181,41 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
     await rm(path, { recursive: true, force: true });
   }
 
+  /**
+   * Runs `fn` holding the machine's debootstrap lock: every gateway on the
+   * machine shares the images dir and its package cache, which two
+   * debootstraps must not fill at once, and a build another agent is making
+   * is better waited for than made twice. A dead owner's lock is taken over.
+   */
+  async function withBuildLock<T>(onWait: () => void, fn: () => Promise<T>): Promise<T> {
+    const lock = join(dir, BUILD_LOCK);
+    let waited = false;
+    for (;;) {
+      try {
+        await mkdir(lock);
+        await writeFile(join(lock, 'pid'), `${process.pid}\n`);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const owner = Number((await readFile(join(lock, 'pid'), 'utf8').catch(() => '')).trim());
+        const age = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now());
+        if ((owner > 0 && !pidExists(owner)) || (!(owner > 0) && age > LOCK_GRACE_MS)) {
+          log.warn({ owner: owner || null }, 'taking over the image build lock of a process that is gone');
+          await rm(lock, { recursive: true, force: true });
+          continue;
+        }
+        if (!waited) onWait();
+        waited = true;
+        await delay(500);
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(lock, { recursive: true, force: true });
+    }
+  }
+
   async function build(template: TemplateName, name: string, packages: string[], b: Build): Promise<string> {
     const recipe = recipeFor(template);
     const progress = (p: ProgressReport): void => {
@@ -179,6 +227,15 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
     // Unprivileged containers' root must traverse every level down to the image's rootfs.
     await mkdir(dir, { recursive: true, mode: 0o755 });
     await chmod(dir, 0o755);
+    if (template !== 'debian') return buildNow(template, name, packages, recipe, progress);
+    return withBuildLock(() => progress({ stage: 'resolving', message: 'waiting for another image build on this machine to finish' }), async () =>
+      // Another agent may have built it while this one waited.
+      ((await pathExists(join(dir, name, 'config'))) ? name : buildNow(template, name, packages, recipe, progress)));
+  }
+
+  async function buildNow(
+    template: TemplateName, name: string, packages: string[], recipe: ReturnType<typeof recipeFor>, progress: (p: ProgressReport) => void,
+  ): Promise<string> {
     await removeAbandonedBuilds();
     const buildPath = join(dir, `.build-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(buildPath, { mode: 0o755 });
@@ -247,6 +304,27 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
     }
   }
 
+  async function reusable(template: TemplateName, packages?: readonly string[]): Promise<string | undefined> {
+    if (template !== 'debian' || (packages ?? []).length === 0) return undefined;
+    const exact = nameOf(template, packages);
+    if (await pathExists(join(dir, exact, 'config'))) return exact;
+    const wanted = packageSet(template, packages);
+    // The same name but for the package hash (the 4th part): the same release and id map.
+    const parts = exact.split('-');
+    const akin = (entry: string): boolean => {
+      const p = entry.split('-');
+      return p.length === parts.length && p.every((x, i) => i === 3 || x === parts[i]);
+    };
+    let best: { name: string; size: number } | undefined;
+    for (const entry of (await readdir(dir).catch(() => [] as string[])).sort()) {
+      if (!akin(entry) || !(await pathExists(join(dir, entry, 'config')))) continue;
+      const have = new Set((await readMeta(entry, template)).packages);
+      if (!wanted.every((p) => have.has(p))) continue;
+      if (best === undefined || have.size < best.size) best = { name: entry, size: have.size };
+    }
+    return best?.name;
+  }
+
   const usersDir = (image: string): string => join(dir, USERS_DIR, image);
 
   async function noteUser(image: string, containerDir: string): Promise<void> {
@@ -290,9 +368,10 @@ export function createImageStore(init: ImageStoreInit): ImageStore {
     dir,
     nameOf,
     ensure,
+    reusable,
     async clone(template, lxcPath, name, opts = {}) {
       // The build is shared by every waiting sliver, so one caller's abort does not stop it.
-      const image = await ensure(template, {
+      const image = (await reusable(template, opts.packages)) ?? await ensure(template, {
         ...(opts.packages === undefined ? {} : { packages: opts.packages }),
         ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
       });
