@@ -360,7 +360,14 @@ void describe(`slices on four gateways (${tag})`, () => {
       const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
       return rows.find((r) => r.name === entry.config.name)?.status === 'alive' ? true : undefined;
     }, 60_000);
-    await assert.rejects(entry.api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'orphan', slivers: 2, resources: { memoryMb: 64 } }) }));
+    // It places from its own view: wait until it sees the others with their resources, or it refuses at once.
+    await until('sd to see four alive gateways with their resources', async () => {
+      const rows = (await entry.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+      return rows.filter((r) => r.status === 'alive' && r.free !== null).length === 4 ? true : undefined;
+    }, 60_000);
+    const died = await entry.api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'orphan', slivers: 2, resources: { memoryMb: 64 } }) })
+      .then(() => 'it answered', (err: unknown) => (err instanceof ApiProblem ? `it refused: ${err.problem.code}: ${err.problem.detail}` : undefined));
+    assert.equal(died, undefined, 'the request ends with the entry gateway, not with an answer');
     assert.equal(await entry.exited(), 'SIGKILL');
     const held = gws.flatMap((g) => leasesOn(g).filter((l) => l.slice === 'orphan'));
     assert.deepEqual(held.map((l) => l.holder), [entry.config.name, entry.config.name], 'both slivers were leased when the entry gateway died');
