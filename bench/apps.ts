@@ -37,7 +37,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import type { DirectoryEntry } from '../src/cloud/services.js';
 import { expectedServices, missingServices, parseAppList } from '../src/cli/demo-plan.js';
 import { normalizePackages } from '../src/model/image.js';
@@ -48,7 +47,7 @@ import { runHearth } from '../src/testbed/gateway-process.js';
 import { memberOf, type TestbedGatewayState, type TestbedState } from '../src/testbed/state.js';
 import type { ImageInfo } from '../src/virt/images.js';
 import { freePort } from '../test/support/ports.js';
-import { logLines, machineLine, median, sleep, until } from './lib.js';
+import { logLines, machineLine, median, sleep, until, withDb } from './lib.js';
 import { takeDownOnExit } from './teardown.js';
 
 const { values } = parseArgs({
@@ -86,17 +85,6 @@ const gatewayNumber = (name: string): number => Number(name.replace(/^gw/, ''));
 
 // ---------------------------------------------------------------- what the gateways' databases say
 
-function withDb<T>(m: Member, read: (db: Database.Database) => T): T | undefined {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(`${m.dataDir}/hearth.db`, { readonly: true, fileMustExist: true, timeout: 1000 });
-    return read(db);
-  } catch {
-    return undefined;
-  } finally {
-    db?.close();
-  }
-}
 
 /** The latest time of each event type of each of the slice's slivers, since `since`, over all gateways. */
 function sliceEvents(members: readonly Member[], slice: string, since: number): { sliver: string; type: string; at: number; detail: string }[] {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { gatewayEnv, type GatewayHandle } from '../src/testbed/gateway-process.js';
 import { enterArgs } from '../src/testbed/netns.js';
 
@@ -102,4 +103,17 @@ export async function machineLine(): Promise<string> {
   const lxc = await version('lxc-create', ['--version']);
   const serf = (await version('serf', ['version'])).replace(/^Serf\s+/i, '');
   return `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${kernel}, Node ${process.version}, LXC ${lxc}, serf ${serf}`;
+}
+
+/** Reads a gateway's database beside its agent (WAL lets us), read-only; undefined when it cannot be read now. */
+export function withDb<T>(gateway: { dataDir: string }, read: (db: Database.Database) => T): T | undefined {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(`${gateway.dataDir}/hearth.db`, { readonly: true, fileMustExist: true, timeout: 1000 });
+    return read(db);
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
 }

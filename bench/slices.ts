@@ -34,7 +34,6 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import { createRng } from '../src/kit/rng.js';
 import type { SliceView } from '../src/model/slice.js';
 import type { Sliver } from '../src/api/schemas.js';
@@ -46,7 +45,7 @@ import { logTail, runHearth } from '../src/testbed/gateway-process.js';
 import { mapBounded } from '../src/testbed/map-bounded.js';
 import { readTestbedState, type TestbedGatewayState, type TestbedState } from '../src/testbed/state.js';
 import { freePort } from '../test/support/ports.js';
-import { logLines, machineLine, median, memberLines, sleep, spawnInGateway, until } from './lib.js';
+import { logLines, machineLine, median, memberLines, sleep, spawnInGateway, until, withDb } from './lib.js';
 import { takeDownOnExit } from './teardown.js';
 import { rawLxc, type RawLxc } from './raw-lxc.js';
 
@@ -158,17 +157,6 @@ async function deleteSlices(m: Member, key: string, names: readonly string[]): P
 
 interface Row { gateway: string; name: string; slice: string; index: number | null; desired: string; observed: string; cpu: number; memoryMb: number }
 
-function withDb<T>(m: Member, read: (db: Database.Database) => T): T | undefined {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(`${m.dataDir}/hearth.db`, { readonly: true, fileMustExist: true, timeout: 1000 });
-    return read(db);
-  } catch {
-    return undefined;
-  } finally {
-    db?.close();
-  }
-}
 
 /** Every sliver row of every gateway; undefined when some database could not be read this time. */
 function census(members: readonly Member[]): Row[] | undefined {
