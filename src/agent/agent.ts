@@ -83,7 +83,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   // One store for the driver and the API, so `hearth image ls` sees this gateway's builds under way.
   const images = createImageStore({
     idmap: config.lxc.idmap, log: log.child({ part: 'images' }),
-    ...(config.lxc.imagesDir !== undefined ? { dir: config.lxc.imagesDir } : {}),
+    dir: config.lxc.imagesDir,
   });
   const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log, images });
   // The id marks the firewall tables as this gateway's; setup refuses another gateway's.

@@ -103,6 +103,7 @@ export function createServices(init: ServicesInit): Services {
   const pulled = new Map<string, Announcement[]>();
   let entropy: AntiEntropyState = EMPTY_ANTI_ENTROPY;
   let announced: Announcement[] = [];
+  let announcedDigest: string | undefined;
   let stopped = false;
 
   const feed = (input: AntiEntropyInput): ReturnType<typeof stepAntiEntropy>['commands'] => {
@@ -112,8 +113,8 @@ export function createServices(init: ServicesInit): Services {
   };
 
   /** Running slivers with an address, by id. */
-  const runningSlivers = (): Map<string, StoredSliver> =>
-    new Map(store.listSlivers().filter((s) => s.observed === 'running' && s.desired === 'running' && s.address !== null).map((s) => [s.id, s]));
+  const isRunning = (s: StoredSliver): boolean => s.observed === 'running' && s.desired === 'running' && s.address !== null;
+  const runningSlivers = (): Map<string, StoredSliver> => new Map(store.listSlivers().filter(isRunning).map((s) => [s.id, s]));
 
   const ownList = (): Announcement[] => {
     const running = runningSlivers();
@@ -126,14 +127,16 @@ export function createServices(init: ServicesInit): Services {
 
   const announce = (): void => {
     const list = ownList();
-    if (servicesDigest(list) === servicesDigest(announced)) return;
+    const digest = servicesDigest(list);
+    if (digest === announcedDigest) return;
     const before = new Set(announced.map((a) => `${a.sliver}/${a.name}`));
     const now = new Set(list.map((a) => `${a.sliver}/${a.name}`));
     for (const a of list) if (!before.has(`${a.sliver}/${a.name}`)) log.info({ sliver: a.sliver, service: a.name, hostPort: a.hostPort }, 'service announced');
     for (const a of announced) if (!now.has(`${a.sliver}/${a.name}`)) log.info({ sliver: a.sliver, service: a.name }, 'service withdrawn');
     announced = list;
+    announcedDigest = digest;
     try {
-      community().publishDigest(SERVICES_DIGEST, servicesDigest(list));
+      community().publishDigest(SERVICES_DIGEST, digest);
     } catch {
       // Not in a community: the digest is published when it joins (the next round).
     }
@@ -146,29 +149,30 @@ export function createServices(init: ServicesInit): Services {
     const reason = await probe(address, s.port, c).catch((err: unknown) => (err as Error).message);
     entry.checking = false;
     const next = stepHealth(entry.state, reason === null ? { ok: true } : { ok: false, reason });
-    if (next.up !== entry.state.up) {
-      store.appendEvent(s.sliverId, next.up ? 'service.up' : 'service.down', { service: s.name, ...(next.reason === null ? {} : { reason: next.reason }) });
-    }
+    const changed = next.up !== entry.state.up;
     entry.state = next;
+    if (!changed) return;
+    store.appendEvent(s.sliverId, next.up ? 'service.up' : 'service.down', { service: s.name, ...(next.reason === null ? {} : { reason: next.reason }) });
+    // Announced (or withdrawn) now, not at the next round.
     if (!stopped) announce();
   };
 
   /** Starts the checks that are due; none waits for another. */
   const checkDue = (now: number): void => {
-    const running = runningSlivers();
+    const slivers = new Map(store.listSlivers().map((s) => [s.id, s]));
     const declared = store.listServices();
     const keys = new Set(declared.map(keyOf));
     for (const k of health.keys()) if (!keys.has(k)) health.delete(k);
     for (const s of declared) {
-      const sliver = running.get(s.sliverId);
+      const sliver = slivers.get(s.sliverId);
       let entry = health.get(keyOf(s));
       if (entry === undefined || entry.shape !== shapeOf(s)) {
         entry = { shape: shapeOf(s), state: UNCHECKED, dueAt: now, checking: false };
         health.set(keyOf(s), entry);
       }
-      if (sliver === undefined) {
+      if (sliver === undefined || !isRunning(sliver)) {
         // A stopped sliver's services are down, and are checked afresh when it runs again.
-        entry.state = { up: false, failures: 0, reason: `the sliver is ${store.getSliver(s.sliverId)?.observed ?? 'gone'}` };
+        entry.state = { up: false, failures: 0, reason: `the sliver is ${sliver?.observed ?? 'gone'}` };
         entry.dueAt = now;
         continue;
       }

@@ -219,8 +219,11 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
 }
 
 /** Writes a slice's ssh keys to root's authorized_keys in one of its running slivers, once (an event marks it done). */
+/** Whether the sliver's event log holds an event of `type`: what each once-only set-up step leaves behind. */
+const done = (store: Store, sliverId: string, type: string): boolean => store.listEvents({ sliverId, limit: 1000 }).some((e) => e.type === type);
+
 export async function installSshKeys(slivers: Pick<SliverService, 'exec'>, store: Store, sliver: StoredSliver, keys: readonly string[]): Promise<void> {
-  if (store.listEvents({ sliverId: sliver.id, limit: 1000 }).some((e) => e.type === 'slice.ssh-keys')) return;
+  if (done(store, sliver.id, 'slice.ssh-keys')) return;
   const result = await slivers.exec(sliver.id, {
     command: ['/bin/sh', '-c', 'umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys'],
     stdin: `${keys.join('\n')}\n`,
@@ -241,7 +244,7 @@ export async function installSshKeys(slivers: Pick<SliverService, 'exec'>, store
 export async function installApp(
   slivers: Pick<SliverService, 'exec'>, store: Store, log: Logger, sliver: StoredSliver, recipe: AppRecipe, size: number,
 ): Promise<void> {
-  if (store.listEvents({ sliverId: sliver.id, limit: 1000 }).some((e) => e.type === 'app.installed')) return;
+  if (done(store, sliver.id, 'app.installed')) return;
   const index = sliver.member?.index ?? 0;
   const share = appShare(recipe, sliver.spec.slice, Math.max(size, index + 1), index);
   const result = await slivers.exec(sliver.id, { command: ['/bin/sh', '-s'], stdin: installScript(recipe.name, share), timeoutSec: 300 });

@@ -8,7 +8,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { recipeSize, roleOf, scaleRecipe, validateRecipe, type AppRecipe } from '../model/app.js';
+import { recipeSize, roleAt, scaleRecipe, validateRecipe, type AppRecipe } from '../model/app.js';
 import { SLICE_KINDS, type SliceView } from '../model/slice.js';
 import type { ApiClient } from './client.js';
 import { printTable } from './output.js';
@@ -29,8 +29,7 @@ async function recipeOf(api: ApiClient, ref: string): Promise<AppRecipe> {
 function rolesOf(view: SliceView): Map<number, string> {
   const app = view.spec.app;
   if (app === null) return new Map();
-  const scaled = scaleRecipe(app, Math.max(view.spec.slivers, ...view.slivers.map((s) => s.index + 1)));
-  return new Map(view.slivers.map((s) => [s.index, scaled.roles[roleOf(scaled, s.index) ?? -1]?.name ?? '?']));
+  return new Map(view.slivers.map((s) => [s.index, roleAt(app, view.spec.slivers, s.index)?.name ?? '?']));
 }
 
 interface Entry { name: string; type: string; address: string; gateway: string; sliver: string; slice: string }

@@ -5,7 +5,7 @@
 // Pure. Must never: do I/O, read the clock, or start anything.
 
 import { HearthError } from '../model/errors.js';
-import { recipeResources, roleOf, scaleRecipe, type AppRecipe } from '../model/app.js';
+import { recipeResources, roleAt, type AppRecipe } from '../model/app.js';
 import type { SliverResources } from '../model/sliver.js';
 import type { SliceView } from '../model/slice.js';
 import type { Subnet } from '../testbed/addressing.js';
@@ -74,10 +74,9 @@ export function demoResources(recipe: AppRecipe): SliverResources {
 export function expectedServices(view: SliceView): string[] {
   const app = view.spec.app;
   if (app === null) return [];
-  const scaled = scaleRecipe(app, view.spec.slivers);
   const out: string[] = [];
   for (let index = 0; index < view.spec.slivers; index++) {
-    const role = scaled.roles[roleOf(scaled, index) ?? -1];
+    const role = roleAt(app, view.spec.slivers, index);
     const sliver = view.slivers.find((s) => s.index === index)?.name ?? `${view.name}-${index}`;
     for (const service of role?.services ?? []) out.push(`${sliver}/${service.name}`);
   }

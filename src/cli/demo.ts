@@ -179,7 +179,7 @@ async function openBridge(m: TestbedState['members'][number], dir: string, signa
  */
 async function buildImage(m: GatewayHandle, packages: readonly string[], say: Say, signal: AbortSignal): Promise<void> {
   const config = await loadConfig(m.dataDir);
-  const images = createImageStore({ idmap: config.lxc.idmap, ...(config.lxc.imagesDir === undefined ? {} : { dir: config.lxc.imagesDir }) });
+  const images = createImageStore({ idmap: config.lxc.idmap, dir: config.lxc.imagesDir });
   let last = '';
   const building = images.ensure('debian', {
     packages,

@@ -308,6 +308,12 @@ export function recipeResources(recipe: Pick<AppRecipe, 'roles'>): SliverResourc
   return { ...DEFAULT_RESOURCES, cpu: most('cpu'), memoryMb: most('memoryMb'), diskMb: most('diskMb') };
 }
 
+/** The role sliver `index` has in an app slice of `size` slivers (grown to hold the index); undefined past it. */
+export function roleAt(recipe: AppRecipe, size: number, index: number): AppRole | undefined {
+  const scaled = scaleRecipe(recipe, Math.max(size, index + 1));
+  return scaled.roles[roleOf(scaled, index) ?? -1];
+}
+
 /** Sliver `index`'s share of the app running as `slice` with `size` slivers, named on the slice network as `<slice>-<i>`. */
 export function appShare(recipe: AppRecipe, slice: string, size: number, index: number): ExpandedRole & { role: string } {
   const scaled = scaleRecipe(recipe, size);

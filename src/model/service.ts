@@ -132,7 +132,7 @@ export interface ForwardedService extends ServiceSpec {
 }
 
 /** The lowest free port of the service range, or undefined when all are taken. */
-export function pickServicePort(taken: ReadonlySet<number>): number | undefined {
+export function pickServicePort(taken: { has(port: number): boolean }): number | undefined {
   for (let p = SERVICE_PORT_RANGE.first; p <= SERVICE_PORT_RANGE.last; p++) if (!taken.has(p)) return p;
   return undefined;
 }

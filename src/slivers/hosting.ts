@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { HearthError } from '../model/errors.js';
 import { currentResize, parseSliceSpec, sliverNameOf, type ResizeState, type SliceSpec } from '../model/slice.js';
-import { appShare } from '../model/app.js';
+import { roleAt } from '../model/app.js';
 import type { ServiceSpec } from '../model/service.js';
 import type { TemplateName } from '../model/sliver.js';
 import { admitUser, type OwnerPolicy } from '../model/policy.js';
@@ -155,7 +155,7 @@ const samePlacement = (a: Readonly<Record<string, string>>, b: Readonly<Record<s
 
 /** The services sliver `index` of a slice of `size` offers: its app role's, or the slice's own. */
 export function servicesOf(spec: SliceSpec, size: number, index: number): ServiceSpec[] {
-  return spec.app === null ? spec.services : appShare(spec.app, spec.name, Math.max(size, index + 1), index).services;
+  return spec.app === null ? spec.services : roleAt(spec.app, size, index)?.services ?? [];
 }
 
 export function createSliceHosting(init: SliceHostingInit): SliceHosting {

@@ -86,22 +86,23 @@ export function usageWithLeases(store: Store, nowSec: number): Usage {
  * port it had when the declaration is the same service again.
  */
 export function assignServices(store: Store, sliverId: string, specs: readonly ServiceSpec[]): ServiceRecord[] {
+  const key = (protocol: string, port: number): string => `${protocol}/${port}`;
   const previous = store.listServices(sliverId);
-  const ownPorts = new Set(previous.map((p) => `${p.protocol}/${p.hostPort}`));
-  const taken = new Set(store.listForwards().filter((f) => !ownPorts.has(`${f.proto}/${f.hostPort}`)).map((f) => `${f.proto}/${f.hostPort}`));
+  const own = new Set(previous.map((p) => key(p.protocol, p.hostPort)));
+  const taken = new Set(store.listForwards().map((f) => key(f.proto, f.hostPort)).filter((k) => !own.has(k)));
   for (const s of specs) {
-    if (s.hostPort !== null && taken.has(`${s.protocol}/${s.hostPort}`)) {
+    if (s.hostPort === null) continue;
+    if (taken.has(key(s.protocol, s.hostPort))) {
       throw new HearthError('port_taken', `${s.protocol} port ${s.hostPort} of this gateway is already forwarded; leave hostPort out to get a free one`, { service: s.name });
     }
-    if (s.hostPort !== null) taken.add(`${s.protocol}/${s.hostPort}`);
+    taken.add(key(s.protocol, s.hostPort));
   }
   const records = specs.map((s): ServiceRecord => {
     if (s.hostPort !== null) return { ...s, hostPort: s.hostPort, sliverId, fixed: true };
-    const before = previous.find((p) => p.name === s.name && !p.fixed && p.protocol === s.protocol && !taken.has(`${p.protocol}/${p.hostPort}`));
-    const used = new Set([...taken].filter((k) => k.startsWith(`${s.protocol}/`)).map((k) => Number(k.slice(4))));
-    const hostPort = before?.hostPort ?? pickServicePort(used);
+    const before = previous.find((p) => p.name === s.name && !p.fixed && p.protocol === s.protocol && !taken.has(key(p.protocol, p.hostPort)));
+    const hostPort = before?.hostPort ?? pickServicePort({ has: (port) => taken.has(key(s.protocol, port)) });
     if (hostPort === undefined) throw new HearthError('port_taken', `every ${s.protocol} port of this gateway's service range is forwarded`, { service: s.name });
-    taken.add(`${s.protocol}/${hostPort}`);
+    taken.add(key(s.protocol, hostPort));
     return { ...s, hostPort, sliverId, fixed: false };
   });
   store.replaceServices(sliverId, records);

@@ -140,7 +140,8 @@ interface Build {
 }
 
 export interface ImageStoreInit {
-  dir?: string;
+  /** The machine's images dir; undefined: DEFAULT_IMAGES_DIR. */
+  dir?: string | undefined;
   idmap: IdMap;
   log?: Logger;
   /** debian's release (default bookworm on this machine's architecture) and mirror. */

@@ -51,13 +51,18 @@ before(async () => {
     const { token } = await gw(0).api.request<{ token: string }>('POST', '/api/v1/community/invites', { expiresInSec: 600 });
     await g.api.request('POST', '/api/v1/community/join', { token });
   }
-  for (const g of gws) {
-    await until(`${g.config.name} sees four alive gateways with their resources`, async () => {
-      const rows = (await g.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
-      return rows.filter((r) => r.status === 'alive' && r.free !== null).length === 4 ? true : undefined;
-    }, 60_000);
-  }
+  await everyGatewaySees('four alive gateways with their resources', (r) => r.status === 'alive' && r.free !== null, 60_000);
 });
+
+/** Waits until every gateway's view has four rows for which `holds`. */
+async function everyGatewaySees(what: string, holds: (row: NodeRow) => boolean, timeoutMs: number): Promise<void> {
+  for (const g of gws) {
+    await until(`${g.config.name} to see ${what}`, async () => {
+      const rows = (await g.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
+      return rows.filter(holds).length === 4 ? true : undefined;
+    }, timeoutMs, 500);
+  }
+}
 
 after(async () => {
   await Promise.all(gws.map((g) => g.destroy()));
@@ -165,13 +170,7 @@ void describe(`slices on four gateways (${tag})`, () => {
     }
     await until('the placed rush slice to be gone', async () => ((await Promise.all(gws.map(sliversOn))).flat().length === 0 ? true : undefined), 60_000, 500);
     // The next story places by the tags: wait until every gateway's tags say it is empty again, everywhere.
-    await until('every gateway to see every other empty again', async () => {
-      for (const g of gws) {
-        const rows = (await g.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
-        if (rows.filter((r) => r.free !== null && r.contributed !== null && r.free.cpu === r.contributed.cpu).length !== 4) return undefined;
-      }
-      return true;
-    }, 30_000, 500);
+    await everyGatewaySees('every gateway empty again', (r) => r.free !== null && r.contributed !== null && r.free.cpu === r.contributed.cpu, 30_000);
   });
 
   void test('a user asks one gateway for three slivers: they run on three gateways, and any gateway shows them', async () => {

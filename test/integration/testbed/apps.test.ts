@@ -22,9 +22,9 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
 import { loadConfig } from '../../../src/agent/config.js';
+import { PACKAGE_ROOT } from '../../../src/agent/version.js';
 import { createImageStore } from '../../../src/virt/images.js';
 import { validateRecipe } from '../../../src/model/app.js';
 import type { DirectoryEntry } from '../../../src/cloud/services.js';
@@ -35,10 +35,7 @@ const GATEWAYS = [1, 2, 3];
 const tb = useTestbed({ name: 'apps', gateways: GATEWAYS.length, seed: 11, underlay: '172.25' });
 const { hearth, keyFile, root } = tb;
 
-/** The recipe file beside the tests' sources (run from dist/ or from src with tsx). */
-const here = fileURLToPath(import.meta.url);
-const repo = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : here.slice(0, here.indexOf('/test/'));
-const RECIPE = join(repo, 'test', 'fixtures', 'hello-app.json');
+const RECIPE = join(PACKAGE_ROOT, 'test', 'fixtures', 'hello-app.json');
 
 const number = (name: string | null): number => Number((name ?? '').replace(/^gw/, ''));
 
@@ -81,8 +78,8 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     // gateway of the machine shares: the base for the test app, and one with the three shipped apps' packages,
     // which serves each of them (as the demo does): one build on a fresh machine instead of three.
     const config = await loadConfig(tb.gw(1).dataDir);
-    const images = createImageStore({ idmap: config.lxc.idmap, ...(config.lxc.imagesDir === undefined ? {} : { dir: config.lxc.imagesDir }) });
-    const shipped = ['file-sharing', 'video', 'storage'].map((n) => validateRecipe(JSON.parse(readFileSync(join(repo, 'apps', `${n}.json`), 'utf8'))));
+    const images = createImageStore({ idmap: config.lxc.idmap, dir: config.lxc.imagesDir });
+    const shipped = ['file-sharing', 'video', 'storage'].map((n) => validateRecipe(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'apps', `${n}.json`), 'utf8'))));
     await images.ensure('debian');
     await images.ensure('debian', { packages: [...new Set(shipped.flatMap((r) => r.packages))] });
   });

@@ -24,7 +24,7 @@ const forwards = async (sliver: string): Promise<{ proto: string; hostPort: numb
   (await h.api.inject({ method: 'GET', url: `/api/v1/slivers/${sliver}/forwards`, headers: h.auth })).json<{ items: { proto: string; hostPort: number; port: number }[] }>().items;
 const code = (res: { json: <T>() => T }): string => res.json<{ code: string }>().code;
 
-test('a sliver created with a service has it forwarded from the first port of the service range, not yet announced', async () => {
+test('a sliver created with a service has it forwarded from the first port of the service range, and down until a check passes', async () => {
   const res = await h.api.inject({ method: 'POST', url: '/api/v1/slivers', headers: h.auth, payload: { name: 'site', start: false, services: [{ name: 'web', type: 'http', port: 80 }] } });
   assert.equal(res.statusCode, 202);
   const [web] = await declared('site');
@@ -33,7 +33,8 @@ test('a sliver created with a service has it forwarded from the first port of th
   assert.equal(web?.up, false);
   assert.deepEqual(await forwards('site'), [{ proto: 'tcp', hostPort: SERVICE_PORT_RANGE.first, port: 80 }]);
   const directory = await h.api.inject({ method: 'GET', url: '/api/v1/services', headers: h.auth });
-  assert.deepEqual(directory.json(), { items: [] }, 'nothing is announced before a check passes');
+  // Announcing is the services part's, which this harness does not run (the testbed story checks it): the route answers with what it holds.
+  assert.deepEqual(directory.json(), { items: [] }, 'the directory route answers, with nothing announced');
 });
 
 test('declaring again keeps the port of a service that stays, frees the ports of those that go, and honours a fixed port', async () => {

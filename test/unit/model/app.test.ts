@@ -6,20 +6,15 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import {
   APP_BOOT_SCRIPT, APP_MARKER, MAX_FILE_BYTES, MAX_FILES, RESERVED_PATHS, appShare, expandRole, installScript, isAllowedFilePath, recipeResources,
   recipeSize, roleIndexes, roleOf, scaleRecipe, validateRecipe, type AppRecipe,
 } from '../../../src/model/app.js';
 import { HearthError } from '../../../src/model/errors.js';
+import { PACKAGE_ROOT } from '../../../src/agent/version.js';
 import { MAX_SLICE_SLIVERS } from '../../../src/model/slice.js';
 
-/** The repository root, from src (tsx) or dist/. */
-function root(): string {
-  const here = fileURLToPath(import.meta.url);
-  return here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : here.slice(0, here.indexOf('/test/'));
-}
 
 const names = (slice: string) => (i: number): string => `${slice}-${i}.${slice}.hearth`;
 
@@ -56,7 +51,7 @@ function refused(input: unknown, field: string | RegExp, why: string): void {
 }
 
 test('every recipe in apps/ is valid, named as its file, spread over at least 3 gateways, and expands for each sliver', () => {
-  const dir = `${root()}/apps`;
+  const dir = `${PACKAGE_ROOT}/apps`;
   const files = readdirSync(dir).sort();
   for (const shipped of ['file-sharing.json', 'storage.json', 'video.json']) assert.ok(files.includes(shipped), shipped);
   for (const file of files) {
