@@ -12,6 +12,8 @@ import { TEST_ROOT, sweepTestLeftovers, type SweepReport } from '../test/support
 // The sweep removes every test namespace on the machine, so two runs at
 // once would remove each other's: one run at a time.
 const LOCK = '/run/hearth-test-suite.pid';
+// The longest file takes about 10 minutes on a fresh machine (it builds its images first).
+const FILE_TIMEOUT_MS = 25 * 60_000;
 
 function lockHolder(): number | undefined {
   let pid: number;
@@ -43,7 +45,10 @@ try {
   say('before the run', await sweepTestLeftovers());
   // Unprivileged containers live below: every level must be traversable by their mapped root.
   mkdirSync(TEST_ROOT, { recursive: true, mode: 0o755 });
-  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...process.argv.slice(2)], {
+  // A file that hangs (a story waiting on something that never comes, or a
+  // child process keeping it alive) fails after FILE_TIMEOUT_MS with its name
+  // in the report, instead of holding up the run until CI gives up on it.
+  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', `--test-timeout=${FILE_TIMEOUT_MS}`, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, TMPDIR: TEST_ROOT },
   });

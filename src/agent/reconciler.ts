@@ -72,7 +72,9 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
   let stopped = true;
 
   const plan = (): NetworkPlan => {
-    const slivers = store.listSlivers().filter((s) => s.address !== null && s.observed !== 'gone');
+    // A sliver on its way out loses its rules first, so that once its row is
+    // gone nothing of it is left in the firewall either.
+    const slivers = store.listSlivers().filter((s) => s.address !== null && s.observed !== 'gone' && s.desired !== 'gone');
     const byId = new Map(slivers.map((s) => [s.id, s]));
     return {
       ports: slivers.map((s) => ({ sliverId: s.id, slice: s.spec.slice, hostVeth: hostVethName(s.id), address: s.address as string })),
@@ -202,6 +204,7 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
       }
       case 'destroy': {
         if (s.observed !== 'destroying') store.updateSliver(s.id, { observed: 'destroying' });
+        await applyNetwork();
         init.crashPoint?.('destroy:before');
         await driver.destroy(name);
         init.crashPoint?.('destroy:after');
@@ -210,10 +213,10 @@ export function createReconciler(init: ReconcilerInit): Reconciler {
           event(s, 'sliver.deleted');
         });
         init.crashPoint?.('forget:after');
-        await applyNetwork();
         return false;
       }
       case 'forget':
+        await applyNetwork();
         store.transaction(() => {
           store.deleteSliver(s.id);
           event(s, 'sliver.deleted');

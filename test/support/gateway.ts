@@ -111,6 +111,10 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
   const gw: TestGateway = {
     dataDir, config, api, token,
     async start(env = {}) {
+      // One agent per gateway: a start after a failed story replaces the
+      // agent it left running, which would otherwise hold the port and keep
+      // this test process alive through its pipes.
+      await gw.stop();
       const { command, args } = cliEntry();
       child = spawn(command, [...args, 'agent', '--data-dir', dataDir], {
         env: { ...process.env, HEARTH_LOG_LEVEL: 'info', ...env },
@@ -129,7 +133,16 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
     },
     async exited() {
       if (exit === undefined) throw new Error('agent not started');
-      return exit;
+      const waited = exit;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the agent did not exit within 60 s:\n${output.slice(-2000)}`)), 60_000);
+      });
+      try {
+        return await Promise.race([waited, late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async kill9() {
       child?.kill('SIGKILL');
@@ -137,8 +150,12 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
     },
     async stop() {
       if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
+      const c = child;
+      c.kill('SIGTERM');
+      // An agent that does not finish its shutdown is killed, not waited for forever.
+      const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
       await exit;
+      clearTimeout(timer);
     },
     async destroy() {
       await gw.stop();

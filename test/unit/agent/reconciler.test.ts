@@ -75,6 +75,24 @@ describe('life cycle', () => {
     assert.equal(store.getSliver('bbbb')?.address, '10.99.0.2', 'the freed address is reused');
   });
 
+  test('a deleted sliver leaves the firewall before its container and its row go', async () => {
+    store.insertSliver('aaaa', spec('web'), 'running');
+    await reconciler.pass();
+    store.insertForward({ proto: 'tcp', hostPort: 8080, sliverId: 'aaaa', port: 80 });
+    await reconciler.pass();
+    const destroy = driver.destroy.bind(driver);
+    let seenAtDestroy: { ports: number; forwards: number } | undefined;
+    driver.destroy = async (name) => {
+      const plan = net.plans.at(-1);
+      seenAtDestroy = { ports: plan?.ports.length ?? -1, forwards: plan?.forwards.length ?? -1 };
+      await destroy(name);
+    };
+    store.updateSliver('aaaa', { desired: 'gone' });
+    await reconciler.pass();
+    assert.deepEqual(seenAtDestroy, { ports: 0, forwards: 0 }, 'the last plan applied before the container went');
+    assert.equal(store.getSliver('aaaa'), undefined);
+  });
+
   test("a debian sliver with packages runs in a container of that package set's image", async () => {
     store.insertSliver('aaaa', { ...spec('web'), template: 'debian', packages: ['netcat-openbsd'] }, 'running');
     await reconciler.pass();
