@@ -4,6 +4,7 @@
 // Must never: hold policy of its own; it only connects the parts.
 
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { canSignal } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
@@ -33,6 +34,9 @@ import { createShaping, type Shaping } from './shaping.js';
 import { createServices } from './services.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
+
+/** The portal, as `npm run build` leaves it (vite builds web/ there). */
+const WEB_ROOT = join(PACKAGE_ROOT, 'dist', 'web');
 import { loadRecipes } from './recipes.js';
 import { createCommunity, type Community } from './community.js';
 import { crashPointFromEnv } from './crash-points.js';
@@ -194,6 +198,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     slivers, store, metrics, ownerToken, log, community, slices, services, traffic: async (id) => (await shaping.traffic()).get(id),
     ...(init.driver === undefined ? { images } : {}),
     metricsPublic: config.api.metricsPublic,
+    ...(existsSync(WEB_ROOT) ? { webRoot: WEB_ROOT } : {}),
     node: {
       name: config.name, id: identity.id, version: VERSION,
       inventory: () => readInventory(paths.dir),

@@ -50,6 +50,8 @@ export interface ApiHarnessOptions {
   images?: ImagesApi;
   /** Templates the gateway's sliver service offers (default: busybox only). */
   templates?: readonly TemplateName[];
+  /** A folder of portal files served at / (absent: none). */
+  webRoot?: string;
 }
 
 export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -90,6 +92,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices, services, apps,
     ...(opts.images === undefined ? {} : { images: opts.images }),
+    ...(opts.webRoot === undefined ? {} : { webRoot: opts.webRoot }),
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
       setBandwidth: async ({ upMbit, downMbit }) => {
         const { upMbit: _up, downMbit: _down, ...rest } = current;
