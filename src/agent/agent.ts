@@ -38,6 +38,7 @@ import { PACKAGE_ROOT, VERSION } from './version.js';
 /** The portal, as `npm run build` leaves it (vite builds web/ there). */
 const WEB_ROOT = join(PACKAGE_ROOT, 'dist', 'web');
 import { loadRecipes } from './recipes.js';
+import { createSamples } from './samples.js';
 import { createCommunity, type Community } from './community.js';
 import { crashPointFromEnv } from './crash-points.js';
 import { loadOrCreateIdentity } from '../overlay/identity.js';
@@ -193,6 +194,12 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   };
   let sweeper: { stop(): void } | undefined;
   const apps = await loadRecipes(join(PACKAGE_ROOT, 'apps'), log.child({ part: 'apps' }));
+  const samples = createSamples({
+    inventory: () => readInventory(paths.dir),
+    reserved: () => slivers.usage(),
+    running: () => store.listSlivers().filter((s) => s.observed === 'running').length,
+    log: log.child({ part: 'samples' }),
+  });
   const api = await buildApi({
     apps,
     slivers, store, metrics, ownerToken, log, community, slices, services, traffic: async (id) => (await shaping.traffic()).get(id),
@@ -202,6 +209,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     node: {
       name: config.name, id: identity.id, version: VERSION,
       inventory: () => readInventory(paths.dir),
+      samples: () => samples.list(),
       contribution: () => config.contribution,
       policy,
       setBandwidth: async (b) => {
@@ -237,6 +245,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       sliceNet?.start();
       shaping.start();
       void shaping.tick();
+      samples.start();
       log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
     },
     async stop() {
@@ -245,6 +254,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       await services.stop();
       await sliceNet?.stop();
       await shaping.stop();
+      await samples.stop();
       await community.stop();
       sweeper?.stop();
       await api.close();

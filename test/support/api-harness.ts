@@ -98,7 +98,8 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
         const { upMbit: _up, downMbit: _down, ...rest } = current;
         current = { ...rest, ...(upMbit === undefined ? {} : { upMbit }), ...(downMbit === undefined ? {} : { downMbit }) };
       },
-      inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
+      inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }),
+      samples: () => ({ intervalSec: 10, items: [] }) },
   });
   await api.ready();
   return {

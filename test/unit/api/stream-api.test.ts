@@ -3,7 +3,8 @@
 // client. The stream refuses a bad first message or token with a problem and
 // a close code, then carries the gateway's events as they happen and, on
 // reconnect, only what was missed; a plain GET is told to upgrade. The
-// portal's files are public at /, and the API keeps its problems.
+// portal's files are public at /, and the API keeps its problems; the
+// samples the gateway page charts are the owner's.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,4 +133,11 @@ test('the portal is public at /, and the API around it keeps its token and its p
   assert.equal(noToken.statusCode, 401);
   const escape = await h.api.inject({ method: 'GET', url: '/../package.json' });
   assert.equal(escape.statusCode, 404);
+});
+
+test("the gateway's samples answer with their interval, for the owner only", async () => {
+  const res = await h.api.inject({ method: 'GET', url: '/api/v1/node/samples', headers: h.auth });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), { intervalSec: 10, items: [] });
+  assert.equal((await h.api.inject({ method: 'GET', url: '/api/v1/node/samples' })).statusCode, 401);
 });
