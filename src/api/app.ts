@@ -47,7 +47,7 @@ export interface ApiDeps {
   images?: ImagesApi;
   log?: ApiLogger;
   bodyLimit?: number;
-  /** The built portal (dist/web), served at /; without it / is not found. */
+  /** The built portal (dist/portal), served at /; without it / is not found. */
   webRoot?: string;
 }
 
