@@ -122,7 +122,7 @@ net.createServer((c) => {
 process.stdin.on('end', () => process.exit(0)).resume();
 `;
 
-interface Bridge {
+export interface Bridge {
   gateway: string;
   url: string;
   tokenFile: string;
@@ -130,7 +130,7 @@ interface Bridge {
 }
 
 /** 127.0.0.1:(7480+N) on the host → a unix socket in the demo dir → the forwarder in gateway N's namespace → its API. */
-async function openBridge(m: TestbedState['members'][number], dir: string, signal: AbortSignal): Promise<Bridge> {
+export async function openBridge(m: TestbedState['members'][number], dir: string, signal: AbortSignal): Promise<Bridge> {
   const socket = join(dir, `api-${m.name}.sock`);
   const [command, ...args] = [...enterArgs(m.namespace), process.execPath, '-e', FORWARDER, socket, String(API_PORT_IN_GATEWAY)];
   const child: ChildProcess = spawn(command as string, args, { stdio: ['pipe', 'pipe', 'inherit'] });
