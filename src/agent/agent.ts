@@ -4,6 +4,7 @@
 // Must never: hold policy of its own; it only connects the parts.
 
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { canSignal } from '../kit/pid.js';
 import { HearthError } from '../model/errors.js';
@@ -33,7 +34,11 @@ import { createShaping, type Shaping } from './shaping.js';
 import { createServices } from './services.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
+
+/** The portal, as `npm run build` leaves it (vite builds web/ there). */
+const WEB_ROOT = join(PACKAGE_ROOT, 'dist', 'web');
 import { loadRecipes } from './recipes.js';
+import { createSamples } from './samples.js';
 import { createCommunity, type Community } from './community.js';
 import { crashPointFromEnv } from './crash-points.js';
 import { loadOrCreateIdentity } from '../overlay/identity.js';
@@ -189,14 +194,22 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   };
   let sweeper: { stop(): void } | undefined;
   const apps = await loadRecipes(join(PACKAGE_ROOT, 'apps'), log.child({ part: 'apps' }));
+  const samples = createSamples({
+    inventory: () => readInventory(paths.dir),
+    reserved: () => slivers.usage(),
+    running: () => store.listSlivers().filter((s) => s.observed === 'running').length,
+    log: log.child({ part: 'samples' }),
+  });
   const api = await buildApi({
     apps,
     slivers, store, metrics, ownerToken, log, community, slices, services, traffic: async (id) => (await shaping.traffic()).get(id),
     ...(init.driver === undefined ? { images } : {}),
     metricsPublic: config.api.metricsPublic,
+    ...(existsSync(WEB_ROOT) ? { webRoot: WEB_ROOT } : {}),
     node: {
       name: config.name, id: identity.id, version: VERSION,
       inventory: () => readInventory(paths.dir),
+      samples: () => samples.list(),
       contribution: () => config.contribution,
       policy,
       setBandwidth: async (b) => {
@@ -232,6 +245,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       sliceNet?.start();
       shaping.start();
       void shaping.tick();
+      samples.start();
       log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
     },
     async stop() {
@@ -240,6 +254,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       await services.stop();
       await sliceNet?.stop();
       await shaping.stop();
+      await samples.stop();
       await community.stop();
       sweeper?.stop();
       await api.close();

@@ -26,6 +26,7 @@ import type { SliverTraffic } from '../net/shaper.js';
 import { registerImageRoutes, type ImagesApi } from './routes/images.js';
 import { registerServiceRoutes, type ServicesApi } from './routes/services.js';
 import { registerAppRoutes, type AppsApi } from './routes/apps.js';
+import { STREAM_PATH, registerPortalRoutes } from './routes/portal.js';
 
 export interface ApiDeps {
   slivers: SliverService;
@@ -46,6 +47,8 @@ export interface ApiDeps {
   images?: ImagesApi;
   log?: ApiLogger;
   bodyLimit?: number;
+  /** The built portal (dist/web), served at /; without it / is not found. */
+  webRoot?: string;
 }
 
 /**
@@ -56,7 +59,10 @@ export type ApiLogger = FastifyBaseLogger;
 
 export type Api = FastifyInstance;
 
-const PUBLIC_ROUTES = new Set(['/api/openapi.json']);
+// The stream authenticates by its first message (a browser cannot set its headers).
+const PUBLIC_ROUTES = new Set(['/api/openapi.json', STREAM_PATH]);
+/** The portal's files: everything outside the API and the metrics. */
+const isPortalPath = (path: string): boolean => !path.startsWith('/api/') && path !== '/api' && path !== '/metrics';
 /** Fastify's default, named so the refusal can say it: no id, name or port is near this long. */
 const MAX_PARAM_LENGTH = 100;
 /** How much of a request path a problem's detail quotes. */
@@ -186,7 +192,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0] ?? '';
     req.startedAt = process.hrtime.bigint();
-    if (PUBLIC_ROUTES.has(path) || (deps.metricsPublic && path === '/metrics')) return;
+    if (PUBLIC_ROUTES.has(path) || isPortalPath(path) || (deps.metricsPublic && path === '/metrics')) return;
     const route = `${req.method} ${req.routeOptions.url ?? ''}`;
     // The user's signed document in the body is the authority here; the slice service checks it.
     if (DOCUMENT_ROUTES.has(route)) return;
@@ -220,6 +226,25 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerServiceRoutes(app, deps.slivers, deps.services);
   if (deps.apps !== undefined) registerAppRoutes(app, deps.apps);
   if (deps.images !== undefined) registerImageRoutes(app, deps.images);
+  await registerPortalRoutes(app, {
+    ownerToken: deps.ownerToken,
+    webRoot: deps.webRoot,
+    sources: {
+      self: deps.node.name,
+      nodes: () => {
+        try {
+          return deps.community.nodes();
+        } catch (err) {
+          if (err instanceof HearthError && err.code === 'not_in_community') return undefined;
+          throw err;
+        }
+      },
+      community: () => deps.community.status(),
+      services: () => deps.services.directory({ near: false }),
+      events: (after, limit) => deps.store.listEvents({ after, limit }),
+      latestSeq: () => deps.store.latestEventSeq(),
+    },
+  });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -15,6 +15,7 @@ export const ERROR_CATALOG = {
   uri_too_long: { status: 414, title: 'The request path is too long' },
   headers_too_large: { status: 431, title: 'The request headers are too large' },
   request_timeout: { status: 408, title: 'The request did not arrive in time' },
+  upgrade_required: { status: 426, title: 'This route is a WebSocket' },
   // auth
   unauthorized: { status: 401, title: 'A valid owner token is required' },
   forbidden: { status: 403, title: 'This caller may not do that' },

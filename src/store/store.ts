@@ -209,6 +209,8 @@ export interface Store {
   replaceServices(sliverId: string, services: readonly Omit<ServiceRecord, 'sliverId'>[]): void;
   appendEvent(sliverId: string | null, type: string, detail?: Record<string, unknown>): void;
   listEvents(opts?: { after?: number; sliverId?: string; limit?: number }): EventRecord[];
+  /** The sequence number of the newest event; 0 when there is none. */
+  latestEventSeq(): number;
   /** Record a revoked gateway; false when it was already revoked. */
   addRevocation(id: string, name: string | null): boolean;
   listRevocations(): RevocationRecord[];
@@ -245,6 +247,7 @@ export function createStore({ db, now }: StoreInit): Store {
       VALUES (@sliverId, @name, @type, @port, @protocol, @hostPort, @fixed, @health)`),
     deleteServices: db.prepare('DELETE FROM services WHERE sliver_id = ?'),
     event: db.prepare('INSERT INTO events (at, sliver_id, type, detail) VALUES (?, ?, ?, ?)'),
+    latestEvent: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events'),
     revoke: db.prepare('INSERT OR IGNORE INTO revocations (id, name, at) VALUES (?, ?, ?)'),
     revocations: db.prepare('SELECT id, name, at FROM revocations ORDER BY at, id'),
     clearRevocations: db.prepare('DELETE FROM revocations'),
@@ -316,6 +319,9 @@ export function createStore({ db, now }: StoreInit): Store {
     },
     appendEvent(sliverId, type, detail = {}) {
       stmts.event.run(now(), sliverId, type, JSON.stringify(detail));
+    },
+    latestEventSeq() {
+      return (stmts.latestEvent.get() as { seq: number }).seq;
     },
     listEvents({ after = 0, sliverId, limit = 100 } = {}) {
       const where = ['seq > ?'];

@@ -50,6 +50,8 @@ export interface ApiHarnessOptions {
   images?: ImagesApi;
   /** Templates the gateway's sliver service offers (default: busybox only). */
   templates?: readonly TemplateName[];
+  /** A folder of portal files served at / (absent: none). */
+  webRoot?: string;
 }
 
 export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -90,12 +92,14 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   const api = await buildApi({
     slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices, services, apps,
     ...(opts.images === undefined ? {} : { images: opts.images }),
+    ...(opts.webRoot === undefined ? {} : { webRoot: opts.webRoot }),
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
       setBandwidth: async ({ upMbit, downMbit }) => {
         const { upMbit: _up, downMbit: _down, ...rest } = current;
         current = { ...rest, ...(upMbit === undefined ? {} : { upMbit }), ...(downMbit === undefined ? {} : { downMbit }) };
       },
-      inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }) },
+      inventory: async () => ({ cpu: 2, memoryMb: 2048, memoryFreeMb: 1024, diskMb: 8192, diskFreeMb: 4096 }),
+      samples: () => ({ intervalSec: 10, items: [] }) },
   });
   await api.ready();
   return {

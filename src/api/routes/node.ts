@@ -5,15 +5,36 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateBandwidth, type BandwidthGiven, type Contribution } from '../../host/contribution.js';
 import type { Inventory } from '../../host/inventory.js';
-import { BandwidthContribution, NodeInfo } from '../schemas.js';
+import { BandwidthContribution, NodeInfo, ResourceVector } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
 import { OWNER_MODES, type OwnerPolicy } from '../../model/policy.js';
+
+/** One sample of the gateway's use, taken by agent/samples.ts. */
+export interface Sample {
+  at: string;
+  cpuBusy: number;
+  memoryUsedMb: number;
+  diskUsedMb: number;
+  /** What this gateway's slivers (and leases) hold of its contribution. */
+  reserved: { cpu: number; memoryMb: number; diskMb: number; slivers: number };
+  running: number;
+}
+
+const SampleSchema = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  cpuBusy: Type.Number({ description: 'fraction (0..1) of all the box\'s cores busy since the sample before' }),
+  memoryUsedMb: Type.Integer(), diskUsedMb: Type.Integer(),
+  reserved: ResourceVector,
+  running: Type.Integer({ description: 'slivers running' }),
+});
 
 export interface NodeInfoSource {
   name: string;
   id: string;
   version: string;
   inventory: () => Promise<Inventory>;
+  /** The gateway's recent samples, oldest first, and how far apart. */
+  samples: () => { intervalSec: number; items: Sample[] };
   contribution: () => Contribution;
   /** The community side in brief; null when not in one. */
   community: () => { name: string; state: string; reason: string | null; warning: string | null } | null;
@@ -58,6 +79,13 @@ export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, s
       community: node.community(),
     };
   });
+
+  app.get('/api/v1/node/samples', {
+    schema: {
+      summary: 'This gateway\'s use over the last hour, oldest first', tags: ['node'],
+      response: { 200: Type.Object({ intervalSec: Type.Integer(), items: Type.Array(SampleSchema) }), '4xx': Type.Ref('Problem') },
+    },
+  }, async () => node.samples());
 
   app.get('/api/v1/node/policy', { schema: { summary: "The owner's mode and user policy", tags: ['node'], response: { 200: Policy, '4xx': Type.Ref('Problem') } } },
     async () => node.policy.get());

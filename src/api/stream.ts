@@ -1,0 +1,137 @@
+// /api/v1/stream: one WebSocket of what changes on this gateway, for the
+// portal. A browser cannot put the owner token in a WebSocket's headers, so
+// the first message authenticates; then the gateway sends the member view,
+// the community status and the service directory as whole snapshots (again
+// whenever one changes) and every event of its log in order, each once.
+// A client that reconnects passes the last event sequence it saw and gets
+// exactly what it missed. One hub polls the sources a few times a second
+// while anyone listens, so the cost does not grow with the listeners.
+// Must never: send an event twice or out of order to one client, or
+// anything before the token checks out.
+
+import type { EventRecord } from '../store/store.js';
+import { HearthError, type ProblemDetails } from '../model/errors.js';
+
+/** What the stream reads; the API's own sources. */
+export interface StreamSources {
+  self: string;
+  /** As GET /api/v1/nodes; undefined when the gateway is in no community. */
+  nodes(): unknown;
+  /** As GET /api/v1/community; null when the gateway is in no community. */
+  community(): unknown;
+  /** As GET /api/v1/services' items. */
+  services(): unknown[];
+  events(after: number, limit: number): EventRecord[];
+  latestSeq(): number;
+}
+
+export type StreamMessage =
+  | { type: 'ready'; self: string; seq: number }
+  | { type: 'nodes'; self: string; community: string; items: unknown[] }
+  | { type: 'community'; status: unknown }
+  | { type: 'services'; items: unknown[] }
+  | { type: 'event'; event: EventRecord }
+  | { type: 'error'; problem: ProblemDetails };
+
+export interface StreamClient {
+  send(message: StreamMessage): void;
+}
+
+export interface StreamHub {
+  /** Sends the greeting, the snapshots and the events after `after` (or the last BACKLOG); returns the way out. */
+  join(client: StreamClient, after: number | undefined): () => void;
+  /** One poll of the sources: new events and changed snapshots to every client. */
+  tick(): void;
+  readonly clients: number;
+}
+
+/** The events a client that names no sequence gets on joining. */
+export const BACKLOG = 100;
+const PAGE = 500;
+
+type Snapshot = 'nodes' | 'community' | 'services';
+
+export function createStreamHub(sources: StreamSources): StreamHub {
+  const clients = new Set<StreamClient>();
+  let seq = sources.latestSeq();
+  const last = new Map<Snapshot, string>();
+
+  const snapshot = (kind: Snapshot): StreamMessage => {
+    switch (kind) {
+      case 'nodes': {
+        const view = sources.nodes() as { self: string; community: string; items: unknown[] } | undefined;
+        return { type: 'nodes', ...(view ?? { self: sources.self, community: '', items: [] }) };
+      }
+      case 'community':
+        return { type: 'community', status: sources.community() };
+      case 'services':
+        return { type: 'services', items: sources.services() };
+    }
+  };
+  const kinds: Snapshot[] = ['nodes', 'community', 'services'];
+
+  /** Every event in (from, to], page by page. */
+  const eventsBetween = function* (from: number, to: number): Generator<EventRecord> {
+    for (let after = from; after < to;) {
+      const page = sources.events(after, PAGE).filter((e) => e.seq <= to);
+      if (page.length === 0) return;
+      yield* page;
+      after = page[page.length - 1]?.seq ?? to;
+    }
+  };
+
+  return {
+    join(client, after) {
+      client.send({ type: 'ready', self: sources.self, seq });
+      for (const kind of kinds) client.send(snapshot(kind));
+      for (const event of eventsBetween(after ?? Math.max(0, seq - BACKLOG), seq)) client.send({ type: 'event', event });
+      clients.add(client);
+      return () => void clients.delete(client);
+    },
+    tick() {
+      if (clients.size === 0) return;
+      const latest = sources.latestSeq();
+      for (const event of eventsBetween(seq, latest)) for (const c of clients) c.send({ type: 'event', event });
+      seq = Math.max(seq, latest);
+      for (const kind of kinds) {
+        const message = snapshot(kind);
+        const key = JSON.stringify(message);
+        if (last.get(kind) === key) continue;
+        last.set(kind, key);
+        for (const c of clients) c.send(message);
+      }
+    },
+    get clients() {
+      return clients.size;
+    },
+  };
+}
+
+export interface AuthMessage {
+  token: string;
+  after: number | undefined;
+}
+
+/** The client's first message, or the problem that refuses it. */
+export function parseAuthMessage(raw: string): AuthMessage {
+  let message: unknown;
+  try {
+    message = JSON.parse(raw);
+  } catch {
+    throw new HearthError('malformed_json', 'the first message must be JSON: {"type":"auth","token":"…","after":N}');
+  }
+  const m = message as Record<string, unknown> | null;
+  if (typeof m !== 'object' || m === null || m['type'] !== 'auth' || typeof m['token'] !== 'string') {
+    throw new HearthError('invalid_request', 'the first message must be {"type":"auth","token":"<owner token>","after":N}');
+  }
+  const after = m['after'];
+  if (after !== undefined && !(typeof after === 'number' && Number.isSafeInteger(after) && after >= 0)) {
+    throw new HearthError('invalid_request', 'after must be a whole number of at least 0 (the last event sequence seen)', { field: 'after' });
+  }
+  return { token: m['token'], after };
+}
+
+/** The WebSocket close code for a refused stream: 4000 + the problem's HTTP status. */
+export function closeCodeOf(problem: HearthError): number {
+  return 4000 + problem.status;
+}

@@ -1,0 +1,143 @@
+// The portal's ways in over real sockets: the Fastify app listening on
+// loopback (in-memory driver and network fakes below it), a real WebSocket
+// client. The stream refuses a bad first message or token with a problem and
+// a close code, then carries the gateway's events as they happen and, on
+// reconnect, only what was missed; a plain GET is told to upgrade. The
+// portal's files are public at /, and the API keeps its problems; the
+// samples the gateway page charts are the owner's.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { apiHarness, TOKEN, type ApiHarness } from '../../support/api-harness.js';
+import type { StreamMessage } from '../../../src/api/stream.js';
+
+let h: ApiHarness;
+let base: string;
+before(async () => {
+  const web = mkdtempSync(join(tmpdir(), 'hearth-web-'));
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>hearth</title>');
+  h = await apiHarness(undefined, { webRoot: web });
+  const url = await h.api.listen({ host: '127.0.0.1', port: 0 });
+  base = url.replace(/^http/, 'ws');
+});
+after(async () => h.close());
+
+interface Stream {
+  messages: StreamMessage[];
+  closed: Promise<{ code: number; reason: string }>;
+  until(what: string, ok: (m: StreamMessage[]) => boolean): Promise<void>;
+  close(): void;
+}
+
+async function connect(first: unknown): Promise<Stream> {
+  const ws = new WebSocket(`${base}/api/v1/stream`);
+  const messages: StreamMessage[] = [];
+  const waiters = new Set<() => void>();
+  ws.on('message', (data) => {
+    messages.push(JSON.parse(String(data)) as StreamMessage);
+    for (const w of waiters) w();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(typeof first === 'string' ? first : JSON.stringify(first));
+  return {
+    messages, closed,
+    close: () => ws.close(),
+    until: (what, ok) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${what} within 10 s; got ${JSON.stringify(messages.map((m) => m.type))}`)), 10_000);
+      const check = (): void => {
+        if (!ok(messages)) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    }),
+  };
+}
+
+const seqs = (messages: StreamMessage[]): number[] => messages.flatMap((m) => (m.type === 'event' ? [m.event.seq] : []));
+const types = (messages: StreamMessage[]): string[] => messages.flatMap((m) => (m.type === 'event' ? [m.event.type] : []));
+
+test('a wrong token is refused with unauthorized and close code 4401, and nothing of the gateway is sent', async () => {
+  const s = await connect({ type: 'auth', token: 'nope' });
+  const closed = await s.closed;
+  assert.equal(closed.code, 4401);
+  assert.deepEqual(s.messages.map((m) => m.type), ['error']);
+  assert.equal((s.messages[0] as Extract<StreamMessage, { type: 'error' }>).problem.code, 'unauthorized');
+});
+
+test('a first message that is not JSON is refused with 4400', async () => {
+  const s = await connect('{oops');
+  assert.equal((await s.closed).code, 4400);
+  assert.equal((s.messages[0] as Extract<StreamMessage, { type: 'error' }>).problem.code, 'malformed_json');
+});
+
+test("the owner's stream greets, sends the snapshots, then a new sliver's events as they happen", async () => {
+  const s = await connect({ type: 'auth', token: TOKEN });
+  await s.until('ready and snapshots', (m) => ['ready', 'nodes', 'community', 'services'].every((t) => m.some((x) => x.type === t)));
+  assert.deepEqual(s.messages[0], { type: 'ready', self: 'gw-test', seq: 0 });
+  assert.deepEqual(s.messages.find((m) => m.type === 'nodes'), { type: 'nodes', self: 'gw-test', community: '', items: [] }, 'not in a community');
+  const res = await h.api.inject({ method: 'POST', url: '/api/v1/slivers', headers: h.auth, payload: { name: 'live' } });
+  assert.equal(res.statusCode, 202);
+  await h.reconciler.pass();
+  await s.until('the sliver started', (m) => types(m).includes('sliver.started'));
+  assert.deepEqual(types(s.messages), ['sliver.requested', 'sliver.created', 'sliver.started']);
+  const more = seqs(s.messages);
+  s.close();
+  await s.closed;
+
+  // Away, the sliver is deleted; back with the last sequence seen, only that is sent.
+  await h.api.inject({ method: 'DELETE', url: '/api/v1/slivers/live', headers: h.auth });
+  await h.reconciler.pass();
+  const back = await connect({ type: 'auth', token: TOKEN, after: more.at(-1) });
+  await back.until('the deletion', (m) => types(m).includes('sliver.deleted'));
+  assert.deepEqual(types(back.messages), ['sliver.delete-requested', 'sliver.deleted'], 'nothing seen before is sent again');
+  assert.deepEqual(seqs(back.messages), [4, 5]);
+  back.close();
+  await back.closed;
+});
+
+test('a second message on the stream is refused', async () => {
+  const ws = new WebSocket(`${base}/api/v1/stream`);
+  await new Promise((resolve) => ws.once('open', resolve));
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  ws.send(JSON.stringify({ type: 'auth', token: TOKEN }));
+  ws.send(JSON.stringify({ type: 'auth', token: TOKEN }));
+  assert.equal(await closed, 4400);
+});
+
+test('a plain GET of the stream is told to upgrade, as a problem', async () => {
+  const res = await h.api.inject({ method: 'GET', url: '/api/v1/stream' });
+  assert.equal(res.statusCode, 426);
+  assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
+  assert.equal(res.json<{ code: string }>().code, 'upgrade_required');
+});
+
+test('the portal is public at /, and the API around it keeps its token and its problems', async () => {
+  const page = await h.api.inject({ method: 'GET', url: '/' });
+  assert.equal(page.statusCode, 200);
+  assert.match(String(page.headers['content-type']), /^text\/html/);
+  assert.match(page.body, /<title>hearth<\/title>/);
+  const missing = await h.api.inject({ method: 'GET', url: '/no-such-file.js' });
+  assert.equal(missing.statusCode, 404);
+  assert.equal(missing.json<{ code: string }>().code, 'route_not_found');
+  const unknown = await h.api.inject({ method: 'GET', url: '/api/v1/nope', headers: h.auth });
+  assert.equal(unknown.json<{ code: string }>().code, 'route_not_found');
+  const noToken = await h.api.inject({ method: 'GET', url: '/api/v1/slivers' });
+  assert.equal(noToken.statusCode, 401);
+  const escape = await h.api.inject({ method: 'GET', url: '/../package.json' });
+  assert.equal(escape.statusCode, 404);
+});
+
+test("the gateway's samples answer with their interval, for the owner only", async () => {
+  const res = await h.api.inject({ method: 'GET', url: '/api/v1/node/samples', headers: h.auth });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), { intervalSec: 10, items: [] });
+  assert.equal((await h.api.inject({ method: 'GET', url: '/api/v1/node/samples' })).statusCode, 401);
+});
