@@ -3,8 +3,8 @@
 // The story: sign in (a wrong token first), see the community page empty,
 // then alive once a community exists, create a sliver through the form and
 // watch it run, have bad names refused (by the form, then by the API), see
-// a service appear, and come back from an expired sign-in with the draft
-// kept. Every page passes axe-core with no serious or critical violation at
+// a service appear, follow the gateway through a restart of its agent, and
+// come back from an expired sign-in with the draft kept. Every page passes axe-core with no serious or critical violation at
 // desktop and phone width, and leaves a screenshot in test-artifacts/portal/.
 
 import { after, before, test } from 'node:test';
@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { createTestGateway, type TestGateway } from '../support/gateway.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -48,6 +48,7 @@ before(async () => {
       '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 800 },
   });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   page = context.pages()[0] ?? await context.newPage();
   await mkdir(ARTIFACTS, { recursive: true });
 });
@@ -132,50 +133,53 @@ test('a bad sliver name is refused before anything is sent', async () => {
   await page.getByRole('link', { name: 'Gateway' }).click();
   await page.getByText('No slivers on this gateway yet').waitFor();
   const posts: string[] = [];
-  page.on('request', (r) => {
+  const watch = (r: Request): void => {
     if (r.method() === 'POST' && r.url().includes('/api/v1/slivers')) posts.push(r.url());
-  });
-  await page.getByLabel('Name').fill('Bad_Name');
+  };
+  page.on('request', watch);
+  await page.getByLabel('Name', { exact: true }).fill('Bad_Name');
   await page.getByLabel('Memory (MB)').fill('8');
   await page.getByRole('button', { name: 'Create sliver' }).click();
   await page.locator('#sliver-name-error').getByText('lower-case letters').waitFor();
   await page.locator('#sliver-memoryMb-error').getByText('from 16').waitFor();
-  assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+  page.off('request', watch);
   assert.deepEqual(posts, [], 'the form sent a request it should have refused');
 });
 
 test('a sliver made through the form becomes running without a reload', async () => {
   await markPage();
-  await page.getByLabel('Name').fill('web1');
+  await page.getByLabel('Name', { exact: true }).fill('web1');
   await page.getByLabel('CPU (cores)').fill('0.2');
   await page.getByLabel('Memory (MB)').fill('32');
   await page.getByLabel('Disk (MB)').fill('64');
   await page.getByRole('button', { name: 'Create sliver' }).click();
   await sliverRow('web1').locator('.badge', { hasText: 'running' }).waitFor({ timeout: SLIVER_READY_MS });
-  assert.equal(await page.getByLabel('Name').inputValue(), '', 'the form is cleared once the sliver is requested');
+  assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), '', 'the form is cleared once the sliver is requested');
   await page.locator('.events li', { hasText: 'web1' }).first().waitFor();
+  await page.locator('figcaption', { hasText: /^CPU busy: \d+% of \d+ cores$/ }).waitFor();
   await assertNotReloaded();
   await checkPage('gateway');
 });
 
 test("a name the API refuses shows the API's problem beside the field", async () => {
-  await page.getByLabel('Name').fill('web1');
+  await page.getByLabel('Name', { exact: true }).fill('web1');
   // Submitted from the keyboard: Enter in the field.
-  await page.getByLabel('Name').press('Enter');
+  await page.getByLabel('Name', { exact: true }).press('Enter');
   await page.locator('#sliver-name-error').getByText('a sliver named web1 already exists').waitFor();
   assert.equal(await sliverRow('web1').count(), 1);
 });
 
 test('deleting asks first, then the sliver goes', async () => {
-  await page.getByLabel('Name').fill('doomed');
+  await page.getByLabel('Name', { exact: true }).fill('doomed');
   await page.getByLabel('Memory (MB)').fill('32');
   await page.getByRole('button', { name: 'Create sliver' }).click();
   await sliverRow('doomed').locator('.badge', { hasText: 'running' }).waitFor({ timeout: SLIVER_READY_MS });
-  await page.getByRole('button', { name: 'Delete doomed' }).click();
-  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Delete doomed', exact: true }).click();
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click();
   assert.equal(await sliverRow('doomed').count(), 1, 'cancel keeps the sliver');
-  await page.getByRole('button', { name: 'Delete doomed' }).click();
-  await page.getByRole('button', { name: 'Delete doomed and its files' }).click();
+  await page.getByRole('button', { name: 'Delete doomed', exact: true }).click();
+  await page.getByRole('button', { name: 'Delete doomed and its files', exact: true }).click();
   await sliverRow('doomed').waitFor({ state: 'detached', timeout: SLIVER_READY_MS });
   assert.equal(await sliverRow('web1').count(), 1);
 });
@@ -184,20 +188,47 @@ test('the services page lists a service by type, live, with open and copy', asyn
   await page.getByRole('link', { name: 'Services' }).click();
   await page.getByText('No service is announced').waitFor();
   await gw.api.request('PUT', '/api/v1/slivers/web1/services', { services: [{ name: 'www', type: 'http', port: 80, check: { kind: 'none' } }] });
-  await page.getByRole('heading', { name: 'http' }).waitFor({ timeout: 30_000 });
+  await page.getByRole('heading', { name: 'http', exact: true }).waitFor({ timeout: 30_000 });
   const open = page.getByRole('link', { name: `Open www on ${gw.config.name}` });
-  assert.match(await open.getAttribute('href') ?? '', /^http:\/\/127\.0\.0\.1:\d+\/$/);
-  await page.getByRole('button', { name: `Copy the address of www on ${gw.config.name}` }).waitFor();
+  const href = await open.getAttribute('href') ?? '';
+  assert.match(href, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  await page.getByRole('button', { name: `Copy the address of www on ${gw.config.name}` }).click();
+  const address = href.slice('http://'.length, -1);
+  await page.getByRole('status').getByText(`Copied ${address} (www).`).waitFor();
+  assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), address);
   await checkPage('services');
+});
+
+test('when the gateway restarts, the stream reconnects and resynchronises, each event once', async () => {
+  await page.getByRole('link', { name: 'Gateway' }).click();
+  await sliverRow('web1').waitFor();
+  await markPage();
+  const live = page.getByRole('status').filter({ hasText: /^(live|reconnecting…|connecting…)$/ });
+  await gw.stop();
+  await live.getByText('reconnecting…').waitFor();
+  await gw.start();
+  await live.getByText('live', { exact: true }).waitFor({ timeout: 60_000 });
+  // Made while the page watches: only the resumed stream can bring its events and so its row.
+  await gw.api.request('POST', '/api/v1/slivers', { name: 'after-restart', resources: { memoryMb: 32 } });
+  await sliverRow('after-restart').locator('.badge', { hasText: 'running' }).waitFor({ timeout: SLIVER_READY_MS });
+  const seqs = await page.locator('.events li').evaluateAll((items) => items.map((li) => li.getAttribute('data-seq')));
+  assert.equal(new Set(seqs).size, seqs.length, `an event is shown twice: ${seqs.join(' ')}`);
+  await assertNotReloaded();
 });
 
 test('an expired sign-in returns to the sign-in page and keeps what was typed', async () => {
   await page.getByRole('link', { name: 'Gateway' }).click();
-  await page.getByLabel('Name').fill('kept-draft');
-  // The API's own 401 from the first test, for the next create: as if the token had changed meanwhile.
-  await page.route('**/api/v1/slivers', (route) => route.fulfill({ status: 401, contentType: 'application/problem+json', body: refusal }), { times: 1 });
+  await page.getByLabel('Name', { exact: true }).fill('kept-draft');
+  // The API's own 401 from the first test answers the next create, as if the token had changed meanwhile.
+  let expired = false;
+  await page.route('**/api/v1/slivers', async (route) => {
+    if (expired || route.request().method() !== 'POST') return route.continue();
+    expired = true;
+    return route.fulfill({ status: 401, contentType: 'application/problem+json', body: refusal });
+  });
   await page.getByRole('button', { name: 'Create sliver' }).click();
   await page.getByRole('alert').getByText('Sign in again').waitFor();
+  await page.unroute('**/api/v1/slivers');
   await signIn(gw.token);
-  assert.equal(await page.getByLabel('Name').inputValue(), 'kept-draft');
+  assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'kept-draft');
 });

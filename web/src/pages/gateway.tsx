@@ -1,6 +1,6 @@
 // The gateway page: this gateway's slivers (re-read whenever an event about
-// a sliver arrives), a form to create one, deletion with confirmation, and
-// the recent events from the stream.
+// a sliver arrives), a form to create one, deletion with confirmation, its
+// use over the last hour, and the recent events from the stream.
 
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -9,6 +9,7 @@ import type { Live } from '../live';
 import { loadDraft, saveDraft } from '../session';
 import { NEW_SLIVER, TEMPLATES, bodyOf, checkDraft, fieldOfProblem, type FieldErrors, type SliverField } from '../sliver-form';
 import type { HearthEvent, Sliver } from '../types';
+import { Usage } from './usage';
 
 const DRAFT = 'create-sliver';
 const EVENTS_SHOWN = 30;
@@ -137,7 +138,7 @@ function Events({ events, slivers }: { events: HearthEvent[]; slivers: Sliver[] 
       {recent.length === 0 ? <p class="empty">No events yet.</p> : (
         <ol class="events">
           {recent.map((e) => (
-            <li key={e.seq}>
+            <li key={e.seq} data-seq={e.seq}>
               <time dateTime={e.at}>{new Date(e.at).toLocaleTimeString()}</time>{' '}
               <strong>{e.type}</strong>
               {e.sliverId !== null && ` ${names.get(e.sliverId) ?? e.sliverId}`}
@@ -187,6 +188,7 @@ export function GatewayPage({ api, live }: { api: Api; live: Live }): JSX.Elemen
         )}
       </section>
       <CreateSliver api={api} onCreated={refresh} />
+      <Usage api={api} />
       <Events events={live.events} slivers={slivers} />
     </section>
   );
