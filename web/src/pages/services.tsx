@@ -45,9 +45,9 @@ export function ServicesPage({ live }: { live: Live }): JSX.Element {
             {entries.map((s) => (
               <li key={`${s.gateway}/${s.sliver}/${s.name}`} class="card">
                 <strong>{s.name}</strong>
-                <span>on {s.gateway}, sliver {s.sliver}</span>
+                <span>on {s.gateway}{s.gateway === live.self ? ' (this gateway)' : ''}, sliver {s.sliver}</span>
                 <code>{s.address}</code>
-                <span>{s.protocol}{s.rttMs === null ? '' : `, ${s.rttMs.toFixed(1)} ms away`}</span>
+                <span>{s.protocol}{s.rttMs === null || s.gateway === live.self ? '' : `, ${s.rttMs.toFixed(1)} ms away`}</span>
                 <span class="actions">
                   {WEB_TYPES.has(s.type) && (
                     <a class="button" href={`http://${s.address}/`} target="_blank" rel="noreferrer" aria-label={`Open ${s.name} on ${s.gateway}`}>Open</a>

@@ -38,8 +38,8 @@ export function SignIn({ note, onSignedIn }: { note: string | undefined; onSigne
         <input id="token" name="token" type="password" autocomplete="current-password" value={token}
           aria-invalid={error !== undefined} aria-describedby="token-help token-error"
           onInput={(e) => setToken(e.currentTarget.value)} />
-        <p id="token-help" class="help">It is in the file <code>owner.token</code> of the gateway's data directory.</p>
         <p id="token-error" class="error" role={error === undefined ? undefined : 'alert'}>{error}</p>
+        <p id="token-help" class="help">It is in the file <code>owner.token</code> of the gateway's data directory.</p>
         <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
     </main>

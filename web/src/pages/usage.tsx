@@ -13,8 +13,10 @@ const WIDTH = 300;
 const HEIGHT = 60;
 
 function Chart({ label, values, max, now }: { label: string; values: number[]; max: number; now: string }): JSX.Element {
-  const step = values.length > 1 ? WIDTH / (values.length - 1) : 0;
-  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(HEIGHT - (Math.min(v, max) / max) * HEIGHT).toFixed(1)}`).join(' ');
+  // One sample is drawn as a level line across the chart.
+  const shown = values.length === 1 ? [values[0] ?? 0, values[0] ?? 0] : values;
+  const step = WIDTH / Math.max(1, shown.length - 1);
+  const points = shown.map((v, i) => `${(i * step).toFixed(1)},${(HEIGHT - (Math.min(v, max) / max) * HEIGHT).toFixed(1)}`).join(' ');
   return (
     <figure class="chart">
       <figcaption>{label}: <strong>{now}</strong></figcaption>
