@@ -4,8 +4,11 @@
 // then alive once a community exists, create a sliver through the form and
 // watch it run, have bad names refused (by the form, then by the API), see
 // a service appear, follow the gateway through a restart of its agent, and
-// come back from an expired sign-in with the draft kept. Every page passes axe-core with no serious or critical violation at
-// desktop and phone width, and leaves a screenshot in test-artifacts/portal/.
+// come back from an expired sign-in with the draft kept. Controls are found
+// by their labels, and those of the gateway and services pages are reached
+// by Tab. Every page passes axe-core with no serious or critical violation
+// at desktop and phone width, and leaves a screenshot in
+// test-artifacts/portal/.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,6 +95,17 @@ async function assertNotReloaded(): Promise<void> {
   assert.equal(await page.evaluate<unknown>('window.notReloaded'), true, 'the page was reloaded');
 }
 
+/** Presses Tab from the top of the page until every named control has had the focus; fails naming those it never reached. */
+async function assertReachableByTab(names: string[]): Promise<void> {
+  await page.evaluate('document.activeElement?.blur()');
+  const missing = new Set(names);
+  for (let i = 0; i < 60 && missing.size > 0; i++) {
+    await page.keyboard.press('Tab');
+    missing.delete(await page.evaluate<string>(`(e => (e.getAttribute('aria-label') ?? e.labels?.[0]?.textContent ?? e.textContent ?? '').trim())(document.activeElement)`));
+  }
+  assert.deepEqual([...missing], [], 'controls the keyboard never reached');
+}
+
 async function signIn(token: string): Promise<void> {
   await page.getByLabel('Owner token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -158,6 +172,7 @@ test('a sliver made through the form becomes running without a reload', async ()
   assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), '', 'the form is cleared once the sliver is requested');
   await page.locator('.events li', { hasText: 'web1' }).first().waitFor();
   await page.locator('figcaption', { hasText: /^CPU busy: \d+% of \d+ cores$/ }).waitFor();
+  await assertReachableByTab(['Community', 'Gateway', 'Services', 'Sign out', 'Slivers', 'Delete web1', 'Name', 'Template', 'CPU (cores)', 'Memory (MB)', 'Disk (MB)', 'Create sliver']);
   await assertNotReloaded();
   await checkPage('gateway');
 });
@@ -196,6 +211,7 @@ test('the services page lists a service by type, live, with open and copy', asyn
   const address = href.slice('http://'.length, -1);
   await page.getByRole('status').filter({ hasText: `Copied ${address} (www).` }).waitFor();
   assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), address);
+  await assertReachableByTab([`Open www on ${gw.config.name}`, `Copy the address of www on ${gw.config.name}`]);
   await checkPage('services');
 });
 
