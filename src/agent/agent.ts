@@ -35,8 +35,8 @@ import { createServices } from './services.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
-/** The portal, as `npm run build` leaves it (vite builds web/ there). */
-const WEB_ROOT = join(PACKAGE_ROOT, 'dist', 'web');
+/** The portal, as `npm run build` leaves it (vite builds web/ there; dist/web holds what tsc compiles of web/src for the tests). */
+const WEB_ROOT = join(PACKAGE_ROOT, 'dist', 'portal');
 import { loadRecipes } from './recipes.js';
 import { createSamples } from './samples.js';
 import { createCommunity, type Community } from './community.js';

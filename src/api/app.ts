@@ -26,7 +26,7 @@ import type { SliverTraffic } from '../net/shaper.js';
 import { registerImageRoutes, type ImagesApi } from './routes/images.js';
 import { registerServiceRoutes, type ServicesApi } from './routes/services.js';
 import { registerAppRoutes, type AppsApi } from './routes/apps.js';
-import { STREAM_PATH, registerPortalRoutes } from './routes/portal.js';
+import { CONSOLE_PATH, STREAM_PATH, registerPortalRoutes } from './routes/portal.js';
 
 export interface ApiDeps {
   slivers: SliverService;
@@ -47,7 +47,7 @@ export interface ApiDeps {
   images?: ImagesApi;
   log?: ApiLogger;
   bodyLimit?: number;
-  /** The built portal (dist/web), served at /; without it / is not found. */
+  /** The built portal (dist/portal), served at /; without it / is not found. */
   webRoot?: string;
 }
 
@@ -59,8 +59,8 @@ export type ApiLogger = FastifyBaseLogger;
 
 export type Api = FastifyInstance;
 
-// The stream authenticates by its first message (a browser cannot set its headers).
-const PUBLIC_ROUTES = new Set(['/api/openapi.json', STREAM_PATH]);
+// The portal's sockets authenticate by their first message (a browser cannot set their headers).
+const PUBLIC_ROUTES = new Set(['/api/openapi.json', STREAM_PATH, CONSOLE_PATH]);
 /** The portal's files: everything outside the API and the metrics. */
 const isPortalPath = (path: string): boolean => !path.startsWith('/api/') && path !== '/api' && path !== '/metrics';
 /** Fastify's default, named so the refusal can say it: no id, name or port is near this long. */
@@ -192,7 +192,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0] ?? '';
     req.startedAt = process.hrtime.bigint();
-    if (PUBLIC_ROUTES.has(path) || isPortalPath(path) || (deps.metricsPublic && path === '/metrics')) return;
+    if (PUBLIC_ROUTES.has(req.routeOptions.url ?? '') || isPortalPath(path) || (deps.metricsPublic && path === '/metrics')) return;
     const route = `${req.method} ${req.routeOptions.url ?? ''}`;
     // The user's signed document in the body is the authority here; the slice service checks it.
     if (DOCUMENT_ROUTES.has(route)) return;
@@ -227,6 +227,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   if (deps.apps !== undefined) registerAppRoutes(app, deps.apps);
   if (deps.images !== undefined) registerImageRoutes(app, deps.images);
   await registerPortalRoutes(app, {
+    slivers: deps.slivers,
     ownerToken: deps.ownerToken,
     webRoot: deps.webRoot,
     sources: {

@@ -109,26 +109,36 @@ export function createStreamHub(sources: StreamSources): StreamHub {
 
 export interface AuthMessage {
   token: string;
-  after: number | undefined;
+  /** The message's other fields, for the socket's own checks. */
+  fields: Record<string, unknown>;
 }
 
-/** The client's first message, or the problem that refuses it. */
+/** The first message on one of the portal's sockets, {"type":"auth","token":…}, or the problem that refuses it. */
 export function parseAuthMessage(raw: string): AuthMessage {
   let message: unknown;
   try {
     message = JSON.parse(raw);
   } catch {
-    throw new HearthError('malformed_json', 'the first message must be JSON: {"type":"auth","token":"…","after":N}');
+    throw new HearthError('malformed_json', 'the first message must be JSON: {"type":"auth","token":"<owner token>",…}');
   }
   const m = message as Record<string, unknown> | null;
   if (typeof m !== 'object' || m === null || m['type'] !== 'auth' || typeof m['token'] !== 'string') {
-    throw new HearthError('invalid_request', 'the first message must be {"type":"auth","token":"<owner token>","after":N}');
+    throw new HearthError('invalid_request', 'the first message must be {"type":"auth","token":"<owner token>",…}');
   }
-  const after = m['after'];
-  if (after !== undefined && !(typeof after === 'number' && Number.isSafeInteger(after) && after >= 0)) {
-    throw new HearthError('invalid_request', 'after must be a whole number of at least 0 (the last event sequence seen)', { field: 'after' });
+  const { type: _type, token, ...fields } = m;
+  return { token, fields };
+}
+
+/** A whole-number field of a socket message within [min, max], or the fallback when absent. */
+export function wholeField(fields: Record<string, unknown>, name: string, min: number, max: number, fallback: number): number;
+export function wholeField(fields: Record<string, unknown>, name: string, min: number, max: number): number | undefined;
+export function wholeField(fields: Record<string, unknown>, name: string, min: number, max: number, fallback?: number): number | undefined {
+  const value = fields[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new HearthError('invalid_request', `${name} must be a whole number from ${min} to ${max}`, { field: name });
   }
-  return { token: m['token'], after };
+  return value;
 }
 
 /** The WebSocket close code for a refused stream: 4000 + the problem's HTTP status. */

@@ -15,7 +15,7 @@ import {
 } from '../model/sliver.js';
 import type { ResourceVector } from '../model/resources.js';
 import { admit, freeOf, usageOf, type Contribution, type Usage } from '../host/contribution.js';
-import type { ContainerStats, Driver, ExecResult } from '../virt/driver.js';
+import type { ContainerStats, Driver, ExecResult, ExecSession } from '../virt/driver.js';
 import { parseServices, pickServicePort, type ServiceSpec } from '../model/service.js';
 import type { PortForwardRecord, ServiceRecord, Store, StoredSliver } from '../store/store.js';
 
@@ -30,6 +30,8 @@ export interface CreateSliverRequest {
   /** Service declarations, checked by model/service.ts parseServices. */
   services?: unknown;
 }
+
+const CONSOLE_SHELL = ['/bin/sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'];
 
 export interface ExecRequest {
   command: string[];
@@ -58,6 +60,8 @@ export interface SliverService {
   stop(idOrName: string): StoredSliver;
   remove(idOrName: string): StoredSliver;
   exec(idOrName: string, req: ExecRequest, opts?: { signal?: AbortSignal }): Promise<ExecResult>;
+  /** A login shell on a pseudo-terminal in a running sliver (bash where it has one, else sh). */
+  console(idOrName: string, size: { cols: number; rows: number }): ExecSession;
   stats(idOrName: string): Promise<ContainerStats | null>;
   usage(): Usage;
   free(): ResourceVector;
@@ -180,6 +184,11 @@ export function createSliverService(init: SliverServiceInit): SliverService {
       });
       init.kick();
       return updated;
+    },
+    console(idOrName, { cols, rows }) {
+      const s = get(idOrName);
+      checkAction(s, 'exec');
+      return driver.session(init.containerName(s.id), CONSOLE_SHELL, { tty: true, cols, rows, env: { TERM: 'xterm-256color' } });
     },
     async exec(idOrName, req, opts = {}) {
       const s = get(idOrName);

@@ -1,31 +1,81 @@
-// The portal's two ways in: its built files at / (public: the page asks for
-// the token itself), and GET /api/v1/stream, the WebSocket of live changes
-// (api/stream.ts), authenticated by its first message.
+// The portal's ways in: its built files at / (public: the page asks for the
+// token itself); GET /api/v1/stream, the WebSocket of live changes
+// (api/stream.ts); and GET /api/v1/slivers/:id/console, a login shell in a
+// sliver on a real pseudo-terminal. A browser cannot put the token in a
+// WebSocket's headers, so both sockets authenticate with their first
+// message, and answer a refusal with a problem and close code 4000+status.
 
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
+import { finished } from 'node:stream/promises';
 import { HearthError } from '../../model/errors.js';
+import type { SliverService } from '../../slivers/service.js';
 import { checkOwnerToken } from '../auth.js';
-import { closeCodeOf, createStreamHub, parseAuthMessage, type StreamSources } from '../stream.js';
+import { closeCodeOf, createStreamHub, parseAuthMessage, wholeField, type StreamSources } from '../stream.js';
 
 /** How often the hub polls its sources while anyone listens. */
 const TICK_MS = 250;
-/** How long a new stream may wait before its first message. */
+/** How long a new socket may wait before its first message. */
 const AUTH_TIMEOUT_MS = 10_000;
-/** A ping this often keeps idle proxies and NATs from cutting the stream. */
+/** A ping this often keeps idle proxies and NATs from cutting a socket. */
 const PING_MS = 20_000;
 /** A listener this far behind (bytes queued) is cut; it reconnects and resynchronises. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
+/** A console's output is paused while this much is queued for a slow browser. */
+const CONSOLE_HIGH_WATER = 256 * 1024;
+const TERMINAL = { cols: { min: 1, max: 500, fallback: 80 }, rows: { min: 1, max: 200, fallback: 24 } };
 
 export const STREAM_PATH = '/api/v1/stream';
+export const CONSOLE_PATH = '/api/v1/slivers/:id/console';
 
-export async function registerPortalRoutes(app: FastifyInstance, init: { sources: StreamSources; ownerToken: string; webRoot: string | undefined }): Promise<void> {
+function refuse(socket: WebSocket, problem: HearthError, path: string): void {
+  if (socket.readyState !== socket.OPEN) return;
+  socket.send(JSON.stringify({ type: 'error', problem: problem.toProblem(path) }));
+  socket.close(closeCodeOf(problem), problem.code);
+}
+
+const asProblem = (err: unknown): HearthError =>
+  err instanceof HearthError ? err : new HearthError('internal', 'the socket could not start; see the agent log', {}, { cause: err });
+
+/**
+ * Wait for the socket's first message, check it and the owner token, then
+ * hand its other fields to `open`, which takes the socket from there; a
+ * refusal (or `open` throwing) closes it with the problem.
+ */
+function authenticate(socket: WebSocket, path: string, ownerToken: string, open: (fields: Record<string, unknown>) => void): void {
+  const waiting = setTimeout(() => refuse(socket, new HearthError('unauthorized', `send {"type":"auth","token":"<owner token>"} within ${AUTH_TIMEOUT_MS / 1000} s`), path), AUTH_TIMEOUT_MS);
+  const ping = setInterval(() => socket.ping(), PING_MS);
+  socket.on('close', () => {
+    clearTimeout(waiting);
+    clearInterval(ping);
+  });
+  socket.once('message', (data, isBinary) => {
+    clearTimeout(waiting);
+    try {
+      if (isBinary) throw new HearthError('invalid_request', 'the first message is JSON text');
+      const auth = parseAuthMessage(String(data));
+      checkOwnerToken(`Bearer ${auth.token}`, ownerToken);
+      open(auth.fields);
+    } catch (err) {
+      refuse(socket, asProblem(err), path);
+    }
+  });
+}
+
+const upgradeRequired = (path: string, first: string) => async (): Promise<never> => {
+  throw new HearthError('upgrade_required', `${path} is a WebSocket: connect with Upgrade: websocket and send ${first} first`);
+};
+
+export async function registerPortalRoutes(app: FastifyInstance, init: {
+  sources: StreamSources; slivers: SliverService; ownerToken: string; webRoot: string | undefined;
+}): Promise<void> {
   if (init.webRoot !== undefined) {
     await app.register(fastifyStatic, { root: init.webRoot, prefix: '/', index: ['index.html'], cacheControl: true, maxAge: 0 });
   }
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
   const hub = createStreamHub(init.sources);
   let timer: NodeJS.Timeout | undefined;
   const tick = (): void => {
@@ -41,45 +91,79 @@ export async function registerPortalRoutes(app: FastifyInstance, init: { sources
   };
   app.addHook('onClose', async () => clearInterval(timer));
 
-  const refuse = (socket: WebSocket, problem: HearthError): void => {
-    socket.send(JSON.stringify({ type: 'error', problem: problem.toProblem(STREAM_PATH) }));
-    socket.close(closeCodeOf(problem), problem.code);
-  };
-
   app.route({
     method: 'GET',
     url: STREAM_PATH,
     schema: { hide: true },
-    handler: async () => {
-      throw new HearthError('upgrade_required', `${STREAM_PATH} is a WebSocket: connect with Upgrade: websocket and send {"type":"auth","token":"…"} first`);
-    },
+    handler: upgradeRequired(STREAM_PATH, '{"type":"auth","token":"…","after":N}'),
     wsHandler: (socket: WebSocket) => {
-      let leave: (() => void) | undefined;
-      const waiting = setTimeout(() => refuse(socket, new HearthError('unauthorized', `send {"type":"auth","token":"<owner token>"} within ${AUTH_TIMEOUT_MS / 1000} s`)), AUTH_TIMEOUT_MS);
-      const ping = setInterval(() => socket.ping(), PING_MS);
-      socket.on('close', () => {
-        clearTimeout(waiting);
-        clearInterval(ping);
-        leave?.();
-      });
-      socket.once('message', (data, isBinary) => {
-        clearTimeout(waiting);
-        try {
-          if (isBinary) throw new HearthError('invalid_request', 'messages are JSON text');
-          const auth = parseAuthMessage(String(data));
-          checkOwnerToken(`Bearer ${auth.token}`, init.ownerToken);
-          leave = hub.join({
-            send: (message) => {
-              if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
-              else socket.send(JSON.stringify(message));
-            },
-          }, auth.after);
-          timer ??= setInterval(tick, TICK_MS);
-        } catch (err) {
-          refuse(socket, err instanceof HearthError ? err : new HearthError('internal', 'the stream could not start; see the agent log', {}, { cause: err }));
-        }
+      authenticate(socket, STREAM_PATH, init.ownerToken, (fields) => {
+        const after = wholeField(fields, 'after', 0, Number.MAX_SAFE_INTEGER);
+        const leave = hub.join({
+          send: (message) => {
+            if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
+            else socket.send(JSON.stringify(message));
+          },
+        }, after);
+        socket.on('close', leave);
+        timer ??= setInterval(tick, TICK_MS);
         // After the first message the client has nothing more to say.
-        socket.on('message', () => refuse(socket, new HearthError('invalid_request', 'the stream takes one message, the first')));
+        socket.on('message', () => refuse(socket, new HearthError('invalid_request', 'the stream takes one message, the first'), STREAM_PATH));
+      });
+    },
+  });
+
+  app.route<{ Params: { id: string } }>({
+    method: 'GET',
+    url: CONSOLE_PATH,
+    schema: { hide: true },
+    handler: upgradeRequired(CONSOLE_PATH, '{"type":"auth","token":"…","cols":C,"rows":R}'),
+    wsHandler: (socket: WebSocket, req) => {
+      const path = `/api/v1/slivers/${req.params.id}/console`;
+      authenticate(socket, path, init.ownerToken, (fields) => {
+        const size = (f: Record<string, unknown>): { cols: number; rows: number } => ({
+          cols: wholeField(f, 'cols', TERMINAL.cols.min, TERMINAL.cols.max, TERMINAL.cols.fallback),
+          rows: wholeField(f, 'rows', TERMINAL.rows.min, TERMINAL.rows.max, TERMINAL.rows.fallback),
+        });
+        const session = init.slivers.console(req.params.id, size(fields));
+        socket.send(JSON.stringify({ type: 'ready', sliver: req.params.id }));
+        // Keystrokes are binary frames; a text frame is a control message.
+        socket.on('message', (data, isBinary) => {
+          if (isBinary) {
+            session.stdin.write(data as Buffer);
+            return;
+          }
+          try {
+            const m = JSON.parse(String(data)) as Record<string, unknown> | null;
+            if (m?.['type'] !== 'resize') throw new HearthError('invalid_request', 'a console takes keystrokes as binary frames and {"type":"resize","cols":C,"rows":R}');
+            const { cols, rows } = size(m);
+            session.resize(cols, rows);
+          } catch (err) {
+            refuse(socket, err instanceof SyntaxError ? new HearthError('malformed_json', 'a control message must be JSON') : asProblem(err), path);
+          }
+        });
+        session.stdout.on('data', (chunk: Buffer) => {
+          socket.send(chunk, { binary: true });
+          if (socket.bufferedAmount > CONSOLE_HIGH_WATER && !session.stdout.isPaused()) {
+            session.stdout.pause();
+            const resume = setInterval(() => {
+              if (socket.bufferedAmount > CONSOLE_HIGH_WATER / 4 && socket.readyState === socket.OPEN) return;
+              clearInterval(resume);
+              session.stdout.resume();
+            }, 20);
+          }
+        });
+        session.stdin.on('error', () => undefined);
+        socket.on('close', () => session.kill());
+        // The exit is told once the last of the output is sent.
+        Promise.all([session.exited, finished(session.stdout).catch(() => undefined)]).then(
+          ([code]) => {
+            if (socket.readyState !== socket.OPEN) return;
+            socket.send(JSON.stringify({ type: 'exit', code }));
+            socket.close(1000, 'exited');
+          },
+          (err: unknown) => refuse(socket, asProblem(err), path),
+        );
       });
     },
   });

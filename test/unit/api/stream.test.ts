@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKLOG, closeCodeOf, createStreamHub, parseAuthMessage, type StreamMessage, type StreamSources } from '../../../src/api/stream.js';
+import { BACKLOG, closeCodeOf, createStreamHub, parseAuthMessage, wholeField, type StreamMessage, type StreamSources } from '../../../src/api/stream.js';
 import { HearthError } from '../../../src/model/errors.js';
 import type { EventRecord } from '../../../src/store/store.js';
 
@@ -107,22 +107,23 @@ test('out of a community, the member view is this gateway alone with no members'
 });
 
 test('the first message is checked before anything is sent', () => {
-  assert.deepEqual(parseAuthMessage('{"type":"auth","token":"t","after":7}'), { token: 't', after: 7 });
-  assert.deepEqual(parseAuthMessage('{"type":"auth","token":"t"}'), { token: 't', after: undefined });
-  const code = (raw: string): string => {
+  assert.deepEqual(parseAuthMessage('{"type":"auth","token":"t","after":7}'), { token: 't', fields: { after: 7 } });
+  assert.deepEqual(parseAuthMessage('{"type":"auth","token":"t"}'), { token: 't', fields: {} });
+  const code = (f: () => unknown): string => {
     try {
-      parseAuthMessage(raw);
+      f();
     } catch (err) {
       return (err as HearthError).code;
     }
     return 'accepted';
   };
-  assert.equal(code('not json'), 'malformed_json');
-  assert.equal(code('null'), 'invalid_request');
-  assert.equal(code('{"type":"hello","token":"t"}'), 'invalid_request');
-  assert.equal(code('{"type":"auth","token":5}'), 'invalid_request');
-  assert.equal(code('{"type":"auth","token":"t","after":-1}'), 'invalid_request');
-  assert.equal(code('{"type":"auth","token":"t","after":1.5}'), 'invalid_request');
-  assert.equal(code('{"type":"auth","token":"t","after":"3"}'), 'invalid_request');
+  assert.equal(code(() => parseAuthMessage('not json')), 'malformed_json');
+  assert.equal(code(() => parseAuthMessage('null')), 'invalid_request');
+  assert.equal(code(() => parseAuthMessage('{"type":"hello","token":"t"}')), 'invalid_request');
+  assert.equal(code(() => parseAuthMessage('{"type":"auth","token":5}')), 'invalid_request');
+  assert.equal(wholeField({ cols: 90 }, 'cols', 1, 500, 80), 90);
+  assert.equal(wholeField({}, 'cols', 1, 500, 80), 80);
+  assert.equal(wholeField({}, 'after', 0, 10), undefined);
+  for (const bad of [-1, 1.5, '3', 501, null]) assert.equal(code(() => wholeField({ cols: bad }, 'cols', 0, 500)), 'invalid_request', String(bad));
   assert.equal(closeCodeOf(new HearthError('unauthorized', 'x')), 4401);
 });
