@@ -1,6 +1,6 @@
 // The portal's size (issue 10 goal: the JavaScript the first page loads,
 // gzip, at most 100 KB). Builds nothing: reads the last `npm run build`'s
-// dist/web, follows the entry of index.html and its static imports through
+// dist/portal, follows the entry of index.html and its static imports through
 // Vite's manifest (dynamic imports load later, so they do not count), and
 // prints raw and gzip sizes (zlib's default level, what a server compressing
 // on the fly sends) of that JavaScript and CSS, and of all the JavaScript.
@@ -18,7 +18,7 @@ interface ManifestChunk {
 }
 
 const here = fileURLToPath(import.meta.url);
-const WEB = fileURLToPath(new URL(here.endsWith('.ts') ? '../dist/web/' : '../web/', import.meta.url));
+const PORTAL = fileURLToPath(new URL(here.endsWith('.ts') ? '../dist/portal/' : '../portal/', import.meta.url));
 const GOAL_KB = 100;
 
 interface Size {
@@ -30,7 +30,7 @@ async function sizeOf(files: Iterable<string>): Promise<Size> {
   let raw = 0;
   let gzip = 0;
   for (const f of files) {
-    const bytes = await readFile(join(WEB, f));
+    const bytes = await readFile(join(PORTAL, f));
     raw += bytes.length;
     gzip += gzipSync(bytes).length;
   }
@@ -49,7 +49,7 @@ function firstPageFiles(manifest: Record<string, ManifestChunk>): { js: Set<stri
     for (const i of chunk.imports ?? []) visit(i);
   };
   const entries = Object.entries(manifest).filter(([, c]) => c.isEntry === true);
-  if (entries.length === 0) throw new Error(`no entry in ${WEB}.vite/manifest.json`);
+  if (entries.length === 0) throw new Error(`no entry in ${PORTAL}.vite/manifest.json`);
   for (const [key] of entries) visit(key);
   return { js, css };
 }
@@ -59,12 +59,12 @@ const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 async function main(): Promise<void> {
   let manifest: Record<string, ManifestChunk>;
   try {
-    manifest = JSON.parse(await readFile(join(WEB, '.vite', 'manifest.json'), 'utf8')) as Record<string, ManifestChunk>;
+    manifest = JSON.parse(await readFile(join(PORTAL, '.vite', 'manifest.json'), 'utf8')) as Record<string, ManifestChunk>;
   } catch (err) {
-    throw new Error(`cannot read the portal's build in ${WEB} (run npm run build first): ${(err as Error).message}`);
+    throw new Error(`cannot read the portal's build in ${PORTAL} (run npm run build first): ${(err as Error).message}`);
   }
   const first = firstPageFiles(manifest);
-  const allJs = (await readdir(join(WEB, 'assets'))).filter((f) => f.endsWith('.js')).map((f) => `assets/${f}`);
+  const allJs = (await readdir(join(PORTAL, 'assets'))).filter((f) => f.endsWith('.js')).map((f) => `assets/${f}`);
   const js = await sizeOf(first.js);
   const css = await sizeOf(first.css);
   const all = await sizeOf(allJs);

@@ -1,4 +1,5 @@
-// Builds the portal into dist/web at the repo root, the agent's static files.
+// Builds the portal into dist/portal at the repo root, the files the agent
+// serves at / (dist/web holds what tsc compiles of web/src for unit tests).
 // The manifest lets bench/portal-size.ts follow what the first page loads.
 import { defineConfig } from 'vite';
 import preact from '@preact/preset-vite';
@@ -9,7 +10,7 @@ export default defineConfig({
   plugins: [preact()],
   logLevel: 'warn',
   build: {
-    outDir: '../dist/web',
+    outDir: '../dist/portal',
     emptyOutDir: true,
     manifest: true,
     target: 'es2022',
