@@ -65,9 +65,14 @@ after(async () => {
   }
 });
 
+async function assertNoSidewaysScroll(name: string, width: number): Promise<void> {
+  const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+  assert.ok(overflow <= 0, `${name} at ${width} px scrolls sideways by ${overflow} px`);
+}
+
 /**
  * Runs axe-core and keeps a full-page screenshot at each width; the page
- * must not scroll sideways at phone width.
+ * must not scroll sideways at any width down to 360 px.
  */
 async function checkPage(name: string): Promise<void> {
   for (const width of WIDTHS) {
@@ -80,10 +85,12 @@ async function checkPage(name: string): Promise<void> {
     });
     const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     assert.deepEqual(bad, [], `${name} at ${width} px has serious or critical accessibility violations`);
-    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-    assert.ok(overflow <= 0, `${name} at ${width} px scrolls sideways by ${overflow} px`);
+    await assertNoSidewaysScroll(name, width);
     await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
   }
+  // The narrowest phone the portal is made for.
+  await page.setViewportSize({ width: 360, height: 800 });
+  await assertNoSidewaysScroll(name, 360);
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
