@@ -229,6 +229,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await registerPortalRoutes(app, {
     slivers: deps.slivers,
     ownerToken: deps.ownerToken,
+    verifyUser: (req) => users.verify({ method: 'GET', ...req }, Math.floor(Date.now() / 1000)),
+    sliverUser: (id) => deps.store.getSliver(id)?.member?.user,
     webRoot: deps.webRoot,
     sources: {
       self: deps.node.name,

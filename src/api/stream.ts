@@ -4,7 +4,8 @@
 // the community status and the service directory as whole snapshots (again
 // whenever one changes) and every event of its log in order, each once.
 // A client that reconnects passes the last event sequence it saw and gets
-// exactly what it missed. One hub polls the sources a few times a second
+// exactly what it missed. A user (signed in with their key) sees the
+// snapshots and the events of their own slivers only. One hub polls the sources a few times a second
 // while anyone listens, so the cost does not grow with the listeners.
 // Must never: send an event twice or out of order to one client, or
 // anything before the token checks out.
@@ -35,6 +36,8 @@ export type StreamMessage =
 
 export interface StreamClient {
   send(message: StreamMessage): void;
+  /** Whether this client may see the event (a user sees only their own slivers'); all when absent. */
+  sees?(event: EventRecord): boolean;
 }
 
 export interface StreamHub {
@@ -84,14 +87,18 @@ export function createStreamHub(sources: StreamSources): StreamHub {
     join(client, after) {
       client.send({ type: 'ready', self: sources.self, seq });
       for (const kind of kinds) client.send(snapshot(kind));
-      for (const event of eventsBetween(after ?? Math.max(0, seq - BACKLOG), seq)) client.send({ type: 'event', event });
+      for (const event of eventsBetween(after ?? Math.max(0, seq - BACKLOG), seq)) {
+        if (client.sees?.(event) ?? true) client.send({ type: 'event', event });
+      }
       clients.add(client);
       return () => void clients.delete(client);
     },
     tick() {
       if (clients.size === 0) return;
       const latest = sources.latestSeq();
-      for (const event of eventsBetween(seq, latest)) for (const c of clients) c.send({ type: 'event', event });
+      for (const event of eventsBetween(seq, latest)) {
+        for (const c of clients) if (c.sees?.(event) ?? true) c.send({ type: 'event', event });
+      }
       seq = Math.max(seq, latest);
       for (const kind of kinds) {
         const message = snapshot(kind);
@@ -107,26 +114,34 @@ export function createStreamHub(sources: StreamSources): StreamHub {
   };
 }
 
+/** Who a socket's first message says it is: the owner by token, or a user by an RFC 9421 signature of the socket's URL. */
+export type Credential = { token: string } | { signature: { input: string; signature: string } };
+
 export interface AuthMessage {
-  token: string;
+  credential: Credential;
   /** The message's other fields, for the socket's own checks. */
   fields: Record<string, unknown>;
 }
 
-/** The first message on one of the portal's sockets, {"type":"auth","token":…}, or the problem that refuses it. */
+const AUTH_SHAPE = '{"type":"auth","token":"<owner token>",…} or {"type":"auth","signature":{"input":"<Signature-Input>","signature":"<Signature>"},…}';
+
+/** The first message on one of the portal's sockets, or the problem that refuses it. */
 export function parseAuthMessage(raw: string): AuthMessage {
   let message: unknown;
   try {
     message = JSON.parse(raw);
   } catch {
-    throw new HearthError('malformed_json', 'the first message must be JSON: {"type":"auth","token":"<owner token>",…}');
+    throw new HearthError('malformed_json', `the first message must be JSON: ${AUTH_SHAPE}`);
   }
   const m = message as Record<string, unknown> | null;
-  if (typeof m !== 'object' || m === null || m['type'] !== 'auth' || typeof m['token'] !== 'string') {
-    throw new HearthError('invalid_request', 'the first message must be {"type":"auth","token":"<owner token>",…}');
+  if (typeof m !== 'object' || m === null || m['type'] !== 'auth') throw new HearthError('invalid_request', `the first message must be ${AUTH_SHAPE}`);
+  const { type: _type, token, signature, ...fields } = m;
+  const sig = signature as Record<string, unknown> | undefined;
+  if (typeof token === 'string' && signature === undefined) return { credential: { token }, fields };
+  if (token === undefined && typeof sig === 'object' && sig !== null && typeof sig['input'] === 'string' && typeof sig['signature'] === 'string') {
+    return { credential: { signature: { input: sig['input'], signature: sig['signature'] } }, fields };
   }
-  const { type: _type, token, ...fields } = m;
-  return { token, fields };
+  throw new HearthError('invalid_request', `the first message must carry a token or a signature, not both: ${AUTH_SHAPE}`);
 }
 
 /** A whole-number field of a socket message within [min, max], or the fallback when absent. */

@@ -262,7 +262,7 @@ function printReady(init: DemoInit, { seconds, bridges, directory, apps: names, 
   console.log(`\nhearth demo ${ready ? 'ready' : 'up (not every service is announced)'} in ${seconds.toFixed(1)} s: ${bridges.length} gateways on ${init.link} links, ${apps}\n`);
   console.log("each gateway's API, bridged to this machine (the owner token is in the file named):");
   for (const b of bridges) console.log(`  ${b.gateway.padEnd(5)} ${b.url}  token: ${b.tokenFile}`);
-  console.log('  (the portal, once hearth has one, will be at the same addresses)');
+  console.log("  the portal is at each address too: open it in a browser and sign in with that gateway's token");
   if (directory.length > 0) {
     console.log('\nservices, as gw1 sees them (addresses on the community network, reachable from the gateways):');
     printTable(['TYPE', 'NAME', 'SLICE', 'GATEWAY', 'ADDRESS'], directory.map((e) => [e.type, e.name, e.slice, e.gateway, e.address]));

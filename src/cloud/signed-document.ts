@@ -9,21 +9,9 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { parseUserPublicKey, userKeyOf } from './user-key.js';
+import type { SignedDocument } from '../model/document.js';
 
-export interface SignedDocument {
-  v: 1;
-  /** What the document asks, e.g. "slice.create". */
-  kind: string;
-  body: unknown;
-  /** The signer's public key, one OpenSSH line. */
-  user: string;
-  /** When it was signed, seconds since the epoch. */
-  at: number;
-  /** 16 random bytes, base64url: with `user`, makes the document unique. */
-  nonce: string;
-  /** Ed25519 over the canonical JSON of the other fields, base64url. */
-  sig: string;
-}
+export type { SignedDocument };
 
 export type DocumentFault = 'malformed_document' | 'invalid_signature' | 'stale_document' | 'replayed_document';
 

@@ -7,6 +7,7 @@
 // gateway's own verifiers.
 
 import canonicalize from 'canonicalize';
+import type { SignedDocument } from '../../src/model/document.js';
 
 export interface UserKey {
   /** Signs with the private half (a non-extractable CryptoKey). */
@@ -123,16 +124,6 @@ export async function importUserKey(file: string): Promise<UserKey> {
     ssh: sshLineOf(publicKey, comment),
     sign: async (data) => new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, key, data)),
   };
-}
-
-export interface SignedDocument {
-  v: 1;
-  kind: string;
-  body: unknown;
-  user: string;
-  at: number;
-  nonce: string;
-  sig: string;
 }
 
 const randomNonce = (): string => base64url(crypto.getRandomValues(new Uint8Array(16)));

@@ -5,7 +5,7 @@
 // WebSocket's headers, so both sockets authenticate with their first
 // message, and answer a refusal with a problem and close code 4000+status.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
@@ -39,28 +39,57 @@ function refuse(socket: WebSocket, problem: HearthError, path: string): void {
 const asProblem = (err: unknown): HearthError =>
   err instanceof HearthError ? err : new HearthError('internal', 'the socket could not start; see the agent log', {}, { cause: err });
 
+/** Who opened a socket: the gateway's owner, or a cloud user by their key's id (SHA256:…). */
+export type Caller = { owner: true } | { owner: false; user: string };
+
+/** Checks a user's signature of the socket's URL (GET, as the upgrade request); resolves with the user's id. */
+export type VerifyUser = (req: { url: string; headers: Record<string, string> }) => Promise<string>;
+
+type Handler = (data: Buffer, isBinary: boolean) => void;
+
 /**
- * Wait for the socket's first message, check it and the owner token, then
- * hand its other fields to `open`, which takes the socket from there; a
- * refusal (or `open` throwing) closes it with the problem.
+ * Wait for the socket's first message and check who sent it (the owner's
+ * token, or a user's signature of GET on the socket's URL), then hand the
+ * caller and the message's other fields to `open`, which returns the handler
+ * of the messages after it. Messages that arrive while a signature is being
+ * checked wait for it. A refusal, or `open` throwing, closes the socket with
+ * the problem.
  */
-function authenticate(socket: WebSocket, path: string, ownerToken: string, open: (fields: Record<string, unknown>) => void): void {
-  const waiting = setTimeout(() => refuse(socket, new HearthError('unauthorized', `send {"type":"auth","token":"<owner token>"} within ${AUTH_TIMEOUT_MS / 1000} s`), path), AUTH_TIMEOUT_MS);
+function authenticate(
+  socket: WebSocket, path: string, url: string, auth: { ownerToken: string; verifyUser: VerifyUser },
+  open: (caller: Caller, fields: Record<string, unknown>) => Handler,
+): void {
+  const waiting = setTimeout(() => refuse(socket, new HearthError('unauthorized', `send {"type":"auth",…} within ${AUTH_TIMEOUT_MS / 1000} s`), path), AUTH_TIMEOUT_MS);
   const ping = setInterval(() => socket.ping(), PING_MS);
   socket.on('close', () => {
     clearTimeout(waiting);
     clearInterval(ping);
   });
-  socket.once('message', (data, isBinary) => {
-    clearTimeout(waiting);
-    try {
-      if (isBinary) throw new HearthError('invalid_request', 'the first message is JSON text');
-      const auth = parseAuthMessage(String(data));
-      checkOwnerToken(`Bearer ${auth.token}`, ownerToken);
-      open(auth.fields);
-    } catch (err) {
-      refuse(socket, asProblem(err), path);
+  let state: 'first' | 'checking' | 'open' = 'first';
+  const early: [Buffer, boolean][] = [];
+  let handle: Handler = () => undefined;
+  const first = async (data: Buffer, isBinary: boolean): Promise<void> => {
+    if (isBinary) throw new HearthError('invalid_request', 'the first message is JSON text');
+    const { credential, fields } = parseAuthMessage(String(data));
+    let caller: Caller;
+    if ('token' in credential) {
+      checkOwnerToken(`Bearer ${credential.token}`, auth.ownerToken);
+      caller = { owner: true };
+    } else {
+      const headers = { 'signature-input': credential.signature.input, signature: credential.signature.signature };
+      caller = { owner: false, user: await auth.verifyUser({ url, headers }) };
     }
+    if (socket.readyState !== socket.OPEN) return;
+    handle = open(caller, fields);
+    state = 'open';
+    for (const [d, b] of early.splice(0)) handle(d, b);
+  };
+  socket.on('message', (data: Buffer, isBinary: boolean) => {
+    if (state === 'open') return handle(data, isBinary);
+    if (state === 'checking') return void early.push([data, isBinary]);
+    state = 'checking';
+    clearTimeout(waiting);
+    first(data, isBinary).catch((err: unknown) => refuse(socket, asProblem(err), path));
   });
 }
 
@@ -68,8 +97,14 @@ const upgradeRequired = (path: string, first: string) => async (): Promise<never
   throw new HearthError('upgrade_required', `${path} is a WebSocket: connect with Upgrade: websocket and send ${first} first`);
 };
 
+/** The URL a user signs for a socket: as the gateway saw the upgrade request. */
+const urlOf = (req: FastifyRequest): string => `http://${req.headers.host ?? 'localhost'}${req.url}`;
+
 export async function registerPortalRoutes(app: FastifyInstance, init: {
   sources: StreamSources; slivers: SliverService; ownerToken: string; webRoot: string | undefined;
+  verifyUser: VerifyUser;
+  /** The user of the slice a sliver belongs to; undefined for a sliver of no slice, or gone. */
+  sliverUser: (sliverId: string) => string | undefined;
 }): Promise<void> {
   if (init.webRoot !== undefined) {
     await app.register(fastifyStatic, { root: init.webRoot, prefix: '/', index: ['index.html'], cacheControl: true, maxAge: 0 });
@@ -96,19 +131,20 @@ export async function registerPortalRoutes(app: FastifyInstance, init: {
     url: STREAM_PATH,
     schema: { hide: true },
     handler: upgradeRequired(STREAM_PATH, '{"type":"auth","token":"…","after":N}'),
-    wsHandler: (socket: WebSocket) => {
-      authenticate(socket, STREAM_PATH, init.ownerToken, (fields) => {
+    wsHandler: (socket: WebSocket, req) => {
+      authenticate(socket, STREAM_PATH, urlOf(req), init, (caller, fields) => {
         const after = wholeField(fields, 'after', 0, Number.MAX_SAFE_INTEGER);
         const leave = hub.join({
           send: (message) => {
             if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
             else socket.send(JSON.stringify(message));
           },
+          ...(caller.owner ? {} : { sees: (event) => event.sliverId !== null && init.sliverUser(event.sliverId) === caller.user }),
         }, after);
         socket.on('close', leave);
         timer ??= setInterval(tick, TICK_MS);
         // After the first message the client has nothing more to say.
-        socket.on('message', () => refuse(socket, new HearthError('invalid_request', 'the stream takes one message, the first'), STREAM_PATH));
+        return () => refuse(socket, new HearthError('invalid_request', 'the stream takes one message, the first'), STREAM_PATH);
       });
     },
   });
@@ -120,28 +156,17 @@ export async function registerPortalRoutes(app: FastifyInstance, init: {
     handler: upgradeRequired(CONSOLE_PATH, '{"type":"auth","token":"…","cols":C,"rows":R}'),
     wsHandler: (socket: WebSocket, req) => {
       const path = `/api/v1/slivers/${req.params.id}/console`;
-      authenticate(socket, path, init.ownerToken, (fields) => {
+      authenticate(socket, path, urlOf(req), init, (caller, fields) => {
         const size = (f: Record<string, unknown>): { cols: number; rows: number } => ({
           cols: wholeField(f, 'cols', TERMINAL.cols.min, TERMINAL.cols.max, TERMINAL.cols.fallback),
           rows: wholeField(f, 'rows', TERMINAL.rows.min, TERMINAL.rows.max, TERMINAL.rows.fallback),
         });
-        const session = init.slivers.console(req.params.id, size(fields));
-        socket.send(JSON.stringify({ type: 'ready', sliver: req.params.id }));
-        // Keystrokes are binary frames; a text frame is a control message.
-        socket.on('message', (data, isBinary) => {
-          if (isBinary) {
-            session.stdin.write(data as Buffer);
-            return;
-          }
-          try {
-            const m = JSON.parse(String(data)) as Record<string, unknown> | null;
-            if (m?.['type'] !== 'resize') throw new HearthError('invalid_request', 'a console takes keystrokes as binary frames and {"type":"resize","cols":C,"rows":R}');
-            const { cols, rows } = size(m);
-            session.resize(cols, rows);
-          } catch (err) {
-            refuse(socket, err instanceof SyntaxError ? new HearthError('malformed_json', 'a control message must be JSON') : asProblem(err), path);
-          }
-        });
+        const sliver = init.slivers.get(req.params.id);
+        if (!caller.owner && sliver.member?.user !== caller.user) {
+          throw new HearthError('forbidden', "a console is for the gateway's owner and the user of the sliver's slice");
+        }
+        const session = init.slivers.console(sliver.id, size(fields));
+        socket.send(JSON.stringify({ type: 'ready', sliver: sliver.spec.name }));
         session.stdout.on('data', (chunk: Buffer) => {
           socket.send(chunk, { binary: true });
           if (socket.bufferedAmount > CONSOLE_HIGH_WATER && !session.stdout.isPaused()) {
@@ -164,6 +189,21 @@ export async function registerPortalRoutes(app: FastifyInstance, init: {
           },
           (err: unknown) => refuse(socket, asProblem(err), path),
         );
+        // Keystrokes are binary frames; a text frame is a control message.
+        return (data, isBinary) => {
+          if (isBinary) {
+            session.stdin.write(data);
+            return;
+          }
+          try {
+            const m = JSON.parse(String(data)) as Record<string, unknown> | null;
+            if (m?.['type'] !== 'resize') throw new HearthError('invalid_request', 'a console takes keystrokes as binary frames and {"type":"resize","cols":C,"rows":R}');
+            const { cols, rows } = size(m);
+            session.resize(cols, rows);
+          } catch (err) {
+            refuse(socket, err instanceof SyntaxError ? new HearthError('malformed_json', 'a control message must be JSON') : asProblem(err), path);
+          }
+        };
       });
     },
   });

@@ -12,7 +12,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
+import { generateKeyPairSync } from 'node:crypto';
 import { apiHarness, TOKEN, type ApiHarness } from '../../support/api-harness.js';
+import { importUserKey, signRequest } from '../../../web/src/signing.js';
+import { parseUserPrivateKey } from '../../../src/cloud/user-key.js';
+import { DEFAULT_RESOURCES } from '../../../src/model/sliver.js';
 import type { StreamMessage } from '../../../src/api/stream.js';
 
 let h: ApiHarness;
@@ -33,11 +37,13 @@ interface Stream {
   close(): void;
 }
 
-async function connect(first: unknown): Promise<Stream> {
-  const ws = new WebSocket(`${base}/api/v1/stream`);
+async function connect(first: unknown, path = '/api/v1/stream'): Promise<Stream> {
+  const ws = new WebSocket(`${base}${path}`);
   const messages: StreamMessage[] = [];
   const waiters = new Set<() => void>();
-  ws.on('message', (data) => {
+  ws.on('message', (data, isBinary) => {
+    // A console's output (binary) is not what these stories read.
+    if (isBinary) return;
     messages.push(JSON.parse(String(data)) as StreamMessage);
     for (const w of waiters) w();
   });
@@ -140,4 +146,47 @@ test("the gateway's samples answer with their interval, for the owner only", asy
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json(), { intervalSec: 10, items: [] });
   assert.equal((await h.api.inject({ method: 'GET', url: '/api/v1/node/samples' })).statusCode, 401);
+});
+
+/** A user's first message: their signature of GET on the socket's URL, as the portal makes it. */
+async function signedAuth(keyFile: string, path: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const headers = await signRequest(await importUserKey(keyFile), 'GET', `${base.replace(/^ws/, 'http')}${path}`);
+  return { type: 'auth', signature: { input: headers['Signature-Input'], signature: headers['Signature'] }, ...extra };
+}
+
+test("a user signed in with their key sees only their own slivers' events, and opens a console only in a sliver of their own slice", async () => {
+  const ana = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const bob = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const anaId = parseUserPrivateKey(ana).publicKey.id;
+  const spec = { template: 'busybox' as const, packages: [], resources: { ...DEFAULT_RESOURCES } };
+  h.store.insertSliver('ana0', { ...spec, name: 'ana-0', slice: 'site' }, 'running', { user: anaId, index: 0 });
+  h.store.insertSliver('own0', { ...spec, name: 'owners', slice: 'owners' }, 'running');
+  await h.reconciler.pass();
+
+  const stream = await connect(await signedAuth(ana, '/api/v1/stream', { after: 0 }));
+  await stream.until('her events', (m) => types(m).includes('sliver.started'));
+  const ids = stream.messages.flatMap((m) => (m.type === 'event' ? [m.event.sliverId] : []));
+  assert.ok(ids.length > 0 && ids.every((id) => id === 'ana0'), `only ana0's events: ${JSON.stringify(ids)}`);
+  stream.close();
+  await stream.closed;
+
+  const mine = await connect(await signedAuth(ana, '/api/v1/slivers/ana-0/console'), '/api/v1/slivers/ana-0/console');
+  await mine.until('ready', (m) => m.some((x) => x.type === 'ready' || x.type === 'error'));
+  assert.equal(mine.messages[0]?.type, 'ready', JSON.stringify(mine.messages[0]));
+  mine.close();
+  await mine.closed;
+  for (const [who, sliver] of [[bob, 'ana-0'], [ana, 'owners']] as const) {
+    const refused = await connect(await signedAuth(who, `/api/v1/slivers/${sliver}/console`), `/api/v1/slivers/${sliver}/console`);
+    assert.equal((await refused.closed).code, 4403);
+    assert.equal((refused.messages[0] as Extract<StreamMessage, { type: 'error' }>).problem.code, 'forbidden');
+  }
+  // A signature of another socket's URL opens nothing.
+  const wrongPlace = new WebSocket(`${base}/api/v1/slivers/ana-0/console`);
+  await new Promise((resolve) => wrongPlace.once('open', resolve));
+  const closed = new Promise<number>((resolve) => wrongPlace.on('close', (c) => resolve(c)));
+  wrongPlace.send(JSON.stringify(await signedAuth(ana, '/api/v1/stream')));
+  assert.equal(await closed, 4401);
+  await h.api.inject({ method: 'DELETE', url: '/api/v1/slivers/ana-0', headers: h.auth });
+  await h.api.inject({ method: 'DELETE', url: '/api/v1/slivers/owners', headers: h.auth });
+  await h.reconciler.pass();
 });

@@ -99,6 +99,17 @@ test('a snapshot is sent again only when it changed', () => {
   assert.equal(nodes.at(-1)?.items.length, 2);
 });
 
+test("a client that sees only some events (a user's own slivers) gets those, in order, in its backlog and after", () => {
+  const sources = memorySources();
+  sources.log.push({ seq: 1, at: '', sliverId: 'mine', type: 'a', detail: {} }, { seq: 2, at: '', sliverId: 'theirs', type: 'b', detail: {} });
+  const hub = createStreamHub({ ...sources, latestSeq: () => sources.log.length });
+  const c = recorder();
+  hub.join({ ...c, sees: (e) => e.sliverId === 'mine' }, 0);
+  sources.log.push({ seq: 3, at: '', sliverId: null, type: 'c', detail: {} }, { seq: 4, at: '', sliverId: 'mine', type: 'd', detail: {} });
+  hub.tick();
+  assert.deepEqual(c.events(), [1, 4]);
+});
+
 test('out of a community, the member view is this gateway alone with no members', () => {
   const sources = { ...memorySources(), nodes: () => undefined };
   const c = recorder();
@@ -107,8 +118,8 @@ test('out of a community, the member view is this gateway alone with no members'
 });
 
 test('the first message is checked before anything is sent', () => {
-  assert.deepEqual(parseAuthMessage('{"type":"auth","token":"t","after":7}'), { token: 't', fields: { after: 7 } });
-  assert.deepEqual(parseAuthMessage('{"type":"auth","token":"t"}'), { token: 't', fields: {} });
+  assert.deepEqual(parseAuthMessage('{"type":"auth","token":"t","after":7}'), { credential: { token: 't' }, fields: { after: 7 } });
+  assert.deepEqual(parseAuthMessage('{"type":"auth","signature":{"input":"i","signature":"s"}}'), { credential: { signature: { input: 'i', signature: 's' } }, fields: {} });
   const code = (f: () => unknown): string => {
     try {
       f();
@@ -121,6 +132,9 @@ test('the first message is checked before anything is sent', () => {
   assert.equal(code(() => parseAuthMessage('null')), 'invalid_request');
   assert.equal(code(() => parseAuthMessage('{"type":"hello","token":"t"}')), 'invalid_request');
   assert.equal(code(() => parseAuthMessage('{"type":"auth","token":5}')), 'invalid_request');
+  assert.equal(code(() => parseAuthMessage('{"type":"auth"}')), 'invalid_request', 'neither');
+  assert.equal(code(() => parseAuthMessage('{"type":"auth","token":"t","signature":{"input":"i","signature":"s"}}')), 'invalid_request', 'both');
+  assert.equal(code(() => parseAuthMessage('{"type":"auth","signature":{"input":"i"}}')), 'invalid_request', 'half a signature');
   assert.equal(wholeField({ cols: 90 }, 'cols', 1, 500, 80), 90);
   assert.equal(wholeField({}, 'cols', 1, 500, 80), 80);
   assert.equal(wholeField({}, 'after', 0, 10), undefined);
