@@ -11,7 +11,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    // web/ is found by the project service through web/tsconfig.json (DOM, JSX).
+    files: ['**/*.ts', 'web/**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

@@ -11,7 +11,7 @@ import type { SignedDocument } from '../../src/model/document.js';
 
 export interface UserKey {
   /** Signs with the private half (a non-extractable CryptoKey). */
-  sign(data: Uint8Array): Promise<Uint8Array>;
+  sign(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
   /** The public half as one OpenSSH line, the user's identity on the wire. */
   ssh: string;
 }
@@ -24,7 +24,7 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-function fromBase64(b64: string): Uint8Array {
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
   const s = atob(b64);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
@@ -71,7 +71,7 @@ export function sshLineOf(publicKey: Uint8Array, comment = ''): string {
 // PKCS#8 for an Ed25519 seed is this fixed prefix and the 32 bytes (RFC 8410).
 const PKCS8_ED25519_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
-function pemBody(pem: string, label: string): Uint8Array {
+function pemBody(pem: string, label: string): Uint8Array<ArrayBuffer> {
   const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(pem);
   if (m === null) throw new Error(`not a ${label} file`);
   return fromBase64((m[1] ?? '').replace(/\s+/g, ''));
@@ -105,7 +105,7 @@ function parseOpenSsh(pem: string): { seed: Uint8Array; publicKey: Uint8Array; c
  * user keygen` writes it) or an unencrypted OpenSSH ed25519 key.
  */
 export async function importUserKey(file: string): Promise<UserKey> {
-  let pkcs8: Uint8Array;
+  let pkcs8: Uint8Array<ArrayBuffer>;
   let comment = '';
   if (file.includes('BEGIN PRIVATE KEY')) {
     pkcs8 = pemBody(file, 'PRIVATE KEY');

@@ -1,0 +1,91 @@
+// The portal: signs in with the owner token, keeps one live stream open and
+// shows the page the hash names. Nothing here reloads the page: a refused
+// token (401 from the API, 4401 from the stream) returns to the sign-in page
+// and leaves form drafts where they were.
+
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { createApi, type ApiError } from './api';
+import { openStream, type StreamStatus } from './stream';
+import { saveToken, savedToken } from './session';
+import { NOTHING_YET, applyMessage } from './live';
+import { SignIn } from './pages/sign-in';
+import { CommunityPage } from './pages/community';
+import { GatewayPage } from './pages/gateway';
+import { ServicesPage } from './pages/services';
+import './style.css';
+
+const PAGES = { community: 'Community', gateway: 'Gateway', services: 'Services' } as const;
+type PageName = keyof typeof PAGES;
+
+function pageOf(hash: string): PageName {
+  const name = hash.replace(/^#\/?/, '');
+  return Object.hasOwn(PAGES, name) ? (name as PageName) : 'community';
+}
+
+function App() {
+  const [token, setToken] = useState(savedToken);
+  const [signInNote, setSignInNote] = useState<string | undefined>();
+  const [page, setPage] = useState(() => pageOf(location.hash));
+  const [live, setLive] = useState(NOTHING_YET);
+  const [status, setStatus] = useState<StreamStatus>('connecting');
+
+  const signOut = (note: string | undefined): void => {
+    saveToken(null);
+    setToken(null);
+    setSignInNote(note);
+  };
+  const expired = (detail: string): void => signOut(`Your sign-in was refused (${detail}). Sign in again; what you typed is kept.`);
+
+  const api = useMemo(() => (token === null ? undefined : createApi({ token, onUnauthorized: (e: ApiError) => expired(e.message) })), [token]);
+
+  useEffect(() => {
+    const onHash = (): void => setPage(pageOf(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(() => {
+    if (token === null) return undefined;
+    setLive(NOTHING_YET);
+    const stream = openStream({
+      token,
+      onMessage: (m) => setLive((l) => applyMessage(l, m)),
+      onStatus: setStatus,
+      onUnauthorized: (p) => expired(p?.detail ?? 'the live stream refused the token'),
+    });
+    return () => stream.close();
+  }, [token]);
+
+  useEffect(() => {
+    document.title = token === null ? 'Sign in · hearth' : `${PAGES[page]} · hearth`;
+  }, [page, token]);
+
+  if (token === null || api === undefined) {
+    return <SignIn note={signInNote} onSignedIn={(t) => { saveToken(t); setSignInNote(undefined); setToken(t); }} />;
+  }
+  return (
+    <>
+      <header class="bar">
+        <span class="brand">hearth{live.self === undefined ? '' : ` · ${live.self}`}</span>
+        <nav aria-label="Pages">
+          {(Object.keys(PAGES) as PageName[]).map((p) => (
+            <a key={p} href={`#/${p}`} aria-current={p === page ? 'page' : undefined}>{PAGES[p]}</a>
+          ))}
+        </nav>
+        <span class={`live live-${status}`} role="status" aria-live="polite">
+          {status === 'live' ? 'live' : status === 'connecting' ? 'connecting…' : 'reconnecting…'}
+        </span>
+        <button type="button" onClick={() => signOut(undefined)}>Sign out</button>
+      </header>
+      <main>
+        {page === 'community' && <CommunityPage live={live} />}
+        {page === 'gateway' && <GatewayPage api={api} live={live} />}
+        {page === 'services' && <ServicesPage live={live} />}
+      </main>
+    </>
+  );
+}
+
+const root = document.getElementById('app');
+if (root !== null) render(<App />, root);
