@@ -79,11 +79,13 @@ const FRACTIONAL: ReadonlySet<keyof SliverResources> = new Set(['cpu', 'upMbit',
 // It keeps names safe as file names, container names and URL segments.
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export function validateName(kind: string, name: string): void {
+/** Refuses a name that is not a DNS label; the problem names `field`, the request field it came in. */
+export function validateName(kind: string, name: string, field = 'name'): void {
   if (!NAME_RE.test(name)) {
     throw new HearthError(
       'invalid_name',
       `${kind} name ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)} must be 1-63 lower-case letters, digits or inner hyphens`,
+      { field },
     );
   }
 }

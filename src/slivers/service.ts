@@ -129,13 +129,13 @@ export function createSliverService(init: SliverServiceInit): SliverService {
     create(req) {
       validateName('sliver', req.name);
       const slice = req.slice ?? req.name;
-      validateName('slice', slice);
+      validateName('slice', slice, 'slice');
       const template = (req.template ?? 'busybox') as TemplateName;
       if (!TEMPLATES.includes(template)) {
-        throw new HearthError('unknown_template', `unknown template ${JSON.stringify(req.template)}; known: ${TEMPLATES.join(', ')}`);
+        throw new HearthError('unknown_template', `unknown template ${JSON.stringify(req.template)}; known: ${TEMPLATES.join(', ')}`, { field: 'template' });
       }
       if (!templates.includes(template)) {
-        throw new HearthError('unknown_template', `template ${template} is not available on this gateway yet; available: ${templates.join(', ')}`);
+        throw new HearthError('unknown_template', `template ${template} is not available on this gateway yet; available: ${templates.join(', ')}`, { field: 'template' });
       }
       const packages = packagesFor(template, req.packages);
       const resources: SliverResources = { ...DEFAULT_RESOURCES, ...req.resources };
@@ -144,7 +144,7 @@ export function createSliverService(init: SliverServiceInit): SliverService {
       const spec: SliverSpec = { name: req.name, template, packages, resources, slice };
       const id = randomBytes(6).toString('hex');
       const created = store.transaction(() => {
-        if (store.getSliver(req.name) !== undefined) throw new HearthError('name_taken', `a sliver named ${req.name} already exists`);
+        if (store.getSliver(req.name) !== undefined) throw new HearthError('name_taken', `a sliver named ${req.name} already exists`, { field: 'name' });
         admit(init.contribution(), usage(), resources);
         const inserted = store.insertSliver(id, spec, req.start === false ? 'stopped' : 'running');
         if (services.length > 0) assignServices(store, id, services);

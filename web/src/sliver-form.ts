@@ -1,6 +1,8 @@
 // The create-sliver form's values and the checks it makes before sending,
-// the same rules as src/model/sliver.ts (names, RESOURCE_BOUNDS), so a value
-// the API would refuse is refused here first.
+// with the API's own rules (src/model/sliver.ts: names, RESOURCE_BOUNDS,
+// defaults), so a value the API would refuse is refused here first.
+
+import { DEFAULT_RESOURCES, RESOURCE_BOUNDS, TEMPLATES as MODEL_TEMPLATES, validateName } from '../../src/model/sliver.js';
 
 export interface SliverDraft {
   name: string;
@@ -13,31 +15,28 @@ export interface SliverDraft {
 export type SliverField = keyof SliverDraft;
 export type FieldErrors = Partial<Record<SliverField, string>>;
 
-/** src/model/sliver.ts DEFAULT_RESOURCES. */
-export const NEW_SLIVER: SliverDraft = { name: '', template: 'busybox', cpu: '0.5', memoryMb: '128', diskMb: '256' };
-export const TEMPLATES = ['busybox', 'debian'];
+const { cpu, memoryMb, diskMb } = DEFAULT_RESOURCES;
+export const NEW_SLIVER: SliverDraft = { name: '', template: 'busybox', cpu: String(cpu), memoryMb: String(memoryMb), diskMb: String(diskMb) };
+export const TEMPLATES: readonly string[] = MODEL_TEMPLATES;
 
-const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const BOUNDS = {
-  cpu: { min: 0.01, max: 256, whole: false, unit: 'cores' },
-  memoryMb: { min: 16, max: 1024 * 1024, whole: true, unit: 'MB' },
-  diskMb: { min: 16, max: 64 * 1024 * 1024, whole: true, unit: 'MB' },
-} as const;
+const UNITS = { cpu: { whole: false, unit: 'cores' }, memoryMb: { whole: true, unit: 'MB' }, diskMb: { whole: true, unit: 'MB' } } as const;
 
-/** Problems the API reports without a field that concern one. */
-const FIELD_OF_CODE: Record<string, SliverField> = { invalid_name: 'name', name_taken: 'name', unknown_template: 'template' };
-
-export function fieldOfProblem(code: string, field: string | undefined): SliverField | undefined {
-  if (field !== undefined) return field in NEW_SLIVER ? (field as SliverField) : undefined;
-  return FIELD_OF_CODE[code];
+/** The form field a problem of the API concerns, when it names one the form has. */
+export function fieldOfProblem(field: string | undefined): SliverField | undefined {
+  return field !== undefined && field in NEW_SLIVER ? (field as SliverField) : undefined;
 }
 
 export function checkDraft(d: SliverDraft): FieldErrors {
   const errors: FieldErrors = {};
-  if (!NAME_RE.test(d.name)) errors.name = '1-63 lower-case letters, digits or inner hyphens (not first or last).';
+  try {
+    validateName('sliver', d.name);
+  } catch {
+    errors.name = '1-63 lower-case letters, digits or inner hyphens (not first or last).';
+  }
   if (!TEMPLATES.includes(d.template)) errors.template = `One of ${TEMPLATES.join(', ')}.`;
   for (const key of ['cpu', 'memoryMb', 'diskMb'] as const) {
-    const { min, max, whole, unit } = BOUNDS[key];
+    const { min, max } = RESOURCE_BOUNDS[key];
+    const { whole, unit } = UNITS[key];
     const text = d[key].trim();
     const n = Number(text);
     if (text === '' || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {

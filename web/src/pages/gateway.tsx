@@ -58,7 +58,7 @@ function CreateSliver({ api, onCreated }: { api: Api; onCreated: () => void }) {
       saveDraft(DRAFT, null);
       onCreated();
     } catch (err) {
-      const field = err instanceof ApiError ? fieldOfProblem(err.code, err.field) : undefined;
+      const field = err instanceof ApiError ? fieldOfProblem(err.field) : undefined;
       if (field === undefined) setActionError(messageOf(err));
       else setErrors({ [field]: messageOf(err) });
     } finally {
