@@ -192,6 +192,22 @@ test("a name the API refuses shows the API's problem beside the field", async ()
   assert.equal(await sliverRow('web1').count(), 1);
 });
 
+test('a console opened from the gateway page runs what is typed in the sliver, and ends with the shell', async () => {
+  await page.getByRole('link', { name: 'Console in web1' }).click();
+  const status = page.locator('.status-line');
+  await status.filter({ hasText: /^open/ }).waitFor({ timeout: SLIVER_READY_MS });
+  // The terminal has the focus once the shell is there: typing goes to it.
+  await page.keyboard.type('echo "sum $((6*7))"\n');
+  await page.locator('.xterm-rows', { hasText: 'sum 42' }).waitFor();
+  await checkPage('console');
+  await page.keyboard.type('exit 3\n');
+  await status.filter({ hasText: 'the shell exited with code 3' }).waitFor();
+  await page.goto(`${base}#/console/no-such-sliver`);
+  await status.filter({ hasText: /^refused \(sliver_not_found\)/ }).waitFor();
+  await page.getByRole('link', { name: 'Back to the gateway' }).click();
+  await sliverRow('web1').waitFor();
+});
+
 test('deleting asks first, then the sliver goes', async () => {
   await page.getByLabel('Name', { exact: true }).fill('doomed');
   await page.getByLabel('Memory (MB)').fill('32');

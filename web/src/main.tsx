@@ -13,20 +13,27 @@ import { SignIn } from './pages/sign-in';
 import { CommunityPage } from './pages/community';
 import { GatewayPage } from './pages/gateway';
 import { ServicesPage } from './pages/services';
+import { ConsolePage } from './pages/console';
 import './style.css';
 
 const PAGES = { community: 'Community', gateway: 'Gateway', services: 'Services' } as const;
 type PageName = keyof typeof PAGES;
 
-function pageOf(hash: string): PageName {
-  const name = hash.replace(/^#\/?/, '');
-  return Object.hasOwn(PAGES, name) ? (name as PageName) : 'community';
+/** The page a hash names; #/console/NAME is a console in sliver NAME. */
+type Route = { page: PageName } | { page: 'console'; sliver: string };
+
+function routeOf(hash: string): Route {
+  const path = hash.replace(/^#\/?/, '');
+  const console = /^console\/(.+)$/.exec(path);
+  if (console?.[1] !== undefined) return { page: 'console', sliver: decodeURIComponent(console[1]) };
+  return { page: Object.hasOwn(PAGES, path) ? (path as PageName) : 'community' };
 }
 
 function App() {
   const [token, setToken] = useState(savedToken);
   const [signInNote, setSignInNote] = useState<string | undefined>();
-  const [page, setPage] = useState(() => pageOf(location.hash));
+  const [route, setRoute] = useState(() => routeOf(location.hash));
+  const page = route.page;
   const [live, setLive] = useState(NOTHING_YET);
   const [status, setStatus] = useState<StreamStatus>('connecting');
 
@@ -40,7 +47,7 @@ function App() {
   const api = useMemo(() => (token === null ? undefined : createApi({ token, onUnauthorized: (e: ApiError) => expired(e.message) })), [token]);
 
   useEffect(() => {
-    const onHash = (): void => setPage(pageOf(location.hash));
+    const onHash = (): void => setRoute(routeOf(location.hash));
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
@@ -58,8 +65,9 @@ function App() {
   }, [token]);
 
   useEffect(() => {
-    document.title = token === null ? 'Sign in · hearth' : `${PAGES[page]} · hearth`;
-  }, [page, token]);
+    const title = route.page === 'console' ? `Console in ${route.sliver}` : PAGES[route.page];
+    document.title = token === null ? 'Sign in · hearth' : `${title} · hearth`;
+  }, [route, token]);
 
   if (token === null || api === undefined) {
     return <SignIn note={signInNote} onSignedIn={(t) => { saveToken(t); setSignInNote(undefined); setToken(t); }} />;
@@ -82,6 +90,7 @@ function App() {
         {page === 'community' && <CommunityPage live={live} />}
         {page === 'gateway' && <GatewayPage api={api} live={live} />}
         {page === 'services' && <ServicesPage live={live} />}
+        {route.page === 'console' && <ConsolePage key={route.sliver} sliver={route.sliver} token={token} onUnauthorized={expired} />}
       </main>
     </>
   );

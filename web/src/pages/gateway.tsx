@@ -116,6 +116,7 @@ function SliverRow({ sliver, api, onChanged }: { sliver: Sliver; api: Api; onCha
       <td>{sliver.resources.cpu} cpu, {sliver.resources.memoryMb} MB, {sliver.resources.diskMb} MB disk</td>
       <td>{sliver.address ?? '—'}</td>
       <td class="actions">
+        {!deleting && sliver.observed === 'running' && <a class="button" href={`#/console/${encodeURIComponent(sliver.name)}`} aria-label={`Console in ${sliver.name}`}>Console</a>}
         {!deleting && !confirming && <button type="button" onClick={() => setConfirming(true)} aria-label={`Delete ${sliver.name}`}>Delete</button>}
         {confirming && (
           <span role="group" aria-label={`Confirm deleting ${sliver.name}`}>
