@@ -19,7 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createTestGateway, type TestGateway } from '../support/gateway.js';
+import { signDocument } from '../../src/cloud/signed-document.js';
+import { SLICE_KINDS } from '../../src/model/slice.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const here = fileURLToPath(import.meta.url);
@@ -236,6 +239,21 @@ test('the services page lists a service by type, live, with open and copy', asyn
   assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), address);
   await assertReachableByTab([`Open www on ${gw.config.name}`, `Copy the address of www on ${gw.config.name}`]);
   await checkPage('services');
+});
+
+test("the slices page shows a user's slice, where its sliver runs, as it comes up", async () => {
+  await page.getByRole('link', { name: 'Slices' }).click();
+  await page.locator('.empty', { hasText: 'No slice runs in the community yet' }).waitFor();
+  // A user's signed request, as `hearth slice create` makes it; the gateway is a community of one.
+  const document = signDocument({
+    kind: SLICE_KINDS.create, privateKey: generateKeyPairSync('ed25519').privateKey, at: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url'),
+    body: { name: 'shared', slivers: 1, template: 'busybox', resources: { cpu: 0.1, memoryMb: 32, diskMb: 64 } },
+  });
+  await gw.api.request('POST', '/api/v1/slices', { document });
+  const card = page.getByRole('article', { name: 'Slice shared' });
+  await card.getByText('1 of 1 slivers running').waitFor({ timeout: SLIVER_READY_MS });
+  await card.getByRole('region', { name: 'Slivers of shared' }).locator('tbody tr', { hasText: 'running' }).waitFor();
+  await checkPage('slices');
 });
 
 test('when the gateway restarts, the stream reconnects and resynchronises, each event once', async () => {

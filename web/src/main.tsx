@@ -13,10 +13,11 @@ import { SignIn } from './pages/sign-in';
 import { CommunityPage } from './pages/community';
 import { GatewayPage } from './pages/gateway';
 import { ServicesPage } from './pages/services';
+import { SlicesPage } from './pages/slices';
 import { ConsolePage } from './pages/console';
 import './style.css';
 
-const PAGES = { community: 'Community', gateway: 'Gateway', services: 'Services' } as const;
+const PAGES = { community: 'Community', gateway: 'Gateway', slices: 'Slices', services: 'Services' } as const;
 type PageName = keyof typeof PAGES;
 
 /** The page a hash names; #/console/NAME is a console in sliver NAME. */
@@ -89,6 +90,7 @@ function App() {
       <main>
         {page === 'community' && <CommunityPage live={live} />}
         {page === 'gateway' && <GatewayPage api={api} live={live} />}
+        {page === 'slices' && <SlicesPage api={api} live={live} />}
         {page === 'services' && <ServicesPage live={live} />}
         {route.page === 'console' && <ConsolePage key={route.sliver} sliver={route.sliver} token={token} onUnauthorized={expired} />}
       </main>

@@ -1,0 +1,89 @@
+// The slices page: every slice of the community as the gateway gathers it
+// from its hosts (the owner sees all of them), each with its state, where
+// each of its slivers runs, and when it expires. Re-read when an event about
+// a sliver arrives here and every few seconds, since a slice changes on
+// other gateways too. Creating and deleting a slice take the user's key
+// (documents signed in the page), which comes with user sign-in.
+
+import type { JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { Api } from '../api';
+import type { Live } from '../live';
+import type { SliceView } from '../../../src/model/slice.js';
+
+/** Slices change on other gateways without an event here: re-read this often. */
+const REREAD_MS = 5000;
+
+const shortUser = (id: string): string => (id.length > 18 ? `${id.slice(0, 18)}…` : id);
+
+export function SlicesPage({ api, live }: { api: Api; live: Live }): JSX.Element {
+  const [slices, setSlices] = useState<SliceView[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const lastSeq = live.events.at(-1)?.seq;
+
+  useEffect(() => {
+    let gone = false;
+    const read = (): void => {
+      api.get<{ items: SliceView[] }>('/api/v1/slices').then(
+        (r) => {
+          if (gone) return;
+          setSlices(r.items);
+          setError(undefined);
+        },
+        (err: unknown) => !gone && setError(err instanceof Error ? err.message : String(err)),
+      );
+    };
+    read();
+    const timer = setInterval(read, REREAD_MS);
+    return () => {
+      gone = true;
+      clearInterval(timer);
+    };
+  }, [api, lastSeq]);
+
+  if (slices === undefined) {
+    return (
+      <section aria-busy={error === undefined}>
+        <h1>Slices</h1>
+        {error === undefined ? <p>Gathering the slices from their gateways…</p> : <p class="error" role="alert">{error}</p>}
+      </section>
+    );
+  }
+  return (
+    <section>
+      <h1>Slices</h1>
+      {error !== undefined && <p class="error" role="alert">{error}</p>}
+      {slices.length === 0 && (
+        <div class="empty">
+          <p>No slice runs in the community yet.</p>
+          <p>A user asks any gateway for one with <code>hearth slice create NAME --slivers N</code>, or deploys an app with <code>hearth app deploy NAME</code>.</p>
+        </div>
+      )}
+      {slices.map((s) => (
+        <article class="card" key={`${s.user}/${s.name}`} aria-label={`Slice ${s.name}`}>
+          <h2>{s.name} <span class={`badge state-${s.state}`}>{s.state}</span></h2>
+          <p>
+            {s.slivers.filter((x) => x.observed === 'running').length} of {s.spec.slivers} slivers running · {s.spec.template}
+            {s.spec.app !== null && ` · app ${s.spec.app.name}`} · user <code title={s.user}>{shortUser(s.user)}</code> · expires {new Date(s.expiresAt).toLocaleString()}
+            {s.unreachable.length > 0 && ` · not reached: ${s.unreachable.join(', ')}`}
+          </p>
+          <div class="scroll" role="region" aria-label={`Slivers of ${s.name}`} tabIndex={0}>
+            <table>
+              <thead><tr><th scope="col">#</th><th scope="col">Gateway</th><th scope="col">State</th><th scope="col">Address</th></tr></thead>
+              <tbody>
+                {s.slivers.map((x) => (
+                  <tr key={x.index}>
+                    <th scope="row">{x.index}</th>
+                    <td>{x.gateway ?? '—'}</td>
+                    <td><span class={`badge state-${x.observed}`}>{x.observed}</span>{x.reason !== null && <span class="reason"> {x.reason}</span>}</td>
+                    <td>{x.address ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </article>
+      ))}
+    </section>
+  );
+}
