@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     const page = await browser.newPage();
     await page.goto(`${bridge.url}/`);
     await page.getByLabel('Owner token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await allAlive(page, GATEWAYS);
     progress(`signed in; the page lists ${GATEWAYS} gateways alive; load ${load()}`);
     for (let i = 0; i < RUNS; i++) {

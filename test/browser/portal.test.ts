@@ -118,8 +118,11 @@ async function assertReachableByTab(names: string[]): Promise<void> {
 
 async function signIn(token: string): Promise<void> {
   await page.getByLabel('Owner token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
+
+/** The community user of the slices stories. */
+const userKey = generateKeyPairSync('ed25519').privateKey;
 
 const sliverRow = (name: string) => page.locator('tbody tr', { has: page.locator('th', { hasText: new RegExp(`^${name}$`) }) });
 
@@ -246,7 +249,7 @@ test("the slices page shows a user's slice, where its sliver runs, as it comes u
   await page.locator('.empty', { hasText: 'No slice runs in the community yet' }).waitFor();
   // A user's signed request, as `hearth slice create` makes it; the gateway is a community of one.
   const document = signDocument({
-    kind: SLICE_KINDS.create, privateKey: generateKeyPairSync('ed25519').privateKey, at: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url'),
+    kind: SLICE_KINDS.create, privateKey: userKey, at: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url'),
     body: { name: 'shared', slivers: 1, template: 'busybox', resources: { cpu: 0.1, memoryMb: 32, diskMb: 64 } },
   });
   await gw.api.request('POST', '/api/v1/slices', { document });
@@ -254,6 +257,32 @@ test("the slices page shows a user's slice, where its sliver runs, as it comes u
   await card.getByText('1 of 1 slivers running').waitFor({ timeout: SLIVER_READY_MS });
   await card.getByRole('region', { name: 'Slivers of shared' }).locator('tbody tr', { hasText: 'running' }).waitFor();
   await checkPage('slices');
+});
+
+test('a user signs in with their key: their slices and the community, not the gateway page; a bad key is refused beside the field', async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Private key').fill('-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----');
+  await page.getByRole('button', { name: 'Sign in with my key' }).click();
+  await page.locator('#user-key-error[role=alert]').waitFor();
+  assert.equal(await page.getByLabel('Private key').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Private key').fill(userKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  await page.getByRole('button', { name: 'Sign in with my key' }).click();
+  await page.getByRole('status').filter({ hasText: /^live$/ }).waitFor();
+  assert.equal(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Gateway' }).count(), 0, 'no gateway page for a user');
+  await page.getByRole('link', { name: 'Slices' }).click();
+  await page.getByRole('article', { name: 'Slice shared' }).getByText('1 of 1 slivers running').waitFor();
+  // Another user's slice is not theirs to see.
+  const other = signDocument({
+    kind: SLICE_KINDS.create, privateKey: generateKeyPairSync('ed25519').privateKey, at: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url'),
+    body: { name: 'private', slivers: 1, template: 'busybox', resources: { cpu: 0.1, memoryMb: 32, diskMb: 64 } },
+  });
+  await gw.api.request('POST', '/api/v1/slices', { document: other });
+  await page.waitForTimeout(6000); // one re-read of the page, which would show it
+  assert.equal(await page.getByRole('article', { name: 'Slice private' }).count(), 0, "another user's slice is not shown");
+  await checkPage('user-slices');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(gw.token);
+  await page.getByRole('status').filter({ hasText: /^live$/ }).waitFor();
 });
 
 test('when the gateway restarts, the stream reconnects and resynchronises, each event once', async () => {

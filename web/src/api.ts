@@ -1,8 +1,10 @@
-// The portal's HTTP client: every call carries the owner token, and every
-// refusal becomes an ApiError with the problem's code, detail and field.
+// The portal's HTTP client: every call carries the owner token or the user's
+// signature, and every refusal becomes an ApiError with the problem's code,
+// detail and field.
 // A 401 anywhere also tells the app, which returns to the sign-in page.
 
 import type { Problem } from './types';
+import { authHeaders, type Credential } from './credential';
 
 export class ApiError extends Error {
   readonly code: string;
@@ -25,7 +27,7 @@ export interface Api {
 }
 
 export interface ApiInit {
-  token: string;
+  credential: Credential;
   /** Called on any 401 before the error is thrown. */
   onUnauthorized?: (error: ApiError) => void;
 }
@@ -43,9 +45,9 @@ async function errorOf(res: Response): Promise<ApiError> {
   return new ApiError({ code: 'http_error', status: res.status, detail: `HTTP ${res.status} ${res.statusText}`.trim() });
 }
 
-export function createApi({ token, onUnauthorized }: ApiInit): Api {
+export function createApi({ credential, onUnauthorized }: ApiInit): Api {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+    const headers: Record<string, string> = { accept: 'application/json', ...(await authHeaders(credential, method, new URL(path, location.href).href)) };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {

@@ -8,6 +8,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { createApi, type ApiError } from './api';
 import { openStream, type StreamStatus } from './stream';
 import { saveToken, savedToken } from './session';
+import type { Credential } from './credential';
 import { NOTHING_YET, applyMessage } from './live';
 import { SignIn } from './pages/sign-in';
 import { CommunityPage } from './pages/community';
@@ -31,7 +32,10 @@ function routeOf(hash: string): Route {
 }
 
 function App() {
-  const [token, setToken] = useState(savedToken);
+  const [credential, setCredential] = useState<Credential | null>(() => {
+    const token = savedToken();
+    return token === null ? null : { kind: 'owner', token };
+  });
   const [signInNote, setSignInNote] = useState<string | undefined>();
   const [route, setRoute] = useState(() => routeOf(location.hash));
   const page = route.page;
@@ -40,12 +44,20 @@ function App() {
 
   const signOut = (note: string | undefined): void => {
     saveToken(null);
-    setToken(null);
+    setCredential(null);
     setSignInNote(note);
+  };
+  const signedIn = (c: Credential): void => {
+    // The owner's token survives a reload of the tab; a user's key does not leave WebCrypto.
+    saveToken(c.kind === 'owner' ? c.token : null);
+    setSignInNote(undefined);
+    setCredential(c);
   };
   const expired = (detail: string): void => signOut(`Your sign-in was refused (${detail}). Sign in again; what you typed is kept.`);
 
-  const api = useMemo(() => (token === null ? undefined : createApi({ token, onUnauthorized: (e: ApiError) => expired(e.message) })), [token]);
+  const api = useMemo(() => (credential === null ? undefined : createApi({ credential, onUnauthorized: (e: ApiError) => expired(e.message) })), [credential]);
+  // The gateway page is the owner's: a user's requests there would all be refused.
+  const pages = (Object.keys(PAGES) as PageName[]).filter((p) => p !== 'gateway' || credential?.kind === 'owner');
 
   useEffect(() => {
     const onHash = (): void => setRoute(routeOf(location.hash));
@@ -54,31 +66,31 @@ function App() {
   }, []);
 
   useEffect(() => {
-    if (token === null) return undefined;
+    if (credential === null) return undefined;
     setLive(NOTHING_YET);
     const stream = openStream({
-      token,
+      credential,
       onMessage: (m) => setLive((l) => applyMessage(l, m)),
       onStatus: setStatus,
       onUnauthorized: (p) => expired(p?.detail ?? 'the live stream refused the token'),
     });
     return () => stream.close();
-  }, [token]);
+  }, [credential]);
 
   useEffect(() => {
     const title = route.page === 'console' ? `Console in ${route.sliver}` : PAGES[route.page];
-    document.title = token === null ? 'Sign in · hearth' : `${title} · hearth`;
-  }, [route, token]);
+    document.title = credential === null ? 'Sign in · hearth' : `${title} · hearth`;
+  }, [route, credential]);
 
-  if (token === null || api === undefined) {
-    return <SignIn note={signInNote} onSignedIn={(t) => { saveToken(t); setSignInNote(undefined); setToken(t); }} />;
+  if (credential === null || api === undefined) {
+    return <SignIn note={signInNote} onSignedIn={signedIn} />;
   }
   return (
     <>
       <header class="bar">
-        <span class="brand">hearth{live.self === undefined ? '' : ` · ${live.self}`}</span>
+        <span class="brand">hearth{live.self === undefined ? '' : ` · ${live.self}`}{credential.kind === 'user' && ' · as a user'}</span>
         <nav aria-label="Pages">
-          {(Object.keys(PAGES) as PageName[]).map((p) => (
+          {pages.map((p) => (
             <a key={p} href={`#/${p}`} aria-current={p === page ? 'page' : undefined}>{PAGES[p]}</a>
           ))}
         </nav>
@@ -89,10 +101,10 @@ function App() {
       </header>
       <main>
         {page === 'community' && <CommunityPage live={live} />}
-        {page === 'gateway' && <GatewayPage api={api} live={live} />}
+        {page === 'gateway' && credential.kind === 'owner' && <GatewayPage api={api} live={live} />}
         {page === 'slices' && <SlicesPage api={api} live={live} />}
         {page === 'services' && <ServicesPage live={live} />}
-        {route.page === 'console' && <ConsolePage key={route.sliver} sliver={route.sliver} token={token} onUnauthorized={expired} />}
+        {route.page === 'console' && <ConsolePage key={route.sliver} sliver={route.sliver} credential={credential} onUnauthorized={expired} />}
       </main>
     </>
   );

@@ -74,7 +74,11 @@ const PKCS8_ED25519_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x
 function pemBody(pem: string, label: string): Uint8Array<ArrayBuffer> {
   const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(pem);
   if (m === null) throw new Error(`not a ${label} file`);
-  return fromBase64((m[1] ?? '').replace(/\s+/g, ''));
+  try {
+    return fromBase64((m[1] ?? '').replace(/\s+/g, ''));
+  } catch {
+    throw new Error(`the ${label} file is damaged: its body is not base64`);
+  }
 }
 
 /** The seed, public key and comment of an unencrypted OpenSSH ed25519 private key file. */
@@ -115,7 +119,10 @@ export async function importUserKey(file: string): Promise<UserKey> {
     comment = k.comment;
   }
   // Imported once extractable to learn the public half (WebCrypto derives it in the JWK), then again without.
-  const probe = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, true, ['sign']);
+  // WebCrypto's own refusals often say nothing (a bare DataError): say what was wrong.
+  const probe = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, true, ['sign']).catch(() => {
+    throw new Error('this is not an Ed25519 private key (a user key is ed25519: PKCS#8 from `hearth user keygen`, or OpenSSH)');
+  });
   const jwk = await crypto.subtle.exportKey('jwk', probe);
   if (jwk.x === undefined) throw new Error('the key has no public half');
   const publicKey = fromBase64(jwk.x.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (jwk.x.length % 4)) % 4));

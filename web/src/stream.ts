@@ -4,6 +4,7 @@
 // on, so no event reaches the app twice.
 
 import type { CommunityStatus, HearthEvent, NodeList, Problem, ServiceEntry } from './types';
+import { socketAuth, type Credential } from './credential';
 
 export type StreamMessage =
   | { type: 'ready'; self: string; seq: number }
@@ -16,10 +17,10 @@ export type StreamMessage =
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting';
 
 export interface StreamInit {
-  token: string;
+  credential: Credential;
   onMessage: (message: StreamMessage) => void;
   onStatus: (status: StreamStatus) => void;
-  /** The token was refused (close 4401): the stream stops. */
+  /** The token or signature was refused (close 4401): the stream stops. */
   onUnauthorized: (problem: Problem | undefined) => void;
   /** ws(s)://host/api/v1/stream by default, from the page's own address. */
   url?: string;
@@ -48,7 +49,12 @@ export function openStream(init: StreamInit): Stream {
   const connect = (): void => {
     const ws = new WebSocket(url);
     socket = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: init.token, ...(lastSeq === undefined ? {} : { after: lastSeq }) }));
+    ws.onopen = () => {
+      const after = lastSeq;
+      void socketAuth(init.credential, '/api/v1/stream').then((auth) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ ...auth, ...(after === undefined ? {} : { after }) }));
+      });
+    };
     ws.onmessage = (e: MessageEvent<unknown>) => {
       if (typeof e.data !== 'string') return;
       let message: StreamMessage;

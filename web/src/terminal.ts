@@ -7,6 +7,7 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
+import { socketAuth, type Credential } from './credential';
 
 export type ConsoleState =
   | { kind: 'connecting' }
@@ -19,19 +20,24 @@ export interface ConsoleHandle {
   close(): void;
 }
 
-export function openConsole(box: HTMLElement, init: { sliver: string; token: string; onState(s: ConsoleState): void }): ConsoleHandle {
+export function openConsole(box: HTMLElement, init: { sliver: string; credential: Credential; onState(s: ConsoleState): void }): ConsoleHandle {
   const term = new Terminal({ cursorBlink: true, fontSize: 14, scrollback: 2000 });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(box);
   fit.fit();
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(`${scheme}://${location.host}/api/v1/slivers/${encodeURIComponent(init.sliver)}/console`);
+  const path = `/api/v1/slivers/${encodeURIComponent(init.sliver)}/console`;
+  const ws = new WebSocket(`${scheme}://${location.host}${path}`);
   ws.binaryType = 'arraybuffer';
   let ready = false;
   let ended = false;
   const encoder = new TextEncoder();
-  ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: init.token, cols: term.cols, rows: term.rows }));
+  ws.onopen = () => {
+    void socketAuth(init.credential, path).then((auth) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ ...auth, cols: term.cols, rows: term.rows }));
+    });
+  };
   ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) => {
     if (typeof e.data !== 'string') {
       term.write(new Uint8Array(e.data));

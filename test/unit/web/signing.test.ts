@@ -71,5 +71,6 @@ test('a document signed in the page verifies at any gateway, and not once its bo
 test('what the page cannot use is refused with the reason', async () => {
   await assert.rejects(importUserKey('hello'), /not an OpenSSH private key|not a OPENSSH PRIVATE KEY file/);
   const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  await assert.rejects(importUserKey(rsa));
+  await assert.rejects(importUserKey(rsa), /not an Ed25519 private key/);
+  await assert.rejects(importUserKey('-----BEGIN PRIVATE KEY-----\nnot*a*key\n-----END PRIVATE KEY-----'), /damaged: its body is not base64/);
 });

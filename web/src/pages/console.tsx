@@ -1,10 +1,11 @@
 // A console in one of this gateway's slivers: a login shell on a real
-// pseudo-terminal, for the gateway's owner. The terminal (xterm.js) is
+// pseudo-terminal, for the gateway's owner and the user of the sliver's slice. The terminal (xterm.js) is
 // loaded when the page opens, not with the first page.
 
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConsoleState } from '../terminal';
+import type { Credential } from '../credential';
 
 function describe(s: ConsoleState): string {
   switch (s.kind) {
@@ -16,7 +17,7 @@ function describe(s: ConsoleState): string {
   }
 }
 
-export function ConsolePage({ sliver, token, onUnauthorized }: { sliver: string; token: string; onUnauthorized: (detail: string) => void }): JSX.Element {
+export function ConsolePage({ sliver, credential, onUnauthorized }: { sliver: string; credential: Credential; onUnauthorized: (detail: string) => void }): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
   const [state, setState] = useState<ConsoleState>({ kind: 'connecting' });
   const [attempt, setAttempt] = useState(0);
@@ -28,7 +29,7 @@ export function ConsolePage({ sliver, token, onUnauthorized }: { sliver: string;
     void import('../terminal').then(({ openConsole }) => {
       if (gone || box.current === null) return;
       handle = openConsole(box.current, {
-        sliver, token,
+        sliver, credential,
         onState: (s) => {
           if (s.kind === 'refused' && s.code === 'unauthorized') onUnauthorized(s.detail);
           setState(s);
@@ -39,7 +40,7 @@ export function ConsolePage({ sliver, token, onUnauthorized }: { sliver: string;
       gone = true;
       handle?.close();
     };
-  }, [sliver, token, attempt]);
+  }, [sliver, credential, attempt]);
 
   const over = state.kind !== 'connecting' && state.kind !== 'open';
   return (
