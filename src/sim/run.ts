@@ -79,7 +79,7 @@ export interface SimResult {
   hours: number;
   seed: number;
   utilisationTarget: number;
-  placement: { attempts: number; placed: number; success: number; messagesPerPlacement: number; fullViewFallbacks: number; refusals: number };
+  placement: { attempts: number; placed: number; success: number; messagesPerPlacement: number; viewWidenings: number; refusals: number };
   ideal: { attempts: number; placed: number; success: number };
   /** Max/mean of the used share over live production gateways, averaged over the samples after warm-up. */
   imbalance: { sampled: number; ideal: number; ratio: number };
@@ -114,7 +114,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
 
   const counting = (): boolean => now >= config.warmupMs;
   const stats = {
-    attempts: 0, placed: 0, messages: 0, fallbacks: 0, refusals: 0, idealAttempts: 0, idealPlaced: 0,
+    attempts: 0, placed: 0, messages: 0, widenings: 0, refusals: 0, idealAttempts: 0, idealPlaced: 0,
     failures: 0, declared: 0, detections: [] as number[], heals: [] as number[], healMessages: 0, restored: 0, healFailures: 0,
   };
   const samples: SimSample[] = [];
@@ -133,11 +133,11 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     return g !== undefined && g.mode !== 'drain' && believedAlive(beliefs, observer, g, now) ? 'alive' : 'gone';
   };
 
-  /** The view the entry gateway hands placement: a uniform sample of its members, or all of them. */
-  const viewSample = (observer: number, all: boolean): Gateway[] => {
-    if (all || config.viewSample >= gateways.length) return gateways;
+  /** The part of its view the entry gateway hands placement: `size` members drawn uniformly, or all of them. */
+  const viewSample = (size: number): Gateway[] => {
+    if (size >= gateways.length) return gateways;
     const picked = new Set<number>();
-    for (let i = 0; i < config.viewSample; i++) picked.add(Math.floor(rng() * gateways.length));
+    for (let i = 0; i < size; i++) picked.add(Math.floor(rng() * gateways.length));
     return [...picked].map((i) => gateways[i] as Gateway);
   };
 
@@ -160,14 +160,17 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
       const pending = indexes.filter((i) => !leased.has(i));
       if (pending.length === 0) break;
       const taken = [...holders, ...[...leased.values()].map((g) => (gateways[g] as Gateway).name)].map((name) => ({ name, zone: null }));
-      const decide = (all: boolean): ReturnType<typeof placeSlivers> => placeSlivers({
+      const decide = (size: number): ReturnType<typeof placeSlivers> => placeSlivers({
         spec: slice.spec, indexes: pending, holders: taken, refused, rng,
-        candidates: candidatesFrom(viewOf(beliefs, observer, viewSample(observer, all), now), { near: null }),
+        candidates: candidatesFrom(viewOf(beliefs, observer, viewSample(size), now), { near: null }),
       });
-      let placement = decide(false);
-      if (!placement.ok && config.viewSample < gateways.length) {
-        stats.fallbacks += counting() ? 1 : 0;
-        placement = decide(true);
+      // A sample too small to hold a placement is widened fourfold, up to the whole view, so the core refuses only what the whole view cannot take.
+      let size = config.viewSample;
+      let placement = decide(size);
+      while (!placement.ok && size < gateways.length) {
+        size *= 4;
+        stats.widenings += counting() ? 1 : 0;
+        placement = decide(size);
       }
       if (!placement.ok) return release();
       let roundMs = 0;
@@ -407,7 +410,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     scenario: config.scenario, gateways: config.gateways, hours: config.hours, seed: config.seed, utilisationTarget: config.utilisation,
     placement: {
       attempts: stats.attempts, placed: stats.placed, success: round3(stats.placed / Math.max(1, stats.attempts)),
-      messagesPerPlacement: round3(stats.messages / Math.max(1, stats.attempts)), fullViewFallbacks: stats.fallbacks, refusals: stats.refusals,
+      messagesPerPlacement: round3(stats.messages / Math.max(1, stats.attempts)), viewWidenings: stats.widenings, refusals: stats.refusals,
     },
     ideal: { attempts: stats.idealAttempts, placed: stats.idealPlaced, success: round3(stats.idealPlaced / Math.max(1, stats.idealAttempts)) },
     imbalance: { sampled: round3(sampled), ideal: round3(idealImbalance), ratio: round3(sampled / idealImbalance) },
