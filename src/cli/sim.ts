@@ -38,7 +38,7 @@ export function registerSimCommand(program: Command): void {
     .option('-n, --gateways <n>', 'how many gateways', positive('--gateways', true), 1000)
     .option('--hours <h>', 'simulated hours', positive('--hours', false), 24)
     .option('--seed <s>', 'seed: the same seed gives the same figures', positive('--seed', true), 1)
-    .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1)', positive('--utilisation', false))
+    .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1; default 0.7)', positive('--utilisation', false))
     .option('--json', 'print the figures (and the samples over time) as JSON')
     .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; json?: boolean }) => {
       const name = scenario ?? 'churn';

@@ -110,6 +110,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   let now = 0;
   let nextSliceId = 0;
   let nextRumor = 1;
+  /** Slices not yet departed: placed by the community, by the ideal scheduler, or by both. */
   const live = new Set<SimSlice>();
 
   const counting = (): boolean => now >= config.warmupMs;
@@ -363,14 +364,18 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
       count++;
     }
     let belowN = 0;
+    let slices = 0;
     for (const slice of live) {
+      // A slice only the ideal scheduler could place is not the community's.
+      if (slice.hosts.size === 0) continue;
+      slices++;
       let running = 0;
       for (const g of slice.hosts.values()) if ((gateways[g] as Gateway).up) running++;
       if (running < slice.n) belowN++;
     }
     const ratio = (m: number, s: number): number => (s > 0 ? m / (s / count) : 1);
     samples.push({
-      hour: round3(now / 3_600_000), up, slices: live.size, belowN, utilisation: round3(capCpu > 0 ? usedCpu / capCpu : 0),
+      hour: round3(now / 3_600_000), up, slices, belowN, utilisation: round3(capCpu > 0 ? usedCpu / capCpu : 0),
       imbalance: round3(ratio(max, sum)), idealImbalance: round3(ratio(idealMax, idealSum)),
     });
   };
@@ -397,7 +402,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
       }
     }
     if (onProgress !== undefined && now >= nextProgressMs) {
-      onProgress({ hour: Math.floor(now / 3_600_000), hours: config.hours, slices: live.size, up: gateways.filter((g) => g.up).length, placements: stats.attempts, heals: stats.heals.length });
+      onProgress({ hour: Math.floor(now / 3_600_000), hours: config.hours, slices: samples[samples.length - 1]?.slices ?? 0, up: gateways.filter((g) => g.up).length, placements: stats.attempts, heals: stats.heals.length });
       nextProgressMs += 3_600_000;
     }
   }

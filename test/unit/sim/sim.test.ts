@@ -33,6 +33,12 @@ void describe('a run', () => {
     assert.ok(r.placement.messagesPerPlacement > 5 && r.placement.messagesPerPlacement < 7, String(r.placement.messagesPerPlacement));
   });
 
+  test('without churn no slice the community placed is ever below its N, even when some slices find no room', () => {
+    const r = runSim(scenarioConfig('steady', { gateways: 60, hours: 3, seed: 4, utilisation: 0.95 }));
+    assert.ok(r.placement.placed < r.placement.attempts, 'every slice found room: the test proves nothing');
+    assert.ok(r.samples.length > 0 && r.samples.every((s) => s.belowN === 0 && s.slices > 0), JSON.stringify(r.samples));
+  });
+
   test('the ideal central scheduler is at least as balanced as sampled placement', () => {
     for (const seed of [1, 2]) {
       const r = runSim(scenarioConfig('steady', { gateways: 200, hours: 3, seed, utilisation: 0.6 }));
