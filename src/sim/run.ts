@@ -100,8 +100,9 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const rng = createRng(config.seed);
   const gateways = createGateways(config.gateways, config.mix, rng);
   const byName = new Map(gateways.map((g) => [g.name, g]));
+  /** By gateway: the slices it holds a sliver of, by slice id (at most one each: slices spread over gateways). */
   const hosted: Map<number, SimSlice>[] = gateways.map(() => new Map());
-  /** The same for the ideal scheduler's placements. */
+  /** By gateway: the slices the ideal scheduler put a sliver of there. */
   const idealHosted: Set<SimSlice>[] = gateways.map(() => new Set());
   const beliefs: Beliefs = { curve: spreadCurve(config.memberlist, config.link, config.gateways), seed: config.seed };
   const ideal = createIdealScheduler(gateways);
