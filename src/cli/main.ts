@@ -21,6 +21,7 @@ import { registerAppCommands } from './app.js';
 import { registerNodeCommands } from './node.js';
 import { buildingImageLine, PACKAGE_OPTION, registerImageCommands } from './image.js';
 import { registerServiceCommands } from './services.js';
+import { registerSimCommand } from './sim.js';
 import { VERSION } from '../agent/version.js';
 import { HearthError } from '../model/errors.js';
 
@@ -413,6 +414,7 @@ registerAppCommands(program, { client, emit, json, num });
 registerNodeCommands(program, { client, emit });
 registerImageCommands(program, { client, emit, json });
 registerServiceCommands(program, sliver, { client, emit });
+registerSimCommand(program);
 
 program.command('demo')
   .description('a community of gateways on this machine with apps deployed, each API bridged to 127.0.0.1:748N; Ctrl-C removes it all (needs root)')

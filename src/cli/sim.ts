@@ -1,0 +1,57 @@
+// `hearth sim`: runs the simulator (src/sim) and prints its figures. The
+// simulator is pure; this shell owns the wall clock (reported on stderr, so
+// --json output stays the same for the same seed) and the progress lines.
+
+import type { Command } from 'commander';
+import { runSim, type SimResult } from '../sim/run.js';
+import { isScenario, scenarioConfig, SCENARIOS } from '../sim/scenario.js';
+import { printTable } from './output.js';
+
+const positive = (label: string, integer: boolean) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${label} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+const seconds = (ms: number): string => (Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(1)} s`);
+const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+function printResult(r: SimResult): void {
+  printTable(['figure', 'value'], [
+    ['scenario', `${r.scenario}, ${r.gateways} gateways, ${r.hours} h, seed ${r.seed}`],
+    ['utilisation (target, measured)', `${percent(r.utilisationTarget)}, ${percent(r.utilisation)}`],
+    ['placement success (ideal)', `${percent(r.placement.success)} of ${r.placement.attempts} (${percent(r.ideal.success)})`],
+    ['messages per placement', r.placement.messagesPerPlacement.toFixed(2)],
+    ['imbalance max/mean (ideal, ratio)', `${r.imbalance.sampled.toFixed(3)} (${r.imbalance.ideal.toFixed(3)}, ${r.imbalance.ratio.toFixed(3)})`],
+    ['failures (declared dead)', `${r.failures.count} (${r.failures.declared})`],
+    ['detection median, p95', `${seconds(r.failures.detectionMedianMs)}, ${seconds(r.failures.detectionP95Ms)}`],
+    ['slivers healed', String(r.heal.healed)],
+    ['heal time median, p95', `${seconds(r.heal.medianMs)}, ${seconds(r.heal.p95Ms)}`],
+    ['messages per heal', r.heal.messagesPerHeal.toFixed(2)],
+    ['slices below N (max over samples)', String(r.samples.reduce((m, s) => Math.max(m, s.belowN), 0))],
+  ]);
+}
+
+export function registerSimCommand(program: Command): void {
+  program.command('sim [scenario]')
+    .description(`simulate a community with the real placement and healing cores (scenarios: ${SCENARIOS.join(', ')})`)
+    .option('-n, --gateways <n>', 'how many gateways', positive('--gateways', true), 1000)
+    .option('--hours <h>', 'simulated hours', positive('--hours', false), 24)
+    .option('--seed <s>', 'seed: the same seed gives the same figures', positive('--seed', true), 1)
+    .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1; default 0.7)', positive('--utilisation', false))
+    .option('--json', 'print the figures (and the samples over time) as JSON')
+    .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; json?: boolean }) => {
+      const name = scenario ?? 'churn';
+      if (!isScenario(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.join(', ')}`);
+      if (o.utilisation !== undefined && o.utilisation > 1) throw new Error('--utilisation must be at most 1');
+      const config = scenarioConfig(name, { gateways: o.gateways, hours: o.hours, seed: o.seed, ...(o.utilisation === undefined ? {} : { utilisation: o.utilisation }) });
+      const started = process.hrtime.bigint();
+      const wall = (): string => `${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`;
+      const result = runSim(config, (p) => {
+        process.stderr.write(`sim: hour ${p.hour}/${p.hours}, ${p.up} gateways up, ${p.slices} slices, ${p.placements} placements, ${p.heals} heals (${wall()} wall)\n`);
+      });
+      process.stderr.write(`sim: done in ${wall()} wall\n`);
+      if (o.json === true) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else printResult(result);
+    });
+}

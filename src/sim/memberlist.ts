@@ -1,0 +1,142 @@
+// A model of Serf's memberlist (SWIM with Lifeguard's suspicion) that says,
+// for a member's failure or return, when each other member learns of it,
+// at a cost that stays small at 20,000 members: no gossip packet is
+// simulated. Detection is drawn per failure (the first probe after the
+// failure, the probe interval it takes to give up on direct and indirect
+// probes, then the suspicion timeout); dissemination is an epidemic
+// mean-field curve, computed once per community size: the fraction of
+// members that hold the rumor after each gossip round, each carrier sending
+// it to `gossipNodes` members a round for retransmitLimit sends in all, each
+// send lost with the link's loss. A member's place on that curve is a hash of
+// (seed, rumor, member), so "when does X learn about Y" is a pure function
+// and nothing per member is stored. Members the gossip never reaches learn at
+// a push-pull sync, uniformly within one push-pull interval after the
+// gossip dies out. Pure.
+// Must never: read a clock or Math.random; store per-member state per rumor.
+
+import { exponential, hashUniform } from './draw.js';
+
+/** memberlist's knobs, named as in its Config (times in ms). */
+export interface MemberlistConfig {
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  indirectChecks: number;
+  suspicionMult: number;
+  retransmitMult: number;
+  gossipIntervalMs: number;
+  gossipNodes: number;
+  pushPullIntervalMs: number;
+}
+
+/** memberlist's DefaultLANConfig, which Serf uses. */
+export const LAN_CONFIG: MemberlistConfig = {
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  indirectChecks: 3,
+  suspicionMult: 4,
+  retransmitMult: 4,
+  gossipIntervalMs: 200,
+  gossipNodes: 3,
+  pushPullIntervalMs: 30_000,
+};
+
+/** One-way delay (base plus uniform jitter) and the chance a message is lost. */
+export interface LinkModel {
+  delayMs: number;
+  jitterMs: number;
+  loss: number;
+}
+
+export const COMMUNITY_LINK: LinkModel = { delayMs: 15, jitterMs: 20, loss: 0.01 };
+
+/** One-way delay of one message, drawn. */
+export function linkDelayMs(link: LinkModel, rng: () => number): number {
+  return link.delayMs + rng() * link.jitterMs;
+}
+
+/** memberlist's suspicion timeout: SuspicionMult × max(1, log10(n)) × ProbeInterval. */
+export function suspicionTimeoutMs(cfg: MemberlistConfig, n: number): number {
+  return cfg.suspicionMult * Math.max(1, Math.log10(Math.max(1, n))) * cfg.probeIntervalMs;
+}
+
+/** memberlist's retransmitLimit: how many sends a member makes of one rumor. */
+export function retransmitLimit(cfg: MemberlistConfig, n: number): number {
+  return cfg.retransmitMult * Math.ceil(Math.log10(n + 1));
+}
+
+/** How a rumor spreads in a community of one size: cumulative[r] is the fraction that holds it after gossip round r. */
+export interface SpreadCurve {
+  roundMs: number;
+  cumulative: number[];
+  /** The fraction gossip reaches before every carrier has used up its sends. */
+  reached: number;
+  /** When the gossip dies out, from the rumor's start. */
+  endMs: number;
+  pushPullMs: number;
+  hopMs: number;
+}
+
+export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number): SpreadCurve {
+  const activeRounds = Math.ceil(retransmitLimit(cfg, n) / cfg.gossipNodes);
+  const cohorts = [1 / n];
+  const cumulative = [1 / n];
+  let infected = 1 / n;
+  for (let r = 1; r <= activeRounds + 64; r++) {
+    const active = cohorts.slice(Math.max(0, r - activeRounds), r).reduce((s, c) => s + c, 0);
+    if (active * n < 1e-6) break;
+    const sends = active * n * cfg.gossipNodes * (1 - link.loss);
+    const fresh = (1 - infected) * (1 - Math.exp(-sends / Math.max(1, n - 1)));
+    cohorts.push(fresh);
+    infected += fresh;
+    cumulative.push(infected);
+  }
+  const hopMs = link.delayMs + link.jitterMs / 2;
+  return { roundMs: cfg.gossipIntervalMs, cumulative, reached: infected, endMs: cumulative.length * cfg.gossipIntervalMs + hopMs, pushPullMs: cfg.pushPullIntervalMs, hopMs };
+}
+
+/** When a member at position u (uniform in [0, 1)) learns a rumor, from the rumor's start. */
+export function learnOffsetMs(curve: SpreadCurve, u: number): number {
+  if (u >= curve.reached) return curve.endMs + ((u - curve.reached) / (1 - curve.reached)) * curve.pushPullMs;
+  let lo = 0;
+  let hi = curve.cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((curve.cumulative[mid] as number) > u) hi = mid;
+    else lo = mid + 1;
+  }
+  const before = lo === 0 ? 0 : curve.cumulative[lo - 1] as number;
+  const within = (u - before) / Math.max(1e-12, (curve.cumulative[lo] as number) - before);
+  // Cohort r hears it in the r-th gossip round, a round's sends spread over the round, plus one hop.
+  return lo === 0 ? 0 : (lo - 1 + within) * curve.roundMs + curve.hopMs;
+}
+
+/** The latest any member can learn a rumor, from its start. */
+export function latestLearnMs(curve: SpreadCurve): number {
+  return curve.endMs + curve.pushPullMs;
+}
+
+/** When `member` learns `rumor` (a rumor id unique within the run), given when the rumor started. */
+export function learnedAt(curve: SpreadCurve, seed: number, rumor: number, member: number, startMs: number): number {
+  return startMs + learnOffsetMs(curve, hashUniform(seed, rumor, member));
+}
+
+export interface Detection {
+  /** After the failure: when some member's probe of it first goes unanswered. */
+  firstProbeMs: number;
+  /** After the failure: when it is declared dead and the rumor starts. */
+  declaredMs: number;
+}
+
+/**
+ * How long a failure takes to be declared: the first probe comes after an
+ * exponential wait (each member probes one member a probe interval, so the
+ * failed one is probed about once an interval); the prober waits the probe
+ * interval for the direct and indirect acks, gossips the suspicion, and the
+ * suspicion timeout later the member is declared dead. Lifeguard's shortening
+ * of the timeout by independent confirmations is not modelled: this is its
+ * minimum, the one memberlist's SuspicionMult sets.
+ */
+export function drawDetection(cfg: MemberlistConfig, n: number, rng: () => number): Detection {
+  const firstProbeMs = exponential(rng, cfg.probeIntervalMs);
+  return { firstProbeMs, declaredMs: firstProbeMs + cfg.probeIntervalMs + suspicionTimeoutMs(cfg, n) };
+}
