@@ -47,7 +47,7 @@ export default tseslint.config(
   }),
   // Pure cores: time, randomness and I/O come in as arguments (STYLE.md, habit 1).
   {
-    files: ['src/model/**/*.ts', 'src/cloud/**/*.ts', 'src/overlay/lifecycle.ts', 'src/overlay/view.ts', 'src/overlay/tags.ts', 'src/peer/router.ts', 'src/net/ruleset.ts', 'src/net/pool.ts', 'src/testbed/switch-core.ts'],
+    files: ['src/model/**/*.ts', 'src/cloud/**/*.ts', 'src/overlay/lifecycle.ts', 'src/overlay/view.ts', 'src/overlay/tags.ts', 'src/peer/router.ts', 'src/net/ruleset.ts', 'src/net/pool.ts', 'src/testbed/switch-core.ts', 'src/sim/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', ...['Date', 'setTimeout', 'setInterval', 'setImmediate', 'performance', 'fetch', 'process'].map((name) => ({
         name, message: 'a pure core takes time, timers and I/O as arguments and returns commands',
