@@ -4,7 +4,7 @@
 // Must never: grow past its ring, or keep the process alive by itself.
 
 import type { ResourceVector } from '../model/resources.js';
-import type { Sample } from '../api/routes/node.js';
+import type { Sample, SampleList } from '../model/sample.js';
 import { busyBetween, readCpuTimes, type CpuTimes } from '../host/load.js';
 import type { Inventory } from '../host/inventory.js';
 import { createRounds } from '../kit/rounds.js';
@@ -15,7 +15,7 @@ export const SAMPLE_INTERVAL_MS = 10_000;
 export const SAMPLE_RING = 360;
 
 export interface Samples {
-  list(): { intervalSec: number; items: Sample[] };
+  list(): SampleList;
   /** Take a sample now (start takes one, then one every interval). */
   tick(): Promise<void>;
   start(): void;

@@ -83,21 +83,7 @@ export interface Problem {
   field?: string;
 }
 
-/** One sample of the gateway's use (GET /api/v1/node/samples). */
-export interface Sample {
-  at: string;
-  /** Fraction (0..1) of all the box's cores busy since the sample before. */
-  cpuBusy: number;
-  memoryUsedMb: number;
-  diskUsedMb: number;
-  reserved: { cpu: number; memoryMb: number; diskMb: number; slivers: number };
-  running: number;
-}
-
-export interface SampleList {
-  intervalSec: number;
-  items: Sample[];
-}
+export type { Sample, SampleList } from '../../src/model/sample.js';
 
 /** The part of GET /api/v1/node the portal reads. */
 export interface NodeInfo {

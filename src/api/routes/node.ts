@@ -8,17 +8,9 @@ import type { Inventory } from '../../host/inventory.js';
 import { BandwidthContribution, NodeInfo, ResourceVector } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
 import { OWNER_MODES, type OwnerPolicy } from '../../model/policy.js';
+import type { Sample, SampleList } from '../../model/sample.js';
 
-/** One sample of the gateway's use, taken by agent/samples.ts. */
-export interface Sample {
-  at: string;
-  cpuBusy: number;
-  memoryUsedMb: number;
-  diskUsedMb: number;
-  /** What this gateway's slivers (and leases) hold of its contribution. */
-  reserved: { cpu: number; memoryMb: number; diskMb: number; slivers: number };
-  running: number;
-}
+export type { Sample };
 
 const SampleSchema = Type.Object({
   at: Type.String({ format: 'date-time' }),
@@ -34,7 +26,7 @@ export interface NodeInfoSource {
   version: string;
   inventory: () => Promise<Inventory>;
   /** The gateway's recent samples, oldest first, and how far apart. */
-  samples: () => { intervalSec: number; items: Sample[] };
+  samples: () => SampleList;
   contribution: () => Contribution;
   /** The community side in brief; null when not in one. */
   community: () => { name: string; state: string; reason: string | null; warning: string | null } | null;
