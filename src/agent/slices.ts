@@ -271,7 +271,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       const result = (async (): Promise<SliceView> => {
         const existing = (await gather()).hosted.filter((h) => h.slice.user === v.userId && h.slice.name === spec.name && h.slice.deletedAt === null);
         if (existing.some((h) => (h.slice.document as SignedDocument).nonce !== v.doc.nonce)) {
-          throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`);
+          throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`, { field: 'name' });
         }
         await place(v.doc, null, v.userId, spec, { indexes: range(0, spec.slivers), kept: {}, version: 1 });
         log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers }, 'slice placed');

@@ -9,7 +9,7 @@
 // cannot meet one it does not know).
 
 import { HearthError } from './errors.js';
-import { normalizePackages } from './image.js';
+import { normalizePackages } from './packages.js';
 import { parseServices, type ServiceSpec } from './service.js';
 import { MAX_SLICE_SLIVERS, SPREADS, sliverNameOf, type Spread } from './slice-shape.js';
 import { DEFAULT_RESOURCES, validateResources, type SliverResources } from './sliver.js';

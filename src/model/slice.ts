@@ -6,7 +6,7 @@
 // resize body that did not come through parseResizeBody.
 
 import { HearthError } from './errors.js';
-import { packagesFor } from './image.js';
+import { packagesFor } from './packages.js';
 import { MAX_SLICE_SLIVERS, SPREADS, type Spread } from './slice-shape.js';
 import { parseServices, type ServiceSpec } from './service.js';
 import { recipeResources, recipeSize, scaleRecipe, validateRecipe, type AppRecipe } from './app.js';

@@ -259,7 +259,7 @@ test("the slices page shows a user's slice, where its sliver runs, as it comes u
   await checkPage('slices');
 });
 
-test('a user signs in with their key: their slices and the community, not the gateway page; a bad key is refused beside the field', async () => {
+test('a user signs in with their key: their slices, made and deleted in the page, not the gateway page; a bad key is refused beside the field', async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByLabel('Private key').fill('-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----');
   await page.getByRole('button', { name: 'Sign in with my key' }).click();
@@ -279,7 +279,25 @@ test('a user signs in with their key: their slices and the community, not the ga
   await gw.api.request('POST', '/api/v1/slices', { document: other });
   await page.waitForTimeout(6000); // one re-read of the page, which would show it
   assert.equal(await page.getByRole('article', { name: 'Slice private' }).count(), 0, "another user's slice is not shown");
+  // A new slice, checked as typed by the gateway's own parser, signed in the page, placed, then deleted.
+  await page.getByLabel('Slice name').fill('Bad_Name');
+  await page.locator('#slice-name-error', { hasText: 'must be 1-63 lower-case letters' }).waitFor();
+  assert.equal(await page.getByLabel('Slice name').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Slice name').fill('mine');
+  await page.getByLabel('Slice CPU (cores)').fill('0.1');
+  await page.getByLabel('Slice memory (MB)').fill('32');
+  await page.getByLabel('Slice disk (MB)').fill('64');
+  await page.getByRole('button', { name: 'Create slice' }).click();
+  const mine = page.getByRole('article', { name: 'Slice mine' });
+  await mine.getByText('1 of 1 slivers running').waitFor({ timeout: SLIVER_READY_MS });
   await checkPage('user-slices');
+  // The same name again: the gateway's refusal, beside the field.
+  await page.getByLabel('Slice name').fill('mine');
+  await page.getByRole('button', { name: 'Create slice' }).click();
+  await page.locator('#slice-name-error', { hasText: /mine/ }).waitFor();
+  await mine.getByRole('button', { name: 'Delete slice mine' }).click();
+  await mine.getByRole('button', { name: 'Delete mine and all its slivers' }).click();
+  await mine.waitFor({ state: 'detached', timeout: SLIVER_READY_MS });
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn(gw.token);
   await page.getByRole('status').filter({ hasText: /^live$/ }).waitFor();

@@ -102,7 +102,7 @@ function App() {
       <main>
         {page === 'community' && <CommunityPage live={live} />}
         {page === 'gateway' && credential.kind === 'owner' && <GatewayPage api={api} live={live} />}
-        {page === 'slices' && <SlicesPage api={api} live={live} />}
+        {page === 'slices' && <SlicesPage api={api} live={live} credential={credential} />}
         {page === 'services' && <ServicesPage live={live} />}
         {route.page === 'console' && <ConsolePage key={route.sliver} sliver={route.sliver} credential={credential} onUnauthorized={expired} />}
       </main>

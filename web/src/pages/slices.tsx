@@ -2,12 +2,14 @@
 // from its hosts (the owner sees all of them), each with its state, where
 // each of its slivers runs, and when it expires. Re-read when an event about
 // a sliver arrives here and every few seconds, since a slice changes on
-// other gateways too. Creating and deleting a slice take the user's key
-// (documents signed in the page), which comes with user sign-in.
+// other gateways too. A user signed in with their key also creates and
+// deletes their slices here (documents signed in the page).
 
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api';
+import type { Credential } from '../credential';
+import { CreateSlice, deleteSlice } from './slice-form';
 import type { Live } from '../live';
 import type { SliceView } from '../../../src/model/slice.js';
 
@@ -16,10 +18,39 @@ const REREAD_MS = 5000;
 
 const shortUser = (id: string): string => (id.length > 18 ? `${id.slice(0, 18)}…` : id);
 
-export function SlicesPage({ api, live }: { api: Api; live: Live }): JSX.Element {
+function DeleteSlice({ api, credential, name, onDeleted }: { api: Api; credential: Credential; name: string; onDeleted: () => void }): JSX.Element | null {
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  if (credential.kind !== 'user') return null;
+  const remove = async (): Promise<void> => {
+    try {
+      await deleteSlice(api, credential.key, name);
+      onDeleted();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <p class="actions">
+      {!confirming && <button type="button" onClick={() => setConfirming(true)}>Delete slice {name}</button>}
+      {confirming && (
+        <span role="group" aria-label={`Confirm deleting slice ${name}`}>
+          <button type="button" class="danger" onClick={() => void remove()}>Delete {name} and all its slivers</button>
+          <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
+        </span>
+      )}
+      {error !== undefined && <span class="error" role="alert"> {error}</span>}
+    </p>
+  );
+}
+
+export function SlicesPage({ api, live, credential }: { api: Api; live: Live; credential: Credential }): JSX.Element {
   const [slices, setSlices] = useState<SliceView[] | undefined>();
   const [error, setError] = useState<string | undefined>();
-  const lastSeq = live.events.at(-1)?.seq;
+  const [reads, setReads] = useState(0);
+  const reread = (): void => setReads((n) => n + 1);
+  // Only events about slivers can change what this page shows.
+  const lastSeq = live.events.findLast((e) => e.type.startsWith('sliver.'))?.seq;
 
   useEffect(() => {
     let gone = false;
@@ -39,13 +70,15 @@ export function SlicesPage({ api, live }: { api: Api; live: Live }): JSX.Element
       gone = true;
       clearInterval(timer);
     };
-  }, [api, lastSeq]);
+  }, [api, lastSeq, reads]);
+  const create = credential.kind === 'user' ? <CreateSlice api={api} userKey={credential.key} onCreated={reread} /> : null;
 
   if (slices === undefined) {
     return (
       <section aria-busy={error === undefined}>
         <h1>Slices</h1>
         {error === undefined ? <p>Gathering the slices from their gateways…</p> : <p class="error" role="alert">{error}</p>}
+        {create}
       </section>
     );
   }
@@ -53,6 +86,7 @@ export function SlicesPage({ api, live }: { api: Api; live: Live }): JSX.Element
     <section>
       <h1>Slices</h1>
       {error !== undefined && <p class="error" role="alert">{error}</p>}
+      {create}
       {slices.length === 0 && (
         <div class="empty">
           <p>No slice runs in the community yet.</p>
@@ -82,6 +116,7 @@ export function SlicesPage({ api, live }: { api: Api; live: Live }): JSX.Element
               </tbody>
             </table>
           </div>
+          <DeleteSlice api={api} credential={credential} name={s.name} onDeleted={reread} />
         </article>
       ))}
     </section>
