@@ -6,17 +6,17 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, type Api } from '../api';
-import type { UserKey } from '../signing';
-import { signDocument } from '../signing';
+import { signDocument, type UserKey } from '../signing';
 import { HearthError } from '../../../src/model/errors.js';
 import { SLICE_KINDS, parseSliceSpec } from '../../../src/model/slice.js';
 import { SPREADS } from '../../../src/model/slice-shape.js';
-import { TEMPLATES } from '../../../src/model/sliver.js';
+import { DEFAULT_RESOURCES, TEMPLATES } from '../../../src/model/sliver.js';
 import { loadDraft, saveDraft } from '../session';
 
 interface SliceDraft { name: string; slivers: string; template: string; cpu: string; memoryMb: string; diskMb: string; spread: string }
 type Key = keyof SliceDraft;
-const EMPTY: SliceDraft = { name: '', slivers: '1', template: 'busybox', cpu: '0.5', memoryMb: '128', diskMb: '256', spread: 'gateways' };
+const { cpu, memoryMb, diskMb } = DEFAULT_RESOURCES;
+const EMPTY: SliceDraft = { name: '', slivers: '1', template: 'busybox', cpu: String(cpu), memoryMb: String(memoryMb), diskMb: String(diskMb), spread: 'gateways' };
 const DRAFT = 'slice';
 const LABELS: Record<Key, string> = { name: 'Slice name', slivers: 'Slivers', template: 'Slice template', cpu: 'Slice CPU (cores)', memoryMb: 'Slice memory (MB)', diskMb: 'Slice disk (MB)', spread: 'Spread' };
 
