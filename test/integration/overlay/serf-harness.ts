@@ -50,29 +50,38 @@ export async function startTestAgent(t: Cleanup, options: TestAgentOptions = {})
   t.after(async () => {
     for (const fn of undo.reverse()) await fn();
   });
-  const bindAddress = formatHostPort({ host, port: await freePort(host) });
-  const rpcAddress = formatHostPort({ host, port: await freePort(host) });
   const authKey = randomBytes(12).toString('hex');
-  const agent = createSerfAgent({
-    nodeName: name,
-    bindAddress,
-    rpcAddress,
-    rpcAuthKey: authKey,
-    configFile: join(dir, 'serf.json'),
-    snapshotPath: join(dir, 'serf.snapshot'),
-    profile: 'local',
-    restart: { initialDelayMs: 100, maxDelayMs: 1_000 },
-    stopTimeoutMs: 5_000,
-    ...rest,
-    ...inDir?.(dir),
-  });
-  // Registered before start so a half-started agent is still killed.
-  undo.push(() => agent.stop());
-  await agent.start({ signal: AbortSignal.timeout(20_000) });
-  const rpc = createSerfRpc({ address: rpcAddress, authKey, reconnect: { initialDelayMs: 100, maxDelayMs: 500 } });
-  undo.push(() => rpc.close());
-  await rpc.connect({ signal: AbortSignal.timeout(5_000) });
-  return { name, agent, rpc, bindAddress, rpcAddress, authKey, dir };
+  // A port can still be taken by a process outside this run between the
+  // check and serf's bind; then the agent is started again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    const bindAddress = formatHostPort({ host, port: await freePort(host) });
+    const rpcAddress = formatHostPort({ host, port: await freePort(host) });
+    const agent = createSerfAgent({
+      nodeName: name,
+      bindAddress,
+      rpcAddress,
+      rpcAuthKey: authKey,
+      configFile: join(dir, 'serf.json'),
+      snapshotPath: join(dir, 'serf.snapshot'),
+      profile: 'local',
+      restart: { initialDelayMs: 100, maxDelayMs: 1_000 },
+      stopTimeoutMs: 5_000,
+      ...rest,
+      ...inDir?.(dir),
+    });
+    // Registered before start so a half-started agent is still killed.
+    undo.push(() => agent.stop());
+    try {
+      await agent.start({ signal: AbortSignal.timeout(20_000) });
+    } catch (err) {
+      if (attempt < 3 && /address already in use/.test((err as Error).message)) continue;
+      throw err;
+    }
+    const rpc = createSerfRpc({ address: rpcAddress, authKey, reconnect: { initialDelayMs: 100, maxDelayMs: 500 } });
+    undo.push(() => rpc.close());
+    await rpc.connect({ signal: AbortSignal.timeout(5_000) });
+    return { name, agent, rpc, bindAddress, rpcAddress, authKey, dir };
+  }
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
