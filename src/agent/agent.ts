@@ -29,7 +29,7 @@ import { createSliceNet, ensureTunnelKey, sliceNetRoutes, type SliceNet } from '
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
-import { loadConfig, dataPaths, readOwnerToken, saveConfig, type AgentConfig } from './config.js';
+import { loadConfig, dataPaths, openOwnerToken, saveConfig, type AgentConfig } from './config.js';
 import { createShaping, type Shaping } from './shaping.js';
 import { createServices } from './services.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
@@ -78,7 +78,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   const { log } = init;
   const paths = dataPaths(init.dataDir);
   const config = await loadConfig(init.dataDir);
-  const ownerToken = await readOwnerToken(init.dataDir);
+  const ownerToken = await openOwnerToken(init.dataDir);
   await takeLock(paths.lock);
   const identity = await loadOrCreateIdentity(paths.identity, { commonName: config.name });
   const tunnelKeyFile = join(paths.identity, 'tunnel.key');

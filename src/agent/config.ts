@@ -3,7 +3,6 @@
 // Must never: overwrite an owner's existing config, token or key, or write a
 // network another gateway on this host already holds.
 
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, appendFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { DEFAULT_BRIDGE, defaultTableName, validateLinkName, validateTableName }
 import { parseSubnet } from '../net/pool.js';
 import { readNetworkClaims } from '../net/sliver-net.js';
 import { pathExists } from '../kit/exists.js';
+import { createOwnerToken, newOwnerToken, type OwnerToken } from '../api/auth.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/hearth';
 export const DEFAULT_API_PORT = 7470;
@@ -174,7 +174,7 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
     created.push(paths.config);
   }
   if (!(await pathExists(paths.ownerToken))) {
-    await writeFileAtomic(paths.ownerToken, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+    await writeOwnerToken(opts.dataDir, newOwnerToken());
     created.push(paths.ownerToken);
   }
   const identityExisted = await pathExists(join(paths.identity, CERT_FILE));
@@ -226,6 +226,15 @@ export async function readOwnerToken(dataDir: string): Promise<string> {
   } catch {
     throw new HearthError('unauthorized', `cannot read the owner token at ${ownerToken}; run "hearth init" or set HEARTH_TOKEN`);
   }
+}
+
+async function writeOwnerToken(dataDir: string, token: string): Promise<void> {
+  await writeFileAtomic(dataPaths(dataDir).ownerToken, `${token}\n`, { mode: 0o600 });
+}
+
+/** The owner token the agent checks requests with; a rotation rewrites the file first. */
+export async function openOwnerToken(dataDir: string): Promise<OwnerToken> {
+  return createOwnerToken(await readOwnerToken(dataDir), (token) => writeOwnerToken(dataDir, token));
 }
 
 /** Replaces the config file with `config` (a change the owner made while the agent runs). */

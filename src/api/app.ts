@@ -12,7 +12,7 @@ import Fastify, {
 } from 'fastify';
 import swagger from '@fastify/swagger';
 import { HearthError, type ErrorCode } from '../model/errors.js';
-import { checkOwnerToken } from './auth.js';
+import { checkOwnerToken, type OwnerToken } from './auth.js';
 import type { ApiMetrics } from './metrics.js';
 import type { SliverService } from '../slivers/service.js';
 import type { Store } from '../store/store.js';
@@ -38,7 +38,7 @@ export interface ApiDeps {
   /** The app recipes this install ships; without it the routes are absent. */
   apps?: AppsApi;
   metrics: ApiMetrics;
-  ownerToken: string;
+  ownerToken: OwnerToken;
   /** Serve /metrics without the owner token (for a Prometheus on the LAN). */
   metricsPublic: boolean;
   /** A sliver's traffic as the bandwidth shaper counts it; undefined when it does not shape the sliver. */
@@ -201,7 +201,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       req.user = await users.verify({ method: req.method, url: `http://${req.headers.host ?? 'localhost'}${req.url}`, headers: req.headers }, Math.floor(Date.now() / 1000));
       return;
     }
-    checkOwnerToken(req.headers.authorization, deps.ownerToken);
+    checkOwnerToken(req.headers.authorization, deps.ownerToken.current());
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -219,7 +219,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     return reply.code(e.status).type('application/problem+json').send(e.toProblem());
   });
 
-  registerNodeRoutes(app, deps.node, deps.slivers);
+  registerNodeRoutes(app, deps.node, deps.slivers, deps.ownerToken);
   registerSliverRoutes(app, deps.slivers, deps.store, deps.traffic);
   registerCommunityRoutes(app, deps.community);
   registerSliceRoutes(app, deps.slices);

@@ -1,4 +1,4 @@
-// `hearth node mode|policy`: the owner's say over what the community may do
+// `hearth node mode|zone|bandwidth|token|policy`: the owner's say over what the community may do
 // on this gateway. The mode and a summary of the policy travel in the
 // gateway's tags, so other gateways' placements see them.
 
@@ -76,6 +76,16 @@ export function registerNodeCommands(program: Command, { client, emit }: NodeCli
       }
       const shown = given;
       emit(cmd, shown, () => console.log(`up    ${shownRate(shown.upMbit)}\ndown  ${shownRate(shown.downMbit)}`));
+    });
+
+  node.command('token')
+    .description("the owner token that every owner request and portal sign-in carries")
+    .command('rotate')
+    .description('replace the owner token: the old one stops working at once (open portal sessions are signed out); --json prints the new one')
+    .option('--json', 'machine-readable output, with the new token')
+    .action(async (_o: unknown, cmd: Command) => {
+      const { token } = await (await client(cmd)).request<{ token: string }>('POST', '/api/v1/node/token');
+      emit(cmd, { token }, () => console.log("owner token rotated: the new one is in the gateway's owner.token file (<data dir>/owner.token); the old one no longer works"));
     });
 
   node.command('policy')

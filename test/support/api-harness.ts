@@ -1,7 +1,7 @@
 // Builds one gateway's API in-process over a temporary database, with the
 // in-memory driver and network fakes, for tests of the HTTP surface.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApi, type Api } from '../../src/api/app.js';
@@ -21,7 +21,7 @@ import { createServices } from '../../src/agent/services.js';
 import { loadRecipes } from '../../src/agent/recipes.js';
 import { PACKAGE_ROOT } from '../../src/agent/version.js';
 import { loadOwnerPolicy } from '../../src/agent/owner-policy.js';
-import { withDefaults } from '../../src/agent/config.js';
+import { openOwnerToken, withDefaults } from '../../src/agent/config.js';
 import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
 import { EMPTY_VIEW } from '../../src/overlay/view.js';
 import type { ImagesApi } from '../../src/api/routes/images.js';
@@ -35,6 +35,8 @@ export interface ApiHarness {
   driver: Driver;
   net: MemoryNetwork;
   reconciler: Reconciler;
+  /** The gateway's data dir (its owner.token, its database). */
+  dir: string;
   close(): Promise<void>;
   auth: { authorization: string };
 }
@@ -56,6 +58,8 @@ export interface ApiHarnessOptions {
 
 export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-api-'));
+  // The token file the agent's own code reads and a rotation rewrites.
+  writeFileSync(join(dir, 'owner.token'), `${TOKEN}\n`, { mode: 0o600 });
   // The owner may change the bandwidth given (PUT /api/v1/node/bandwidth).
   let current = contribution;
   const db = openDb(join(dir, 'hearth.db'));
@@ -90,7 +94,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   // The recipes this checkout ships.
   const apps = await loadRecipes(join(PACKAGE_ROOT, 'apps'), log);
   const api = await buildApi({
-    slivers, store, metrics, ownerToken: TOKEN, metricsPublic: true, community, slices, services, apps,
+    slivers, store, metrics, ownerToken: await openOwnerToken(dir), metricsPublic: true, community, slices, services, apps,
     ...(opts.images === undefined ? {} : { images: opts.images }),
     ...(opts.webRoot === undefined ? {} : { webRoot: opts.webRoot }),
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
@@ -103,7 +107,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   });
   await api.ready();
   return {
-    api, store, driver, net, reconciler,
+    api, store, driver, net, reconciler, dir,
     auth: { authorization: `Bearer ${TOKEN}` },
     async close() {
       await api.close();

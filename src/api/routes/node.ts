@@ -1,5 +1,6 @@
 // GET /api/v1/node: what this gateway has, contributes, and has in use;
-// GET/PUT /api/v1/node/policy: the owner's mode and who may use the gateway.
+// GET/PUT /api/v1/node/policy: the owner's mode and who may use the gateway;
+// POST /api/v1/node/token: a new owner token.
 
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -7,6 +8,7 @@ import { validateBandwidth, type BandwidthGiven, type Contribution } from '../..
 import type { Inventory } from '../../host/inventory.js';
 import { BandwidthContribution, NodeInfo, ResourceVector } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
+import type { OwnerToken } from '../auth.js';
 import { OWNER_MODES, type OwnerPolicy } from '../../model/policy.js';
 import type { Sample, SampleList } from '../../model/sample.js';
 
@@ -49,7 +51,14 @@ const Policy = Type.Object({
   zone: Type.Optional(Type.Union([Type.String({ maxLength: 24 }), Type.Null()], { description: 'where the gateway stands; slices spread over zones put one sliver a zone' })),
 }, { additionalProperties: false });
 
-export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, slivers: SliverService): void {
+export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, slivers: SliverService, ownerToken: OwnerToken): void {
+  app.post('/api/v1/node/token', {
+    schema: {
+      summary: 'Rotate the owner token: a new one is written to <data dir>/owner.token and returned; the old one stops working at once, and the sockets it opened are closed',
+      tags: ['node'], response: { 200: Type.Object({ token: Type.String() }), '4xx': Type.Ref('Problem') },
+    },
+  }, async () => ({ token: await ownerToken.rotate() }));
+
   app.get('/api/v1/node', {
     schema: { summary: 'This gateway: inventory, contribution, usage', tags: ['node'], response: { 200: NodeInfo, '4xx': Type.Ref('Problem') } },
   }, async () => {

@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 import { finished } from 'node:stream/promises';
 import { HearthError } from '../../model/errors.js';
 import type { SliverService } from '../../slivers/service.js';
-import { checkOwnerToken } from '../auth.js';
+import { checkOwnerToken, type OwnerToken } from '../auth.js';
 import { closeCodeOf, createStreamHub, parseAuthMessage, wholeField, type StreamSources } from '../stream.js';
 
 /** How often the hub polls its sources while anyone listens. */
@@ -56,7 +56,7 @@ type Handler = (data: Buffer, isBinary: boolean) => void;
  * the problem.
  */
 function authenticate(
-  socket: WebSocket, path: string, url: string, auth: { ownerToken: string; verifyUser: VerifyUser },
+  socket: WebSocket, path: string, url: string, auth: { ownerToken: OwnerToken; verifyUser: VerifyUser; ownerSockets: Map<WebSocket, string> },
   open: (caller: Caller, fields: Record<string, unknown>) => Handler,
 ): void {
   const waiting = setTimeout(() => refuse(socket, new HearthError('unauthorized', `send {"type":"auth",…} within ${AUTH_TIMEOUT_MS / 1000} s`), path), AUTH_TIMEOUT_MS);
@@ -73,7 +73,7 @@ function authenticate(
     const { credential, fields } = parseAuthMessage(String(data));
     let caller: Caller;
     if ('token' in credential) {
-      checkOwnerToken(`Bearer ${credential.token}`, auth.ownerToken);
+      checkOwnerToken(`Bearer ${credential.token}`, auth.ownerToken.current());
       caller = { owner: true };
     } else {
       const headers = { 'signature-input': credential.signature.input, signature: credential.signature.signature };
@@ -81,6 +81,10 @@ function authenticate(
     }
     if (socket.readyState !== socket.OPEN) return;
     handle = open(caller, fields);
+    if (caller.owner) {
+      auth.ownerSockets.set(socket, path);
+      socket.on('close', () => auth.ownerSockets.delete(socket));
+    }
     state = 'open';
     for (const [d, b] of early.splice(0)) handle(d, b);
   };
@@ -101,7 +105,7 @@ const upgradeRequired = (path: string, first: string) => async (): Promise<never
 const urlOf = (req: FastifyRequest): string => `http://${req.headers.host ?? 'localhost'}${req.url}`;
 
 export async function registerPortalRoutes(app: FastifyInstance, init: {
-  sources: StreamSources; slivers: SliverService; ownerToken: string; webRoot: string | undefined;
+  sources: StreamSources; slivers: SliverService; ownerToken: OwnerToken; webRoot: string | undefined;
   verifyUser: VerifyUser;
   /** The user of the slice a sliver belongs to; undefined for a sliver of no slice, or gone. */
   sliverUser: (sliverId: string) => string | undefined;
@@ -111,6 +115,12 @@ export async function registerPortalRoutes(app: FastifyInstance, init: {
   }
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
+  // What the owner's token opened is closed when it is rotated: it no longer speaks for the owner.
+  const ownerSockets = new Map<WebSocket, string>();
+  init.ownerToken.onRotate(() => {
+    for (const [socket, path] of ownerSockets) refuse(socket, new HearthError('unauthorized', 'the owner token was rotated; sign in with the new one'), path);
+  });
+  const auth = { ownerToken: init.ownerToken, verifyUser: init.verifyUser, ownerSockets };
   const hub = createStreamHub(init.sources);
   let timer: NodeJS.Timeout | undefined;
   const tick = (): void => {
@@ -132,7 +142,7 @@ export async function registerPortalRoutes(app: FastifyInstance, init: {
     schema: { hide: true },
     handler: upgradeRequired(STREAM_PATH, '{"type":"auth","token":"…","after":N}'),
     wsHandler: (socket: WebSocket, req) => {
-      authenticate(socket, STREAM_PATH, urlOf(req), init, (caller, fields) => {
+      authenticate(socket, STREAM_PATH, urlOf(req), auth, (caller, fields) => {
         const after = wholeField(fields, 'after', 0, Number.MAX_SAFE_INTEGER);
         const leave = hub.join({
           send: (message) => {
@@ -156,7 +166,7 @@ export async function registerPortalRoutes(app: FastifyInstance, init: {
     handler: upgradeRequired(CONSOLE_PATH, '{"type":"auth","token":"…","cols":C,"rows":R}'),
     wsHandler: (socket: WebSocket, req) => {
       const path = `/api/v1/slivers/${req.params.id}/console`;
-      authenticate(socket, path, urlOf(req), init, (caller, fields) => {
+      authenticate(socket, path, urlOf(req), auth, (caller, fields) => {
         const size = (f: Record<string, unknown>): { cols: number; rows: number } => ({
           cols: wholeField(f, 'cols', TERMINAL.cols.min, TERMINAL.cols.max, TERMINAL.cols.fallback),
           rows: wholeField(f, 'rows', TERMINAL.rows.min, TERMINAL.rows.max, TERMINAL.rows.fallback),

@@ -10,14 +10,18 @@
 // deletes it while one of its hosts is down: when that host returns it learns
 // of the signed delete and removes its sliver → the network splits while a
 // slice is being placed: once healed, it is whole or absent, nothing leaked.
+// While the host is killed, the portal of gw1 is open in Debian's chromium:
+// the page turns the host failed and shows the slice healed, live.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomInt } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { openBridge, type Bridge } from '../../../src/cli/demo.js';
 import { freePort } from '../../support/ports.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
@@ -90,6 +94,47 @@ function expiryOn(n: number, slice: string): number | undefined {
   }
 }
 
+/** gw1's portal in headless chromium, through the bridge `hearth demo` uses, signed in as its owner. */
+async function openPortal(): Promise<{ page: Page; close(): Promise<void> }> {
+  const stop = new AbortController();
+  let bridge: Bridge | undefined;
+  let browser: Browser | undefined;
+  const close = async (): Promise<void> => {
+    await browser?.close();
+    await bridge?.close();
+    stop.abort();
+  };
+  try {
+    bridge = await openBridge(gw(1), root, stop.signal);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage();
+    await page.goto(`${bridge.url}/#/community`);
+    await page.getByLabel('Owner token').fill(readFileSync(bridge.tokenFile, 'utf8').trim());
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    return { page, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+// The page's side runs in the browser: written as source text (this file is compiled without the DOM's types).
+
+/** The community table's status of gateway `name`, as the page shows it. */
+const statusInPage = (page: Page, name: string): Promise<string | null> => page.evaluate(`(() => {
+  const row = [...document.querySelectorAll('table tbody tr')].find((r) => r.querySelector('th')?.textContent?.startsWith(${JSON.stringify(name)}));
+  return row?.querySelector('.badge')?.textContent ?? null;
+})()`);
+
+/** Each sliver of `slice` as the slices page lists it: "gateway state". */
+const sliversInPage = (page: Page, slice: string): Promise<string[]> => page.evaluate(`(() => {
+  const card = document.querySelector('article[aria-label=' + JSON.stringify('Slice ' + ${JSON.stringify(slice)}) + ']');
+  return [...(card?.querySelectorAll('tbody tr') ?? [])].map((r) => [...r.querySelectorAll('td')].slice(0, 2).map((c) => c.textContent.trim()).join(' '));
+})()`);
+
 const hostsOf = (v: SliceView): string[] => v.slivers.map((s) => s.gateway ?? '-');
 const runningOn = (v: SliceView, avoid: readonly string[] = []): boolean =>
   v.state === 'running' && new Set(hostsOf(v)).size === v.spec.slivers && !hostsOf(v).some((g) => avoid.includes(g));
@@ -121,9 +166,21 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
     const before = await show(1, 'heal');
     // Kill a host other than gw1, so gw1 keeps answering the user.
     const victim = number(hostsOf(before).find((g) => g !== 'gw1') ?? 'gw2');
-    await testbedKill(`gw${victim}`, { dir });
-    const healed = await eventually(`the slice to run without gw${victim}`, 90, () => show(1, 'heal'), (v) => runningOn(v, [`gw${victim}`]));
-    assert.equal(healed.version, before.version + 1, 'the healer made the next placement');
+    const portal = await openPortal();
+    try {
+      const { page } = portal;
+      await eventually('the portal to show every gateway alive', 60, async () => Promise.all(GATEWAYS.map((n) => statusInPage(page, `gw${n}`))), (s) => s.every((x) => x === 'alive'));
+      await testbedKill(`gw${victim}`, { dir });
+      await eventually(`the portal to show gw${victim} failed`, 90, () => statusInPage(page, `gw${victim}`), (s) => s === 'failed');
+      const healed = await eventually(`the slice to run without gw${victim}`, 90, () => show(1, 'heal'), (v) => runningOn(v, [`gw${victim}`]));
+      assert.equal(healed.version, before.version + 1, 'the healer made the next placement');
+      // The slices page re-reads on its own: the healed placement appears without a reload.
+      await page.getByRole('link', { name: 'Slices', exact: true }).click();
+      const wanted = hostsOf(healed).map((g) => `${g} running`).sort();
+      await eventually('the slices page to show the healed placement', 30, async () => (await sliversInPage(page, 'heal')).sort(), (rows) => JSON.stringify(rows) === JSON.stringify(wanted));
+    } finally {
+      await portal.close();
+    }
 
     await testbedRestart(`gw${victim}`, { dir });
     state = readTestbedState(dir) ?? state;

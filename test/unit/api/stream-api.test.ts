@@ -8,7 +8,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -189,4 +189,35 @@ test("a user signed in with their key sees only their own slivers' events, and o
   await h.api.inject({ method: 'DELETE', url: '/api/v1/slivers/ana-0', headers: h.auth });
   await h.api.inject({ method: 'DELETE', url: '/api/v1/slivers/owners', headers: h.auth });
   await h.reconciler.pass();
+});
+
+// Last in this file: it rotates the harness's token.
+test("rotating the owner token: the old one stops working at once and the owner's open sockets are closed; a user's stay", async () => {
+  const ana = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const owner = await connect({ type: 'auth', token: TOKEN });
+  await owner.until('the first snapshot', (m) => m.length > 0);
+  const user = await connect(await signedAuth(ana, '/api/v1/stream'));
+  await user.until('the first snapshot', (m) => m.length > 0);
+  let userClosed = false;
+  void user.closed.then(() => (userClosed = true));
+
+  assert.equal((await h.api.inject({ method: 'POST', url: '/api/v1/node/token' })).statusCode, 401, 'only the owner rotates');
+  const res = await h.api.inject({ method: 'POST', url: '/api/v1/node/token', headers: h.auth });
+  assert.equal(res.statusCode, 200);
+  const { token } = res.json<{ token: string }>();
+  assert.notEqual(token, TOKEN);
+  assert.equal(readFileSync(join(h.dir, 'owner.token'), 'utf8').trim(), token, 'the new token is kept where the CLI and a restarted agent read it');
+
+  const closed = await owner.closed;
+  assert.equal(closed.code, 4401);
+  const problem = (owner.messages.at(-1) as Extract<StreamMessage, { type: 'error' }>).problem;
+  assert.equal(problem.code, 'unauthorized');
+  assert.match(problem.detail, /rotated/);
+  assert.equal(userClosed, false, "a user's socket is not the owner's");
+  user.close();
+
+  assert.equal((await h.api.inject({ method: 'GET', url: '/api/v1/node', headers: h.auth })).statusCode, 401, 'the old token is refused');
+  assert.equal((await h.api.inject({ method: 'GET', url: '/api/v1/node', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+  const again = await connect({ type: 'auth', token: TOKEN });
+  assert.equal((await again.closed).code, 4401, 'the old token opens no socket');
 });
