@@ -5,8 +5,9 @@
 // whenever one changes) and every event of its log in order, each once.
 // A client that reconnects passes the last event sequence it saw and gets
 // exactly what it missed. A user (signed in with their key) sees the
-// snapshots and the events of their own slivers only. One hub polls the sources a few times a second
-// while anyone listens, so the cost does not grow with the listeners.
+// snapshots and the events of their own slivers and slices only. One hub
+// polls the sources a few times a second while anyone listens, so the cost
+// does not grow with the listeners.
 // Must never: send an event twice or out of order to one client, or
 // anything before the token checks out.
 
@@ -36,7 +37,7 @@ export type StreamMessage =
 
 export interface StreamClient {
   send(message: StreamMessage): void;
-  /** Whether this client may see the event (a user sees only their own slivers'); all when absent. */
+  /** Whether this client may see the event (a user sees only their own slivers' and slices'); all when absent. */
   sees?(event: EventRecord): boolean;
 }
 

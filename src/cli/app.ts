@@ -12,7 +12,8 @@ import { recipeSize, roleAt, scaleRecipe, validateRecipe, type AppRecipe } from 
 import { SLICE_KINDS, type SliceView } from '../model/slice.js';
 import type { ApiClient } from './client.js';
 import { printTable } from './output.js';
-import { parseDuration, printSlice, signWithKeyFile, waitForSlice, type SliceCliDeps } from './slice.js';
+import { printSlice, signWithKeyFile, waitForSlice, type SliceCliDeps } from './slice.js';
+import { parseDuration } from '../model/duration.js';
 import { defaultUserKeyPath } from './user.js';
 
 const DEPLOY_TIMEOUT_MS = 30 * 60_000;

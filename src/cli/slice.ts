@@ -8,6 +8,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULT_LIFETIME_SEC, SLICE_KINDS, SPREADS, type SliceView } from '../model/slice.js';
+import { parseDuration } from '../model/duration.js';
 import { parseUserPrivateKey } from '../cloud/user-key.js';
 import { signDocument, type SignedDocument } from '../cloud/signed-document.js';
 import { delay } from '../kit/delay.js';
@@ -39,14 +40,6 @@ export async function signWithKeyFile(file: string, kind: string, body: unknown)
 /** Signs requests with the user key in `file`, when there is one there. */
 export async function userSigner(file: string): Promise<RequestSigner | undefined> {
   return (await pathExists(file)) ? createRequestSigner(await readUserKey(file)) : undefined;
-}
-
-/** "30m", "12h", "7d" or seconds, as seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+)([smhd]?)$/.exec(text.trim());
-  if (m === null) throw new Error(`a duration is a number with s, m, h or d (e.g. 7d), got ${JSON.stringify(text)}`);
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
 }
 
 export function printSlice(s: SliceView): void {

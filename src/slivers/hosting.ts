@@ -98,7 +98,8 @@ export interface SliceHosting {
   /**
    * Takes a newer placement of a slice this gateway has a record of (the
    * caller decided it wins), without the indexes the slice's size does not
-   * have; false when that left the record as it was.
+   * have, with an event (slice.sliver-moved) for each index it puts on
+   * another gateway; false when that left the record as it was.
    */
   adopt(user: string, name: string, placement: Record<string, string>, version: number): boolean;
   /** Drops lapsed leases and removes expired slices; returns what it did, for the log. */
@@ -201,6 +202,20 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     }
   };
 
+  /**
+   * Logs each index a newer placement puts on another gateway than the
+   * record had it (a healing, or two healings converging): the history of
+   * the slice that its holders know, since the gateway it left may be gone.
+   */
+  const noteMoves = (record: SliceRecord, placement: Readonly<Record<string, string>>, version: number): void => {
+    for (const [index, to] of Object.entries(placement)) {
+      const from = record.placement[index];
+      if (from !== undefined && from !== to) {
+        store.appendEvent(null, 'slice.sliver-moved', { slice: record.name, user: record.user, index: Number(index), from, to, version });
+      }
+    }
+  };
+
   const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument: unknown = null): StoredSliver[] => {
     const removed = store.transaction(() => {
       const record = store.getSlice(user, name);
@@ -270,12 +285,14 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         const same = previous !== undefined && previous.deletedAt === null && incarnationOf(previous.document) === incarnationOf(req.document);
         const placed = same && previous.version > req.version ? previous : { placement: req.placement, version: req.version };
         const resize = currentResizeOf(req.signedAt, [previous?.resizeDocument ?? null, req.resize ?? null]);
+        const placement = within(placed.placement, resize?.state.slivers ?? req.spec.slivers);
+        if (same && placed.version > previous.version) noteMoves(previous, placement, placed.version);
         store.putSlice({
           ...(same ? previous : {
             user: req.user, name: req.spec.name, document: req.document, expiresAt: req.signedAt + req.spec.lifetimeSec,
             deletedAt: null, deleteDocument: null, renewDocument: null,
           }),
-          placement: within(placed.placement, resize?.state.slivers ?? req.spec.slivers), version: placed.version, resizeDocument: resize?.document ?? null,
+          placement, version: placed.version, resizeDocument: resize?.document ?? null,
         });
         const name = sliverNameOf(req.spec.name, req.index);
         const created = store.insertSliver(randomBytes(6).toString('hex'), {
@@ -341,6 +358,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         const kept = within(placement, sizeOfRecord(record));
         if (version === record.version && samePlacement(kept, record.placement)) return false;
         store.putSlice({ ...record, placement: kept, version });
+        noteMoves(record, kept, version);
         return true;
       });
     },

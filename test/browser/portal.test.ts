@@ -4,10 +4,11 @@
 // then alive once a community exists, create a sliver through the form and
 // watch it run, have bad names refused (by the form, then by the API), see
 // a service appear, follow the gateway through a restart of its agent, and
-// come back from an expired sign-in with the draft kept. Controls are found
-// by their labels, and those of the gateway and services pages are reached
-// by Tab. Every page passes axe-core with no serious or critical violation
-// at desktop and phone width, and leaves a screenshot in
+// come back from an expired sign-in with the draft kept. A user signed in
+// with their key makes, renews, resizes and deletes a slice of their own.
+// Controls are found by their labels, and those of the gateway and services
+// pages are reached by Tab. Every page passes axe-core with no serious or
+// critical violation at desktop and phone width, and leaves a screenshot in
 // test-artifacts/portal/.
 
 import { after, before, test } from 'node:test';
@@ -295,6 +296,61 @@ test('a user signs in with their key: their slices, made and deleted in the page
   await page.getByLabel('Slice name').fill('mine');
   await page.getByRole('button', { name: 'Create slice' }).click();
   await page.locator('#slice-name-error', { hasText: /mine/ }).waitFor();
+});
+
+test('a user renews their slice, resizes it within what the community can host, sees where it runs on the graph, and deletes it', async () => {
+  const mine = page.getByRole('article', { name: 'Slice mine' });
+  const sent: string[] = [];
+  const watch = (r: Request): void => {
+    if (r.method() === 'POST' && /\/api\/v1\/slices\/mine\/(renew|resize)$/.test(r.url())) sent.push(r.url());
+  };
+  page.on('request', watch);
+  // Lifetimes and sizes the gateway would refuse are refused beside their field, and nothing is sent.
+  const lifetime = mine.getByLabel('Renew mine for');
+  await lifetime.fill('5x');
+  await mine.getByRole('button', { name: 'Renew mine' }).click();
+  await page.locator('#renew-mine-error', { hasText: 'a duration is a number with s, m, h or d' }).waitFor();
+  assert.equal(await lifetime.getAttribute('aria-invalid'), 'true');
+  await lifetime.fill('30s');
+  await page.locator('#renew-mine-error', { hasText: 'a lifetime is from 1 minute to 90 days' }).waitFor();
+  await mine.getByRole('button', { name: 'Renew mine' }).click();
+  const size = mine.getByLabel('Resize mine to');
+  await size.fill('0');
+  await mine.getByRole('button', { name: 'Resize mine' }).click();
+  await page.locator('#resize-mine-error', { hasText: 'slivers must be a whole number from 1 to 64' }).waitFor();
+  assert.deepEqual(sent, [], 'the page sent what it should have refused');
+  page.off('request', watch);
+
+  // Renewed for 30 days from now: the expiry shown moves from about 7 days out to about 30.
+  const before = await mine.locator('time.expires').getAttribute('datetime') ?? '';
+  await lifetime.fill('30d');
+  await mine.getByRole('button', { name: 'Renew mine' }).click();
+  await mine.getByRole('status').filter({ hasText: 'Slice mine now expires' }).waitFor();
+  const renewed = mine.locator(`time.expires:not([datetime="${before}"])`);
+  await renewed.waitFor();
+  const after = Date.parse(await renewed.getAttribute('datetime') ?? '');
+  assert.ok(after - Date.now() > 29 * 86_400_000 && after - Date.now() <= 30 * 86_400_000, `expires in ${(after - Date.now()) / 86_400_000} days`);
+
+  // A community of one gateway cannot spread a second sliver: the gateway's refusal, beside the field.
+  await size.fill('2');
+  await mine.getByRole('button', { name: 'Resize mine' }).click();
+  await page.locator('#resize-mine-error', { hasText: 'spread over gateways' }).waitFor({ timeout: 30_000 });
+  assert.equal(await size.getAttribute('aria-invalid'), 'true');
+  await mine.getByText('1 of 1 slivers running').waitFor();
+  // What it can host is signed, sent and followed until it runs.
+  await size.fill('1');
+  await mine.getByRole('button', { name: 'Resize mine' }).click();
+  await mine.getByRole('status').filter({ hasText: 'Slice mine has 1 sliver, running.' }).waitFor({ timeout: SLIVER_READY_MS });
+
+  // Its host, ringed on the community graph and named in words; no healing moved it.
+  await mine.getByRole('button', { name: 'Show mine on the community graph' }).click();
+  const graph = mine.getByRole('img', { name: 'The community\'s gateways; the 1 ringed host slice mine' });
+  await graph.locator('g.node', { has: page.locator('circle.host-ring') }).locator('text', { hasText: gw.config.name }).waitFor();
+  await graph.locator('text.hosts', { hasText: 'hosts sliver 0' }).waitFor();
+  await mine.locator('.legend', { hasText: `Ringed, the gateways that host mine: ${gw.config.name} (sliver 0)` }).waitFor();
+  await mine.getByText('No sliver of mine moved').waitFor();
+  await checkPage('user-slice-actions');
+
   await mine.getByRole('button', { name: 'Delete slice mine' }).click();
   await mine.getByRole('button', { name: 'Delete mine and all its slivers' }).click();
   await mine.waitFor({ state: 'detached', timeout: SLIVER_READY_MS });

@@ -149,7 +149,10 @@ export async function registerPortalRoutes(app: FastifyInstance, init: {
             if (socket.bufferedAmount > MAX_BUFFERED) socket.terminate();
             else socket.send(JSON.stringify(message));
           },
-          ...(caller.owner ? {} : { sees: (event) => event.sliverId !== null && init.sliverUser(event.sliverId) === caller.user }),
+          // A user sees their slivers' events, and their slices' (a sliver moved by a healing) that name them.
+          ...(caller.owner ? {} : {
+            sees: (event) => (event.sliverId === null ? event.detail['user'] === caller.user : init.sliverUser(event.sliverId) === caller.user),
+          }),
         }, after);
         socket.on('close', leave);
         timer ??= setInterval(tick, TICK_MS);

@@ -10,8 +10,9 @@
 // slice, shrinks it while one of its hosts is away, and a grow that cannot
 // be placed changes nothing; a slice expires while one of its hosts is down
 // and goes everywhere; the owner drains a gateway; a sliver that fails
-// for good on a live gateway moves to another; and a delete through another
-// gateway removes the slice everywhere.
+// for good on a live gateway moves to another, and each gateway that held
+// the slice logs the move; and a delete through another gateway removes the
+// slice everywhere.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -500,6 +501,15 @@ void describe(`slices on four gateways (${tag})`, () => {
     }, 90_000, 1000);
     assert.equal(new Set(healed.slivers.map((s) => s.gateway)).size, 3, 'still three gateways');
     assert.equal(healed.slivers.find((s) => s.gateway === spare.config.name)?.name, broken.name, 'the same index, now on the spare gateway');
+    // Its healing history: each gateway that held the slice logs the move, the healer when it heals, the others when they learn it.
+    const index = before.slivers.find((s) => s.gateway === host.config.name)?.index;
+    for (const g of gws.filter((x) => before.slivers.some((s) => s.gateway === x.config.name))) {
+      await until(`${g.config.name} to log the move of sliver ${String(index)}`, async () => (
+        query<{ detail: string }>(g, "SELECT detail FROM events WHERE type = 'slice.sliver-moved' AND sliver_id IS NULL")
+          .map((e) => JSON.parse(e.detail) as Record<string, unknown>)
+          .some((d) => d['slice'] === 'web' && d['index'] === index && d['from'] === host.config.name && d['to'] === spare.config.name) ? true : undefined
+      ), 30_000, 500);
+    }
     await until(`${host.config.name} to remove its failed sliver`, async () =>
       ((await sliversOn(host)).some((s) => s.slice === 'web') ? undefined : true), 60_000, 500);
   });

@@ -162,11 +162,17 @@ test("a user signed in with their key sees only their own slivers' events, and o
   h.store.insertSliver('ana0', { ...spec, name: 'ana-0', slice: 'site' }, 'running', { user: anaId, index: 0 });
   h.store.insertSliver('own0', { ...spec, name: 'owners', slice: 'owners' }, 'running');
   await h.reconciler.pass();
+  // Events of a slice, not of a sliver here: a healing moved one of its slivers.
+  const bobId = parseUserPrivateKey(bob).publicKey.id;
+  h.store.appendEvent(null, 'slice.sliver-moved', { slice: 'site', user: bobId, index: 1, from: 'gw1', to: 'gw2', version: 2 });
+  h.store.appendEvent(null, 'slice.sliver-moved', { slice: 'site', user: anaId, index: 1, from: 'gw1', to: 'gw3', version: 2 });
 
   const stream = await connect(await signedAuth(ana, '/api/v1/stream', { after: 0 }));
-  await stream.until('her events', (m) => types(m).includes('sliver.started'));
-  const ids = stream.messages.flatMap((m) => (m.type === 'event' ? [m.event.sliverId] : []));
+  await stream.until('her events', (m) => types(m).includes('sliver.started') && types(m).includes('slice.sliver-moved'));
+  const events = stream.messages.flatMap((m) => (m.type === 'event' ? [m.event] : []));
+  const ids = events.filter((e) => e.type !== 'slice.sliver-moved').map((e) => e.sliverId);
   assert.ok(ids.length > 0 && ids.every((id) => id === 'ana0'), `only ana0's events: ${JSON.stringify(ids)}`);
+  assert.deepEqual(events.filter((e) => e.sliverId === null).map((e) => e.detail['user']), [anaId], "her slice's move only, not bob's nor the gateway's");
   stream.close();
   await stream.closed;
 

@@ -307,6 +307,25 @@ void describe('hosting a slice sliver', () => {
     assert.equal(h.hosting.adopt(ALICE, 'web', { 0: 'gw1', 2: 'gw9' }, 2), false, 'the same placement once the dropped index is dropped');
   });
 
+  void test('a newer placement that puts a sliver on another gateway leaves an event per index moved, and only then', (t) => {
+    const h = host(t);
+    const req = reserveReq(h, { index: 2 });
+    h.hosting.reserve(req);
+    h.hosting.commit(commitReq(req, { placement: { 0: 'gw1', 1: 'gw3', 2: 'gw2' } }));
+    const moves = () => h.store.listEvents({ limit: 1000 }).filter((e) => e.type === 'slice.sliver-moved');
+    assert.equal(h.hosting.adopt(ALICE, 'web', { 0: 'gw4', 1: 'gw3', 2: 'gw2' }, 2), true);
+    assert.deepEqual(moves().map((e) => [e.sliverId, e.detail]), [[null, { slice: 'web', user: ALICE, index: 0, from: 'gw1', to: 'gw4', version: 2 }]]);
+    // Another of this gateway's indexes committed under a newer placement: what it changed is logged too.
+    const one = reserveReq(h, { lease: 'L1b', index: 1 });
+    h.hosting.reserve(one);
+    h.hosting.commit(commitReq(one, { placement: { 0: 'gw4', 1: 'gw2', 2: 'gw2' }, version: 3 }));
+    assert.deepEqual(moves().map((e) => e.detail['index']), [0, 1]);
+    assert.deepEqual(moves()[1]?.detail, { slice: 'web', user: ALICE, index: 1, from: 'gw3', to: 'gw2', version: 3 });
+    // The same placement again moves nothing.
+    assert.equal(h.hosting.adopt(ALICE, 'web', { 0: 'gw4', 1: 'gw2', 2: 'gw2' }, 3), false);
+    assert.equal(moves().length, 2);
+  });
+
   void test('a resize older than the one held, signed before the create, or sent again changes nothing', (t) => {
     const h = host(t);
     const req = reserveReq(h, { index: 2 });

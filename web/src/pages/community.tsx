@@ -1,6 +1,7 @@
 // The community page: the gateways as a graph laid out by RTT, coloured by
 // state (with the state in words too), and the same gateways as a table.
-// It follows the stream's nodes and community snapshots.
+// It follows the stream's nodes and community snapshots. The slices page
+// draws the same graph with a slice's hosts ringed.
 
 import type { JSX } from 'preact';
 import type { Live } from '../live';
@@ -19,21 +20,32 @@ function markOf(mode: string | null): string {
   return mode === 'drain' || mode === 'safe' ? mode : '';
 }
 
-function Graph({ nodes }: { nodes: NodeRow[] }) {
+/**
+ * The gateways laid out by RTT. With `hosts` (gateway → what of a slice it
+ * hosts, in words), those gateways are ringed and the words written under
+ * them: the ring is never the only sign.
+ */
+export function Graph({ nodes, hosts, id = 'graph', title }: { nodes: NodeRow[]; hosts?: ReadonlyMap<string, string>; id?: string; title?: string }): JSX.Element {
   const placed = layOut(nodes, RADIUS);
   const half = SIZE / 2;
   return (
-    <svg class="graph" viewBox={`${-half} ${-half} ${SIZE} ${SIZE}`} role="img" aria-labelledby="graph-title">
-      <title id="graph-title">{`The community's ${nodes.length} gateways, nearer by round-trip time; the table below lists them`}</title>
+    <svg class="graph" viewBox={`${-half} ${-half} ${SIZE} ${SIZE}`} role="img" aria-labelledby={`${id}-title`}>
+      <title id={`${id}-title`}>{title ?? `The community's ${nodes.length} gateways, nearer by round-trip time; the table below lists them`}</title>
       <circle class="ring" r={RADIUS} />
       {placed.filter((p) => !p.node.self).map((p) => <line key={`l-${p.node.name}`} class="link" x1={0} y1={0} x2={p.x} y2={p.y} />)}
-      {placed.map(({ node, x, y }) => (
-        <g key={node.name} class={`node status-${node.status} ${markOf(node.mode)}`} transform={`translate(${x} ${y})`}>
-          <circle r={node.self ? 14 : 10} />
-          <text y={node.self ? 28 : 24} text-anchor="middle">{node.name}</text>
-          <text class="sub" y={node.self ? 40 : 36} text-anchor="middle">{[node.status, markOf(node.mode)].filter(Boolean).join(', ')}</text>
-        </g>
-      ))}
+      {placed.map(({ node, x, y }) => {
+        const r = node.self ? 14 : 10;
+        const hosted = hosts?.get(node.name);
+        return (
+          <g key={node.name} class={`node status-${node.status} ${markOf(node.mode)}`} transform={`translate(${x} ${y})`}>
+            {hosted !== undefined && <circle class="host-ring" r={r + 6} />}
+            <circle r={r} />
+            <text y={r + 14} text-anchor="middle">{node.name}</text>
+            <text class="sub" y={r + 26} text-anchor="middle">{[node.status, markOf(node.mode)].filter(Boolean).join(', ')}</text>
+            {hosted !== undefined && <text class="hosts" y={r + 38} text-anchor="middle">{hosted}</text>}
+          </g>
+        );
+      })}
     </svg>
   );
 }

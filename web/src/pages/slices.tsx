@@ -2,15 +2,21 @@
 // from its hosts (the owner sees all of them), each with its state, where
 // each of its slivers runs, and when it expires. Re-read when an event about
 // a sliver arrives here and every few seconds, since a slice changes on
-// other gateways too. A user signed in with their key also creates and
-// deletes their slices here (documents signed in the page).
+// other gateways too. Each slice shows its hosts ringed on the community
+// graph on request, and the moves of its slivers this gateway logged (its
+// healing history). A user signed in with their key also creates, renews,
+// resizes and deletes their slices here (documents signed in the page).
 
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api';
 import type { Credential } from '../credential';
 import { CreateSlice, deleteSlice } from './slice-form';
+import { RenewSlice, ResizeSlice } from './slice-actions';
+import { Graph } from './community';
 import type { Live } from '../live';
+import { movesOf } from '../slice-history';
+import type { NodeRow } from '../types';
 import type { SliceView } from '../../../src/model/slice.js';
 
 /** Slices change on other gateways without an event here: re-read this often. */
@@ -44,13 +50,68 @@ function DeleteSlice({ api, credential, name, onDeleted }: { api: Api; credentia
   );
 }
 
+/** Each gateway that hosts slivers of the slice, with which. */
+function hostsOf(s: SliceView): Map<string, number[]> {
+  const hosts = new Map<string, number[]>();
+  for (const x of s.slivers) if (x.gateway !== null) hosts.set(x.gateway, [...(hosts.get(x.gateway) ?? []), x.index]);
+  return hosts;
+}
+
+const sliversText = (indexes: number[]): string => `sliver${indexes.length === 1 ? '' : 's'} ${indexes.join(', ')}`;
+
+/** The community graph with the slice's hosts ringed, on request; the legend says the same in words. */
+function Placement({ slice, nodes }: { slice: SliceView; nodes: NodeRow[] | undefined }): JSX.Element {
+  const [open, setOpen] = useState(false);
+  const hosts = hostsOf(slice);
+  const id = `placement-${slice.name}`;
+  const labels = new Map([...hosts].map(([g, indexes]) => [g, `hosts ${sliversText(indexes)}`]));
+  return (
+    <div class="placement">
+      <button type="button" aria-expanded={open} aria-controls={id} onClick={() => setOpen(!open)}>
+        {open ? `Hide the graph of ${slice.name}` : `Show ${slice.name} on the community graph`}
+      </button>
+      <div id={id} hidden={!open}>
+        {open && nodes !== undefined && nodes.length > 0
+          && <Graph nodes={nodes} hosts={labels} id={id} title={`The community's gateways; the ${hosts.size} ringed host slice ${slice.name}`} />}
+        {open && (
+          <p class="legend">
+            <span class="legend-ring" aria-hidden="true" /> Ringed, the gateways that host {slice.name}:{' '}
+            {hosts.size === 0 ? 'none now.' : [...hosts].map(([g, indexes]) => `${g} (${sliversText(indexes)})`).join('; ')}
+          </p>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** The moves of the slice's slivers that this gateway logged (healings), newest first. */
+function History({ slice, live }: { slice: SliceView; live: Live }): JSX.Element {
+  const moves = movesOf(live.events, slice.name, slice.user).reverse();
+  return (
+    <div class="history">
+      <h3>Healing history</h3>
+      {moves.length === 0
+        ? <p class="help">No sliver of {slice.name} moved, as far as this gateway's recent events tell.</p>
+        : (
+          <ul class="events">
+            {moves.map((m) => (
+              <li key={m.seq}>
+                <time dateTime={m.at}>{new Date(m.at).toLocaleString()}</time> version {m.version}: sliver {m.index} moved from {m.from} to {m.to}
+              </li>
+            ))}
+          </ul>
+        )}
+    </div>
+  );
+}
+
 export function SlicesPage({ api, live, credential }: { api: Api; live: Live; credential: Credential }): JSX.Element {
   const [slices, setSlices] = useState<SliceView[] | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [reads, setReads] = useState(0);
   const reread = (): void => setReads((n) => n + 1);
-  // Only events about slivers can change what this page shows.
-  const lastSeq = live.events.findLast((e) => e.type.startsWith('sliver.'))?.seq;
+  // Only events about slivers and slices can change what this page shows.
+  const lastSeq = live.events.findLast((e) => e.type.startsWith('sliver.') || e.type.startsWith('slice.'))?.seq;
 
   useEffect(() => {
     let gone = false;
@@ -98,7 +159,7 @@ export function SlicesPage({ api, live, credential }: { api: Api; live: Live; cr
           <h2>{s.name} <span class={`badge state-${s.state}`}>{s.state}</span></h2>
           <p>
             {s.slivers.filter((x) => x.observed === 'running').length} of {s.spec.slivers} slivers running · {s.spec.template}
-            {s.spec.app !== null && ` · app ${s.spec.app.name}`} · user <code title={s.user}>{shortUser(s.user)}</code> · expires {new Date(s.expiresAt).toLocaleString()}
+            {s.spec.app !== null && ` · app ${s.spec.app.name}`} · user <code title={s.user}>{shortUser(s.user)}</code> · version {s.version} · expires <time class="expires" dateTime={s.expiresAt}>{new Date(s.expiresAt).toLocaleString()}</time>
             {s.unreachable.length > 0 && ` · not reached: ${s.unreachable.join(', ')}`}
           </p>
           <div class="scroll" role="region" aria-label={`Slivers of ${s.name}`} tabIndex={0}>
@@ -116,6 +177,14 @@ export function SlicesPage({ api, live, credential }: { api: Api; live: Live; cr
               </tbody>
             </table>
           </div>
+          <Placement slice={s} nodes={live.nodes?.items} />
+          <History slice={s} live={live} />
+          {credential.kind === 'user' && (
+            <div class="slice-actions">
+              <RenewSlice api={api} userKey={credential.key} slice={s} onDone={reread} />
+              <ResizeSlice api={api} userKey={credential.key} slice={s} onDone={reread} />
+            </div>
+          )}
           <DeleteSlice api={api} credential={credential} name={s.name} onDeleted={reread} />
         </article>
       ))}
