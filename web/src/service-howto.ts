@@ -19,7 +19,7 @@ export interface HowTo {
 }
 
 /** The playlist the video app serves on its hls services (origin and edges). */
-export const HLS_PLAYLIST = '/hls/live.m3u8';
+const HLS_PLAYLIST = '/hls/live.m3u8';
 
 export const streamUrlOf = (s: ServiceEntry): string => `http://${s.address}${HLS_PLAYLIST}`;
 
