@@ -25,7 +25,7 @@ import { createUserVerifier } from './user-auth.js';
 import type { SliverTraffic } from '../net/shaper.js';
 import { registerImageRoutes, type ImagesApi } from './routes/images.js';
 import { registerServiceRoutes, type ServicesApi } from './routes/services.js';
-import { registerAppRoutes, type AppsApi } from './routes/apps.js';
+import { APP_USER_ROUTES, registerAppRoutes, type AppsApi } from './routes/apps.js';
 import { CONSOLE_PATH, STREAM_PATH, registerPortalRoutes } from './routes/portal.js';
 
 export interface ApiDeps {
@@ -196,8 +196,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     const route = `${req.method} ${req.routeOptions.url ?? ''}`;
     // The user's signed document in the body is the authority here; the slice service checks it.
     if (DOCUMENT_ROUTES.has(route)) return;
-    // A user who signs the request (RFC 9421) with their key may read their own slices.
-    if (USER_ROUTES.has(route) && req.headers.authorization === undefined) {
+    // A user who signs the request (RFC 9421) with their key may read their own slices, and the recipes.
+    if ((USER_ROUTES.has(route) || APP_USER_ROUTES.has(route)) && req.headers.authorization === undefined) {
       req.user = await users.verify({ method: req.method, url: `http://${req.headers.host ?? 'localhost'}${req.url}`, headers: req.headers }, Math.floor(Date.now() / 1000));
       return;
     }

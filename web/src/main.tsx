@@ -16,9 +16,10 @@ import { GatewayPage } from './pages/gateway';
 import { ServicesPage } from './pages/services';
 import { SlicesPage } from './pages/slices';
 import { ConsolePage } from './pages/console';
+import { AppsPage } from './pages/apps';
 import './style.css';
 
-const PAGES = { community: 'Community', gateway: 'Gateway', slices: 'Slices', services: 'Services' } as const;
+const PAGES = { community: 'Community', gateway: 'Gateway', slices: 'Slices', apps: 'Apps', services: 'Services' } as const;
 type PageName = keyof typeof PAGES;
 
 /** The page a hash names; #/console/NAME is a console in sliver NAME. */
@@ -103,6 +104,7 @@ function App() {
         {page === 'community' && <CommunityPage live={live} />}
         {page === 'gateway' && credential.kind === 'owner' && <GatewayPage api={api} live={live} />}
         {page === 'slices' && <SlicesPage api={api} live={live} credential={credential} />}
+        {page === 'apps' && <AppsPage api={api} credential={credential} />}
         {page === 'services' && <ServicesPage live={live} />}
         {route.page === 'console' && <ConsolePage key={route.sliver} sliver={route.sliver} credential={credential} onUnauthorized={expired} />}
       </main>

@@ -91,3 +91,13 @@ export interface NodeInfo {
   inventory: { cpu: number; memoryMb: number; diskMb: number };
   contribution: ResourceVector;
 }
+
+/** A recipe as GET /api/v1/apps lists it (src/api/routes/apps.ts). */
+export interface RecipeSummary {
+  name: string;
+  description: string;
+  packages: string[];
+  /** Slivers the recipe asks, before scaling. */
+  slivers: number;
+  roles: { name: string; slivers: number; scalable: boolean; services: string[] }[];
+}

@@ -7,6 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { recipeSize, type AppRecipe } from '../../model/app.js';
 
+/** Routes a user may call with a signed request: the recipes are what users deploy, so they read them without the owner token. */
+export const APP_USER_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/apps', 'GET /api/v1/apps/:name']);
+
 export interface AppsApi {
   list(): AppRecipe[];
   get(name: string): AppRecipe;

@@ -17,16 +17,26 @@
 // ffprobe from another gateway through an edge's forward; a file put
 // through one replica's WebDAV endpoint is read, unchanged, through another
 // gateway's after the first replica's gateway is cut off and killed.
+// Along the way the portal, in Debian's chromium started in gw1's network
+// namespace (a browser on the community network) and signed in with the
+// user's key: the file-sharing and storage how-tos show the real addresses,
+// which the browser then opens; the video app is deployed from the Apps page
+// (a bad size and a second deploy refused beside their fields), its stream
+// plays in the Services page (the <video> advances), and it is removed from
+// the Apps page. axe-core finds no serious or critical violation on either.
 
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
 import { loadConfig } from '../../../src/agent/config.js';
 import { PACKAGE_ROOT } from '../../../src/agent/version.js';
 import { createImageStore } from '../../../src/virt/images.js';
 import { validateRecipe } from '../../../src/model/app.js';
+import { enterArgs } from '../../../src/testbed/netns.js';
 import type { DirectoryEntry } from '../../../src/cloud/services.js';
 import type { SliceView } from '../../../src/model/slice.js';
 import { eventually, useTestbed } from '../../support/testbed.js';
@@ -63,9 +73,85 @@ const shellIn = (view: SliceView, index: number, line: string): Promise<string> 
 
 async function removeApp(name: string): Promise<void> {
   await hearth(1, ['app', 'rm', name, '--key', keyFile]);
+  await appGone(name);
+}
+
+async function appGone(name: string): Promise<void> {
   for (const n of GATEWAYS) {
     await eventually(`gw${n} to remove ${name}`, 90, async () => JSON.parse(await hearth(n, ['sliver', 'ls', '--json'])) as { slice: string }[],
       (l) => !l.some((s) => s.slice === name));
+  }
+}
+
+const CHROMIUM = '/usr/bin/chromium';
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+let browser: Browser | undefined;
+let portal: Page | undefined;
+
+/**
+ * gw1's portal in chromium, signed in with alice's key. Chromium runs in
+ * gw1's namespace (playwright drives it over a pipe, so the namespace does
+ * not matter to it): the page is the portal at gw1's API, and the services'
+ * community addresses are reachable from it, as from any machine of the
+ * community network.
+ */
+async function openPortal(): Promise<Page> {
+  if (portal !== undefined) return portal;
+  const wrapper = join(root, 'chromium-in-gw1');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${enterArgs(tb.gw(1).namespace).join(' ')} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  browser = await chromium.launch({
+    executablePath: wrapper,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const page = await context.newPage();
+  const { api } = await loadConfig(tb.gw(1).dataDir);
+  await page.goto(`http://127.0.0.1:${api.port}/`);
+  await page.getByLabel('Private key').fill(readFileSync(keyFile, 'utf8'));
+  await page.getByRole('button', { name: 'Sign in with my key' }).click();
+  await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+  portal = page;
+  return page;
+}
+
+async function goTo(page: Page, name: 'Apps' | 'Services'): Promise<void> {
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name, exact: true }).click();
+  await page.getByRole('heading', { level: 1, name }).waitFor();
+}
+
+/** axe-core on the page as it is: no serious or critical violation. */
+async function assertAccessible(page: Page, name: string): Promise<void> {
+  await page.addScriptTag({ path: AXE });
+  // The callback runs in the page; this file is compiled without the DOM's types.
+  const violations = await page.evaluate(async () => {
+    const { axe } = globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown }[] }[] }> } };
+    return (await axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)) }));
+  });
+  assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name} has serious or critical accessibility violations`);
+}
+
+/** Opens the how-to of `service` on the services page; its line `label` must read `text`, and copying it says so. */
+async function assertHowTo(page: Page, service: DirectoryEntry, label: string, text: string): Promise<void> {
+  await goTo(page, 'Services');
+  const summary = page.locator('summary', { hasText: new RegExp(`^How to use ${service.name}$`) });
+  const card = page.locator('li.card', { hasText: `sliver ${service.sliver}`, has: summary });
+  // A second look at the same how-to finds it open still: a click would close it.
+  if (await card.locator('details').getAttribute('open') === null) await card.locator('summary').click();
+  const line = card.locator('.howto-line', { has: page.getByText(label, { exact: true }) });
+  assert.equal(await line.locator('code').textContent({ timeout: 10_000 }), text);
+  await line.getByRole('button').click();
+  await page.getByRole('status').filter({ hasText: `Copied ${text} (${label} of ${service.name}).` }).waitFor();
+}
+
+/** Opens `url` in a tab of its own, as following the how-to's address would; the page's text. */
+async function visit(page: Page, url: string): Promise<string> {
+  const tab = await page.context().newPage();
+  try {
+    await tab.goto(url);
+    return await tab.content();
+  } finally {
+    await tab.close();
   }
 }
 
@@ -83,6 +169,7 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     await images.ensure('debian');
     await images.ensure('debian', { packages: [...new Set(shipped.flatMap((r) => r.packages))] });
   });
+  after(async () => browser?.close());
 
   void test('a deployed app runs a role on each of three gateways, and each gateway announces its sliver\'s service', async () => {
     app = JSON.parse(await hearth(1, ['app', 'deploy', RECIPE, '--gateways', '3', '--key', keyFile, '--json'])) as SliceView;
@@ -165,11 +252,40 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     assert.notEqual(share.slivers.find((s) => s.index === 1)?.gateway, share.slivers.find((s) => s.index === 2)?.gateway);
     await eventually('the other peer to have the file, complete', 180, () => shellIn(share, 2, 'sha256sum /srv/share/blob.bin 2>/dev/null || true'),
       (out) => out.startsWith(`${sum ?? '-'} `));
+    // The portal's how-to names the tracker's and the catalog's real addresses, and the catalog it names lists the torrent.
+    const entries = (await directory(1)).filter((e) => e.slice === 'file-sharing');
+    const tracker = entries.find((e) => e.name === 'tracker') as DirectoryEntry;
+    const catalog = entries.find((e) => e.name === 'catalog') as DirectoryEntry;
+    const page = await openPortal();
+    await assertHowTo(page, tracker, 'Announce URL', `http://${tracker.address}/announce`);
+    await assertHowTo(page, tracker, 'Catalog of torrents', `http://${catalog.address}/torrents/`);
+    assert.match(await visit(page, `http://${catalog.address}/torrents/`), /blob\.bin\.torrent/);
     await removeApp('file-sharing');
   });
 
-  void test('video: the live stream is probed with ffprobe from another gateway through an edge\'s forward', async () => {
-    const video = await deployShipped('video', 3);
+  void test('video: deployed from the portal\'s Apps page, its stream plays in the Services page and is probed with ffprobe through an edge; removed from the Apps page', async () => {
+    const page = await openPortal();
+    await goTo(page, 'Apps');
+    await page.getByLabel('App', { exact: true }).selectOption('video');
+    assert.equal(await page.getByLabel('App name (its slice)').inputValue(), 'video');
+    const gateways = page.getByLabel('Gateways');
+    await gateways.fill('70');
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.locator('#app-gateways-error').filter({ hasText: /64/ }).waitFor();
+    assert.equal(await gateways.getAttribute('aria-invalid'), 'true', 'refused in the page, before anything is signed');
+    await gateways.fill('3');
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('status').filter({ hasText: /^App video placed as video on / }).waitFor({ timeout: 60_000 });
+    const row = page.locator('tbody tr', { has: page.locator('th', { hasText: /^video$/ }) });
+    await row.filter({ hasText: '3 of 3' }).waitFor({ timeout: 240_000 });
+    // The same app again: the gateway's slice_exists, beside the name.
+    await page.getByLabel('App', { exact: true }).selectOption('video');
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.locator('#app-name-error').filter({ hasText: /already have a slice named video/ }).waitFor({ timeout: 30_000 });
+    await assertAccessible(page, 'the apps page');
+
+    await eventually('video\'s 3 services to be announced', 240, () => directory(2), (d) => d.filter((e) => e.slice === 'video').length === 3);
+    const video = JSON.parse(await hearth(1, ['app', 'show', 'video', '--key', keyFile, '--json'])) as SliceView;
     const origin = video.slivers.find((s) => s.index === 0)?.gateway;
     const edge = (await directory(1)).find((e) => e.slice === 'video' && e.name === 'edge' && e.gateway !== origin) as DirectoryEntry;
     assert.ok(edge !== undefined, 'an edge on another gateway than the origin');
@@ -178,7 +294,21 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
       (out) => out.includes('h264'));
     // One line a stream, per program and overall: the set is what counts.
     assert.deepEqual([...new Set(streams.split('\n').map((l) => l.trim()).filter((l) => l !== ''))].sort(), ['aac', 'h264']);
-    await removeApp('video');
+
+    await goTo(page, 'Services');
+    await page.getByRole('button', { name: `Play edge on ${edge.gateway}` }).click();
+    await page.getByRole('region', { name: `Playing edge on ${edge.gateway}` }).waitFor();
+    // Seconds of the live stream decoded and played in the page, through the edge's forward.
+    await page.waitForFunction('(document.querySelector("video")?.currentTime ?? 0) > 4', undefined, { timeout: 90_000, polling: 500 });
+    assert.equal(await page.locator('#player-error').textContent(), '');
+    await assertAccessible(page, 'the services page, playing');
+    await page.getByRole('button', { name: 'Close the player' }).click();
+
+    await goTo(page, 'Apps');
+    await page.getByRole('button', { name: 'Remove video', exact: true }).click();
+    await page.getByRole('button', { name: 'Remove video and all its slivers' }).click();
+    await row.waitFor({ state: 'detached', timeout: 60_000 });
+    await appGone('video');
   });
 
   void test('storage: a file put through one replica is read unchanged through another gateway\'s after the first one\'s gateway is cut off and killed', async () => {
@@ -189,6 +319,10 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     const victim = number(first.gateway);
     const reader = entries.find((e) => e.sliver === 'storage-2') as DirectoryEntry;
     await eventually('the third replica to have the file', 120, () => shellIn(storage, 2, 'sha256sum /srv/share/doc.bin 2>/dev/null || true'), (out) => out.startsWith(`${sum} `));
+    // The portal's how-to names the replica's real WebDAV address, where the browser finds the file.
+    const page = await openPortal();
+    await assertHowTo(page, reader, 'Mount with davfs2', `sudo mount -t davfs http://${reader.address}/ /mnt`);
+    assert.match(await visit(page, `http://${reader.address}/`), /doc\.bin/);
     await testbedPartition(GATEWAYS.filter((n) => n !== victim).map((n) => `gw${n}`).join(','), { dir: tb.dir });
     await testbedKill(`gw${victim}`, { dir: tb.dir });
     const read = await shellIn(storage, 1, `curl -fsS http://${reader.address}/doc.bin | sha256sum`);
