@@ -3,7 +3,7 @@
 // --json output stays the same for the same seed) and the progress lines.
 
 import type { Command } from 'commander';
-import { runSim, type SimResult } from '../sim/run.js';
+import { runSim, type PartitionResult, type SimResult } from '../sim/run.js';
 import { isScenario, scenarioConfig, SCENARIOS } from '../sim/scenario.js';
 import { printTable } from './output.js';
 
@@ -27,9 +27,23 @@ function printResult(r: SimResult): void {
     ['detection median, p95', `${seconds(r.failures.detectionMedianMs)}, ${seconds(r.failures.detectionP95Ms)}`],
     ['slivers healed', String(r.heal.healed)],
     ['heal time median, p95', `${seconds(r.heal.medianMs)}, ${seconds(r.heal.p95Ms)}`],
-    ['messages per heal', r.heal.messagesPerHeal.toFixed(2)],
+    ['messages per healed sliver', r.heal.messagesPerHeal.toFixed(2)],
     ['slices below N (max over samples)', String(r.samples.reduce((m, s) => Math.max(m, s.belowN), 0))],
+    ['false suspicions (per member-hour), refuted median', `${r.suspicions.falseSuspicions} (${r.suspicions.perMemberHour}), ${seconds(r.suspicions.refuteMedianMs)}`],
+    ['declared dead though alive', String(r.suspicions.falseDeaths)],
+    ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);
+}
+
+function partitionRows(p: PartitionResult): string[][] {
+  return [
+    ['partition', `hours ${p.fromHour}–${p.untilHour}, sides of ${p.sides[0]} and ${p.sides[1]} gateways`],
+    ['slices on both sides', String(p.splitSlices)],
+    ['slivers healed on side 0, side 1', `${p.healedOnSide[0]}, ${p.healedOnSide[1]}`],
+    ['after the heal: slices merged, extras removed', `${p.merged}, ${p.extrasRemoved}`],
+    ['heal to exactly N, median and max', `${seconds(p.exactMedianMs)}, ${seconds(p.exactMaxMs)}`],
+    ['at the end: slices not at N, placements disagreeing', `${p.notExactAtEnd}, ${p.disagreeingAtEnd}`],
+  ];
 }
 
 export function registerSimCommand(program: Command): void {

@@ -5,6 +5,9 @@
 // gateway that failed is "alive" to an observer until the observer learns the
 // rumor, and a gateway's free resources are seen as of its last tag publish
 // (every 2 s, as the agent does) that has reached the observer.
+// In a partition, a member of the other side is dead to an observer from when
+// the observer learns its side's dead rumor about it until it learns the
+// member's refutation after the heal.
 // The view it hands the cloud cores is a real overlay ViewState.
 // Must never: read a clock or Math.random; let an observer see a change
 // before the model says it has learned it.
@@ -110,14 +113,57 @@ function freeAt(g: Gateway, at: number): ResourceVector {
 /** Ids of rumors: dead/alive rumors and tag publishes draw from disjoint ranges. */
 const TAG_RUMOR_BASE = 0x40000000;
 
+/** Rumors of a partition: each side's dead rumor about a member of the other, and the member's refutation once healed. */
+const CUT_RUMOR_BASE = 0x80000000;
+const REJOIN_RUMOR_BASE = 0xa0000000;
+
+/** The community split in two sides for a while, as its members' memberlist sees it. */
+export interface PartitionBeliefs {
+  /** Per member: 0 or 1. */
+  side: Uint8Array;
+  fromMs: number;
+  untilMs: number;
+  /** Per member: when the other side declares it dead (its dead rumor starts there). */
+  declaredAt: Float64Array;
+  /** Per member: when, after the heal, it refutes its death (its alive rumor starts, to everyone). */
+  aliveAt: Float64Array;
+  /** How a rumor spreads within each side while they are apart. */
+  within: readonly [SpreadCurve, SpreadCurve];
+}
+
 export interface Beliefs {
   curve: SpreadCurve;
   seed: number;
+  partition?: PartitionBeliefs;
+}
+
+/** Whether the network lets `a` and `b` talk at `now` (both up is the caller's to check). */
+export function connected(b: Beliefs, a: number, c: number, now: number): boolean {
+  const p = b.partition;
+  return p === undefined || now < p.fromMs || now >= p.untilMs || p.side[a] === p.side[c];
+}
+
+/** Whether `observer` has declared `g` dead because of the partition at `now`. */
+function cutOff(b: Beliefs, p: PartitionBeliefs, observer: number, g: number, now: number): boolean {
+  const side = p.side[observer] as number;
+  if (side === p.side[g] || now < p.fromMs) return false;
+  if (now < learnedAt(p.within[side as 0 | 1], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number)) return false;
+  return now < learnedAt(b.curve, b.seed, REJOIN_RUMOR_BASE + g, observer, p.aliveAt[g] as number);
+}
+
+/** When `observer` learns that `g`, across the partition, is dead; and when that it is alive again. */
+export function partitionLearnTimes(b: Beliefs, p: PartitionBeliefs, observer: number, g: number): { dead: number; alive: number } {
+  const side = p.side[observer] as 0 | 1;
+  return {
+    dead: learnedAt(p.within[side], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number),
+    alive: learnedAt(b.curve, b.seed, REJOIN_RUMOR_BASE + g, observer, p.aliveAt[g] as number),
+  };
 }
 
 /** Whether `observer` believes `g` alive at `now`. */
 export function believedAlive(b: Beliefs, observer: number, g: Gateway, now: number): boolean {
   if (observer === g.index) return g.up;
+  if (b.partition !== undefined && cutOff(b, b.partition, observer, g.index, now)) return false;
   for (const r of [g.rumor, g.previous]) {
     if (r === null) continue;
     if (learnedAt(b.curve, b.seed, r.id, observer, r.at) <= now) return r.kind === 'alive';

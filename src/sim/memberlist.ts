@@ -26,6 +26,10 @@ export interface MemberlistConfig {
   gossipIntervalMs: number;
   gossipNodes: number;
   pushPullIntervalMs: number;
+  /** Lifeguard: a suspicion nobody confirms runs this many times the minimum timeout (memberlist's SuspicionMaxTimeoutMult). */
+  suspicionMaxTimeoutMult: number;
+  /** Serf's reconnect_interval: how often a member tries to join a failed one again (hearth keeps Serf's 30 s). */
+  reconnectIntervalMs: number;
 }
 
 /** memberlist's DefaultLANConfig, which Serf uses. */
@@ -38,6 +42,8 @@ export const LAN_CONFIG: MemberlistConfig = {
   gossipIntervalMs: 200,
   gossipNodes: 3,
   pushPullIntervalMs: 30_000,
+  suspicionMaxTimeoutMult: 6,
+  reconnectIntervalMs: 30_000,
 };
 
 /** One-way delay (base plus uniform jitter) and the chance a message is lost. */
@@ -76,16 +82,22 @@ export interface SpreadCurve {
   hopMs: number;
 }
 
-export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number): SpreadCurve {
+/**
+ * How a rumor spreads among `group` members of a community of `n` (all of
+ * them unless given): in a partition, a member still gossips to members of
+ * the other side it has not yet declared dead, and those sends are lost, so
+ * only the share group/n of them count. Fractions are of the group.
+ */
+export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, group = n): SpreadCurve {
   const activeRounds = Math.ceil(retransmitLimit(cfg, n) / cfg.gossipNodes);
-  const cohorts = [1 / n];
-  const cumulative = [1 / n];
-  let infected = 1 / n;
+  const cohorts = [1 / group];
+  const cumulative = [1 / group];
+  let infected = 1 / group;
   for (let r = 1; r <= activeRounds + 64; r++) {
     const active = cohorts.slice(Math.max(0, r - activeRounds), r).reduce((s, c) => s + c, 0);
-    if (active * n < 1e-6) break;
-    const sends = active * n * cfg.gossipNodes * (1 - link.loss);
-    const fresh = (1 - infected) * (1 - Math.exp(-sends / Math.max(1, n - 1)));
+    if (active * group < 1e-6) break;
+    const sends = active * group * cfg.gossipNodes * (1 - link.loss) * (group / n);
+    const fresh = (1 - infected) * (1 - Math.exp(-sends / Math.max(1, group - 1)));
     cohorts.push(fresh);
     infected += fresh;
     cumulative.push(infected);
@@ -139,4 +151,38 @@ export interface Detection {
 export function drawDetection(cfg: MemberlistConfig, n: number, rng: () => number): Detection {
   const firstProbeMs = exponential(rng, cfg.probeIntervalMs);
   return { firstProbeMs, declaredMs: firstProbeMs + cfg.probeIntervalMs + suspicionTimeoutMs(cfg, n) };
+}
+
+/**
+ * The chance that one probe of a live member finds no ack within the probe
+ * interval, so the prober suspects it falsely: the direct ping or its ack is
+ * lost, and so is every indirect probe (ping-req, ping, ack, ack relayed:
+ * four messages through each of indirectChecks members), and so is the TCP
+ * fallback ping memberlist sends beside them (SYN, SYN-ACK, ping, ack; a lost
+ * segment's retransmission, 1 s later, comes too late).
+ */
+export function falseSuspicionChance(cfg: MemberlistConfig, link: LinkModel): number {
+  const lost = (messages: number): number => 1 - (1 - link.loss) ** messages;
+  return lost(2) * lost(4) ** cfg.indirectChecks * lost(4);
+}
+
+/**
+ * Lifeguard's timeout for a suspicion nobody else confirms: a live member
+ * answers every other prober, so a false suspicion stays unconfirmed and
+ * runs the longest timeout (memberlist shortens it only with independent
+ * confirmations).
+ */
+export function unconfirmedSuspicionMs(cfg: MemberlistConfig, n: number): number {
+  return cfg.suspicionMaxTimeoutMult * suspicionTimeoutMs(cfg, n);
+}
+
+/**
+ * When a falsely suspected member refutes, after the suspicion starts: the
+ * first of the suspicion's gossip reaching it (at `u` on the curve) and
+ * Lifeguard's buddy system (the next member to probe it piggybacks the
+ * suspicion on the ping: an exponential wait of one probe interval, plus a
+ * hop).
+ */
+export function refuteAfterMs(cfg: MemberlistConfig, curve: SpreadCurve, u: number, rng: () => number): number {
+  return Math.min(learnOffsetMs(curve, u), exponential(rng, cfg.probeIntervalMs) + curve.hopMs);
 }

@@ -1,6 +1,8 @@
 // What a run simulates: the community's size and make-up, its churn, the
 // workload, and the memberlist and link models; and the named scenarios the
 // CLI offers. Pure data.
+// partition: the community split in two halves at 30 minutes (after the
+// warm-up) for 10 minutes, then healed; no churn.
 
 import type { SliverResources } from '../model/sliver.js';
 import { DEFAULT_MIX, type GatewayMix } from './community.js';
@@ -22,6 +24,8 @@ export interface SimConfig {
   /** Per-sliver resources with weights (every sliver of a slice is the same). */
   sliverShapes: readonly (readonly [SliverResources, number])[];
   meanLifetimeMs: number;
+  /** The community split in two for a while, then healed; null for none. */
+  partition: PartitionPlan | null;
   /** Up and down times of a gateway; null for no churn. */
   churn: { up: Weibull; down: Weibull } | null;
   mix: GatewayMix;
@@ -35,9 +39,16 @@ export interface SimConfig {
   viewSample: number;
 }
 
+export interface PartitionPlan {
+  atMs: number;
+  forMs: number;
+  /** The share of the gateways on side 1 (drawn by a hash of the seed and the gateway). */
+  share: number;
+}
+
 const shape = (cpu: number, memoryMb: number, diskMb: number): SliverResources => ({ cpu, memoryMb, diskMb, pids: 512, upMbit: 0, downMbit: 0 });
 
-export const SCENARIOS = ['steady', 'churn'] as const;
+export const SCENARIOS = ['steady', 'churn', 'partition'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export function isScenario(name: string): name is ScenarioName {
@@ -58,12 +69,15 @@ export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hou
     meanLifetimeMs: 2 * HOUR,
     // Measured community-network uptimes are heavy-tailed: Weibull shape < 1.
     churn: name === 'churn' ? { up: { shape: 0.6, scale: 12 * HOUR }, down: { shape: 0.7, scale: 30 * MINUTE } } : null,
+    // No churn with it, so every sliver below N and every extra is the partition's doing.
+    partition: name === 'partition' ? { atMs: Math.min(30 * MINUTE, durationMs / 4), forMs: Math.min(10 * MINUTE, durationMs / 4), share: 0.5 } : null,
     mix: DEFAULT_MIX,
     memberlist: LAN_CONFIG,
     link: COMMUNITY_LINK,
     fillMs: Math.min(10 * MINUTE, durationMs / 8),
     warmupMs: Math.min(30 * MINUTE, durationMs / 4),
-    sampleEveryMs: Math.min(10 * MINUTE, durationMs / 24),
+    // A partition's story plays out in seconds to minutes: sample it finely.
+    sampleEveryMs: name === 'partition' ? 10_000 : Math.min(10 * MINUTE, durationMs / 24),
     viewSample: 48,
   };
 }
