@@ -29,7 +29,8 @@ import { createSliceNet, ensureTunnelKey, sliceNetRoutes, type SliceNet } from '
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
 import { loadOwnerPolicy } from './owner-policy.js';
-import { loadConfig, dataPaths, openOwnerToken, saveConfig, type AgentConfig } from './config.js';
+import { loadConfig, dataPaths, openOwnerToken, saveConfig, NO_CONTAINERS_NOTE, type AgentConfig } from './config.js';
+import { createNoContainerParts } from './no-containers.js';
 import { createShaping, type Shaping } from './shaping.js';
 import { createServices } from './services.js';
 import { containerName, createReconciler, type Reconciler } from './reconciler.js';
@@ -90,9 +91,14 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     idmap: config.lxc.idmap, log: log.child({ part: 'images' }),
     dir: config.lxc.imagesDir,
   });
-  const driver = init.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log, images });
+  // Without containers (virt.driver none) nothing runs and nothing is made in the kernel: no
+  // bridge, firewall, slice networks or shaper; admission, leases, placement and healing stay real.
+  const containers = config.virt.driver === 'lxc';
+  const simulated = containers ? undefined : createNoContainerParts(config.network);
+  const driver = init.driver ?? simulated?.driver ?? createLxcDriver({ lxcPath: paths.containers, idmap: config.lxc.idmap, log, images });
   // The id marks the firewall tables as this gateway's; setup refuses another gateway's.
-  const net = init.net ?? createSliverNetwork({ ...config.network, gatewayId: identity.id, log: log.child({ part: 'net' }) });
+  const net = init.net ?? simulated?.net ?? createSliverNetwork({ ...config.network, gatewayId: identity.id, log: log.child({ part: 'net' }) });
+  const sliceNetOn = config.sliceNet.enabled && containers;
   // debian's image is built on first use (minutes, once per machine), or ahead with `hearth image build debian`.
   const templates: TemplateName[] = init.driver === undefined ? ['busybox', 'debian'] : ['busybox'];
   const crashPoint = crashPointFromEnv();
@@ -153,7 +159,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     },
     routes: [
       ...sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),
-      ...(config.sliceNet.enabled ? sliceNetRoutes({ keyFile: tunnelKeyFile, port: config.sliceNet.port }) : []),
+      ...(sliceNetOn ? sliceNetRoutes({ keyFile: tunnelKeyFile, port: config.sliceNet.port }) : []),
       services.route,
     ],
   });
@@ -167,7 +173,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     installApp: (sliver, app, size) => installApp(slivers, store, log.child({ part: 'apps' }), sliver, app, size),
     log: log.child({ part: 'slices' }), nowSec: wallClockSec,
   });
-  const sliceNet = config.sliceNet.enabled
+  const sliceNet = sliceNetOn
     ? createSliceNet({
       self: config.name, selfId: identity.id, keyFile: tunnelKeyFile, port: config.sliceNet.port, hosting, community,
       netnsOf: (s) => driver.netns(containerName(s.id)),
@@ -180,12 +186,15 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     })
     : undefined;
   if (sliceNet !== undefined) sliceNetRef.current = sliceNet;
-  const shaping = createShaping({
-    selfId: identity.id, slivers: () => store.listSlivers(), bandwidth: () => config.contribution, nowSec: wallClockSec,
-    log: log.child({ part: 'shaper' }), ...(config.sliceNet.enabled ? { hosting } : {}),
-  });
-  shapingRef.current = shaping;
+  const shaping = containers
+    ? createShaping({
+      selfId: identity.id, slivers: () => store.listSlivers(), bandwidth: () => config.contribution, nowSec: wallClockSec,
+      log: log.child({ part: 'shaper' }), ...(sliceNetOn ? { hosting } : {}),
+    })
+    : undefined;
+  if (shaping !== undefined) shapingRef.current = shaping;
   metricsTraffic.current = async () => {
+    if (shaping === undefined) return [];
     const traffic = await shaping.traffic();
     return store.listSlivers().flatMap((s) => {
       const t = traffic.get(s.id);
@@ -202,12 +211,13 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   });
   const api = await buildApi({
     apps,
-    slivers, store, metrics, ownerToken, log, community, slices, services, traffic: async (id) => (await shaping.traffic()).get(id),
-    ...(init.driver === undefined ? { images } : {}),
+    slivers, store, metrics, ownerToken, log, community, slices, services, traffic: async (id) => (await shaping?.traffic())?.get(id),
+    ...(init.driver === undefined && containers ? { images } : {}),
     metricsPublic: config.api.metricsPublic,
     ...(existsSync(WEB_ROOT) ? { webRoot: WEB_ROOT } : {}),
     node: {
       name: config.name, id: identity.id, version: VERSION,
+      virt: { driver: config.virt.driver, note: containers ? null : NO_CONTAINERS_NOTE },
       inventory: () => readInventory(paths.dir),
       samples: () => samples.list(),
       contribution: () => config.contribution,
@@ -216,7 +226,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
         const { upMbit: _up, downMbit: _down, ...rest } = config.contribution;
         await saveConfig(paths.dir, { ...config, contribution: { ...rest, ...b } });
         config.contribution = { ...rest, ...b };
-        void shaping.tick();
+        void shaping?.tick();
       },
       community: () => {
         const s = community.status();
@@ -232,28 +242,29 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       return url;
     },
     async start() {
+      if (!containers) log.warn({ virt: config.virt.driver }, NO_CONTAINERS_NOTE);
       await net.setup();
       // The first pass repairs whatever a crash left before the API takes requests.
       await reconciler.pass();
       reconciler.start();
       sweeper = startSliceSweeper({ hosting, log: log.child({ part: 'slices' }) });
       url = await api.listen({ host: config.api.host, port: config.api.port });
-      if (config.sliceNet.enabled) await ensureTunnelKey(tunnelKeyFile);
+      if (sliceNetOn) await ensureTunnelKey(tunnelKeyFile);
       await community.start();
       keeper.start();
       services.start();
       sliceNet?.start();
-      shaping.start();
-      void shaping.tick();
+      shaping?.start();
+      void shaping?.tick();
       samples.start();
-      log.info({ url, name: config.name, dataDir: paths.dir }, 'agent started');
+      log.info({ url, name: config.name, dataDir: paths.dir, virt: config.virt.driver }, 'agent started');
     },
     async stop() {
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
       await keeper.stop();
       await services.stop();
       await sliceNet?.stop();
-      await shaping.stop();
+      await shaping?.stop();
       await samples.stop();
       await community.stop();
       sweeper?.stop();

@@ -29,6 +29,26 @@ export const DEFAULT_SUBNET = '10.213.0.0/24';
 /** WireGuard's usual port, for the tunnel that carries slice networks. */
 export const DEFAULT_SLICE_NET_PORT = 51820;
 
+/**
+ * How slivers are run: `lxc`, as containers; `none`, not at all: they are
+ * admitted, reserved and recorded as on any gateway, so placement and healing
+ * run for real, but no process runs and no network is made (a community of a
+ * hundred gateways on one machine, bench/scale.ts). Never a real gateway.
+ */
+export const VIRT_DRIVERS = ['lxc', 'none'] as const;
+export type VirtDriverName = (typeof VIRT_DRIVERS)[number];
+
+/** What a gateway without containers says of itself, in its log and its node view. */
+export const NO_CONTAINERS_NOTE = 'containers are simulated (virt.driver none): slivers are admitted, reserved and recorded, but no process runs';
+
+/** Refuses a driver this build does not know; `source` names the file it came from. */
+export function validateVirt(virt: { driver: unknown }, source?: string): void {
+  if (!(VIRT_DRIVERS as readonly unknown[]).includes(virt.driver)) {
+    const where = source === undefined ? '' : `${source}: `;
+    throw new HearthError('invalid_request', `${where}virt.driver must be one of ${VIRT_DRIVERS.join(', ')}, got ${JSON.stringify(virt.driver)}`);
+  }
+}
+
 /** Fill fields added after a config file was written, so older gateways keep starting. */
 export function withDefaults(c: Partial<AgentConfig> & Pick<AgentConfig, 'name' | 'api' | 'contribution' | 'network' | 'lxc'>): AgentConfig {
   return {
@@ -36,6 +56,7 @@ export function withDefaults(c: Partial<AgentConfig> & Pick<AgentConfig, 'name' 
     community: { bind: `0.0.0.0:${DEFAULT_SERF_PORT}`, rpcPort: DEFAULT_SERF_RPC_PORT, profile: 'lan', ...c.community },
     peer: { host: '0.0.0.0', port: DEFAULT_PEER_PORT, ...c.peer },
     sliceNet: { enabled: true, port: DEFAULT_SLICE_NET_PORT, ...c.sliceNet },
+    virt: { driver: 'lxc', ...c.virt },
   };
 }
 
@@ -67,6 +88,8 @@ export interface AgentConfig {
   sliceNet: { enabled: boolean; port: number };
   /** `imagesDir`: where base images are kept, default the machine's (virt/images.ts). */
   lxc: { idmap: { uid: number; gid: number; count: number }; imagesDir?: string };
+  /** `none`: no containers, no sliver network, no slice networks, no shaper (VIRT_DRIVERS). */
+  virt: { driver: VirtDriverName };
 }
 
 export interface DataPaths {
@@ -110,6 +133,7 @@ export interface InitOptions {
   community?: Partial<AgentConfig['community']>;
   peer?: Partial<AgentConfig['peer']>;
   sliceNet?: Partial<AgentConfig['sliceNet']>;
+  virt?: Partial<AgentConfig['virt']>;
   /** Files to put the subordinate id ranges in (tests point these elsewhere). */
   subidFiles?: { subuid: string; subgid: string };
   /** What the gateways of this network namespace hold (default: read from nft and ip; tests give a fixed answer). */
@@ -161,15 +185,20 @@ export async function initDataDir(opts: InitOptions): Promise<InitResult> {
     });
     config = {
       ...base, community: { ...base.community, ...opts.community }, peer: { ...base.peer, ...opts.peer }, sliceNet: { ...base.sliceNet, ...opts.sliceNet },
+      virt: { ...base.virt, ...opts.virt },
     };
     validateName('gateway', config.name);
     validateContribution(config.contribution, inventory);
+    validateVirt(config.virt);
     // A new gateway owns nothing in the kernel yet: whatever holds its table,
     // bridge or subnet is another gateway's (or not hearth's), so say so now
-    // rather than at the first agent start.
-    const claims = await (opts.networkClaims ?? readNetworkClaims)();
-    const clash = findNetworkClash(config.network, claims, { fresh: true });
-    if (clash !== undefined) throw clash;
+    // rather than at the first agent start. One without containers makes
+    // none of them.
+    if (config.virt.driver === 'lxc') {
+      const claims = await (opts.networkClaims ?? readNetworkClaims)();
+      const clash = findNetworkClash(config.network, claims, { fresh: true });
+      if (clash !== undefined) throw clash;
+    }
     await writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
     created.push(paths.config);
   }
@@ -212,11 +241,14 @@ export async function loadConfig(dataDir: string): Promise<AgentConfig> {
   } catch {
     throw new HearthError('not_found', `no config at ${config}; run "hearth init" first`);
   }
+  let parsed: AgentConfig;
   try {
-    return withDefaults(JSON.parse(text) as AgentConfig);
+    parsed = withDefaults(JSON.parse(text) as AgentConfig);
   } catch (err) {
     throw new HearthError('invalid_request', `${config} is not valid JSON: ${(err as Error).message}`);
   }
+  validateVirt(parsed.virt, config);
+  return parsed;
 }
 
 export async function readOwnerToken(dataDir: string): Promise<string> {

@@ -121,6 +121,10 @@ export const NodeInfo = Type.Object({
   name: Type.String(),
   id: Type.String(),
   version: Type.String(),
+  virt: Type.Object({
+    driver: Type.Union([Type.Literal('lxc'), Type.Literal('none')], { description: 'none: containers are simulated, slivers admitted and recorded but nothing runs' }),
+    note: Type.Union([Type.String(), Type.Null()]),
+  }),
   inventory: Type.Object({
     cpu: Type.Number(), memoryMb: Type.Number(), memoryFreeMb: Type.Number(), diskMb: Type.Number(), diskFreeMb: Type.Number(),
   }),

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { createApiClient, ApiProblem, type ApiClient } from './client.js';
 import type { BandwidthContribution, Sliver, SliverStats } from '../api/schemas.js';
 import { printTable, waitForSliver } from './output.js';
-import { initDataDir, loadConfig, readOwnerToken, resolveDataDir } from '../agent/config.js';
+import { initDataDir, loadConfig, readOwnerToken, resolveDataDir, VIRT_DRIVERS, type VirtDriverName } from '../agent/config.js';
 import { communityCheck, runDoctor, type Check, type CommunityReport } from '../agent/doctor.js';
 import { runAgent } from '../agent/run.js';
 import { runDemo } from './demo.js';
@@ -98,6 +98,7 @@ program.command('init')
   .addOption(new Option('--gossip-profile <profile>', 'Serf timing profile').choices(['lan', 'wan', 'local']))
   .option('--peer-host <host>', 'address the mutual-TLS peer API binds')
   .option('--peer-port <port>', 'peer API port', num('--peer-port'))
+  .addOption(new Option('--virt <driver>', 'how slivers run: lxc, or none (simulated: admitted and recorded, nothing runs; for benchmarks)').choices(VIRT_DRIVERS).default('lxc'))
   .option('--json', 'machine-readable output')
   .action(async (o: Record<string, unknown>, cmd: Command) => {
     const contribution = pickFlags(o, [['cpu', 'cpu'], ['memoryMb', 'memory'], ['diskMb', 'disk'], ['slivers', 'slivers'], ['upMbit', 'up'], ['downMbit', 'down']]);
@@ -110,6 +111,7 @@ program.command('init')
       apiHost: o['apiHost'] as string,
       ...(o['apiPort'] === undefined ? {} : { apiPort: o['apiPort'] as number }),
       contribution, network, community, peer,
+      virt: { driver: o['virt'] as VirtDriverName },
     });
     emit(cmd, { dataDir: result.paths.dir, created: result.created, config: result.config }, () => {
       console.log(`data dir ${result.paths.dir} ready (gateway ${result.config.name})`);
@@ -164,9 +166,11 @@ program.command('status')
       name: string; version: string; contribution: Record<string, number>; usage: Record<string, number>; free: Record<string, number>; slivers: Record<string, number>;
       inventory: Record<string, number>; community: { name: string; state: string; reason: string | null; warning: string | null } | null;
       bandwidth: { contributed: BandwidthContribution; guaranteed: { upMbit: number; downMbit: number } };
+      virt: { driver: string; note: string | null };
     }>('GET', '/api/v1/node');
     emit(cmd, node, () => {
       console.log(`gateway ${node.name} (hearth ${node.version})`);
+      if (node.virt.note !== null) console.log(`NOTE: ${node.virt.note}`);
       printTable(['RESOURCE', 'HAS', 'CONTRIBUTED', 'USED', 'FREE'], [
         ['cpu (cores)', node.inventory['cpu'], node.contribution['cpu'], node.usage['cpu'], node.free['cpu']],
         ['memory (MB)', node.inventory['memoryMb'], node.contribution['memoryMb'], node.usage['memoryMb'], node.free['memoryMb']],

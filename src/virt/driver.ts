@@ -1,6 +1,6 @@
 // The container driver contract. The agent's reconciler speaks only this
 // interface; `lxc.ts` implements it with the lxc-* tools and `memory.ts`
-// is an in-memory fake for pure tests. One contract suite
+// in memory, for pure tests and gateways without containers. One contract suite
 // (test/contract/driver.contract.ts) runs against every implementation.
 // Must never: touch a container it did not create.
 

@@ -1,9 +1,12 @@
-// An in-memory fake Driver for pure tests of the reconciler: the same
-// contract as the LXC driver (test/contract/driver.contract.ts), no
-// processes, no files. Commands are not run: `exec` understands a handful of
-// words (echo, cat, true, false, `sh -c 'exit N'`, and `dpkg-query -W P`,
-// which finds the extra packages the container was made with) and answers
-// 127 to the rest. Must never: be used outside tests and simulations.
+// An in-memory Driver: the same contract as the LXC driver
+// (test/contract/driver.contract.ts), no processes, no files. Pure tests of
+// the reconciler use it, and so does a gateway configured without containers
+// (virt.driver none, agent/no-containers.ts), whose slivers are only records.
+// Commands are not run: `exec` understands a handful of words (echo, cat,
+// true, false, `sh -c 'exit N'`, and `dpkg-query -W P`, which finds the extra
+// packages the container was made with) and answers 127 to the rest.
+// Must never: be used where a sliver is expected to run; whoever uses it
+// outside a test says so (the agent in its log and node view).
 
 import { PassThrough } from 'node:stream';
 import { HearthError } from '../model/errors.js';

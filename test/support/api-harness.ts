@@ -97,7 +97,7 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
     slivers, store, metrics, ownerToken: await openOwnerToken(dir), metricsPublic: true, community, slices, services, apps,
     ...(opts.images === undefined ? {} : { images: opts.images }),
     ...(opts.webRoot === undefined ? {} : { webRoot: opts.webRoot }),
-    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
+    node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', virt: { driver: 'none', note: 'the in-memory driver of the API tests' }, contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
       setBandwidth: async ({ upMbit, downMbit }) => {
         const { upMbit: _up, downMbit: _down, ...rest } = current;
         current = { ...rest, ...(upMbit === undefined ? {} : { upMbit }), ...(downMbit === undefined ? {} : { downMbit }) };

@@ -26,6 +26,8 @@ export interface NodeInfoSource {
   name: string;
   id: string;
   version: string;
+  /** How slivers run: `note` says, for a gateway without containers, that none does. */
+  virt: { driver: 'lxc' | 'none'; note: string | null };
   inventory: () => Promise<Inventory>;
   /** The gateway's recent samples, oldest first, and how far apart. */
   samples: () => SampleList;
@@ -68,6 +70,7 @@ export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, s
       name: node.name,
       id: node.id,
       version: node.version,
+      virt: node.virt,
       inventory: await node.inventory(),
       contribution: node.contribution(),
       usage: slivers.usage(),

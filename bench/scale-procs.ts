@@ -1,0 +1,100 @@
+// What bench/scale.ts needs from /proc and from the agents' log files: the
+// serf child of an agent, a process's private (USS) and proportional (PSS)
+// memory, and a log read a little at a time, so that following a hundred
+// logs costs only what they grew by.
+// Must never: signal a process; the bench does that for its own children.
+
+import { openSync, readdirSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
+import type { LogLine } from './lib.js';
+
+/** Kilobytes from /proc/PID/smaps_rollup: USS = Private_Clean + Private_Dirty; PSS; RSS. Undefined when the process is gone. */
+export function memoryKb(pid: number): { uss: number; pss: number; rss: number } | undefined {
+  let rollup: string;
+  try {
+    rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+  return { uss: field('Private_Clean') + field('Private_Dirty'), pss: field('Pss'), rss: field('Rss') };
+}
+
+/** Pids of the `serf` processes whose parent is one of `parents`, by parent. */
+export function serfChildren(parents: ReadonlySet<number>): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes('(serf)')) continue;
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parents.has(ppid)) found.set(ppid, Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Pids of processes whose command line mentions `text` (the bench's temp dir: serfs its agents left). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** A log file read from where the last read stopped; keeps the lines whose message starts with one of `messages`. */
+export interface LogFollower {
+  /** Reads what was appended since the last call; returns the new kept lines. */
+  read(): LogLine[];
+  /** Every kept line so far. */
+  readonly lines: LogLine[];
+}
+
+export function followLog(path: string, messages: readonly string[]): LogFollower {
+  let offset = 0;
+  let partial = '';
+  const lines: LogLine[] = [];
+  return {
+    lines,
+    read() {
+      let fd: number;
+      try {
+        fd = openSync(path, 'r');
+      } catch {
+        return [];
+      }
+      const fresh: LogLine[] = [];
+      try {
+        const size = fstatSync(fd).size;
+        if (size <= offset) return [];
+        const buf = Buffer.alloc(size - offset);
+        const got = readSync(fd, buf, 0, buf.length, offset);
+        offset += got;
+        const text = partial + buf.subarray(0, got).toString('utf8');
+        const parts = text.split('\n');
+        partial = parts.pop() ?? '';
+        for (const raw of parts) {
+          if (!messages.some((m) => raw.includes(`"msg":"${m}`))) continue;
+          try {
+            const j = JSON.parse(raw) as { time: string; msg: string };
+            fresh.push({ at: Date.parse(j.time), msg: j.msg, fields: j as unknown as Record<string, unknown> });
+          } catch {
+            // a line cut by a kill
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+      lines.push(...fresh);
+      return fresh;
+    },
+  };
+}

@@ -1,0 +1,526 @@
+// Benchmark of a community at size (issue 11): N real hearth agents on
+// loopback, each with the real Serf it starts, without containers
+// (`virt.driver: none`: slivers are admitted, reserved and recorded, nothing
+// runs), so membership, placement and healing are the real code. Measured:
+//  - full view: from the last join's answer until every agent's log shows
+//    every member alive;
+//  - failure seen: from a kill -9 of one agent (its serf dies with it) until
+//    every other agent's log says it failed;
+//  - a slice of 3 asked by a user (`hearth slice create`, signed): placed
+//    (the entry's "slice placed"), its slivers started (hosts' events);
+//  - service directory: a service of the slice (check none) from its
+//    gateway's "service announced" until every other gateway pulled it
+//    (the `sv` tag's gossip, then a pull over the peer API);
+//  - healing: one host of the slice is killed; the failure seen by the
+//    healer, "slice healed", the moved sliver started on its new host, and
+//    the record: the other surviving holder takes the new placement;
+//  - memory per gateway (agent + its serf): USS and PSS from smaps_rollup.
+// Times come from the agents' own logs and stores (one clock), read
+// incrementally, so watching a hundred agents costs little CPU.
+// Run after `npm run build` (root not needed; serf on PATH):
+//   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local] [--settle 20]
+//     [--node-options '--max-semi-space-size=1'] [--json]
+// Everything (processes, temp dir) is removed on exit, Ctrl-C included.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { initDataDir } from '../src/agent/config.js';
+import type { SliceView } from '../src/model/slice.js';
+import { machineLine, median, sleep, until, withDb } from './lib.js';
+import { followLog, memoryKb, processesMentioning, serfChildren, type LogFollower } from './scale-procs.js';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    gateways: { type: 'string', default: '100' },
+    batch: { type: 'string', default: '10' },
+    profile: { type: 'string', default: 'lan' },
+    settle: { type: 'string', default: '20' },
+    'join-concurrency': { type: 'string', default: '4' },
+    'node-options': { type: 'string', default: '' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.gateways);
+const BATCH = Number(values.batch);
+const PROFILE = values.profile as 'lan' | 'local' | 'wan';
+const SETTLE_SEC = Number(values.settle);
+const JOIN_CONCURRENCY = Number(values['join-concurrency']);
+if (!Number.isInteger(N) || N < 4) throw new Error('--gateways must be an integer of at least 4 (a slice of 3 and one to kill)');
+if (!['lan', 'local', 'wan'].includes(PROFILE)) throw new Error('--profile is lan, local or wan');
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const WATCHED = ['member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
+const progress = (line: string): void => void process.stderr.write(`scale: ${line}\n`);
+const sec = (ms: number | null | undefined): string => (ms === null || ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`);
+
+interface Gateway {
+  name: string;
+  dataDir: string;
+  apiPort: number;
+  token: string;
+  child?: ChildProcess;
+  pid?: number;
+  log: LogFollower;
+  killed: boolean;
+}
+
+const dir = mkdtempSync('/tmp/hearth-scale-');
+const gateways: Gateway[] = [];
+
+// Cleanup: every agent is killed (its serf dies with it: pdeathsig), then any
+// process still naming the temp dir (a serf whose agent died oddly), then the dir.
+let cleaned = false;
+function cleanup(): void {
+  if (cleaned) return;
+  cleaned = true;
+  for (const g of gateways) if (g.pid !== undefined && !g.killed) {
+    try {
+      process.kill(g.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const left = processesMentioning(dir);
+    if (left.length === 0 || Date.now() > deadline) {
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      break;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    progress(`${signal}: killing ${gateways.length} agents and removing ${dir}`);
+    cleanup();
+    process.exit(code);
+  });
+}
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => resolve(false));
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Ports from a random base below the ephemeral range, each free for TCP and UDP now. */
+const nextPort = (() => {
+  let port = 21_000 + Math.floor(Math.random() * 8000);
+  return async (): Promise<number> => {
+    for (;;) {
+      port++;
+      if (port > 32_000) port = 21_000;
+      if ((await tcpFree(port)) && (await udpFree(port))) return port;
+    }
+  };
+})();
+
+async function api<T>(g: Gateway, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`http://127.0.0.1:${g.apiPort}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${g.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${g.name}: ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
+
+async function makeGateway(i: number): Promise<Gateway> {
+  const name = `sc-gw${String(i).padStart(3, '0')}`;
+  const dataDir = join(dir, name);
+  const [apiPort, serfPort, rpcPort, peerPort] = [await nextPort(), await nextPort(), await nextPort(), await nextPort()];
+  const { paths } = await initDataDir({
+    dataDir, name, apiPort,
+    community: { bind: `127.0.0.1:${serfPort}`, rpcPort, profile: PROFILE },
+    peer: { host: '127.0.0.1', port: peerPort },
+    contribution: { cpu: 2, memoryMb: 2048, diskMb: 8192, slivers: 8 },
+    sliceNet: { enabled: false },
+    virt: { driver: 'none' },
+    // The subordinate ids a container would need are not ours to write: nothing runs.
+    subidFiles: { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') },
+  });
+  const token = readFileSync(paths.ownerToken, 'utf8').trim();
+  return { name, dataDir, apiPort, token, log: followLog(join(dataDir, 'agent.log'), WATCHED), killed: false };
+}
+
+function startAgent(g: Gateway): void {
+  const out = openSync(join(g.dataDir, 'agent.log'), 'a');
+  const nodeOptions = values['node-options'] === '' ? [] : values['node-options'].split(/\s+/);
+  const child = spawn(process.execPath, [...nodeOptions, CLI, 'agent', '--data-dir', g.dataDir], {
+    env: { ...withoutHearthEnv(), HEARTH_LOG_LEVEL: 'info' },
+    stdio: ['ignore', out, out],
+    // Its own process group: a Ctrl-C in the terminal reaches the bench, which kills them all.
+    detached: true,
+  });
+  closeSync(out);
+  child.on('error', () => undefined);
+  g.child = child;
+  if (child.pid !== undefined) g.pid = child.pid;
+}
+
+/** This process's environment without variables that would point the CLI at some gateway's owner. */
+function withoutHearthEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of ['HEARTH_TOKEN', 'HEARTH_API', 'HEARTH_DATA_DIR']) delete env[k];
+  return env;
+}
+
+async function answers(g: Gateway): Promise<boolean> {
+  try {
+    await api(g, 'GET', '/api/v1/node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function bounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  }));
+  return out;
+}
+
+const readAll = (): void => {
+  for (const g of gateways) if (!g.killed) g.log.read();
+};
+
+/** When `g` first had all of `names` alive at once, from its "member state" lines. */
+function fullViewAt(g: Gateway, names: readonly string[]): number | undefined {
+  const status = new Map<string, string>();
+  for (const l of g.log.lines) {
+    if (l.msg !== 'member state') continue;
+    status.set(String(l.fields['member']), String(l.fields['status']));
+    if (names.every((n) => status.get(n) === 'alive')) return l.at;
+  }
+  return undefined;
+}
+
+/** How many members `g` sees alive now, by its log. */
+function aliveNow(g: Gateway): number {
+  const status = new Map<string, string>();
+  for (const l of g.log.lines) if (l.msg === 'member state') status.set(String(l.fields['member']), String(l.fields['status']));
+  return [...status.values()].filter((s) => s === 'alive').length;
+}
+
+function failedAt(g: Gateway, victim: string, after: number): number | undefined {
+  return g.log.lines.find((l) => l.msg === 'member state' && l.at >= after && l.fields['member'] === victim && l.fields['status'] === 'failed')?.at;
+}
+
+/** Members some live gateway saw fail although nobody killed them, since `from`. */
+function falseFailures(from: number, killed: ReadonlySet<string>): number {
+  return gateways.filter((g) => !g.killed).reduce((n, g) => n + g.log.lines.filter((l) => l.msg === 'member state' && l.at >= from
+    && l.fields['status'] === 'failed' && !killed.has(String(l.fields['member']))).length, 0);
+}
+
+function sliverStarted(g: Gateway, sliverName: string, after: number): number | undefined {
+  const iso = new Date(after).toISOString();
+  const rows = withDb(g, (db) => db.prepare("SELECT at, detail FROM events WHERE type = 'sliver.started' AND at >= ?").all(iso) as { at: string; detail: string }[]) ?? [];
+  const hit = rows.find((r) => (JSON.parse(r.detail) as { name?: unknown }).name === sliverName);
+  return hit === undefined ? undefined : Date.parse(hit.at);
+}
+
+/** CPU used by the agents and by their serfs over `ms`, from /proc/PID/stat, and how busy the whole machine was. */
+async function measureCpu(ms: number): Promise<{ agentsCores: number; serfsCores: number; perAgentPercent: number; perSerfPercent: number; machineBusyPercent: number }> {
+  const live = gateways.filter((g) => !g.killed && g.pid !== undefined).map((g) => g.pid as number);
+  const serfs = [...serfChildren(new Set(live)).values()];
+  const ticks = (pid: number): number => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return Number(f[11]) + Number(f[12]);
+    } catch {
+      return Number.NaN;
+    }
+  };
+  const machine = (): { busy: number; total: number } => {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+  };
+  const sum = (pids: number[]): number => pids.map(ticks).filter((t) => !Number.isNaN(t)).reduce((a, b) => a + b, 0);
+  const [a0, s0, m0] = [sum(live), sum(serfs), machine()];
+  const t0 = performance.now();
+  await sleep(ms);
+  const [a1, s1, m1] = [sum(live), sum(serfs), machine()];
+  const secs = (performance.now() - t0) / 1000;
+  const hz = 100; // USER_HZ on Linux
+  const cores = (d: number): number => Number((d / hz / secs).toFixed(2));
+  return {
+    agentsCores: cores(a1 - a0), serfsCores: cores(s1 - s0),
+    perAgentPercent: Number(((a1 - a0) / hz / secs / live.length * 100).toFixed(2)),
+    perSerfPercent: Number(((s1 - s0) / hz / secs / Math.max(1, serfs.length) * 100).toFixed(2)),
+    machineBusyPercent: Number(((m1.busy - m0.busy) / (m1.total - m0.total) * 100).toFixed(1)),
+  };
+}
+
+interface MemoryFigures {
+  samples: number;
+  agentUssMb: { median: number; max: number };
+  serfUssMb: { median: number; max: number };
+  gatewayUssMb: { median: number; max: number };
+  gatewayPssMb: { median: number; max: number };
+  agentRssMb: { median: number };
+}
+
+function measureMemory(): MemoryFigures {
+  const live = gateways.filter((g) => !g.killed && g.pid !== undefined);
+  const serfs = serfChildren(new Set(live.map((g) => g.pid as number)));
+  const rows = live.flatMap((g) => {
+    const agent = memoryKb(g.pid as number);
+    const serfPid = serfs.get(g.pid as number);
+    const serf = serfPid === undefined ? undefined : memoryKb(serfPid);
+    return agent === undefined || serf === undefined ? [] : [{ agent, serf }];
+  });
+  const mb = (kb: number): number => Number((kb / 1024).toFixed(1));
+  const stat = (xs: number[]): { median: number; max: number } => ({ median: mb(median(xs)), max: mb(Math.max(...xs)) });
+  return {
+    samples: rows.length,
+    agentUssMb: stat(rows.map((r) => r.agent.uss)),
+    serfUssMb: stat(rows.map((r) => r.serf.uss)),
+    gatewayUssMb: stat(rows.map((r) => r.agent.uss + r.serf.uss)),
+    gatewayPssMb: stat(rows.map((r) => r.agent.pss + r.serf.pss)),
+    agentRssMb: { median: mb(median(rows.map((r) => r.agent.rss))) },
+  };
+}
+
+async function main(): Promise<void> {
+  const machine = await machineLine();
+  progress(`${machine}; ${N} gateways, profile ${PROFILE}, in ${dir}`);
+  const t0 = Date.now();
+
+  // 1. Data dirs, then agents in batches: each batch must answer before the next starts.
+  for (let i = 0; i < N; i++) gateways.push(await makeGateway(i + 1));
+  progress(`${N} data dirs made (${sec(Date.now() - t0)})`);
+  const startT = Date.now();
+  for (let b = 0; b < N; b += BATCH) {
+    const batch = gateways.slice(b, b + BATCH);
+    for (const g of batch) startAgent(g);
+    const ok = await until(120_000, 250, async () => ((await Promise.all(batch.map(answers))).every(Boolean) ? true : undefined));
+    if (ok === undefined) throw new Error(`agents ${batch[0]?.name}..${batch.at(-1)?.name} did not answer within 120 s`);
+    const load = (await run('cat', ['/proc/loadavg'])).stdout.split(' ')[0];
+    progress(`started ${Math.min(b + BATCH, N)}/${N} agents (${sec(Date.now() - startT)}, load ${load})`);
+  }
+  const startAllMs = Date.now() - startT;
+
+  // 2. One community: created on the first, one invite, the others join.
+  const [first, ...rest] = gateways as [Gateway, ...Gateway[]];
+  await api(first, 'POST', '/api/v1/community', { name: 'scale' });
+  const invite = await api<{ token: string }>(first, 'POST', '/api/v1/community/invites', { expiresInSec: 3600 });
+  const joinT = Date.now();
+  let joined = 0;
+  const joinRetries: string[] = [];
+  await bounded(rest, JOIN_CONCURRENCY, async (g) => {
+    // A join can fail on a loaded machine (Serf: "timeout waiting for update broadcast"); the owner would try again, so does the bench, and says so.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await api(g, 'POST', '/api/v1/community/join', { token: invite.token });
+        break;
+      } catch (err) {
+        // A join that answered an error may still have kept the community (its life cycle retries by itself).
+        if (attempt > 1 && (err as Error).message.includes('already_in_community')) break;
+        if (attempt === 3) throw err;
+        joinRetries.push(`${g.name}: ${(err as Error).message.slice(0, 200)}`);
+        progress(`join of ${g.name} failed (attempt ${attempt}), trying again: ${(err as Error).message.slice(0, 200)}`);
+        await sleep(2000);
+      }
+    }
+    joined++;
+    if (joined % 10 === 0 || joined === rest.length) progress(`joined ${joined + 1}/${N} (${sec(Date.now() - joinT)})`);
+  });
+  const lastJoin = Date.now();
+  const names = gateways.map((g) => g.name);
+  const viewAt = new Map<string, number>();
+  const converged = await until(180_000, 500, () => {
+    readAll();
+    for (const g of gateways) if (!viewAt.has(g.name)) {
+      const at = fullViewAt(g, names);
+      if (at !== undefined) viewAt.set(g.name, at);
+    }
+    return viewAt.size === N ? true : undefined;
+  });
+  // Those that never saw everyone at once are told, with what they see now; the other steps go on.
+  const behind = gateways.filter((g) => !viewAt.has(g.name)).map((g) => `${g.name} sees ${aliveNow(g)}`);
+  const fullViewMs = converged === undefined ? null : Math.max(...viewAt.values()) - lastJoin;
+  progress(converged === undefined
+    ? `only ${viewAt.size}/${N} agents saw all ${N} alive within 180 s of the last join; behind: ${behind.join(', ')}`
+    : `every agent sees all ${N} alive ${sec(fullViewMs)} after the last join (joins took ${sec(lastJoin - joinT)})`);
+
+  progress(`settling ${SETTLE_SEC} s before memory and the next steps`);
+  const settleFrom = Date.now();
+  await sleep(SETTLE_SEC * 1000);
+  readAll();
+  const memory = measureMemory();
+  const cpu = await measureCpu(10_000);
+  progress(`CPU over 10 s: agents ${cpu.agentsCores} cores (${cpu.perAgentPercent}% each), serfs ${cpu.serfsCores} cores (${cpu.perSerfPercent}% each), machine busy ${cpu.machineBusyPercent}%`);
+  progress(`memory per gateway (agent + serf): USS median ${memory.gatewayUssMb.median} MB, max ${memory.gatewayUssMb.max}; PSS median ${memory.gatewayPssMb.median} MB`);
+  const falseWhileSettling = falseFailures(settleFrom, new Set());
+
+  // 3. A user asks the first gateway for a slice of 3 with one service (check none: nothing runs to check).
+  const user = join(dir, 'user');
+  mkdirSync(user);
+  const keyFile = join(user, 'user.key');
+  await run(process.execPath, [CLI, 'user', 'keygen', '--out', keyFile]);
+  const servicesFile = join(user, 'services.json');
+  writeFileSync(servicesFile, JSON.stringify([{ name: 'web', type: 'http', port: 80, check: { kind: 'none' } }]));
+  const sliceName = 'sc-slice';
+  const askedAt = Date.now();
+  const created = await run(process.execPath, [CLI, '--data-dir', user, 'slice', 'create', sliceName, '-n', '3', '--memory', '128', '--services', servicesFile, '--key', keyFile, '--no-wait', '--json'], {
+    // As a user: no owner token (the data dir is the user's own, empty), so reads are signed with the key.
+    env: { ...withoutHearthEnv(), HEARTH_API: `http://127.0.0.1:${first.apiPort}` },
+  }).catch((err: unknown) => {
+    throw new Error(`hearth slice create failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+  });
+  const answeredAt = Date.now();
+  const view = JSON.parse(created.stdout) as SliceView;
+  const hosts = view.slivers.map((s) => s.gateway).filter((g): g is string => g !== null);
+  if (hosts.length !== 3) throw new Error(`the slice was placed on ${hosts.length} gateways: ${created.stdout.slice(0, 400)}`);
+  const byName = new Map(gateways.map((g) => [g.name, g]));
+  const sliverNames = view.slivers.map((s) => `${sliceName}-${s.index}`);
+  const startedAll = await until(60_000, 250, () => {
+    const ts = view.slivers.map((s) => sliverStarted(byName.get(s.gateway as string) as Gateway, `${sliceName}-${s.index}`, askedAt));
+    return ts.every((t) => t !== undefined) ? Math.max(...(ts as number[])) : undefined;
+  });
+  readAll();
+  const placedAt = first.log.lines.find((l) => l.msg === 'slice placed' && l.fields['slice'] === sliceName)?.at;
+  progress(`slice placed on ${hosts.join(', ')}: answered ${sec(answeredAt - askedAt)} after the CLI started, placed at ${sec(placedAt === undefined ? undefined : placedAt - askedAt)}, all started at ${sec(startedAll === undefined ? undefined : startedAll - askedAt)}`);
+
+  // 4. The service directory: each host's announcement reaches every other gateway by a pull.
+  const announced = new Map<string, number>();
+  const directory = await until(120_000, 500, () => {
+    readAll();
+    for (const h of hosts) {
+      const at = (byName.get(h) as Gateway).log.lines.find((l) => l.msg === 'service announced' && l.at >= askedAt)?.at;
+      if (at !== undefined) announced.set(h, at);
+    }
+    if (announced.size < hosts.length) return undefined;
+    const spread: number[] = [];
+    for (const h of hosts) {
+      const pulls = gateways.filter((g) => g.name !== h).map((g) => g.log.lines.find((l) => l.msg === 'pulled services' && l.at >= (announced.get(h) as number)
+        && l.fields['member'] === h && (l.fields['services'] as unknown[]).length > 0)?.at);
+      if (pulls.some((t) => t === undefined)) return undefined;
+      spread.push(Math.max(...(pulls as number[])) - (announced.get(h) as number));
+    }
+    return spread;
+  });
+  progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
+
+  // 5. Kill -9 one host (not the entry): failure seen everywhere; the slice healed; the record spread.
+  const victimName = hosts.find((h) => h !== first.name) as string;
+  const victim = byName.get(victimName) as Gateway;
+  const lostIndex = view.slivers.find((s) => s.gateway === victimName)?.index as number;
+  const survivors = gateways.filter((g) => g !== victim);
+  readAll();
+  const killedAt = Date.now();
+  process.kill(victim.pid as number, 'SIGKILL');
+  victim.killed = true;
+  const detection = await until(120_000, 250, () => {
+    readAll();
+    const seen = survivors.map((g) => failedAt(g, victimName, killedAt));
+    return seen.every((t) => t !== undefined) ? (seen as number[]).map((t) => t - killedAt) : undefined;
+  });
+  progress(detection === undefined ? 'not every gateway saw the kill within 120 s' : `failure seen: first ${sec(Math.min(...detection))}, median ${sec(median(detection))}, last ${sec(Math.max(...detection))} after the kill`);
+
+  const heal = await until(120_000, 250, () => {
+    readAll();
+    const healed = survivors.flatMap((g) => g.log.lines.filter((l) => l.msg === 'slice healed' && l.at >= killedAt && l.fields['slice'] === sliceName).map((l) => ({ g, l })))[0];
+    if (healed === undefined) return undefined;
+    const placement = (healed.l.fields['placement'] ?? {}) as Record<string, string>;
+    const newHost = byName.get(placement[String(lostIndex)] ?? '');
+    if (newHost === undefined) return undefined;
+    const started = sliverStarted(newHost, `${sliceName}-${lostIndex}`, killedAt);
+    return started === undefined ? undefined : { healer: healed.g, healedAt: healed.l.at, newHost, started };
+  });
+  let record: number | null = null;
+  if (heal !== undefined) {
+    const otherHolder = hosts.map((h) => byName.get(h) as Gateway).find((g) => g !== victim && g !== heal.healer);
+    const took = otherHolder === undefined ? undefined : await until(60_000, 250, () => {
+      readAll();
+      return otherHolder.log.lines.find((l) => l.msg === 'took a newer placement' && l.at >= killedAt && l.fields['slice'] === sliceName)?.at;
+    });
+    record = took === undefined ? null : took - heal.healedAt;
+  }
+  const healerSaw = heal === undefined ? undefined : failedAt(heal.healer, victimName, killedAt);
+  progress(heal === undefined ? 'the slice was not healed within 120 s'
+    : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after`);
+  readAll();
+  const falseAll = falseFailures(joinT, new Set([victimName]));
+
+  const result = {
+    machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
+    startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT,
+    fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries,
+    memoryPerGateway: memory, cpuSettled: cpu,
+    slice: {
+      hosts, cliAnsweredMs: answeredAt - askedAt,
+      placedMs: placedAt === undefined ? null : placedAt - askedAt,
+      allStartedMs: startedAll === undefined ? null : startedAll - askedAt,
+    },
+    serviceDirectoryMs: directory === undefined ? null : { perHost: directory, max: Math.max(...directory) },
+    failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },
+    healing: heal === undefined ? null : {
+      victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,
+      healerSawFailureMs: healerSaw === undefined ? null : healerSaw - killedAt,
+      healedMs: heal.healedAt - killedAt, runningAgainMs: heal.started - killedAt, recordToOtherHolderMs: record,
+    },
+    falseFailures: { whileSettling: falseWhileSettling, sinceFirstJoin: falseAll },
+    sliverNames,
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    const rows: [string, string][] = [
+      ['gateways (profile)', `${N} (${PROFILE})`],
+      ['start all agents (batches of ' + String(BATCH) + ')', sec(startAllMs)],
+      ['joins (' + String(JOIN_CONCURRENCY) + ' at once)', sec(lastJoin - joinT)],
+      ['full view after the last join', converged === undefined ? `not within 180 s: ${viewAt.size}/${N} agents saw all` : sec(fullViewMs)],
+      ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
+      ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
+      ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],
+      ['healing: healer saw / healed / running again', heal === undefined ? 'not within 120 s' : `${sec(result.healing?.healerSawFailureMs)} / ${sec(result.healing?.healedMs)} / ${sec(result.healing?.runningAgainMs)}`],
+      ['record to the other holder after healing', sec(record)],
+      ['memory/gateway USS median / max', `${memory.gatewayUssMb.median} / ${memory.gatewayUssMb.max} MB (agent ${memory.agentUssMb.median}, serf ${memory.serfUssMb.median})`],
+      ['memory/gateway PSS median / max', `${memory.gatewayPssMb.median} / ${memory.gatewayPssMb.max} MB`],
+      ['CPU settled: agents / serfs (cores), machine busy', `${cpu.agentsCores} / ${cpu.serfsCores}, ${cpu.machineBusyPercent}%`],
+      ['joins retried', String(joinRetries.length)],
+      ['false failures (settling / since first join)', `${falseWhileSettling} / ${falseAll}`],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  }
+}
+
+try {
+  await main();
+} finally {
+  cleanup();
+}
