@@ -4,8 +4,9 @@
 // then alive once a community exists, create a sliver through the form and
 // watch it run, have bad names refused (by the form, then by the API), see
 // a service appear, follow the gateway through a restart of its agent, and
-// come back from an expired sign-in with the draft kept. A user signed in
-// with their key makes, renews, resizes and deletes a slice of their own.
+// come back from a sign-in the owner's token rotation ended, with the
+// draft kept. A user signed in with their key makes, renews, resizes and
+// deletes a slice of their own.
 // Controls are found by their labels, and those of the gateway and services
 // pages are reached by Tab. Every page passes axe-core with no serious or
 // critical violation at desktop and phone width, and leaves a screenshot in
@@ -21,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createTestGateway, type TestGateway } from '../support/gateway.js';
+import { createTestGateway, runCli, type TestGateway } from '../support/gateway.js';
 import { signDocument } from '../../src/cloud/signed-document.js';
 import { SLICE_KINDS } from '../../src/model/slice.js';
 
@@ -39,8 +40,6 @@ let context: BrowserContext | undefined;
 let userDataDir: string | undefined;
 let page: Page;
 let base: string;
-/** The body of the API's own 401, kept from the wrong sign-in to stand for an expired one later. */
-let refusal: string;
 
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install the Debian package chromium (setup.sh does)`);
@@ -131,7 +130,7 @@ test('a wrong token is refused beside the field; the owner token signs in', asyn
   const refused = page.waitForResponse((r) => r.url().endsWith('/api/v1/node') && r.status() === 401);
   await page.goto(`${base}#/community`);
   await signIn('not-the-token');
-  refusal = await (await refused).text();
+  assert.equal((await (await refused).json() as { code: string }).code, 'unauthorized');
   const error = page.locator('#token-error');
   await error.filter({ hasText: 'the owner token is not valid' }).waitFor();
   assert.equal(await page.getByLabel('Owner token').getAttribute('aria-invalid'), 'true');
@@ -376,19 +375,20 @@ test('when the gateway restarts, the stream reconnects and resynchronises, each 
   await assertNotReloaded();
 });
 
-test('an expired sign-in returns to the sign-in page and keeps what was typed', async () => {
+// Last: it rotates the gateway's owner token.
+test('a sign-in that expires (the owner rotates the token) returns to the sign-in page and keeps what was typed', async () => {
   await page.getByRole('link', { name: 'Gateway' }).click();
   await page.getByLabel('Name', { exact: true }).fill('kept-draft');
-  // The API's own 401 from the first test answers the next create, as if the token had changed meanwhile.
-  let expired = false;
-  await page.route('**/api/v1/slivers', async (route) => {
-    if (expired || route.request().method() !== 'POST') return route.continue();
-    expired = true;
-    return route.fulfill({ status: 401, contentType: 'application/problem+json', body: refusal });
-  });
-  await page.getByRole('button', { name: 'Create sliver' }).click();
+  await markPage();
+  const rotated = await runCli(gw.dataDir, 'node', 'token', 'rotate', '--json');
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const { token } = JSON.parse(rotated.stdout) as { token: string };
+  // The gateway closes the page's stream at once: back to the sign-in page, with the reason.
   await page.getByRole('alert').filter({ hasText: 'Sign in again' }).waitFor();
-  await page.unroute('**/api/v1/slivers');
+  assert.match(await page.getByRole('alert').filter({ hasText: 'Sign in again' }).innerText(), /rotated/);
   await signIn(gw.token);
+  await page.locator('#token-error').filter({ hasText: 'the owner token is not valid' }).waitFor();
+  await signIn(token);
   assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'kept-draft');
+  await assertNotReloaded();
 });
