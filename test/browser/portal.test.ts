@@ -279,6 +279,10 @@ test('a user signs in with their key: their slices, made and deleted in the page
   await gw.api.request('POST', '/api/v1/slices', { document: other });
   await page.waitForTimeout(6000); // one re-read of the page, which would show it
   assert.equal(await page.getByRole('article', { name: 'Slice private' }).count(), 0, "another user's slice is not shown");
+  // Nor is its console theirs: the gateway refuses the user's signature for another user's sliver.
+  await page.evaluate("location.hash = '#/console/private-0'");
+  await page.getByText(/refused \(forbidden\)/).waitFor();
+  await page.getByRole('link', { name: 'Slices' }).click();
   // A new slice, checked as typed by the gateway's own parser, signed in the page, placed, then deleted.
   await page.getByLabel('Slice name').fill('Bad_Name');
   await page.locator('#slice-name-error', { hasText: 'must be 1-63 lower-case letters' }).waitFor();
