@@ -13,7 +13,6 @@
 // Run as root after `npm run build`:
 //   node dist/bench/community.js --gateways 5 --link wifi [--false-window 600]
 
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { testbedUp } from '../src/testbed/controller.js';
@@ -25,6 +24,7 @@ import { getLinkProfile } from '../src/testbed/profiles.js';
 import { linkOf } from '../src/testbed/link-matrix.js';
 import type { TestbedState } from '../src/testbed/state.js';
 import { firstLogTime, median, memberLines, sleep, type StateLine } from './lib.js';
+import { memoryKb, serfChildren } from './procs.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,25 +46,6 @@ function fullViewAt(lines: StateLine[], names: string[], from: number): number |
   for (const l of lines) {
     status.set(l.member, l.status);
     if (l.at >= from && names.every((n) => status.get(n) === 'alive')) return l.at;
-  }
-  return undefined;
-}
-
-function memoryKb(pid: number): { rss: number; uss: number } {
-  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
-  return { rss: field('Rss'), uss: field('Private_Clean') + field('Private_Dirty') };
-}
-
-function serfChild(agentPid: number): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.includes('(serf)') && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === agentPid) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
   }
   return undefined;
 }
@@ -97,10 +78,12 @@ async function main(): Promise<void> {
 
     // Let gossip and coordinates settle before sampling memory and RTTs.
     await sleep(20_000);
+    const serfs = serfChildren(new Set(state.members.map((m) => m.pid as number)));
     const mem = state.members.map((m) => {
       const agent = memoryKb(m.pid as number);
-      const serfPid = serfChild(m.pid as number);
-      const serf = serfPid === undefined ? { rss: 0, uss: 0 } : memoryKb(serfPid);
+      if (agent === undefined) throw new Error(`${m.name}'s agent is gone`);
+      const serfPid = serfs.get(m.pid as number);
+      const serf = (serfPid === undefined ? undefined : memoryKb(serfPid)) ?? { rss: 0, uss: 0 };
       return { rss: (agent.rss + serf.rss) / 1024, uss: (agent.uss + serf.uss) / 1024, agentRss: agent.rss / 1024, serfRss: serf.rss / 1024 };
     });
 

@@ -50,18 +50,21 @@ export function logLines(dataDir: string, messages?: readonly string[]): LogLine
   } catch {
     return [];
   }
-  const lines: LogLine[] = [];
-  for (const raw of text.split('\n')) {
-    if (messages !== undefined && !messages.some((m) => raw.includes(`"msg":"${m}`))) continue;
-    try {
-      const j = JSON.parse(raw) as { time: string; msg: string };
-      if (messages !== undefined && !messages.some((m) => j.msg.startsWith(m))) continue;
-      lines.push({ at: Date.parse(j.time), msg: j.msg, fields: j as unknown as Record<string, unknown> });
-    } catch {
-      // a line cut by a kill, or not JSON
-    }
+  return text.split('\n').flatMap((raw) => parseLogLine(raw, messages) ?? []);
+}
+
+/** One line of an agent's log, when it is JSON and its message starts with one of `messages` (any, without). */
+export function parseLogLine(raw: string, messages?: readonly string[]): LogLine | undefined {
+  // The cheap test first: most lines are not wanted.
+  if (messages !== undefined && !messages.some((m) => raw.includes(`"msg":"${m}`))) return undefined;
+  try {
+    const j = JSON.parse(raw) as { time: string; msg: string };
+    if (messages !== undefined && !messages.some((m) => j.msg.startsWith(m))) return undefined;
+    return { at: Date.parse(j.time), msg: j.msg, fields: j as unknown as Record<string, unknown> };
+  } catch {
+    // a line cut by a kill, or not JSON
+    return undefined;
   }
-  return lines;
 }
 
 export interface StateLine {

@@ -24,6 +24,7 @@ import { testbedKill } from '../src/testbed/controller-ops.js';
 import type { TestbedState } from '../src/testbed/state.js';
 import { openBridge, type Bridge } from '../src/cli/demo.js';
 import { freePort } from '../test/support/ports.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.js';
 import { machineLine, median, until } from './lib.js';
 import { takeDownOnExit } from './teardown.js';
 
@@ -96,8 +97,8 @@ async function main(): Promise<void> {
   const controller = new AbortController();
   let bridge: Bridge | undefined;
   const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    executablePath: CHROMIUM,
+    args: [...CHROMIUM_ARGS],
   });
   try {
     const up = await testbedUp({ gateways: GATEWAYS, link: values.link, seed: Number(values.seed), dir, prefix: values.prefix, port: await freePort(), underlay: parseSubnet(values.underlay), progress });

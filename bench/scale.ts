@@ -24,15 +24,15 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { initDataDir } from '../src/agent/config.js';
 import type { SliceView } from '../src/model/slice.js';
 import { machineLine, median, sleep, until, withDb } from './lib.js';
-import { followLog, memoryKb, processesMentioning, serfChildren, type LogFollower } from './scale-procs.js';
+import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
+import { freePort } from '../test/support/ports.js';
+import { followLog, memoryKb, processesMentioning, serfChildren, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -63,7 +63,8 @@ interface Gateway {
   name: string;
   dataDir: string;
   apiPort: number;
-  token: string;
+  /** Its API, with its owner token. */
+  api: ApiClient;
   child?: ChildProcess;
   pid?: number;
   log: LogFollower;
@@ -112,48 +113,10 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
-function tcpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-function udpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => resolve(false));
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** Ports from a random base below the ephemeral range, each free for TCP and UDP now. */
-const nextPort = (() => {
-  let port = 21_000 + Math.floor(Math.random() * 8000);
-  return async (): Promise<number> => {
-    for (;;) {
-      port++;
-      if (port > 32_000) port = 21_000;
-      if ((await tcpFree(port)) && (await udpFree(port))) return port;
-    }
-  };
-})();
-
-async function api<T>(g: Gateway, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${g.apiPort}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${g.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${g.name}: ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
 async function makeGateway(i: number): Promise<Gateway> {
   const name = `sc-gw${String(i).padStart(3, '0')}`;
   const dataDir = join(dir, name);
-  const [apiPort, serfPort, rpcPort, peerPort] = [await nextPort(), await nextPort(), await nextPort(), await nextPort()];
+  const [apiPort, serfPort, rpcPort, peerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const { paths } = await initDataDir({
     dataDir, name, apiPort,
     community: { bind: `127.0.0.1:${serfPort}`, rpcPort, profile: PROFILE },
@@ -165,7 +128,8 @@ async function makeGateway(i: number): Promise<Gateway> {
     subidFiles: { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') },
   });
   const token = readFileSync(paths.ownerToken, 'utf8').trim();
-  return { name, dataDir, apiPort, token, log: followLog(join(dataDir, 'agent.log'), WATCHED), killed: false };
+  const api = createApiClient({ baseUrl: `http://127.0.0.1:${apiPort}`, token });
+  return { name, dataDir, apiPort, api, log: followLog(join(dataDir, 'agent.log'), WATCHED), killed: false };
 }
 
 function startAgent(g: Gateway): void {
@@ -192,7 +156,7 @@ function withoutHearthEnv(): NodeJS.ProcessEnv {
 
 async function answers(g: Gateway): Promise<boolean> {
   try {
-    await api(g, 'GET', '/api/v1/node');
+    await g.api.request('GET', '/api/v1/node');
     return true;
   } catch {
     return false;
@@ -335,8 +299,8 @@ async function main(): Promise<void> {
 
   // 2. One community: created on the first, one invite, the others join.
   const [first, ...rest] = gateways as [Gateway, ...Gateway[]];
-  await api(first, 'POST', '/api/v1/community', { name: 'scale' });
-  const invite = await api<{ token: string }>(first, 'POST', '/api/v1/community/invites', { expiresInSec: 3600 });
+  await first.api.request('POST', '/api/v1/community', { name: 'scale' });
+  const invite = await first.api.request<{ token: string }>('POST', '/api/v1/community/invites', { expiresInSec: 3600 });
   const joinT = Date.now();
   let joined = 0;
   const joinRetries: string[] = [];
@@ -344,11 +308,11 @@ async function main(): Promise<void> {
     // A join can fail on a loaded machine (Serf: "timeout waiting for update broadcast"); the owner would try again, so does the bench, and says so.
     for (let attempt = 1; ; attempt++) {
       try {
-        await api(g, 'POST', '/api/v1/community/join', { token: invite.token });
+        await g.api.request('POST', '/api/v1/community/join', { token: invite.token });
         break;
       } catch (err) {
         // A join that answered an error may still have kept the community (its life cycle retries by itself).
-        if (attempt > 1 && (err as Error).message.includes('already_in_community')) break;
+        if (attempt > 1 && err instanceof ApiProblem && err.problem.code === 'already_in_community') break;
         if (attempt === 3) throw err;
         joinRetries.push(`${g.name}: ${(err as Error).message.slice(0, 200)}`);
         progress(`join of ${g.name} failed (attempt ${attempt}), trying again: ${(err as Error).message.slice(0, 200)}`);

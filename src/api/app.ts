@@ -20,13 +20,16 @@ import { registerSliverRoutes } from './routes/slivers.js';
 import { registerNodeRoutes, type NodeInfoSource } from './routes/node.js';
 import { Problem, Sliver } from './schemas.js';
 import { registerCommunityRoutes, type CommunityApi } from './routes/community.js';
-import { DOCUMENT_ROUTES, USER_ROUTES, registerSliceRoutes, type SliceApi } from './routes/slices.js';
+import { DOCUMENT_ROUTES, SLICE_USER_ROUTES, registerSliceRoutes, type SliceApi } from './routes/slices.js';
 import { createUserVerifier } from './user-auth.js';
 import type { SliverTraffic } from '../net/shaper.js';
 import { registerImageRoutes, type ImagesApi } from './routes/images.js';
 import { registerServiceRoutes, type ServicesApi } from './routes/services.js';
 import { APP_USER_ROUTES, registerAppRoutes, type AppsApi } from './routes/apps.js';
 import { CONSOLE_PATH, STREAM_PATH, registerPortalRoutes } from './routes/portal.js';
+
+/** Routes a user may call with a request signed by their key instead of the owner token: each route module names its own. */
+const USER_ROUTES: ReadonlySet<string> = new Set([...SLICE_USER_ROUTES, ...APP_USER_ROUTES]);
 
 export interface ApiDeps {
   slivers: SliverService;
@@ -197,7 +200,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     // The user's signed document in the body is the authority here; the slice service checks it.
     if (DOCUMENT_ROUTES.has(route)) return;
     // A user who signs the request (RFC 9421) with their key may read their own slices, and the recipes.
-    if ((USER_ROUTES.has(route) || APP_USER_ROUTES.has(route)) && req.headers.authorization === undefined) {
+    if (USER_ROUTES.has(route) && req.headers.authorization === undefined) {
       req.user = await users.verify({ method: req.method, url: `http://${req.headers.host ?? 'localhost'}${req.url}`, headers: req.headers }, Math.floor(Date.now() / 1000));
       return;
     }

@@ -8,7 +8,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { recipeSize, roleAt, scaleRecipe, validateRecipe, type AppRecipe } from '../model/app.js';
+import { deploySize, roleAt, validateRecipe, type AppRecipe } from '../model/app.js';
 import { SLICE_KINDS, type SliceView } from '../model/slice.js';
 import type { ApiClient } from './client.js';
 import { printTable } from './output.js';
@@ -65,8 +65,7 @@ export function registerAppCommands(program: Command, deps: SliceCliDeps): void 
       const keyFile = (o['key'] as string | undefined) ?? defaultUserKeyPath();
       const api = await client(cmd, { keyFile });
       const recipe = await recipeOf(api, ref);
-      const slivers = Math.max(recipeSize(recipe), (o['gateways'] as number | undefined) ?? 0);
-      scaleRecipe(recipe, slivers); // refuses --gateways beyond the recipe when no role may grow
+      const slivers = deploySize(recipe, o['gateways'] as number | undefined);
       const sshKeys = await Promise.all(((o['sshKey'] as string[] | undefined) ?? []).map(async (f) => (await readFile(f, 'utf8')).trim()));
       // Sizes the user gives replace the recipe's; the spec takes the rest from the recipe.
       const resources = Object.fromEntries([['cpu', o['cpu']], ['memoryMb', o['memory']], ['diskMb', o['disk']]].filter(([, v]) => v !== undefined));

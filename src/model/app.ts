@@ -296,6 +296,18 @@ export function scaleRecipe(recipe: AppRecipe, size: number): AppRecipe {
   return { ...recipe, roles: recipe.roles.map((r, i) => (i === last ? { ...r, slivers: r.slivers + extra } : r)) };
 }
 
+/**
+ * How many slivers a deploy of `recipe` over `gateways` gateways asks for
+ * (`hearth app deploy --gateways K`, the portal's Apps page): the recipe's
+ * own size, or K when more; throws invalid_recipe when the recipe cannot
+ * grow to it.
+ */
+export function deploySize(recipe: AppRecipe, gateways = 0): number {
+  const slivers = Math.max(recipeSize(recipe), gateways);
+  scaleRecipe(recipe, slivers);
+  return slivers;
+}
+
 /** Which role of the (scaled) recipe sliver `index` has; undefined past its roles. */
 export function roleOf(recipe: Pick<AppRecipe, 'roles'>, index: number): number | undefined {
   const i = roleIndexes(recipe).findIndex((r) => index >= r.first && index < r.first + r.count);

@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createTestGateway, runCli, type TestGateway } from '../support/gateway.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.js';
 import { signDocument } from '../../src/cloud/signed-document.js';
 import { SLICE_KINDS } from '../../src/model/slice.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const here = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL(here.endsWith('.ts') ? '../../' : '../../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'portal');
@@ -50,8 +50,7 @@ before(async () => {
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [...CHROMIUM_ARGS],
     viewport: { width: 1280, height: 800 },
   });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);

@@ -21,6 +21,9 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell the user of a failure: the problem's detail, or the error's message. */
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 export interface Api {
   get<T>(path: string): Promise<T>;
   send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;

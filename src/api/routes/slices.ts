@@ -27,7 +27,7 @@ export const DOCUMENT_ROUTES: ReadonlySet<string> = new Set([
   'POST /api/v1/slices', 'DELETE /api/v1/slices/:name', 'POST /api/v1/slices/:name/renew', 'POST /api/v1/slices/:name/resize',
 ]);
 /** Routes a user may call with a signed request instead of the owner token. */
-export const USER_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/slices', 'GET /api/v1/slices/:name']);
+export const SLICE_USER_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/slices', 'GET /api/v1/slices/:name']);
 
 const problem = Type.Ref('Problem');
 const errors = { '4xx': problem, '5xx': problem };

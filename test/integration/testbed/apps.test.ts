@@ -40,6 +40,7 @@ import { enterArgs } from '../../../src/testbed/netns.js';
 import type { DirectoryEntry } from '../../../src/cloud/services.js';
 import type { SliceView } from '../../../src/model/slice.js';
 import { eventually, useTestbed } from '../../support/testbed.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../support/chromium.js';
 
 const GATEWAYS = [1, 2, 3];
 const tb = useTestbed({ name: 'apps', gateways: GATEWAYS.length, seed: 11, underlay: '172.25' });
@@ -83,7 +84,6 @@ async function appGone(name: string): Promise<void> {
   }
 }
 
-const CHROMIUM = '/usr/bin/chromium';
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let browser: Browser | undefined;
 let portal: Page | undefined;
@@ -101,7 +101,7 @@ async function openPortal(): Promise<Page> {
   writeFileSync(wrapper, `#!/bin/sh\nexec ${enterArgs(tb.gw(1).namespace).join(' ')} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
   browser = await chromium.launch({
     executablePath: wrapper,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [...CHROMIUM_ARGS],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);

@@ -23,6 +23,7 @@ import Database from 'better-sqlite3';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { openBridge, type Bridge } from '../../../src/cli/demo.js';
 import { freePort } from '../../support/ports.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../support/chromium.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
 import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
@@ -107,8 +108,8 @@ async function openPortal(): Promise<{ page: Page; close(): Promise<void> }> {
   try {
     bridge = await openBridge(gw(1), root, stop.signal);
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_ARGS],
     });
     const page = await browser.newPage();
     await page.goto(`${bridge.url}/#/community`);

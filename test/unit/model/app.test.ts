@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   APP_BOOT_SCRIPT, APP_MARKER, MAX_FILE_BYTES, MAX_FILES, RESERVED_PATHS, appShare, expandRole, installScript, isAllowedFilePath, recipeResources,
-  recipeSize, roleIndexes, roleOf, scaleRecipe, validateRecipe, type AppRecipe,
+  deploySize, recipeSize, roleIndexes, roleOf, scaleRecipe, validateRecipe, type AppRecipe,
 } from '../../../src/model/app.js';
 import { HearthError } from '../../../src/model/errors.js';
 import { PACKAGE_ROOT } from '../../../src/agent/version.js';
@@ -205,6 +205,9 @@ test('a recipe grows to a slice\'s size through its last scalable role; one with
   assert.deepEqual(five.roles.map((x) => [x.name, x.slivers]), [['web', 4], ['client', 1]]);
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((i) => roleOf(five, i)), [0, 0, 0, 0, 1, undefined]);
   assert.throws(() => scaleRecipe(validateRecipe(minimal()), 4), (e: unknown) => e instanceof HearthError && e.code === 'invalid_recipe');
+  // A deploy over K gateways asks for the recipe's size, or K when more, and only what the recipe can grow to.
+  assert.deepEqual([undefined, 1, 3, 5].map((k) => deploySize(r, k)), [3, 3, 3, 5]);
+  assert.throws(() => deploySize(validateRecipe(minimal()), 4), (e: unknown) => e instanceof HearthError && e.code === 'invalid_recipe');
 });
 
 test('an app slice asks, per sliver, the most any role asks', () => {

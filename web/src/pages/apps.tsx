@@ -9,14 +9,15 @@
 
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type Api } from '../api';
+import { ApiError, errorMessage, type Api } from '../api';
+import { ConfirmRemove } from './confirm-remove';
 import type { Credential } from '../credential';
 import { signDocument, type UserKey } from '../signing';
 import { deleteSlice } from './slice-form';
 import { loadDraft, saveDraft } from '../session';
 import type { RecipeSummary } from '../types';
 import { HearthError } from '../../../src/model/errors.js';
-import { recipeSize, scaleRecipe, validateRecipe } from '../../../src/model/app.js';
+import { deploySize, validateRecipe } from '../../../src/model/app.js';
 import { SLICE_KINDS, parseSliceSpec, type SliceView } from '../../../src/model/slice.js';
 
 /** Apps change on other gateways without an event here: re-read this often (a deploy's progress). */
@@ -36,9 +37,7 @@ function specOf(d: DeployDraft, recipe: unknown): { spec: Record<string, unknown
     const asked = d.gateways.trim();
     const gateways = Number(asked);
     if (asked === '' || !Number.isInteger(gateways) || gateways < 1) return { problem: { field: 'gateways', message: 'gateways must be a whole number of at least 1' } };
-    const slivers = Math.max(recipeSize(app), gateways);
-    scaleRecipe(app, slivers); // refuses more gateways than the recipe when no role may grow
-    const spec = { name: d.name.trim(), slivers, app, sshKeys: [] };
+    const spec = { name: d.name.trim(), slivers: deploySize(app, gateways), app, sshKeys: [] };
     parseSliceSpec(spec);
     return { spec };
   } catch (err) {
@@ -70,7 +69,7 @@ function DeployApp({ api, userKey, recipes, onDeployed }: { api: Api; userKey: U
     if (draft.recipe === '' || recipe?.name === draft.recipe) return undefined;
     api.get<unknown>(`/api/v1/apps/${encodeURIComponent(draft.recipe)}`).then(
       (body) => !gone && setRecipe({ name: draft.recipe, body }),
-      (err: unknown) => !gone && setProblem({ field: 'recipe', message: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => !gone && setProblem({ field: 'recipe', message: errorMessage(err) }),
     );
     return () => {
       gone = true;
@@ -109,7 +108,7 @@ function DeployApp({ api, userKey, recipes, onDeployed }: { api: Api; userKey: U
       setDraft(fresh(first));
       onDeployed();
     } catch (err) {
-      setProblem({ field: fieldOfApi(err), message: err instanceof Error ? err.message : String(err) });
+      setProblem({ field: fieldOfApi(err), message: errorMessage(err) });
     } finally {
       setBusy(false);
     }
@@ -154,27 +153,12 @@ function DeployApp({ api, userKey, recipes, onDeployed }: { api: Api; userKey: U
 }
 
 function RemoveApp({ api, userKey, name, onRemoved }: { api: Api; userKey: UserKey; name: string; onRemoved: () => void }): JSX.Element {
-  const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<string | undefined>();
-  const remove = async (): Promise<void> => {
-    try {
-      await deleteSlice(api, userKey, name);
-      onRemoved();
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
-  };
   return (
-    <>
-      {!confirming && <button type="button" onClick={() => setConfirming(true)}>Remove {name}</button>}
-      {confirming && (
-        <span role="group" aria-label={`Confirm removing app ${name}`}>
-          <button type="button" class="danger" onClick={() => void remove()}>Remove {name} and all its slivers</button>
-          <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
-        </span>
-      )}
-      {error !== undefined && <span class="error" role="alert"> {error}</span>}
-    </>
+    <ConfirmRemove ask={`Remove ${name}`} confirmLabel={`Confirm removing app ${name}`} confirm={`Remove ${name} and all its slivers`}
+      run={async () => {
+        await deleteSlice(api, userKey, name);
+        onRemoved();
+      }} />
   );
 }
 
@@ -207,7 +191,7 @@ export function AppsPage({ api, credential }: { api: Api; credential: Credential
   const [error, setError] = useState<string | undefined>();
   const [reads, setReads] = useState(0);
   const reread = (): void => setReads((n) => n + 1);
-  const failed = (err: unknown): void => setError(err instanceof Error ? err.message : String(err));
+  const failed = (err: unknown): void => setError(errorMessage(err));
 
   useEffect(() => {
     let gone = false;

@@ -7,6 +7,7 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Live } from '../live';
 import type { ServiceEntry } from '../types';
+import { errorMessage } from '../api';
 import type { PlayerState } from '../video';
 import { howToUse, streamUrlOf } from '../service-howto';
 
@@ -43,7 +44,7 @@ function Player({ service, onClose }: { service: ServiceEntry; onClose: () => vo
     import('../video').then(({ playStream }) => {
       if (gone || video.current === null) return;
       handle = playStream(video.current, url, (s) => !gone && setState(s));
-    }, (err: unknown) => !gone && setState({ kind: 'failed', reason: `the player did not load: ${err instanceof Error ? err.message : String(err)}` }));
+    }, (err: unknown) => !gone && setState({ kind: 'failed', reason: `the player did not load: ${errorMessage(err)}` }));
     return () => {
       gone = true;
       handle?.close();

@@ -5,7 +5,7 @@
 
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { ApiError, createApi } from '../api';
+import { ApiError, createApi, errorMessage } from '../api';
 import type { Credential } from '../credential';
 import { importUserKey } from '../signing';
 
@@ -25,7 +25,7 @@ function KeySignIn({ onSignedIn }: { onSignedIn: (c: Credential) => void }): JSX
       setText('');
       onSignedIn(credential);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorMessage(err));
     } finally {
       setBusy(false);
     }

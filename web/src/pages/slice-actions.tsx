@@ -9,16 +9,16 @@
 
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api';
+import { errorMessage, type Api } from '../api';
 import { signDocument, type UserKey } from '../signing';
 import { HearthError } from '../../../src/model/errors.js';
 import { parseDuration } from '../../../src/model/duration.js';
+import { delay } from '../../../src/kit/delay.js';
 import { MAX_LIFETIME_SEC, MAX_SLICE_SLIVERS, MIN_LIFETIME_SEC, SLICE_KINDS, parseResizeBody, type SliceView } from '../../../src/model/slice.js';
 
 /** How often a resize re-reads the slice while its new slivers start. */
 const FOLLOW_MS = 1000;
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const slivers = (n: number): string => `${n} sliver${n === 1 ? '' : 's'}`;
 
 /** The lifetime `text` asks for in seconds, or why the gateway would refuse it. */
@@ -27,7 +27,7 @@ function checkLifetime(text: string): { sec: number } | { message: string } {
   try {
     sec = parseDuration(text);
   } catch (err) {
-    return { message: messageOf(err) };
+    return { message: errorMessage(err) };
   }
   if (sec < MIN_LIFETIME_SEC || sec > MAX_LIFETIME_SEC) {
     return { message: `a lifetime is from ${MIN_LIFETIME_SEC / 60} minute to ${MAX_LIFETIME_SEC / 86400} days (e.g. 7d, 12h)` };
@@ -89,7 +89,7 @@ export function RenewSlice({ api, userKey, slice, onDone }: { api: Api; userKey:
         : <>Slice {slice.name} now expires <time dateTime={view.expiresAt}>{new Date(view.expiresAt).toLocaleString()}</time>.</>);
       onDone();
     } catch (err) {
-      setRefused(messageOf(err));
+      setRefused(errorMessage(err));
     } finally {
       setBusy(false);
     }
@@ -103,18 +103,6 @@ export function RenewSlice({ api, userKey, slice, onDone }: { api: Api; userKey:
         setRefused(undefined);
       }} onSubmit={() => void renew()} />
   );
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    }, { once: true });
-  });
 }
 
 export function ResizeSlice({ api, userKey, slice, onDone }: { api: Api; userKey: UserKey; slice: SliceView; onDone: () => void }): JSX.Element {
@@ -137,7 +125,7 @@ export function ResizeSlice({ api, userKey, slice, onDone }: { api: Api; userKey
       }
       if (v.state === 'running') return `Slice ${slice.name} has ${slivers(v.spec.slivers)}, ${v.spec.slivers === 1 ? 'running' : 'all running'}.`;
       setStatus(`Placed; waiting for its slivers to run: ${v.slivers.map((x) => `${x.index} ${x.observed}`).join(', ')}.`);
-      await pause(FOLLOW_MS, signal);
+      await delay(FOLLOW_MS, { signal });
     }
   };
 
@@ -154,7 +142,7 @@ export function ResizeSlice({ api, userKey, slice, onDone }: { api: Api; userKey
       const document = await signDocument(userKey, SLICE_KINDS.resize, { slice: slice.name, slivers: checked.slivers });
       placed = await api.send<SliceView>('POST', `/api/v1/slices/${encodeURIComponent(slice.name)}/resize`, { document });
     } catch (err) {
-      setRefused(messageOf(err));
+      setRefused(errorMessage(err));
       setStatus('');
       setBusy(false);
       return;
@@ -165,7 +153,7 @@ export function ResizeSlice({ api, userKey, slice, onDone }: { api: Api; userKey
       onDone();
     } catch (err) {
       // Gone from the page (aborted): nothing to tell. Else the resize holds; only following it failed.
-      if (!control.signal.aborted) setStatus(`Resized; the page could not follow its slivers: ${messageOf(err)}`);
+      if (!control.signal.aborted) setStatus(`Resized; the page could not follow its slivers: ${errorMessage(err)}`);
     } finally {
       if (!control.signal.aborted) setBusy(false);
     }

@@ -5,7 +5,7 @@
 
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { ApiError, type Api } from '../api';
+import { ApiError, errorMessage, type Api } from '../api';
 import { signDocument, type UserKey } from '../signing';
 import { HearthError } from '../../../src/model/errors.js';
 import { SLICE_KINDS, parseSliceSpec } from '../../../src/model/slice.js';
@@ -74,7 +74,7 @@ export function CreateSlice({ api, userKey, onCreated }: { api: Api; userKey: Us
       onCreated();
     } catch (err) {
       const field = err instanceof ApiError ? fieldOf(err.field) : undefined;
-      setSent({ field, message: err instanceof Error ? err.message : String(err) });
+      setSent({ field, message: errorMessage(err) });
     } finally {
       setBusy(false);
     }

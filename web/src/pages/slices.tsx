@@ -9,7 +9,8 @@
 
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Api } from '../api';
+import { errorMessage, type Api } from '../api';
+import { ConfirmRemove } from './confirm-remove';
 import type { Credential } from '../credential';
 import { CreateSlice, deleteSlice } from './slice-form';
 import { RenewSlice, ResizeSlice } from './slice-actions';
@@ -25,27 +26,14 @@ const REREAD_MS = 5000;
 const shortUser = (id: string): string => (id.length > 18 ? `${id.slice(0, 18)}…` : id);
 
 function DeleteSlice({ api, credential, name, onDeleted }: { api: Api; credential: Credential; name: string; onDeleted: () => void }): JSX.Element | null {
-  const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<string | undefined>();
   if (credential.kind !== 'user') return null;
-  const remove = async (): Promise<void> => {
-    try {
-      await deleteSlice(api, credential.key, name);
-      onDeleted();
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
-  };
   return (
     <p class="actions">
-      {!confirming && <button type="button" onClick={() => setConfirming(true)}>Delete slice {name}</button>}
-      {confirming && (
-        <span role="group" aria-label={`Confirm deleting slice ${name}`}>
-          <button type="button" class="danger" onClick={() => void remove()}>Delete {name} and all its slivers</button>
-          <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
-        </span>
-      )}
-      {error !== undefined && <span class="error" role="alert"> {error}</span>}
+      <ConfirmRemove ask={`Delete slice ${name}`} confirmLabel={`Confirm deleting slice ${name}`} confirm={`Delete ${name} and all its slivers`}
+        run={async () => {
+          await deleteSlice(api, credential.key, name);
+          onDeleted();
+        }} />
     </p>
   );
 }
@@ -122,7 +110,7 @@ export function SlicesPage({ api, live, credential }: { api: Api; live: Live; cr
           setSlices(r.items);
           setError(undefined);
         },
-        (err: unknown) => !gone && setError(err instanceof Error ? err.message : String(err)),
+        (err: unknown) => !gone && setError(errorMessage(err)),
       );
     };
     read();

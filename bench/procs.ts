@@ -1,11 +1,11 @@
-// What bench/scale.ts needs from /proc and from the agents' log files: the
+// What the benches read from /proc and from the agents' log files: the
 // serf child of an agent, a process's private (USS) and proportional (PSS)
 // memory, and a log read a little at a time, so that following a hundred
 // logs costs only what they grew by.
 // Must never: signal a process; the bench does that for its own children.
 
 import { openSync, readdirSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
-import type { LogLine } from './lib.js';
+import { parseLogLine, type LogLine } from './lib.js';
 
 /** Kilobytes from /proc/PID/smaps_rollup: USS = Private_Clean + Private_Dirty; PSS; RSS. Undefined when the process is gone. */
 export function memoryKb(pid: number): { uss: number; pss: number; rss: number } | undefined {
@@ -81,15 +81,7 @@ export function followLog(path: string, messages: readonly string[]): LogFollowe
         const text = partial + buf.subarray(0, got).toString('utf8');
         const parts = text.split('\n');
         partial = parts.pop() ?? '';
-        for (const raw of parts) {
-          if (!messages.some((m) => raw.includes(`"msg":"${m}`))) continue;
-          try {
-            const j = JSON.parse(raw) as { time: string; msg: string };
-            fresh.push({ at: Date.parse(j.time), msg: j.msg, fields: j as unknown as Record<string, unknown> });
-          } catch {
-            // a line cut by a kill
-          }
-        }
+        fresh.push(...parts.flatMap((raw) => parseLogLine(raw, messages) ?? []));
       } finally {
         closeSync(fd);
       }
