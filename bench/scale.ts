@@ -19,7 +19,7 @@
 // incrementally, so watching a hundred agents costs little CPU.
 // Run after `npm run build` (root not needed; serf on PATH):
 //   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local] [--settle 20]
-//     [--node-options '--max-semi-space-size=1'] [--json]
+//     [--node-options '…' (default the testbed's AGENT_NODE_FLAGS; --node-options= for none)] [--json]
 // Everything (processes, temp dir) is removed on exit, Ctrl-C included.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -32,6 +32,7 @@ import type { SliceView } from '../src/model/slice.js';
 import { machineLine, median, sleep, until, withDb } from './lib.js';
 import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
 import { freePort } from '../test/support/ports.js';
+import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { followLog, memoryKb, processesMentioning, serfChildren, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
@@ -42,7 +43,7 @@ const { values } = parseArgs({
     profile: { type: 'string', default: 'lan' },
     settle: { type: 'string', default: '20' },
     'join-concurrency': { type: 'string', default: '4' },
-    'node-options': { type: 'string', default: '' },
+    'node-options': { type: 'string', default: AGENT_NODE_FLAGS.join(' ') },
     json: { type: 'boolean', default: false },
   },
 });

@@ -1,19 +1,28 @@
 // Keeps the membership view (view.ts) current from a Serf agent: a full
 // member list on every (re)connection and every few rounds, member events
-// as they stream, and Vivaldi coordinates refreshed on a timer. User events are handed to the
-// caller. Nothing here decides trust policy beyond what view.ts computes.
-// Must never: let a malformed event or a Serf outage throw out of a handler.
+// as they stream, and Vivaldi coordinates refreshed on a timer, a bounded
+// share of the members per round and applied as one change (one RPC per
+// member per round made every agent's work grow with N² at 100 gateways).
+// User events are handed to the caller. Nothing here decides trust policy
+// beyond what view.ts computes.
+// Must never: let a malformed event or a Serf outage throw out of a handler;
+// let a member list that was asked for before an event undo that event.
 
 import type { Logger } from '../model/logger.js';
 import type { SerfRpc } from './serf-rpc.js';
 import type { SerfEvent } from './serf-records.js';
-import { EMPTY_VIEW, applyEvent, applySnapshot, withCoordinate, type ViewState } from './view.js';
+import type { SerfCoordinate } from './serf-records.js';
+import { EMPTY_VIEW, applyEvent, applySnapshot, withCoordinates, type ViewState } from './view.js';
 
 export interface MembershipInit {
   rpc: SerfRpc;
   log: Logger;
-  /** How often every member's coordinate is read from the local Serf (a cheap local call). */
+  /** This gateway's member name: its own coordinate is read every round. */
+  self?: string;
+  /** How often coordinates are read from the local Serf (a cheap local call each). */
   coordinateIntervalMs?: number;
+  /** At least this many other members' coordinates are read per round (and a tenth of them at size); default 8. */
+  coordinatesPerRound?: number;
   /** Every this many coordinate rounds the whole member list is read again too; default 5. */
   refreshEveryTicks?: number;
   /** User events (name and payload) from the community. */
@@ -54,6 +63,11 @@ export function createMembership(init: MembershipInit): Membership {
     init.onChange?.(view);
   };
 
+  /** Member events applied so far, and the count at the last event of each member a list in flight may predate. */
+  let applied = 0;
+  const lastEvent = new Map<string, number>();
+  let listsInFlight = 0;
+
   const onEvent = (event: SerfEvent): void => {
     if (event.type === 'user') {
       try {
@@ -63,22 +77,43 @@ export function createMembership(init: MembershipInit): Membership {
       }
       return;
     }
+    if (event.type !== 'query') {
+      applied++;
+      if (listsInFlight > 0) for (const m of event.members) lastEvent.set(m.name, applied);
+    }
     set(applyEvent(view, event));
   };
 
   const refresh = async (opts: { signal?: AbortSignal } = {}): Promise<void> => {
-    set(applySnapshot(view, await rpc.members(opts)));
+    const asked = applied;
+    listsInFlight++;
+    try {
+      const members = await rpc.members(opts);
+      const newer = new Set([...lastEvent].filter(([, at]) => at > asked).map(([name]) => name));
+      set(applySnapshot(view, members, newer));
+    } finally {
+      if (--listsInFlight === 0) lastEvent.clear();
+    }
   };
 
-  const refreshCoordinates = async (): Promise<void> => {
-    for (const name of view.members.keys()) {
-      if (stopped || !rpc.isConnected) return;
+  /** Where the round-robin over the other members' coordinates stands. */
+  let cursor = 0;
+  const refreshCoordinates = async (all = false): Promise<void> => {
+    const others = [...view.members.keys()].filter((name) => name !== init.self);
+    const share = all ? others.length : Math.min(others.length, Math.max(init.coordinatesPerRound ?? 8, Math.ceil(others.length / 10)));
+    const names = init.self !== undefined && view.members.has(init.self) ? [init.self] : [];
+    for (let i = 0; i < share; i++) names.push(others[(cursor + i) % others.length] as string);
+    cursor = others.length === 0 ? 0 : (cursor + share) % others.length;
+    const read = new Map<string, SerfCoordinate | null>();
+    for (const name of names) {
+      if (stopped || !rpc.isConnected) break;
       try {
-        set(withCoordinate(view, name, await rpc.getCoordinate(name)));
+        read.set(name, await rpc.getCoordinate(name));
       } catch (err) {
         log.debug({ member: name, err: (err as Error).message }, 'no coordinate');
       }
     }
+    set(withCoordinates(view, read));
   };
 
   const onConnected = (): void => {
@@ -96,7 +131,7 @@ export function createMembership(init: MembershipInit): Membership {
       rpc.events.on('connected', onConnected);
       unsubscribe = await rpc.stream(MEMBER_EVENTS, onEvent, opts);
       await refresh(opts);
-      await refreshCoordinates();
+      await refreshCoordinates(true);
       // The member list is read whole again every few ticks as well: an
       // event Serf failed to stream to us would otherwise leave the view
       // stale (a member shown alive long after it left) until a reconnect.
@@ -107,7 +142,7 @@ export function createMembership(init: MembershipInit): Membership {
           const listed = ticks % (init.refreshEveryTicks ?? 5) === 0
             ? refresh().catch((err: unknown) => log.debug({ err: (err as Error).message }, 'member list refresh failed'))
             : Promise.resolve();
-          void listed.then(refreshCoordinates).finally(() => {
+          void listed.then(() => refreshCoordinates()).finally(() => {
             if (!stopped) tick();
           });
         }, init.coordinateIntervalMs ?? 2000);

@@ -51,7 +51,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
   };
 
   const membership: Membership = createMembership({
-    rpc, log,
+    rpc, log, self: init.self,
     onChange: (view) => views.emit(view),
     onUserEvent: (name, payload) => users.get(name)?.emit(payload),
   });

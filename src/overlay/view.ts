@@ -42,14 +42,24 @@ function fromSerf(m: SerfMember, previous: MemberView | undefined): { view: Memb
   return { view, bad };
 }
 
-/** Replace the view with a full member list (at start and after a reconnect). */
-export function applySnapshot(state: ViewState, members: readonly SerfMember[]): ViewState {
+/**
+ * Replace the view with a full member list (at start, after a reconnect and
+ * every few rounds). The list was asked for before it arrived: a member in
+ * `newer` had an event applied in between, which is fresher than the list, so
+ * its entry (or its absence, when reaped) is kept as the event left it.
+ */
+export function applySnapshot(state: ViewState, members: readonly SerfMember[], newer: ReadonlySet<string> = new Set()): ViewState {
   const next = new Map<string, MemberView>();
   let badTags = state.badTags;
   for (const m of members) {
+    if (newer.has(m.name)) continue;
     const { view, bad } = fromSerf(m, state.members.get(m.name));
     next.set(m.name, view);
     if (bad) badTags++;
+  }
+  for (const name of newer) {
+    const kept = state.members.get(name);
+    if (kept !== undefined) next.set(name, kept);
   }
   return { members: next, badTags };
 }
@@ -71,12 +81,22 @@ export function applyEvent(state: ViewState, event: SerfEvent): ViewState {
   return { members: next, badTags };
 }
 
-export function withCoordinate(state: ViewState, name: string, coordinate: SerfCoordinate | null): ViewState {
-  const m = state.members.get(name);
-  if (m === undefined) return state;
-  const next = new Map(state.members);
-  next.set(name, { ...m, coordinate });
-  return { ...state, members: next };
+/** The view with the members' coordinates as read; the same state when none changed. */
+export function withCoordinates(state: ViewState, read: ReadonlyMap<string, SerfCoordinate | null>): ViewState {
+  let next: Map<string, MemberView> | undefined;
+  for (const [name, coordinate] of read) {
+    const m = state.members.get(name);
+    if (m === undefined || sameCoordinate(m.coordinate, coordinate)) continue;
+    next ??= new Map(state.members);
+    next.set(name, { ...m, coordinate });
+  }
+  return next === undefined ? state : { ...state, members: next };
+}
+
+function sameCoordinate(a: SerfCoordinate | null, b: SerfCoordinate | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.error === b.error && a.adjustment === b.adjustment && a.height === b.height &&
+    a.vec.length === b.vec.length && a.vec.every((x, i) => x === b.vec[i]);
 }
 
 export interface NodeRow {

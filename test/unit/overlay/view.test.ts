@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_VIEW, applyEvent, applySnapshot, fingerprintOf, memberByFingerprint, nodeRows, withCoordinate } from '../../../src/overlay/view.js';
+import { EMPTY_VIEW, applyEvent, applySnapshot, fingerprintOf, memberByFingerprint, nodeRows, withCoordinates } from '../../../src/overlay/view.js';
 import { encodeTags } from '../../../src/overlay/tags.js';
 import type { SerfMember } from '../../../src/overlay/serf-records.js';
 
@@ -19,8 +19,11 @@ const member = (name: string, idChar: string, status: SerfMember['status'] = 'al
 
 test('a snapshot and events build the rows, with RTT from coordinates', () => {
   let v = applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), member('gw2', 'b', 'alive', 'fd00::2')]);
-  v = withCoordinate(v, 'gw1', { vec: [0, 0], height: 0, adjustment: 0, error: 0.2 });
-  v = withCoordinate(v, 'gw2', { vec: [0.012, 0.005], height: 0.001, adjustment: 0, error: 0.2 });
+  v = withCoordinates(v, new Map([
+    ['gw1', { vec: [0, 0], height: 0, adjustment: 0, error: 0.2 }],
+    ['gw2', { vec: [0.012, 0.005], height: 0.001, adjustment: 0, error: 0.2 }],
+    ['gone', { vec: [1, 1], height: 0, adjustment: 0, error: 0.2 }],
+  ]));
   v = applyEvent(v, { type: 'member-join', members: [member('gw10', 'c')] });
   const rows = nodeRows(v, 'gw1', new Set());
   assert.deepEqual(rows.map((r) => r.name), ['gw1', 'gw2', 'gw10']);
@@ -29,6 +32,33 @@ test('a snapshot and events build the rows, with RTT from coordinates', () => {
   assert.equal(rows[1]?.peerAddr, '[fd00::2]:7471');
   assert.equal(rows[2]?.rttMs, null, 'no coordinate yet');
   assert.equal(rows[2]?.free?.slivers, 7);
+});
+
+test('coordinates read again unchanged leave the very same view, so no change is reported', () => {
+  const coordinate = { vec: [0.012, 0.005], height: 0.001, adjustment: 0, error: 0.2 };
+  const v = withCoordinates(applySnapshot(EMPTY_VIEW, [member('gw1', 'a')]), new Map([['gw1', coordinate]]));
+  assert.equal(withCoordinates(v, new Map([['gw1', { ...coordinate, vec: [0.012, 0.005] }]])), v);
+  assert.equal(withCoordinates(v, new Map([['gw9', coordinate]])), v, 'a member not in the view is ignored');
+  const moved = withCoordinates(v, new Map([['gw1', { ...coordinate, vec: [0.013, 0.005] }]]));
+  assert.notEqual(moved, v);
+  assert.deepEqual(moved.members.get('gw1')?.coordinate?.vec, [0.013, 0.005]);
+});
+
+test('a member list asked for before an event does not undo it', () => {
+  let v = applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), member('gw2', 'b'), member('gw3', 'c')]);
+  // Asked while all were alive; meanwhile gw2 failed, gw3 was reaped and gw4 joined.
+  v = applyEvent(v, { type: 'member-failed', members: [member('gw2', 'b', 'failed')] });
+  v = applyEvent(v, { type: 'member-reap', members: [member('gw3', 'c', 'left')] });
+  v = applyEvent(v, { type: 'member-join', members: [member('gw4', 'd')] });
+  const stale = [member('gw1', 'a'), member('gw2', 'b'), member('gw3', 'c'), member('gw5', 'e')];
+  const after = applySnapshot(v, stale, new Set(['gw2', 'gw3', 'gw4']));
+  assert.equal(after.members.get('gw2')?.status, 'failed', 'the failure stays');
+  assert.equal(after.members.has('gw3'), false, 'the reaped member stays gone');
+  assert.equal(after.members.get('gw4')?.status, 'alive', 'the joined member stays, though the list predates it');
+  assert.equal(after.members.get('gw5')?.status, 'alive', 'what only the list knows is taken');
+  // Without the events' names the list wins, as at a reconnect.
+  assert.equal(applySnapshot(v, stale).members.get('gw2')?.status, 'alive');
+  assert.equal(applySnapshot(v, stale).members.has('gw4'), false);
 });
 
 test('failure, leave and reap change the status, then remove the member', () => {
