@@ -290,15 +290,18 @@ export function createCommunity(init: CommunityInit): Community {
         const words = serf.lastOutput().slice(-3).join(' | ');
         dispatch({ type: 'serf-exited', failure: { kind: 'left', message: `serf left the community on its own (exit ${String(info.code ?? info.signal)})${words === '' ? '' : `: ${words}`}` } });
       });
+      const warn = (what: string) => (err: unknown): void => log.warn({ err: (err as Error).message }, what);
       r.publishTimer = setInterval(() => {
-        const warn = (what: string) => (err: unknown): void => log.warn({ err: (err as Error).message }, what);
         overlay.publish().catch(warn('publishing tags failed'));
         rememberSeeds(r).catch(warn('saving seed addresses failed'));
         revocations.sync(revocationDigests(r), caller).catch(warn('pulling revocations failed'));
         noteBlocked();
       }, 2000);
       r.publishTimer.unref();
-      await overlay.publish();
+      // Serf started with these tags; this only catches up on digests set meanwhile. A busy Serf may time
+      // out broadcasting it ("timeout waiting for update broadcast") with the gateway in the community all
+      // the same: the timer above publishes again, and failing the join for it would tell the owner a lie.
+      await overlay.publish().catch(warn('publishing tags failed; publishing again in 2 s'));
       log.info({ community: state.name, bind: config.community.bind, peer: `${config.peer.host}:${config.peer.port}` }, 'in the community');
       return r;
     } catch (err) {

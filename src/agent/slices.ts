@@ -105,9 +105,10 @@ export function createSliceService(init: SliceServiceInit): SliceService {
   /** Creations under way or done, by the document's user and nonce: a retried request gets the same answer. */
   const requests = new Map<string, { at: number; result: Promise<SliceView> }>();
 
-  /** Calls `route` on every alive member at once: who answered what, and who did not answer. */
-  async function broadcast(route: (typeof SLICE_ROUTES)[keyof typeof SLICE_ROUTES], body?: unknown): Promise<{ answers: { member: string; reply: unknown }[]; unreachable: string[] }> {
-    const members = [...community.view().members.values()].filter((m) => m.status === 'alive' && m.tags !== null).map((m) => m.name);
+  /** Calls `route` on every alive member (or those of `only`) at once: who answered what, and who did not answer. */
+  async function broadcast(route: (typeof SLICE_ROUTES)[keyof typeof SLICE_ROUTES], body?: unknown, only?: ReadonlySet<string>): Promise<{ answers: { member: string; reply: unknown }[]; unreachable: string[] }> {
+    const members = [...community.view().members.values()]
+      .filter((m) => m.status === 'alive' && m.tags !== null && (only === undefined || only.has(m.name))).map((m) => m.name);
     const settled = await Promise.allSettled(members.map((m) => community.caller.call(m, route, body, { timeoutMs })));
     const answers: { member: string; reply: unknown }[] = [];
     const unreachable: string[] = [];
@@ -119,9 +120,9 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     return { answers, unreachable };
   }
 
-  /** Every alive member's slices, as each host reports them. */
-  async function gather(): Promise<{ hosted: { member: string; slice: HostedSlice }[]; unreachable: string[] }> {
-    const { answers, unreachable } = await broadcast(SLICE_ROUTES.list);
+  /** Every alive member's slices (or those of `only`'s members), as each host reports them. */
+  async function gather(only?: ReadonlySet<string>): Promise<{ hosted: { member: string; slice: HostedSlice }[]; unreachable: string[] }> {
+    const { answers, unreachable } = await broadcast(SLICE_ROUTES.list, undefined, only);
     const hosted = answers.flatMap(({ member, reply }) => ((reply as { items?: HostedSlice[] } | undefined)?.items ?? []).map((slice) => ({ member, slice })));
     return { hosted, unreachable };
   }
@@ -151,8 +152,9 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     };
   }
 
-  async function find(name: string, user?: string): Promise<SliceView> {
-    const { hosted, unreachable } = await gather();
+  /** The slice as its hosts report it; `hosts`, when known, are the only members asked. */
+  async function find(name: string, user?: string, hosts?: ReadonlySet<string>): Promise<SliceView> {
+    const { hosted, unreachable } = await gather(hosts);
     const mine = hosted.filter((h) => h.slice.name === name && (user === undefined || h.slice.user === user));
     const users = new Set(mine.map((h) => h.slice.user));
     if (users.size > 1) {
@@ -273,9 +275,10 @@ export function createSliceService(init: SliceServiceInit): SliceService {
         if (existing.some((h) => (h.slice.document as SignedDocument).nonce !== v.doc.nonce)) {
           throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`, { field: 'name' });
         }
-        await place(v.doc, null, v.userId, spec, { indexes: range(0, spec.slivers), kept: {}, version: 1 });
+        const placed = await place(v.doc, null, v.userId, spec, { indexes: range(0, spec.slivers), kept: {}, version: 1 });
         log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers }, 'slice placed');
-        return find(spec.name, v.userId);
+        // Only its hosts can know a slice just placed: asking them keeps a creation's calls independent of the community's size.
+        return find(spec.name, v.userId, new Set(Object.values(placed.placement)));
       })();
       // Kept for as long as the nonce is remembered, failed or not: the same document always gets the same answer.
       requests.set(key, { at: now, result });
