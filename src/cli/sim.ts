@@ -2,9 +2,10 @@
 // simulator is pure; this shell owns the wall clock (reported on stderr, so
 // --json output stays the same for the same seed) and the progress lines.
 
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runSim, type PartitionResult, type SimResult } from '../sim/run.js';
 import { isScenario, scenarioConfig, SCENARIOS } from '../sim/scenario.js';
+import { PROFILE_CONFIGS, type GossipProfile } from '../sim/memberlist.js';
 import { printTable } from './output.js';
 
 const positive = (label: string, integer: boolean) => (v: string): number => {
@@ -18,7 +19,7 @@ const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 function printResult(r: SimResult): void {
   printTable(['figure', 'value'], [
-    ['scenario', `${r.scenario}, ${r.gateways} gateways, ${r.hours} h, seed ${r.seed}`],
+    ['scenario', `${r.scenario}, ${r.gateways} gateways, ${r.hours} h, seed ${r.seed}, gossip profile ${r.profile}`],
     ['utilisation (target, measured)', `${percent(r.utilisationTarget)}, ${percent(r.utilisation)}`],
     ['placement success (ideal)', `${percent(r.placement.success)} of ${r.placement.attempts} (${percent(r.ideal.success)})`],
     ['messages per placement', r.placement.messagesPerPlacement.toFixed(2)],
@@ -53,12 +54,13 @@ export function registerSimCommand(program: Command): void {
     .option('--hours <h>', 'simulated hours', positive('--hours', false), 24)
     .option('--seed <s>', 'seed: the same seed gives the same figures', positive('--seed', true), 1)
     .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1; default 0.7)', positive('--utilisation', false))
+    .addOption(new Option('--profile <profile>', "Serf's timing profile the gateways gossip with").choices(Object.keys(PROFILE_CONFIGS)).default('lan'))
     .option('--json', 'print the figures (and the samples over time) as JSON')
-    .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; json?: boolean }) => {
+    .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; profile: GossipProfile; json?: boolean }) => {
       const name = scenario ?? 'churn';
       if (!isScenario(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.join(', ')}`);
       if (o.utilisation !== undefined && o.utilisation > 1) throw new Error('--utilisation must be at most 1');
-      const config = scenarioConfig(name, { gateways: o.gateways, hours: o.hours, seed: o.seed, ...(o.utilisation === undefined ? {} : { utilisation: o.utilisation }) });
+      const config = scenarioConfig(name, { gateways: o.gateways, hours: o.hours, seed: o.seed, profile: o.profile, ...(o.utilisation === undefined ? {} : { utilisation: o.utilisation }) });
       const started = process.hrtime.bigint();
       const wall = (): string => `${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`;
       const result = runSim(config, (p) => {

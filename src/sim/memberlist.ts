@@ -46,6 +46,21 @@ export const LAN_CONFIG: MemberlistConfig = {
   reconnectIntervalMs: 30_000,
 };
 
+/** memberlist's DefaultWANConfig (Serf's `wan` profile): slower probes with longer timeouts, less gossip. */
+export const WAN_CONFIG: MemberlistConfig = {
+  ...LAN_CONFIG,
+  probeIntervalMs: 5000,
+  probeTimeoutMs: 3000,
+  suspicionMult: 6,
+  gossipIntervalMs: 500,
+  gossipNodes: 4,
+  pushPullIntervalMs: 60_000,
+};
+
+/** The memberlist timings of Serf's profiles that hearth's gateways use (its `local` profile is for tests on one machine). */
+export const PROFILE_CONFIGS = { lan: LAN_CONFIG, wan: WAN_CONFIG } as const;
+export type GossipProfile = keyof typeof PROFILE_CONFIGS;
+
 /** One-way delay (base plus uniform jitter) and the chance a message is lost. */
 export interface LinkModel {
   delayMs: number;

@@ -99,6 +99,7 @@ export interface SimSample {
 
 export interface SimResult {
   scenario: string;
+  profile: string;
   gateways: number;
   hours: number;
   seed: number;
@@ -629,7 +630,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const sampled = mean(counted.map((s) => s.imbalance));
   const idealImbalance = mean(counted.map((s) => s.idealImbalance));
   return {
-    scenario: config.scenario, gateways: config.gateways, hours: config.hours, seed: config.seed, utilisationTarget: config.utilisation,
+    scenario: config.scenario, profile: config.profile, gateways: config.gateways, hours: config.hours, seed: config.seed, utilisationTarget: config.utilisation,
     placement: {
       attempts: stats.attempts, placed: stats.placed, success: round3(stats.placed / Math.max(1, stats.attempts)),
       messagesPerPlacement: round3(stats.messages / Math.max(1, stats.attempts)), viewWidenings: stats.widenings, refusals: stats.refusals,

@@ -7,7 +7,7 @@
 import type { SliverResources } from '../model/sliver.js';
 import { DEFAULT_MIX, type GatewayMix } from './community.js';
 import type { Weibull } from './draw.js';
-import { COMMUNITY_LINK, LAN_CONFIG, type LinkModel, type MemberlistConfig } from './memberlist.js';
+import { COMMUNITY_LINK, PROFILE_CONFIGS, type GossipProfile, type LinkModel, type MemberlistConfig } from './memberlist.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -29,6 +29,8 @@ export interface SimConfig {
   /** Up and down times of a gateway; null for no churn. */
   churn: { up: Weibull; down: Weibull } | null;
   mix: GatewayMix;
+  /** Serf's timing profile, and the memberlist timings it stands for. */
+  profile: GossipProfile;
   memberlist: MemberlistConfig;
   link: LinkModel;
   /** The workload's first slices arrive within this time (a fast fill to the target); metrics start after warmupMs. */
@@ -56,7 +58,7 @@ export function isScenario(name: string): name is ScenarioName {
 }
 
 /** A scenario's configuration for a community of `gateways` over `hours`. */
-export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hours: number; seed: number; utilisation?: number }): SimConfig {
+export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hours: number; seed: number; utilisation?: number; profile?: GossipProfile }): SimConfig {
   const durationMs = opts.hours * HOUR;
   return {
     scenario: name,
@@ -72,7 +74,8 @@ export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hou
     // No churn with it, so every sliver below N and every extra is the partition's doing.
     partition: name === 'partition' ? { atMs: Math.min(30 * MINUTE, durationMs / 4), forMs: Math.min(10 * MINUTE, durationMs / 4), share: 0.5 } : null,
     mix: DEFAULT_MIX,
-    memberlist: LAN_CONFIG,
+    profile: opts.profile ?? 'lan',
+    memberlist: PROFILE_CONFIGS[opts.profile ?? 'lan'],
     link: COMMUNITY_LINK,
     fillMs: Math.min(10 * MINUTE, durationMs / 8),
     warmupMs: Math.min(30 * MINUTE, durationMs / 4),

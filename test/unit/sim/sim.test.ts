@@ -22,6 +22,17 @@ void describe('a run', () => {
     assert.notDeepEqual(c, a);
   });
 
+  test("Serf's wan profile sees failures later than lan, as its slower probes and longer suspicion say", () => {
+    const lan = runSim(small());
+    const wan = runSim(small({ ...scenarioConfig('churn', { gateways: 150, hours: 3, seed: 7, profile: 'wan' }) }));
+    assert.equal(lan.profile, 'lan');
+    assert.equal(wan.profile, 'wan');
+    assert.ok(lan.failures.declared > 0 && wan.failures.declared > 0);
+    // lan: 1 s probes, suspicion 4 × log10(150) s; wan: 5 s probes, 6 × log10(150) × 5 s.
+    assert.ok(lan.failures.detectionMedianMs > 5_000 && lan.failures.detectionMedianMs < 15_000, String(lan.failures.detectionMedianMs));
+    assert.ok(wan.failures.detectionMedianMs > 4 * lan.failures.detectionMedianMs, `${wan.failures.detectionMedianMs} vs ${lan.failures.detectionMedianMs}`);
+  });
+
   test('with no churn and a low utilisation every slice is placed, each with one reserve and one commit per sliver', () => {
     const r = runSim(scenarioConfig('steady', { gateways: 200, hours: 3, seed: 3, utilisation: 0.3 }));
     assert.ok(r.placement.attempts > 50, `only ${r.placement.attempts} placements`);
