@@ -24,7 +24,8 @@ import { DOCUMENT_ROUTES, SLICE_USER_ROUTES, registerSliceRoutes, type SliceApi 
 import { createUserVerifier } from './user-auth.js';
 import type { SliverTraffic } from '../net/shaper.js';
 import { registerImageRoutes, type ImagesApi } from './routes/images.js';
-import { registerServiceRoutes, type ServicesApi } from './routes/services.js';
+import { SERVICE_STREAM_PATH, registerServiceRoutes, type ServicesApi } from './routes/services.js';
+import { createServiceProxy, type ProxyLimits } from './service-proxy.js';
 import { APP_USER_ROUTES, registerAppRoutes, type AppsApi } from './routes/apps.js';
 import { CONSOLE_PATH, STREAM_PATH, registerPortalRoutes } from './routes/portal.js';
 
@@ -52,6 +53,8 @@ export interface ApiDeps {
   bodyLimit?: number;
   /** The built portal (dist/portal), served at /; without it / is not found. */
   webRoot?: string;
+  /** The stream relay's bounds (tests shorten them); PROXY_LIMITS otherwise. */
+  proxyLimits?: Partial<ProxyLimits>;
 }
 
 /**
@@ -62,8 +65,9 @@ export type ApiLogger = FastifyBaseLogger;
 
 export type Api = FastifyInstance;
 
-// The portal's sockets authenticate by their first message (a browser cannot set their headers).
-const PUBLIC_ROUTES = new Set(['/api/openapi.json', STREAM_PATH, CONSOLE_PATH]);
+// The portal's sockets authenticate by their first message (a browser cannot set their headers);
+// the stream relay serves what the community network already offers anyone (api/service-proxy.ts).
+const PUBLIC_ROUTES = new Set(['/api/openapi.json', STREAM_PATH, CONSOLE_PATH, SERVICE_STREAM_PATH]);
 /** The portal's files: everything outside the API and the metrics. */
 const isPortalPath = (path: string): boolean => !path.startsWith('/api/') && path !== '/api' && path !== '/metrics';
 /** Fastify's default, named so the refusal can say it: no id, name or port is near this long. */
@@ -214,7 +218,11 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   app.setErrorHandler(async (err: FastifyError | HearthError, req, reply) => {
     const problem = err instanceof HearthError ? err : problemFromFastify(err);
-    if (problem.status >= 500 && problem.code !== 'shutting_down') req.log.error({ err, code: problem.code }, 'request failed');
+    if (problem.status >= 500 && problem.code !== 'shutting_down') {
+      // A client that went away (a player closed while the relay waited) has caused it, and hears nothing.
+      if (reply.raw.destroyed) req.log.debug({ err, code: problem.code }, 'request abandoned by its client');
+      else req.log.error({ err, code: problem.code }, 'request failed');
+    }
     return sendProblem(problem, req, reply);
   });
   app.setNotFoundHandler(async (req, reply) => {
@@ -226,7 +234,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerSliverRoutes(app, deps.slivers, deps.store, deps.traffic);
   registerCommunityRoutes(app, deps.community);
   registerSliceRoutes(app, deps.slices);
-  registerServiceRoutes(app, deps.slivers, deps.services);
+  const proxy = createServiceProxy(deps.proxyLimits);
+  app.addHook('onClose', async () => proxy.close());
+  registerServiceRoutes(app, deps.slivers, deps.services, proxy);
   if (deps.apps !== undefined) registerAppRoutes(app, deps.apps);
   if (deps.images !== undefined) registerImageRoutes(app, deps.images);
   await registerPortalRoutes(app, {

@@ -274,6 +274,8 @@ function printReady(init: DemoInit, { seconds, bridges, directory, apps: names, 
   const shown = names.includes('video') ? 'video' : names[0];
   if (shown !== undefined) console.log(`  hearth testbed exec ${gw(2)}${dirFlag} -- hearth app show ${shown} --key ${keyFile}`);
   if (edge !== undefined) console.log(`  hearth testbed exec ${gw(4)}${dirFlag} -- curl -s http://${edge.address}/hls/live.m3u8`);
+  // The same stream from this machine, off the community network: relayed by gw1 (GET /api/v1/services/…/stream/…, no token).
+  if (edge !== undefined && first !== undefined) console.log(`  curl -s ${first.url}/api/v1/services/${edge.gateway}/${edge.sliver}/${edge.name}/stream/hls/live.m3u8`);
   if (first !== undefined) console.log(`  curl -H "Authorization: Bearer $(cat ${first.tokenFile})" ${first.url}/api/v1/services`);
   const crash = names.length === 0 ? 'the others see it failed (hearth nodes)' : "its apps' slivers are placed again on the others (hearth app show)";
   console.log(`  hearth testbed kill ${gw(2)}${dirFlag}      # a crash: ${crash}`);

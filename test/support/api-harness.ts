@@ -26,6 +26,8 @@ import { loadOrCreateIdentity } from '../../src/overlay/identity.js';
 import { EMPTY_VIEW } from '../../src/overlay/view.js';
 import type { ImagesApi } from '../../src/api/routes/images.js';
 import type { TemplateName } from '../../src/model/sliver.js';
+import type { ServicesApi } from '../../src/api/routes/services.js';
+import type { ProxyLimits } from '../../src/api/service-proxy.js';
 
 export const TOKEN = 'test-owner-token';
 
@@ -54,6 +56,10 @@ export interface ApiHarnessOptions {
   templates?: readonly TemplateName[];
   /** A folder of portal files served at / (absent: none). */
   webRoot?: string;
+  /** The directory the routes answer with (absent: the real services part's, with nothing announced). */
+  directory?: ServicesApi['directory'];
+  /** The stream relay's bounds (absent: the agent's). */
+  proxyLimits?: Partial<ProxyLimits>;
 }
 
 export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 4 }, opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -90,13 +96,15 @@ export async function apiHarness(contribution: Contribution = { cpu: 2, memoryMb
   // The real slice service over that community: whatever needs the community answers not_in_community.
   const slices = createSliceService({ community: opts.alone === true ? { view: () => EMPTY_VIEW, caller: community.caller } : community, log });
   // The real services part, never started: its directory is this gateway's own announced services (none).
-  const services = createServices({ self: 'gw-test', store, log, community: () => community });
+  const real = createServices({ self: 'gw-test', store, log, community: () => community });
+  const services: ServicesApi = opts.directory === undefined ? real : { directory: opts.directory, statusOf: (id) => real.statusOf(id) };
   // The recipes this checkout ships.
   const apps = await loadRecipes(join(PACKAGE_ROOT, 'apps'), log);
   const api = await buildApi({
     slivers, store, metrics, ownerToken: await openOwnerToken(dir), metricsPublic: true, community, slices, services, apps,
     ...(opts.images === undefined ? {} : { images: opts.images }),
     ...(opts.webRoot === undefined ? {} : { webRoot: opts.webRoot }),
+    ...(opts.proxyLimits === undefined ? {} : { proxyLimits: opts.proxyLimits }),
     node: { name: 'gw-test', id: 'gw-test', version: '0.0.0', virt: { driver: 'none', note: 'the in-memory driver of the API tests' }, contribution: () => current, community: () => null, policy: await loadOwnerPolicy(dir),
       setBandwidth: async ({ upMbit, downMbit }) => {
         const { upMbit: _up, downMbit: _down, ...rest } = current;

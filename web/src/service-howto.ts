@@ -21,21 +21,36 @@ export interface HowTo {
 /** The playlist the video app serves on its hls services (origin and edges). */
 const HLS_PLAYLIST = '/hls/live.m3u8';
 
+/** The playlist at the service's community address: for players on the community network. */
 export const streamUrlOf = (s: ServiceEntry): string => `http://${s.address}${HLS_PLAYLIST}`;
+
+/**
+ * The same playlist relayed by the gateway that serves the page
+ * (GET /api/v1/services/…/stream/…), relative to the page's origin: it plays
+ * wherever the page opens, through any bridge, on the community network or not.
+ */
+export const relayPathOf = (s: ServiceEntry): string =>
+  `/api/v1/services/${[s.gateway, s.sliver, s.name].map(encodeURIComponent).join('/')}/stream${HLS_PLAYLIST}`;
 
 /** The http service on the same sliver: the file-sharing app's catalog beside its tracker. */
 const catalogOf = (tracker: ServiceEntry, all: readonly ServiceEntry[]): ServiceEntry | undefined =>
   all.find((e) => e.type === 'http' && e.sliver === tracker.sliver && e.gateway === tracker.gateway);
 
-/** The how-to for `s`, knowing the rest of the directory; undefined for types with nothing to say beyond the address. */
-export function howToUse(s: ServiceEntry, all: readonly ServiceEntry[]): HowTo | undefined {
+/**
+ * The how-to for `s`, knowing the rest of the directory and the origin the
+ * page was opened at (for URLs relayed by its gateway); undefined for types
+ * with nothing to say beyond the address.
+ */
+export function howToUse(s: ServiceEntry, all: readonly ServiceEntry[], origin?: string): HowTo | undefined {
   switch (s.type) {
     case 'hls':
       return {
-        summary: 'A live HLS stream (H.264 and AAC). Play it here, or in any player that opens HLS URLs.',
+        summary: 'A live HLS stream (H.264 and AAC). Play it here, or in any player that opens HLS URLs: at its community address from the community network, '
+          + 'or relayed by this gateway from wherever this page opens.',
         lines: [
           { label: 'Stream URL', text: streamUrlOf(s) },
           { label: 'Play with mpv', text: `mpv ${streamUrlOf(s)}` },
+          ...(origin === undefined ? [] : [{ label: 'Stream URL through this gateway', text: `${origin}${relayPathOf(s)}` }]),
         ],
       };
     case 'bittorrent-tracker': {

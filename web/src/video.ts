@@ -20,7 +20,7 @@ export interface PlayerHandle {
 /** Why a fatal hls.js error stopped the stream, in the user's terms. */
 function reasonOf(url: string, type: string, details: string, status: number | undefined): string {
   if (type === Hls.ErrorTypes.NETWORK_ERROR) {
-    const answered = status !== undefined && status > 0 ? `it answered HTTP ${status}` : 'no answer, or one this page may not read (unreachable from this browser, or no CORS header)';
+    const answered = status !== undefined && status > 0 ? `it answered HTTP ${status}` : 'no answer, or one this page may not read (the server unreachable from this browser, or no CORS header)';
     return `could not load ${url}: ${answered} (${details})`;
   }
   if (type === Hls.ErrorTypes.MEDIA_ERROR) return `the browser could not decode the stream (${details})`;

@@ -22,8 +22,11 @@
 // user's key: the file-sharing and storage how-tos show the real addresses,
 // which the browser then opens; the video app is deployed from the Apps page
 // (a bad size and a second deploy refused beside their fields), its stream
-// plays in the Services page (the <video> advances), and it is removed from
-// the Apps page. axe-core finds no serious or critical violation on either.
+// plays in the Services page (the <video> advances, relayed by gw1), and it
+// is removed from the Apps page. axe-core finds no serious or critical
+// violation on either. And a client off the community network, on the host
+// through the bridge `hearth demo` opens to gw1's API, gets the stream's
+// playlist and a segment through gw1's relay.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +42,8 @@ import { validateRecipe } from '../../../src/model/app.js';
 import { enterArgs } from '../../../src/testbed/netns.js';
 import type { DirectoryEntry } from '../../../src/cloud/services.js';
 import type { SliceView } from '../../../src/model/slice.js';
+import { openBridge } from '../../../src/cli/demo.js';
+import { relayPathOf } from '../../../web/src/service-howto.js';
 import { eventually, useTestbed } from '../../support/testbed.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../support/chromium.js';
 
@@ -263,7 +268,7 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     await removeApp('file-sharing');
   });
 
-  void test('video: deployed from the portal\'s Apps page, its stream plays in the Services page and is probed with ffprobe through an edge; removed from the Apps page', async () => {
+  void test('video: deployed from the portal\'s Apps page, its stream plays in the Services page through gw1\'s relay, reaches the host through it, and is probed with ffprobe through an edge; removed from the Apps page', async () => {
     const page = await openPortal();
     await goTo(page, 'Apps');
     await page.getByLabel('App', { exact: true }).selectOption('video');
@@ -295,10 +300,31 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     // One line a stream, per program and overall: the set is what counts.
     assert.deepEqual([...new Set(streams.split('\n').map((l) => l.trim()).filter((l) => l !== ''))].sort(), ['aac', 'h264']);
 
+    // Off the community network: the host reaches only gw1's API, through the bridge `hearth demo` opens, and gets the edge's stream relayed by gw1.
+    const stop = new AbortController();
+    const bridge = await openBridge(tb.gw(1), root, stop.signal);
+    try {
+      const playlistUrl = `${bridge.url}${relayPathOf(edge)}`;
+      const playlist = await eventually('gw1 to relay the edge\'s playlist to the host', 60,
+        async () => fetch(playlistUrl).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), text: await r.text() })),
+        (r) => r.status === 200 && r.text.startsWith('#EXTM3U') && r.text.includes('.ts'));
+      assert.equal(playlist.type, 'application/vnd.apple.mpegurl');
+      // The newest segment listed, as a player resolves it: relative to the playlist, so through the relay too.
+      const newest = playlist.text.split('\n').map((l) => l.trim()).filter((l) => l.endsWith('.ts')).pop() as string;
+      const segment = await fetch(new URL(newest, playlistUrl));
+      assert.equal(segment.status, 200, `${newest} relayed`);
+      assert.equal(segment.headers.get('content-type'), 'video/mp2t');
+      const bytes = new Uint8Array(await segment.arrayBuffer());
+      assert.ok(bytes.length > 1000 && bytes[0] === 0x47, `an MPEG-TS segment (sync byte 0x47), ${bytes.length} bytes`);
+    } finally {
+      await bridge.close();
+      stop.abort();
+    }
+
     await goTo(page, 'Services');
     await page.getByRole('button', { name: `Play edge on ${edge.gateway}` }).click();
     await page.getByRole('region', { name: `Playing edge on ${edge.gateway}` }).waitFor();
-    // Seconds of the live stream decoded and played in the page, through the edge's forward.
+    // Seconds of the live stream decoded and played in the page, relayed by gw1 from the edge's forward.
     await page.waitForFunction('(document.querySelector("video")?.currentTime ?? 0) > 4', undefined, { timeout: 90_000, polling: 500 });
     assert.equal(await page.locator('#player-error').textContent(), '');
     await assertAccessible(page, 'the services page, playing');

@@ -1,7 +1,8 @@
 // The services page: the community's service directory by type, following
 // the stream's services snapshots, with open (web services) and copy
-// actions, a player for live streams (hls.js, loaded when one is played)
-// and, per type, how to use the service with its address filled in.
+// actions, a player for live streams (hls.js, loaded when one is played,
+// through this gateway's relay so a browser off the community network plays
+// them too) and, per type, how to use the service with its address filled in.
 
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -9,7 +10,7 @@ import type { Live } from '../live';
 import type { ServiceEntry } from '../types';
 import { errorMessage } from '../api';
 import type { PlayerState } from '../video';
-import { howToUse, streamUrlOf } from '../service-howto';
+import { howToUse, relayPathOf, streamUrlOf } from '../service-howto';
 
 /** Types a browser can open at http://address/. */
 const WEB_TYPES = new Set(['http', 'hls', 'webdav']);
@@ -35,7 +36,7 @@ function describe(s: PlayerState): string {
 function Player({ service, onClose }: { service: ServiceEntry; onClose: () => void }): JSX.Element {
   const video = useRef<HTMLVideoElement>(null);
   const [state, setState] = useState<PlayerState>({ kind: 'loading' });
-  const url = streamUrlOf(service);
+  const url = relayPathOf(service);
 
   useEffect(() => {
     let handle: { close(): void } | undefined;
@@ -58,14 +59,14 @@ function Player({ service, onClose }: { service: ServiceEntry; onClose: () => vo
       <video ref={video} controls playsInline aria-label={`Live stream ${title}`} aria-describedby="player-status player-error" />
       <p id="player-status" class="status-line" role="status" aria-live="polite">{describe(state)}</p>
       <p id="player-error" class="error" role={state.kind === 'failed' ? 'alert' : undefined}>{state.kind === 'failed' ? state.reason : ''}</p>
-      <p class="help">From <code>{url}</code>; the browser must reach the community network.</p>
+      <p class="help">Relayed by this gateway from <code>{streamUrlOf(service)}</code>.</p>
       <button type="button" onClick={onClose}>Close the player</button>
     </section>
   );
 }
 
 function HowToUse({ service, all, copy }: { service: ServiceEntry; all: ServiceEntry[]; copy: (text: string, what: string) => void }): JSX.Element | null {
-  const how = howToUse(service, all);
+  const how = howToUse(service, all, location.origin);
   if (how === undefined) return null;
   return (
     <details class="howto">
