@@ -225,7 +225,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerNodeRoutes(app, deps.node, deps.slivers, deps.ownerToken);
   registerSliverRoutes(app, deps.slivers, deps.store, deps.traffic);
   registerCommunityRoutes(app, deps.community);
-  registerSliceRoutes(app, deps.slices);
+  registerSliceRoutes(app, deps.slices, deps.store);
   registerServiceRoutes(app, deps.slivers, deps.services);
   if (deps.apps !== undefined) registerAppRoutes(app, deps.apps);
   if (deps.images !== undefined) registerImageRoutes(app, deps.images);
