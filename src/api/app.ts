@@ -233,7 +233,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerNodeRoutes(app, deps.node, deps.slivers, deps.ownerToken);
   registerSliverRoutes(app, deps.slivers, deps.store, deps.traffic);
   registerCommunityRoutes(app, deps.community);
-  registerSliceRoutes(app, deps.slices);
+  registerSliceRoutes(app, deps.slices, deps.store);
   const proxy = createServiceProxy(deps.proxyLimits);
   app.addHook('onClose', async () => proxy.close());
   registerServiceRoutes(app, deps.slivers, deps.services, proxy);

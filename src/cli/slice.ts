@@ -1,7 +1,8 @@
-// `hearth slice create|ls|show|renew|resize|rm`: a user's slices, through
-// any gateway of the community. Create, renew, resize and delete are
+// `hearth slice create|ls|show|events|renew|resize|rm`: a user's slices,
+// through any gateway of the community. Create, renew, resize and delete are
 // documents signed here with the user key (hearth user keygen); the gateway
-// and every host check them.
+// and every host check them. `events` prints what the gateway asked logged
+// of a slice (its moves by healings, and its slivers' events).
 // Must never: send a private key anywhere, or sign what the user did not ask.
 
 import { randomBytes, type KeyObject } from 'node:crypto';
@@ -12,6 +13,7 @@ import { parseDuration } from '../model/duration.js';
 import { parseUserPrivateKey } from '../cloud/user-key.js';
 import { signDocument, type SignedDocument } from '../cloud/signed-document.js';
 import { delay } from '../kit/delay.js';
+import type { EventRecord } from '../store/store.js';
 import type { ApiClient } from './client.js';
 import { PACKAGE_OPTION } from './image.js';
 import { printTable } from './output.js';
@@ -49,6 +51,41 @@ export function printSlice(s: SliceView): void {
   printTable(['#', 'SLIVER', 'GATEWAY', 'STATE', 'ADDRESS', 'REASON'],
     s.slivers.map((x) => [String(x.index), x.name ?? '-', x.gateway ?? '-', x.observed, x.address ?? '-', x.reason ?? '-']));
   if (s.unreachable.length > 0) console.log(`not answering: ${s.unreachable.join(', ')}`);
+}
+
+/** One page of GET /api/v1/slices/:name/events. */
+interface SliceEventsPage {
+  slice: string;
+  user: string;
+  items: EventRecord[];
+  next: number | null;
+}
+
+/** What one of a slice's events says, in words (the slice and user are the table's). */
+export function describeSliceEvent(e: EventRecord): string {
+  const d = e.detail;
+  const text = (k: string): string => String(d[k]);
+  switch (e.type) {
+    case 'slice.sliver-moved': return `sliver ${text('index')} moved from ${text('from')} to ${text('to')} (placement version ${text('version')})`;
+    case 'slice.sliver-hosted': return `sliver ${text('index')} hosted here, placed by ${text('entry')}`;
+    case 'slice.sliver-extra': return `sliver ${text('index')} removed here: the placement keeps it on ${text('keptOn')}`;
+    case 'slice.sliver-resized': return `sliver ${text('index')} removed here: the slice now has ${text('slivers')}`;
+    case 'slice.sliver-deleted': return 'removed here: the user deleted the slice';
+    case 'slice.sliver-expired': return 'removed here: the slice expired';
+    default: {
+      const rest = Object.entries(d).filter(([k]) => k !== 'slice' && k !== 'user' && k !== 'name');
+      return rest.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    }
+  }
+}
+
+/** The table of a slice's events: which sliver (by index) each concerns, when the events tell. */
+export function printSliceEvents(p: Pick<SliceEventsPage, 'slice' | 'user' | 'items'>): void {
+  const indexOf = new Map<string, string>();
+  for (const e of p.items) if (e.type === 'slice.sliver-hosted' && e.sliverId !== null) indexOf.set(e.sliverId, String(e.detail['index']));
+  const sliverOf = (e: EventRecord): string => (typeof e.detail['index'] === 'number' ? String(e.detail['index']) : (e.sliverId === null ? undefined : indexOf.get(e.sliverId)) ?? '-');
+  console.log(`slice ${p.slice} of ${p.user}: ${p.items.length} event${p.items.length === 1 ? '' : 's'} logged by this gateway`);
+  printTable(['SEQ', 'AT', 'SLIVER', 'EVENT', 'WHAT'], p.items.map((e) => [String(e.seq), e.at, sliverOf(e), e.type, describeSliceEvent(e)]));
 }
 
 /** Polls the slice until every sliver runs, one fails, or the time is up; progress to stderr. */
@@ -138,6 +175,25 @@ export function registerSliceCommands(program: Command, deps: SliceCliDeps): voi
       const query = o.user === undefined ? '' : `?user=${encodeURIComponent(o.user)}`;
       const view = await (await client(cmd, { keyFile: o.key ?? defaultUserKeyPath() })).request<SliceView>('GET', `/api/v1/slices/${encodeURIComponent(name)}${query}`);
       emit(cmd, view, () => printSlice(view));
+    });
+
+  slice.command('events <name>').alias('history')
+    .description("what this gateway logged of a slice: its slivers moved by healings, hosted and removed here, and their own events (a gateway that held the slice has every move)")
+    .option('--user <id>', 'whose slice, when several users have one of that name (SHA256:…)')
+    .option('--type <type>', 'only events of this type, e.g. slice.sliver-moved')
+    .option(...keyOption)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { user?: string; type?: string; key?: string }, cmd: Command) => {
+      const api = await client(cmd, { keyFile: o.key ?? defaultUserKeyPath() });
+      const base = `/api/v1/slices/${encodeURIComponent(name)}/events?limit=500${o.user === undefined ? '' : `&user=${encodeURIComponent(o.user)}`}${o.type === undefined ? '' : `&type=${encodeURIComponent(o.type)}`}`;
+      let page = await api.request<SliceEventsPage>('GET', base);
+      const items = [...page.items];
+      while (page.next !== null) {
+        page = await api.request<SliceEventsPage>('GET', `${base}&after=${String(page.next)}`);
+        items.push(...page.items);
+      }
+      const all = { slice: page.slice, user: page.user, items };
+      emit(cmd, all, () => printSliceEvents(all));
     });
 
   slice.command('renew <name>')

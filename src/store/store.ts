@@ -1,5 +1,5 @@
 // Repositories over the gateway database: slivers, their port forwards, and
-// the event log. Every multi-row change is one transaction, so a crash
+// the event log (whole, or one slice's). Every multi-row change is one transaction, so a crash
 // leaves either the old or the new state, never half of one.
 // Must never: decide anything (admission, life cycle): callers do.
 
@@ -26,6 +26,14 @@ export interface EventRecord {
   sliverId: string | null;
   type: string;
   detail: Record<string, unknown>;
+}
+
+export interface SliceEventsQuery {
+  user: string;
+  name: string;
+  after?: number;
+  limit?: number;
+  type?: string;
 }
 
 export interface RevocationRecord {
@@ -177,6 +185,16 @@ const sliceFromRow = (r: SliceRow): SliceRecord => ({
   renewDocument: parsedOrNull(r.renew_document), resizeDocument: parsedOrNull(r.resize_document), updatedAt: r.updated_at,
 });
 
+interface EventRow {
+  seq: number;
+  at: string;
+  sliver_id: string | null;
+  type: string;
+  detail: string;
+}
+
+const eventFromRow = (r: EventRow): EventRecord => ({ seq: r.seq, at: r.at, sliverId: r.sliver_id, type: r.type, detail: JSON.parse(r.detail) as Record<string, unknown> });
+
 interface ServiceRow {
   sliver_id: string; name: string; type: string; port: number; protocol: string; host_port: number; fixed: number; health: string;
 }
@@ -209,6 +227,16 @@ export interface Store {
   replaceServices(sliverId: string, services: readonly Omit<ServiceRecord, 'sliverId'>[]): void;
   appendEvent(sliverId: string | null, type: string, detail?: Record<string, unknown>): void;
   listEvents(opts?: { after?: number; sliverId?: string; limit?: number }): EventRecord[];
+  /**
+   * The events of `user`'s slice `name`, oldest first: those whose detail
+   * names it (slice.*), and every event of a sliver a slice event named
+   * (its sliver.*, service.*, app.* events). Read through indexes, not the
+   * whole log; at most `limit` (1-1000, default 100), after `after`, of
+   * one type when `type` is given.
+   */
+  listSliceEvents(q: SliceEventsQuery): EventRecord[];
+  /** The users whose slice `name` this gateway logged an event of or holds a record of. */
+  sliceUsers(name: string): string[];
   /** The sequence number of the newest event; 0 when there is none. */
   latestEventSeq(): number;
   /** Record a revoked gateway; false when it was already revoked. */
@@ -227,6 +255,17 @@ export interface Store {
   getSlice(user: string, name: string): SliceRecord | undefined;
   listSlices(): SliceRecord[];
 }
+
+// A slice's events and users; their expressions are those of the events_by_slice
+// index (migration 8), so that it is used. Exported for the test of their plans.
+export const SLICE_EVENTS_SQL = `SELECT seq, at, sliver_id, type, detail FROM events
+  WHERE seq > @after AND (@type IS NULL OR type = @type) AND (
+    (json_extract(detail, '$.slice') = @name AND json_extract(detail, '$.user') = @user)
+    OR sliver_id IN (SELECT sliver_id FROM events
+      WHERE json_extract(detail, '$.slice') = @name AND json_extract(detail, '$.user') = @user AND sliver_id IS NOT NULL))
+  ORDER BY seq LIMIT @limit`;
+export const SLICE_USERS_SQL = `SELECT json_extract(detail, '$.user') AS user FROM events WHERE json_extract(detail, '$.slice') = ? AND json_extract(detail, '$.user') IS NOT NULL
+  UNION SELECT slice_user AS user FROM slices WHERE name = ? ORDER BY user`;
 
 export function createStore({ db, now }: StoreInit): Store {
   const stmts = {
@@ -248,6 +287,8 @@ export function createStore({ db, now }: StoreInit): Store {
     deleteServices: db.prepare('DELETE FROM services WHERE sliver_id = ?'),
     event: db.prepare('INSERT INTO events (at, sliver_id, type, detail) VALUES (?, ?, ?, ?)'),
     latestEvent: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events'),
+    sliceEvents: db.prepare(SLICE_EVENTS_SQL),
+    sliceUsers: db.prepare(SLICE_USERS_SQL),
     revoke: db.prepare('INSERT OR IGNORE INTO revocations (id, name, at) VALUES (?, ?, ?)'),
     revocations: db.prepare('SELECT id, name, at FROM revocations ORDER BY at, id'),
     clearRevocations: db.prepare('DELETE FROM revocations'),
@@ -331,11 +372,13 @@ export function createStore({ db, now }: StoreInit): Store {
         args.push(sliverId);
       }
       args.push(Math.min(Math.max(limit, 1), 1000));
-      const rows = db.prepare(`SELECT seq, at, sliver_id, type, detail FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args) as {
-        seq: number; at: string; sliver_id: string | null; type: string; detail: string;
-      }[];
-      return rows.map((r) => ({ seq: r.seq, at: r.at, sliverId: r.sliver_id, type: r.type, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+      return (db.prepare(`SELECT seq, at, sliver_id, type, detail FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args) as EventRow[]).map(eventFromRow);
     },
+    listSliceEvents({ user, name, after = 0, limit = 100, type }) {
+      const rows = stmts.sliceEvents.all({ user, name, after, limit: Math.min(Math.max(limit, 1), 1000), type: type ?? null }) as EventRow[];
+      return rows.map(eventFromRow);
+    },
+    sliceUsers: (name) => (stmts.sliceUsers.all(name, name) as { user: unknown }[]).flatMap((r) => (typeof r.user === 'string' ? [r.user] : [])),
     addRevocation(id, name) {
       const at = now();
       const added = stmts.revoke.run(id, name, at).changes > 0;

@@ -344,13 +344,17 @@ test('a user renews their slice, resizes it within what the community can host, 
   await mine.getByRole('button', { name: 'Resize mine' }).click();
   await mine.getByRole('status').filter({ hasText: 'Slice mine has 1 sliver, running.' }).waitFor({ timeout: SLIVER_READY_MS });
 
-  // Its host, ringed on the community graph and named in words; no healing moved it.
+  // Its host, ringed on the community graph and named in words.
   await mine.getByRole('button', { name: 'Show mine on the community graph' }).click();
   const graph = mine.getByRole('img', { name: 'The community\'s gateways; the 1 ringed host slice mine' });
   await graph.locator('g.node', { has: page.locator('circle.host-ring') }).locator('text', { hasText: gw.config.name }).waitFor();
   await graph.locator('text.hosts', { hasText: 'hosts sliver 0' }).waitFor();
   await mine.locator('.legend', { hasText: `Ringed, the gateways that host mine: ${gw.config.name} (sliver 0)` }).waitFor();
-  await mine.getByText('No sliver of mine moved').waitFor();
+  // Its healing history, read from the gateway's log when opened: nothing moved it.
+  const reads = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/slices/mine/events' && r.status() === 200);
+  await mine.getByRole('button', { name: 'Show the healing history of mine' }).click();
+  await reads;
+  await mine.getByText("No sliver of mine moved, as far as this gateway's log tells.").waitFor();
   await checkPage('user-slice-actions');
 
   await mine.getByRole('button', { name: 'Delete slice mine' }).click();

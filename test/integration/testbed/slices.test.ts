@@ -10,8 +10,11 @@
 // deletes it while one of its hosts is down: when that host returns it learns
 // of the signed delete and removes its sliver → the network splits while a
 // slice is being placed: once healed, it is whole or absent, nothing leaked.
-// While the host is killed, the portal of gw1 is open in Debian's chromium:
-// the page turns the host failed and shows the slice healed, live.
+// A user signs in to gw1's portal (Debian's chromium) with their key and makes
+// a slice of two through the Slices page's form: it shows on two gateways.
+// While the host is killed, the portal of a gateway that holds the slice is
+// open: the page turns the host failed, shows the slice healed, live, and
+// its healing history the move, read from the gateway's log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomInt } from 'node:crypto';
@@ -20,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { openBridge, type Bridge } from '../../../src/cli/demo.js';
 import { freePort } from '../../support/ports.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../support/chromium.js';
@@ -95,26 +98,36 @@ function expiryOn(n: number, slice: string): number | undefined {
   }
 }
 
-/** gw1's portal in headless chromium, through the bridge `hearth demo` uses, signed in as its owner. */
-async function openPortal(): Promise<{ page: Page; close(): Promise<void> }> {
+/** One chromium for every story that opens a portal; each opens its own context (a fresh tab's storage). */
+let browser: Browser | undefined;
+
+/**
+ * Gateway `n`'s portal in headless chromium, through the bridge `hearth demo`
+ * uses, signed in as its owner, or as the user whose key is in `userKey`.
+ */
+async function openPortal(n: number, userKey?: string): Promise<{ page: Page; close(): Promise<void> }> {
   const stop = new AbortController();
   let bridge: Bridge | undefined;
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   const close = async (): Promise<void> => {
-    await browser?.close();
+    await context?.close();
     await bridge?.close();
     stop.abort();
   };
   try {
-    bridge = await openBridge(gw(1), root, stop.signal);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [...CHROMIUM_ARGS],
-    });
-    const page = await browser.newPage();
-    await page.goto(`${bridge.url}/#/community`);
-    await page.getByLabel('Owner token').fill(readFileSync(bridge.tokenFile, 'utf8').trim());
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    bridge = await openBridge(gw(n), root, stop.signal);
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
+    context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${bridge.url}/#/community`, { timeout: 60_000 });
+    if (userKey === undefined) {
+      await page.getByLabel('Owner token').fill(readFileSync(bridge.tokenFile, 'utf8').trim());
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    } else {
+      await page.getByLabel('Private key').fill(readFileSync(userKey, 'utf8'));
+      await page.getByRole('button', { name: 'Sign in with my key' }).click();
+    }
+    await page.getByRole('status').filter({ hasText: /^live$/ }).waitFor({ timeout: 30_000 });
     return { page, close };
   } catch (err) {
     await close();
@@ -152,6 +165,7 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
   });
 
   after(async () => {
+    await browser?.close();
     await testbedDown({ dir });
     rmSync(root, { recursive: true, force: true });
   });
@@ -163,11 +177,44 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
     assert.equal((await census('heal')).length, 3);
   });
 
+  void test("a user signs in to gw1's portal with their key and makes a slice of two with the plain form: the page shows it on two gateways, as the API does", async () => {
+    const portal = await openPortal(1, keyFile);
+    try {
+      const { page } = portal;
+      await page.getByRole('link', { name: 'Slices', exact: true }).click();
+      await page.getByLabel('Slice name').fill('form');
+      await page.getByLabel('Slivers', { exact: true }).fill('2');
+      await page.getByLabel('Slice CPU (cores)').fill('0.1');
+      await page.getByLabel('Slice memory (MB)').fill('64');
+      await page.getByLabel('Slice disk (MB)').fill('64');
+      assert.equal(await page.getByLabel('Spread').inputValue(), 'gateways');
+      await page.getByRole('button', { name: 'Create slice' }).click();
+      await page.getByRole('status').filter({ hasText: 'Slice form placed' }).waitFor({ timeout: 60_000 });
+      const card = page.getByRole('article', { name: 'Slice form' });
+      await card.getByText('2 of 2 slivers running').waitFor({ timeout: 90_000 });
+      const rows = await sliversInPage(page, 'form');
+      const gateways = rows.map((r) => r.split(' ')[0] ?? '');
+      assert.deepEqual(rows.map((r) => r.split(' ')[1]), ['running', 'running'], rows.join(' | '));
+      assert.equal(new Set(gateways).size, 2, `two distinct gateways: ${rows.join(' | ')}`);
+      // The gateway's API, asked by the CLI, places it where the page says.
+      const view = await show(1, 'form');
+      assert.deepEqual(hostsOf(view), gateways);
+      assert.ok(runningOn(view), JSON.stringify(view.slivers));
+      assert.deepEqual((await census('form')).map((r) => r.split(':')[0]).sort(), [...gateways].sort());
+    } finally {
+      await portal.close();
+    }
+    await runHearth(gw(1), ['slice', 'rm', 'form', '--key', keyFile]);
+    await eventually('the slivers of form to go', 60, () => census('form'), (r) => r.length === 0);
+  });
+
   void test('a host is killed: its sliver runs again on another gateway; it comes back and removes its extra', async () => {
     const before = await show(1, 'heal');
     // Kill a host other than gw1, so gw1 keeps answering the user.
     const victim = number(hostsOf(before).find((g) => g !== 'gw1') ?? 'gw2');
-    const portal = await openPortal();
+    // The portal of a host that stays: a holder of the slice logs the move, so its page can show it.
+    const keeper = number(hostsOf(before).find((g) => g === 'gw1') ?? hostsOf(before).find((g) => g !== `gw${victim}`) ?? 'gw1');
+    const portal = await openPortal(keeper);
     try {
       const { page } = portal;
       await eventually('the portal to show every gateway alive', 60, async () => Promise.all(GATEWAYS.map((n) => statusInPage(page, `gw${n}`))), (s) => s.every((x) => x === 'alive'));
@@ -179,6 +226,23 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
       await page.getByRole('link', { name: 'Slices', exact: true }).click();
       const wanted = hostsOf(healed).map((g) => `${g} running`).sort();
       await eventually('the slices page to show the healed placement', 30, async () => (await sliversInPage(page, 'heal')).sort(), (rows) => JSON.stringify(rows) === JSON.stringify(wanted));
+      // Its healing history: the move this gateway logged, as GET /api/v1/slices/heal/events gives it to the page.
+      const index = before.slivers.find((s) => s.gateway === `gw${victim}`)?.index ?? -1;
+      const to = healed.slivers.find((s) => s.index === index)?.gateway ?? '-';
+      const card = page.getByRole('article', { name: 'Slice heal' });
+      const toggle = card.getByRole('button', { name: /healing history of heal$/ });
+      const move = card.locator('.history li', { hasText: `sliver ${index} moved from gw${victim} to ${to}` });
+      await toggle.click();
+      await move.waitFor({ timeout: 30_000 });
+      // Closed and opened again, the page reads it afresh from the gateway's log.
+      await toggle.click();
+      const read = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/slices/heal/events');
+      await toggle.click();
+      const answer = await (await read).json() as { items: { type: string; detail: Record<string, unknown> }[] };
+      assert.ok(answer.items.some((e) => e.type === 'slice.sliver-moved' && e.detail['index'] === index && e.detail['from'] === `gw${victim}` && e.detail['to'] === to),
+        JSON.stringify(answer.items));
+      await move.waitFor();
+      assert.match(await move.innerText(), new RegExp(`version ${healed.version}: sliver ${index} moved from gw${victim} to ${to}$`));
     } finally {
       await portal.close();
     }

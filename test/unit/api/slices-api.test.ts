@@ -291,3 +291,89 @@ void describe('POST /api/v1/slices/:name/resize: a fresh slice.resize document n
     assert.equal(res.json<Problem>().code, 'slice_not_found');
   });
 });
+
+void describe("GET /api/v1/slices/:name/events: what this gateway logged of a slice, for the owner and the slice's user", () => {
+  // A gateway alone in its view: a slice it logged nothing of is one no gateway knows.
+  let g: ApiHarness;
+  const ana = userKeyOf(alice).id;
+  const bo = userKeyOf(bob).id;
+  before(async () => {
+    g = await apiHarness(undefined, { alone: true });
+    // Alice's slice web as a host logs it (slivers/hosting.ts): a sliver hosted, its own events, a move by a healing.
+    g.store.insertSliver('w0', { name: 'web-0', slice: 'web', template: 'busybox', packages: [], resources: { cpu: 0.1, memoryMb: 32, diskMb: 64, pids: 128, upMbit: 0, downMbit: 0 } }, 'running', { user: ana, index: 0 });
+    g.store.appendEvent('w0', 'slice.sliver-hosted', { slice: 'web', user: ana, index: 0, entry: 'gw-a' });
+    g.store.appendEvent(null, 'slice.sliver-moved', { slice: 'web', user: ana, index: 1, from: 'gw-b', to: 'gw-c', version: 2 });
+    g.store.appendEvent('w0', 'sliver.started', { name: 'web-0' });
+    // Bob's slice, and one name both have.
+    g.store.appendEvent(null, 'slice.sliver-moved', { slice: 'bobs', user: bo, index: 0, from: 'gw-b', to: 'gw-c', version: 2 });
+    g.store.appendEvent(null, 'slice.sliver-moved', { slice: 'both', user: bo, index: 0, from: 'gw-b', to: 'gw-c', version: 2 });
+    g.store.appendEvent(null, 'slice.sliver-moved', { slice: 'both', user: ana, index: 0, from: 'gw-b', to: 'gw-c', version: 2 });
+  });
+  after(async () => g.close());
+
+  const get = async (path: string, headers: Record<string, string>) => g.api.inject({ method: 'GET', url: path, headers });
+  const signed = async (path: string, key: KeyObject = alice) => get(path, await userSigned(path, key));
+  interface Page {
+    slice: string;
+    user: string;
+    items: { seq: number; type: string; sliverId: string | null; detail: Record<string, unknown> }[];
+    next: number | null;
+  }
+  const page = (res: { statusCode: number; body: string; json: <T>() => T }): Page => {
+    assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+    return res.json<Page>();
+  };
+  const refused = (res: { statusCode: number; headers: Record<string, unknown>; body: string; json: <T>() => T }, status: number, code: string): void => {
+    assert.equal(res.statusCode, status, res.body.slice(0, 300));
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(res.json<Problem>().code, code);
+  };
+  const WEB = ['sliver.requested', 'slice.sliver-hosted', 'slice.sliver-moved', 'sliver.started'];
+
+  test("the owner reads the slice's events and its sliver's, oldest first, and no one else's", async () => {
+    const p = page(await get('/api/v1/slices/web/events', g.auth));
+    assert.deepEqual([p.slice, p.user, p.next], ['web', ana, null]);
+    assert.deepEqual(p.items.map((e) => e.type), WEB);
+    assert.deepEqual(p.items.find((e) => e.type === 'slice.sliver-moved')?.detail, { slice: 'web', user: ana, index: 1, from: 'gw-b', to: 'gw-c', version: 2 });
+  });
+
+  test('the user reads their own slice with a signed request', async () => {
+    assert.deepEqual(page(await signed('/api/v1/slices/web/events')).items.map((e) => e.type), WEB);
+    assert.deepEqual(page(await signed(`/api/v1/slices/web/events?user=${encodeURIComponent(ana)}`)).items.map((e) => e.type), WEB);
+  });
+
+  test("another user's slice is refused with the code GET /api/v1/slices/:name gives it", async () => {
+    refused(await signed('/api/v1/slices/web/events', bob), 404, 'slice_not_found');
+    refused(await signed('/api/v1/slices/web', bob), 404, 'slice_not_found');
+    refused(await signed('/api/v1/slices/bobs/events'), 404, 'slice_not_found');
+    const theirs = `/api/v1/slices/web/events?user=${encodeURIComponent(ana)}`;
+    refused(await signed(theirs, bob), 403, 'forbidden');
+    refused(await signed(`/api/v1/slices/web?user=${encodeURIComponent(ana)}`, bob), 403, 'forbidden');
+    // Of a name both have, each sees their own.
+    assert.deepEqual(page(await signed('/api/v1/slices/both/events', bob)).items.map((e) => e.detail['user']), [bo]);
+    assert.deepEqual(page(await signed('/api/v1/slices/both/events')).items.map((e) => e.detail['user']), [ana]);
+  });
+
+  test('a slice nobody has is slice_not_found; the owner names the user of a name two users have', async () => {
+    refused(await get('/api/v1/slices/nope/events', g.auth), 404, 'slice_not_found');
+    refused(await get('/api/v1/slices/both/events', g.auth), 400, 'invalid_request');
+    assert.equal(page(await get(`/api/v1/slices/both/events?user=${encodeURIComponent(bo)}`, g.auth)).user, bo);
+  });
+
+  test('pages follow next; a type picks the moves', async () => {
+    const first = page(await get('/api/v1/slices/web/events?limit=3', g.auth));
+    assert.deepEqual(first.items.map((e) => e.type), WEB.slice(0, 3));
+    assert.equal(first.next, first.items[2]?.seq);
+    const rest = page(await get(`/api/v1/slices/web/events?limit=3&after=${String(first.next)}`, g.auth));
+    assert.deepEqual([rest.items.map((e) => e.type), rest.next], [WEB.slice(3), null]);
+    const moves = page(await get('/api/v1/slices/web/events?type=slice.sliver-moved', g.auth));
+    assert.deepEqual(moves.items.map((e) => e.detail['to']), ['gw-c']);
+  });
+
+  test('bad paging or an unknown parameter is a 400; neither token nor signature a 401', async () => {
+    for (const query of ['after=-1', 'after=x', 'after=1e3', 'limit=0', 'limit=501', 'limit=2.5', 'type=Sliver', 'type=slice', 'since=3']) {
+      refused(await get(`/api/v1/slices/web/events?${query}`, g.auth), 400, 'invalid_request');
+    }
+    refused(await get('/api/v1/slices/web/events', { host: HOST }), 401, 'unauthorized');
+  });
+});

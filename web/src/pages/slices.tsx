@@ -3,9 +3,11 @@
 // each of its slivers runs, and when it expires. Re-read when an event about
 // a sliver arrives here and every few seconds, since a slice changes on
 // other gateways too. Each slice shows its hosts ringed on the community
-// graph on request, and the moves of its slivers this gateway logged (its
-// healing history). A user signed in with their key also creates, renews,
-// resizes and deletes their slices here (documents signed in the page).
+// graph on request, and, also on request, the moves of its slivers this
+// gateway logged (its healing history, read from the gateway's log, then
+// kept current by the stream). A user signed in with their key also
+// creates, renews, resizes and deletes their slices here (documents signed
+// in the page).
 
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -16,8 +18,8 @@ import { CreateSlice, deleteSlice } from './slice-form';
 import { RenewSlice, ResizeSlice } from './slice-actions';
 import { Graph } from './community';
 import type { Live } from '../live';
-import { movesOf } from '../slice-history';
-import type { NodeRow } from '../types';
+import { mergeEvents, movesOf, readMoves } from '../slice-history';
+import type { HearthEvent, NodeRow } from '../types';
 import type { SliceView } from '../../../src/model/slice.js';
 
 /** Slices change on other gateways without an event here: re-read this often. */
@@ -72,23 +74,59 @@ function Placement({ slice, nodes }: { slice: SliceView; nodes: NodeRow[] | unde
   );
 }
 
-/** The moves of the slice's slivers that this gateway logged (healings), newest first. */
-function History({ slice, live }: { slice: SliceView; live: Live }): JSX.Element {
-  const moves = movesOf(live.events, slice.name, slice.user).reverse();
+/**
+ * The moves of the slice's slivers that this gateway logged (healings),
+ * newest first, on request: the whole of them read from the gateway's log
+ * when opened, and those the stream brings after, each once.
+ */
+function History({ api, slice, live }: { api: Api; slice: SliceView; live: Live }): JSX.Element {
+  const [open, setOpen] = useState(false);
+  const [read, setRead] = useState<HearthEvent[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const id = `history-${slice.name}`;
+
+  useEffect(() => {
+    if (!open) return undefined;
+    let gone = false;
+    setRead(undefined);
+    setError(undefined);
+    readMoves(api, slice.name, slice.user).then(
+      (events) => !gone && setRead(events),
+      (err: unknown) => !gone && setError(errorMessage(err)),
+    );
+    return () => {
+      gone = true;
+    };
+  }, [api, open, slice.name, slice.user]);
+
+  const moves = movesOf(mergeEvents(read ?? [], live.events), slice.name, slice.user).reverse();
   return (
     <div class="history">
-      <h3>Healing history</h3>
-      {moves.length === 0
-        ? <p class="help">No sliver of {slice.name} moved, as far as this gateway's recent events tell.</p>
-        : (
-          <ul class="events">
-            {moves.map((m) => (
-              <li key={m.seq}>
-                <time dateTime={m.at}>{new Date(m.at).toLocaleString()}</time> version {m.version}: sliver {m.index} moved from {m.from} to {m.to}
-              </li>
-            ))}
-          </ul>
+      <button type="button" aria-expanded={open} aria-controls={id} onClick={() => setOpen(!open)}>
+        {open ? `Hide the healing history of ${slice.name}` : `Show the healing history of ${slice.name}`}
+      </button>
+      <div id={id} hidden={!open} aria-busy={open && read === undefined && error === undefined}>
+        {open && (
+          <>
+            <h3>Healing history</h3>
+            {error !== undefined && <p class="error" role="alert">The history this gateway logged could not be read: {error}</p>}
+            {read === undefined && error === undefined && <p class="help">Reading the history this gateway logged…</p>}
+            {moves.length === 0
+              ? (read !== undefined || error !== undefined) && (
+                <p class="help">No sliver of {slice.name} moved, as far as {error === undefined ? "this gateway's log tells" : "this gateway's recent events tell"}.</p>
+              )
+              : (
+                <ul class="events">
+                  {moves.map((m) => (
+                    <li key={m.seq} data-seq={m.seq}>
+                      <time dateTime={m.at}>{new Date(m.at).toLocaleString()}</time> version {m.version}: sliver {m.index} moved from {m.from} to {m.to}
+                    </li>
+                  ))}
+                </ul>
+              )}
+          </>
         )}
+      </div>
     </div>
   );
 }
@@ -166,7 +204,7 @@ export function SlicesPage({ api, live, credential }: { api: Api; live: Live; cr
             </table>
           </div>
           <Placement slice={s} nodes={live.nodes?.items} />
-          <History slice={s} live={live} />
+          <History api={api} slice={s} live={live} />
           {credential.kind === 'user' && (
             <div class="slice-actions">
               <RenewSlice api={api} userKey={credential.key} slice={s} onDone={reread} />
