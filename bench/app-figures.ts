@@ -221,6 +221,8 @@ stamp verified "$(sha256sum /srv/share/$n | cut -d' ' -f1)"
  * before the other peer did, knows of no one to connect to. So when no peer
  * is connected once it seeds, the torrent is stopped and started: its
  * `started` announce names the peers waiting, and it connects to them.
+ * (That was the guess; a second file between the same two peers stalled
+ * with it too: see BENCHMARKS.md, cause not found.)
  */
 const publishScript = (name: string, bytes: number): string => `${shellCommon(name)}head -c ${bytes} /dev/urandom > /srv/share/$n || { stamp failed made; exit 0; }
 stamp sum "$(sha256sum /srv/share/$n | cut -d' ' -f1)"
@@ -321,7 +323,11 @@ async function shareFigure(b: Bench): Promise<ShareRun[]> {
 
 // ---------------------------------------------------------------- running it
 
-const teardown = takeDownOnExit(progress);
+/** The bench's own temporary dir, removed however the bench ends. */
+let tempRoot: string | undefined;
+const teardown = takeDownOnExit(progress, async () => {
+  if (tempRoot !== undefined) rmSync(tempRoot, { recursive: true, force: true });
+});
 
 function printVideo(runs: readonly VideoRun[]): void {
   const row = (label: string, pick: (r: VideoRun) => number | null): void => {
@@ -358,6 +364,7 @@ function printShare(runs: readonly ShareRun[]): void {
 async function main(): Promise<void> {
   const machine = await machineLine();
   const root = values.dir ?? mkdtempSync('/tmp/hearth-bench-app-figures-');
+  if (values.dir === undefined) tempRoot = root;
   mkdirSync(root, { recursive: true });
   // The gateways' containers live below; their unprivileged root must traverse it.
   chmodSync(root, 0o755);
@@ -390,7 +397,7 @@ async function main(): Promise<void> {
   } finally {
     await testbedDown({ dir, progress });
     teardown.active = undefined;
-    if (values.dir === undefined) rmSync(root, { recursive: true, force: true });
+    if (tempRoot !== undefined) rmSync(tempRoot, { recursive: true, force: true });
   }
 
   console.log(JSON.stringify({ machine, startedAt, link: PROFILE, seed: SEED, gateways: GATEWAYS, hops: HOPS, images, loads, video, share }, null, 2));
