@@ -39,15 +39,14 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { parseArgs } from 'node:util';
 import type { DirectoryEntry } from '../src/cloud/services.js';
 import { expectedServices, missingServices, parseAppList } from '../src/cli/demo-plan.js';
-import { normalizePackages } from '../src/model/image.js';
 import type { SliceView } from '../src/model/slice.js';
 import { parseSubnet, testbedUp } from '../src/testbed/controller.js';
 import { testbedDown } from '../src/testbed/controller-down.js';
 import { runHearth } from '../src/testbed/gateway-process.js';
 import { memberOf, type TestbedGatewayState, type TestbedState } from '../src/testbed/state.js';
-import type { ImageInfo } from '../src/virt/images.js';
 import { freePort } from '../test/support/ports.js';
-import { logLines, machineLine, median, sleep, until, withDb } from './lib.js';
+import { appImageLines, removeApp } from './app-steps.js';
+import { logLines, machineLine, medianMax, progress, sec, sleep, until, withDb } from './lib.js';
 import { takeDownOnExit } from './teardown.js';
 
 const { values } = parseArgs({
@@ -77,10 +76,6 @@ const APP_GATEWAYS = 3;
 const SERVING_TIMEOUT_MS = 300_000;
 
 type Member = TestbedGatewayState;
-const progress = (line: string): void => {
-  process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
-};
-const sec = (ms: number | undefined | null): string => (ms === undefined || ms === null || Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(2)} s`);
 const gatewayNumber = (name: string): number => Number(name.replace(/^gw/, ''));
 
 // ---------------------------------------------------------------- what the gateways' databases say
@@ -92,17 +87,6 @@ function sliceEvents(members: readonly Member[], slice: string, since: number): 
   return members.flatMap((m) => withDb(m, (db) => db.prepare(
     'SELECT s.name AS sliver, e.type AS type, e.at AS at, e.detail AS detail FROM events e JOIN slivers s ON s.id = e.sliver_id WHERE s.slice = ? AND e.at >= ?',
   ).all(slice, iso) as { sliver: string; type: string; at: string; detail: string }[]) ?? []).map((r) => ({ ...r, at: Date.parse(r.at) }));
-}
-
-/** How many sliver rows of the slice the gateways' databases hold; undefined when one could not be read. */
-function sliversLeft(members: readonly Member[], slice: string): number | undefined {
-  let n = 0;
-  for (const m of members) {
-    const c = withDb(m, (db) => (db.prepare('SELECT count(*) AS n FROM slivers WHERE slice = ?').get(slice) as { n: number }).n);
-    if (c === undefined) return undefined;
-    n += c;
-  }
-  return n;
 }
 
 // ---------------------------------------------------------------- the real request
@@ -234,11 +218,8 @@ async function oneRun(b: Bench, app: string, run: number): Promise<Run> {
   r.gw1HadMs = gw1Had.every((t) => t !== undefined) ? Math.max(...(gw1Had as number[])) - t0 : null;
   progress(`${slice}: slivers started ${sec(r.startedMs)}, app installed ${sec(r.installedMs)}, last service announced ${sec(r.announcedMs)} (${announced.size} of ${expected.length}), gw1 had them all ${sec(r.gw1HadMs)}`);
 
-  const rmAt = Date.now();
-  await runHearth(gw1, ['app', 'rm', slice, '--key', b.key, '--json']);
-  const gone = await until(180_000, 500, () => (sliversLeft(members, slice) === 0 ? Date.now() : undefined));
-  if (gone === undefined) r.failures.push(`${slice}: slivers left 180 s after app rm`);
-  else r.removedMs = gone - rmAt;
+  r.removedMs = (await removeApp(gw1, members, slice, b.key)) ?? null;
+  if (r.removedMs === null) r.failures.push(`${slice}: slivers left 180 s after app rm`);
   progress(`${slice}: removed everywhere ${sec(r.removedMs)} after app rm`);
   return r;
 }
@@ -246,11 +227,6 @@ async function oneRun(b: Bench, app: string, run: number): Promise<Run> {
 // ---------------------------------------------------------------- running it
 
 const teardown = takeDownOnExit(progress);
-
-function stats(ms: readonly (number | null)[]): { median: string; max: string; n: number } {
-  const v = ms.filter((x): x is number => x !== null);
-  return { median: v.length === 0 ? '–' : sec(median(v)), max: v.length === 0 ? '–' : sec(Math.max(...v)), n: v.length };
-}
 
 async function main(): Promise<void> {
   const machine = await machineLine();
@@ -272,14 +248,7 @@ async function main(): Promise<void> {
     const up = await testbedUp({ gateways: GATEWAYS, link: values.link, seed: Number(values.seed), dir, prefix: PREFIX, port, underlay: UNDERLAY, progress });
     const gw1 = memberOf(up.state, 1);
     // Each app's image, and how long it took to build the first time.
-    const cached = JSON.parse(await runHearth(gw1, ['image', 'ls', '--json'])) as ImageInfo[];
-    for (const app of APPS) {
-      const packages = (JSON.parse(readFileSync(new URL(`../../apps/${app}.json`, import.meta.url), 'utf8')) as { packages: string[] }).packages;
-      const want = normalizePackages(packages);
-      // The app's own image: the base and its packages, nothing more (the fewest packages of those with them all).
-      const image = cached.filter((i) => i.template === 'debian' && i.state === 'ready' && want.every((p) => i.packages.includes(p)))
-        .sort((x, y) => x.packages.length - y.packages.length)[0];
-      const line = image === undefined ? `${app}: NO cached image (the first deploy builds it)` : `${app}: image ${image.name} cached, first built in ${sec(image.buildMs)} (${image.builtAt ?? '?'})`;
+    for (const line of await appImageLines(gw1, APPS)) {
       images.push(line);
       progress(line);
     }
@@ -327,7 +296,7 @@ async function main(): Promise<void> {
   console.log(`| --- |${APPS.map(() => ' --- |').join('')}`);
   for (const [label, k] of rows) {
     const cells = APPS.map((app) => {
-      const s = stats(runs.filter((x) => x.app === app).map((x) => x[k] as number | null));
+      const s = medianMax(runs.filter((x) => x.app === app).map((x) => x[k] as number | null));
       return `${s.median} / ${s.max}${s.n < RUNS ? ` (n=${s.n})` : ''}`;
     });
     console.log(`| ${label} | ${cells.join(' | ')} |`);

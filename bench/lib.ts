@@ -1,16 +1,18 @@
-// Small helpers the benches share: statistics, the agents' own log lines
-// (pino JSON, one clock for every gateway of a testbed), a process run in a
-// gateway's namespace with an open stdin, and a line describing the machine.
+// Small helpers the benches share: statistics, progress lines, the agents'
+// own log lines (pino JSON, one clock for every gateway of a testbed) and
+// databases (read-only), a process run in a gateway's namespace with an open
+// stdin, where the machine's CPU goes, and a line describing the machine.
 // Must never: act on a testbed; the benches do that through src/testbed.
 
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { gatewayEnv, type GatewayHandle } from '../src/testbed/gateway-process.js';
 import { enterArgs } from '../src/testbed/netns.js';
+import type { TestbedState } from '../src/testbed/state.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +25,20 @@ export function median(values: readonly number[]): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The median and the largest of the values given (nulls are runs without one), formatted; n is how many there were. */
+export function medianMax(values: readonly (number | null)[], format: (x: number) => string = sec): { median: string; max: string; n: number } {
+  const v = values.filter((x): x is number => x !== null);
+  return { median: v.length === 0 ? '–' : format(median(v)), max: v.length === 0 ? '–' : format(Math.max(...v)), n: v.length };
+}
+
+/** Milliseconds as seconds with two decimals; – for none. */
+export const sec = (ms: number | undefined | null): string => (ms === undefined || ms === null || Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(2)} s`);
+
+/** A progress line on stderr, stamped with the time of day (UTC). */
+export function progress(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
+}
 
 /** Polls `probe` every `everyMs` until it returns something; undefined after `timeoutMs`. */
 export async function until<T>(timeoutMs: number, everyMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
@@ -119,4 +135,72 @@ export function withDb<T>(gateway: { dataDir: string }, read: (db: Database.Data
   } finally {
     db?.close();
   }
+}
+
+/** utime + stime of `pid` in clock ticks (100 a second); 0 when it is gone. */
+function ticksOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The wireguard-go processes in this testbed's gateway namespaces (matched by their network namespace), read-only. */
+function ourWireguards(state: TestbedState): number[] {
+  const inodes = new Set<number>();
+  for (const m of state.members) {
+    try {
+      inodes.add(statSync(`/var/run/netns/${m.namespace}`).ino);
+    } catch {
+      // a namespace being made or removed
+    }
+  }
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'wireguard-go') continue;
+      if (inodes.has(statSync(`/proc/${entry}/ns/net`).ino)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** `at` is Date.now(), the clock the agents' logs and the slivers' `date` read. */
+export interface CpuSnapshot { at: number; emulator: number; wireguard: number; busy: number; all: number }
+
+/** What the machine, the testbed's link emulator and its wireguard-go processes have used so far (read-only). */
+export function cpuSnapshot(state: TestbedState): CpuSnapshot {
+  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const all = cpu.reduce((x, y) => x + y, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return {
+    at: Date.now(),
+    emulator: state.emulator.pid === null ? 0 : ticksOf(state.emulator.pid),
+    wireguard: ourWireguards(state).reduce((x, pid) => x + ticksOf(pid), 0),
+    busy: all - idle,
+    all,
+  };
+}
+
+/** Cores used between two snapshots by the link emulator and our wireguard-go processes, and the machine's busy share. */
+export interface CpuUse { emulatorCores: number; wireguardCores: number; machineBusy: number }
+export function cpuUse(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
+  const sec = (b.at - a.at) / 1000;
+  return { emulatorCores: (b.emulator - a.emulator) / 100 / sec, wireguardCores: (b.wireguard - a.wireguard) / 100 / sec, machineBusy: (b.busy - a.busy) / Math.max(1, b.all - a.all) };
+}
+
+/** How many sliver rows of the slice the gateways' databases hold; undefined when one could not be read. */
+export function sliversLeft(members: readonly { dataDir: string }[], slice: string): number | undefined {
+  let n = 0;
+  for (const m of members) {
+    const c = withDb(m, (db) => (db.prepare('SELECT count(*) AS n FROM slivers WHERE slice = ?').get(slice) as { n: number }).n);
+    if (c === undefined) return undefined;
+    n += c;
+  }
+  return n;
 }

@@ -32,7 +32,7 @@
 //     [--replace-runs 3] [--cpu 1] [--prefix bnx] [--underlay 172.31.77.0/24] [--port P] [--seed 1] [--json]
 
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -47,7 +47,7 @@ import { layoutMesh } from '../src/testbed/layout.js';
 import { getLinkProfile } from '../src/testbed/profiles.js';
 import { readTestbedState, type TestbedGatewayState, type TestbedState } from '../src/testbed/state.js';
 import { freePort } from '../test/support/ports.js';
-import { logLines, machineLine, median, sleep, spawnInGateway, until } from './lib.js';
+import { cpuSnapshot, cpuUse, logLines, machineLine, median, progress, sleep, spawnInGateway, until, type CpuUse } from './lib.js';
 import { takeDownOnExit } from './teardown.js';
 
 const { values } = parseArgs({
@@ -82,71 +82,11 @@ const API = 'http://127.0.0.1:7470';
 const CLIENT = fileURLToPath(new URL('./slice-client.js', import.meta.url));
 
 type Member = TestbedGatewayState;
-const progress = (line: string): void => {
-  process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
-};
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** The machine's uptime in seconds (10 ms steps): the one clock the slivers can read too. */
 function uptime(): number {
   return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-}
-
-// ---------------------------------------------------------------- where the CPU goes
-
-/** utime + stime of `pid` in clock ticks (100 a second); 0 when it is gone. */
-function ticksOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** The wireguard-go processes in this testbed's gateway namespaces (matched by their network namespace), read-only. */
-function ourWireguards(state: TestbedState): number[] {
-  const inodes = new Set<number>();
-  for (const m of state.members) {
-    try {
-      inodes.add(statSync(`/var/run/netns/${m.namespace}`).ino);
-    } catch {
-      // a namespace being made or removed
-    }
-  }
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'wireguard-go') continue;
-      if (inodes.has(statSync(`/proc/${entry}/ns/net`).ino)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-interface CpuSnapshot { at: number; emulator: number; wireguard: number; busy: number; all: number }
-
-function cpuSnapshot(state: TestbedState): CpuSnapshot {
-  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const all = cpu.reduce((x, y) => x + y, 0);
-  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-  return {
-    at: performance.now(),
-    emulator: state.emulator.pid === null ? 0 : ticksOf(state.emulator.pid),
-    wireguard: ourWireguards(state).reduce((x, pid) => x + ticksOf(pid), 0),
-    busy: all - idle,
-    all,
-  };
-}
-
-/** Cores used between two snapshots by the link emulator and our wireguard-go processes, and the machine's busy share. */
-interface CpuUse { emulatorCores: number; wireguardCores: number; machineBusy: number }
-function cpuUse(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
-  const sec = (b.at - a.at) / 1000;
-  return { emulatorCores: (b.emulator - a.emulator) / 100 / sec, wireguardCores: (b.wireguard - a.wireguard) / 100 / sec, machineBusy: (b.busy - a.busy) / Math.max(1, b.all - a.all) };
 }
 
 // ---------------------------------------------------------------- running things
