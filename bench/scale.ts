@@ -192,9 +192,17 @@ function fullViewAt(g: Gateway, names: readonly string[]): number | undefined {
   return undefined;
 }
 
-/** When `g`'s log first shows `name` alive (Infinity if never). */
-function firstAliveAt(g: Gateway, name: string): number {
-  return g.log.lines.find((l) => l.msg === 'member state' && l.fields['member'] === name && l.fields['status'] === 'alive')?.at ?? Number.POSITIVE_INFINITY;
+/** When each member first shows up alive in any agent's log: one pass over the logs. */
+function firstAliveAnywhere(): Map<string, number> {
+  const first = new Map<string, number>();
+  for (const g of gateways) {
+    for (const l of g.log.lines) {
+      if (l.msg !== 'member state' || l.fields['status'] !== 'alive') continue;
+      const name = String(l.fields['member']);
+      if (l.at < (first.get(name) ?? Number.POSITIVE_INFINITY)) first.set(name, l.at);
+    }
+  }
+  return first;
 }
 
 /** How many members `g` sees alive now, by its log. */
@@ -343,7 +351,7 @@ async function main(): Promise<void> {
   const behind = gateways.filter((g) => !viewAt.has(g.name)).map((g) => `${g.name} sees ${aliveNow(g)}`);
   // From when the last member first showed up alive anywhere: a join's API answer can come long after (it
   // waits for the issuer to show up in its view), so the answer is no reference on a loaded machine.
-  const lastAppeared = Math.max(...names.map((n) => Math.min(...gateways.map((g) => firstAliveAt(g, n)))));
+  const lastAppeared = Math.max(...firstAliveAnywhere().values());
   const fullViewMs = converged === undefined ? null : Math.max(...viewAt.values()) - lastAppeared;
   progress(converged === undefined
     ? `only ${viewAt.size}/${N} agents saw all ${N} alive within 180 s of the last join; behind: ${behind.join(', ')}`
