@@ -1,6 +1,7 @@
 // Keeps every slice this gateway holds at exactly N, with no coordinator.
 // Every few seconds it: gossips a digest of its slice records and pulls the
-// records of members whose digest differs (anti-entropy), taking a newer
+// records of the members that hold a slice with it, and of one other member
+// a round, whose digest differs (anti-entropy), taking a newer
 // placement or a user's signed delete, renewal or resize it finds there (a
 // resize that shrinks the slice removes the slivers here it no longer has);
 // heals the slices it is the healer of (a holder failed or left: their
@@ -22,7 +23,7 @@ import { peerAddress, type ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
 import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
-import { SLICES_DIGEST, placementWins, slicesDigest, type RecordState } from '../cloud/slice-records.js';
+import { SLICES_DIGEST, placementWins, sharersOf, slicesDigest, sweepPick, type RecordState } from '../cloud/slice-records.js';
 import { incarnationOf, resizeOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
 import { SLICE_ROUTES, verifyDelete, verifyRenew, verifyResize, type HostedSlice } from './slice-host.js';
@@ -80,6 +81,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   /** Slivers set up (keys, app), or being set up: each once per agent run (installKeys and installApp skip a sliver that has them). */
   const installing = new Set<string>();
   const healFailedAt = new Map<string, number>();
+  let sweepRound = 0;
 
   const feed = (input: AntiEntropyInput): AntiEntropyState['pending'] => {
     const step = stepAntiEntropy(entropy, input, performance.now());
@@ -195,8 +197,13 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     const digest = slicesDigest(records.map(stateOf));
     community.publishDigest(SLICES_DIGEST, digest);
 
+    // Pulled: the members that hold a slice with us, and one other a round (sharersOf, sweepPick).
+    const sharers = sharersOf(self, records);
+    const reachable = [...view.members.values()].filter((m) => m.name !== self && m.status === 'alive' && peerAddress(m) !== null);
+    const swept = sweepPick(new Map(reachable.filter((m) => !sharers.has(m.name)).map((m) => [m.name, m.tags?.digests[SLICES_DIGEST]])), entropy.pulled, sweepRound++);
+    const pullable = new Set(reachable.filter((m) => sharers.has(m.name) || m.name === swept).map((m) => m.name));
     const peers: PeerDigest[] = [...view.members.values()].filter((m) => m.name !== self).map((m) => ({
-      member: m.name, digest: m.tags?.digests[SLICES_DIGEST], reachable: m.status === 'alive' && peerAddress(m) !== null,
+      member: m.name, digest: m.tags?.digests[SLICES_DIGEST], reachable: pullable.has(m.name),
     }));
     const pulls = feed({ type: 'tick', mine: digest, peers });
     await Promise.all([...pulls].map(([member, d]) => pullFrom(member, d)));

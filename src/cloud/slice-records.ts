@@ -64,3 +64,29 @@ export function slicesDigest(records: readonly RecordState[]): string | undefine
     .sort();
   return createHash('sha256').update(lines.join('\n')).digest('base64url').slice(0, 11);
 }
+
+/**
+ * The members whose slice records hold news for us: those our records' placements
+ * name (they hold the same slices; a tombstone's too, so a delete reaches
+ * every holder). Nobody else's records can change ours (`merge` skips a slice
+ * it does not hold), so pulling everyone whose digest changed would cost every
+ * placement one pull from every member of the community.
+ */
+export function sharersOf(self: string, records: readonly Pick<RecordState, 'placement'>[]): Set<string> {
+  const sharers = new Set<string>();
+  for (const r of records) for (const g of Object.values(r.placement)) if (g !== self) sharers.add(g);
+  return sharers;
+}
+
+/**
+ * One member beside the sharers, in turn (`round` counts up), among the others
+ * whose digest we have not pulled: two sides of a partition that healed the
+ * same slice apart may each hold a placement that names none of the other
+ * side's holders, and only this brings them together (within a round per
+ * member, at worst). `others` are the members' current digests, in any order.
+ */
+export function sweepPick(others: ReadonlyMap<string, string | undefined>, pulled: ReadonlyMap<string, string>, round: number): string | undefined {
+  const due = [...others].filter(([m, d]) => d !== undefined && pulled.get(m) !== d).map(([m]) => m)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return due.length === 0 ? undefined : due[round % due.length];
+}

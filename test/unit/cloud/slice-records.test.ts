@@ -3,11 +3,13 @@
 // incarnation (higher version first, then the greater placement) and never
 // relates records of different slices or incarnations, so merging records in
 // any order ends on the same one; slicesDigest ignores the order of records
-// and changes with any field that matters (a resize that arrives too).
+// and changes with any field that matters (a resize that arrives too);
+// records are pulled from the members they name and, in turn, from each
+// other member whose digest changed (sharersOf, sweepPick).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { placementKey, placementWins, slicesDigest, type RecordState } from '../../../src/cloud/slice-records.js';
+import { placementKey, placementWins, sharersOf, slicesDigest, sweepPick, type RecordState } from '../../../src/cloud/slice-records.js';
 
 const record = (over: Partial<RecordState> = {}): RecordState => ({
   user: 'ann', name: 'web', incarnation: 'n1', placement: { 0: 'gw-a', 1: 'gw-b' }, version: 1, deletedAt: null, expiresAt: 1_800_000_000, resize: null, ...over,
@@ -199,5 +201,31 @@ void describe('slicesDigest', () => {
       const changed = rs.map((r, i) => (i === k ? after : r));
       assert.equal(slicesDigest(changed) === slicesDigest(rs), same, `${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
     }), { numRuns: 2000 });
+  });
+});
+
+void describe('whom to pull records from', () => {
+  test('sharersOf: every gateway our placements name, tombstones too, never ourselves', () => {
+    const rs = [record({ placement: { 0: 'gw-a', 1: 'gw-b' } }), record({ name: 'db', placement: { 0: 'gw-c', 1: 'gw-a' }, deletedAt: 5 })];
+    assert.deepEqual([...sharersOf('gw-a', rs)].sort(), ['gw-b', 'gw-c']);
+    assert.equal(sharersOf('gw-a', []).size, 0);
+  });
+
+  test('sweepPick: only members whose digest we have not pulled, and each of them in turn', () => {
+    const others = new Map<string, string | undefined>([['gw-d', 'x'], ['gw-c', 'y'], ['gw-e', undefined], ['gw-f', 'z']]);
+    const pulled = new Map([['gw-f', 'z'], ['gw-c', 'old']]);
+    // gw-e has no records, gw-f's are pulled: gw-c and gw-d remain, taken in turn.
+    assert.deepEqual([0, 1, 2, 3].map((r) => sweepPick(others, pulled, r)), ['gw-c', 'gw-d', 'gw-c', 'gw-d']);
+    assert.equal(sweepPick(others, new Map([['gw-c', 'y'], ['gw-d', 'x'], ['gw-f', 'z']]), 7), undefined);
+    assert.equal(sweepPick(new Map(), pulled, 0), undefined);
+  });
+
+  test('sweepPick: over as many rounds as members, every member with news is picked', () => {
+    fc.assert(fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.option(fc.constantFrom('a', 'b'), { nil: undefined })), fc.nat(1000), (dict, start) => {
+      const others = new Map(Object.entries(dict));
+      const due = [...others].filter(([, d]) => d !== undefined).map(([m]) => m);
+      const picked = new Set(Array.from({ length: due.length }, (_, i) => sweepPick(others, new Map(), start + i)));
+      assert.deepEqual([...picked].filter((m) => m !== undefined).sort(), [...due].sort());
+    }));
   });
 });
