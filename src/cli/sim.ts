@@ -26,12 +26,16 @@ function printResult(r: SimResult): void {
     ['imbalance max/mean (ideal, ratio)', `${r.imbalance.sampled.toFixed(3)} (${r.imbalance.ideal.toFixed(3)}, ${r.imbalance.ratio.toFixed(3)})`],
     ['failures (declared dead)', `${r.failures.count} (${r.failures.declared})`],
     ['detection median, p95', `${seconds(r.failures.detectionMedianMs)}, ${seconds(r.failures.detectionP95Ms)}`],
+    ['failure seen by the median agent, median', seconds(r.failures.seenMedianMs)],
     ['slivers healed', String(r.heal.healed)],
     ['heal time median, p95', `${seconds(r.heal.medianMs)}, ${seconds(r.heal.p95Ms)}`],
     ['messages per healed sliver', r.heal.messagesPerHeal.toFixed(2)],
     ['slices below N (max over samples)', String(r.samples.reduce((m, s) => Math.max(m, s.belowN), 0))],
     ['false suspicions (per member-hour), refuted median', `${r.suspicions.falseSuspicions} (${r.suspicions.perMemberHour}), ${seconds(r.suspicions.refuteMedianMs)}`],
     ['declared dead though alive', String(r.suspicions.falseDeaths)],
+    ['full view after a join (tags to all), median, p95', `${seconds(r.propagation.toAll.medianMs)}, ${seconds(r.propagation.toAll.p95Ms)}`],
+    ['a changed list pulled by all, median, p95', `${seconds(r.propagation.directory.medianMs)}, ${seconds(r.propagation.directory.p95Ms)}`],
+    ['a changed list pulled by one member, median, p95', `${seconds(r.propagation.toOne.medianMs)}, ${seconds(r.propagation.toOne.p95Ms)}`],
     ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);
 }

@@ -14,7 +14,7 @@
 // gossip dies out. Pure.
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
-import { exponential, hashUniform } from './draw.js';
+import { exponential, hashUniform, quantile } from './draw.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -60,6 +60,31 @@ export const WAN_CONFIG: MemberlistConfig = {
 /** The memberlist timings of Serf's profiles that hearth's gateways use (its `local` profile is for tests on one machine). */
 export const PROFILE_CONFIGS = { lan: LAN_CONFIG, wan: WAN_CONFIG } as const;
 export type GossipProfile = keyof typeof PROFILE_CONFIGS;
+
+/**
+ * When a gateway's agent sees a change its Serf learnt of. Two ways:
+ * - the event stream, coalesced: Serf's `agent` command sets CoalescePeriod
+ *   3 s and QuiescentPeriod 1 s for member events (join, leave, failure, a
+ *   tag update) and has no option to change them, so an event is handed on
+ *   once no other came for 1 s, and at most 3 s after the first of a burst;
+ * - the whole member list, which hearth's membership reads again every 10 s
+ *   (every 5th 2 s coordinate round): a change is seen at the next reading,
+ *   at a phase that differs per gateway.
+ * Whichever comes first. Bursts of other members' events, which stretch the
+ * coalescing towards 3 s, are not modelled: an event is taken to be alone.
+ */
+export interface AgentEvents {
+  quiescentMs: number;
+  coalesceMs: number;
+  refreshMs: number;
+}
+
+export const SERF_AGENT_EVENTS: AgentEvents = { quiescentMs: 1000, coalesceMs: 3000, refreshMs: 10_000 };
+
+/** When a gateway's agent sees a change its Serf learnt at `learntMs`; `u` (uniform in [0, 1)) is the phase of its member-list reading. */
+export function agentSeesAt(events: AgentEvents, learntMs: number, u: number): number {
+  return learntMs + Math.min(events.quiescentMs, u * events.refreshMs);
+}
 
 /** One-way delay (base plus uniform jitter) and the chance a message is lost. */
 export interface LinkModel {
@@ -200,4 +225,40 @@ export function unconfirmedSuspicionMs(cfg: MemberlistConfig, n: number): number
  */
 export function refuteAfterMs(cfg: MemberlistConfig, curve: SpreadCurve, u: number, rng: () => number): number {
   return Math.min(learnOffsetMs(curve, u), exponential(rng, cfg.probeIntervalMs) + curve.hopMs);
+}
+
+/** Median and 95th percentile of a time, in ms. */
+export interface Spread {
+  medianMs: number;
+  p95Ms: number;
+}
+
+/**
+ * How fast news travels through a community of `n`, as its agents see it:
+ * - toAll: a rumor that one member starts (a new member's alive message, a
+ *   member's new tags) until the last other member's agent sees it: the full
+ *   view after a join, and a digest in the tags reaching everyone;
+ * - directory: a member's changed list (its services) until the last other
+ *   member has pulled it: toAll, then one round trip on the kept-alive peer
+ *   connection (the pull goes out as the view changes);
+ * - toOne: the same news until one given member's agent has pulled it (a
+ *   holder's changed slice record reaching another holder).
+ * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
+ */
+export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread } {
+  const curve = spreadCurve(cfg, link, n);
+  const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
+  const toAll: number[] = [];
+  const toOne: number[] = [];
+  for (let r = 0; r < rumors; r++) {
+    let last = 0;
+    for (let m = 1; m < n; m++) {
+      const seen = agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + r, m)), hashUniform(seed, 0xf00 + r, m));
+      last = Math.max(last, seen);
+      if (m === 1) toOne.push(seen + pullMs);
+    }
+    toAll.push(last);
+  }
+  const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
+  return { toAll: spread(toAll), directory: spread(toAll, pullMs), toOne: spread(toOne) };
 }

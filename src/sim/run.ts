@@ -29,7 +29,7 @@ import { addUse, believedAlive, connected, createGateways, freeOf, partitionLear
 import { exponential, hashUniform, quantile, weibull, weibullMean, weighted } from './draw.js';
 import { createIdealScheduler } from './ideal.js';
 import {
-  drawDetection, falseSuspicionChance, latestLearnMs, learnedAt, linkDelayMs, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs,
+  agentSeesAt, drawDetection, falseSuspicionChance, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs, propagation, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs,
 } from './memberlist.js';
 import type { SimConfig } from './scenario.js';
 
@@ -109,7 +109,10 @@ export interface SimResult {
   /** Max/mean of the used share over live production gateways, averaged over the samples after warm-up. */
   imbalance: { sampled: number; ideal: number; ratio: number };
   utilisation: number;
-  failures: { count: number; declared: number; detectionMedianMs: number; detectionP95Ms: number };
+  /** detection: from the failure until Serf declares it dead; seen: until the median member's agent sees it (gossip, then the Serf agent's event coalescing), as a real run's agents log it. */
+  failures: { count: number; declared: number; detectionMedianMs: number; detectionP95Ms: number; seenMedianMs: number };
+  /** How fast news reaches the agents: the full view after a join (toAll), a changed list pulled by everyone (directory), by one member (toOne); see `propagation`. */
+  propagation: ReturnType<typeof propagation>;
   /** healed: slivers of failed gateways placed again (their heal times); slivers: every sliver placed again, for any reason; messagesPerHeal: per one of those. */
   heal: { healed: number; slivers: number; medianMs: number; p95Ms: number; messagesPerHeal: number; restoredOnReturn: number; failedAttempts: number };
   /** Live members suspected though alive: how often, how fast they refute, and how many were declared dead anyway. */
@@ -153,6 +156,8 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   /** By gateway: the slices the ideal scheduler put a sliver of there. */
   const idealHosted: Set<SimSlice>[] = gateways.map(() => new Set());
   const beliefs: Beliefs = { curve: spreadCurve(config.memberlist, config.link, config.gateways), seed: config.seed };
+  /** The phase of `member`'s member-list reading when news `key` reaches it (see agentSeesAt). */
+  const phaseOf = (key: number, member: number): number => hashUniform(config.seed ^ 0x7a5e, key, member);
   if (config.partition !== null) beliefs.partition = planPartition(config, beliefs, rng);
   const partition = beliefs.partition;
   const sideOf = (g: number): 0 | 1 => (partition === undefined ? 0 : partition.side[g] as 0 | 1);
@@ -168,7 +173,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const counting = (): boolean => now >= config.warmupMs;
   const stats = {
     attempts: 0, placed: 0, messages: 0, widenings: 0, refusals: 0, idealAttempts: 0, idealPlaced: 0,
-    failures: 0, declared: 0, detections: [] as number[], heals: [] as number[], healMessages: 0, restored: 0, healFailures: 0,
+    failures: 0, declared: 0, detections: [] as number[], seen: [] as number[], heals: [] as number[], healMessages: 0, restored: 0, healFailures: 0,
     healedSlivers: 0, falseSuspicions: 0, refutes: [] as number[], falseDeaths: 0,
     splitSlices: 0, healedOnSide: [0, 0] as [number, number], merged: 0, extrasRemoved: 0, exact: [] as number[],
   };
@@ -349,6 +354,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     if (counting()) {
       stats.declared++;
       stats.detections.push(detection.declaredMs);
+      stats.seen.push(agentSeesAt(config.agentEvents, detection.declaredMs + learnOffsetMs(beliefs.curve, 0.5), 0.5));
     }
     g.previous = g.rumor;
     g.rumor = { id: nextRumor++, kind: 'dead', at: now + detection.declaredMs };
@@ -365,7 +371,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     for (const slice of (hosted[index] as Map<number, SimSlice>).values()) {
       for (const host of holdersOf(slice)) {
         if (host === index || !(gateways[host] as Gateway).up) continue;
-        queue.push(learnedAt(beliefs.curve, beliefs.seed, rumor, host, at), { kind: 'check', slice, holder: host, attempt: 0 });
+        queue.push(agentSeesAt(config.agentEvents, learnedAt(beliefs.curve, beliefs.seed, rumor, host, at), phaseOf(rumor, host)), { kind: 'check', slice, holder: host, attempt: 0 });
       }
     }
   };
@@ -413,7 +419,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
       if (new Set([...holders].map(sideOf)).size === 2 && counting()) stats.splitSlices++;
       for (const h of holders) {
         for (const x of holders) {
-          if (sideOf(h) !== sideOf(x)) queue.push(partitionLearnTimes(beliefs, p, h, x).dead, { kind: 'check', slice, holder: h, attempt: 0 });
+          if (sideOf(h) !== sideOf(x)) queue.push(agentSeesAt(config.agentEvents, partitionLearnTimes(beliefs, p, h, x).dead, phaseOf(x, h)), { kind: 'check', slice, holder: h, attempt: 0 });
         }
       }
     }
@@ -429,17 +435,17 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
       if (slice.sides === null) continue;
       const holders = [...holdersOf(slice)];
       let at = now;
-      const across = holders.flatMap((h) => holders.filter((x) => sideOf(x) !== sideOf(h)).map((x) => partitionLearnTimes(beliefs, p, h, x).alive));
+      const across = holders.flatMap((h) => holders.filter((x) => sideOf(x) !== sideOf(h)).map((x) => agentSeesAt(config.agentEvents, partitionLearnTimes(beliefs, p, h, x).alive, phaseOf(x, h))));
       if (across.length > 0) at = Math.max(now, Math.min(...across)) + 2 * linkDelayMs(config.link, rng);
       queue.push(at, { kind: 'merge', slice });
     }
   };
 
-  /** When `observer` learns that `x` is dead (failed, or across the partition), if it is. */
+  /** When `observer`'s agent learns that `x` is dead (failed, or across the partition), if it is. */
   const deathLearnedAt = (observer: number, x: number): number | undefined => {
-    if (partition !== undefined && sideOf(observer) !== sideOf(x) && now < partition.untilMs) return partitionLearnTimes(beliefs, partition, observer, x).dead;
+    if (partition !== undefined && sideOf(observer) !== sideOf(x) && now < partition.untilMs) return agentSeesAt(config.agentEvents, partitionLearnTimes(beliefs, partition, observer, x).dead, phaseOf(x, observer));
     const r = (gateways[x] as Gateway).rumor;
-    return r?.kind === 'dead' ? learnedAt(beliefs.curve, beliefs.seed, r.id, observer, r.at) : undefined;
+    return r?.kind === 'dead' ? agentSeesAt(config.agentEvents, learnedAt(beliefs.curve, beliefs.seed, r.id, observer, r.at), phaseOf(r.id, observer)) : undefined;
   };
 
   const stateOf = (slice: SimSlice, p: Placement): RecordState => ({
@@ -638,7 +644,8 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     ideal: { attempts: stats.idealAttempts, placed: stats.idealPlaced, success: round3(stats.idealPlaced / Math.max(1, stats.idealAttempts)) },
     imbalance: { sampled: round3(sampled), ideal: round3(idealImbalance), ratio: round3(sampled / idealImbalance) },
     utilisation: round3(mean(counted.map((s) => s.utilisation))),
-    failures: { count: stats.failures, declared: stats.declared, detectionMedianMs: Math.round(quantile(stats.detections, 0.5)), detectionP95Ms: Math.round(quantile(stats.detections, 0.95)) },
+    failures: { count: stats.failures, declared: stats.declared, detectionMedianMs: Math.round(quantile(stats.detections, 0.5)), detectionP95Ms: Math.round(quantile(stats.detections, 0.95)), seenMedianMs: Math.round(quantile(stats.seen, 0.5)) },
+    propagation: propagation(config.memberlist, config.link, config.agentEvents, config.gateways, config.seed),
     heal: {
       healed: stats.heals.length, slivers: stats.healedSlivers, medianMs: Math.round(quantile(stats.heals, 0.5)), p95Ms: Math.round(quantile(stats.heals, 0.95)),
       messagesPerHeal: round3(stats.healMessages / Math.max(1, stats.healedSlivers)), restoredOnReturn: stats.restored, failedAttempts: stats.healFailures,

@@ -7,7 +7,7 @@
 import type { SliverResources } from '../model/sliver.js';
 import { DEFAULT_MIX, type GatewayMix } from './community.js';
 import type { Weibull } from './draw.js';
-import { COMMUNITY_LINK, PROFILE_CONFIGS, type GossipProfile, type LinkModel, type MemberlistConfig } from './memberlist.js';
+import { COMMUNITY_LINK, PROFILE_CONFIGS, SERF_AGENT_EVENTS, type AgentEvents, type GossipProfile, type LinkModel, type MemberlistConfig } from './memberlist.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -32,6 +32,8 @@ export interface SimConfig {
   /** Serf's timing profile, and the memberlist timings it stands for. */
   profile: GossipProfile;
   memberlist: MemberlistConfig;
+  /** How the Serf agent hands member events on to the gateway's agent. */
+  agentEvents: AgentEvents;
   link: LinkModel;
   /** The workload's first slices arrive within this time (a fast fill to the target); metrics start after warmupMs. */
   fillMs: number;
@@ -76,6 +78,7 @@ export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hou
     mix: DEFAULT_MIX,
     profile: opts.profile ?? 'lan',
     memberlist: PROFILE_CONFIGS[opts.profile ?? 'lan'],
+    agentEvents: SERF_AGENT_EVENTS,
     link: COMMUNITY_LINK,
     fillMs: Math.min(10 * MINUTE, durationMs / 8),
     warmupMs: Math.min(30 * MINUTE, durationMs / 4),
