@@ -63,6 +63,8 @@ void describe('a run', () => {
     const soonest = LAN_CONFIG.probeIntervalMs + suspicionTimeoutMs(LAN_CONFIG, 300);
     assert.ok(r.heal.medianMs >= soonest, `median heal ${r.heal.medianMs} ms before the earliest declaration ${soonest} ms`);
     assert.ok(r.heal.medianMs >= r.failures.detectionMedianMs);
+    // A holder acts on what its agent sees, after its Serf learnt it and handed the event on.
+    assert.ok(r.failures.seenMedianMs > r.failures.detectionMedianMs, JSON.stringify(r.failures));
   });
 
   test('a slice the real placement core refuses is refused: more slivers than gateways', () => {
