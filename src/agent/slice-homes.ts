@@ -137,7 +137,7 @@ export function createHomeRegistrar(init: {
       init.log.debug({ home, slices: items.length, err: (err as Error).message }, 'a home did not take our registrations; the next round tries again');
     }
   };
-  /** The registrations of `records`, grouped by home and cut into calls of at most MAX_REGISTRATIONS. */
+  /** Sends `items` to their homes in this gateway's view, grouped by home and cut into calls of at most MAX_REGISTRATIONS. */
   const sendAll = async (items: HomeRegistration[]): Promise<void> => {
     let candidates: string[];
     try {
@@ -147,7 +147,11 @@ export function createHomeRegistrar(init: {
     }
     const byHome = new Map<string, HomeRegistration[]>();
     for (const item of items) {
-      for (const home of homesOf(item.user, item.name, candidates)) byHome.set(home, [...(byHome.get(home) ?? []), item]);
+      for (const home of homesOf(item.user, item.name, candidates)) {
+        const batch = byHome.get(home);
+        if (batch === undefined) byHome.set(home, [item]);
+        else batch.push(item);
+      }
     }
     await Promise.all([...byHome].flatMap(([home, all]) => {
       const calls: Promise<void>[] = [];
