@@ -28,6 +28,7 @@ import { installApp, installSshKeys, sliceHostRoutes, startSliceSweeper } from '
 import { createSliceNet, ensureTunnelKey, sliceNetRoutes, type SliceNet } from './slice-net.js';
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
+import { createHomeRegistrar, sliceHomeRoutes } from './slice-homes.js';
 import { loadOwnerPolicy } from './owner-policy.js';
 import { loadConfig, dataPaths, openOwnerToken, saveConfig, NO_CONTAINERS_NOTE, type AgentConfig } from './config.js';
 import { createNoContainerParts } from './no-containers.js';
@@ -158,12 +159,16 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       void sliceNetRef.current?.tick();
     },
     routes: [
-      ...sliceHostRoutes({ hosting, store, nowSec: wallClockSec, ...(crashPoint === undefined ? {} : { crashPoint }) }),
+      ...sliceHostRoutes({
+        hosting, store, nowSec: wallClockSec, register: (user, name) => homes.register(user, name), ...(crashPoint === undefined ? {} : { crashPoint }),
+      }),
+      ...sliceHomeRoutes({ community: { view: () => community.view() }, nowMs: () => performance.now() }),
       ...(sliceNetOn ? sliceNetRoutes({ keyFile: tunnelKeyFile, port: config.sliceNet.port }) : []),
       services.route,
     ],
   });
   communityRef.current = community;
+  const homes = createHomeRegistrar({ hosting, community, log: log.child({ part: 'slice-homes' }), nowSec: wallClockSec });
   const slices = createSliceService({
     community, log: log.child({ part: 'slices' }), ...(crashPoint === undefined ? {} : { crashPoint }),
   });
@@ -252,6 +257,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       if (sliceNetOn) await ensureTunnelKey(tunnelKeyFile);
       await community.start();
       keeper.start();
+      homes.start();
       services.start();
       sliceNet?.start();
       shaping?.start();
@@ -262,6 +268,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     async stop() {
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
       await keeper.stop();
+      await homes.stop();
       await services.stop();
       await sliceNet?.stop();
       await shaping?.stop();

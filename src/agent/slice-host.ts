@@ -118,9 +118,15 @@ export interface SliceHostInit {
   store: Store;
   nowSec: () => number;
   crashPoint?: (point: SliceCrashPoint) => void;
+  /**
+   * Tells the slice's homes what this gateway now holds of it (slice-homes.ts),
+   * before a commit or a delete is answered: the entry gateway's next name
+   * check sees it. Bounded in time, and never rejects.
+   */
+  register?: (user: string, name: string) => Promise<void>;
 }
 
-export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHostInit): PeerRoute[] {
+export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }: SliceHostInit): PeerRoute[] {
   // Whether the slice has this index is the hosting's to say: a resize may have grown or shrunk it.
   const indexIn = (body: unknown): number => field(body, 'index', isIndex, `a whole number below ${MAX_SLICE_SLIVERS}`);
   /** The slice.resize a reserve or commit carries when the slice grew beyond its spec: the same user's, for the same slice. */
@@ -160,6 +166,7 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
         const version = field(req.body, 'version', isVersion, 'a whole number from 1');
         crashPoint?.('slice:committing');
         const sliver = hosting.commit({ lease, spec, user, index, document, placement, version, signedAt: doc.at, resize });
+        await register?.(user, spec.name);
         return { status: 201, body: hostedSliverOf(sliver) };
       },
     },
@@ -178,7 +185,9 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint }: SliceHos
       handler: async (req) => {
         const document = documentIn(req.body);
         const { doc, user, name } = verifyDelete(document, nowSec());
-        return { body: { removed: hosting.remove(user, name, doc.at, 'deleted', document).length } };
+        const removed = hosting.remove(user, name, doc.at, 'deleted', document).length;
+        if (hosting.record(user, name) !== undefined) await register?.(user, name);
+        return { body: { removed } };
       },
     },
     {

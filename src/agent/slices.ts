@@ -3,7 +3,10 @@
 // leases on the chosen hosts, commit only once every sliver is leased),
 // gathers a slice's live state from the hosts, carries a user's delete,
 // renewal or resize to them, and places the new slivers of a slice the user
-// grew. It holds nothing of its own: the hosts keep the records.
+// grew. It holds nothing of its own: the hosts keep the records. Whether
+// the user already has a slice of a name, and where a named slice is, it asks
+// the name's homes (slice-homes.ts), k calls whatever the community's size;
+// only when no home answers, or none knows a holder, does it ask everyone.
 // Must never: create, change or remove work without the user's signed
 // document (hosts check it again), or leave a lease behind when a placement
 // fails: a lease it cannot release lapses by itself.
@@ -19,6 +22,8 @@ import { admitOnce, verifyDocument, EMPTY_REPLAY_WINDOW, type ReplayWindow, type
 import { candidatesFrom, placeSlivers } from '../cloud/placement.js';
 import type { SliceCrashPoint } from './crash-points.js';
 import { resizeOf, sizeOf } from '../slivers/hosting.js';
+import { nameTaken } from '../cloud/slice-homes.js';
+import { askHomes } from './slice-homes.js';
 import { SLICE_ROUTES, verifyCreate, verifyDelete, verifyRenew, verifyResize, type HostedSlice, type HostedSliver } from './slice-host.js';
 
 export interface SliceService {
@@ -152,15 +157,51 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     };
   }
 
-  /** The slice as its hosts report it; `hosts`, when known, are the only members asked. */
-  async function find(name: string, user?: string, hosts?: ReadonlySet<string>): Promise<SliceView> {
-    const { hosted, unreachable } = await gather(hosts);
+  /** What `only`'s members (every alive member without it) report of one slice, of one user when named. */
+  async function reportsOf(name: string, user: string | undefined, only?: ReadonlySet<string>): Promise<{ mine: { member: string; slice: HostedSlice }[]; unreachable: string[] }> {
+    const { hosted, unreachable } = await gather(only);
     const mine = hosted.filter((h) => h.slice.name === name && (user === undefined || h.slice.user === user));
     const users = new Set(mine.map((h) => h.slice.user));
     if (users.size > 1) {
       throw new HearthError('invalid_request', `${users.size} users have a slice named ${name}; name the user (?user=SHA256:…)`, { users: [...users] });
     }
-    const view = viewOf(mine, unreachable);
+    return { mine, unreachable };
+  }
+
+  /**
+   * The user's slice from the holders its homes know, and from the gateways
+   * their newest placement names that are not among them (a holder whose
+   * registration has not reached a home yet); undefined when the homes know
+   * no holder or none of them has it.
+   */
+  async function fromHomes(name: string, user: string): Promise<SliceView | undefined> {
+    const asked = new Set((await askHomes(community, user, name, timeoutMs)).holders.map((h) => h.member));
+    if (asked.size === 0) return undefined;
+    const first = await reportsOf(name, user, asked);
+    const newest = [...first.mine].sort((a, b) => b.slice.version - a.slice.version)[0];
+    const more = new Set(Object.values(newest?.slice.placement ?? {}).filter((g) => !asked.has(g)));
+    const second = more.size === 0 ? { mine: [], unreachable: [] } : await reportsOf(name, user, more);
+    return viewOf([...first.mine, ...second.mine], [...first.unreachable, ...second.unreachable]);
+  }
+
+  /**
+   * The slice as its hosts report it. `hosts`, when known, are the only
+   * members asked; else, when the user is named, the holders its homes know
+   * (fromHomes); when they know none, or none of those has it, every alive
+   * member.
+   */
+  async function find(name: string, user?: string, hosts?: ReadonlySet<string>): Promise<SliceView> {
+    let view: SliceView | undefined;
+    if (hosts !== undefined) {
+      const { mine, unreachable } = await reportsOf(name, user, hosts);
+      view = viewOf(mine, unreachable);
+    } else {
+      if (user !== undefined) view = await fromHomes(name, user);
+      if (view === undefined) {
+        const { mine, unreachable } = await reportsOf(name, user);
+        view = viewOf(mine, unreachable);
+      }
+    }
     if (view === undefined) throw new HearthError('slice_not_found', `no reachable gateway knows slice ${JSON.stringify(name.slice(0, 80))}`);
     return view;
   }
@@ -257,6 +298,19 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     return { placement: planned, version: target.version };
   }
 
+  /**
+   * Whether the user has a live slice of that name other than the incarnation
+   * `nonce`: its homes' word when any of them answers (k calls), else every
+   * alive member's records, rather than a guess.
+   */
+  async function taken(user: string, name: string, nonce: string, now: number): Promise<boolean> {
+    const homes = await askHomes(community, user, name, timeoutMs);
+    if (homes.answered > 0) return nameTaken(homes.holders, nonce, now);
+    if (homes.asked > 0) log.warn({ slice: name, user, homes: homes.asked }, 'no home of the slice name answered; asking every member');
+    const existing = (await gather()).hosted.filter((h) => h.slice.user === user && h.slice.name === name && h.slice.deletedAt === null);
+    return existing.some((h) => (h.slice.document as SignedDocument).nonce !== nonce);
+  }
+
   return {
     async create(document) {
       const now = nowSec();
@@ -271,8 +325,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       replays = admitted.window;
       if (!admitted.fresh) throw new HearthError('replayed_document', 'this document was already used');
       const result = (async (): Promise<SliceView> => {
-        const existing = (await gather()).hosted.filter((h) => h.slice.user === v.userId && h.slice.name === spec.name && h.slice.deletedAt === null);
-        if (existing.some((h) => (h.slice.document as SignedDocument).nonce !== v.doc.nonce)) {
+        if (await taken(v.userId, spec.name, v.doc.nonce, now)) {
           throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`, { field: 'name' });
         }
         const placed = await place(v.doc, null, v.userId, spec, { indexes: range(0, spec.slivers), kept: {}, version: 1 });

@@ -21,7 +21,7 @@ export type Verified =
 
 /** How far a document's time may be from ours, either way: clocks of home boxes drift. */
 export const DEFAULT_SKEW_SEC = 300;
-const NONCE = /^[A-Za-z0-9_-]{22}$/;
+export const NONCE = /^[A-Za-z0-9_-]{22}$/;
 const KIND = /^[a-z][a-z0-9.-]{0,62}$/;
 
 function signedBytes(doc: Omit<SignedDocument, 'sig'>): Buffer {

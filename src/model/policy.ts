@@ -30,7 +30,8 @@ export const ZONE_PATTERN = /^[a-z0-9-]{1,24}$/;
 
 export const MAX_QUOTA = 10_000;
 export const MAX_ALLOWED_USERS = 1000;
-const USER_ID = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** A user id: `SHA256:…` of the user's key, as `hearth user show` prints it. */
+export const USER_ID = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /** Checks a policy as the owner sent it; throws invalid_request naming the field. */
 export function parsePolicy(input: unknown): OwnerPolicy {

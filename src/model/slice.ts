@@ -75,7 +75,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkSliceName(value: unknown, field: string): string {
+/** A slice name as a spec has it; throws invalid_request or invalid_name naming `field`. */
+export function checkSliceName(value: unknown, field: string): string {
   if (typeof value !== 'string') throw invalid(`${field} must be a string`, field);
   checkName('slice', value, field);
   if (value.length > MAX_SLICE_NAME) throw new HearthError('invalid_name', `a slice name has at most ${MAX_SLICE_NAME} characters`, { field });

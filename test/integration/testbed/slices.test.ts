@@ -1,7 +1,9 @@
 // A slice lives through the failures of a community, on a testbed of five
 // gateways (namespaces, the link emulator, real agents, real Serf, real LXC),
 // driven with the real CLI as a user and an operator would. The story:
-// a user makes a slice of three from gw1 → a gateway that hosts one is
+// a user makes a slice of three from gw1 → a second slice of one name, asked
+// of another gateway at once, is slice_exists (the name's homes already
+// know), and the name is free again at once once deleted → a gateway that hosts one is
 // killed: another runs its sliver → it comes back: its extra goes, exactly
 // three → the network splits with the slice's slivers on both sides: each
 // side heals what it lost → the split heals: exactly two again, on the
@@ -35,7 +37,8 @@ import { memberOf, readTestbedState, type TestbedState } from '../../../src/test
 import type { SliceView } from '../../../src/model/slice.js';
 import type { Sliver } from '../../../src/api/schemas.js';
 
-const prefix = `t${Array.from({ length: 3 }, () => 'abcdefghijklmnopqrstuvwxyz'[randomInt(26)]).join('')}`;
+// HEARTH_TESTBED_PREFIX sets it, so that engineers sharing a machine each keep their own.
+const prefix = process.env['HEARTH_TESTBED_PREFIX'] ?? `t${Array.from({ length: 3 }, () => 'abcdefghijklmnopqrstuvwxyz'[randomInt(26)]).join('')}`;
 const root = mkdtempSync(join(tmpdir(), 'testbed-slices-'));
 // The gateways' containers live below; their unprivileged root must be able to traverse it.
 chmodSync(root, 0o755);
@@ -175,6 +178,18 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
     const view = JSON.parse(out) as SliceView;
     assert.ok(runningOn(view), JSON.stringify(view.slivers));
     assert.equal((await census('heal')).length, 3);
+  });
+
+  void test("a second slice of the same name, asked of another gateway at once, is slice_exists; once deleted, the name is free at once", async () => {
+    const create = (n: number): Promise<string> => runHearth(gw(n), ['slice', 'create', 'twin', '--slivers', '1', '--memory', '64', '--key', keyFile, '--json']);
+    await create(2);
+    // The name's homes heard from the holder before its commit was answered: no round to wait for.
+    await assert.rejects(create(5), /slice_exists/);
+    await runHearth(gw(3), ['slice', 'rm', 'twin', '--key', keyFile]);
+    const again = JSON.parse(await create(4)) as SliceView;
+    assert.equal(again.spec.slivers, 1);
+    await runHearth(gw(1), ['slice', 'rm', 'twin', '--key', keyFile]);
+    await eventually('the twin slice to be gone', 60, () => census('twin'), (r) => r.length === 0);
   });
 
   void test("a user signs in to gw1's portal with their key and makes a slice of two with the plain form: the page shows it on two gateways, as the API does", async () => {

@@ -1,0 +1,268 @@
+// A slice creation's peer calls do not grow with the community: over a fake
+// community of 10 and of 50 members (an in-memory caller, fake hosts that
+// keep records as a host's do, and the real home routes and registrar), the
+// entry gateway asks the name's three homes, then reserves and commits on
+// the hosts and reads the slice back from them, and nothing else; a second
+// create of the name, at once and through another gateway, is slice_exists
+// from the homes' word; a delete frees the name at once; a slice whose
+// holders registered nowhere is still found (and still refused) by asking
+// everyone, as is every name when no home answers. The home's register
+// route takes only a body it checked field by field, under the caller's name.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createSliceService, type SliceService } from '../../../src/agent/slices.js';
+import { SLICE_ROUTES, verifyCreate, verifyDelete, type HostedSlice } from '../../../src/agent/slice-host.js';
+import { HOME_ROUTES, createHomeRegistrar, parseRegistrations, sliceHomeRoutes, type HomeRegistrar } from '../../../src/agent/slice-homes.js';
+import { homesOf } from '../../../src/cloud/slice-homes.js';
+import { signDocument } from '../../../src/cloud/signed-document.js';
+import { userKeyOf } from '../../../src/cloud/user-key.js';
+import { HearthError, PeerError } from '../../../src/model/errors.js';
+import { silentLogger } from '../../../src/model/logger.js';
+import { SLICE_KINDS } from '../../../src/model/slice.js';
+import type { MemberView, ViewState } from '../../../src/overlay/view.js';
+import type { PeerCaller, PeerRouteRef } from '../../../src/peer/caller.js';
+import type { PeerRoute } from '../../../src/peer/router.js';
+import type { SliceRecord } from '../../../src/store/store.js';
+
+const alice = generateKeyPairSync('ed25519').privateKey;
+const ALICE = userKeyOf(alice).id;
+const nowSec = (): number => Math.floor(Date.now() / 1000);
+const sign = (kind: string, body: unknown): unknown => signDocument({ kind, body, privateKey: alice, at: nowSec(), nonce: randomBytes(16).toString('base64url') });
+const create = (name: string, slivers = 3): unknown => sign(SLICE_KINDS.create, { name, slivers, template: 'busybox' });
+
+const member = (name: string): MemberView => ({
+  name, serfAddr: '127.0.0.1:7946', status: 'alive', tagError: null, coordinate: null,
+  tags: {
+    id: 'a'.repeat(64), api: '127.0.0.1:1', mode: 'production', version: '1', digests: {}, zone: null, access: { quota: null, allowlist: false },
+    contributed: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 }, free: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 },
+  },
+});
+
+/**
+ * A fake community in memory: every member answers the slice routes as a
+ * host would (a record per slice, a commit registers it with its homes
+ * before it is answered, as the real commit route does) and the home routes
+ * with the real handlers. It counts every call by caller and route.
+ */
+function fakeCommunity(size: number, opts: { registers?: boolean } = {}) {
+  const names = Array.from({ length: size }, (_, i) => `gw${String(i + 1).padStart(2, '0')}`);
+  const view: ViewState = { members: new Map(names.map((n) => [n, member(n)])), badTags: 0 };
+  const down = new Set<string>();
+  const calls: { from: string; as: 'entry' | 'holder'; to: string; route: string }[] = [];
+  const records = new Map(names.map((n) => [n, new Map<string, SliceRecord>()]));
+  const routes = new Map<string, PeerRoute[]>();
+  const registrars = new Map<string, HomeRegistrar>();
+
+  const callerFor = (from: string, as: 'entry' | 'holder'): PeerCaller => ({
+    async call(to: string, route: PeerRouteRef, body?: unknown): Promise<unknown> {
+      const url = new URL(route.path, 'https://peer.invalid');
+      calls.push({ from, as, to, route: `${route.method} ${url.pathname}` });
+      if (down.has(to)) throw new PeerError(to, `${to} does not answer`);
+      const handler = routes.get(to)?.find((r) => r.method === route.method && r.path === url.pathname)?.handler;
+      if (handler === undefined) throw new PeerError(to, 'no such route', { type: 'about:blank', title: 'not found', status: 404, code: 'not_found' } as never);
+      try {
+        return (await handler({ member: from, fingerprint: '', method: route.method, path: url.pathname, params: {}, query: url.searchParams, body, signal: new AbortController().signal })).body;
+      } catch (err) {
+        if (err instanceof HearthError) throw new PeerError(to, err.message, err.toProblem());
+        throw err;
+      }
+    },
+  });
+  const communityOf = (self: string, as: 'entry' | 'holder') => ({ view: () => view, caller: callerFor(self, as) });
+
+  for (const self of names) {
+    const mine = records.get(self) as Map<string, SliceRecord>;
+    const hosting = {
+      record: (user: string, name: string) => mine.get(`${user} ${name}`),
+      live: (now: number) => [...mine.values()].filter((r) => r.deletedAt === null && r.expiresAt > now).map((record) => ({ record, spec: undefined as never, size: 0 })),
+    };
+    const registrar = createHomeRegistrar({ hosting, community: communityOf(self, 'holder'), log: silentLogger, nowSec });
+    registrars.set(self, registrar);
+    const hostRoutes: PeerRoute[] = [
+      { ...SLICE_ROUTES.reserve, handler: async () => ({ body: { kind: 'leased', expiresAt: nowSec() + 30 } }) },
+      { ...SLICE_ROUTES.release, handler: async () => ({}) },
+      {
+        ...SLICE_ROUTES.commit,
+        handler: async (req) => {
+          const b = req.body as { document: unknown; placement: Record<string, string>; version: number };
+          const { user, spec, doc } = verifyCreate(b.document, nowSec());
+          mine.set(`${user} ${spec.name}`, {
+            user, name: spec.name, document: b.document, placement: b.placement, version: b.version, expiresAt: doc.at + spec.lifetimeSec,
+            deletedAt: null, deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
+          });
+          if (opts.registers !== false) await registrar.register(user, spec.name);
+          return { status: 201, body: {} };
+        },
+      },
+      {
+        ...SLICE_ROUTES.delete,
+        handler: async (req) => {
+          const document = (req.body as { document: unknown }).document;
+          const { user, name, doc } = verifyDelete(document, nowSec());
+          const r = mine.get(`${user} ${name}`);
+          if (r === undefined) return { body: { removed: 0 } };
+          mine.set(`${user} ${name}`, { ...r, deletedAt: doc.at, deleteDocument: document });
+          if (opts.registers !== false) await registrar.register(user, name);
+          return { body: { removed: 1 } };
+        },
+      },
+      {
+        ...SLICE_ROUTES.list,
+        handler: async () => ({
+          body: {
+            items: [...mine.values()].map(({ updatedAt: _, ...r }): HostedSlice => ({
+              ...r, slivers: Object.entries(r.placement).filter(([, g]) => g === self && r.deletedAt === null)
+                .map(([i]) => ({ index: Number(i), name: `${r.name}-${i}`, desired: 'running', observed: 'running', address: null, reason: null })),
+            })),
+          },
+        }),
+      },
+    ];
+    routes.set(self, [...hostRoutes, ...sliceHomeRoutes({ community: { view: () => view }, nowMs: () => performance.now() })]);
+  }
+
+  const service = (entry: string): SliceService => createSliceService({ community: communityOf(entry, 'entry'), log: silentLogger });
+  const byEntry = (entry: string): Record<string, number> => {
+    const counts: Record<string, number> = {};
+    for (const c of calls.filter((x) => x.from === entry && x.as === 'entry')) counts[c.route] = (counts[c.route] ?? 0) + 1;
+    return counts;
+  };
+  return { names, down, calls, records, registrars, service, byEntry, reset: () => void calls.splice(0) };
+}
+
+const LIST = `${SLICE_ROUTES.list.method} ${SLICE_ROUTES.list.path}`;
+const HOLDERS = `${HOME_ROUTES.holders.method} ${HOME_ROUTES.holders.path}`;
+const REGISTER = `${HOME_ROUTES.register.method} ${HOME_ROUTES.register.path}`;
+const RESERVE = `${SLICE_ROUTES.reserve.method} ${SLICE_ROUTES.reserve.path}`;
+const COMMIT = `${SLICE_ROUTES.commit.method} ${SLICE_ROUTES.commit.path}`;
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return err instanceof HearthError ? err.code : String(err);
+  }
+  assert.fail('expected a refusal');
+}
+
+void describe('a slice creation asks the name\'s homes, not the community', () => {
+  for (const size of [10, 50]) {
+    test(`with ${size} members: three homes, then one reserve, one commit and one read per sliver; each host registers with the three homes`, async () => {
+      const c = fakeCommunity(size);
+      const view = await c.service('gw01').create(create('web'));
+      assert.equal(view.state, 'running');
+      assert.equal(view.slivers.length, 3);
+      assert.deepEqual(c.byEntry('gw01'), { [HOLDERS]: 3, [RESERVE]: 3, [COMMIT]: 3, [LIST]: 3 }, 'independent of the community\'s size');
+      const hosts = view.slivers.map((s) => s.gateway as string);
+      const homes = homesOf(ALICE, 'web', c.names);
+      for (const host of hosts) {
+        assert.deepEqual(c.calls.filter((x) => x.from === host && x.as === 'holder').map((x) => `${x.route} ${x.to}`).sort(), homes.map((h) => `${REGISTER} ${h}`).sort());
+      }
+      assert.equal(c.calls.length, 3 + 3 * 3 + 3 * 3, 'nobody else called anybody');
+    });
+  }
+
+  test('a second create of the name at once, through another gateway, is slice_exists from three calls', async () => {
+    const c = fakeCommunity(50);
+    const first = create('web');
+    await c.service('gw01').create(first);
+    c.reset();
+    assert.equal(await refusal(c.service('gw30').create(create('web'))), 'slice_exists');
+    assert.deepEqual(c.byEntry('gw30'), { [HOLDERS]: 3 });
+  });
+
+  test('a delete frees the name at once: the holders register the tombstone before they answer', async () => {
+    const c = fakeCommunity(20);
+    await c.service('gw01').create(create('web', 2));
+    await c.service('gw05').remove('web', sign(SLICE_KINDS.delete, { name: 'web' }));
+    const again = await c.service('gw09').create(create('web', 2));
+    assert.equal(again.state, 'running');
+  });
+
+  test('get by user and name asks the homes, then only the holders they name', async () => {
+    const c = fakeCommunity(50);
+    const made = await c.service('gw01').create(create('web'));
+    c.reset();
+    const seen = await c.service('gw40').get('web', ALICE);
+    assert.deepEqual(seen.slivers.map((s) => s.gateway), made.slivers.map((s) => s.gateway));
+    assert.deepEqual(c.byEntry('gw40'), { [HOLDERS]: 3, [LIST]: 3 });
+  });
+
+  test('holders that registered with no home: the lookup asks every member, and still finds the slice', async () => {
+    const c = fakeCommunity(12, { registers: false });
+    await c.service('gw01').create(create('web'));
+    c.reset();
+    assert.equal((await c.service('gw02').get('web', ALICE)).slivers.length, 3);
+    assert.deepEqual(c.byEntry('gw02'), { [HOLDERS]: 3, [LIST]: 12 });
+  });
+
+  test('no home answers: the name check asks every member rather than guess', async () => {
+    const c = fakeCommunity(12);
+    await c.service('gw01').create(create('web'));
+    for (const h of homesOf(ALICE, 'web', c.names)) c.down.add(h);
+    c.reset();
+    const entry = c.names.find((n) => !c.down.has(n)) as string;
+    assert.equal(await refusal(c.service(entry).create(create('web'))), 'slice_exists');
+    assert.equal(c.byEntry(entry)[LIST], 12);
+  });
+
+  test('a registrar\'s round registers every live slice it holds, one call per home, and not the deleted ones', async () => {
+    const c = fakeCommunity(30, { registers: false });
+    await c.service('gw01').create(create('a', 1));
+    await c.service('gw01').create(create('b', 1));
+    const host = c.names.find((n) => (c.records.get(n)?.size ?? 0) > 0) as string;
+    c.reset();
+    await c.registrars.get(host)?.tick();
+    const mine = [...(c.records.get(host) as Map<string, SliceRecord>).values()];
+    const homes = new Set(mine.flatMap((r) => homesOf(r.user, r.name, c.names)));
+    assert.equal(c.calls.filter((x) => x.from === host && x.route === REGISTER).length, homes.size);
+  });
+});
+
+void describe('the home routes', () => {
+  const user = `SHA256:${'A'.repeat(43)}`;
+  const item = { user, name: 'web', incarnation: 'n'.repeat(22), version: 1, deleted: false, expiresAt: 1_900_000_000 };
+
+  test('a register body is checked field by field: bad input is invalid_request (or invalid_name) naming the field', () => {
+    assert.deepEqual(parseRegistrations({ items: [item] }), [item]);
+    const code = (body: unknown): string => {
+      try {
+        parseRegistrations(body);
+      } catch (err) {
+        assert.ok(err instanceof HearthError);
+        return `${err.code} ${String(err.extra['field'])}`;
+      }
+      return 'accepted';
+    };
+    assert.equal(code(null), 'invalid_request items');
+    assert.equal(code({ items: [] }), 'invalid_request items');
+    assert.equal(code({ items: [item], extra: 1 }), 'invalid_request items');
+    assert.equal(code({ items: Array.from({ length: 501 }, () => item) }), 'invalid_request items');
+    assert.equal(code({ items: [{ ...item, user: 'ann' }] }), 'invalid_request items[0].user');
+    assert.equal(code({ items: [item, { ...item, name: 'Not A Name!' }] }), 'invalid_name items[1].name');
+    assert.equal(code({ items: [{ ...item, incarnation: 'short' }] }), 'invalid_request items[0].incarnation');
+    assert.equal(code({ items: [{ ...item, version: 0 }] }), 'invalid_request items[0].version');
+    assert.equal(code({ items: [{ ...item, deleted: 'no' }] }), 'invalid_request items[0].deleted');
+    assert.equal(code({ items: [{ ...item, expiresAt: 1.5 }] }), 'invalid_request items[0].expiresAt');
+    assert.equal(code({ items: [{ ...item, holder: 'gw9' }] }), 'invalid_request items[0]');
+  });
+
+  test('a registration is the caller\'s own, lapses after the time to live, and a lookup needs a user and a name', async () => {
+    let now = 0;
+    const view: ViewState = { members: new Map(['gw1', 'gw2'].map((n) => [n, member(n)])), badTags: 0 };
+    const [register, holders] = sliceHomeRoutes({ community: { view: () => view }, nowMs: () => now, ttlMs: 100 }) as [PeerRoute, PeerRoute];
+    const req = (from: string, query: Record<string, string>, body?: unknown) => ({
+      member: from, fingerprint: '', method: 'GET' as const, path: '', params: {}, query: new URLSearchParams(query), body, signal: new AbortController().signal,
+    });
+    await register.handler(req('gw1', {}, { items: [item] }));
+    now = 50;
+    await register.handler(req('gw2', {}, { items: [{ ...item, deleted: true }] }));
+    const ask = async (): Promise<unknown> => (await holders.handler(req('gw1', { user, name: 'web' }))).body;
+    assert.deepEqual(await ask(), { holders: [{ member: 'gw1', incarnation: item.incarnation, version: 1, deleted: false, expiresAt: item.expiresAt }, { member: 'gw2', incarnation: item.incarnation, version: 1, deleted: true, expiresAt: item.expiresAt }] });
+    now = 120;
+    assert.deepEqual(((await ask()) as { holders: { member: string }[] }).holders.map((h) => h.member), ['gw2']);
+    await assert.rejects(holders.handler(req('gw1', { name: 'web' })), (err: unknown) => err instanceof HearthError && err.code === 'invalid_request');
+    await assert.rejects(holders.handler(req('gw1', { user, name: '' })), (err: unknown) => err instanceof HearthError);
+  });
+});
