@@ -7,7 +7,8 @@
 //    interleaved run by run; medians and their ratio (goal ≤ 1.3).
 // Run as root after `npm run build` (the image must not be in use by a sliver
 // unless --keep):
-//   node dist/bench/debian.js [--runs 7] [--keep]
+//   node dist/bench/debian.js [--runs 7] [--keep] [--prefix debbench]
+// (--prefix names its containers and temporary lxcpath, for benches run side by side)
 
 import { execFile } from 'node:child_process';
 import { appendFile, chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +22,8 @@ import { createLxcDriver } from '../src/virt/lxc.js';
 import { machineLine, median } from './lib.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, keep: { type: 'boolean', default: false }, prefix: { type: 'string', default: 'debbench' } } });
+const prefix = values.prefix;
 const runs = Number(values.runs);
 const limits = { cpu: 1, memoryMb: 256, pids: 256, diskMb: 2048 };
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
     cached.push(performance.now() - t);
   }
 
-  const dir = await mkdtemp(join(tmpdir(), 'hearth-bench-debian-'));
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-hearth-bench-debian-`));
   await chmod(dir, 0o755);
   const hearthPath = join(dir, 'hearth');
   const rawPath = join(dir, 'raw');
@@ -58,14 +60,14 @@ async function main(): Promise<void> {
   try {
     await run('mkdir', ['-m', '755', rawPath]);
     for (let i = 0; i < runs; i++) {
-      const h = `debbench-h${i}`;
+      const h = `${prefix}-h${i}`;
       let t = performance.now();
       await driver.create({ name: h, template: 'debian', limits });
       await driver.start(h);
       viaHearth.push(performance.now() - t);
       await driver.destroy(h);
 
-      const r = `debbench-r${i}`;
+      const r = `${prefix}-r${i}`;
       t = performance.now();
       await run('lxc-copy', ['-P', images.dir, '-n', name, '-p', rawPath, '-N', r, '-s', '-B', 'overlayfs']);
       await appendFile(join(rawPath, r, 'config'), 'lxc.net.0.type = empty\n');
