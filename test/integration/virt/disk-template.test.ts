@@ -6,7 +6,8 @@
 // and e2fsprogs.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,11 @@ void describe('disk templates', () => {
     const first = await disk();
     await maker.make(first, 20);
     const whole = await readFile(templatePath(20));
+    // The temporary file of a save whose process was killed (its pid is gone now).
+    const dead = spawn('true');
+    await once(dead, 'exit');
+    const abandoned = join(lxcPath, TEMPLATES_DIR, `.${templateName(20, MAP)}.tmp-${dead.pid}-0badc0de`);
+    await writeFile(abandoned, whole.subarray(0, 100));
     for (const damage of [
       () => truncate(templatePath(20), Math.floor(whole.length / 2)), // what a crash mid-write would leave without the rename
       async () => {
@@ -93,7 +99,7 @@ void describe('disk templates', () => {
       assert.ok(remade !== null && remade.imageBytes === 20 * MIB, 'a whole template again');
       await writeFile(templatePath(20), whole);
     }
-    // Neither the temporary files of the atomic writes nor anything else is left beside the templates.
+    // Neither the temporary files of the atomic writes nor what a save killed half way left stays beside the templates.
     assert.deepEqual((await readdir(join(lxcPath, TEMPLATES_DIR))).filter((f) => f.startsWith('.')), []);
   });
 
