@@ -4,10 +4,12 @@
 //  - a debian sliver from clone to running through the LXC driver (create +
 //    start, no network) against plain `lxc-copy -s -B overlayfs` +
 //    `lxc-start` + `lxc-wait -s RUNNING` of the same image in the same run,
-//    interleaved run by run; medians and their ratio (goal ≤ 1.3).
+//    interleaved run by run, each first every other run; medians and their
+//    ratio (goal ≤ 1.3).
 // Run as root after `npm run build` (the image must not be in use by a sliver
 // unless --keep):
-//   node dist/bench/debian.js [--runs 7] [--keep]
+//   node dist/bench/debian.js [--runs 7] [--keep] [--prefix debbench]
+// (--prefix names its containers and temporary lxcpath, for benches run side by side)
 
 import { execFile } from 'node:child_process';
 import { appendFile, chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +23,8 @@ import { createLxcDriver } from '../src/virt/lxc.js';
 import { machineLine, median } from './lib.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, keep: { type: 'boolean', default: false }, prefix: { type: 'string', default: 'debbench' } } });
+const prefix = values.prefix;
 const runs = Number(values.runs);
 const limits = { cpu: 1, memoryMb: 256, pids: 256, diskMb: 2048 };
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
     cached.push(performance.now() - t);
   }
 
-  const dir = await mkdtemp(join(tmpdir(), 'hearth-bench-debian-'));
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-hearth-bench-debian-`));
   await chmod(dir, 0o755);
   const hearthPath = join(dir, 'hearth');
   const rawPath = join(dir, 'raw');
@@ -57,16 +60,17 @@ async function main(): Promise<void> {
   const viaRaw: number[] = [];
   try {
     await run('mkdir', ['-m', '755', rawPath]);
-    for (let i = 0; i < runs; i++) {
-      const h = `debbench-h${i}`;
-      let t = performance.now();
+    const viaHearthOnce = async (i: number): Promise<void> => {
+      const h = `${prefix}-h${i}`;
+      const t = performance.now();
       await driver.create({ name: h, template: 'debian', limits });
       await driver.start(h);
       viaHearth.push(performance.now() - t);
       await driver.destroy(h);
-
-      const r = `debbench-r${i}`;
-      t = performance.now();
+    };
+    const viaRawOnce = async (i: number): Promise<void> => {
+      const r = `${prefix}-r${i}`;
+      const t = performance.now();
       await run('lxc-copy', ['-P', images.dir, '-n', name, '-p', rawPath, '-N', r, '-s', '-B', 'overlayfs']);
       await appendFile(join(rawPath, r, 'config'), 'lxc.net.0.type = empty\n');
       await run('lxc-start', ['-P', rawPath, '-n', r]);
@@ -74,6 +78,10 @@ async function main(): Promise<void> {
       viaRaw.push(performance.now() - t);
       await run('lxc-stop', ['-P', rawPath, '-n', r, '-k']);
       await run('lxc-destroy', ['-P', rawPath, '-n', r]);
+    };
+    // Each goes first every other run: neither always follows the other's teardown.
+    for (let i = 0; i < runs; i++) {
+      for (const once of i % 2 === 0 ? [viaHearthOnce, viaRawOnce] : [viaRawOnce, viaHearthOnce]) await once(i);
     }
   } finally {
     for (const c of await driver.list().catch(() => [])) await driver.destroy(c.name).catch(() => undefined);

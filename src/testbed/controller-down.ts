@@ -38,7 +38,8 @@ export interface TestbedDownResult {
 
 function containersLeft(member: TestbedGatewayState): boolean {
   try {
-    return readdirSync(`${member.dataDir}/containers`).length > 0;
+    // Dot entries are not containers (the driver's disk templates, .disks).
+    return readdirSync(`${member.dataDir}/containers`).some((entry) => !entry.startsWith('.'));
   } catch {
     return false;
   }

@@ -7,6 +7,9 @@
 // image is sparse and mounted with `discard`, so deleted files give their
 // blocks back to the host).
 //
+// The image is made once by mkfs for each size and id map, and copied from
+// a template after that (disk-template.ts).
+//
 // The mount is not durable (a reboot or an `umount` drops it): the driver
 // calls `mountDisk` before every start, which checks the filesystem and
 // mounts it again. The image has no journal (a few MiB of a small disk
@@ -118,9 +121,16 @@ export function isMounted(path: string): Promise<boolean> {
   return mountCount(path).then((n) => n > 0);
 }
 
+/** mkfs.ext4's options for a sliver's disk (the image path follows them); disk-template.ts names its templates by them. */
+export function mkfsArgs(idmap: IdMap): string[] {
+  // -m 0: no blocks kept for root, the sliver's root is the only user. No journal (see the top).
+  return ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', `root_owner=${idmap.uid}:${idmap.gid}`];
+}
+
 /**
  * Make the sparse image `image` and its filesystem, its root owned by the
- * container's root. Overwrites a half-made one.
+ * container's root. Overwrites a half-made one. The driver calls it through
+ * disk-template.ts, which formats only the first disk of a size.
  */
 export async function makeDisk(image: string, diskMb: number, idmap: IdMap, opts: { signal?: AbortSignal } = {}): Promise<void> {
   const bytes = diskImageBytes(diskMb);
@@ -130,8 +140,7 @@ export async function makeDisk(image: string, diskMb: number, idmap: IdMap, opts
   } finally {
     await file.close();
   }
-  // -m 0: no blocks kept for root, the sliver's root is the only user. No journal (see the top).
-  await runLxc('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', `root_owner=${idmap.uid}:${idmap.gid}`, image], opts);
+  await runLxc('mkfs.ext4', [...mkfsArgs(idmap), image], opts);
 }
 
 /**

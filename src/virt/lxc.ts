@@ -3,8 +3,8 @@
 // containers whose directory holds its marker (marker.ts); operations on one
 // name are serialised; each is an overlayfs snapshot of the image of its
 // template and package set (images.ts) whose upper layer lives on the
-// container's own filesystem of `diskMb` (disk.ts), mounted before every
-// start. Must never:
+// container's own filesystem of `diskMb` (disk.ts, made from a template by
+// disk-template.ts), mounted before every start. Must never:
 // touch a container outside its lxcpath (the images are only read), list,
 // start or stop one without its marker (only `destroy` and a redone `create`
 // clean up an unfinished one), or start one whose disk is not mounted.
@@ -20,7 +20,8 @@ import type { ContainerSpec, ContainerState, ContainerStats, Driver, ExecSession
 import { pathExists } from '../kit/exists.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { createImageStore, type ImageStore } from './images.js';
-import { DISK_IMAGE, diskImageBytes, makeDisk, mountDisk, OVERLAY_DIR, overlayDirOf, readDiskUsage, unmountDisk } from './disk.js';
+import { DISK_IMAGE, diskImageBytes, mountDisk, OVERLAY_DIR, overlayDirOf, readDiskUsage, unmountDisk } from './disk.js';
+import { createDiskMaker } from './disk-template.js';
 import { DEFAULT_IDMAP, renderHearthConfig, type IdMap } from './lxc-config.js';
 import { readMarker, writeMarker } from './marker.js';
 import { runLxc, runLxcStatus, tail } from './runner.js';
@@ -56,6 +57,10 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
   const log = init.log ?? silentLogger;
   const withLock = createKeyedLock();
   const images = init.images ?? createImageStore({ ...(init.imagesDir !== undefined ? { dir: init.imagesDir } : {}), idmap, log });
+  const disks = createDiskMaker({ lxcPath, idmap, log });
+  // Containers this driver made and has not started, stopped or destroyed since: stopped, with
+  // their disk mounted by `make`, so their first start needs no lxc-info (a process) to know it.
+  const fresh = new Set<string>();
   const dirOf = (name: string): string => join(lxcPath, name);
   const sig = (opts?: OpOptions): { signal?: AbortSignal } => (opts?.signal ? { signal: opts.signal } : {});
 
@@ -107,10 +112,11 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     const config = join(dir, 'config');
     // The clone's upper and work directories are empty: its own filesystem is mounted over them.
     const overlayDir = overlayDirOf(await readFile(config, 'utf8'), dir);
-    await makeDisk(join(dir, DISK_IMAGE), spec.limits.diskMb, idmap, sig(opts));
+    await disks.make(join(dir, DISK_IMAGE), spec.limits.diskMb, sig(opts));
     await mountDisk(dir, overlayDir, idmap, sig(opts));
     await appendFile(config, hearthConfig);
     await writeMarker(dir, spec, 'ext4-loop');
+    fresh.add(spec.name);
     log.debug({ name: spec.name, template: spec.template }, 'container created');
   }
 
@@ -127,6 +133,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
         recipeFor(spec.template);
         images.nameOf(spec.template, spec.packages);
         if (state === 'incomplete') {
+          fresh.delete(spec.name);
           log.debug({ name: spec.name }, 'redoing an unfinished container');
           await remove(spec.name, opts);
         }
@@ -136,7 +143,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
 
     start(name, opts) {
       return withLock(name, async () => {
-        const state = await readState(name, opts);
+        const state = fresh.delete(name) ? 'stopped' : await readState(name, opts);
         if (state === 'running') return;
         if (state === 'absent') throw notFound(name);
         if (state === 'incomplete') throw new HearthError('invalid_state', `container ${name} was not completely created`, { name });
@@ -146,6 +153,8 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
         await writeFile(logFile, '');
         const started = await runLxcStatus('lxc-start', ['-P', lxcPath, '-n', name, '-o', logFile, '-l', 'ERROR'], sig(opts));
         if (started.code !== 0) {
+          // Started by hand since `create` (lxc-start refuses a running container): what was asked.
+          if (await isRunning(name, { ...opts, unknownIsStopped: true })) return;
           const details = await readFile(logFile, 'utf8').catch(() => '');
           throw new HearthError('driver_error', `lxc-start failed: ${startFailureReason(details) ?? tail(started.stderr)}`, { tool: 'lxc-start', name });
         }
@@ -156,6 +165,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
 
     stop(name, opts) {
       return withLock(name, async () => {
+        fresh.delete(name);
         const state = await readState(name, opts);
         if (state === 'absent') throw notFound(name);
         if (state !== 'running') return;
@@ -173,6 +183,7 @@ export function createLxcDriver(init: LxcDriverInit): Driver {
     destroy(name, opts) {
       return withLock(name, async () => {
         validateName('container', name);
+        fresh.delete(name);
         await remove(name, opts);
       });
     },

@@ -13,8 +13,8 @@ export type LxcTool =
   | 'lxc-attach' | 'lxc-copy' | 'lxc-create' | 'lxc-destroy' | 'lxc-info'
   | 'lxc-ls' | 'lxc-start' | 'lxc-stop' | 'lxc-wait';
 
-/** What makes, checks and (un)mounts a sliver's own filesystem (disk.ts). */
-export type DiskTool = 'e2fsck' | 'mkfs.ext4' | 'mount' | 'umount';
+/** What makes, checks and (un)mounts a sliver's own filesystem (disk.ts), and lists the blocks of a fresh one (disk-template.ts). */
+export type DiskTool = 'e2fsck' | 'filefrag' | 'mkfs.ext4' | 'mount' | 'umount';
 
 export interface Command {
   file: string;
@@ -32,7 +32,7 @@ export function spawnLxc(tool: LxcTool, args: readonly string[], stdio: StdioOpt
   return spawn(cmd.file, cmd.args, { stdio, env: toolEnv() });
 }
 
-// mkfs.ext4 and e2fsck live in sbin, which a non-login PATH may lack.
+// mkfs.ext4, e2fsck and filefrag live in sbin, which a non-login PATH may lack.
 const SBIN = ['/usr/sbin', '/sbin'];
 
 function spawnTool(tool: LxcTool | DiskTool, args: readonly string[], stdio: StdioOptions): ChildProcess {

@@ -189,6 +189,16 @@ void describe('LXC driver on a real host', { concurrency: true }, () => {
     await d.destroy(s.name);
   });
 
+  void test('a container started by hand between create and start: start is a no-op, not a failure', async () => {
+    const s = spec();
+    await d.create(s);
+    await run('lxc-start', ['-P', lxcPath, '-n', s.name]);
+    await run('lxc-wait', ['-P', lxcPath, '-n', s.name, '-s', 'RUNNING', '-t', '10']);
+    await d.start(s.name);
+    assert.equal(await d.state(s.name), 'running');
+    await d.destroy(s.name);
+  });
+
   void test('a bare directory without the marker is incomplete; create makes it whole, destroy removes it', async () => {
     const s = spec();
     await mkdir(join(lxcPath, s.name));
