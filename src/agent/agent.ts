@@ -176,7 +176,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     self: config.name, hosting, community, heal: (document, target) => slices.heal(document, target),
     installKeys: (sliver, keys) => installSshKeys(slivers, store, sliver, keys),
     installApp: (sliver, app, size) => installApp(slivers, store, log.child({ part: 'apps' }), sliver, app, size),
-    log: log.child({ part: 'slices' }), nowSec: wallClockSec,
+    log: log.child({ part: 'slices' }), nowSec: wallClockSec, coHolders: () => homes.coHolders(),
   });
   const sliceNet = sliceNetOn
     ? createSliceNet({

@@ -2,8 +2,9 @@
 // gateway keeps the soft table of who holds which slice and answers it over
 // two peer routes; as a holder, it registers the slices it holds with their
 // homes at once after a commit or a delete, and all its live ones, batched
-// per home, every round; as an entry gateway, it asks a slice name's homes
-// for its holders. Nothing of it is stored: a home that restarts has its
+// per home, every round, and learns from the homes' answers who else holds
+// them (its keeper pulls their records); as an entry gateway, it asks a
+// slice name's homes for its holders. Nothing of it is stored: a home that restarts has its
 // table back after one round of registrations.
 // Must never: record a registration under any member but the caller that
 // made it, take a body it did not check field by field, or fail a commit or
@@ -90,7 +91,12 @@ export function sliceHomeRoutes(init: { community: Pick<HomesCommunity, 'view'>;
           expiredAt = now;
         }
         table = registerHolders(table, req.member, items, now);
-        return { body: { registered: items.length } };
+        // Each slice's other holders of the same incarnation: the registrar's keeper pulls records from them.
+        const view = init.community.view();
+        const alive = (m: string): boolean => view.members.get(m)?.status === 'alive';
+        const others = items.map((r) => holdersOf(table, r.user, r.name, now, ttlMs, alive)
+          .filter((h) => h.member !== req.member && h.incarnation === r.incarnation).map((h) => h.member));
+        return { body: { registered: items.length, others } };
       },
     },
     {
@@ -117,6 +123,23 @@ export function registrationOf(record: SliceRecord, nowSec: number): HomeRegistr
 export interface HomeRegistrar extends Rounds {
   /** Registers this gateway's record of one slice (live or not) with its homes now; resolves once they answered or timed out, never rejects. */
   register(user: string, name: string): Promise<void>;
+  /**
+   * The members the homes said hold a slice with this gateway, as of the
+   * last round of registrations: its keeper pulls their records, which is
+   * how two holders whose placements name neither (a slice healed on both
+   * sides of a partition) find each other.
+   */
+  coHolders(): ReadonlySet<string>;
+}
+
+/** The most co-holders taken from one home's answer for one slice: a home is a peer, and its word is bounded. */
+const MAX_OTHERS = 64;
+
+/** The members a register reply names as other holders, checked: a malformed reply counts for nothing. */
+function othersIn(reply: unknown, items: number): string[] {
+  const others = (reply as { others?: unknown } | undefined)?.others;
+  if (!Array.isArray(others) || others.length !== items) return [];
+  return others.flatMap((list) => (Array.isArray(list) ? list.slice(0, MAX_OTHERS).filter((m): m is string => typeof m === 'string') : []));
 }
 
 /** The holder's side: registers its slices with their homes, at once when asked and every round. */
@@ -130,9 +153,13 @@ export function createHomeRegistrar(init: {
   callTimeoutMs?: number;
 }): HomeRegistrar {
   const timeoutMs = init.callTimeoutMs ?? 1500;
+  /** Co-holders of the last whole round, and of the round under way. */
+  let coHolders: ReadonlySet<string> = new Set();
+  let gathering = new Set<string>();
   const send = async (home: string, items: HomeRegistration[]): Promise<void> => {
     try {
-      await init.community.caller.call(home, HOME_ROUTES.register, { items }, { timeoutMs });
+      const reply = await init.community.caller.call(home, HOME_ROUTES.register, { items }, { timeoutMs });
+      for (const m of othersIn(reply, items.length)) gathering.add(m);
     } catch (err) {
       init.log.debug({ home, slices: items.length, err: (err as Error).message }, 'a home did not take our registrations; the next round tries again');
     }
@@ -160,9 +187,11 @@ export function createHomeRegistrar(init: {
     }));
   };
   const rounds = createRounds({
-    round: () => {
+    round: async () => {
       const now = init.nowSec();
-      return sendAll(init.hosting.live(now).map((l) => registrationOf(l.record, now)));
+      gathering = new Set();
+      await sendAll(init.hosting.live(now).map((l) => registrationOf(l.record, now)));
+      coHolders = gathering;
     },
     onError: (err) => init.log.warn({ err: (err as Error).message }, 'registering slices with their homes failed'),
     intervalMs: init.intervalMs ?? REGISTER_INTERVAL_MS,
@@ -173,6 +202,7 @@ export function createHomeRegistrar(init: {
       const record = init.hosting.record(user, name);
       if (record !== undefined) await sendAll([registrationOf(record, init.nowSec())]);
     },
+    coHolders: () => coHolders,
   };
 }
 

@@ -1,7 +1,8 @@
 // Keeps every slice this gateway holds at exactly N, with no coordinator.
 // Every few seconds it: gossips a digest of its slice records and pulls the
-// records of the members that hold a slice with it, and of one other member
-// a round, whose digest differs (anti-entropy), taking a newer
+// records of the members that hold a slice with it (its placements name
+// them, or the slices' homes do), and of one other member a round, whose
+// digest differs (anti-entropy), taking a newer
 // placement or a user's signed delete, renewal or resize it finds there (a
 // resize that shrinks the slice removes the slivers here it no longer has);
 // heals the slices it is the healer of (a holder failed or left: their
@@ -48,6 +49,8 @@ export interface SliceKeeperInit {
   intervalMs?: number;
   /** After a failed healing, wait this long before that slice is tried again. */
   healRetryMs?: number;
+  /** Members that the slices' homes say hold a slice with this gateway (slice-homes.ts); their records are pulled too. */
+  coHolders?: () => ReadonlySet<string>;
 }
 
 export interface SliceKeeper {
@@ -197,8 +200,9 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     const digest = slicesDigest(records.map(stateOf));
     community.publishDigest(SLICES_DIGEST, digest);
 
-    // Pulled: the members that hold a slice with us, and one other a round (sharersOf, sweepPick).
+    // Pulled: the members that hold a slice with us (by our placements, or by the homes' word), and one other a round (sweepPick).
     const sharers = sharersOf(self, records);
+    for (const m of init.coHolders?.() ?? []) if (m !== self) sharers.add(m);
     const reachable = [...view.members.values()].filter((m) => m.name !== self && m.status === 'alive' && peerAddress(m) !== null);
     const swept = sweepPick(new Map(reachable.filter((m) => !sharers.has(m.name)).map((m) => [m.name, m.tags?.digests[SLICES_DIGEST]])), entropy.pulled, sweepRound++);
     const pullable = new Set(reachable.filter((m) => sharers.has(m.name) || m.name === swept).map((m) => m.name));

@@ -6,8 +6,10 @@
 // create of the name, at once and through another gateway, is slice_exists
 // from the homes' word; a delete frees the name at once; a slice whose
 // holders registered nowhere is still found (and still refused) by asking
-// everyone, as is every name when no home answers. The home's register
-// route takes only a body it checked field by field, under the caller's name.
+// everyone, as is every name when no home answers; a holder learns from the
+// homes' answers who else holds its slices. The home's register route takes
+// only a body it checked field by field, under the caller's name, and
+// answers each slice's other holders.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -218,6 +220,21 @@ void describe('a slice creation asks the name\'s homes, not the community', () =
     const homes = new Set(mine.flatMap((r) => homesOf(r.user, r.name, c.names)));
     assert.equal(c.calls.filter((x) => x.from === host && x.route === REGISTER).length, homes.size);
   });
+
+  test('a registrar learns from the homes who else holds its slices: those its keeper pulls records from', async () => {
+    const c = fakeCommunity(30, { registers: false });
+    const made = await c.service('gw01').create(create('web', 3));
+    const hosts = made.slivers.map((s) => s.gateway as string);
+    const [first, ...rest] = hosts as [string, ...string[]];
+    assert.equal(c.registrars.get(first)?.coHolders().size, 0, 'nothing known before a round');
+    // The others register first; then the first host's round is answered with them.
+    for (const h of rest) await c.registrars.get(h)?.tick();
+    await c.registrars.get(first)?.tick();
+    assert.deepEqual([...(c.registrars.get(first)?.coHolders() ?? [])].sort(), [...rest].sort());
+    // Only members holding the same incarnation: another user's slice of the same name, or a stranger, is not named.
+    const stranger = c.names.find((n) => !hosts.includes(n)) as string;
+    assert.ok(!c.registrars.get(first)?.coHolders().has(stranger));
+  });
 });
 
 void describe('the home routes', () => {
@@ -255,9 +272,10 @@ void describe('the home routes', () => {
     const req = (from: string, query: Record<string, string>, body?: unknown) => ({
       member: from, fingerprint: '', method: 'GET' as const, path: '', params: {}, query: new URLSearchParams(query), body, signal: new AbortController().signal,
     });
-    await register.handler(req('gw1', {}, { items: [item] }));
+    assert.deepEqual((await register.handler(req('gw1', {}, { items: [item] }))).body, { registered: 1, others: [[]] });
     now = 50;
-    await register.handler(req('gw2', {}, { items: [{ ...item, deleted: true }] }));
+    // The answer names each slice's other holders (of the same incarnation): gw1 for web, nobody yet for db.
+    assert.deepEqual((await register.handler(req('gw2', {}, { items: [{ ...item, deleted: true }, { ...item, name: 'db' }] }))).body, { registered: 2, others: [['gw1'], []] });
     const ask = async (): Promise<unknown> => (await holders.handler(req('gw1', { user, name: 'web' }))).body;
     assert.deepEqual(await ask(), { holders: [{ member: 'gw1', incarnation: item.incarnation, version: 1, deleted: false, expiresAt: item.expiresAt }, { member: 'gw2', incarnation: item.incarnation, version: 1, deleted: true, expiresAt: item.expiresAt }] });
     now = 120;
