@@ -427,8 +427,11 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
 
   /**
    * The network heals: the records of a slice converge once a holder on one
-   * side sees a holder on the other alive again with another digest and
-   * pulls its records (one round trip after it learns the refutation).
+   * side pulls the records of a holder on the other. It pulls from the
+   * holders the slice's homes name, so once its agent sees the other alive
+   * again, the other registers with the homes at its next round and this
+   * one hears of it at its own next round (two registration rounds, each at
+   * a uniform phase), then one round trip.
    */
   const mend = (p: PartitionBeliefs): void => {
     for (const slice of live) {
@@ -436,7 +439,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
       const holders = [...holdersOf(slice)];
       let at = now;
       const across = holders.flatMap((h) => holders.filter((x) => sideOf(x) !== sideOf(h)).map((x) => agentSeesAt(config.agentEvents, partitionLearnTimes(beliefs, p, h, x).alive, phaseOf(x, h))));
-      if (across.length > 0) at = Math.max(now, Math.min(...across)) + 2 * linkDelayMs(config.link, rng);
+      if (across.length > 0) at = Math.max(now, Math.min(...across)) + (rng() + rng()) * KEEPER_ROUND_MS + 2 * linkDelayMs(config.link, rng);
       queue.push(at, { kind: 'merge', slice });
     }
   };
