@@ -22,10 +22,8 @@
 //     In the downloading sliver a shell loop (`transmission-remote -l` every
 //     0.2 s, each change stamped with `date +%s.%N`, the machine's clock)
 //     stamps the torrent added, its first bytes, 100 %, and its sha256
-//     computed; the publishing sliver stamps its own steps likewise, and
-//     restarts its torrent when no peer is connected once its data is
-//     checked (see publishScript: the app lists a torrent before its
-//     publisher seeds it, and a peer that came too early backs off). Mbit/s
+//     computed; the publishing sliver stamps its own steps likewise,
+//     until its own transmission seeds the file (its data checked). Mbit/s
 //     = bits of the file over (added → checksum verified), and over (first
 //     bytes → 100 %), each against the profile's rate, which the link
 //     emulator applies to each path between two gateways whatever its hops
@@ -215,24 +213,14 @@ stamp verified "$(sha256sum /srv/share/$n | cut -d' ' -f1)"
 /**
  * The publishing peer: makes the file, publishes it, stamps when its own
  * transmission seeds it (100 %, its data checked). The catalog lists the
- * torrent before that, so the other peer may add it, announce, and fail to
- * connect while the data is checked; transmission then waits 10 s, 2 min,
- * 15 min before trying that peer again, and the seeder, which announced
- * before the other peer did, knows of no one to connect to. So when no peer
- * is connected once it seeds, the torrent is stopped and started: its
- * `started` announce names the peers waiting, and it connects to them.
- * (That was the guess; a second file between the same two peers stalled
- * with it too: see BENCHMARKS.md, cause not found.)
+ * torrent before that, so the other peer may add it first: whichever of
+ * the two announces last learns the other from the tracker and connects.
  */
 const publishScript = (name: string, bytes: number): string => `${shellCommon(name)}head -c ${bytes} /dev/urandom > /srv/share/$n || { stamp failed made; exit 0; }
 stamp sum "$(sha256sum /srv/share/$n | cut -d' ' -f1)"
 stamp publish
 hearth-publish /srv/share/$n >/dev/null && stamp published || stamp failed publish
 wait_for complete seeding
-id=$(transmission-remote 127.0.0.1:9091 -l | awk -v n="$n" '$NF == n { sub(/[*]$/, "", $1); print $1 }')
-if transmission-remote 127.0.0.1:9091 -t "$id" -i | grep -q 'connected to 0,'; then
-  transmission-remote 127.0.0.1:9091 -t "$id" -S >/dev/null; sleep 1; transmission-remote 127.0.0.1:9091 -t "$id" -s >/dev/null; stamp restarted
-fi
 `;
 
 /** The `@ KEY SECONDS [VALUE]` lines of a script's output, as KEY → {at (ms), value}. */
@@ -248,8 +236,8 @@ function stamps(out: string): Map<string, { at: number; value: string }> {
 interface ShareRun {
   run: number; from: string; to: string; hops: number; bytes: number;
   publishedToAddedMs: number | null;
-  /** From the torrent added at the downloader to the publisher seeding (negative: seeding before); and whether it had to be restarted. */
-  addedToSeedingMs: number | null; restarted: boolean;
+  /** From the torrent added at the downloader to the publisher seeding (negative: seeding before). */
+  addedToSeedingMs: number | null;
   addedToFirstMs: number | null; firstToDoneMs: number | null; addedToVerifiedMs: number | null;
   /** Over added → verified (the figure), and over first bytes → 100 % (the transfer alone). */
   mbps: number | null; transferMbps: number | null;
@@ -292,7 +280,7 @@ async function shareFigure(b: Bench): Promise<ShareRun[]> {
     const sum = p.get('sum')?.value ?? '';
     const r: ShareRun = {
       run, from: from.gateway, to: to.gateway, hops: hops(from.gateway, to.gateway), bytes: FILE_BYTES,
-      publishedToAddedMs: diff(at(p, 'published'), added), addedToSeedingMs: diff(added, at(p, 'seeding')), restarted: p.has('restarted'), addedToFirstMs: diff(added, first), firstToDoneMs: diff(first, done), addedToVerifiedMs: diff(added, verified),
+      publishedToAddedMs: diff(at(p, 'published'), added), addedToSeedingMs: diff(added, at(p, 'seeding')), addedToFirstMs: diff(added, first), firstToDoneMs: diff(first, done), addedToVerifiedMs: diff(added, verified),
       mbps: null, transferMbps: null,
       sumOk: sum !== '' && w.get('verified')?.value === sum, cpu: null, lost: null, queueDrops: null, forwarded: null,
     };
@@ -311,7 +299,7 @@ async function shareFigure(b: Bench): Promise<ShareRun[]> {
     if (!r.sumOk) b.failures.push(`file-sharing run ${run}: checksum ${w.get('verified')?.value ?? 'none'} against the published ${sum || 'none'}; downloader said: ${watched.slice(-300)}; publisher said: ${published.slice(-300)}`);
     const watchAt = at(w, 'watching'); const publishAt = at(p, 'publish');
     if (watchAt === null || publishAt === null || watchAt > publishAt) b.failures.push(`file-sharing run ${run}: the watcher did not start before the publish (${String(watchAt)} vs ${String(publishAt)})`);
-    progress(`file-sharing run ${run}: published → added ${sec(r.publishedToAddedMs)}, added → seeder ready ${sec(r.addedToSeedingMs)}${r.restarted ? ' (restarted)' : ''}, added → first bytes ${sec(r.addedToFirstMs)}, first → 100 % ${sec(r.firstToDoneMs)},`
+    progress(`file-sharing run ${run}: published → added ${sec(r.publishedToAddedMs)}, added → seeder ready ${sec(r.addedToSeedingMs)}, added → first bytes ${sec(r.addedToFirstMs)}, first → 100 % ${sec(r.firstToDoneMs)},`
       + ` added → verified ${sec(r.addedToVerifiedMs)}: ${r.mbps === null ? '–' : mbit(r.mbps)} (transfer ${r.transferMbps === null ? '–' : mbit(r.transferMbps)}); checksum ${r.sumOk ? 'equal' : 'NOT equal'};`
       + ` emulator: ${String(r.forwarded)} frames, ${String(r.lost)} lost, ${String(r.queueDrops)} queue drops`
       + `${r.cpu === null ? '' : `; machine ${(r.cpu.machineBusy * 100).toFixed(0)}% busy, emulator ${r.cpu.emulatorCores.toFixed(2)} core, wireguard-go ${r.cpu.wireguardCores.toFixed(2)} core`}`);
@@ -353,7 +341,7 @@ function printShare(runs: readonly ShareRun[]): void {
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of runs) {
     const cpu = r.cpu === null ? '–' : `${(r.cpu.machineBusy * 100).toFixed(0)}%; ${r.cpu.emulatorCores.toFixed(2)}; ${r.cpu.wireguardCores.toFixed(2)} core`;
-    console.log(`| ${r.run}: ${r.from} → ${r.to}, ${r.hops} | ${sec(r.publishedToAddedMs)} | ${sec(r.addedToSeedingMs)}${r.restarted ? ' (restarted)' : ''} | ${sec(r.addedToFirstMs)} | ${sec(r.firstToDoneMs)} | **${sec(r.addedToVerifiedMs)}** |`
+    console.log(`| ${r.run}: ${r.from} → ${r.to}, ${r.hops} | ${sec(r.publishedToAddedMs)} | ${sec(r.addedToSeedingMs)} | ${sec(r.addedToFirstMs)} | ${sec(r.firstToDoneMs)} | **${sec(r.addedToVerifiedMs)}** |`
       + ` **${r.mbps === null ? '–' : `${r.mbps.toFixed(1)} (${(r.mbps / rate).toFixed(2)})`}** | ${r.transferMbps === null ? '–' : `${r.transferMbps.toFixed(1)} (${(r.transferMbps / rate).toFixed(2)})`} | ${cpu} |`
       + ` ${String(r.forwarded)}, ${String(r.lost)}, ${String(r.queueDrops)} |`);
   }
