@@ -262,7 +262,7 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     // transmission dials in the clear: its fallback after a refused encrypted handshake
     // is broken and once kept this second file from moving for minutes (docs/apps.md).
     for (const peer of [1, 2]) assert.match(await shellIn(share, peer, 'transmission-remote 127.0.0.1:9091 -si'), /Encryption: tolerated/);
-    const second = (await shellIn(share, 2, 'head -c 64000000 /dev/urandom > /tmp/blob2.bin && sha256sum /tmp/blob2.bin && hearth-publish /tmp/blob2.bin')).split(' ')[0];
+    const second = (await shellIn(share, 2, 'head -c 4000000 /dev/urandom > /tmp/blob2.bin && sha256sum /tmp/blob2.bin && hearth-publish /tmp/blob2.bin')).split(' ')[0];
     assert.match(second ?? '', /^[0-9a-f]{64}$/);
     await eventually('the first peer to have the second file, complete', 180, () => shellIn(share, 1, 'sha256sum /srv/share/blob2.bin 2>/dev/null || true'),
       (out) => out.startsWith(`${second ?? '-'} `));
