@@ -9,3 +9,8 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync',
 ];
+
+/** Says on stderr when `page`'s renderer crashes, so that a test that then fails on it says why. */
+export function reportPageDeath(page: { on(event: 'crash', listener: () => void): unknown }, what: string): void {
+  page.on('crash', () => process.stderr.write(`chromium: the renderer of ${what} crashed\n`));
+}

@@ -66,12 +66,27 @@ export function useTestbed(init: { name: string; gateways: number; seed: number;
   };
 }
 
-/** Polls every second until `check` holds, saying what it last saw when it never does. */
+/** `p`, or a rejection once `ms` have passed (the timer does not keep the process alive). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Polls every second until `check` holds, saying what it last saw when it
+ * never does. A probe that does not answer by the deadline counts as a
+ * failed one: a page whose renderer died never answers `page.evaluate`,
+ * and the test should fail saying so, not hang.
+ */
 export async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
   const deadline = performance.now() + seconds * 1000;
   let last: T | undefined;
   for (;;) {
-    last = await probe().catch(() => last);
+    last = await within(probe(), Math.max(1000, deadline - performance.now())).catch(() => last);
     if (last !== undefined && check(last)) return last;
     if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last)}`);
     await sleep(1000);

@@ -46,7 +46,7 @@ import type { SliceView } from '../../../src/model/slice.js';
 import { openBridge } from '../../../src/cli/demo.js';
 import { relayPathOf } from '../../../web/src/service-howto.js';
 import { eventually, useTestbed } from '../../support/testbed.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../../support/chromium.js';
+import { CHROMIUM, CHROMIUM_ARGS, reportPageDeath } from '../../support/chromium.js';
 
 const GATEWAYS = [1, 2, 3];
 const tb = useTestbed({ name: 'apps', gateways: GATEWAYS.length, seed: 11, underlay: '172.25' });
@@ -112,6 +112,7 @@ async function openPortal(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();
+  reportPageDeath(page, "gw1's portal");
   const { api } = await loadConfig(tb.gw(1).dataDir);
   await page.goto(`http://127.0.0.1:${api.port}/`);
   await page.getByLabel('Private key').fill(readFileSync(keyFile, 'utf8'));

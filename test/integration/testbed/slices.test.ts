@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { openBridge, type Bridge } from '../../../src/cli/demo.js';
 import { freePort } from '../../support/ports.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../../support/chromium.js';
+import { CHROMIUM, CHROMIUM_ARGS, reportPageDeath } from '../../support/chromium.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
 import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
@@ -122,6 +122,7 @@ async function openPortal(n: number, userKey?: string): Promise<{ page: Page; cl
     browser ??= await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
     context = await browser.newContext();
     const page = await context.newPage();
+    reportPageDeath(page, `gw${n}'s portal`);
     await page.goto(`${bridge.url}/#/community`, { timeout: 60_000 });
     if (userKey === undefined) {
       await page.getByLabel('Owner token').fill(readFileSync(bridge.tokenFile, 'utf8').trim());
