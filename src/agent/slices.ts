@@ -184,6 +184,15 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     return viewOf([...first.mine, ...second.mine], [...first.unreachable, ...second.unreachable]);
   }
 
+  /** A slice just placed, as its placement says, for when its hosts do not answer: starting, its slivers' state unknown. */
+  function placedView(doc: SignedDocument, user: string, spec: SliceSpec, placed: Placed, unreachable: string[]): SliceView {
+    return {
+      name: spec.name, user, state: 'starting', spec, signedAt: iso(doc.at), expiresAt: iso(doc.at + spec.lifetimeSec), version: placed.version,
+      slivers: range(0, spec.slivers).map((index) => ({ index, gateway: placed.placement[index] ?? null, name: null, observed: 'unknown', address: null, reason: null })),
+      unreachable,
+    };
+  }
+
   /**
    * The slice as its hosts report it. `hosts`, when known, are the only
    * members asked; else, when the user is named, the holders its homes know
@@ -331,7 +340,15 @@ export function createSliceService(init: SliceServiceInit): SliceService {
         const placed = await place(v.doc, null, v.userId, spec, { indexes: range(0, spec.slivers), kept: {}, version: 1 });
         log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers }, 'slice placed');
         // Only its hosts can know a slice just placed: asking them keeps a creation's calls independent of the community's size.
-        return find(spec.name, v.userId, new Set(Object.values(placed.placement)));
+        const hosts = new Set(Object.values(placed.placement));
+        try {
+          return await find(spec.name, v.userId, hosts);
+        } catch (err) {
+          if (!(err instanceof HearthError) || err.code !== 'slice_not_found') throw err;
+          // Committed, but no host answered the read-back in time (a loaded community): where it was placed, not that it does not exist.
+          log.warn({ slice: spec.name, user: v.userId }, 'no host of the slice just placed answered; answering with its placement');
+          return placedView(v.doc, v.userId, spec, placed, [...hosts]);
+        }
       })();
       // Kept for as long as the nonce is remembered, failed or not: the same document always gets the same answer.
       requests.set(key, { at: now, result });

@@ -47,7 +47,7 @@ const member = (name: string): MemberView => ({
  * before it is answered, as the real commit route does) and the home routes
  * with the real handlers. It counts every call by caller and route.
  */
-function fakeCommunity(size: number, opts: { registers?: boolean } = {}) {
+function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: boolean } = {}) {
   const names = Array.from({ length: size }, (_, i) => `gw${String(i + 1).padStart(2, '0')}`);
   const view: ViewState = { members: new Map(names.map((n) => [n, member(n)])), badTags: 0 };
   const down = new Set<string>();
@@ -111,14 +111,17 @@ function fakeCommunity(size: number, opts: { registers?: boolean } = {}) {
       },
       {
         ...SLICE_ROUTES.list,
-        handler: async () => ({
+        handler: async () => {
+          if (opts.listFails === true) throw new HearthError('internal', 'too busy to answer');
+          return {
           body: {
             items: [...mine.values()].map(({ updatedAt: _, ...r }): HostedSlice => ({
               ...r, slivers: Object.entries(r.placement).filter(([, g]) => g === self && r.deletedAt === null)
                 .map(([i]) => ({ index: Number(i), name: `${r.name}-${i}`, desired: 'running', observed: 'running', address: null, reason: null })),
             })),
           },
-        }),
+          };
+        },
       },
     ];
     routes.set(self, [...hostRoutes, ...sliceHomeRoutes({ community: { view: () => view }, nowMs: () => performance.now() })]);
@@ -164,6 +167,15 @@ void describe('a slice creation asks the name\'s homes, not the community', () =
       assert.equal(c.calls.length, 3 + 3 * 3 + 3 * 3, 'nobody else called anybody');
     });
   }
+
+  test('a slice placed whose hosts do not answer the read-back: the answer is its placement, starting, not slice_not_found', async () => {
+    const c = fakeCommunity(10, { listFails: true });
+    const view = await c.service('gw01').create(create('web'));
+    assert.equal(view.state, 'starting');
+    assert.equal(new Set(view.slivers.map((s) => s.gateway)).size, 3);
+    assert.ok(view.slivers.every((s) => s.observed === 'unknown' && s.gateway !== null));
+    assert.deepEqual([...view.unreachable].sort(), view.slivers.map((s) => s.gateway).sort());
+  });
 
   test('a second create of the name at once, through another gateway, is slice_exists from three calls', async () => {
     const c = fakeCommunity(50);
