@@ -4,12 +4,15 @@
 // truncated or half-written file, and a reader sees the old content or the
 // new, never a mix. The sync variant is for callers that are synchronous
 // throughout (the testbed's state file).
+// A process killed mid-write does leave its temporary file: whoever writes
+// into a directory can have those removed (removeAbandonedTemporaries).
 // Must never: leave its temporary file behind when it fails, or write the
 // target in place.
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
+import { pidExists } from './pid.js';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -23,6 +26,17 @@ export interface AtomicWriteOptions {
 // created at once write the same idmap file) must not share a temporary file.
 function temporaryPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Removes from `dir` the temporary files of writes whose process was killed
+ * mid-write (a live process's, this one's included, are left alone).
+ */
+export async function removeAbandonedTemporaries(dir: string): Promise<void> {
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^\..*\.tmp-(\d+)-[0-9a-f]+$/.exec(entry)?.[1] ?? Number.NaN);
+    if (pid > 0 && pid !== process.pid && !pidExists(pid)) await rm(join(dir, entry), { force: true });
+  }
 }
 
 /** Replaces `path` with `data`, durably and all at once. */

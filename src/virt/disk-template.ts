@@ -21,10 +21,9 @@
 // not verified whole.
 
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../kit/atomic-write.js';
-import { pidExists } from '../kit/pid.js';
+import { removeAbandonedTemporaries, writeFileAtomic } from '../kit/atomic-write.js';
 import { silentLogger, type Logger } from '../model/logger.js';
 import { diskImageBytes, makeDisk, mkfsArgs } from './disk.js';
 import type { IdMap } from './lxc-config.js';
@@ -175,14 +174,6 @@ export function createDiskMaker(init: { lxcPath: string; idmap: IdMap; log?: Log
     return null;
   }
 
-  /** The temporary files of saves a killed process left (writeFileAtomic's `.<name>.tmp-<pid>-<hex>`). */
-  async function removeAbandonedSaves(): Promise<void> {
-    for (const entry of await readdir(dir).catch(() => [] as string[])) {
-      const pid = Number(/^\..*\.tmp-(\d+)-[0-9a-f]+$/.exec(entry)?.[1] ?? Number.NaN);
-      if (pid > 0 && pid !== process.pid && !pidExists(pid)) await rm(join(dir, entry), { force: true });
-    }
-  }
-
   return {
     async make(image, diskMb, opts = {}) {
       const imageBytes = diskImageBytes(diskMb);
@@ -195,7 +186,7 @@ export function createDiskMaker(init: { lxcPath: string; idmap: IdMap; log?: Log
         const made = await captureTemplate(image, imageBytes, opts);
         if (made === null) return;
         await mkdir(dir, { recursive: true, mode: 0o700 });
-        await removeAbandonedSaves();
+        await removeAbandonedTemporaries(dir);
         await writeFileAtomic(path, encodeTemplate(made), { mode: 0o600 });
         loaded.set(path, made);
         log.debug({ template: path, bytes: made.chunks.reduce((n, c) => n + c.data.length, 0) }, 'disk template saved');

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic, writeFileAtomicSync } from '../../../src/kit/atomic-write.js';
+import { removeAbandonedTemporaries, writeFileAtomic, writeFileAtomicSync } from '../../../src/kit/atomic-write.js';
+import { spawnSync } from 'node:child_process';
 
 const variants = [
   ['async', (path: string, data: string, mode: number) => writeFileAtomic(path, data, { mode })],
@@ -61,4 +62,19 @@ void test('an aborted signal writes nothing', async (t) => {
   const why = new Error('stopped');
   await assert.rejects(writeFileAtomic(join(dir, 'f'), 'x', { mode: 0o600, signal: AbortSignal.abort(why) }), (err) => err === why);
   assert.deepEqual(readdirSync(dir), []);
+});
+
+void describe('removeAbandonedTemporaries', () => {
+  test('removes the temporary files of dead processes only: a live process\'s and other files stay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atomic-abandoned-'));
+    try {
+      const dead = spawnSync('true').pid as number;
+      for (const name of [`.a.tmp-${dead}-0badc0de`, `.b.tmp-${process.pid}-00ff00ff`, `.c.tmp-1-deadbeef`, 'd', `.e.tmp-${dead}`]) writeFileSync(join(dir, name), 'x');
+      await removeAbandonedTemporaries(dir);
+      assert.deepEqual(readdirSync(dir).sort(), [`.b.tmp-${process.pid}-00ff00ff`, `.c.tmp-1-deadbeef`, 'd', `.e.tmp-${dead}`].sort());
+      await removeAbandonedTemporaries(join(dir, 'absent'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
