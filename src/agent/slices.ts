@@ -144,13 +144,17 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     for (let index = 0; index < spec.slivers; index++) {
       const where = reports.flatMap((r) => r.slice.slivers.filter((s) => s.index === index && s.desired !== 'gone').map((s) => ({ member: r.member, s })));
       const found: { member: string; s: HostedSliver } | undefined = where[0];
-      slivers.push(found === undefined
-        ? { index, gateway: null, name: null, observed: 'missing', address: null, reason: null }
-        : { index, gateway: found.member, name: found.s.name, observed: found.s.observed, address: found.s.address, reason: found.s.reason });
+      // Not reported, but placed on a member that did not answer: there, in a state nobody could read (not missing).
+      const silent = newest.slice.placement[index];
+      slivers.push(found !== undefined
+        ? { index, gateway: found.member, name: found.s.name, observed: found.s.observed, address: found.s.address, reason: found.s.reason }
+        : !deleted && silent !== undefined && unreachable.includes(silent)
+          ? { index, gateway: silent, name: null, observed: 'unknown', address: null, reason: `${silent} did not answer` }
+          : { index, gateway: null, name: null, observed: 'missing', address: null, reason: null });
     }
     const state: SliceState = deleted && slivers.every((s) => s.gateway === null) ? 'deleted'
       : slivers.every((s) => s.observed === 'running') ? 'running'
-        : slivers.some((s) => s.gateway === null || s.observed === 'failed') ? 'degraded' : 'starting';
+        : slivers.some((s) => s.gateway === null || s.observed === 'failed' || s.observed === 'unknown') ? 'degraded' : 'starting';
     return {
       name: spec.name, user: newest.slice.user, state, spec, signedAt: iso(doc.at), expiresAt: iso(Math.max(...reports.map((r) => r.slice.expiresAt))),
       version: newest.slice.version, slivers, unreachable,

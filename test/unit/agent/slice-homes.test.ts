@@ -47,7 +47,7 @@ const member = (name: string): MemberView => ({
  * before it is answered, as the real commit route does) and the home routes
  * with the real handlers. It counts every call by caller and route.
  */
-function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: boolean } = {}) {
+function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (self: string) => boolean } = {}) {
   const names = Array.from({ length: size }, (_, i) => `gw${String(i + 1).padStart(2, '0')}`);
   const view: ViewState = { members: new Map(names.map((n) => [n, member(n)])), badTags: 0 };
   const down = new Set<string>();
@@ -112,7 +112,7 @@ function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: bo
       {
         ...SLICE_ROUTES.list,
         handler: async () => {
-          if (opts.listFails === true) throw new HearthError('internal', 'too busy to answer');
+          if (opts.listFails?.(self) === true) throw new HearthError('internal', 'too busy to answer');
           return {
           body: {
             items: [...mine.values()].map(({ updatedAt: _, ...r }): HostedSlice => ({
@@ -169,12 +169,28 @@ void describe('a slice creation asks the name\'s homes, not the community', () =
   }
 
   test('a slice placed whose hosts do not answer the read-back: the answer is its placement, starting, not slice_not_found', async () => {
-    const c = fakeCommunity(10, { listFails: true });
+    const c = fakeCommunity(10, { listFails: () => true });
     const view = await c.service('gw01').create(create('web'));
     assert.equal(view.state, 'starting');
     assert.equal(new Set(view.slivers.map((s) => s.gateway)).size, 3);
     assert.ok(view.slivers.every((s) => s.observed === 'unknown' && s.gateway !== null));
     assert.deepEqual([...view.unreachable].sort(), view.slivers.map((s) => s.gateway).sort());
+  });
+
+  test('a slice placed one of whose hosts does not answer the read-back: that sliver is shown on its host, unknown, and the slice degraded', async () => {
+    // The host of sliver 0 falls silent once the slice is placed: known only then.
+    const silenced = new Set<string>();
+    const c = fakeCommunity(10, { listFails: (self) => silenced.has(self) });
+    const service = c.service('gw01');
+    const first = await service.create(create('probe'));
+    const silent = first.slivers[0]?.gateway as string;
+    silenced.add(silent);
+    const view = await service.get('probe', ALICE);
+    assert.equal(view.state, 'degraded');
+    assert.deepEqual(view.slivers.map((s) => s.gateway), first.slivers.map((s) => s.gateway), 'every sliver named on its host');
+    assert.deepEqual(view.slivers.map((s) => s.observed), ['unknown', 'running', 'running']);
+    assert.equal(view.slivers[0]?.reason, `${silent} did not answer`);
+    assert.deepEqual(view.unreachable, [silent]);
   });
 
   test('a second create of the name at once, through another gateway, is slice_exists from three calls', async () => {
