@@ -11,6 +11,7 @@
 // a delete because a home did not answer.
 
 import { HearthError } from '../model/errors.js';
+import { isObject } from '../model/json-object.js';
 import type { Logger } from '../model/logger.js';
 import { USER_ID } from '../model/policy.js';
 import { checkSliceName } from '../model/slice.js';
@@ -44,7 +45,6 @@ export interface HomesCommunity {
   readonly caller: PeerCaller;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = (detail: string, field: string): HearthError => new HearthError('invalid_request', detail, { field });
 
 function userIn(value: unknown, field: string): string {

@@ -200,11 +200,14 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     const digest = slicesDigest(records.map(stateOf));
     community.publishDigest(SLICES_DIGEST, digest);
 
-    // Pulled: the members that hold a slice with us (by our placements, or by the homes' word), and one other a round (sweepPick).
+    // Pulled: the members that hold a slice with us (by our placements, or by the homes' word), and,
+    // while we hold any, one other a round (sweepPick). Nobody's records can change a gateway that
+    // holds none: were it to sweep, every placement would cost a pull from each member of the community.
     const sharers = sharersOf(self, records);
     for (const m of init.coHolders?.() ?? []) if (m !== self) sharers.add(m);
     const reachable = [...view.members.values()].filter((m) => m.name !== self && m.status === 'alive' && peerAddress(m) !== null);
-    const swept = sweepPick(new Map(reachable.filter((m) => !sharers.has(m.name)).map((m) => [m.name, m.tags?.digests[SLICES_DIGEST]])), entropy.pulled, sweepRound++);
+    const swept = records.length === 0 ? undefined
+      : sweepPick(new Map(reachable.filter((m) => !sharers.has(m.name)).map((m) => [m.name, m.tags?.digests[SLICES_DIGEST]])), entropy.pulled, sweepRound++);
     const pullable = new Set(reachable.filter((m) => sharers.has(m.name) || m.name === swept).map((m) => m.name));
     const peers: PeerDigest[] = [...view.members.values()].filter((m) => m.name !== self).map((m) => ({
       member: m.name, digest: m.tags?.digests[SLICES_DIGEST], reachable: pullable.has(m.name),

@@ -9,6 +9,7 @@
 // cannot meet one it does not know).
 
 import { HearthError } from './errors.js';
+import { isObject } from './json-object.js';
 import { normalizePackages } from './packages.js';
 import { parseServices, type ServiceSpec } from './service.js';
 import { MAX_SLICE_SLIVERS, SPREADS, sliverNameOf, type Spread } from './slice-shape.js';
@@ -82,8 +83,6 @@ const RECIPE_KEYS = new Set(['name', 'description', 'packages', 'spread', 'roles
 const ROLE_KEYS = new Set(['name', 'slivers', 'scalable', 'resources', 'files', 'commands', 'services']);
 const FILE_KEYS = new Set(['path', 'content', 'mode']);
 const RESOURCE_KEYS = new Set(['cpu', 'memoryMb', 'diskMb']);
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function fail(field: string, message: string, cause?: unknown): never {
   throw new HearthError('invalid_recipe', message, { field }, cause === undefined ? undefined : { cause });

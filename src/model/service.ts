@@ -6,6 +6,7 @@
 // that would forward a port twice or name a type no one can look up.
 
 import { HearthError } from './errors.js';
+import { isObject } from './json-object.js';
 
 /** The kinds of service the directory knows; a client looks services up by these. */
 export const SERVICE_TYPES = ['http', 'hls', 'webdav', 'bittorrent-tracker', 'bittorrent', 'syncthing', 'ssh'] as const;
@@ -44,8 +45,6 @@ const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 const PATH_RE = /^\/[\x21-\x7e]{0,199}$/;
 const KEYS = new Set(['name', 'type', 'port', 'protocol', 'hostPort', 'check']);
 const CHECK_KEYS = new Set(['kind', 'path', 'intervalSec', 'timeoutSec']);
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function fail(field: string, message: string): never {
   throw new HearthError('invalid_services', message, { field });

@@ -6,6 +6,7 @@
 // resize body that did not come through parseResizeBody.
 
 import { HearthError } from './errors.js';
+import { isObject } from './json-object.js';
 import { packagesFor } from './packages.js';
 import { MAX_SLICE_SLIVERS, SPREADS, type Spread } from './slice-shape.js';
 import { parseServices, type ServiceSpec } from './service.js';
@@ -69,10 +70,6 @@ function checkName(kind: string, value: string, field: string): void {
     if (err instanceof HearthError) throw new HearthError(err.code, err.message, { field });
     throw err;
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** A slice name as a spec has it; throws invalid_request or invalid_name naming `field`. */

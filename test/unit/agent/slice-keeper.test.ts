@@ -1,0 +1,64 @@
+// The slice keeper's pulls, over a named in-memory fake community (members
+// with slice digests in their tags, a caller that counts calls): a gateway
+// that holds no slice records pulls nobody's, however many members gossip a
+// digest it has not pulled (no placement anywhere costs it a call); one that
+// holds a record of its own alone sweeps one member a round.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSliceKeeper } from '../../../src/agent/slice-keeper.js';
+import { SLICES_DIGEST } from '../../../src/cloud/slice-records.js';
+import { silentLogger } from '../../../src/model/logger.js';
+import type { MemberView, ViewState } from '../../../src/overlay/view.js';
+import type { PeerRouteRef } from '../../../src/peer/caller.js';
+import type { SliceHosting } from '../../../src/slivers/hosting.js';
+import type { SliceRecord } from '../../../src/store/store.js';
+
+const member = (name: string, digest: string): MemberView => ({
+  name, serfAddr: '127.0.0.1:7946', status: 'alive', tagError: null, coordinate: null,
+  tags: {
+    id: 'a'.repeat(64), api: '127.0.0.1:1', mode: 'production', version: '1', digests: { [SLICES_DIGEST]: digest }, zone: null, access: { quota: null, allowlist: false },
+    contributed: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 }, free: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 },
+  },
+});
+
+function fakeKeeper(records: SliceRecord[]) {
+  const view: ViewState = { members: new Map(['gw1', 'gw2', 'gw3', 'gw4', 'gw5'].map((n, i) => [n, member(n, `d${i}`.padEnd(12, '0'))])), badTags: 0 };
+  const calls: string[] = [];
+  const hosting = {
+    records: () => records,
+    live: () => [],
+    slivers: () => [],
+    record: () => undefined,
+  } as unknown as SliceHosting;
+  const keeper = createSliceKeeper({
+    self: 'gw1', hosting, log: silentLogger, nowSec: () => Math.floor(Date.now() / 1000),
+    community: {
+      view: () => view,
+      caller: { call: async (to: string, route: PeerRouteRef) => { calls.push(`${to} ${route.path}`); return { items: [] }; } },
+      publishDigest: () => undefined,
+      onViewChange: () => () => undefined,
+    },
+    heal: async () => { throw new Error('no healing here'); },
+    installKeys: async () => undefined,
+    installApp: async () => undefined,
+  });
+  return { keeper, calls };
+}
+
+test('a gateway that holds no slice records pulls nobody\'s records, however many digests it has not pulled', async () => {
+  const { keeper, calls } = fakeKeeper([]);
+  for (let i = 0; i < 5; i++) await keeper.tick();
+  assert.deepEqual(calls, []);
+});
+
+test('a gateway that holds a record sweeps one other member a round, each of them once', async () => {
+  const record = {
+    user: 'SHA256:x', name: 'web', document: { nonce: 'n1' }, placement: { 0: 'gw1' }, version: 1, deletedAt: null, expiresAt: 2_000_000_000,
+    deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
+  } as unknown as SliceRecord;
+  const { keeper, calls } = fakeKeeper([record]);
+  await keeper.tick();
+  assert.equal(calls.length, 1, 'one sweep a round');
+  for (let i = 0; i < 5; i++) await keeper.tick();
+  assert.deepEqual(calls.map((c) => c.split(' ')[0]).sort(), ['gw2', 'gw3', 'gw4', 'gw5'], 'each member with news once');
+});
