@@ -36,6 +36,8 @@
 // Run as root after `npm run build`:
 //   node dist/bench/app-figures.js [--figures video,file-sharing] [--video-runs 6] [--share-runs 3] [--file-mb 64]
 //     [--gateways 5] [--link wifi] [--seed 7] [--prefix bfg] [--dir DIR] [--underlay 172.22.0.0/16] [--port P]
+//     [--share-on gwA,gwB,gwC]   (file sharing placed on these three only: with --seed 4, gw1,gw2,gw4 are
+//                                 pairwise two hops apart, so its peers are too)
 
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +73,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     underlay: { type: 'string', default: '172.22.0.0/16' },
     port: { type: 'string' },
+    'share-on': { type: 'string' },
   },
 });
 
@@ -87,6 +90,11 @@ const PREFIX = values.prefix;
 if (/^t[a-z]{3}$/.test(PREFIX)) throw new Error(`--prefix ${PREFIX} looks like a test run's; the test runner would sweep it`);
 const UNDERLAY = parseSubnet(values.underlay);
 const HOPS = layoutMesh({ gateways: GATEWAYS, seed: SEED }).hops;
+/** The only gateways file sharing may be placed on (the others are set to safe mode meanwhile): a choice of how many hops apart its peers are. */
+const SHARE_ON = values['share-on']?.split(',').map((g) => g.trim());
+if (SHARE_ON !== undefined && (SHARE_ON.length !== 3 || SHARE_ON.some((g) => !/^gw\d+$/.test(g) || Number(g.slice(2)) > GATEWAYS))) {
+  throw new Error(`--share-on: three of gw1..gw${GATEWAYS}, comma-separated, not ${values['share-on'] ?? ''}`);
+}
 const HLS_CLIENT = fileURLToPath(new URL('./hls-client.js', import.meta.url));
 /** Past this after the deploy, the app is taken for not serving. */
 const SERVING_TIMEOUT_MS = 300_000;
@@ -250,8 +258,31 @@ async function emulatorCounters(b: Bench): Promise<LinkEmulatorCounters | undefi
   return r?.ok === true ? r.stats.counters : undefined;
 }
 
+/**
+ * `fn` with every gateway but `only` in safe mode (what runs stays, nothing
+ * new is taken), so that a placement made meanwhile can only use `only`; the
+ * others are set back to production however `fn` ends.
+ */
+async function placedOnly<T>(b: Bench, only: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const others = b.state.members.filter((m) => !only.includes(m.name));
+  for (const m of others) await runHearth(m, ['node', 'mode', 'safe']);
+  // The modes reach gw1's view by gossip, in about a second on a testbed this size.
+  await sleep(5000);
+  try {
+    return await fn();
+  } finally {
+    for (const m of others) {
+      await runHearth(m, ['node', 'mode', 'production']).catch((e: Error) => void b.failures.push(`${m.name}: back to production: ${e.message}`));
+    }
+  }
+}
+
 async function shareFigure(b: Bench): Promise<ShareRun[]> {
-  const { view } = await deployServing(b, 'file-sharing');
+  const { view } = SHARE_ON === undefined ? await deployServing(b, 'file-sharing')
+    : await placedOnly(b, SHARE_ON, () => deployServing(b, 'file-sharing'));
+  if (SHARE_ON !== undefined && view.slivers.some((s) => !SHARE_ON.includes(s.gateway ?? ''))) {
+    throw new Error(`file-sharing: placed beyond --share-on ${SHARE_ON.join(',')}: ${view.slivers.map((s) => s.gateway).join(', ')}`);
+  }
   const peers = slivers(view, 'peer');
   if (peers.length < 2 || peers[0]?.gateway === peers[1]?.gateway) throw new Error(`file-sharing: want two peers on two gateways, got ${JSON.stringify(peers)}`);
   const runs: ShareRun[] = [];
