@@ -2,7 +2,8 @@
 // drives the real cloud cores the way the agent does. Slices arrive at random
 // live gateways, which place them with `candidatesFrom` and `placeSlivers`
 // over their own (stale) view, then reserve on each chosen gateway and commit
-// (the messages counted are those calls); gateways fail and come back with
+// (the messages counted are those calls, and a creation's calls to the
+// name's homes, its read-back and its hosts' registrations); gateways fail and come back with
 // Weibull up and down times; every live holder of a slice runs
 // `healingDuties` when it learns a failure, and the rendezvous winner
 // re-places the lost slivers. An ideal central scheduler places the same
@@ -20,6 +21,7 @@
 
 import { extrasOf, healingDuties, type Liveness } from '../cloud/healing.js';
 import { candidatesFrom, placeSlivers } from '../cloud/placement.js';
+import { DEFAULT_HOMES } from '../cloud/slice-homes.js';
 import { placementWins, type RecordState } from '../cloud/slice-records.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
 import { createRng } from '../kit/rng.js';
@@ -297,7 +299,10 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     const idealHosts = ideal.place(n, slice.need, new Set());
     if (counting()) {
       stats.attempts++;
-      stats.messages += result.messages;
+      // Beside the reserves and commits, what a creation costs the agent with the name's homes
+      // (agent/slice-homes.ts): the homes asked whether the name is taken and, once placed, the
+      // read-back from each host and each host's registration with every home.
+      stats.messages += result.messages + DEFAULT_HOMES + (result.hosts === null ? 0 : result.hosts.size * (1 + DEFAULT_HOMES));
       stats.idealAttempts++;
       if (result.hosts !== null) stats.placed++;
       if (idealHosts !== undefined) stats.idealPlaced++;
@@ -511,7 +516,8 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     const duty = duties[0];
     if (duty === undefined) return;
     const result = place(holder, slice, duty.lost, duty.holders);
-    if (counting()) stats.healMessages += result.messages;
+    // And each new host's registration with the name's homes.
+    if (counting()) stats.healMessages += result.messages + (result.hosts === null ? 0 : result.hosts.size * DEFAULT_HOMES);
     if (result.hosts === null) {
       if (counting()) stats.healFailures++;
       queue.push(now + Math.min(HEAL_RETRY_MAX_MS, HEAL_RETRY_MS * 2 ** attempt), { kind: 'check', slice, holder, attempt: attempt + 1 });
