@@ -2,8 +2,13 @@
 // own membership view, before it reserves on the chosen gateways with leases.
 // Each sliver samples d of the candidates that fit it and that the spread
 // allows (power of d choices) and takes the best: the nearest to the spec's
-// `near` gateway in bands of NEAR_BAND_MS, then the emptiest (the most
-// headroom: how many more slivers of this size it could take), then by name.
+// `near` gateway in bands of NEAR_BAND_MS, then the emptiest for what its
+// owner offers (the lowest dominant share once the sliver is there: the
+// largest of its used cpu, memory, disk and sliver slots over what it
+// contributes), then by name. So every box is loaded in proportion to what
+// its owner gives, a small one as much as a big one (the most absolute room
+// sent the first slivers to the biggest boxes: the sim's imbalance against
+// an ideal scheduler was worse at low utilisation).
 // Both spreads put at most one sliver of a slice on a gateway, so a free
 // vector is checked, never drawn down, within one placement. And as a slice's
 // slivers are all the same size, greedy picking fails only where no
@@ -27,6 +32,8 @@ export interface Candidate {
   name: string;
   /** From its tags. */
   free: ResourceVector;
+  /** What its owner offers, from its tags. */
+  contributed: ResourceVector;
   zone: string | null;
   /** Estimated RTT to the spec's `near` gateway, when there is one and both have coordinates. */
   rttMs: number | null;
@@ -54,7 +61,7 @@ export function candidatesFrom(view: ViewState, opts: { near: string | null; exc
   const out: Candidate[] = [];
   for (const m of view.members.values()) {
     if (m.status !== 'alive' || m.tags === null || m.tags.mode !== 'production' || opts.excluded?.has(m.name) === true) continue;
-    out.push({ name: m.name, free: m.tags.free, zone: m.tags.zone, rttMs: rtt(m.name, m.coordinate) });
+    out.push({ name: m.name, free: m.tags.free, contributed: m.tags.contributed, zone: m.tags.zone, rttMs: rtt(m.name, m.coordinate) });
   }
   return out.sort(byName);
 }
@@ -88,10 +95,20 @@ function fits(free: ResourceVector, need: Need): boolean {
   return freeCpuMilli(free) >= need.cpuMilli && free.memoryMb >= need.memoryMb && free.diskMb >= need.diskMb && free.slivers >= 1;
 }
 
-/** How many more slivers of this size the gateway could take; a resource asked for as zero or less (or unbounded) does not bound it. */
-function headroom(free: ResourceVector, need: Need): number {
-  const ratio = (have: number, want: number): number => (want > 0 && Number.isFinite(want) ? have / want : Number.POSITIVE_INFINITY);
-  return Math.min(ratio(freeCpuMilli(free), need.cpuMilli), ratio(free.memoryMb, need.memoryMb), ratio(free.diskMb, need.diskMb), free.slivers);
+/**
+ * The gateway's dominant share with this sliver placed: the largest of used
+ * over contributed, for cpu, memory, disk and sliver slots. A resource its
+ * owner offers none of (or an unbounded amount of) does not count.
+ */
+function shareWith(c: Candidate, need: Need): number {
+  const share = (contributed: number, free: number, want: number): number =>
+    (contributed > 0 && Number.isFinite(contributed) ? (contributed - free + want) / contributed : 0);
+  return Math.max(
+    share(c.contributed.cpu * 1000, freeCpuMilli(c.free), need.cpuMilli),
+    share(c.contributed.memoryMb, c.free.memoryMb, need.memoryMb),
+    share(c.contributed.diskMb, c.free.diskMb, need.diskMb),
+    share(c.contributed.slivers, c.free.slivers, 1),
+  );
 }
 
 /** What no two slivers of a slice may share: the gateway, or its zone (a gateway without one is a zone of its own). */
@@ -99,12 +116,12 @@ function spreadKey(spread: Spread, g: { name: string; zone: string | null }): st
   return spread === 'gateways' ? g.name : g.zone ?? `gw:${g.name}`;
 }
 
-interface Scored { candidate: Candidate; band: number; headroom: number }
+interface Scored { candidate: Candidate; band: number; share: number }
 
-/** Negative when `a` is the better choice: nearer band, then more headroom, then the smaller name. */
+/** Negative when `a` is the better choice: nearer band, then the lower share once placed, then the smaller name. */
 function compare(a: Scored, b: Scored): number {
   if (a.band !== b.band) return a.band < b.band ? -1 : 1;
-  if (a.headroom !== b.headroom) return a.headroom > b.headroom ? -1 : 1;
+  if (a.share !== b.share) return a.share < b.share ? -1 : 1;
   return byName(a.candidate, b.candidate);
 }
 
@@ -165,7 +182,7 @@ export function placeSlivers(input: PlaceInput): Placement {
     if (near === null) return 0;
     return c.rttMs === null || Number.isNaN(c.rttMs) ? Number.POSITIVE_INFINITY : Math.floor(c.rttMs / NEAR_BAND_MS);
   };
-  const fitting = eligible.filter((c) => fits(c.free, need)).map((c): Scored => ({ candidate: c, band: band(c), headroom: headroom(c.free, need) }));
+  const fitting = eligible.filter((c) => fits(c.free, need)).map((c): Scored => ({ candidate: c, band: band(c), share: shareWith(c, need) }));
   const d = samplesOf(input.d);
   const assignments: { index: number; gateway: string }[] = [];
   for (const index of indexes) {

@@ -17,7 +17,7 @@ import type { MemberView, ViewState } from '../../../src/overlay/view.js';
 
 const small: SliverResources = { cpu: 0.5, memoryMb: 128, diskMb: 256, pids: 256, upMbit: 0, downMbit: 0 };
 const roomy: ResourceVector = { cpu: 4, memoryMb: 4096, diskMb: 20_000, slivers: 8 };
-const cand = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, free: roomy, zone: null, rttMs: null, ...over });
+const cand = (name: string, over: Partial<Candidate> = {}): Candidate => ({ name, free: roomy, contributed: roomy, zone: null, rttMs: null, ...over });
 const spec = (spread: Spread = 'gateways', near: string | null = null, resources = small): PlaceInput['spec'] => ({ resources, spread, near });
 const gatewaysOf = (p: Placement): string[] => {
   assert.equal(p.ok, true, JSON.stringify(p));
@@ -44,8 +44,8 @@ void describe('candidatesFrom', () => {
     ]);
     const got = candidatesFrom(v, { near: null, excluded: new Set(['revoked']) });
     assert.deepEqual(got, [
-      { name: 'gw-a', free: { ...roomy, slivers: 4 }, zone: null, rttMs: null },
-      { name: 'gw-c', free: { ...roomy, slivers: 4 }, zone: 'north', rttMs: null },
+      { name: 'gw-a', free: { ...roomy, slivers: 4 }, contributed: roomy, zone: null, rttMs: null },
+      { name: 'gw-c', free: { ...roomy, slivers: 4 }, contributed: roomy, zone: 'north', rttMs: null },
     ]);
   });
 
@@ -121,13 +121,30 @@ void describe('placeSlivers, by example', () => {
     assert.deepEqual(look(null, [0, 1, 2, 3]), ['close-empty', 'far', 'unknown', 'close-full']);
   });
 
-  void test('balance: the emptiest for this sliver size, its scarcest resource deciding', () => {
+  void test('balance: the lowest share of what its owner offers once the sliver is there, its most used resource deciding', () => {
+    const big: ResourceVector = { cpu: 16, memoryMb: 16_384, diskMb: 100_000, slivers: 32 };
     const candidates = [
-      cand('lots-of-cpu', { free: { cpu: 16, memoryMb: 256, diskMb: 20_000, slivers: 8 } }),
-      cand('even', { free: { cpu: 2, memoryMb: 1024, diskMb: 2048, slivers: 8 } }),
+      // Half of a big box used: 0.5 + 0.5/16 of its cpu.
+      cand('big-half', { contributed: big, free: { cpu: 8, memoryMb: 8192, diskMb: 50_000, slivers: 16 } }),
+      // A small box a quarter used, memory the most: (1024 + 128) / 4096.
+      cand('small-quarter', { free: { cpu: 3.5, memoryMb: 3072, diskMb: 19_000, slivers: 7 } }),
+      // Its memory almost all used, though its cpu is free: (4096 - 256 + 128) / 4096.
+      cand('small-no-memory', { free: { ...roomy, memoryMb: 256 } }),
+      // One slot of 8 left: 8 / 8.
       cand('one-slot', { free: { ...roomy, slivers: 1 } }),
     ];
-    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0, 1, 2], candidates, holders: [], d: 99, rng: createRng(1) })), ['even', 'lots-of-cpu', 'one-slot']);
+    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0, 1, 2, 3], candidates, holders: [], d: 99, rng: createRng(1) })),
+      ['small-quarter', 'big-half', 'small-no-memory', 'one-slot']);
+    // By absolute room the big box would come first: it could take 16 more such slivers, the small one 7.
+  });
+
+  void test('a resource its owner offers none of does not count', () => {
+    const candidates = [
+      cand('no-disk-offered', { contributed: { ...roomy, diskMb: 0 }, free: { ...roomy, cpu: 3, diskMb: 0 } }),
+      cand('busier', { free: { ...roomy, cpu: 2 } }),
+    ];
+    const diskless = { ...small, diskMb: 0 };
+    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec('gateways', null, diskless), indexes: [0, 1], candidates, holders: [], d: 99, rng: createRng(1) })), ['no-disk-offered', 'busier']);
   });
 
   void test('with d = 2 each sliver takes the better of two sampled, so the fullest is never taken while two others fit', () => {
@@ -210,7 +227,7 @@ const arbFree = fc.record({
   slivers: fc.integer({ min: 0, max: 3 }),
 });
 const arbCandidates = (max: number): fc.Arbitrary<Candidate[]> => fc.uniqueArray(
-  fc.record({ name: fc.constantFrom(...NAMES.slice(0, max + 2)), free: arbFree, zone: arbZone, rttMs: fc.option(fc.double({ min: 0, max: 200, noNaN: true })) }),
+  fc.record({ name: fc.constantFrom(...NAMES.slice(0, max + 2)), free: arbFree, contributed: arbFree, zone: arbZone, rttMs: fc.option(fc.double({ min: 0, max: 200, noNaN: true })) }),
   { maxLength: max, selector: (c) => c.name },
 );
 type Case = Omit<PlaceInput, 'rng'> & { seed: number };
@@ -320,7 +337,7 @@ void describe('placeSlivers, by property', () => {
         near: fc.option(fc.string()),
       }),
       indexes: fc.array(num, { maxLength: 6 }),
-      candidates: fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c', ''), free: vector, zone: fc.option(fc.string()), rttMs: fc.option(num) }), { maxLength: 6 }),
+      candidates: fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c', ''), free: vector, contributed: vector, zone: fc.option(fc.string()), rttMs: fc.option(num) }), { maxLength: 6 }),
       holders: fc.array(fc.record({ name: fc.string(), zone: fc.option(fc.string()) }), { maxLength: 3 }),
       refused: fc.array(fc.string()).map((r) => new Set(r)),
       d: num,
