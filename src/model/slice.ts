@@ -211,10 +211,10 @@ export type SliceState = 'running' | 'starting' | 'degraded' | 'deleted';
 
 export interface SliceSliverView {
   index: number;
-  /** Where it runs; null when no reachable gateway hosts it. */
+  /** Where it runs; null when no reachable gateway hosts it (a host that did not answer is named, its sliver `unknown`). */
   gateway: string | null;
   name: string | null;
-  /** The sliver's observed state on its host, or `missing`. */
+  /** The sliver's observed state on its host; `missing` when no gateway has it, `unknown` when its host did not answer. */
   observed: string;
   address: string | null;
   reason: string | null;
