@@ -40,6 +40,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
+import { runInGateway } from '../../../src/testbed/gateway-process.js';
 import { loadConfig } from '../../../src/agent/config.js';
 import { PACKAGE_ROOT } from '../../../src/agent/version.js';
 import { createImageStore } from '../../../src/virt/images.js';
@@ -277,9 +278,10 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     const torrent = join(host, 'blob.bin.torrent');
     const box = GATEWAYS.find((n) => `gw${n}` !== share.slivers.find((s) => s.index === 2)?.gateway) as number;
     const inBox = enterArgs(tb.gw(box).namespace);
-    await execFileAsync(inBox[0] as string, [...inBox.slice(1), process.execPath, '-e',
+    const fetched = await runInGateway(tb.gw(box), [process.execPath, '-e',
       'fetch(process.argv[1]).then(async (r) => { if (!r.ok) throw new Error(`${r.status}`); require("node:fs").writeFileSync(process.argv[2], Buffer.from(await r.arrayBuffer())); })',
       `http://${catalog.address}/torrents/blob.bin.torrent`, torrent]);
+    assert.equal(fetched.code, 0, `the torrent from the catalog's forward: ${fetched.stderr}`);
     await execFileAsync('transmission-edit', ['-a', `http://${tracker.address}/announce`, torrent]);
     const log = openSync(join(host, 'client.log'), 'a');
     const client = spawn(inBox[0] as string, [...inBox.slice(1), 'transmission-cli', '-g', join(host, 'config'), '-w', join(host, 'download'), '-p', '51500', '-et', '-M', torrent],
