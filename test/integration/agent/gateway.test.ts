@@ -102,9 +102,12 @@ test('the owner gives bandwidth: slivers are shaped, and show and /metrics count
     await new Promise((r) => setTimeout(r, 250));
     shaped = (JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { stats: { shaped?: Shaped } }).stats.shaped;
   }
-  await ok('sliver', 'exec', 'web', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', gatewayAddr);
+  // ping succeeds when any reply comes back: count what crossed, by its own tally (busybox: "3 packets received").
+  const pinged = await ok('sliver', 'exec', 'web', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', gatewayAddr);
+  const received = Number(/(\d+) packets received/.exec(pinged)?.[1] ?? 0);
+  assert.ok(received >= 1, pinged);
   const show = JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { stats: { shaped: Required<Shaped> } };
-  assert.ok(show.stats.shaped.up.bytes >= 3 * 98 && show.stats.shaped.down.bytes >= 3 * 98, JSON.stringify(show.stats.shaped));
+  assert.ok(show.stats.shaped.up.bytes >= received * 98 && show.stats.shaped.down.bytes >= received * 98, `${received} pings: ${JSON.stringify(show.stats.shaped)}`);
   assert.equal(show.stats.shaped.up.drops, 0);
   assert.match(await ok('sliver', 'show', 'web'), /^shaped\s+up \d+ B, 0 dropped$/m);
   const metrics = await (await fetch(`http://127.0.0.1:${gw.config.api.port}/metrics`, { headers: { authorization: `Bearer ${gw.token}` } })).text();
