@@ -227,14 +227,22 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }
   ];
 }
 
-/** Writes a slice's ssh keys to root's authorized_keys in one of its running slivers, once (an event marks it done). */
+/**
+ * The command that writes the keys on its stdin to root's authorized_keys in a sliver: aside, then
+ * renamed, so that sshd (or anyone) never reads the file half-written or empty.
+ */
+export const WRITE_SSH_KEYS: readonly string[] = [
+  '/bin/sh', '-c', 'umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys.new && mv -f /root/.ssh/authorized_keys.new /root/.ssh/authorized_keys',
+];
+
 /** Whether the sliver's event log holds an event of `type`: what each once-only set-up step leaves behind. */
 const done = (store: Store, sliverId: string, type: string): boolean => store.listEvents({ sliverId, limit: 1000 }).some((e) => e.type === type);
 
+/** Writes a slice's ssh keys to root's authorized_keys in one of its running slivers, once (an event marks it done). */
 export async function installSshKeys(slivers: Pick<SliverService, 'exec'>, store: Store, sliver: StoredSliver, keys: readonly string[]): Promise<void> {
   if (done(store, sliver.id, 'slice.ssh-keys')) return;
   const result = await slivers.exec(sliver.id, {
-    command: ['/bin/sh', '-c', 'umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys'],
+    command: [...WRITE_SSH_KEYS],
     stdin: `${keys.join('\n')}\n`,
     timeoutSec: 20,
   });

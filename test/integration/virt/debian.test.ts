@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { HearthError } from '../../../src/model/errors.js';
+import { WRITE_SSH_KEYS } from '../../../src/agent/slice-host.js';
 import { PACKAGE_CACHE, createImageStore, type ImageProgress, type ImageStore } from '../../../src/virt/images.js';
 import { DEFAULT_IDMAP } from '../../../src/virt/lxc-config.js';
 import { createLxcDriver } from '../../../src/virt/lxc.js';
@@ -137,10 +138,10 @@ describe('debian slivers', () => {
       const created = await hearth('sliver', 'create', 'deb1', '--template', 'debian', '--memory', '256');
       assert.equal(created.code, 0, `${created.stderr}\n${gw.log().slice(-2000)}`);
       const show = JSON.parse((await hearth('sliver', 'show', 'deb1', '--json')).stdout) as { id: string; address: string };
-      // As the slice keeper does it (installSshKeys): the keys to root's authorized_keys.
+      // As the slice keeper does it (installSshKeys), with its command.
       const pub = await readFile(join(keyDir, 'id.pub'), 'utf8');
       const wrote = await gw.api.request<{ exitCode: number }>('POST', `/api/v1/slivers/${show.id}/exec`, {
-        command: ['/bin/sh', '-c', 'umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys'], stdin: pub,
+        command: [...WRITE_SSH_KEYS], stdin: pub,
       });
       assert.equal(wrote.exitCode, 0);
       const port = String(20000 + Math.floor(Math.random() * 20000));
