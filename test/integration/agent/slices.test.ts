@@ -356,15 +356,9 @@ void describe(`slices on four gateways (${tag})`, () => {
     const entry = gw(3);
     await entry.stop();
     await entry.start({ HEARTH_CRASH_POINT: 'slice:reserved' });
-    await until('sd to be back in the community', async () => {
-      const rows = (await gw(0).api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
-      return rows.find((r) => r.name === entry.config.name)?.status === 'alive' ? true : undefined;
-    }, 60_000);
-    // It places from its own view: wait until it sees the others with their resources, or it refuses at once.
-    await until('sd to see four alive gateways with their resources', async () => {
-      const rows = (await entry.api.request<{ items: NodeRow[] }>('GET', '/api/v1/nodes')).items;
-      return rows.filter((r) => r.status === 'alive' && r.free !== null).length === 4 ? true : undefined;
-    }, 60_000);
+    // It places from its own view, and a host answers only a caller it sees alive: wait until every
+    // gateway sees it back (a host that still has it as left refuses it), and it sees the others' resources.
+    await everyGatewaySees('four alive gateways with sd back', (r) => r.status === 'alive' && r.free !== null, 60_000);
     const died = await entry.api.request('POST', '/api/v1/slices', { document: sign(SLICE_KINDS.create, { name: 'orphan', slivers: 2, resources: { memoryMb: 64 } }) })
       .then(() => 'it answered', (err: unknown) => (err instanceof ApiProblem ? `it refused: ${err.problem.code}: ${err.problem.detail}` : undefined));
     assert.equal(died, undefined, 'the request ends with the entry gateway, not with an answer');
