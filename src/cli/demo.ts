@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { delay } from '../kit/delay.js';
 import { recipeSize, validateRecipe, type AppRecipe } from '../model/app.js';
@@ -135,9 +135,12 @@ export async function openBridge(m: TestbedState['members'][number], dir: string
   const [command, ...args] = [...enterArgs(m.namespace), process.execPath, '-e', FORWARDER, socket, String(API_PORT_IN_GATEWAY)];
   const child: ChildProcess = spawn(command as string, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let server: Server | undefined;
+  // A browser keeps its connections (keep-alive, the live stream) open as long as it likes: closing ends them.
+  const connections = new Set<Socket>();
   const close = async (): Promise<void> => {
     child.stdin?.end();
     child.kill('SIGTERM');
+    for (const c of connections) c.destroy();
     if (server !== undefined) await new Promise<void>((resolve) => server?.close(() => resolve()));
     rmSync(socket, { force: true });
   };
@@ -154,6 +157,8 @@ export async function openBridge(m: TestbedState['members'][number], dir: string
     });
     const port = bridgePort(m.gateway);
     server = createServer((c) => {
+      connections.add(c);
+      c.once('close', () => connections.delete(c));
       const inner = createConnection(socket);
       c.on('error', () => inner.destroy());
       inner.on('error', () => c.destroy());

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
+import { within } from './until.js';
 import { testbedUp } from '../../src/testbed/controller.js';
 import { testbedDown } from '../../src/testbed/controller-down.js';
 import { runHearth } from '../../src/testbed/gateway-process.js';
@@ -66,16 +67,6 @@ export function useTestbed(init: { name: string; gateways: number; seed: number;
   };
 }
 
-/** `p`, or a rejection once `ms` have passed (the timer does not keep the process alive). */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Polls every second until `check` holds, saying what it last saw when it
  * never does. A probe that does not answer by the deadline counts as a
@@ -85,10 +76,16 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 export async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
   const deadline = performance.now() + seconds * 1000;
   let last: T | undefined;
+  let error: unknown;
   for (;;) {
-    last = await within(probe(), Math.max(1000, deadline - performance.now())).catch(() => last);
+    last = await within(probe(), Math.max(1000, deadline - performance.now())).catch((err: unknown) => {
+      error = err;
+      return last;
+    });
     if (last !== undefined && check(last)) return last;
-    if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last)}`);
+    if (performance.now() > deadline) {
+      assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last)}${error === undefined ? '' : `; last error: ${String(error)}`}`);
+    }
     await sleep(1000);
   }
 }

@@ -46,7 +46,7 @@ import type { SliceView } from '../../../src/model/slice.js';
 import { openBridge } from '../../../src/cli/demo.js';
 import { relayPathOf } from '../../../web/src/service-howto.js';
 import { eventually, useTestbed } from '../../support/testbed.js';
-import { CHROMIUM, CHROMIUM_ARGS, reportPageDeath } from '../../support/chromium.js';
+import { CHROMIUM, CHROMIUM_ARGS, closeOrKill, reportPageDeath } from '../../support/chromium.js';
 
 const GATEWAYS = [1, 2, 3];
 const tb = useTestbed({ name: 'apps', gateways: GATEWAYS.length, seed: 11, underlay: '172.25' });
@@ -176,7 +176,7 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     await images.ensure('debian');
     await images.ensure('debian', { packages: [...new Set(shipped.flatMap((r) => r.packages))] });
   });
-  after(async () => browser?.close());
+  after(async () => closeOrKill(browser, 'chromium'));
 
   void test('a deployed app runs a role on each of three gateways, and each gateway announces its sliver\'s service', async () => {
     app = JSON.parse(await hearth(1, ['app', 'deploy', RECIPE, '--gateways', '3', '--key', keyFile, '--json'])) as SliceView;

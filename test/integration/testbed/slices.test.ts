@@ -28,7 +28,8 @@ import Database from 'better-sqlite3';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { openBridge, type Bridge } from '../../../src/cli/demo.js';
 import { freePort } from '../../support/ports.js';
-import { CHROMIUM, CHROMIUM_ARGS, reportPageDeath } from '../../support/chromium.js';
+import { CHROMIUM, CHROMIUM_ARGS, closeOrKill, reportPageDeath } from '../../support/chromium.js';
+import { eventually } from '../../support/testbed.js';
 import { testbedUp } from '../../../src/testbed/controller.js';
 import { testbedDown } from '../../../src/testbed/controller-down.js';
 import { testbedHeal, testbedKill, testbedPartition, testbedRestart } from '../../../src/testbed/controller-ops.js';
@@ -64,23 +65,6 @@ async function census(slice: string, gateways: readonly number[] = GATEWAYS): Pr
   return rows.sort();
 }
 
-/** Polls until `check` holds, saying what it last saw when it never does. */
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const deadline = performance.now() + seconds * 1000;
-  let last: T | undefined;
-  let error: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (check(last)) return last;
-    } catch (err) {
-      error = err;
-    }
-    if (performance.now() > deadline) assert.fail(`never ${what} within ${seconds} s; last seen: ${JSON.stringify(last) ?? String(error)}`);
-    await sleep(1000);
-  }
-}
-
 /** How many leases a gateway's database holds now. */
 function leasesOn(n: number): number {
   const db = new Database(join(gw(n).dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
@@ -113,7 +97,7 @@ async function openPortal(n: number, userKey?: string): Promise<{ page: Page; cl
   let bridge: Bridge | undefined;
   let context: BrowserContext | undefined;
   const close = async (): Promise<void> => {
-    await context?.close();
+    if (!(await closeOrKill(context, `the context of gw${n}'s portal`))) browser = undefined;
     await bridge?.close();
     stop.abort();
   };
@@ -169,7 +153,7 @@ void describe(`slices on a testbed of five (prefix ${prefix})`, () => {
   });
 
   after(async () => {
-    await browser?.close();
+    await closeOrKill(browser, 'chromium');
     await testbedDown({ dir });
     rmSync(root, { recursive: true, force: true });
   });
