@@ -1,8 +1,9 @@
 // Keeps every slice this gateway holds at exactly N, with no coordinator.
 // Every few seconds it: gossips a digest of its slice records and pulls the
 // records of the members that hold a slice with it (its placements name
-// them, or the slices' homes do), and of one other member a round, whose
-// digest differs (anti-entropy), taking a newer
+// them, or the slices' homes do), and once of each member that comes back
+// into its view, one a round, when their digest differs (anti-entropy),
+// taking a newer
 // placement or a user's signed delete, renewal or resize it finds there (a
 // resize that shrinks the slice removes the slivers here it no longer has);
 // heals the slices it is the healer of (a holder failed or left: their
@@ -24,7 +25,7 @@ import { peerAddress, type ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
 import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
-import { SLICES_DIGEST, placementWins, sharersOf, slicesDigest, sweepPick, type RecordState } from '../cloud/slice-records.js';
+import { SLICES_DIGEST, placementWins, sharersOf, slicesDigest, stepSweep, type RecordState } from '../cloud/slice-records.js';
 import { incarnationOf, resizeOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord, StoredSliver } from '../store/store.js';
 import { SLICE_ROUTES, verifyDelete, verifyRenew, verifyResize, type HostedSlice } from './slice-host.js';
@@ -85,6 +86,9 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   const installing = new Set<string>();
   const healFailedAt = new Map<string, number>();
   let sweepRound = 0;
+  // The members owed a sweep (they came back into our view), and those alive in it last round.
+  let owed: ReadonlySet<string> = new Set();
+  let wasAlive: ReadonlySet<string> = new Set();
 
   const feed = (input: AntiEntropyInput): AntiEntropyState['pending'] => {
     const step = stepAntiEntropy(entropy, input, performance.now());
@@ -201,13 +205,16 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     community.publishDigest(SLICES_DIGEST, digest);
 
     // Pulled: the members that hold a slice with us (by our placements, or by the homes' word), and,
-    // while we hold any, one other a round (sweepPick). Nobody's records can change a gateway that
-    // holds none: were it to sweep, every placement would cost a pull from each member of the community.
+    // while we hold any, one a round of those that came back into our view (stepSweep). Nobody's
+    // records can change a gateway that holds none, nor those of a member that stayed in its view.
     const sharers = sharersOf(self, records);
     for (const m of init.coHolders?.() ?? []) if (m !== self) sharers.add(m);
     const reachable = [...view.members.values()].filter((m) => m.name !== self && m.status === 'alive' && peerAddress(m) !== null);
-    const swept = records.length === 0 ? undefined
-      : sweepPick(new Map(reachable.filter((m) => !sharers.has(m.name)).map((m) => [m.name, m.tags?.digests[SLICES_DIGEST]])), entropy.pulled, sweepRound++);
+    const alive = new Map(reachable.map((m) => [m.name, m.tags?.digests[SLICES_DIGEST]]));
+    const sweep = stepSweep({ owed, wasAlive, alive, sharers, holding: records.length > 0, pulled: entropy.pulled, round: sweepRound++ });
+    owed = sweep.owed;
+    wasAlive = new Set(alive.keys());
+    const swept = sweep.pick;
     const pullable = new Set(reachable.filter((m) => sharers.has(m.name) || m.name === swept).map((m) => m.name));
     const peers: PeerDigest[] = [...view.members.values()].filter((m) => m.name !== self).map((m) => ({
       member: m.name, digest: m.tags?.digests[SLICES_DIGEST], reachable: pullable.has(m.name),

@@ -79,14 +79,28 @@ export function sharersOf(self: string, records: readonly Pick<RecordState, 'pla
 }
 
 /**
- * One member beside the sharers, in turn (`round` counts up), among the others
- * whose digest we have not pulled: two sides of a partition that healed the
- * same slice apart may each hold a placement that names none of the other
- * side's holders, and only this brings them together (within a round per
- * member, at worst). `others` are the members' current digests, in any order.
+ * Whom a holder still owes a sweep, and the one it pulls this round beside
+ * its sharers. Two sides of a partition that healed the same slice apart may
+ * each hold a placement that names none of the other side's holders; only a
+ * member that came back into this gateway's view (not alive here last round:
+ * a healed partition, a return, this gateway's own start) can hold such a
+ * placement. So each member that comes back is owed one pull, one member a
+ * round, while this gateway holds records; one whose digest we have pulled
+ * since, or that holds none, is owed nothing. In steady state nobody is owed:
+ * a placement costs no pull from members that do not hold its slice.
+ * `alive` maps each reachable member (self aside) to its digest; `sharers`
+ * are pulled anyway and are not picked.
  */
-export function sweepPick(others: ReadonlyMap<string, string | undefined>, pulled: ReadonlyMap<string, string>, round: number): string | undefined {
-  const due = [...others].filter(([m, d]) => d !== undefined && pulled.get(m) !== d).map(([m]) => m)
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return due.length === 0 ? undefined : due[round % due.length];
+export function stepSweep(input: {
+  owed: ReadonlySet<string>; wasAlive: ReadonlySet<string>; alive: ReadonlyMap<string, string | undefined>;
+  sharers: ReadonlySet<string>; holding: boolean; pulled: ReadonlyMap<string, string>; round: number;
+}): { owed: Set<string>; pick: string | undefined } {
+  const owed = new Set<string>();
+  if (!input.holding) return { owed, pick: undefined };
+  for (const [m, digest] of input.alive) {
+    if (!input.owed.has(m) && input.wasAlive.has(m)) continue;
+    if (digest !== undefined && input.pulled.get(m) !== digest) owed.add(m);
+  }
+  const due = [...owed].filter((m) => !input.sharers.has(m)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { owed, pick: due.length === 0 ? undefined : due[input.round % due.length] };
 }

@@ -2,7 +2,9 @@
 // with slice digests in their tags, a caller that counts calls): a gateway
 // that holds no slice records pulls nobody's, however many members gossip a
 // digest it has not pulled (no placement anywhere costs it a call); one that
-// holds a record of its own alone sweeps one member a round.
+// holds a record of its own alone sweeps each member once, one a round, when
+// it starts and when a member comes back into its view, and never for a
+// member that stayed (a placement elsewhere costs it no call).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSliceKeeper } from '../../../src/agent/slice-keeper.js';
@@ -22,7 +24,8 @@ const member = (name: string, digest: string): MemberView => ({
 });
 
 function fakeKeeper(records: SliceRecord[]) {
-  const view: ViewState = { members: new Map(['gw1', 'gw2', 'gw3', 'gw4', 'gw5'].map((n, i) => [n, member(n, `d${i}`.padEnd(12, '0'))])), badTags: 0 };
+  const members = new Map(['gw1', 'gw2', 'gw3', 'gw4', 'gw5'].map((n, i) => [n, member(n, `d${i}`.padEnd(12, '0'))]));
+  const view: ViewState = { members, badTags: 0 };
   const calls: string[] = [];
   const hosting = {
     records: () => records,
@@ -42,7 +45,7 @@ function fakeKeeper(records: SliceRecord[]) {
     installKeys: async () => undefined,
     installApp: async () => undefined,
   });
-  return { keeper, calls };
+  return { keeper, calls, members };
 }
 
 test('a gateway that holds no slice records pulls nobody\'s records, however many digests it has not pulled', async () => {
@@ -61,4 +64,29 @@ test('a gateway that holds a record sweeps one other member a round, each of the
   assert.equal(calls.length, 1, 'one sweep a round');
   for (let i = 0; i < 5; i++) await keeper.tick();
   assert.deepEqual(calls.map((c) => c.split(' ')[0]).sort(), ['gw2', 'gw3', 'gw4', 'gw5'], 'each member with news once');
+});
+
+test('a holder, once swept, pulls nobody whose digest changed while it stayed; a member that failed and came back, once', async () => {
+  const record = {
+    user: 'SHA256:x', name: 'web', document: { nonce: 'n1' }, placement: { 0: 'gw1' }, version: 1, deletedAt: null, expiresAt: 2_000_000_000,
+    deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
+  } as unknown as SliceRecord;
+  const { keeper, calls, members } = fakeKeeper([record]);
+  for (let i = 0; i < 5; i++) await keeper.tick();
+  assert.equal(calls.length, 4, 'the sweep at start');
+  calls.length = 0;
+  // Slices placed elsewhere change every other member's digest.
+  const redigest = (name: string, digest: string): void => {
+    const m = members.get(name) as MemberView;
+    members.set(name, { ...m, tags: m.tags === null ? null : { ...m.tags, digests: { [SLICES_DIGEST]: digest } } });
+  };
+  for (const n of ['gw2', 'gw3', 'gw4', 'gw5']) redigest(n, `new-${n}`.padEnd(12, '0'));
+  for (let i = 0; i < 5; i++) await keeper.tick();
+  assert.equal(calls.length, 0, 'no pull for a placement of slices this gateway does not hold');
+  // gw3 fails and comes back (a partition healed): it may hold a placement of ours, so it is pulled once.
+  members.set('gw3', { ...(members.get('gw3') as MemberView), status: 'failed' });
+  await keeper.tick();
+  members.set('gw3', { ...(members.get('gw3') as MemberView), status: 'alive' });
+  for (let i = 0; i < 5; i++) await keeper.tick();
+  assert.deepEqual(calls.map((c) => c.split(' ')[0]), ['gw3']);
 });

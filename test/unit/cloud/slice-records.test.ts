@@ -4,12 +4,12 @@
 // relates records of different slices or incarnations, so merging records in
 // any order ends on the same one; slicesDigest ignores the order of records
 // and changes with any field that matters (a resize that arrives too);
-// records are pulled from the members they name and, in turn, from each
-// other member whose digest changed (sharersOf, sweepPick).
+// records are pulled from the members they name and, once, from each member
+// that came back into the view while we hold records (sharersOf, stepSweep).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { placementKey, placementWins, sharersOf, slicesDigest, sweepPick, type RecordState } from '../../../src/cloud/slice-records.js';
+import { placementKey, placementWins, sharersOf, slicesDigest, stepSweep, type RecordState } from '../../../src/cloud/slice-records.js';
 
 const record = (over: Partial<RecordState> = {}): RecordState => ({
   user: 'ann', name: 'web', incarnation: 'n1', placement: { 0: 'gw-a', 1: 'gw-b' }, version: 1, deletedAt: null, expiresAt: 1_800_000_000, resize: null, ...over,
@@ -211,20 +211,38 @@ void describe('whom to pull records from', () => {
     assert.equal(sharersOf('gw-a', []).size, 0);
   });
 
-  test('sweepPick: only members whose digest we have not pulled, and each of them in turn', () => {
-    const others = new Map<string, string | undefined>([['gw-d', 'x'], ['gw-c', 'y'], ['gw-e', undefined], ['gw-f', 'z']]);
-    const pulled = new Map([['gw-f', 'z'], ['gw-c', 'old']]);
-    // gw-e has no records, gw-f's are pulled: gw-c and gw-d remain, taken in turn.
-    assert.deepEqual([0, 1, 2, 3].map((r) => sweepPick(others, pulled, r)), ['gw-c', 'gw-d', 'gw-c', 'gw-d']);
-    assert.equal(sweepPick(others, new Map([['gw-c', 'y'], ['gw-d', 'x'], ['gw-f', 'z']]), 7), undefined);
-    assert.equal(sweepPick(new Map(), pulled, 0), undefined);
+  const sweep = (over: Partial<Parameters<typeof stepSweep>[0]> = {}): ReturnType<typeof stepSweep> => stepSweep({
+    owed: new Set(), wasAlive: new Set(), alive: new Map(), sharers: new Set(), holding: true, pulled: new Map(), round: 0, ...over,
   });
 
-  test('sweepPick: over as many rounds as members, every member with news is picked', () => {
+  test('stepSweep: members that came back are owed a pull, once their digest is news; those that stayed are not', () => {
+    const alive = new Map<string, string | undefined>([['gw-d', 'x'], ['gw-c', 'y'], ['gw-e', undefined], ['gw-f', 'z'], ['gw-g', 'w']]);
+    const pulled = new Map([['gw-f', 'z'], ['gw-c', 'old']]);
+    // gw-g stayed in the view; gw-e holds no records and gw-f's are pulled: gw-c and gw-d are owed, taken in turn.
+    const wasAlive = new Set(['gw-g']);
+    assert.deepEqual([0, 1, 2, 3].map((round) => sweep({ alive, pulled, wasAlive, round }).pick), ['gw-c', 'gw-d', 'gw-c', 'gw-d']);
+    assert.deepEqual([...sweep({ alive, pulled, wasAlive }).owed].sort(), ['gw-c', 'gw-d']);
+    // Next round, with gw-c pulled: only gw-d is still owed, though all five stayed in the view.
+    const next = sweep({ owed: new Set(['gw-c', 'gw-d']), wasAlive: new Set(alive.keys()), alive, pulled: new Map([...pulled, ['gw-c', 'y']]) });
+    assert.deepEqual([...next.owed], ['gw-d']);
+    assert.equal(next.pick, 'gw-d');
+    // A new digest of a member that stayed is nobody's news but its sharers'.
+    assert.equal(sweep({ wasAlive: new Set(alive.keys()), alive: new Map([...alive, ['gw-g', 'changed']]) }).pick, undefined);
+  });
+
+  test('stepSweep: a gateway that holds no records owes nobody; a sharer is owed but not picked (it is pulled anyway)', () => {
+    const alive = new Map<string, string | undefined>([['gw-c', 'y'], ['gw-d', 'x']]);
+    assert.deepEqual(sweep({ alive, holding: false, owed: new Set(['gw-c']) }), { owed: new Set(), pick: undefined });
+    const shared = sweep({ alive, sharers: new Set(['gw-c']) });
+    assert.deepEqual([...shared.owed].sort(), ['gw-c', 'gw-d']);
+    assert.equal(shared.pick, 'gw-d');
+  });
+
+  test('stepSweep: over as many rounds as members, every member that came back with news is picked', () => {
     fc.assert(fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.option(fc.constantFrom('a', 'b'), { nil: undefined })), fc.nat(1000), (dict, start) => {
-      const others = new Map(Object.entries(dict));
-      const due = [...others].filter(([, d]) => d !== undefined).map(([m]) => m);
-      const picked = new Set(Array.from({ length: due.length }, (_, i) => sweepPick(others, new Map(), start + i)));
+      const alive = new Map(Object.entries(dict));
+      const due = [...alive].filter(([, d]) => d !== undefined).map(([m]) => m);
+      const picked = new Set(Array.from({ length: due.length }, (_, i) => sweep({ alive, round: start + i }).pick));
       assert.deepEqual([...picked].filter((m) => m !== undefined).sort(), [...due].sort());
     }));
   });
