@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(lxc serf busybox-static debootstrap debian-archive-keyring e2fsprogs mount iproute2 nftables iputils-ping uidmap bsdutils psmisc openssh-client wireguard-go wireguard-tools chromium)
+packages=(lxc serf busybox-static debootstrap debian-archive-keyring e2fsprogs mount iproute2 nftables iputils-ping uidmap bsdutils psmisc openssh-client wireguard-go wireguard-tools chromium transmission-cli)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
