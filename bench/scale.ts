@@ -56,7 +56,7 @@ if (!Number.isInteger(N) || N < 4) throw new Error('--gateways must be an intege
 if (!['lan', 'local', 'wan'].includes(PROFILE)) throw new Error('--profile is lan, local or wan');
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const WATCHED = ['member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
+const WATCHED = ['member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
 const progress = (line: string): void => void process.stderr.write(`scale: ${line}\n`);
 const sec = (ms: number | null | undefined): string => (ms === null || ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`);
 
@@ -415,6 +415,25 @@ async function main(): Promise<void> {
     return spread;
   });
   progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
+  // Where the directory's time went, per host: when the others started the pull that
+  // brought its list, how long that pull took, and how many pulls from it failed first.
+  const pullsOf = (h: string): { startedMs: number[]; tookMs: number[]; failed: number } => {
+    const since = announced.get(h) ?? Infinity;
+    const got = gateways.filter((g) => g.name !== h).flatMap((g) => {
+      const l = g.log.lines.find((x) => x.msg === 'pulled services' && x.at >= since && x.fields['member'] === h && (x.fields['services'] as unknown[]).length > 0);
+      return l === undefined || typeof l.fields['ms'] !== 'number' ? [] : [{ end: l.at - since, took: l.fields['ms'] }];
+    });
+    const failed = gateways.reduce((n, g) => n + g.log.lines.filter((x) => x.msg === 'pulling services failed' && x.at >= since && x.fields['member'] === h).length, 0);
+    return { startedMs: got.map((p) => p.end - p.took), tookMs: got.map((p) => p.took), failed };
+  };
+  const directoryPulls = hosts.map((h) => ({ host: h, ...pullsOf(h) })).map((p) => ({
+    host: p.host, failed: p.failed,
+    startedMs: p.startedMs.length === 0 ? null : { median: median(p.startedMs), max: Math.max(...p.startedMs) },
+    tookMs: p.tookMs.length === 0 ? null : { median: median(p.tookMs), max: Math.max(...p.tookMs) },
+  }));
+  for (const p of directoryPulls) {
+    progress(`  ${p.host}: pulls started ${sec(p.startedMs?.median)} (median) / ${sec(p.startedMs?.max)} (last) after the announcement, took ${sec(p.tookMs?.median)} / ${sec(p.tookMs?.max)}; ${p.failed} failed`);
+  }
 
   // 5. Kill -9 one host (not the entry): failure seen everywhere; the slice healed; the record spread.
   const victimName = hosts.find((h) => h !== first.name) as string;
@@ -468,6 +487,7 @@ async function main(): Promise<void> {
       allStartedMs: startedAll === undefined ? null : startedAll - askedAt,
     },
     serviceDirectoryMs: directory === undefined ? null : { perHost: directory, max: Math.max(...directory) },
+    directoryPulls,
     failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },
     healing: heal === undefined ? null : {
       victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,

@@ -282,6 +282,9 @@ export function createCommunity(init: CommunityInit): Community {
         const words = serf.lastOutput().slice(-3).join(' | ');
         dispatch({ type: 'serf-crashed', delayMs: info.delayMs, failure: { kind: 'crashed', message: `serf died (${String(info.code ?? info.signal)})${words === '' ? '' : `: ${words}`}` } });
       });
+      serf.events.on('member-news', (member) => {
+        if (running === r && !r.stopping) overlay.notice(member);
+      });
       serf.events.on('ready', () => {
         if (running === r && !r.stopping) dispatch({ type: 'serf-ready' });
       });

@@ -187,14 +187,16 @@ export function createServices(init: ServicesInit): Services {
   };
 
   const pullFrom = async (member: string, digest: string): Promise<void> => {
+    const started = performance.now();
+    const ms = (): number => Math.round(performance.now() - started);
     try {
       const reply = await community().caller.call(member, { method: 'GET', path: SERVICES_PATH }, undefined, { timeoutMs: 5000 });
       const list = readAnnouncements(reply);
       pulled.set(member, list);
       feed({ type: 'pulled', member, digest });
-      log.info({ member, services: list.map((a) => `${a.sliver}/${a.name}`) }, 'pulled services');
+      log.info({ member, services: list.map((a) => `${a.sliver}/${a.name}`), ms: ms() }, 'pulled services');
     } catch (err) {
-      log.warn({ member, err: (err as Error).message }, 'pulling services failed');
+      log.warn({ member, err: (err as Error).message, ms: ms() }, 'pulling services failed');
       feed({ type: 'pull-failed', member, digest });
     }
   };

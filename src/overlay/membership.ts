@@ -1,6 +1,8 @@
 // Keeps the membership view (view.ts) current from a Serf agent: a full
 // member list on every (re)connection and every few rounds, member events
-// as they stream, and Vivaldi coordinates refreshed on a timer, a bounded
+// as they stream, the records of members Serf's log says it has news of
+// (read at once: the agent streams an event only after a quiet second),
+// and Vivaldi coordinates refreshed on a timer, a bounded
 // share of the members per round and applied as one change (one RPC per
 // member per round made every agent's work grow with N² at 100 gateways).
 // User events are handed to the caller. Nothing here decides trust policy
@@ -12,7 +14,7 @@ import type { Logger } from '../model/logger.js';
 import type { SerfRpc } from './serf-rpc.js';
 import type { SerfEvent } from './serf-records.js';
 import type { SerfCoordinate } from './serf-records.js';
-import { EMPTY_VIEW, applyEvent, applySnapshot, withCoordinates, type ViewState } from './view.js';
+import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, withCoordinates, type ViewState } from './view.js';
 
 export interface MembershipInit {
   rpc: SerfRpc;
@@ -29,6 +31,8 @@ export interface MembershipInit {
   onUserEvent?: (name: string, payload: Uint8Array) => void;
   /** Called after every change of the view. */
   onChange?: (view: ViewState) => void;
+  /** How long news of members gathers before their records are read in one call; default 100 ms. */
+  noticeSettleMs?: number;
 }
 
 export interface Membership {
@@ -37,7 +41,11 @@ export interface Membership {
   stop(): Promise<void>;
   /** Read the whole member list again now. */
   refresh(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Serf has news of this member (its log said so): read its record soon, before the event streams. */
+  notice(member: string): void;
 }
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const MEMBER_EVENTS = 'member-join,member-leave,member-failed,member-update,member-reap,user';
 
@@ -94,6 +102,39 @@ export function createMembership(init: MembershipInit): Membership {
     } finally {
       if (--listsInFlight === 0) lastEvent.clear();
     }
+  };
+
+  /** Members with news not yet read; one read at a time, each for all the news gathered. */
+  const noticed = new Set<string>();
+  let noticeTimer: NodeJS.Timeout | undefined;
+  let reading = false;
+
+  const readNoticed = async (): Promise<void> => {
+    noticeTimer = undefined;
+    if (stopped || reading || noticed.size === 0 || !rpc.isConnected) return;
+    const names = [...noticed];
+    noticed.clear();
+    reading = true;
+    const asked = applied;
+    listsInFlight++;
+    try {
+      const members = await rpc.membersFiltered({ name: `(?:${names.map(escapeRegExp).join('|')})` });
+      const newer = new Set([...lastEvent].filter(([, at]) => at > asked).map(([name]) => name));
+      set(applyMembers(view, members, newer));
+    } catch (err) {
+      // The event stream and the periodic list still bring the change.
+      log.debug({ members: names, err: (err as Error).message }, 'reading members with news failed');
+    } finally {
+      if (--listsInFlight === 0) lastEvent.clear();
+      reading = false;
+      if (noticed.size > 0) scheduleRead();
+    }
+  };
+
+  const scheduleRead = (): void => {
+    if (noticeTimer !== undefined || stopped) return;
+    noticeTimer = setTimeout(() => void readNoticed(), init.noticeSettleMs ?? 100);
+    noticeTimer.unref();
   };
 
   /** Where the round-robin over the other members' coordinates stands. */
@@ -153,10 +194,18 @@ export function createMembership(init: MembershipInit): Membership {
     async stop() {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
+      if (noticeTimer !== undefined) clearTimeout(noticeTimer);
+      noticeTimer = undefined;
+      noticed.clear();
       rpc.events.off('connected', onConnected);
       await unsubscribe?.().catch(() => undefined);
       unsubscribe = undefined;
     },
     refresh,
+    notice(member) {
+      if (stopped) return;
+      noticed.add(member);
+      if (!reading) scheduleRead();
+    },
   };
 }

@@ -18,7 +18,7 @@ import { realTimers, type Timers } from '../kit/timers.js';
 import { HearthError } from '../model/errors.js';
 import { buildSerfAgentFiles, type SerfAgentConfigInit } from './serf-agent-config.js';
 import { silentLogger, type Logger } from '../model/logger.js';
-import { parseSerfLogLine } from './serf-log.js';
+import { memberNewsIn, parseSerfLogLine } from './serf-log.js';
 import { createSerfRpc } from './serf-rpc.js';
 
 export interface SerfAgentInit extends SerfAgentConfigInit {
@@ -50,6 +50,8 @@ export type SerfAgentEvents = {
   restart: [info: SerfExitInfo & { count: number; delayMs: number }];
   /** The process ended for good (stopped, or left on its own). */
   exit: [info: SerfExitInfo];
+  /** Serf printed that it learnt a change of this member (before its agent streams the event). */
+  'member-news': [member: string];
 };
 
 export interface SerfAgent {
@@ -163,6 +165,8 @@ export function createSerfAgent(init: SerfAgentInit): SerfAgent {
       recentOutput.push(parsed.text);
       if (recentOutput.length > 20) recentOutput.shift();
       log[parsed.level]({ serfPid: pid, node: init.nodeName }, `serf: ${parsed.text}`);
+      const member = memberNewsIn(parsed.text);
+      if (member !== undefined) events.emit('member-news', member);
     });
   }
 

@@ -19,3 +19,14 @@ export function parseSerfLogLine(line: string): { level: SerfLogLevel; text: str
     tag === 'WARN' ? 'warn' : tag === 'ERR' || tag === 'ERROR' ? 'error' : tag === 'INFO' ? 'info' : 'debug';
   return { level, text: m[2] ?? '' };
 }
+
+/**
+ * The member a Serf log line reports news of, e.g.
+ * `serf: EventMemberFailed: gw7 10.0.0.7` or `serf: EventMemberUpdate: gw7`.
+ * Serf prints these when it learns the change; its agent streams the event
+ * only after coalescing (quiet for 1 s, at most 3 s), so the line is the
+ * earlier word.
+ */
+export function memberNewsIn(text: string): string | undefined {
+  return /^serf: EventMember(?:Join|Leave|Failed|Update|Reap): (\S+)/.exec(text)?.[1];
+}

@@ -27,6 +27,8 @@ export interface SerfOverlay extends OverlayPort {
   stop(): Promise<void>;
   /** Read the whole member list again now. */
   refresh(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Serf has news of this member: read its record now rather than when the event streams. */
+  notice(member: string): void;
   /** Sends this gateway's tags to Serf if they changed since the last time. */
   publish(): Promise<void>;
 }
@@ -114,6 +116,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
       await membership.stop();
     },
     refresh: (opts) => membership.refresh(opts),
+    notice: (member) => membership.notice(member),
     publish,
   };
 }

@@ -67,13 +67,18 @@ export function applySnapshot(state: ViewState, members: readonly SerfMember[], 
 /** Apply one member event; user events and queries leave the view as it is. */
 export function applyEvent(state: ViewState, event: SerfEvent): ViewState {
   if (event.type === 'user' || event.type === 'query') return state;
+  if (event.type !== 'member-reap') return applyMembers(state, event.members);
+  const next = new Map(state.members);
+  for (const m of event.members) next.delete(m.name);
+  return { members: next, badTags: state.badTags };
+}
+
+/** Apply these members' records as read (a part of the list), except those in `newer`; the others are kept. */
+export function applyMembers(state: ViewState, members: readonly SerfMember[], newer: ReadonlySet<string> = new Set()): ViewState {
   const next = new Map(state.members);
   let badTags = state.badTags;
-  for (const m of event.members) {
-    if (event.type === 'member-reap') {
-      next.delete(m.name);
-      continue;
-    }
+  for (const m of members) {
+    if (newer.has(m.name)) continue;
     const { view, bad } = fromSerf(m, next.get(m.name));
     next.set(m.name, view);
     if (bad) badTags++;

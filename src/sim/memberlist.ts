@@ -62,28 +62,30 @@ export const PROFILE_CONFIGS = { lan: LAN_CONFIG, wan: WAN_CONFIG } as const;
 export type GossipProfile = keyof typeof PROFILE_CONFIGS;
 
 /**
- * When a gateway's agent sees a change its Serf learnt of. Two ways:
+ * When a gateway's agent sees a change its Serf learnt of. Three ways:
+ * - Serf's log: Serf prints `EventMemberJoin|Leave|Failed|Update: NAME` the
+ *   moment it learns the change; hearth's supervisor reads the line and the
+ *   membership reads that member's record at once, after gathering news for
+ *   `noticeMs` (100 ms) into one call;
  * - the event stream, coalesced: Serf's `agent` command sets CoalescePeriod
- *   3 s and QuiescentPeriod 1 s for member events (join, leave, failure, a
- *   tag update) and has no option to change them, so an event is handed on
- *   once no other came for 1 s, and at most 3 s after the first of a burst;
- * - the whole member list, which hearth's membership reads again every 10 s
- *   (every 5th 2 s coordinate round): a change is seen at the next reading,
- *   at a phase that differs per gateway.
- * Whichever comes first. Bursts of other members' events, which stretch the
- * coalescing towards 3 s, are not modelled: an event is taken to be alone.
+ *   3 s and QuiescentPeriod 1 s for member events, with no option to change
+ *   them, so an event is handed on once no other came for 1 s: always after
+ *   the log's word, so it no longer counts here (until session 13 it was
+ *   the first way, and added 1 s to every figure);
+ * - the whole member list, read again every 10 s (every 5th 2 s coordinate
+ *   round), at a phase that differs per gateway.
+ * Whichever comes first.
  */
 export interface AgentEvents {
-  quiescentMs: number;
-  coalesceMs: number;
+  noticeMs: number;
   refreshMs: number;
 }
 
-export const SERF_AGENT_EVENTS: AgentEvents = { quiescentMs: 1000, coalesceMs: 3000, refreshMs: 10_000 };
+export const SERF_AGENT_EVENTS: AgentEvents = { noticeMs: 100, refreshMs: 10_000 };
 
 /** When a gateway's agent sees a change its Serf learnt at `learntMs`; `u` (uniform in [0, 1)) is the phase of its member-list reading. */
 export function agentSeesAt(events: AgentEvents, learntMs: number, u: number): number {
-  return learntMs + Math.min(events.quiescentMs, u * events.refreshMs);
+  return learntMs + Math.min(events.noticeMs, u * events.refreshMs);
 }
 
 /** One-way delay (base plus uniform jitter) and the chance a message is lost. */

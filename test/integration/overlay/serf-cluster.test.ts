@@ -35,10 +35,13 @@ describe('serf agents joined into a community', () => {
     assert.deepEqual(seenByC.find((m) => m.name === b.name)?.tags, { idx: '1' });
   });
 
-  test('a tag change on one agent reaches the others', async (t) => {
+  test('a tag change on one agent reaches the others, and the other\'s supervisor reads the news in its Serf\'s log', async (t) => {
     const [a, b] = await startCluster(t, 2);
     assert.ok(a && b);
+    const news: string[] = [];
+    b.agent.events.on('member-news', (member) => news.push(member));
     await a.rpc.tags({ set: { cpu: '2' } });
+    await eventually('b\'s Serf to print news of a', async () => (news.includes(a.name) ? true : undefined));
     await eventually('b to see a\'s new tag', async () => {
       const tags = (await b.rpc.members()).find((m) => m.name === a.name)?.tags;
       return tags?.['cpu'] === '2' ? tags : undefined;

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createMembership } from '../../../src/overlay/membership.js';
 import type { SerfRpc } from '../../../src/overlay/serf-rpc.js';
 import type { SerfEvent, SerfMember } from '../../../src/overlay/serf-records.js';
@@ -22,6 +23,10 @@ function fakeRpc(initial: SerfMember[]) {
   let handler: ((e: SerfEvent) => void) | undefined;
   let answer: ((m: SerfMember[]) => void) | undefined;
   let hold = false;
+  let answerFiltered: (() => void) | undefined;
+  /** What Serf holds now, as members-filtered reads it. */
+  let current = initial;
+  const filters: string[] = [];
   const coordinateCalls: string[] = [];
   const rpc = {
     events: new EventEmitter(),
@@ -31,6 +36,13 @@ function fakeRpc(initial: SerfMember[]) {
       return async () => undefined;
     },
     members: async () => hold ? new Promise<SerfMember[]>((resolve) => { answer = resolve; }) : initial,
+    // Serf anchors the name expression as ^EXPR$ (command/agent/ipc.go); RE2 and JS agree on what we send.
+    membersFiltered: async (filter: { name?: string }) => {
+      filters.push(filter.name ?? '');
+      const re = new RegExp(`^${filter.name ?? '.*'}$`);
+      const list = current.filter((m) => re.test(m.name));
+      return hold ? new Promise<SerfMember[]>((resolve) => { answerFiltered = () => resolve(list); }) : list;
+    },
     getCoordinate: async (name: string) => {
       coordinateCalls.push(name);
       return { vec: [coordinateCalls.length / 1000, 0], height: 0, adjustment: 0, error: 0.5 };
@@ -42,6 +54,9 @@ function fakeRpc(initial: SerfMember[]) {
     emit: (e: SerfEvent) => handler?.(e),
     holdLists: () => { hold = true; },
     answerList: (m: SerfMember[]) => answer?.(m),
+    answerFiltered: () => answerFiltered?.(),
+    filters,
+    serfHolds: (m: SerfMember[]) => { current = m; },
   };
 }
 
@@ -67,6 +82,46 @@ test('a member list asked for before a failure event arrives after it and does n
     await next;
     assert.equal(membership.view.members.get('gw2')?.status, 'alive');
     assert.equal(membership.view.members.has('gw3'), false);
+  } finally {
+    await membership.stop();
+  }
+});
+
+test('news of members in Serf\'s log: their records are read at once, gathered into one call, without waiting for the event', async () => {
+  const fake = fakeRpc([member('gw1'), member('gw2'), member('gw3'), member('g.4')]);
+  const membership = createMembership({ rpc: fake.rpc, log: quiet, self: 'gw1', coordinateIntervalMs: 3_600_000, noticeSettleMs: 5 });
+  await membership.start();
+  try {
+    fake.serfHolds([member('gw1'), member('gw2', 'failed'), member('gw3', 'left'), member('g.4'), member('gx4', 'failed'), member('gw5')]);
+    membership.notice('gw2');
+    membership.notice('gw3');
+    membership.notice('g.4');
+    membership.notice('gw5');
+    await delay(40);
+    assert.deepEqual(fake.filters, ['(?:gw2|gw3|g\\.4|gw5)'], 'one read for the news gathered, names taken literally');
+    assert.equal(membership.view.members.get('gw2')?.status, 'failed');
+    assert.equal(membership.view.members.get('gw3')?.status, 'left');
+    assert.equal(membership.view.members.get('gw5')?.status, 'alive', 'a member Serf just learnt of is added');
+    assert.equal(membership.view.members.has('gx4'), false, 'a member without news is left to the list and the events');
+    assert.equal(membership.view.members.get('gw1')?.status, 'alive');
+  } finally {
+    await membership.stop();
+  }
+});
+
+test('a read of members with news that was asked for before their event does not undo the event', async () => {
+  const fake = fakeRpc([member('gw1'), member('gw2')]);
+  const membership = createMembership({ rpc: fake.rpc, log: quiet, self: 'gw1', coordinateIntervalMs: 3_600_000, noticeSettleMs: 1 });
+  await membership.start();
+  try {
+    fake.holdLists();
+    membership.notice('gw2');
+    await delay(20);
+    assert.equal(fake.filters.length, 1, 'the read is under way');
+    fake.emit({ type: 'member-failed', members: [member('gw2', 'failed')] });
+    fake.answerFiltered();
+    await delay(20);
+    assert.equal(membership.view.members.get('gw2')?.status, 'failed', 'the older read did not revive gw2');
   } finally {
     await membership.stop();
   }
