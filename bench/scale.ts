@@ -18,9 +18,9 @@
 // Times come from the agents' own logs and stores (one clock), read
 // incrementally, so watching a hundred agents costs little CPU.
 // Run after `npm run build` (root not needed; serf on PATH):
-//   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local] [--settle 20]
+//   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local] [--settle 20] [--keep-logs]
 //     [--node-options '…' (default the testbed's AGENT_NODE_FLAGS; --node-options= for none)] [--json]
-// Everything (processes, temp dir) is removed on exit, Ctrl-C included.
+// Everything (processes, temp dir) is removed on exit, Ctrl-C included; --keep-logs keeps the temp dir.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,8 @@ const { values } = parseArgs({
     'join-concurrency': { type: 'string', default: '4' },
     'node-options': { type: 'string', default: AGENT_NODE_FLAGS.join(' ') },
     json: { type: 'boolean', default: false },
+    /** Keep the gateways' data directories (their logs) after the run, to read where the time went. */
+    'keep-logs': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.gateways);
@@ -103,7 +105,8 @@ function cleanup(): void {
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (values['keep-logs']) process.stderr.write(`scale: the gateways' logs are kept in ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {

@@ -6,7 +6,7 @@
 // Must never: accept a malformed id, or forget a revocation while this
 // gateway stays in the community.
 
-import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
+import { EMPTY_ANTI_ENTROPY, PULL_TIMEOUT_MS, stepAntiEntropy, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import { REVOCATIONS_PATH, readRevocationList, revocationsDigest, revokedIdOf } from '../cloud/revocations.js';
 import type { PeerCaller } from '../peer/caller.js';
 import type { PeerRoute } from '../peer/router.js';
@@ -80,7 +80,7 @@ export function createRevocations(init: RevocationsInit): Revocations {
       const pulls = feed({ type: 'tick', mine: revocationsDigest(ids), peers });
       await Promise.all(pulls.map(async ({ member, digest }) => {
         try {
-          const reply = await caller.call(member, { method: 'GET', path: REVOCATIONS_PATH }, undefined, { timeoutMs: 5000 });
+          const reply = await caller.call(member, { method: 'GET', path: REVOCATIONS_PATH }, undefined, { timeoutMs: PULL_TIMEOUT_MS });
           for (const r of readRevocationList(reply)) learn(r.id, r.name);
           feed({ type: 'pulled', member, digest });
         } catch (err) {

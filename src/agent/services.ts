@@ -13,7 +13,7 @@ import { request } from 'node:http';
 import { createRounds } from '../kit/rounds.js';
 import type { Logger } from '../model/logger.js';
 import { UNCHECKED, stepHealth, type HealthState, type ServiceCheck } from '../model/service.js';
-import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
+import { EMPTY_ANTI_ENTROPY, PULL_TIMEOUT_MS, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import {
   SERVICES_DIGEST, SERVICES_PATH, listDirectory, readAnnouncements, servicesDigest,
   type Announcement, type DirectoryEntry, type DirectoryQuery,
@@ -190,7 +190,7 @@ export function createServices(init: ServicesInit): Services {
     const started = performance.now();
     const ms = (): number => Math.round(performance.now() - started);
     try {
-      const reply = await community().caller.call(member, { method: 'GET', path: SERVICES_PATH }, undefined, { timeoutMs: 5000 });
+      const reply = await community().caller.call(member, { method: 'GET', path: SERVICES_PATH }, undefined, { timeoutMs: PULL_TIMEOUT_MS });
       const list = readAnnouncements(reply);
       pulled.set(member, list);
       feed({ type: 'pulled', member, digest });

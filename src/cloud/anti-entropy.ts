@@ -44,6 +44,15 @@ export interface AntiEntropyOptions {
   maxRetryMs: number;
 }
 
+/**
+ * How long one pull may take. Nobody waits on a pull, and one given up is
+ * asked again from the start (a new TLS handshake on a member that was busy
+ * already), so it waits long: at 100 gateways on one machine every gateway
+ * pulls a new service's host at once, and with 5 s nearly all of them gave
+ * up and asked again 2 s later (BENCHMARKS.md, session 13).
+ */
+export const PULL_TIMEOUT_MS = 20_000;
+
 export const DEFAULT_ANTI_ENTROPY: AntiEntropyOptions = { maxInFlight: 2, retryMs: 2_000, maxRetryMs: 60_000 };
 
 export const EMPTY_ANTI_ENTROPY: AntiEntropyState = { pulled: new Map(), pending: new Map(), failures: new Map() };

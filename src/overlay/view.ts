@@ -39,7 +39,20 @@ function fromSerf(m: SerfMember, previous: MemberView | undefined): { view: Memb
     coordinate: previous?.coordinate ?? null,
   };
   const bad = !decoded.ok && previous?.tagError !== view.tagError;
+  // Read again unchanged (an event after the record was read, a list every 10 s): the very same entry.
+  if (previous !== undefined && sameMember(previous, view)) return { view: previous, bad };
   return { view, bad };
+}
+
+function sameMember(a: MemberView, b: MemberView): boolean {
+  return a.serfAddr === b.serfAddr && a.status === b.status && a.tagError === b.tagError &&
+    JSON.stringify(a.tags) === JSON.stringify(b.tags);
+}
+
+/** The view as built, or the very same state when no entry changed: listeners hear of changes only. */
+function unlessSame(state: ViewState, next: Map<string, MemberView>, badTags: number): ViewState {
+  if (badTags === state.badTags && next.size === state.members.size && [...next].every(([name, m]) => state.members.get(name) === m)) return state;
+  return { members: next, badTags };
 }
 
 /**
@@ -61,7 +74,7 @@ export function applySnapshot(state: ViewState, members: readonly SerfMember[], 
     const kept = state.members.get(name);
     if (kept !== undefined) next.set(name, kept);
   }
-  return { members: next, badTags };
+  return unlessSame(state, next, badTags);
 }
 
 /** Apply one member event; user events and queries leave the view as it is. */
@@ -83,7 +96,7 @@ export function applyMembers(state: ViewState, members: readonly SerfMember[], n
     next.set(m.name, view);
     if (bad) badTags++;
   }
-  return { members: next, badTags };
+  return unlessSame(state, next, badTags);
 }
 
 /** The view with the members' coordinates as read; the same state when none changed. */

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_VIEW, applyEvent, applySnapshot, fingerprintOf, memberByFingerprint, nodeRows, withCoordinates } from '../../../src/overlay/view.js';
+import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, fingerprintOf, memberByFingerprint, nodeRows, withCoordinates } from '../../../src/overlay/view.js';
 import { encodeTags } from '../../../src/overlay/tags.js';
 import type { SerfMember } from '../../../src/overlay/serf-records.js';
 
@@ -42,6 +42,21 @@ test('coordinates read again unchanged leave the very same view, so no change is
   const moved = withCoordinates(v, new Map([['gw1', { ...coordinate, vec: [0.013, 0.005] }]]));
   assert.notEqual(moved, v);
   assert.deepEqual(moved.members.get('gw1')?.coordinate?.vec, [0.013, 0.005]);
+});
+
+test('a record read again unchanged (the event after the log\'s word, the 10 s list) leaves the very same view', () => {
+  const coordinate = { vec: [0.012, 0.005], height: 0.001, adjustment: 0, error: 0.2 };
+  const v = withCoordinates(applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), member('gw2', 'b')]), new Map([['gw2', coordinate]]));
+  assert.equal(applyMembers(v, [member('gw2', 'b')]), v);
+  assert.equal(applyEvent(v, { type: 'member-update', members: [member('gw2', 'b')] }), v);
+  assert.equal(applySnapshot(v, [member('gw2', 'b'), member('gw1', 'a')]), v);
+  const failed = applyMembers(v, [member('gw2', 'b', 'failed')]);
+  assert.notEqual(failed, v);
+  assert.equal(failed.members.get('gw2')?.status, 'failed');
+  assert.deepEqual(failed.members.get('gw2')?.coordinate, coordinate, 'the coordinate is kept');
+  assert.equal(failed.members.get('gw1'), v.members.get('gw1'), 'a member not read is kept as it was');
+  assert.notEqual(applyMembers(v, [member('gw2', 'c')]), v, 'new tags are a change');
+  assert.notEqual(applySnapshot(v, [member('gw1', 'a')]), v, 'a member missing from the list is a change');
 });
 
 test('a member list asked for before an event does not undo it', () => {
