@@ -235,7 +235,7 @@ export function createCommunity(init: CommunityInit): Community {
    * Brings up Serf, its RPC, the membership view and the peer server, or
    * throws having taken down whatever of them it had started.
    */
-  const startOverlay = async (state: CommunityFile, encryptKey?: string, opts: { joinSeedsAtStart: boolean } = { joinSeedsAtStart: true }): Promise<Running> => {
+  const startOverlay = async (state: CommunityFile, encryptKey?: string): Promise<Running> => {
     await mkdir(serfDir, { recursive: true, mode: 0o700 });
     const rpcAddress = `127.0.0.1:${config.community.rpcPort}`;
     const serfLog = log.child({ part: 'serf' });
@@ -252,9 +252,7 @@ export function createCommunity(init: CommunityInit): Community {
       tags: encodeTags({ ...tags(), digests: Object.fromEntries(digests) }),
       profile: config.community.profile,
       timing: config.community.timing ?? COMMUNITY_LINK_TIMING,
-      // A restarted gateway's Serf rejoins through the seeds it remembered. A first join is made
-      // over RPC once the membership listens, so the joiner sees the others as soon as they see it.
-      ...(state.seeds.length === 0 || !opts.joinSeedsAtStart ? {} : { join: state.seeds }),
+      ...(state.seeds.length === 0 ? {} : { join: state.seeds }),
       configFile: join(serfDir, 'config.json'),
       ...(config.community.serfBinary === undefined ? {} : { binary: config.community.serfBinary }),
       log: serfLog,
@@ -463,7 +461,7 @@ export function createCommunity(init: CommunityInit): Community {
     await writeFileState(state);
     let r: Running | undefined;
     try {
-      r = await startOverlay(state, encryptKey, { joinSeedsAtStart: join === undefined });
+      r = await startOverlay(state, encryptKey);
       await join?.(r);
     } catch (err) {
       if (r !== undefined) await stopOverlay(r).catch(() => undefined);
