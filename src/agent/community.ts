@@ -127,17 +127,6 @@ function addressOf(overlay: SerfOverlay, name: string): string | undefined {
   return m === undefined || m.status !== 'alive' ? undefined : (peerAddress(m) ?? undefined);
 }
 
-/**
- * A join is one push-pull with the seeds. Gateways that join in the same
- * second miss each other's join rumor (it spread before the other was a
- * member to send it to) and learn of each other only when some gossip round
- * happens to pick them, or at memberlist's periodic push-pull (30 s and
- * more): at 100 gateways joining 4 at once that left the full view waiting
- * on them (BENCHMARKS.md, session 13). One more push-pull with the seeds,
- * once they know the others of the moment, closes it.
- */
-const SYNC_AGAIN_AFTER_JOIN_MS = 2000;
-
 const notIn = (): HearthError => new HearthError('not_in_community', 'this gateway is not in a community; create one or join with an invite');
 
 export function createCommunity(init: CommunityInit): Community {
@@ -518,14 +507,6 @@ export function createCommunity(init: CommunityInit): Community {
         await joinWithRetry(joining.rpc, invite.addresses);
         await joining.overlay.refresh();
       });
-      const syncAgain = setTimeout(() => {
-        if (running !== r || r.stopping) return;
-        r.rpc.join(invite.addresses, false).then(
-          (contacted) => log.info({ contacted }, 'synced with the seeds again after joining'),
-          (err: unknown) => log.debug({ err: (err as Error).message }, 'syncing with the seeds again failed'),
-        );
-      }, SYNC_AGAIN_AFTER_JOIN_MS);
-      syncAgain.unref();
       // The issuer signed the token; seeing its id among the members shows the token came from inside.
       const issuerSeen = [...r.overlay.view().members.values()].some((m) => m.tags?.id === invite.issuer);
       store.appendEvent(null, 'community.joined', { name: invite.community, issuer: invite.issuer, issuerSeen });
