@@ -301,9 +301,10 @@ export function createCommunity(init: CommunityInit): Community {
         noteBlocked();
       }, 2000);
       r.publishTimer.unref();
-      // Serf started with these tags; this only catches up on digests set meanwhile. A busy Serf may time
-      // out broadcasting it ("timeout waiting for update broadcast") with the gateway in the community all
-      // the same: the timer above publishes again, and failing the join for it would tell the owner a lie.
+      // Serf started with these tags; this only catches up on digests set meanwhile. A Serf that did not
+      // send the update within its broadcast timeout has set it all the same (publish counts that as done);
+      // any other failure is published again by the timer above: failing the join for it would tell the
+      // owner a lie.
       await overlay.publish().catch(warn('publishing tags failed; publishing again in 2 s'));
       log.info({ community: state.name, bind: config.community.bind, peer: `${config.peer.host}:${config.peer.port}` }, 'in the community');
       return r;

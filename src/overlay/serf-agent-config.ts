@@ -137,6 +137,11 @@ export function buildSerfAgentFiles(init: SerfAgentConfigInit): SerfAgentFiles {
     rpc_auth: init.rpcAuthKey,
     profile: init.profile ?? 'lan',
     log_level: init.logLevel ?? 'info',
+    // How long a tags call waits for its update to be gossiped out (Serf's default 5 s, its least
+    // 1 s). Serf answers one client's requests in order, so while a tags call waits, the
+    // membership's reads on the same connection wait too: at 20 gateways a new service's digest
+    // left its host 5 s late, queued behind the wait of the tags change before it.
+    broadcast_timeout: '1s',
     // Our stop sends SIGINT, which must be a graceful leave so peers see 'left', not 'failed'.
     skip_leave_on_interrupt: false,
     leave_on_terminate: false,

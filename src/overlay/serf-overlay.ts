@@ -33,6 +33,10 @@ export interface SerfOverlay extends OverlayPort {
   publish(): Promise<void>;
 }
 
+/** Serf's answer when a tags update is set but not yet sent within its broadcast timeout. */
+const isBroadcastWait = (err: unknown): boolean =>
+  err instanceof HearthError && err.extra['serfError'] === 'timeout waiting for update broadcast';
+
 export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
   const { rpc, log } = init;
   const onError = (err: unknown): void => log.warn({ err: (err as Error).message }, 'an overlay listener failed');
@@ -48,7 +52,13 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     if (JSON.stringify(encoded) === JSON.stringify(last) || !rpc.isConnected) return;
     // A tag that is no longer there (the last digest dropped) must be deleted, not left as it was.
     const gone = (last === undefined ? OPTIONAL_TAG_KEYS : Object.keys(last)).filter((k) => !(k in encoded));
-    await rpc.tags({ set: encoded, ...(gone.length === 0 ? {} : { delete: gone }) });
+    try {
+      await rpc.tags({ set: encoded, ...(gone.length === 0 ? {} : { delete: gone }) });
+    } catch (err) {
+      // Serf set the tags (and its tags file) and gossips them; it only stopped waiting for the
+      // first sends. Setting them again would gossip a second update for nothing.
+      if (!isBroadcastWait(err)) throw err;
+    }
     last = encoded;
   };
 

@@ -49,6 +49,7 @@ describe('serf agent config', () => {
       tags: { role: 'gateway' },
       profile: 'wan',
       log_level: 'info',
+      broadcast_timeout: '1s',
       skip_leave_on_interrupt: false,
       leave_on_terminate: false,
       rejoin_after_leave: true,
