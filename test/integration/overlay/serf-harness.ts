@@ -39,10 +39,22 @@ export type TestAgentOptions = Partial<Omit<SerfAgentInit, 'nodeName' | 'bindAdd
   prefix?: string;
   /** Options that name files in the agent's temp dir. */
   inDir?: (dir: string) => Partial<SerfAgentInit>;
+  /** Gossip in the clear, for a test about an agent without the key. */
+  plain?: boolean;
 };
 
+/**
+ * The key of every agent this test process starts, unless it is given its
+ * own or told to be plain. Test files run at once on one loopback: a Serf
+ * keeps trying to reach members it saw fail (every 30 s), and when another
+ * file's agent binds a port one of them had, two unencrypted test
+ * communities merge (the likely cause of one CI failure, where a member of
+ * a community of three did not see exactly those three alive).
+ */
+const PROCESS_KEY = randomBytes(32).toString('base64');
+
 export async function startTestAgent(t: Cleanup, options: TestAgentOptions = {}): Promise<TestAgent> {
-  const { host = '127.0.0.1', prefix = 'serf', inDir, ...rest } = options;
+  const { host = '127.0.0.1', prefix = 'serf', inDir, plain = false, ...rest } = options;
   const name = `${prefix}-${uniqueSuffix()}`;
   const dir = await mkdtemp(join(tmpdir(), `hearth-${name}-`));
   // One hook, undone in reverse: client, then process, then files.
@@ -56,7 +68,10 @@ export async function startTestAgent(t: Cleanup, options: TestAgentOptions = {})
   for (let attempt = 1; ; attempt++) {
     const bindAddress = formatHostPort({ host, port: await freePort(host) });
     const rpcAddress = formatHostPort({ host, port: await freePort(host) });
+    const own = { ...rest, ...inDir?.(dir) };
+    const keyed = plain || own.encryptKey !== undefined || own.keyringFile !== undefined;
     const agent = createSerfAgent({
+      ...(keyed ? {} : { encryptKey: PROCESS_KEY }),
       nodeName: name,
       bindAddress,
       rpcAddress,
@@ -66,8 +81,7 @@ export async function startTestAgent(t: Cleanup, options: TestAgentOptions = {})
       profile: 'local',
       restart: { initialDelayMs: 100, maxDelayMs: 1_000 },
       stopTimeoutMs: 5_000,
-      ...rest,
-      ...inDir?.(dir),
+      ...own,
     });
     // Registered before start so a half-started agent is still killed.
     undo.push(() => agent.stop());

@@ -63,7 +63,7 @@ describe('an encrypted serf community', () => {
   test('an agent without the community key cannot join, nor can one with another key', async (t) => {
     const key = newKey();
     const [a, b] = await startEncryptedPair(t, key);
-    const plain = await startTestAgent(t, { prefix: 'plain' });
+    const plain = await startTestAgent(t, { prefix: 'plain', plain: true });
     const stranger = await startTestAgent(t, { prefix: 'stranger', encryptKey: newKey() });
 
     await assert.rejects(plain.rpc.join([a.bindAddress], false));

@@ -98,7 +98,7 @@ describe('serf rpc against a real agent', () => {
     const stats = await a.rpc.stats();
     assert.equal(stats['agent']?.['name'], a.name);
     assert.equal(stats['serf']?.['members'], '1');
-    assert.equal(stats['serf']?.['encrypted'], 'false');
+    assert.equal(stats['serf']?.['encrypted'], 'true', 'the harness keys its agents');
   });
 
   test('an agent bound to IPv6 loopback serves the RPC and gossips on ::1', async (t) => {
