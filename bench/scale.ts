@@ -429,11 +429,11 @@ async function main(): Promise<void> {
     const failed = gateways.reduce((n, g) => n + g.log.lines.filter((x) => x.msg === 'pulling services failed' && x.at >= since && x.fields['member'] === h).length, 0);
     return { startedMs: got.map((p) => p.end - p.took), tookMs: got.map((p) => p.took), failed };
   };
-  const directoryPulls = hosts.map((h) => ({ host: h, ...pullsOf(h) })).map((p) => ({
-    host: p.host, failed: p.failed,
-    startedMs: p.startedMs.length === 0 ? null : { median: median(p.startedMs), max: Math.max(...p.startedMs) },
-    tookMs: p.tookMs.length === 0 ? null : { median: median(p.tookMs), max: Math.max(...p.tookMs) },
-  }));
+  const medianMax = (xs: number[]): { median: number; max: number } | null => (xs.length === 0 ? null : { median: median(xs), max: Math.max(...xs) });
+  const directoryPulls = hosts.map((h) => {
+    const p = pullsOf(h);
+    return { host: h, failed: p.failed, startedMs: medianMax(p.startedMs), tookMs: medianMax(p.tookMs) };
+  });
   for (const p of directoryPulls) {
     progress(`  ${p.host}: pulls started ${sec(p.startedMs?.median)} (median) / ${sec(p.startedMs?.max)} (last) after the announcement, took ${sec(p.tookMs?.median)} / ${sec(p.tookMs?.max)}; ${p.failed} failed`);
   }

@@ -12,8 +12,7 @@
 
 import type { Logger } from '../model/logger.js';
 import type { SerfRpc } from './serf-rpc.js';
-import type { SerfEvent } from './serf-records.js';
-import type { SerfCoordinate } from './serf-records.js';
+import type { SerfCoordinate, SerfEvent, SerfMember } from './serf-records.js';
 import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, withCoordinates, type ViewState } from './view.js';
 
 export interface MembershipInit {
@@ -92,17 +91,26 @@ export function createMembership(init: MembershipInit): Membership {
     set(applyEvent(view, event));
   };
 
-  const refresh = async (opts: { signal?: AbortSignal } = {}): Promise<void> => {
+  /**
+   * Reads members from Serf and applies them; a member that had an event
+   * applied while the read was under way keeps the event's state.
+   */
+  const readApplying = async (
+    read: () => Promise<SerfMember[]>,
+    apply: (state: ViewState, members: readonly SerfMember[], newer: ReadonlySet<string>) => ViewState,
+  ): Promise<void> => {
     const asked = applied;
     listsInFlight++;
     try {
-      const members = await rpc.members(opts);
+      const members = await read();
       const newer = new Set([...lastEvent].filter(([, at]) => at > asked).map(([name]) => name));
-      set(applySnapshot(view, members, newer));
+      set(apply(view, members, newer));
     } finally {
       if (--listsInFlight === 0) lastEvent.clear();
     }
   };
+
+  const refresh = (opts: { signal?: AbortSignal } = {}): Promise<void> => readApplying(() => rpc.members(opts), applySnapshot);
 
   /** Members with news not yet read; one read at a time, each for all the news gathered. */
   const noticed = new Set<string>();
@@ -115,18 +123,14 @@ export function createMembership(init: MembershipInit): Membership {
     const names = [...noticed];
     noticed.clear();
     reading = true;
-    const asked = applied;
-    listsInFlight++;
     try {
-      const members = await rpc.membersFiltered({ name: `(?:${names.map(escapeRegExp).join('|')})` });
-      const newer = new Set([...lastEvent].filter(([, at]) => at > asked).map(([name]) => name));
-      set(applyMembers(view, members, newer));
+      await readApplying(() => rpc.membersFiltered({ name: `(?:${names.map(escapeRegExp).join('|')})` }), applyMembers);
     } catch (err) {
       // The event stream and the periodic list still bring the change.
       log.debug({ members: names, err: (err as Error).message }, 'reading members with news failed');
     } finally {
-      if (--listsInFlight === 0) lastEvent.clear();
       reading = false;
+      // News that came during the read is read next.
       if (noticed.size > 0) scheduleRead();
     }
   };
@@ -205,7 +209,7 @@ export function createMembership(init: MembershipInit): Membership {
     notice(member) {
       if (stopped) return;
       noticed.add(member);
-      if (!reading) scheduleRead();
+      scheduleRead();
     },
   };
 }
