@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import { createMembership } from '../../../src/overlay/membership.js';
+import { until } from '../../support/until.js';
 import type { SerfRpc } from '../../../src/overlay/serf-rpc.js';
 import type { SerfEvent, SerfMember } from '../../../src/overlay/serf-records.js';
 import { silentLogger as quiet } from '../../../src/model/logger.js';
@@ -97,7 +97,7 @@ test('news of members in Serf\'s log: their records are read at once, gathered i
     membership.notice('gw3');
     membership.notice('g.4');
     membership.notice('gw5');
-    await delay(40);
+    await until('the read of the members with news is applied', async () => (membership.view.members.has('gw5') ? true : undefined), 5_000, 5);
     assert.deepEqual(fake.filters, ['(?:gw2|gw3|g\\.4|gw5)'], 'one read for the news gathered, names taken literally');
     assert.equal(membership.view.members.get('gw2')?.status, 'failed');
     assert.equal(membership.view.members.get('gw3')?.status, 'left');
@@ -116,11 +116,12 @@ test('a read of members with news that was asked for before their event does not
   try {
     fake.holdLists();
     membership.notice('gw2');
-    await delay(20);
+    await until('the read is under way', async () => (fake.filters.length > 0 ? true : undefined), 5_000, 5);
     assert.equal(fake.filters.length, 1, 'the read is under way');
     fake.emit({ type: 'member-failed', members: [member('gw2', 'failed')] });
     fake.answerFiltered();
-    await delay(20);
+    // The answer is applied in microtasks, all run before the next turn of the loop.
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(membership.view.members.get('gw2')?.status, 'failed', 'the older read did not revive gw2');
   } finally {
     await membership.stop();
