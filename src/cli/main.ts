@@ -8,12 +8,10 @@ import { createApiClient, ApiProblem, type ApiClient } from './client.js';
 import type { BandwidthContribution, Sliver, SliverStats } from '../api/schemas.js';
 import { printTable, waitForSliver } from './output.js';
 import { initDataDir, loadConfig, readOwnerToken, resolveDataDir, VIRT_DRIVERS, type VirtDriverName } from '../agent/config.js';
-import { communityCheck, runDoctor, type Check, type CommunityReport } from '../agent/doctor.js';
-import { runAgent } from '../agent/run.js';
-import { runDemo } from './demo.js';
+import type { Check, CommunityReport } from '../agent/doctor.js';
 import { DEMO_APPS } from './demo-plan.js';
 import { LINK_PROFILES } from '../testbed/profiles.js';
-import { DEFAULT_TESTBED_DIR } from '../testbed/state.js';
+import { DEFAULT_TESTBED_DIR } from '../testbed/defaults.js';
 import { registerTestbedCommands } from './testbed.js';
 import { registerUserCommands } from './user.js';
 import { registerSliceCommands, userSigner } from './slice.js';
@@ -123,6 +121,8 @@ program.command('init')
 program.command('agent')
   .description('run the gateway agent until SIGTERM or SIGINT')
   .action(async (_o: unknown, cmd: Command) => {
+    // The agent, the doctor and the demo are loaded by their verbs: every other command starts without them.
+    const { runAgent } = await import('../agent/run.js');
     await runAgent({ dataDir: resolveDataDir(globals(cmd).dataDir) });
   });
 
@@ -130,8 +130,9 @@ program.command('doctor')
   .description('check that this box can host slivers, and say how to fix what is missing')
   .option('--json', 'machine-readable output')
   .action(async (_o: unknown, cmd: Command) => {
+    const { communityCheck, runDoctor } = await import('../agent/doctor.js');
     const checks = await runDoctor(resolveDataDir(globals(cmd).dataDir));
-    checks.push(await askCommunity(cmd));
+    checks.push(await askCommunity(cmd, communityCheck));
     emit(cmd, checks, () => {
       for (const c of checks) {
         console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
@@ -142,7 +143,7 @@ program.command('doctor')
   });
 
 /** The doctor's community line, from the running agent; a stopped agent is said so, not failed. */
-async function askCommunity(cmd: Command): Promise<Check> {
+async function askCommunity(cmd: Command, communityCheck: (report: CommunityReport | null) => Check): Promise<Check> {
   try {
     return communityCheck(await (await client(cmd)).request<CommunityReport>('GET', '/api/v1/community'));
   } catch (err) {
@@ -428,6 +429,7 @@ program.command('demo')
   .option('--no-apps', 'deploy no app')
   .option('--dir <dir>', "the testbed's dir (default: the testbed's, so hearth testbed verbs need no --dir)", DEFAULT_TESTBED_DIR)
   .action(async (o: { gateways: number; link: string; apps: string | false; dir: string }) => {
+    const { runDemo } = await import('./demo.js');
     await runDemo(o);
   });
 

@@ -5,12 +5,13 @@
 
 import type { Command } from 'commander';
 import { HearthError } from '../model/errors.js';
-import { MAX_TESTBED_GATEWAYS, parseSubnet, testbedUp } from '../testbed/controller.js';
-import { testbedDown } from '../testbed/controller-down.js';
-import { testbedExec, testbedHeal, testbedKill, testbedPartition, testbedRestart, testbedStatus } from '../testbed/controller-ops.js';
+import { DEFAULT_TESTBED_DIR, MAX_TESTBED_GATEWAYS } from '../testbed/defaults.js';
 import { LINK_PROFILES } from '../testbed/profiles.js';
-import { DEFAULT_TESTBED_DIR } from '../testbed/state.js';
 import { printTable } from './output.js';
+
+// The testbed's code is loaded by the verb that runs, not by every `hearth` command.
+const loadController = (): Promise<typeof import('../testbed/controller.js')> => import('../testbed/controller.js');
+const loadOps = (): Promise<typeof import('../testbed/controller-ops.js')> => import('../testbed/controller-ops.js');
 
 interface TestbedOpts {
   dir: string;
@@ -83,6 +84,7 @@ export function registerTestbedCommands(program: Command): void {
     .action(action(async (o: TestbedOpts & { gateways: number; link: string; seed: number; prefix: string; underlay: string; port: number }) => {
       const { signal, done } = interruptible();
       try {
+        const { testbedUp, parseSubnet } = await loadController();
         const { state, timings } = await testbedUp({
           gateways: o.gateways, link: o.link, seed: o.seed, dir: o.dir, prefix: o.prefix,
           underlay: parseSubnet(o.underlay), port: o.port, signal, progress,
@@ -102,6 +104,7 @@ export function registerTestbedCommands(program: Command): void {
     .description('delete the slivers, stop the agents and the emulator, remove the namespaces, links and data dirs')
     .option('--json', 'machine-readable output')
     .action(action(async (o: TestbedOpts) => {
+      const { testbedDown } = await import('../testbed/controller-down.js');
       const result = await testbedDown({ dir: o.dir, progress });
       emit(o.json, result, () => {
         if (!result.wasUp) console.log(`no testbed is up in ${result.dir}; nothing to do`);
@@ -115,7 +118,7 @@ export function registerTestbedCommands(program: Command): void {
     .description("each gateway's agent and how many members it sees alive")
     .option('--json', 'machine-readable output')
     .action(action(async (o: TestbedOpts) => {
-      const status = await testbedStatus({ dir: o.dir });
+      const status = await (await loadOps()).testbedStatus({ dir: o.dir });
       emit(o.json, status, () => {
         console.log(`testbed in ${status.dir}: ${status.gateways.length} gateways, ${status.profile} links, community "${status.community ?? '-'}", link emulator ${status.emulator.running ? 'running' : 'NOT RUNNING'}`);
         printTable(['GATEWAY', 'ADDRESS', 'AGENT', 'SEES ALIVE'], status.gateways.map((g) => [
@@ -128,14 +131,14 @@ export function registerTestbedCommands(program: Command): void {
   withDir(testbed.command('exec <gateway> <command...>'))
     .description("run a command in a gateway's namespace with HEARTH_DATA_DIR set (put it after --); `hearth` means this hearth")
     .action(action(async (gateway: string, command: string[], o: TestbedOpts) => {
-      process.exitCode = await testbedExec(gateway, command, { dir: o.dir });
+      process.exitCode = await (await loadOps()).testbedExec(gateway, command, { dir: o.dir });
     }));
 
   withDir(testbed.command('kill <gateway>'))
     .description("SIGKILL a gateway's agent, as a crash would")
     .option('--json', 'machine-readable output')
     .action(action(async (gateway: string, o: TestbedOpts) => {
-      const result = await testbedKill(gateway, { dir: o.dir, progress });
+      const result = await (await loadOps()).testbedKill(gateway, { dir: o.dir, progress });
       emit(o.json, result, () => console.log(result.killed ? `${result.gateway}: agent (pid ${result.pid ?? '-'}) killed` : `${result.gateway}: the agent was not running`));
     }));
 
@@ -145,7 +148,7 @@ export function registerTestbedCommands(program: Command): void {
     .action(action(async (gateway: string, o: TestbedOpts) => {
       const { signal, done } = interruptible();
       try {
-        const result = await testbedRestart(gateway, { dir: o.dir, signal, progress });
+        const result = await (await loadOps()).testbedRestart(gateway, { dir: o.dir, signal, progress });
         emit(o.json, result, () => console.log(`${result.gateway}: agent running (pid ${result.pid})`));
       } finally {
         done();
@@ -156,7 +159,7 @@ export function registerTestbedCommands(program: Command): void {
     .description('cut the network into groups, e.g. gw1,gw2/gw3,gw4 (gateways in no group form one more)')
     .option('--json', 'machine-readable output')
     .action(action(async (spec: string, o: TestbedOpts) => {
-      const result = await testbedPartition(spec, { dir: o.dir });
+      const result = await (await loadOps()).testbedPartition(spec, { dir: o.dir });
       emit(o.json, result, () => console.log(`partitioned: ${result.groups.map((g) => g.join(',')).join(' / ')}`));
     }));
 
@@ -164,7 +167,7 @@ export function registerTestbedCommands(program: Command): void {
     .description('remove any partition')
     .option('--json', 'machine-readable output')
     .action(action(async (o: TestbedOpts) => {
-      await testbedHeal({ dir: o.dir });
+      await (await loadOps()).testbedHeal({ dir: o.dir });
       emit(o.json, { healed: true }, () => console.log('healed: every gateway reaches every other'));
     }));
 }

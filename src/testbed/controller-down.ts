@@ -16,7 +16,8 @@ import { stopLinkEmulator } from './linkemu-process.js';
 import { mapBounded } from './map-bounded.js';
 import { teardownTestbedNetwork } from './netns.js';
 import { isOurProcess } from './processes.js';
-import { DEFAULT_TESTBED_DIR, readTestbedState, removeTestbedState, writeTestbedState } from './state.js';
+import { DEFAULT_TESTBED_DIR } from './defaults.js';
+import { readTestbedState, removeTestbedState, writeTestbedState } from './state.js';
 import type { TestbedGatewayState, TestbedState } from './state.js';
 
 export interface TestbedDownInit {

@@ -14,7 +14,8 @@ import type { LinkEmulatorStats } from './linkemu.js';
 import { mapBounded } from './map-bounded.js';
 import { enterArgs } from './netns.js';
 import { isOurProcess } from './processes.js';
-import { DEFAULT_TESTBED_DIR, memberOf, requireTestbedState, writeTestbedState } from './state.js';
+import { DEFAULT_TESTBED_DIR } from './defaults.js';
+import { memberOf, requireTestbedState, writeTestbedState } from './state.js';
 import type { TestbedGatewayState, TestbedState } from './state.js';
 
 export interface TestbedOpInit {

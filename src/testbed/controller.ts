@@ -22,10 +22,10 @@ import { spawnLinkEmulator } from './linkemu-process.js';
 import { mapBounded } from './map-bounded.js';
 import { createTestbedNetwork, runIp, testbedNames } from './netns.js';
 import { getLinkProfile } from './profiles.js';
-import { DEFAULT_TESTBED_DIR, readTestbedState, writeTestbedState } from './state.js';
+import { DEFAULT_TESTBED_DIR, MAX_TESTBED_GATEWAYS } from './defaults.js';
+import { readTestbedState, writeTestbedState } from './state.js';
 import type { TestbedState } from './state.js';
 
-export const MAX_TESTBED_GATEWAYS = 200;
 export const COMMUNITY_NAME = 'testbed';
 /** Inside every gateway's namespace the ports are the same; only the addresses differ. */
 export const TESTBED_PORTS = { api: 7470, peer: 7471, serf: 7946 } as const;

@@ -13,8 +13,6 @@ import { Value } from '@sinclair/typebox/value';
 import { writeFileAtomicSync } from '../kit/atomic-write.js';
 import { HearthError } from '../model/errors.js';
 
-export const DEFAULT_TESTBED_DIR = '/var/lib/hearth-testbed';
-
 const Subnet = Type.Object({ network: Type.String(), prefixLength: Type.Integer() });
 
 const GatewayState = Type.Object({
