@@ -83,7 +83,7 @@ export function applyEvent(state: ViewState, event: SerfEvent): ViewState {
   if (event.type !== 'member-reap') return applyMembers(state, event.members);
   const next = new Map(state.members);
   for (const m of event.members) next.delete(m.name);
-  return { members: next, badTags: state.badTags };
+  return unlessSame(state, next, state.badTags);
 }
 
 /** Apply these members' records as read (a part of the list), except those in `newer`; the others are kept. */

@@ -84,6 +84,7 @@ test('failure, leave and reap change the status, then remove the member', () => 
   assert.equal(v.members.get('gw2')?.status, 'left');
   v = applyEvent(v, { type: 'member-reap', members: [member('gw2', 'b', 'left')] });
   assert.equal(v.members.has('gw2'), false);
+  assert.equal(applyEvent(v, { type: 'member-reap', members: [member('gw2', 'b', 'left')] }), v, 'reaping a member already gone is no change');
 });
 
 test('trust: only live, non-revoked members with that fingerprint', () => {
