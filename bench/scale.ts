@@ -11,14 +11,19 @@
 //  - service directory: a service of the slice (check none) from its
 //    gateway's "service announced" until every other gateway pulled it
 //    (the `sv` tag's gossip, then a pull over the peer API);
+//  - load: --slices more slices of 3 (default 50), each asked of another
+//    entry gateway, a few at once: placed or refused, how the slivers
+//    spread over the gateways (max / mean);
 //  - healing: one host of the slice is killed; the failure seen by the
 //    healer, "slice healed", the moved sliver started on its new host, and
-//    the record: the other surviving holder takes the new placement;
+//    the record: the other surviving holder takes the new placement; and
+//    every slice of the load that had a sliver there, healed and running;
 //  - memory per gateway (agent + its serf): USS and PSS from smaps_rollup.
 // Times come from the agents' own logs and stores (one clock), read
 // incrementally, so watching a hundred agents costs little CPU.
 // Run after `npm run build` (root not needed; serf on PATH):
-//   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local] [--settle 20] [--keep-logs]
+//   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local|wan] [--settle 20] [--keep-logs]
+//     [--slices 50] [--slice-concurrency 4]
 //     [--node-options '…' (default the testbed's AGENT_NODE_FLAGS; --node-options= for none)] [--json]
 // Everything (processes, temp dir) is removed on exit, Ctrl-C included; --keep-logs keeps the temp dir.
 
@@ -42,6 +47,9 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '10' },
     profile: { type: 'string', default: 'lan' },
     settle: { type: 'string', default: '20' },
+    /** Slices of 3 placed after the first one, each asked of another gateway, before the kill: the load the heal must carry. */
+    slices: { type: 'string', default: '50' },
+    'slice-concurrency': { type: 'string', default: '4' },
     'join-concurrency': { type: 'string', default: '4' },
     'node-options': { type: 'string', default: AGENT_NODE_FLAGS.join(' ') },
     json: { type: 'boolean', default: false },
@@ -54,6 +62,10 @@ const BATCH = Number(values.batch);
 const PROFILE = values.profile as 'lan' | 'local' | 'wan';
 const SETTLE_SEC = Number(values.settle);
 const JOIN_CONCURRENCY = Number(values['join-concurrency']);
+const LOAD_SLICES = Number(values.slices);
+const SLICE_CONCURRENCY = Number(values['slice-concurrency']);
+if (!Number.isInteger(LOAD_SLICES) || LOAD_SLICES < 0) throw new Error('--slices must be a whole number');
+if (!Number.isInteger(SLICE_CONCURRENCY) || SLICE_CONCURRENCY < 1) throw new Error('--slice-concurrency must be a positive integer');
 if (!Number.isInteger(N) || N < 4) throw new Error('--gateways must be an integer of at least 4 (a slice of 3 and one to kill)');
 if (!['lan', 'local', 'wan'].includes(PROFILE)) throw new Error('--profile is lan, local or wan');
 
@@ -180,6 +192,8 @@ async function bounded<T, R>(items: readonly T[], limit: number, fn: (item: T) =
   return out;
 }
 
+const medianMax = (xs: number[]): { median: number; max: number } | null => (xs.length === 0 ? null : { median: median(xs), max: Math.max(...xs) });
+
 const readAll = (): void => {
   for (const g of gateways) if (!g.killed) g.log.read();
 };
@@ -225,11 +239,20 @@ function falseFailures(from: number, killed: ReadonlySet<string>): number {
     && l.fields['status'] === 'failed' && !killed.has(String(l.fields['member']))).length, 0);
 }
 
-function sliverStarted(g: Gateway, sliverName: string, after: number): number | undefined {
+/** When each sliver `g` started since `after` first started there, by name, from its events. */
+function sliversStartedSince(g: Gateway, after: number): Map<string, number> {
   const iso = new Date(after).toISOString();
-  const rows = withDb(g, (db) => db.prepare("SELECT at, detail FROM events WHERE type = 'sliver.started' AND at >= ?").all(iso) as { at: string; detail: string }[]) ?? [];
-  const hit = rows.find((r) => (JSON.parse(r.detail) as { name?: unknown }).name === sliverName);
-  return hit === undefined ? undefined : Date.parse(hit.at);
+  const rows = withDb(g, (db) => db.prepare("SELECT at, detail FROM events WHERE type = 'sliver.started' AND at >= ? ORDER BY at").all(iso) as { at: string; detail: string }[]) ?? [];
+  const started = new Map<string, number>();
+  for (const r of rows) {
+    const name = (JSON.parse(r.detail) as { name?: unknown }).name;
+    if (typeof name === 'string' && !started.has(name)) started.set(name, Date.parse(r.at));
+  }
+  return started;
+}
+
+function sliverStarted(g: Gateway, sliverName: string, after: number): number | undefined {
+  return sliversStartedSince(g, after).get(sliverName);
 }
 
 /** CPU used by the agents and by their serfs over `ms`, from /proc/PID/stat, and how busy the whole machine was. */
@@ -378,17 +401,23 @@ async function main(): Promise<void> {
   const servicesFile = join(user, 'services.json');
   writeFileSync(servicesFile, JSON.stringify([{ name: 'web', type: 'http', port: 80, check: { kind: 'none' } }]));
   const sliceName = 'sc-slice';
+  /** A slice of 3 asked of `entry` as the user (`hearth slice create --no-wait --json`). */
+  const createSlice = async (entry: Gateway, name: string, extra: string[]): Promise<SliceView> => {
+    const created = await run(process.execPath, [CLI, '--data-dir', user, 'slice', 'create', name, '-n', '3', '--memory', '128', ...extra, '--key', keyFile, '--no-wait', '--json'], {
+      // As a user: no owner token (the data dir is the user's own, empty), so reads are signed with the key.
+      env: { ...withoutHearthEnv(), HEARTH_API: `http://127.0.0.1:${entry.apiPort}` },
+    }).catch((err: unknown) => {
+      throw new Error(`hearth slice create ${name} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+    });
+    const v = JSON.parse(created.stdout) as SliceView;
+    const on = v.slivers.map((s) => s.gateway).filter((g): g is string => g !== null);
+    if (on.length !== 3) throw new Error(`slice ${name} was placed on ${on.length} gateways: ${created.stdout.slice(0, 400)}`);
+    return v;
+  };
   const askedAt = Date.now();
-  const created = await run(process.execPath, [CLI, '--data-dir', user, 'slice', 'create', sliceName, '-n', '3', '--memory', '128', '--services', servicesFile, '--key', keyFile, '--no-wait', '--json'], {
-    // As a user: no owner token (the data dir is the user's own, empty), so reads are signed with the key.
-    env: { ...withoutHearthEnv(), HEARTH_API: `http://127.0.0.1:${first.apiPort}` },
-  }).catch((err: unknown) => {
-    throw new Error(`hearth slice create failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
-  });
+  const view = await createSlice(first, sliceName, ['--services', servicesFile]);
   const answeredAt = Date.now();
-  const view = JSON.parse(created.stdout) as SliceView;
-  const hosts = view.slivers.map((s) => s.gateway).filter((g): g is string => g !== null);
-  if (hosts.length !== 3) throw new Error(`the slice was placed on ${hosts.length} gateways: ${created.stdout.slice(0, 400)}`);
+  const hosts = view.slivers.map((s) => s.gateway as string);
   const byName = new Map(gateways.map((g) => [g.name, g]));
   const sliverNames = view.slivers.map((s) => `${sliceName}-${s.index}`);
   const startedAll = await until(60_000, 250, () => {
@@ -429,7 +458,6 @@ async function main(): Promise<void> {
     const failed = gateways.reduce((n, g) => n + g.log.lines.filter((x) => x.msg === 'pulling services failed' && x.at >= since && x.fields['member'] === h).length, 0);
     return { startedMs: got.map((p) => p.end - p.took), tookMs: got.map((p) => p.took), failed };
   };
-  const medianMax = (xs: number[]): { median: number; max: number } | null => (xs.length === 0 ? null : { median: median(xs), max: Math.max(...xs) });
   const directoryPulls = hosts.map((h) => {
     const p = pullsOf(h);
     return { host: h, failed: p.failed, startedMs: medianMax(p.startedMs), tookMs: medianMax(p.tookMs) };
@@ -438,11 +466,61 @@ async function main(): Promise<void> {
     progress(`  ${p.host}: pulls started ${sec(p.startedMs?.median)} (median) / ${sec(p.startedMs?.max)} (last) after the announcement, took ${sec(p.tookMs?.median)} / ${sec(p.tookMs?.max)}; ${p.failed} failed`);
   }
 
-  // 5. Kill -9 one host (not the entry): failure seen everywhere; the slice healed; the record spread.
-  const victimName = hosts.find((h) => h !== first.name) as string;
+  // 4b. The load: more slices of 3, each asked of the next gateway in turn (never only the first), a few at once.
+  const loadAskedAt = Date.now();
+  type Asked = { name: string; entry: string; askedAt: number; answeredMs: number };
+  const load = await bounded(Array.from({ length: LOAD_SLICES }, (_, i) => i), SLICE_CONCURRENCY, async (i): Promise<Asked & ({ placement: Map<number, string> } | { error: string })> => {
+    const name = `ld-${String(i + 1).padStart(3, '0')}`;
+    const entry = gateways[(i + 1) % N] as Gateway;
+    const t = Date.now();
+    try {
+      const v = await createSlice(entry, name, []);
+      return { name, entry: entry.name, askedAt: t, answeredMs: Date.now() - t, placement: new Map(v.slivers.map((s) => [s.index, s.gateway as string])) };
+    } catch (err) {
+      progress(`load: ${(err as Error).message.slice(0, 300)}`);
+      return { name, entry: entry.name, askedAt: t, answeredMs: Date.now() - t, error: (err as Error).message.slice(0, 300) };
+    }
+  });
+  const loadTookMs = Date.now() - loadAskedAt;
+  const placedLoad = load.flatMap((l) => ('placement' in l ? [l] : []));
+  // Every placed sliver running on its host, from the hosts' events (one read per host per poll).
+  const loadStarted = await until(120_000, 1000, () => {
+    const started = new Map(gateways.filter((g) => !g.killed).map((g) => [g.name, sliversStartedSince(g, loadAskedAt)]));
+    const ts = placedLoad.map((l) => [...l.placement].map(([i, h]) => started.get(h)?.get(`${l.name}-${i}`)));
+    return ts.flat().every((t) => t !== undefined) ? ts.map((row) => Math.max(...(row as number[]))) : undefined;
+  });
+  readAll();
+  const placedLines = placedLoad.flatMap((l) => {
+    const line = (byName.get(l.entry) as Gateway).log.lines.find((x) => x.msg === 'slice placed' && x.fields['slice'] === l.name);
+    return line === undefined ? [] : [{ at: line.at - l.askedAt, took: typeof line.fields['ms'] === 'number' ? line.fields['ms'] : undefined }];
+  });
+  const loadPlacedMs = placedLines.map((p) => p.at);
+  // How long the entry itself took, from the request's arrival (the rest is the CLI's start and signing, and the way there).
+  const loadEntryMs = placedLines.flatMap((p) => (p.took === undefined ? [] : [p.took]));
+  // How the slivers spread: slivers per gateway over every slice placed so far (the first one too).
+  const perGateway = new Map(gateways.map((g) => [g.name, 0]));
+  for (const h of [...hosts, ...placedLoad.flatMap((l) => [...l.placement.values()])]) perGateway.set(h, (perGateway.get(h) ?? 0) + 1);
+  const counts = [...perGateway.values()];
+  const spread = { maxPerGateway: Math.max(...counts), meanPerGateway: Number((counts.reduce((a, b) => a + b, 0) / N).toFixed(2)), gatewaysWithNone: counts.filter((c) => c === 0).length };
+  const loadFigures = {
+    asked: LOAD_SLICES, placed: placedLoad.length, refused: load.filter((l) => 'error' in l).map((l) => `${l.name}: ${'error' in l ? l.error : ''}`),
+    tookMs: loadTookMs, cliAnsweredMs: medianMax(placedLoad.map((l) => l.answeredMs)), placedMs: medianMax(loadPlacedMs), entryPlacingMs: medianMax(loadEntryMs),
+    allStartedMs: loadStarted === undefined ? null : medianMax(loadStarted.map((t, i) => t - (placedLoad[i] as { askedAt: number }).askedAt)),
+    spread,
+  };
+  if (LOAD_SLICES > 0) {
+    progress(`load: ${placedLoad.length}/${LOAD_SLICES} slices of 3 placed in ${sec(loadTookMs)} (${SLICE_CONCURRENCY} at once); CLI answered ${sec(loadFigures.cliAnsweredMs?.median)} median / ${sec(loadFigures.cliAnsweredMs?.max)} max, placed ${sec(loadFigures.placedMs?.median)} / ${sec(loadFigures.placedMs?.max)} (the entry's own part ${sec(loadFigures.entryPlacingMs?.median)} / ${sec(loadFigures.entryPlacingMs?.max)}), all started ${loadStarted === undefined ? 'not within 120 s' : `${sec(loadFigures.allStartedMs?.median)} / ${sec(loadFigures.allStartedMs?.max)}`}`);
+    progress(`load: slivers per gateway max ${spread.maxPerGateway}, mean ${spread.meanPerGateway} (max/mean ${(spread.maxPerGateway / spread.meanPerGateway).toFixed(2)}); ${spread.gatewaysWithNone} gateways hold none`);
+  }
+
+  // 5. Kill -9 one host of the first slice (not the entry; of those, the one holding the most of the load):
+  // failure seen everywhere; the slices healed; the first slice's record spread.
+  const victimName = hosts.filter((h) => h !== first.name).sort((a, b) => (perGateway.get(b) ?? 0) - (perGateway.get(a) ?? 0))[0] as string;
   const victim = byName.get(victimName) as Gateway;
   const lostIndex = view.slivers.find((s) => s.gateway === victimName)?.index as number;
   const survivors = gateways.filter((g) => g !== victim);
+  // The load's slices that lose a sliver with it.
+  const lost = placedLoad.flatMap((l) => [...l.placement].filter(([, h]) => h === victimName).map(([i]) => ({ slice: l.name, index: i })));
   readAll();
   const killedAt = Date.now();
   process.kill(victim.pid as number, 'SIGKILL');
@@ -473,6 +551,36 @@ async function main(): Promise<void> {
     });
     record = took === undefined ? null : took - heal.healedAt;
   }
+  // Each lost sliver of the load: its slice's first "slice healed" naming a new host for it, and that sliver running there.
+  const lostHealed = new Map<string, { healedMs: number; runningMs?: number; healers: number }>();
+  await until(120_000, 1000, () => {
+    readAll();
+    const startedOn = new Map<string, Map<string, number>>();
+    for (const x of lost) {
+      const key = `${x.slice}-${x.index}`;
+      if (lostHealed.get(key)?.runningMs !== undefined) continue;
+      const heals = survivors.flatMap((g) => g.log.lines.filter((l) => l.msg === 'slice healed' && l.at >= killedAt && l.fields['slice'] === x.slice
+        && ((l.fields['indexes'] ?? []) as unknown[]).includes(x.index)));
+      const firstHeal = heals.sort((a, b) => a.at - b.at)[0];
+      if (firstHeal === undefined) continue;
+      const newHost = ((firstHeal.fields['placement'] ?? {}) as Record<string, string>)[String(x.index)];
+      const g = newHost === undefined ? undefined : byName.get(newHost);
+      if (g !== undefined && !startedOn.has(g.name)) startedOn.set(g.name, sliversStartedSince(g, killedAt));
+      const running = g === undefined ? undefined : startedOn.get(g.name)?.get(key);
+      lostHealed.set(key, { healedMs: firstHeal.at - killedAt, healers: heals.length, ...(running === undefined ? {} : { runningMs: running - killedAt }) });
+    }
+    return lost.every((x) => lostHealed.get(`${x.slice}-${x.index}`)?.runningMs !== undefined) ? true : undefined;
+  });
+  const lostFigures = {
+    slivers: lost.length, healed: lostHealed.size,
+    running: [...lostHealed.values()].filter((h) => h.runningMs !== undefined).length,
+    healedMs: medianMax([...lostHealed.values()].map((h) => h.healedMs)),
+    runningMs: medianMax([...lostHealed.values()].flatMap((h) => (h.runningMs === undefined ? [] : [h.runningMs]))),
+    healedMoreThanOnce: [...lostHealed.values()].filter((h) => h.healers > 1).length,
+  };
+  if (lost.length > 0) {
+    progress(`the load's ${lost.length} slivers on ${victimName}: ${lostFigures.healed} healed (median ${sec(lostFigures.healedMs?.median)}, last ${sec(lostFigures.healedMs?.max)} after the kill), ${lostFigures.running} running again (median ${sec(lostFigures.runningMs?.median)}, last ${sec(lostFigures.runningMs?.max)}); ${lostFigures.healedMoreThanOnce} healed by more than one gateway`);
+  }
   const healerSaw = heal === undefined ? undefined : failedAt(heal.healer, victimName, killedAt);
   progress(heal === undefined ? 'the slice was not healed within 120 s'
     : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after`);
@@ -491,6 +599,8 @@ async function main(): Promise<void> {
     },
     serviceDirectoryMs: directory === undefined ? null : { perHost: directory, max: Math.max(...directory) },
     directoryPulls,
+    load: loadFigures,
+    loadHealing: lostFigures,
     failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },
     healing: heal === undefined ? null : {
       victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,
@@ -510,6 +620,11 @@ async function main(): Promise<void> {
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],
+      [`load: slices of 3 placed / asked (${SLICE_CONCURRENCY} at once)`, `${placedLoad.length} / ${LOAD_SLICES} in ${sec(loadTookMs)}`],
+      ['load: CLI answered / placed / all started, median (max)', `${sec(loadFigures.cliAnsweredMs?.median)} (${sec(loadFigures.cliAnsweredMs?.max)}) / ${sec(loadFigures.placedMs?.median)} (${sec(loadFigures.placedMs?.max)}) / ${sec(loadFigures.allStartedMs?.median)} (${sec(loadFigures.allStartedMs?.max)})`],
+      ["load: the entry's own part of placing, median (max)", `${sec(loadFigures.entryPlacingMs?.median)} (${sec(loadFigures.entryPlacingMs?.max)})`],
+      ['load: slivers per gateway max / mean, gateways with none', `${spread.maxPerGateway} / ${spread.meanPerGateway}, ${spread.gatewaysWithNone}`],
+      ['load: slivers lost with the victim, healed / running again, median (max)', `${lost.length}: ${sec(lostFigures.healedMs?.median)} (${sec(lostFigures.healedMs?.max)}) / ${sec(lostFigures.runningMs?.median)} (${sec(lostFigures.runningMs?.max)})`],
       ['healing: healer saw / healed / running again', heal === undefined ? 'not within 120 s' : `${sec(result.healing?.healerSawFailureMs)} / ${sec(result.healing?.healedMs)} / ${sec(result.healing?.runningAgainMs)}`],
       ['record to the other holder after healing', sec(record)],
       ['memory/gateway USS median / max', `${memory.gatewayUssMb.median} / ${memory.gatewayUssMb.max} MB (agent ${memory.agentUssMb.median}, serf ${memory.serfUssMb.median})`],

@@ -326,6 +326,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
 
   return {
     async create(document) {
+      const startedMs = performance.now();
       const now = nowSec();
       const v = verifyDocument(document, { now, kind: SLICE_KINDS.create });
       if (!v.ok) throw new HearthError(v.fault, v.reason);
@@ -342,7 +343,7 @@ export function createSliceService(init: SliceServiceInit): SliceService {
           throw new HearthError('slice_exists', `you already have a slice named ${spec.name}; delete it first or choose another name`, { field: 'name' });
         }
         const placed = await place(v.doc, null, v.userId, spec, { indexes: range(0, spec.slivers), kept: {}, version: 1 });
-        log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers }, 'slice placed');
+        log.info({ slice: spec.name, user: v.userId, slivers: spec.slivers, ms: Math.round(performance.now() - startedMs) }, 'slice placed');
         // Only its hosts can know a slice just placed: asking them keeps a creation's calls independent of the community's size.
         const hosts = new Set(Object.values(placed.placement));
         try {
@@ -372,9 +373,10 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     get: find,
 
     async heal(documents, target) {
+      const startedMs = performance.now();
       const { doc, user, spec } = verifyCreate(documents.create, nowSec());
       const placed = await place(doc, documents.resize, user, spec, target);
-      log.info({ slice: spec.name, user, indexes: target.indexes, ...placed }, 'slice healed');
+      log.info({ slice: spec.name, user, indexes: target.indexes, ...placed, ms: Math.round(performance.now() - startedMs) }, 'slice healed');
       return placed;
     },
 
