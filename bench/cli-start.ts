@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { shellQuote } from '../src/virt/attach.js';
 import { machineLine, median } from './lib.js';
 
 const run = promisify(execFile);
@@ -23,7 +24,6 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a positive integer');
 
-const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 const CASES: { name: string; argv: string[] }[] = [
   { name: 'node -e 0 (raw)', argv: [process.execPath, '-e', '0'] },
   { name: 'hearth --version', argv: [process.execPath, values.cli, '--version'] },

@@ -484,8 +484,9 @@ async function main(): Promise<void> {
   const loadTookMs = Date.now() - loadAskedAt;
   const placedLoad = load.flatMap((l) => ('placement' in l ? [l] : []));
   // Every placed sliver running on its host, from the hosts' events (one read per host per poll).
+  const loadHosts = new Set(placedLoad.flatMap((l) => [...l.placement.values()]));
   const loadStarted = await until(120_000, 1000, () => {
-    const started = new Map(gateways.filter((g) => !g.killed).map((g) => [g.name, sliversStartedSince(g, loadAskedAt)]));
+    const started = new Map(gateways.filter((g) => !g.killed && loadHosts.has(g.name)).map((g) => [g.name, sliversStartedSince(g, loadAskedAt)]));
     const ts = placedLoad.map((l) => [...l.placement].map(([i, h]) => started.get(h)?.get(`${l.name}-${i}`)));
     return ts.flat().every((t) => t !== undefined) ? ts.map((row) => Math.max(...(row as number[]))) : undefined;
   });
@@ -503,7 +504,7 @@ async function main(): Promise<void> {
   const counts = [...perGateway.values()];
   const spread = { maxPerGateway: Math.max(...counts), meanPerGateway: Number((counts.reduce((a, b) => a + b, 0) / N).toFixed(2)), gatewaysWithNone: counts.filter((c) => c === 0).length };
   const loadFigures = {
-    asked: LOAD_SLICES, placed: placedLoad.length, refused: load.filter((l) => 'error' in l).map((l) => `${l.name}: ${'error' in l ? l.error : ''}`),
+    asked: LOAD_SLICES, placed: placedLoad.length, refused: load.flatMap((l) => ('error' in l ? [`${l.name}: ${l.error}`] : [])),
     tookMs: loadTookMs, cliAnsweredMs: medianMax(placedLoad.map((l) => l.answeredMs)), placedMs: medianMax(loadPlacedMs), entryPlacingMs: medianMax(loadEntryMs),
     allStartedMs: loadStarted === undefined ? null : medianMax(loadStarted.map((t, i) => t - (placedLoad[i] as { askedAt: number }).askedAt)),
     spread,
