@@ -12,7 +12,7 @@
 // fails: a lease it cannot release lapses by itself.
 
 import { randomBytes } from 'node:crypto';
-import { HearthError, PeerError, isErrorCode } from '../model/errors.js';
+import { HearthError, PeerError, PeerTimeout, isErrorCode } from '../model/errors.js';
 import { SLICE_KINDS, currentResize, parseSliceSpec, type ResizeState, type SliceSliverView, type SliceSpec, type SliceState, type SliceView } from '../model/slice.js';
 import type { Logger } from '../model/logger.js';
 import { createRng } from '../kit/rng.js';
@@ -225,9 +225,10 @@ export function createSliceService(init: SliceServiceInit): SliceService {
    * `target.kept`, and commits them with the whole placement at
    * `target.version`. Hosts get the user's resize with the spec, when there
    * is one: it is what lets them host an index beyond the spec's. A host
-   * that does not commit (it failed, or its lease lapsed) has its slivers
-   * placed again elsewhere under the next version; returns the placement
-   * committed last.
+   * that does not answer its commit in time is asked once more (a commit is
+   * idempotent). A host that does not commit (it failed, or its lease lapsed)
+   * has its slivers placed again elsewhere under the next version; returns
+   * the placement committed last.
    */
   async function place(document: SignedDocument, resize: unknown, user: string, spec: SliceSpec, target: PlaceTarget, recommits = 0): Promise<Placed> {
     const rng = createRng(randomBytes(4).readUInt32LE(0));
@@ -289,8 +290,16 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     const uncommitted = new Map<number, string>();
     const avoid: Record<string, string> = { ...target.avoid };
     await Promise.all([...leased].map(async ([index, { gateway, lease }]) => {
+      const commit = (): Promise<unknown> => call(gateway, SLICE_ROUTES.commit, { ...documents, index, lease, placement: planned, version: target.version });
       try {
-        await call(gateway, SLICE_ROUTES.commit, { ...documents, index, lease, placement: planned, version: target.version });
+        await commit().catch((err: unknown) => {
+          // A busy host may have committed and answered too late (its handler runs on once the caller gives up). Asked
+          // again it answers with the sliver it hosts, or commits the lease it still holds: cheaper than a sliver
+          // placed twice, one of them removed later. Not when our view has it failed: then it did not answer at all.
+          if (!(err instanceof PeerTimeout) || community.view().members.get(gateway)?.status !== 'alive') throw err;
+          log.info({ slice: spec.name, user, index, gateway }, 'a host did not answer its commit in time; asking it again');
+          return commit();
+        });
       } catch (err) {
         // Every sliver had its room; this host failed since, or its lease lapsed.
         log.warn({ slice: spec.name, user, index, gateway, err: reasonOf(err) }, 'a host did not commit its sliver');

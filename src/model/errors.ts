@@ -126,6 +126,18 @@ export class PeerError extends Error {
   }
 }
 
+/**
+ * A peer that did not answer within the caller's time: unlike a refused
+ * connection, the request may have reached it and done its work, and only
+ * the answer came too late.
+ */
+export class PeerTimeout extends PeerError {
+  constructor(peer: string, message: string, options?: ErrorOptions) {
+    super(peer, message, undefined, options);
+    this.name = 'PeerTimeout';
+  }
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CATALOG, value);
 }

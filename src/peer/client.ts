@@ -8,7 +8,7 @@
 
 import { request as httpsRequest } from 'node:https';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { PeerError, isErrorCode, type ProblemDetails } from '../model/errors.js';
+import { PeerError, PeerTimeout, isErrorCode, type ProblemDetails } from '../model/errors.js';
 import { parseHostPort } from '../model/host-port.js';
 import { isJsonContentType, readBody } from './body.js';
 import { PinnedAgent } from './pinned-agent.js';
@@ -97,7 +97,7 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
       });
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
-      if (timeout.aborted) throw new PeerError(member, `${member} did not answer ${method} ${path} within ${timeoutMs} ms`, undefined, { cause: err });
+      if (timeout.aborted) throw new PeerTimeout(member, `${member} did not answer ${method} ${path} within ${timeoutMs} ms`, { cause: err });
       if (err instanceof PeerError) throw err;
       const cause = err instanceof StaleConnection ? err.cause : err;
       throw new PeerError(member, `${method} ${path} to ${member} failed: ${(cause as Error).message}`, undefined, { cause });

@@ -15,7 +15,7 @@ import { createPeerClient, type PeerClient } from '../../../src/peer/client.js';
 import { formatHostPort } from '../../../src/model/host-port.js';
 import type { PeerTrust } from '../../../src/peer/trust.js';
 import type { PeerRoute } from '../../../src/peer/router.js';
-import { HearthError, PeerError } from '../../../src/model/errors.js';
+import { HearthError, PeerError, PeerTimeout } from '../../../src/model/errors.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'hearth-peer-'));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -235,7 +235,7 @@ void describe('peer mutual TLS on 127.0.0.1', () => {
     setImmediate(() => controller.abort(reason));
     await assert.rejects(pending, reason);
     await assert.rejects(client(a).request('gw-b', address, 'GET', '/peer/v1/slow', undefined, { timeoutMs: 200 }), (err: unknown) => {
-      assert.ok(err instanceof PeerError);
+      assert.ok(err instanceof PeerTimeout, 'a timeout, told apart: the request may have done its work');
       assert.match(err.message, /did not answer/);
       return true;
     });
@@ -249,7 +249,7 @@ void describe('peer mutual TLS on 127.0.0.1', () => {
     const { port } = probe.address() as { port: number };
     probe.close();
     await assert.rejects(client(a).request('gw-b', `127.0.0.1:${port}`, 'GET', HELLO_PATH), (err: unknown) => {
-      assert.ok(err instanceof PeerError);
+      assert.ok(err instanceof PeerError && !(err instanceof PeerTimeout), 'refused, not timed out');
       assert.match(err.message, /ECONNREFUSED/);
       return true;
     });

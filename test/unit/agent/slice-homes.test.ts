@@ -7,7 +7,9 @@
 // from the homes' word; a delete frees the name at once; a slice whose
 // holders registered nowhere is still found (and still refused) by asking
 // everyone, as is every name when no home answers; a holder learns from the
-// homes' answers who else holds its slices. The home's register route takes
+// homes' answers who else holds its slices; a host that commits but answers
+// too late is asked again rather than placed around, unless the view has it
+// failed. The home's register route takes
 // only a body it checked field by field, under the caller's name, and
 // answers each slice's other holders.
 import { describe, test } from 'node:test';
@@ -19,7 +21,7 @@ import { HOME_ROUTES, createHomeRegistrar, parseRegistrations, sliceHomeRoutes, 
 import { homesOf } from '../../../src/cloud/slice-homes.js';
 import { signDocument } from '../../../src/cloud/signed-document.js';
 import { userKeyOf } from '../../../src/cloud/user-key.js';
-import { HearthError, PeerError } from '../../../src/model/errors.js';
+import { HearthError, PeerError, PeerTimeout } from '../../../src/model/errors.js';
 import { silentLogger } from '../../../src/model/logger.js';
 import { SLICE_KINDS } from '../../../src/model/slice.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
@@ -47,9 +49,12 @@ const member = (name: string): MemberView => ({
  * before it is answered, as the real commit route does) and the home routes
  * with the real handlers. It counts every call by caller and route.
  */
-function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (self: string) => boolean } = {}) {
+function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (self: string) => boolean; lateCommit?: (self: string) => boolean } = {}) {
   const names = Array.from({ length: size }, (_, i) => `gw${String(i + 1).padStart(2, '0')}`);
-  const view: ViewState = { members: new Map(names.map((n) => [n, member(n)])), badTags: 0 };
+  const members = new Map(names.map((n) => [n, member(n)]));
+  const view: ViewState = { members, badTags: 0 };
+  /** The view sees `name` fail. */
+  const fail = (name: string): void => void members.set(name, { ...(members.get(name) as MemberView), status: 'failed' });
   const down = new Set<string>();
   const calls: { from: string; as: 'entry' | 'holder'; to: string; route: string }[] = [];
   const records = new Map(names.map((n) => [n, new Map<string, SliceRecord>()]));
@@ -64,7 +69,10 @@ function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (s
       const handler = routes.get(to)?.find((r) => r.method === route.method && r.path === url.pathname)?.handler;
       if (handler === undefined) throw new PeerError(to, 'no such route', { type: 'about:blank', title: 'not found', status: 404, code: 'not_found' } as never);
       try {
-        return (await handler({ member: from, fingerprint: '', method: route.method, path: url.pathname, params: {}, query: url.searchParams, body, signal: new AbortController().signal })).body;
+        const reply = (await handler({ member: from, fingerprint: '', method: route.method, path: url.pathname, params: {}, query: url.searchParams, body, signal: new AbortController().signal })).body;
+        // A busy host: it did the work, but its answer came after the caller gave up.
+        if (route === SLICE_ROUTES.commit && opts.lateCommit?.(to) === true) throw new PeerTimeout(to, `${to} did not answer in time`);
+        return reply;
       } catch (err) {
         if (err instanceof HearthError) throw new PeerError(to, err.message, err.toProblem());
         throw err;
@@ -133,7 +141,7 @@ function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (s
     for (const c of calls.filter((x) => x.from === entry && x.as === 'entry')) counts[c.route] = (counts[c.route] ?? 0) + 1;
     return counts;
   };
-  return { names, down, calls, records, registrars, service, byEntry, reset: () => void calls.splice(0) };
+  return { names, fail, down, calls, records, registrars, service, byEntry, reset: () => void calls.splice(0) };
 }
 
 const LIST = `${SLICE_ROUTES.list.method} ${SLICE_ROUTES.list.path}`;
@@ -191,6 +199,38 @@ void describe('a slice creation asks the name\'s homes, not the community', () =
     assert.deepEqual(view.slivers.map((s) => s.observed), ['unknown', 'running', 'running']);
     assert.equal(view.slivers[0]?.reason, `${silent} did not answer`);
     assert.deepEqual(view.unreachable, [silent]);
+  });
+
+  test('a host that commits but answers too late is asked again, once: the slice stays where it was placed, at version 1', async () => {
+    const late = new Set<string>();
+    const c = fakeCommunity(10, { lateCommit: (self) => late.has(self) && (late.delete(self) || true) });
+    // Every host's first commit answers late, its second in time.
+    for (const n of c.names) late.add(n);
+    const view = await c.service('gw01').create(create('web'));
+    assert.equal(view.version, 1, 'not placed again elsewhere');
+    assert.equal(view.state, 'running');
+    const hosts = view.slivers.map((s) => s.gateway as string).sort();
+    assert.deepEqual(c.calls.filter((x) => x.from === 'gw01' && x.route === COMMIT).map((x) => x.to).sort(), [...hosts, ...hosts].sort(), 'two commits to each host, none to any other');
+    assert.deepEqual(c.names.filter((n) => c.records.get(n)?.size === 1).sort(), hosts, 'only the three hosts keep a record');
+  });
+
+  test('a host that does not answer its commit in time and that the view has failed is not asked again: its sliver goes elsewhere', async () => {
+    let dying: string | undefined;
+    const c = fakeCommunity(10, { lateCommit: (self) => {
+      if (dying !== undefined) return false;
+      // The first host asked to commit times out as the view sees it fail.
+      dying = self;
+      c.fail(self);
+      return true;
+    } });
+    const view = await c.service('gw01').create(create('web'));
+    assert.ok(dying !== undefined);
+    assert.equal(view.version, 2, 'its sliver placed again under the next version');
+    assert.equal(view.state, 'running');
+    assert.ok(!view.slivers.some((s) => s.gateway === dying), 'on another gateway');
+    const commits = c.calls.filter((x) => x.from === 'gw01' && x.route === COMMIT);
+    assert.equal(commits.filter((x) => x.to === dying).length, 1, 'asked once');
+    assert.equal(commits.length, 4);
   });
 
   test('a second create of the name at once, through another gateway, is slice_exists from three calls', async () => {
