@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { NEAR_BAND_MS, candidatesFrom, placeSlivers, type Candidate, type PlaceInput, type Placement } from '../../../src/cloud/placement.js';
+import { BUSY_SHARE, EXTRA_PROBES, NEAR_BAND_MS, candidatesFrom, placeSlivers, type Candidate, type PlaceInput, type Placement } from '../../../src/cloud/placement.js';
 import type { ResourceVector } from '../../../src/model/resources.js';
 import type { Spread } from '../../../src/model/slice.js';
 import type { SliverResources } from '../../../src/model/sliver.js';
@@ -155,6 +155,29 @@ void describe('placeSlivers, by example', () => {
       firsts.add(g as string);
     }
     assert.deepEqual([...firsts].sort(), ['b', 'c'], 'c when the sample holds it, b when the sample is {full, b}');
+  });
+
+  // An rng that always draws the first left: the sample is the first candidates by name.
+  const first = (): number => 0;
+  const loaded = (name: string, used: number): Candidate => cand(name, { free: { ...roomy, slivers: roomy.slivers - used } });
+
+  void test('threshold: while the best drawn would be loaded above the average, d more are drawn, up to EXTRA_PROBES times', () => {
+    // Five loaded gateways first by name, then twenty empty ones: the average once placed is low.
+    const candidates = [...['a1', 'a2', 'a3', 'a4', 'a5'].map((n) => loaded(n, 6)), ...Array.from({ length: 20 }, (_, i) => loaded(`b${String(i).padStart(2, '0')}`, 0))];
+    // Drawn: a1 a2, then a3 a4, then a5 b00: b00 is below the average.
+    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0], candidates, holders: [], rng: first })), ['b00']);
+    // Twelve loaded first: after 2 + 2 × EXTRA_PROBES drawn, all loaded, the best of them is taken.
+    const many = [...Array.from({ length: 12 }, (_, i) => loaded(`a${String(i).padStart(2, '0')}`, i === 7 ? 5 : 6)), ...Array.from({ length: 30 }, (_, i) => loaded(`b${String(i).padStart(2, '0')}`, 0))];
+    assert.equal(2 + 2 * EXTRA_PROBES, 10);
+    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0], candidates: many, holders: [], rng: first })), ['a07']);
+  });
+
+  void test('threshold: in a busy community (average share from BUSY_SHARE) only d are drawn', () => {
+    const busy = Math.ceil(BUSY_SHARE * roomy.slivers);
+    const candidates = [loaded('a1', roomy.slivers - 1), loaded('a2', roomy.slivers - 1), ...Array.from({ length: 10 }, (_, i) => loaded(`b${i}`, busy))];
+    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0], candidates, holders: [], rng: first })), ['a1'], 'the better of the two drawn, full as it is');
+    const calmer = candidates.map((c) => (c.name.startsWith('b') ? loaded(c.name, busy - 2) : c));
+    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0], candidates: calmer, holders: [], rng: first })), ['b0']);
   });
 
   void test('only fitting gateways are taken: cpu, memory, disk and a sliver slot', () => {
