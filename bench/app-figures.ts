@@ -14,7 +14,9 @@
 //     edge's X-Cache for each. The segment is one nobody asked this edge
 //     for (X-Cache MISS, checked): the edge fetches it from the origin over
 //     the slice network while the viewer waits. --video-runs (default 6),
-//     alternating between the two edges, 2.5 s apart (a new segment every 2 s).
+//     alternating between the two edges, 2.5 s apart (a new segment every 2 s),
+//     once the origin's playlist names a full window (until then its first
+//     segment stays the same, and a later run would find it cached).
 //  2. file sharing, throughput between two gateways: a file of --file-mb
 //     (default 64) MiB of random bytes made in one peer sliver's /srv/share
 //     and published there (`hearth-publish`, the app's own way); the other
@@ -41,11 +43,13 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DirectoryEntry } from '../src/cloud/services.js';
 import { missingServices } from '../src/cli/demo-plan.js';
 import { roleAt } from '../src/model/app.js';
+import { PACKAGE_ROOT } from '../src/agent/version.js';
 import type { SliceView } from '../src/model/slice.js';
 import { parseSubnet, testbedUp } from '../src/testbed/controller.js';
 import { testbedDown } from '../src/testbed/controller-down.js';
@@ -96,6 +100,8 @@ if (SHARE_ON !== undefined && (SHARE_ON.length !== 3 || SHARE_ON.some((g) => !/^
   throw new Error(`--share-on: three of gw1..gw${GATEWAYS}, comma-separated, not ${values['share-on'] ?? ''}`);
 }
 const HLS_CLIENT = fileURLToPath(new URL('./hls-client.js', import.meta.url));
+/** How many segments the video app's live playlist names once its stream runs steadily (ffmpeg's hls_list_size in its recipe). */
+const HLS_WINDOW = Number(/hls_list_size (\d+)/.exec(readFileSync(join(PACKAGE_ROOT, 'apps', 'video.json'), 'utf8'))?.[1] ?? '1');
 /** Past this after the deploy, the app is taken for not serving. */
 const SERVING_TIMEOUT_MS = 300_000;
 
@@ -163,6 +169,15 @@ async function videoFigure(b: Bench): Promise<VideoRun[]> {
   const used = new Set(view.slivers.map((s) => s.gateway));
   const client = b.state.members.find((m) => !used.has(m.name));
   if (client === undefined || edges.length === 0) throw new Error(`video: no gateway without a video sliver, or no edge (${edges.length})`);
+  // Until the origin's playlist names a full window, its first segment stays the same: a second run would find it cached.
+  const source = directory.find((e) => e.name === 'origin');
+  const full = source === undefined ? undefined : await until(60_000, 1000, async () => {
+    const r = await runInGateway(client, [process.execPath, HLS_CLIENT, `http://${source.address}/hls/live.m3u8`, '--count'], { timeoutMs: 30_000 });
+    const segments = (JSON.parse(r.stdout || '{}') as { segments?: number }).segments ?? 0;
+    return segments >= HLS_WINDOW ? segments : undefined;
+  });
+  if (full === undefined) throw new Error(`video: the origin's playlist did not name ${HLS_WINDOW} segments within 60 s`);
+  progress(`video: the origin's playlist names a full window of ${full} segments`);
   const runs: VideoRun[] = [];
   for (let run = 1; run <= VIDEO_RUNS; run++) {
     const edge = edges[(run - 1) % edges.length] as DirectoryEntry;
@@ -207,13 +222,22 @@ stamp() { echo "@ $1 $(date +%s.%N) $2"; }
 listed() { [ -n "$(st)" ]; }
 some() { s=$(st); [ -n "$s" ] && [ "\${s#* }" != None ]; }
 complete() { [ "$(st | cut -d' ' -f1)" = 100% ]; }
-wait_for() { i=0; until $1; do i=$((i + 1)); if [ $i -ge 3000 ]; then stamp timeout $1; exit 0; fi; sleep 0.2; done; stamp $2; }
+wait_for() { i=0; until $1; do i=$((i + 1)); if [ $i -ge 3000 ]; then stamp timeout $1; exit 0; fi; [ -z "\${3:-}" ] || [ $i -lt 100 ] || [ $((i % 50)) -ne 0 ] || $3; sleep 0.2; done; stamp $2; }
 `;
 
-/** The downloading peer: stamps the torrent added, its first bytes, 100 %, and the file's sha256. */
-const watchScript = (name: string): string => `${shellCommon(name)}stamp watching
+/** Lines of a slow wait's evidence: the torrent's tracker and peer info, each line prefixed with '# '. */
+const whyScript = `why() { id=$(transmission-remote 127.0.0.1:9091 -l 2>/dev/null | awk -v n="$n" '$NF == n { sub(/\\*$/, "", $1); print $1 }')
+  echo "# --- $(date +%s.%N)"; transmission-remote 127.0.0.1:9091 -t "$id" -it -ip 2>&1 | sed 's/^/# /'; }
+`;
+
+/**
+ * The downloading peer: stamps the torrent added, its first bytes, 100 %,
+ * and the file's sha256; while no byte has come after 20 s, every 10 s it
+ * prints the torrent's tracker and peer info (why), which the bench shows.
+ */
+const watchScript = (name: string): string => `${shellCommon(name)}${whyScript}stamp watching
 wait_for listed added
-wait_for some first
+wait_for some first why
 wait_for complete done
 stamp verified "$(sha256sum /srv/share/$n | cut -d' ' -f1)"
 `;
@@ -328,6 +352,8 @@ async function shareFigure(b: Bench): Promise<ShareRun[]> {
       r.lost = c1.droppedLoss - c0.droppedLoss; r.queueDrops = c1.droppedRate - c0.droppedRate; r.forwarded = c1.forwarded - c0.forwarded;
     }
     if (!r.sumOk) b.failures.push(`file-sharing run ${run}: checksum ${w.get('verified')?.value ?? 'none'} against the published ${sum || 'none'}; downloader said: ${watched.slice(-300)}; publisher said: ${published.slice(-300)}`);
+    const why = watched.split('\n').filter((l) => l.startsWith('# '));
+    if (why.length > 0) progress(`file-sharing run ${run}: no byte 20 s after added; the downloader's tracker and peers meanwhile:\n${why.join('\n')}`);
     const watchAt = at(w, 'watching'); const publishAt = at(p, 'publish');
     if (watchAt === null || publishAt === null || watchAt > publishAt) b.failures.push(`file-sharing run ${run}: the watcher did not start before the publish (${String(watchAt)} vs ${String(publishAt)})`);
     progress(`file-sharing run ${run}: published → added ${sec(r.publishedToAddedMs)}, added → seeder ready ${sec(r.addedToSeedingMs)}, added → first bytes ${sec(r.addedToFirstMs)}, first → 100 % ${sec(r.firstToDoneMs)},`

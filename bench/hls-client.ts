@@ -5,7 +5,9 @@
 // cache now). Its one argument is the playlist's URL; it prints one JSON
 // line: when it started (Date.now()), and per step the milliseconds from its
 // first request (performance.now()): the connection made, each response's
-// headers and last byte, its status, size and the edge's X-Cache.
+// headers and last byte, its status, size and the edge's X-Cache. With
+// `--count` after the URL it asks for the playlist only, and prints how many
+// segments it names (the bench waits for a full window before its runs).
 // Must never: retry (a failed step is what it reports) or run past its 30 s
 // timeout.
 
@@ -62,7 +64,12 @@ const strip = ({ body: _, ...step }: Step & { body: Buffer }): Step => step;
 
 try {
   const list = await get(playlist);
-  const first = list.body.toString('utf8').split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  const names = list.body.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (process.argv[3] === '--count') {
+    process.stdout.write(`${JSON.stringify({ startedAt, status: list.status, segments: names.length })}\n`);
+    process.exit(0);
+  }
+  const first = names[0];
   if (list.status !== 200 || first === undefined) throw new Error(`the playlist answered ${list.status} with no segment: ${list.body.toString('utf8').slice(0, 200)}`);
   const segmentUrl = new URL(first, playlist);
   const segment = await get(segmentUrl);
