@@ -12,13 +12,13 @@ export interface OverlayCommunity {
   ports: OverlayPort[];
 }
 
-/** Polls `probe` until it returns a value other than undefined. */
-async function eventually<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+/** Polls `probe` until it returns a value other than undefined; a timeout says `what`, and what `seen` says was there instead. */
+async function eventually<T>(what: string, probe: () => T | undefined, seen?: () => string, timeoutMs = 15_000): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}${seen === undefined ? '' : `; it saw ${seen()}`}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -31,10 +31,10 @@ export function overlayContract(kind: string, community: () => OverlayCommunity)
   test(`${kind}: every member sees every member alive, itself included`, async () => {
     const names = ports().map((p) => p.self).sort();
     for (const port of ports()) {
-      await eventually(`${port.self} sees all alive`, () => {
+      await eventually(`${port.self} sees all alive (${names.join(', ')})`, () => {
         const alive = [...port.view().members.values()].filter((m) => m.status === 'alive').map((m) => m.name).sort();
         return JSON.stringify(alive) === JSON.stringify(names) ? true : undefined;
-      });
+      }, () => [...port.view().members.values()].map((m) => `${m.name} ${m.status}`).join(', ') || 'no member');
     }
   });
 
