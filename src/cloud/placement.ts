@@ -17,8 +17,8 @@
 // assignment exists: each pick uses up one spread key (gateway or zone), and
 // no_capacity means fewer keys than slivers have a gateway that fits. What the
 // sampling does not promise is the best score overall; with the default
-// d = 2, `near` is a preference among the few drawn. Cpu counts in thousandths of a
-// core, the grain tags gossip.
+// d = 2, `near` is a preference among the few drawn. Cpu counts in
+// thousandths of a core, the grain tags gossip.
 // Pure. Must never: throw on any input the types allow, read a clock or
 // Math.random (randomness comes in as `rng`), or return a partial placement.
 
@@ -52,9 +52,10 @@ export const DEFAULT_SAMPLES = 2;
  */
 export const EXTRA_PROBES = 4;
 /**
- * From this average share (of the gateways that fit, as they are), no more is drawn: in a busy
- * community the many entry gateways' stale views herd more probes onto the
- * same few emptiest gateways, and fewer slices were placed at 90%.
+ * From this average share (of the gateways that fit, as they are), no more
+ * is drawn: in a busy community the many entry gateways' stale views herd
+ * more probes onto the same few emptiest gateways, and fewer slices were
+ * placed at 90%.
  */
 export const BUSY_SHARE = 0.6;
 
