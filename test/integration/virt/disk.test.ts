@@ -19,6 +19,7 @@ import type { ContainerSpec, Driver } from '../../../src/virt/driver.js';
 import { createLxcDriver } from '../../../src/virt/lxc.js';
 import { MARKER_FILE } from '../../../src/virt/marker.js';
 import { CONTRACT_LIMITS } from '../../contract/driver.contract.js';
+import { until } from '../../support/until.js';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -117,7 +118,12 @@ void describe('a sliver disk on real LXC', { concurrency: true }, () => {
     await d.stop(s.name, { timeoutSec: 0 });
     await run('umount', [overlayOf(s.name)]);
     const image = join(lxcPath, s.name, DISK_IMAGE);
-    const state = async (): Promise<string> => /^Filesystem state:\s*(.*)$/m.exec((await run('dumpe2fs', ['-h', image])).stdout)?.[1] ?? '';
+    const read = async (): Promise<string> => /^Filesystem state:\s*(.*)$/m.exec((await run('dumpe2fs', ['-h', image])).stdout)?.[1] ?? '';
+    // Once the killed container's mount namespace is gone, the last unmount writes the superblock: until then it reads "not clean".
+    const state = (): Promise<string> => until(`${s.name}'s filesystem to be unmounted everywhere`, async () => {
+      const now = await read();
+      return now === 'not clean' ? undefined : now;
+    }, 10_000, 100);
     assert.equal(await state(), 'clean');
     await run('tune2fs', ['-E', 'force_fsck', image]); // what the kernel does when it meets an error
     assert.match(await state(), /with errors/);
