@@ -101,7 +101,11 @@ if (SHARE_ON !== undefined && (SHARE_ON.length !== 3 || SHARE_ON.some((g) => !/^
 }
 const HLS_CLIENT = fileURLToPath(new URL('./hls-client.js', import.meta.url));
 /** How many segments the video app's live playlist names once its stream runs steadily (ffmpeg's hls_list_size in its recipe). */
-const HLS_WINDOW = Number(/hls_list_size (\d+)/.exec(readFileSync(join(PACKAGE_ROOT, 'apps', 'video.json'), 'utf8'))?.[1] ?? '1');
+const HLS_WINDOW = ((): number => {
+  const size = /hls_list_size (\d+)/.exec(readFileSync(join(PACKAGE_ROOT, 'apps', 'video.json'), 'utf8'))?.[1];
+  if (size === undefined) throw new Error('apps/video.json sets no hls_list_size: the bench cannot tell when the live playlist is full');
+  return Number(size);
+})();
 /** Past this after the deploy, the app is taken for not serving. */
 const SERVING_TIMEOUT_MS = 300_000;
 

@@ -65,16 +65,16 @@ const strip = ({ body: _, ...step }: Step & { body: Buffer }): Step => step;
 try {
   const list = await get(playlist);
   const names = list.body.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const first = names[0];
   if (process.argv[3] === '--count') {
     process.stdout.write(`${JSON.stringify({ startedAt, status: list.status, segments: names.length })}\n`);
-    process.exit(0);
+  } else {
+    if (list.status !== 200 || first === undefined) throw new Error(`the playlist answered ${list.status} with no segment: ${list.body.toString('utf8').slice(0, 200)}`);
+    const segmentUrl = new URL(first, playlist);
+    const segment = await get(segmentUrl);
+    const again = await get(segmentUrl);
+    process.stdout.write(`${JSON.stringify({ startedAt, connectMs, playlist: strip(list), segment: strip(segment), again: strip(again) })}\n`);
   }
-  const first = names[0];
-  if (list.status !== 200 || first === undefined) throw new Error(`the playlist answered ${list.status} with no segment: ${list.body.toString('utf8').slice(0, 200)}`);
-  const segmentUrl = new URL(first, playlist);
-  const segment = await get(segmentUrl);
-  const again = await get(segmentUrl);
-  process.stdout.write(`${JSON.stringify({ startedAt, connectMs, playlist: strip(list), segment: strip(segment), again: strip(again) })}\n`);
 } catch (error) {
   process.stdout.write(`${JSON.stringify({ startedAt, connectMs, error: (error as Error).message })}\n`);
 } finally {
