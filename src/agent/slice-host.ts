@@ -140,18 +140,36 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }
     return document;
   };
 
+  /** The placement a reserve carries when its sliver is to be committed in the same call (a slice's only pending sliver). */
+  const commitIn = (body: unknown): { placement: Record<string, string>; version: number } | undefined => {
+    const commit = (body as Record<string, unknown> | null)?.['commit'];
+    if (commit === undefined) return undefined;
+    return {
+      placement: field(commit, 'placement', isPlacement, 'an object of sliver index to gateway'),
+      version: field(commit, 'version', isVersion, 'a whole number from 1'),
+    };
+  };
+
   return [
     {
       ...SLICE_ROUTES.reserve,
       handler: async (req) => {
-        const { doc, user, spec } = verifyCreate(documentIn(req.body), nowSec());
+        const document = documentIn(req.body);
+        const { doc, user, spec } = verifyCreate(document, nowSec());
         const resize = resizeIn(req.body, user, spec);
         const index = indexIn(req.body);
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const ttlSec = field(req.body, 'ttlSec', isTtl, 'whole seconds');
+        const commit = commitIn(req.body);
         const r = hosting.reserve({ lease, spec, user, index, holder: req.member, ttlSec, signedAt: doc.at, resize });
         crashPoint?.('slice:leased');
-        return { body: r.kind === 'leased' ? { kind: 'leased', expiresAt: r.lease.expiresAt } : { kind: 'hosted', sliver: hostedSliverOf(r.sliver) } };
+        if (r.kind === 'hosted') return { body: { kind: 'hosted', sliver: hostedSliverOf(r.sliver) } };
+        if (commit === undefined) return { body: { kind: 'leased', expiresAt: r.lease.expiresAt } };
+        // One sliver alone has no other to wait for: the lease is committed at once, as a commit would.
+        crashPoint?.('slice:committing');
+        const sliver = hosting.commit({ lease, spec, user, index, document, placement: commit.placement, version: commit.version, signedAt: doc.at, resize });
+        await register?.(user, spec.name);
+        return { body: { kind: 'hosted', sliver: hostedSliverOf(sliver) } };
       },
     },
     {

@@ -224,11 +224,12 @@ export function createSliceService(init: SliceServiceInit): SliceService {
    * ones when healing, the new ones when it grows) beside the gateways of
    * `target.kept`, and commits them with the whole placement at
    * `target.version`. Hosts get the user's resize with the spec, when there
-   * is one: it is what lets them host an index beyond the spec's. A host
-   * that does not answer its commit in time is asked once more (a commit is
-   * idempotent). A host that does not commit (it failed, or its lease lapsed)
-   * has its slivers placed again elsewhere under the next version; returns
-   * the placement committed last.
+   * is one: it is what lets them host an index beyond the spec's. One
+   * sliver alone is reserved and committed in one call. A host that does not
+   * answer its commit in time is asked once more (a commit is idempotent). A
+   * host that does not commit (it failed, or its lease lapsed) has its
+   * slivers placed again elsewhere under the next version; returns the
+   * placement committed last.
    */
   async function place(document: SignedDocument, resize: unknown, user: string, spec: SliceSpec, target: PlaceTarget, recommits = 0): Promise<Placed> {
     const rng = createRng(randomBytes(4).readUInt32LE(0));
@@ -244,9 +245,31 @@ export function createSliceService(init: SliceServiceInit): SliceService {
     };
     const zoneOf = (view: ViewState, name: string): string | null => view.members.get(name)?.tags?.zone ?? null;
     const documents = resize === null ? { document } : { document, resize };
+    // One sliver alone (a heal, a grow by one, a slice of one) has no other to be placed with or not at all: its host
+    // reserves and commits it in one call, a round trip sooner than a lease and a commit.
+    const alone = indexes.length === 1;
+    /** Slivers a host may have committed without saying so: placed again elsewhere under the next version. */
+    const uncommitted = new Map<number, string>();
+    const avoid: Record<string, string> = { ...target.avoid };
+    const notCommitted = (index: number, gateway: string, err: unknown): void => {
+      log.warn({ slice: spec.name, user, index, gateway, err: reasonOf(err) }, 'a host did not commit its sliver');
+      uncommitted.set(index, gateway);
+      avoid[gateway] = `did not commit: ${reasonOf(err)}`;
+    };
+    /**
+     * A committing call, asked once more when it timed out while our view has its host alive: a busy host may have
+     * committed and answered too late (its handler runs on once the caller gives up), and asked again it answers with
+     * the sliver it hosts, or commits the lease it still holds. Cheaper than a sliver placed twice, one of them removed
+     * later. Not when our view has it failed: then it did not answer at all.
+     */
+    const committing = (index: number, gateway: string, ask: () => Promise<unknown>): Promise<unknown> => ask().catch((err: unknown) => {
+      if (!(err instanceof PeerTimeout) || community.view().members.get(gateway)?.status !== 'alive') throw err;
+      log.info({ slice: spec.name, user, index, gateway }, 'a host did not answer its commit in time; asking it again');
+      return ask();
+    });
 
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const pending = indexes.filter((i) => !leased.has(i) && !hosted.has(i));
+      const pending = indexes.filter((i) => !leased.has(i) && !hosted.has(i) && !uncommitted.has(i));
       if (pending.length === 0) break;
       const view = community.view();
       const holders = [...leased.values()].map((l) => l.gateway).concat([...hosted.values()], Object.values(target.kept))
@@ -261,11 +284,16 @@ export function createSliceService(init: SliceServiceInit): SliceService {
       }
       await Promise.all(placement.assignments.map(async ({ index, gateway }) => {
         const lease = randomBytes(16).toString('base64url');
+        const reserve = { ...documents, index, lease, ttlSec: leaseSec };
         try {
-          const reply = await call(gateway, SLICE_ROUTES.reserve, { ...documents, index, lease, ttlSec: leaseSec }) as { kind?: string };
+          const reply = (alone
+            ? await committing(index, gateway, () => call(gateway, SLICE_ROUTES.reserve, { ...reserve, commit: { placement: { ...target.kept, [index]: gateway }, version: target.version } }))
+            : await call(gateway, SLICE_ROUTES.reserve, reserve)) as { kind?: string };
           if (reply.kind === 'hosted') hosted.set(index, gateway);
           else leased.set(index, { gateway, lease });
         } catch (err) {
+          // Only a host's own refusal says that it committed nothing; after a lost answer it may have.
+          if (alone && !(err instanceof PeerError && err.problem !== undefined)) return notCommitted(index, gateway, err);
           refused.set(gateway, reasonOf(err));
           // A document every host refuses for what it is (its signature, its time) will not fare better elsewhere.
           const code = peerCode(err);
@@ -278,33 +306,23 @@ export function createSliceService(init: SliceServiceInit): SliceService {
         throw err;
       });
     }
-    if (leased.size + hosted.size < indexes.length) {
+    const found = leased.size + hosted.size + uncommitted.size;
+    if (found < indexes.length) {
       await release();
-      throw new HearthError('no_placement', `only ${leased.size + hosted.size} of ${indexes.length} slivers found a gateway after ${MAX_ROUNDS} rounds (refused by ${[...refused].map(([g, r]) => `${g}: ${r}`).join(', ')})`);
+      throw new HearthError('no_placement', `only ${found} of ${indexes.length} slivers found a gateway after ${MAX_ROUNDS} rounds (refused by ${[...refused].map(([g, r]) => `${g}: ${r}`).join(', ')})`);
     }
 
-    init.crashPoint?.('slice:reserved');
+    if (leased.size > 0) init.crashPoint?.('slice:reserved');
     const planned: Record<string, string> = { ...target.kept };
     for (const [i, g] of hosted) planned[i] = g;
     for (const [i, l] of leased) planned[i] = l.gateway;
-    const uncommitted = new Map<number, string>();
-    const avoid: Record<string, string> = { ...target.avoid };
+    for (const [i, g] of uncommitted) planned[i] = g;
     await Promise.all([...leased].map(async ([index, { gateway, lease }]) => {
-      const commit = (): Promise<unknown> => call(gateway, SLICE_ROUTES.commit, { ...documents, index, lease, placement: planned, version: target.version });
       try {
-        await commit().catch((err: unknown) => {
-          // A busy host may have committed and answered too late (its handler runs on once the caller gives up). Asked
-          // again it answers with the sliver it hosts, or commits the lease it still holds: cheaper than a sliver
-          // placed twice, one of them removed later. Not when our view has it failed: then it did not answer at all.
-          if (!(err instanceof PeerTimeout) || community.view().members.get(gateway)?.status !== 'alive') throw err;
-          log.info({ slice: spec.name, user, index, gateway }, 'a host did not answer its commit in time; asking it again');
-          return commit();
-        });
+        await committing(index, gateway, () => call(gateway, SLICE_ROUTES.commit, { ...documents, index, lease, placement: planned, version: target.version }));
       } catch (err) {
         // Every sliver had its room; this host failed since, or its lease lapsed.
-        log.warn({ slice: spec.name, user, index, gateway, err: reasonOf(err) }, 'a host did not commit its sliver');
-        uncommitted.set(index, gateway);
-        avoid[gateway] = `did not commit: ${reasonOf(err)}`;
+        notCommitted(index, gateway, err);
       }
     }));
     if (uncommitted.size === 0) return { placement: planned, version: target.version };

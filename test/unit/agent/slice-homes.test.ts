@@ -49,7 +49,9 @@ const member = (name: string): MemberView => ({
  * before it is answered, as the real commit route does) and the home routes
  * with the real handlers. It counts every call by caller and route.
  */
-function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (self: string) => boolean; lateCommit?: (self: string) => boolean } = {}) {
+function fakeCommunity(size: number, opts: {
+  registers?: boolean; listFails?: (self: string) => boolean; lateCommit?: (self: string) => boolean; refusesReserve?: (self: string) => boolean;
+} = {}) {
   const names = Array.from({ length: size }, (_, i) => `gw${String(i + 1).padStart(2, '0')}`);
   const members = new Map(names.map((n) => [n, member(n)]));
   const view: ViewState = { members, badTags: 0 };
@@ -71,7 +73,8 @@ function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (s
       try {
         const reply = (await handler({ member: from, fingerprint: '', method: route.method, path: url.pathname, params: {}, query: url.searchParams, body, signal: new AbortController().signal })).body;
         // A busy host: it did the work, but its answer came after the caller gave up.
-        if (route === SLICE_ROUTES.commit && opts.lateCommit?.(to) === true) throw new PeerTimeout(to, `${to} did not answer in time`);
+        const commits = route === SLICE_ROUTES.commit || (route === SLICE_ROUTES.reserve && (body as { commit?: unknown }).commit !== undefined);
+        if (commits && opts.lateCommit?.(to) === true) throw new PeerTimeout(to, `${to} did not answer in time`);
         return reply;
       } catch (err) {
         if (err instanceof HearthError) throw new PeerError(to, err.message, err.toProblem());
@@ -89,19 +92,32 @@ function fakeCommunity(size: number, opts: { registers?: boolean; listFails?: (s
     };
     const registrar = createHomeRegistrar({ hosting, community: communityOf(self, 'holder'), log: silentLogger, nowSec });
     registrars.set(self, registrar);
+    const commit = async (document: unknown, placement: Record<string, string>, version: number): Promise<void> => {
+      const { user, spec, doc } = verifyCreate(document, nowSec());
+      mine.set(`${user} ${spec.name}`, {
+        user, name: spec.name, document, placement, version, expiresAt: doc.at + spec.lifetimeSec,
+        deletedAt: null, deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
+      });
+      if (opts.registers !== false) await registrar.register(user, spec.name);
+    };
     const hostRoutes: PeerRoute[] = [
-      { ...SLICE_ROUTES.reserve, handler: async () => ({ body: { kind: 'leased', expiresAt: nowSec() + 30 } }) },
+      {
+        ...SLICE_ROUTES.reserve,
+        handler: async (req) => {
+          const b = req.body as { document: unknown; commit?: { placement: Record<string, string>; version: number } };
+          if (opts.refusesReserve?.(self) === true) throw new HearthError('insufficient_resources', 'no room here');
+          if (b.commit === undefined) return { body: { kind: 'leased', expiresAt: nowSec() + 30 } };
+          // One sliver alone: reserved and committed in the same call.
+          await commit(b.document, b.commit.placement, b.commit.version);
+          return { body: { kind: 'hosted', sliver: {} } };
+        },
+      },
       { ...SLICE_ROUTES.release, handler: async () => ({}) },
       {
         ...SLICE_ROUTES.commit,
         handler: async (req) => {
           const b = req.body as { document: unknown; placement: Record<string, string>; version: number };
-          const { user, spec, doc } = verifyCreate(b.document, nowSec());
-          mine.set(`${user} ${spec.name}`, {
-            user, name: spec.name, document: b.document, placement: b.placement, version: b.version, expiresAt: doc.at + spec.lifetimeSec,
-            deletedAt: null, deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
-          });
-          if (opts.registers !== false) await registrar.register(user, spec.name);
+          await commit(b.document, b.placement, b.version);
           return { status: 201, body: {} };
         },
       },
@@ -230,7 +246,80 @@ void describe('a slice creation asks the name\'s homes, not the community', () =
     assert.ok(!view.slivers.some((s) => s.gateway === dying), 'on another gateway');
     const commits = c.calls.filter((x) => x.from === 'gw01' && x.route === COMMIT);
     assert.equal(commits.filter((x) => x.to === dying).length, 1, 'asked once');
-    assert.equal(commits.length, 4);
+    assert.equal(commits.length, 3, 'the three first hosts');
+    const again = c.calls.filter((x) => x.from === 'gw01' && x.route === RESERVE).slice(3);
+    assert.equal(again.length, 1, 'the sliver alone is placed again by one reserve that commits');
+    assert.notEqual(again[0]?.to, dying);
+  });
+
+  /** A slice of three placed through gw01, and its host of sliver 0 failed: what its healer (the holder of sliver 1) needs. */
+  async function lostOne(c: ReturnType<typeof fakeCommunity>) {
+    const document = create('web');
+    const view = await c.service('gw01').create(document);
+    const [lost, healer, third] = view.slivers.map((s) => s.gateway as string) as [string, string, string];
+    c.fail(lost);
+    c.reset();
+    const heal = () => c.service(healer).heal({ create: document, resize: null }, { indexes: [0], kept: { 1: healer, 2: third }, version: 2 });
+    const reserves = () => c.calls.filter((x) => x.from === healer && x.as === 'entry' && x.route === RESERVE).map((x) => x.to);
+    const commits = () => c.calls.filter((x) => x.from === healer && x.as === 'entry' && x.route === COMMIT).length;
+    return { lost, healer, third, heal, reserves, commits };
+  }
+
+  test('a heal of one sliver is one call to its new host, a reserve that commits, with the placement at the next version', async () => {
+    const c = fakeCommunity(10);
+    const { lost, healer, third, heal, reserves, commits } = await lostOne(c);
+    const placed = await heal();
+    assert.equal(placed.version, 2);
+    const moved = placed.placement[0] as string;
+    assert.ok(![lost, healer, third].includes(moved), `on a fourth gateway, not ${moved}`);
+    assert.deepEqual(reserves(), [moved], 'one reserve');
+    assert.equal(commits(), 0, 'and no commit call');
+    const record = [...(c.records.get(moved)?.values() ?? [])][0];
+    assert.deepEqual({ placement: record?.placement, version: record?.version }, { placement: { 0: moved, 1: healer, 2: third }, version: 2 });
+  });
+
+  test('a reserve that commits and answers too late is asked again, once: the sliver stays on that host, at the same version', async () => {
+    // Armed once the slice is placed: the heal's first committing call answers late, the next in time.
+    let late = false;
+    const c = fakeCommunity(10, { lateCommit: () => (late ? !(late = false) : false) });
+    const { heal, reserves } = await lostOne(c);
+    late = true;
+    const placed = await heal();
+    assert.equal(placed.version, 2, 'not placed again elsewhere');
+    const moved = placed.placement[0] as string;
+    assert.deepEqual(reserves(), [moved, moved]);
+  });
+
+  test('a reserve that commits and times out as the view sees its host fail: the sliver goes elsewhere under the next version', async () => {
+    let armed = false;
+    let dying: string | undefined;
+    const c = fakeCommunity(10, { lateCommit: (self) => {
+      if (!armed || dying !== undefined) return false;
+      dying = self;
+      c.fail(self);
+      return true;
+    } });
+    const { heal, reserves } = await lostOne(c);
+    armed = true;
+    const placed = await heal();
+    assert.ok(dying !== undefined);
+    // It may have committed at version 2 before it failed: the same version elsewhere would tie with it.
+    assert.equal(placed.version, 3);
+    assert.notEqual(placed.placement[0], dying);
+    assert.deepEqual(reserves(), [dying, placed.placement[0]], 'the dying host asked once');
+  });
+
+  test('a host that refuses a reserve that commits committed nothing: the sliver goes to another at the same version', async () => {
+    let armed = false;
+    let refuser: string | undefined;
+    const c = fakeCommunity(10, { refusesReserve: (self) => (armed && refuser === undefined ? ((refuser = self), true) : false) });
+    const { heal, reserves } = await lostOne(c);
+    armed = true;
+    const placed = await heal();
+    assert.ok(refuser !== undefined);
+    assert.equal(placed.version, 2);
+    assert.notEqual(placed.placement[0], refuser);
+    assert.deepEqual(reserves(), [refuser, placed.placement[0]]);
   });
 
   test('a second create of the name at once, through another gateway, is slice_exists from three calls', async () => {

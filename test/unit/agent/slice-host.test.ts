@@ -8,10 +8,18 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { verifyCreate, verifyDelete, verifyRenew, verifyResize } from '../../../src/agent/slice-host.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SLICE_ROUTES, sliceHostRoutes, verifyCreate, verifyDelete, verifyRenew, verifyResize } from '../../../src/agent/slice-host.js';
 import { DEFAULT_SKEW_SEC, signDocument, type SignedDocument } from '../../../src/cloud/signed-document.js';
 import { userKeyOf } from '../../../src/cloud/user-key.js';
 import { HearthError } from '../../../src/model/errors.js';
+import { DEFAULT_POLICY } from '../../../src/model/policy.js';
+import type { PeerRoute } from '../../../src/peer/router.js';
+import { createSliceHosting } from '../../../src/slivers/hosting.js';
+import { openDb } from '../../../src/store/db.js';
+import { createStore } from '../../../src/store/store.js';
 import { DEFAULT_LIFETIME_SEC, MAX_LIFETIME_SEC, MAX_SLICE_SLIVERS, SLICE_KINDS } from '../../../src/model/slice.js';
 
 const now = 1_800_000_000;
@@ -173,3 +181,66 @@ void describe('verifyResize: signed, one slice and a number of slivers, fresh un
   });
 });
 
+
+void describe('the reserve route with a commit: one sliver alone, reserved and committed in one call', () => {
+  function hostOf(t: { after: (fn: () => void) => void }) {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-slice-host-'));
+    const db = openDb(join(dir, 'h.db'));
+    t.after(() => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const store = createStore({ db, now: () => new Date().toISOString() });
+    const hosting = createSliceHosting({
+      store, contribution: () => ({ cpu: 2, memoryMb: 1024, diskMb: 4096, slivers: 8 }), policy: () => DEFAULT_POLICY, templates: ['busybox'],
+      nowSec: () => now, kick: () => undefined,
+    });
+    const registered: string[] = [];
+    const routes = sliceHostRoutes({ hosting, store, nowSec: () => now, register: async (user, name) => void registered.push(`${user} ${name}`) });
+    const reserve = routes.find((r) => r.method === SLICE_ROUTES.reserve.method && r.path === SLICE_ROUTES.reserve.path) as PeerRoute;
+    const ask = (body: unknown) => reserve.handler({
+      member: 'gw1', fingerprint: '', method: 'POST', path: reserve.path, params: {}, query: new URLSearchParams(), body, signal: new AbortController().signal,
+    });
+    return { store, hosting, registered, ask };
+  }
+  const document = doc();
+  const body = (over: Record<string, unknown> = {}) => ({ document, index: 1, lease: 'L'.repeat(16), ttlSec: 30, commit: { placement: { 0: 'gw2', 1: 'gw3' }, version: 2 }, ...over });
+
+  test('the sliver is hosted, with the placement and version it carried, registered with the homes, and no lease is left', async (t) => {
+    const h = hostOf(t);
+    const reply = (await h.ask(body())).body as { kind: string; sliver: { index: number; name: string } };
+    assert.equal(reply.kind, 'hosted');
+    assert.equal(reply.sliver.index, 1);
+    assert.deepEqual(h.store.listLeases(), []);
+    const record = h.hosting.record(userKeyOf(alice).id, 'web');
+    assert.deepEqual({ placement: record?.placement, version: record?.version }, { placement: { 0: 'gw2', 1: 'gw3' }, version: 2 });
+    assert.deepEqual(record?.document, document);
+    assert.deepEqual(h.registered, [`${userKeyOf(alice).id} web`]);
+    assert.equal(h.hosting.slivers().length, 1);
+  });
+
+  test('asked again (its answer was lost), it answers with the same sliver and makes no second one', async (t) => {
+    const h = hostOf(t);
+    const first = (await h.ask(body())).body as { kind: string; sliver: { name: string } };
+    const again = (await h.ask(body())).body as { kind: string; sliver: { name: string } };
+    assert.deepEqual(again, first);
+    assert.equal(h.hosting.slivers().length, 1);
+  });
+
+  test('a commit without a placement or version is invalid_request naming the field, and leaves no lease and no sliver', async (t) => {
+    const h = hostOf(t);
+    for (const [commit, named] of [[{ version: 2 }, 'placement'], [{ placement: { 1: 'gw3' }, version: 0 }, 'version'], [null, 'placement'], [{ placement: [1], version: 1 }, 'placement']] as const) {
+      await assert.rejects(h.ask(body({ commit })), (err: unknown) => err instanceof HearthError && err.code === 'invalid_request' && err.extra['field'] === named);
+    }
+    assert.deepEqual(h.store.listLeases(), []);
+    assert.deepEqual(h.hosting.slivers(), []);
+  });
+
+  test('without a commit it only leases, as before', async (t) => {
+    const h = hostOf(t);
+    const { commit: _none, ...lease } = body();
+    assert.equal(((await h.ask(lease)).body as { kind: string }).kind, 'leased');
+    assert.equal(h.store.listLeases().length, 1);
+    assert.deepEqual(h.hosting.slivers(), []);
+  });
+});
