@@ -15,6 +15,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
+import { freeCores, processorSharing, type MachineModel } from './machine.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -246,21 +247,41 @@ export interface Spread {
  * - toOne: the same news until one given member's agent has pulled it (a
  *   holder's changed slice record reaching another holder).
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
+ * With `machine` (the one-machine model, src/sim/machine.ts), `machine.lists`
+ * members change their lists at once and every pull also waits for its CPU
+ * on the machine's free cores, shared with every other pull of the burst;
+ * directory is then each list's time, toOne member 1's pull of the first.
  */
-export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread } {
+export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread } {
   const curve = spreadCurve(cfg, link, n);
   const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
+  /** When `member`'s agent sees list `list`'s change of rumor `r` (list 0's draws are the model's without a machine). */
+  const seenAt = (r: number, list: number, member: number): number =>
+    agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + r + list * 0x10000, member)), hashUniform(seed, 0xf00 + r + list * 0x10000, member));
   const toAll: number[] = [];
   const toOne: number[] = [];
+  const directory: number[] = [];
   for (let r = 0; r < rumors; r++) {
     let last = 0;
     for (let m = 1; m < n; m++) {
-      const seen = agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + r, m)), hashUniform(seed, 0xf00 + r, m));
+      const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
-      if (m === 1) toOne.push(seen + pullMs);
+      if (m === 1 && machine === null) toOne.push(seen + pullMs);
     }
     toAll.push(last);
+    if (machine !== null) {
+      const pulls: { list: number; member: number }[] = [];
+      for (let list = 0; list < machine.lists; list++) for (let m = 0; m < n; m++) if (m !== list) pulls.push({ list, member: m });
+      const done = processorSharing(pulls.map((p) => seenAt(r, p.list, p.member)), machine.pullCpuMs, freeCores(machine));
+      const lastOf = new Array<number>(machine.lists).fill(0);
+      pulls.forEach((p, i) => {
+        const at = (done[i] as number) + pullMs;
+        lastOf[p.list] = Math.max(lastOf[p.list] as number, at);
+        if (p.list === 0 && p.member === 1) toOne.push(at);
+      });
+      directory.push(...lastOf);
+    }
   }
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
-  return { toAll: spread(toAll), directory: spread(toAll, pullMs), toOne: spread(toOne) };
+  return { toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne) };
 }

@@ -33,6 +33,7 @@ import { createIdealScheduler } from './ideal.js';
 import {
   agentSeesAt, drawDetection, falseSuspicionChance, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs, propagation, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs,
 } from './memberlist.js';
+import type { MachineModel } from './machine.js';
 import type { SimConfig } from './scenario.js';
 
 /** The agent's peer-call timeout: a reservation sent to a gateway that is down costs this. */
@@ -115,6 +116,8 @@ export interface SimResult {
   failures: { count: number; declared: number; detectionMedianMs: number; detectionP95Ms: number; seenMedianMs: number };
   /** How fast news reaches the agents: the full view after a join (toAll), a changed list pulled by everyone (directory), by one member (toOne); see `propagation`. */
   propagation: ReturnType<typeof propagation>;
+  /** The one machine every gateway ran on, when the run modelled one (absent for a community of separate boxes). */
+  machine?: MachineModel;
   /** healed: slivers of failed gateways placed again (their heal times); slivers: every sliver placed again, for any reason; messagesPerHeal: per one of those. */
   heal: { healed: number; slivers: number; medianMs: number; p95Ms: number; messagesPerHeal: number; restoredOnReturn: number; failedAttempts: number };
   /** Live members suspected though alive: how often, how fast they refute, and how many were declared dead anyway. */
@@ -654,7 +657,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     imbalance: { sampled: round3(sampled), ideal: round3(idealImbalance), ratio: round3(sampled / idealImbalance) },
     utilisation: round3(mean(counted.map((s) => s.utilisation))),
     failures: { count: stats.failures, declared: stats.declared, detectionMedianMs: Math.round(quantile(stats.detections, 0.5)), detectionP95Ms: Math.round(quantile(stats.detections, 0.95)), seenMedianMs: Math.round(quantile(stats.seen, 0.5)) },
-    propagation: propagation(config.memberlist, config.link, config.agentEvents, config.gateways, config.seed),
+    propagation: propagation(config.memberlist, config.link, config.agentEvents, config.gateways, config.seed, config.machine),
     heal: {
       healed: stats.heals.length, slivers: stats.healedSlivers, medianMs: Math.round(quantile(stats.heals, 0.5)), p95Ms: Math.round(quantile(stats.heals, 0.95)),
       messagesPerHeal: round3(stats.healMessages / Math.max(1, stats.healedSlivers)), restoredOnReturn: stats.restored, failedAttempts: stats.healFailures,
@@ -672,6 +675,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
       disagreeingAtEnd: [...live].filter((sl) => sl.sides !== null).length,
     },
     samples,
+    ...(config.machine === null ? {} : { machine: config.machine }),
   };
 }
 

@@ -1,12 +1,15 @@
 // What a run simulates: the community's size and make-up, its churn, the
 // workload, and the memberlist and link models; and the named scenarios the
 // CLI offers. Pure data.
+// machine: off unless asked for (it models the one-machine bench, not a
+// community).
 // partition: the community split in two halves at 30 minutes (after the
 // warm-up) for 10 minutes, then healed; no churn.
 
 import type { SliverResources } from '../model/sliver.js';
 import { DEFAULT_MIX, type GatewayMix } from './community.js';
 import type { Weibull } from './draw.js';
+import type { MachineModel } from './machine.js';
 import { COMMUNITY_LINK, PROFILE_CONFIGS, SERF_AGENT_EVENTS, type AgentEvents, type GossipProfile, type LinkModel, type MemberlistConfig } from './memberlist.js';
 
 const HOUR = 3_600_000;
@@ -41,6 +44,8 @@ export interface SimConfig {
   sampleEveryMs: number;
   /** How many members of its view an entry gateway hands placement before falling back to all of them (see docs/sim.md). */
   viewSample: number;
+  /** Every gateway on one machine (the one-machine bench, src/sim/machine.ts); null for a community of separate boxes. */
+  machine: MachineModel | null;
 }
 
 export interface PartitionPlan {
@@ -60,7 +65,7 @@ export function isScenario(name: string): name is ScenarioName {
 }
 
 /** A scenario's configuration for a community of `gateways` over `hours`. */
-export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hours: number; seed: number; utilisation?: number; profile?: GossipProfile }): SimConfig {
+export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hours: number; seed: number; utilisation?: number; profile?: GossipProfile; machine?: MachineModel }): SimConfig {
   const durationMs = opts.hours * HOUR;
   return {
     scenario: name,
@@ -85,5 +90,6 @@ export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hou
     // A partition's story plays out in seconds to minutes: sample it finely.
     sampleEveryMs: name === 'partition' ? 10_000 : Math.min(10 * MINUTE, durationMs / 24),
     viewSample: 48,
+    machine: opts.machine ?? null,
   };
 }

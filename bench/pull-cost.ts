@@ -1,0 +1,158 @@
+// What one pull of a gateway's service list costs in CPU, both sides, with
+// the real peer server (src/peer/server.ts, mutual TLS) and client
+// (src/peer/client.ts), in node with the flags bench/scale.ts gives its
+// agents. The simulator's one-machine model (`hearth sim --machine-cores`,
+// docs/sim.md) takes its `--pull-cpu-ms` from here: in the 100-gateway run
+// every other agent pulls a host's list as its tags change, on the cores
+// that run them all.
+// Two child processes, a host (the server, one route answering a list of
+// `--items` announcements, as the agent's services route does) and a puller
+// (the client), one pull at a time so nothing queues: for each way of
+// connecting, `--pulls` pulls after a warm-up, and the CPU time
+// (process.cpuUsage, user + system) each process spent over them.
+//  - new connection: the client's connections are closed after each pull, so
+//    every pull makes a TLS 1.3 handshake with certificates both ways (the
+//    peer server drops a connection idle for 5 s, so most pulls in the bench
+//    start this way);
+//  - reused: one kept-alive connection for every pull.
+// Run after `npm run build`:
+//   node dist/bench/pull-cost.js [--pulls 200] [--items 1] [--runs 3] [--json]
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SERVICES_PATH, readAnnouncements, type Announcement } from '../src/cloud/services.js';
+import { formatHostPort, type HostPort } from '../src/model/host-port.js';
+import { loadOrCreateIdentity } from '../src/overlay/identity.js';
+import { createPeerClient } from '../src/peer/client.js';
+import { createPeerServer } from '../src/peer/server.js';
+
+/** The flags bench/scale.ts runs its agents with. */
+const AGENT_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+const WARMUP_PULLS = 20;
+const HOST = 'gw-host';
+const PULLER = 'gw-puller';
+const MODES = ['new connection', 'reused'] as const;
+type Mode = (typeof MODES)[number];
+
+interface Cpu { user: number; system: number }
+/** What the puller reports for one mode: its CPU and wall time over the measured pulls. */
+interface PullerResult { cpuMs: number; wallMs: number; pulls: number }
+
+const cpuMs = (from: Cpu, to: Cpu): number => (to.user - from.user + to.system - from.system) / 1000;
+
+function announcements(items: number): Announcement[] {
+  return Array.from({ length: items }, (_, i) => ({ name: i === 0 ? 'web' : `web-${i}`, type: 'http', protocol: 'tcp', hostPort: 20_000 + i, sliver: 'ld-001-0', slice: 'ld-001' }));
+}
+
+/** The host: the peer server with the services route, reporting its CPU use when asked. */
+async function host(dir: string, items: number): Promise<void> {
+  const [me, puller] = await Promise.all([loadOrCreateIdentity(join(dir, HOST), { commonName: HOST }), loadOrCreateIdentity(join(dir, PULLER), { commonName: PULLER })]);
+  const list = announcements(items);
+  const server = createPeerServer({
+    identity: me, name: HOST, host: '127.0.0.1', port: 0,
+    trust: { memberByFingerprint: (fp) => (fp === puller.id ? PULLER : undefined) },
+    routes: [{ method: 'GET', path: SERVICES_PATH, handler: () => Promise.resolve({ body: { items: list } }) }],
+  });
+  const bound = await server.start();
+  process.on('message', (m: string) => {
+    if (m === 'cpu') process.send?.(process.cpuUsage());
+    else void server.stop().then(() => process.disconnect());
+  });
+  process.send?.(bound);
+}
+
+/** The puller: the peer client, one pull at a time, on a new connection each or on one kept alive. */
+async function puller(dir: string, address: string, mode: Mode, pulls: number, items: number): Promise<void> {
+  const [me, server] = await Promise.all([loadOrCreateIdentity(join(dir, PULLER), { commonName: PULLER }), loadOrCreateIdentity(join(dir, HOST), { commonName: HOST })]);
+  const client = createPeerClient({ identity: me, trust: { fingerprintOf: (m) => (m === HOST ? server.id : undefined) } });
+  const pull = async (): Promise<void> => {
+    const got = readAnnouncements(await client.request(HOST, address, 'GET', SERVICES_PATH));
+    if (got.length !== items) throw new Error(`pulled ${got.length} announcements, not ${items}`);
+    if (mode === 'new connection') client.close();
+  };
+  for (let i = 0; i < WARMUP_PULLS; i++) await pull();
+  process.send?.('warm');
+  await once(process, 'message');
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < pulls; i++) await pull();
+  const result: PullerResult = { cpuMs: cpuMs(cpu0, process.cpuUsage()), wallMs: performance.now() - t0, pulls };
+  client.close();
+  process.send?.(result);
+  process.disconnect();
+}
+
+const self = fileURLToPath(import.meta.url);
+const child = (args: string[]): ChildProcess => fork(self, args, { execArgv: AGENT_FLAGS });
+const next = async <T>(p: ChildProcess): Promise<T> => (await once(p, 'message'))[0] as T;
+
+interface Figure { mode: Mode; hostMs: number; pullerMs: number; bothMs: number; wallMs: number }
+
+/** One run: a host, then a puller per mode; per-pull CPU of each side. */
+async function run(dir: string, pulls: number, items: number): Promise<Figure[]> {
+  const server = child(['host', dir, String(items)]);
+  const address = formatHostPort(await next<HostPort>(server));
+  const out: Figure[] = [];
+  try {
+    for (const mode of MODES) {
+      const p = child(['puller', dir, address, mode, String(pulls), String(items)]);
+      await next<string>(p);
+      server.send('cpu');
+      const before = await next<Cpu>(server);
+      p.send('go');
+      const r = await next<PullerResult>(p);
+      server.send('cpu');
+      const hostMs = cpuMs(before, await next<Cpu>(server)) / r.pulls;
+      const pullerMs = r.cpuMs / r.pulls;
+      out.push({ mode, hostMs, pullerMs, bothMs: hostMs + pullerMs, wallMs: r.wallMs / r.pulls });
+      await once(p, 'exit');
+    }
+  } finally {
+    server.send('stop');
+    await once(server, 'exit');
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { pulls: { type: 'string', default: '200' }, items: { type: 'string', default: '1' }, runs: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } },
+  });
+  const pulls = Number(values.pulls);
+  const items = Number(values.items);
+  const runs = Number(values.runs);
+  const { machineLine, median } = await import('./lib.js');
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-pull-cost-'));
+  const all: Figure[][] = [];
+  try {
+    await Promise.all([HOST, PULLER].map((n) => loadOrCreateIdentity(join(dir, n), { commonName: n })));
+    for (let i = 0; i < runs; i++) all.push(await run(dir, pulls, items));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const byMode = MODES.map((mode) => {
+    const rows = all.map((r) => r.find((f) => f.mode === mode) as Figure);
+    const med = (k: 'hostMs' | 'pullerMs' | 'bothMs' | 'wallMs'): number => Math.round(median(rows.map((f) => f[k])) * 100) / 100;
+    return { mode, hostMs: med('hostMs'), pullerMs: med('pullerMs'), bothMs: med('bothMs'), wallMs: med('wallMs'), runs: rows.map((f) => Math.round(f.bothMs * 100) / 100) };
+  });
+  const bodyBytes = Buffer.byteLength(JSON.stringify({ items: announcements(items) }));
+  if (values.json) {
+    console.log(JSON.stringify({ machine: await machineLine(), flags: AGENT_FLAGS, pulls, items, bodyBytes, runs, modes: byMode }, null, 2));
+    return;
+  }
+  console.log(await machineLine());
+  console.log(`node ${AGENT_FLAGS.join(' ')}; ${runs} runs of ${pulls} pulls (after ${WARMUP_PULLS} to warm up), one at a time; a list of ${items} (${bodyBytes} bytes)`);
+  console.log('| connection | host CPU / pull | puller CPU / pull | both (c_pull), median | each run | wall / pull |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const m of byMode) console.log(`| ${m.mode} | ${m.hostMs} ms | ${m.pullerMs} ms | **${m.bothMs} ms** | ${m.runs.join(', ')} | ${m.wallMs} ms |`);
+}
+
+const [role, ...args] = process.argv.slice(2);
+if (role === 'host') await host(args[0] as string, Number(args[1]));
+else if (role === 'puller') await puller(args[0] as string, args[1] as string, args[2] as Mode, Number(args[3]), Number(args[4]));
+else await main();
