@@ -90,3 +90,27 @@ export function followLog(path: string, messages: readonly string[]): LogFollowe
     },
   };
 }
+
+/**
+ * Samples the machine's run queue (`procs_running` in /proc/stat: threads
+ * runnable or running, this one included) every `everyMs` until stopped:
+ * what the simulator's one-machine model takes as `--machine-load`.
+ */
+export function sampleRunQueue(everyMs = 100): { stop(): void; meanOver(fromMs: number, toMs: number): { mean: number; samples: number } | undefined } {
+  const samples: { at: number; running: number }[] = [];
+  const read = (): void => {
+    const running = Number(/^procs_running (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (Number.isFinite(running)) samples.push({ at: Date.now(), running });
+  };
+  read();
+  const timer = setInterval(read, everyMs);
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    meanOver(fromMs, toMs) {
+      const within = samples.filter((s) => s.at >= fromMs && s.at <= toMs);
+      if (within.length === 0) return undefined;
+      return { mean: Math.round((within.reduce((n, s) => n + s.running, 0) / within.length) * 10) / 10, samples: within.length };
+    },
+  };
+}

@@ -1,10 +1,10 @@
 // What one pull of a gateway's service list costs in CPU, both sides, with
 // the real peer server (src/peer/server.ts, mutual TLS) and client
 // (src/peer/client.ts), in node with the flags bench/scale.ts gives its
-// agents. The simulator's one-machine model (`hearth sim --machine-cores`,
-// docs/sim.md) takes its `--pull-cpu-ms` from here: in the 100-gateway run
-// every other agent pulls a host's list as its tags change, on the cores
-// that run them all.
+// agents. The simulator's one-machine model (src/sim/machine.ts,
+// HOST_CPU_MS and PULLER_CPU_MS) takes a pull's cost from here: in the
+// 100-gateway run every other agent pulls a host's list as its tags change,
+// on the cores that run them all.
 // Two child processes, a host (the server, one route answering a list of
 // `--items` announcements, as the agent's services route does) and a puller
 // (the client), one pull at a time so nothing queues: for each way of

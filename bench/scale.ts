@@ -10,7 +10,9 @@
 //    (the entry's "slice placed"), its slivers started (hosts' events);
 //  - service directory: a service of the slice (check none) from its
 //    gateway's "service announced" until every other gateway pulled it
-//    (the `sv` tag's gossip, then a pull over the peer API);
+//    (the `sv` tag's gossip, then a pull over the peer API), and the
+//    machine's run queue meanwhile (/proc/stat's procs_running every 100
+//    ms: the load `hearth sim --machine-load` takes);
 //  - load: --slices more slices of 3 (default 50), each asked of another
 //    entry gateway, a few at once: placed or refused, how the slivers
 //    spread over the gateways (max / mean);
@@ -30,6 +32,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { initDataDir } from '../src/agent/config.js';
@@ -38,7 +41,7 @@ import { machineLine, median, sleep, until, withDb } from './lib.js';
 import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
-import { followLog, memoryKb, processesMentioning, serfChildren, type LogFollower } from './procs.js';
+import { followLog, memoryKb, processesMentioning, sampleRunQueue, serfChildren, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -414,6 +417,7 @@ async function main(): Promise<void> {
     if (on.length !== 3) throw new Error(`slice ${name} was placed on ${on.length} gateways: ${created.stdout.slice(0, 400)}`);
     return v;
   };
+  const runQueue = sampleRunQueue();
   const askedAt = Date.now();
   const view = await createSlice(first, sliceName, ['--services', servicesFile]);
   const answeredAt = Date.now();
@@ -446,7 +450,12 @@ async function main(): Promise<void> {
     }
     return spread;
   });
+  runQueue.stop();
   progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
+  // How many threads wanted a core while the pulls ran: the simulator's --machine-load.
+  const firstAnnounced = Math.min(...announced.values());
+  const directoryLoad = directory === undefined ? undefined : runQueue.meanOver(firstAnnounced, firstAnnounced + Math.max(...directory));
+  if (directoryLoad !== undefined) progress(`run queue while the directory's pulls ran: ${directoryLoad.mean} threads on average (${directoryLoad.samples} samples); hearth sim --machine-cores ${cpus().length} --machine-load ${directoryLoad.mean} models it`);
   // Where the directory's time went, per host: when the others started the pull that
   // brought its list, how long that pull took, and how many pulls from it failed first.
   const pullsOf = (h: string): { startedMs: number[]; tookMs: number[]; failed: number } => {
@@ -600,6 +609,7 @@ async function main(): Promise<void> {
     },
     serviceDirectoryMs: directory === undefined ? null : { perHost: directory, max: Math.max(...directory) },
     directoryPulls,
+    directoryRunQueue: directoryLoad ?? null,
     load: loadFigures,
     loadHealing: lostFigures,
     failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },
@@ -621,6 +631,7 @@ async function main(): Promise<void> {
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],
+      ["run queue while the directory's pulls ran, mean", directoryLoad === undefined ? '–' : `${directoryLoad.mean} threads`],
       [`load: slices of 3 placed / asked (${SLICE_CONCURRENCY} at once)`, `${placedLoad.length} / ${LOAD_SLICES} in ${sec(loadTookMs)}`],
       ['load: CLI answered / placed / all started, median (max)', `${sec(loadFigures.cliAnsweredMs?.median)} (${sec(loadFigures.cliAnsweredMs?.max)}) / ${sec(loadFigures.placedMs?.median)} (${sec(loadFigures.placedMs?.max)}) / ${sec(loadFigures.allStartedMs?.median)} (${sec(loadFigures.allStartedMs?.max)})`],
       ["load: the entry's own part of placing, median (max)", `${sec(loadFigures.entryPlacingMs?.median)} (${sec(loadFigures.entryPlacingMs?.max)})`],

@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { runSim, type PartitionResult, type SimResult } from '../sim/run.js';
 import { isScenario, scenarioConfig, SCENARIOS } from '../sim/scenario.js';
-import { BENCH_SLICE_LISTS, MEASURED_PULL_CPU_MS, type MachineModel } from '../sim/machine.js';
+import type { MachineModel } from '../sim/machine.js';
 import { PROFILE_CONFIGS, type GossipProfile } from '../sim/memberlist.js';
 import { printTable } from './output.js';
 
@@ -15,28 +15,16 @@ const positive = (label: string, integer: boolean) => (v: string): number => {
   return n;
 };
 
-const fraction = (label: string) => (v: string): number => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new Error(`${label} must be a number from 0 up to (not including) 1, got ${JSON.stringify(v)}`);
-  return n;
-};
-
 interface MachineOptions {
   machineCores?: number;
-  machineBusy?: number;
-  pullCpuMs?: number;
-  machineLists?: number;
+  machineLoad?: number;
 }
 
-/** The one-machine model, when --machine-cores asks for it; its other options mean nothing without it. */
-function machineOf(o: MachineOptions, gateways: number): MachineModel | undefined {
-  if (o.machineCores === undefined) {
-    if (o.machineBusy !== undefined || o.pullCpuMs !== undefined || o.machineLists !== undefined) throw new Error('--machine-busy, --pull-cpu-ms and --machine-lists need --machine-cores');
-    return undefined;
-  }
-  const lists = o.machineLists ?? BENCH_SLICE_LISTS;
-  if (lists >= gateways) throw new Error(`--machine-lists must be below --gateways (${gateways})`);
-  return { cores: o.machineCores, busy: o.machineBusy ?? 0, pullCpuMs: o.pullCpuMs ?? MEASURED_PULL_CPU_MS, lists };
+/** The one-machine model, when --machine-cores and --machine-load ask for it (one means nothing without the other). */
+function machineOf(o: MachineOptions): MachineModel | undefined {
+  if (o.machineCores === undefined && o.machineLoad === undefined) return undefined;
+  if (o.machineCores === undefined || o.machineLoad === undefined) throw new Error('--machine-cores and --machine-load go together');
+  return { cores: o.machineCores, load: o.machineLoad };
 }
 
 const seconds = (ms: number): string => (Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -61,7 +49,7 @@ function printResult(r: SimResult): void {
     ['full view after a join (tags to all), median, p95', `${seconds(r.propagation.toAll.medianMs)}, ${seconds(r.propagation.toAll.p95Ms)}`],
     ['a changed list pulled by all, median, p95', `${seconds(r.propagation.directory.medianMs)}, ${seconds(r.propagation.directory.p95Ms)}`],
     ['a changed list pulled by one member, median, p95', `${seconds(r.propagation.toOne.medianMs)}, ${seconds(r.propagation.toOne.p95Ms)}`],
-    ...(r.machine === undefined ? [] : [['one machine: cores, busy when idle, CPU a pull, lists changed at once', `${r.machine.cores}, ${percent(r.machine.busy)}, ${r.machine.pullCpuMs} ms, ${r.machine.lists}`]]),
+    ...(r.machine === undefined ? [] : [['one machine: cores, runnable threads while pulling', `${r.machine.cores}, ${r.machine.load}`]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);
 }
@@ -85,16 +73,14 @@ export function registerSimCommand(program: Command): void {
     .option('--seed <s>', 'seed: the same seed gives the same figures', positive('--seed', true), 1)
     .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1; default 0.7)', positive('--utilisation', false))
     .addOption(new Option('--profile <profile>', "Serf's timing profile the gateways gossip with").choices(Object.keys(PROFILE_CONFIGS)).default('lan'))
-    .option('--machine-cores <c>', 'model every gateway on one machine of c cores, as bench/scale.ts runs them (off: separate boxes)', positive('--machine-cores', false))
-    .option('--machine-busy <f>', "with --machine-cores: the share of the machine's cores the idle gateways keep busy (default 0)", fraction('--machine-busy'))
-    .option('--pull-cpu-ms <ms>', `with --machine-cores: CPU a pull costs, both sides (default ${MEASURED_PULL_CPU_MS}, bench/pull-cost.ts)`, positive('--pull-cpu-ms', false))
-    .option('--machine-lists <k>', `with --machine-cores: gateways whose lists change at once (default ${BENCH_SLICE_LISTS}, the bench's slice)`, positive('--machine-lists', true))
+    .option('--machine-cores <c>', 'model every gateway on one machine of c cores, as bench/scale.ts runs them (off: separate boxes); needs --machine-load', positive('--machine-cores', false))
+    .option('--machine-load <l>', 'with --machine-cores: runnable threads on that machine while the pulls run (bench/scale.ts samples them)', positive('--machine-load', false))
     .option('--json', 'print the figures (and the samples over time) as JSON')
     .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; profile: GossipProfile; json?: boolean } & MachineOptions) => {
       const name = scenario ?? 'churn';
       if (!isScenario(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.join(', ')}`);
       if (o.utilisation !== undefined && o.utilisation > 1) throw new Error('--utilisation must be at most 1');
-      const machine = machineOf(o, o.gateways);
+      const machine = machineOf(o);
       const config = scenarioConfig(name, {
         gateways: o.gateways, hours: o.hours, seed: o.seed, profile: o.profile,
         ...(o.utilisation === undefined ? {} : { utilisation: o.utilisation }), ...(machine === undefined ? {} : { machine }),

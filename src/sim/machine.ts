@@ -1,75 +1,96 @@
-// The one-machine model (opt-in, `hearth sim --machine-cores`): every
-// gateway of the community runs on one machine of a few cores, as in
-// bench/scale.ts (100 agents and their Serfs on one 2-core box), not on a
-// home box of its own. It exists to predict that bench, not a community.
-// What it adds: a pull of a changed list is not free; it takes `pullCpuMs`
-// of CPU (both sides: measured by bench/pull-cost.ts with the real peer
-// server and client, a new TLS connection per pull) from the cores the
-// idle gateways leave free, shared by every pull under way.
-// Processor sharing, not FIFO: each pull is a client process and the host's
-// server, and the kernel time-slices the runnable processes, so every pull
-// under way advances at once (at most one core each: a pull's two sides take
-// turns). The time until the last of a burst of pulls is done is the same
-// under any discipline that never idles a core; the discipline only decides
-// which pulls finish first.
+// The one-machine model (opt-in, `hearth sim --machine-cores C
+// --machine-load L`): every gateway of the community runs on one machine of a
+// few cores, as in bench/scale.ts (100 agents and their Serfs on one 2-core
+// box), not on a home box of its own. It exists to predict that bench, not a
+// community.
+// What it adds to a pull of a changed list (a host's services, after its tags
+// changed): CPU, on processes that wait their turn for a core.
+//  - A pull costs the puller PULLER_CPU_MS and the host HOST_CPU_MS (measured
+//    by bench/pull-cost.ts with the real peer server and client under the
+//    agents' node flags, a new mutual-TLS connection per pull: the peer
+//    server drops a connection idle for 5 s, so a pull after a quiet spell
+//    starts this way).
+//  - Each gateway is one process with one event loop: the host answers its
+//    pullers one at a time, in the order their requests come (FIFO).
+//  - A process runs at `cores / load` of a core when `load` runnable threads
+//    share the machine (the kernel's fair share; a full core when there are
+//    fewer than cores): the bench samples the run queue while the pulls run.
+//  - Each gateway pulls at most DEFAULT_ANTI_ENTROPY.maxInFlight lists at
+//    once (the agent's own limit): when several hosts change at once, a
+//    puller's third pull waits for one of its first two.
+// The load is the bench's measured input, not something the model predicts:
+// on separate boxes (the model without this option) there is none to share.
 // Pure. Must never: read a clock or Math.random.
 
-/** The machine every gateway runs on, and what a pull costs on it. */
+import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
+import { createDeadlineQueue } from '../kit/deadline-queue.js';
+
+/** The machine every gateway runs on, and how busy it is while the pulls run. */
 export interface MachineModel {
   /** Its cores. */
   cores: number;
-  /** The share of them (0..1) the idle gateways (agents and Serfs) keep busy; pulls get the rest. */
-  busy: number;
-  /** CPU time of one pull, server and client (ms). */
-  pullCpuMs: number;
-  /** How many gateways' lists change at once (the bench's slice of 3 announces a service on each of its 3 hosts). */
-  lists: number;
+  /** Runnable threads on it, on average, while the pulls run (the bench's run-queue samples). */
+  load: number;
 }
 
-/** bench/pull-cost.ts on the bench's machine (2 cores AMD EPYC, Node 20, the agents' flags): a pull on a new TLS connection, both sides. */
-export const MEASURED_PULL_CPU_MS = 6.8;
+/** bench/pull-cost.ts on the bench's machine (2 cores AMD EPYC, Node 20, the agents' flags), a pull on a new TLS connection: the host's side. */
+export const HOST_CPU_MS = 3.0;
+/** The same pull, the puller's side. */
+export const PULLER_CPU_MS = 4.0;
+
+/** The bench's slice has 3 hosts, and each announces its service at once: three lists change together. */
 export const BENCH_SLICE_LISTS = 3;
 
-/** The cores pulls can use: what the idle gateways leave. */
-export function freeCores(m: MachineModel): number {
-  return m.cores * (1 - m.busy);
+/** The share of a core one process gets: cores over the runnable threads, at most a whole core. */
+export function processShare(m: MachineModel): number {
+  return Math.min(1, m.cores / Math.max(m.load, 1));
 }
 
+/** One pull: `puller` pulls `host`'s list, having seen it change at `seenAt` (ms). */
+export interface Pull {
+  host: number;
+  puller: number;
+  seenAt: number;
+}
+
+type PullEvent = { kind: 'seen' | 'asked' | 'answered'; pull: number };
+
 /**
- * When each job is done, for jobs of `workMs` of CPU each arriving at
- * `arrivals` (ms), on `cores` shared equally by the jobs under way, each
- * job at most one core. Jobs of equal work finish in arrival order (the
- * earliest has the least left), so the service every job under way has had
- * since the clock started is tracked once (`served`), not per job. Returned
- * in the order of `arrivals`.
+ * When each pull is done (ms, in the order of `pulls`), on `machine`, with
+ * `roundTripMs` of network for each: the puller's side (PULLER_CPU_MS at its
+ * process's share), then the host's (HOST_CPU_MS, one request at a time, in
+ * the order they reach it), then the answer's way back. A puller has at most
+ * `slots` pulls under way; the others wait, in the order it saw them.
  */
-export function processorSharing(arrivals: readonly number[], workMs: number, cores: number): number[] {
-  const n = arrivals.length;
-  const done = new Array<number>(n).fill(0);
-  const order = arrivals.map((_, i) => i).sort((a, b) => (arrivals[a] as number) - (arrivals[b] as number) || a - b);
-  /** Jobs under way, in arrival order, with the `served` at which each is done. */
-  const under: { job: number; doneAt: number }[] = [];
-  let head = 0;
-  let next = 0;
-  let now = 0;
-  let served = 0;
-  while (next < n || head < under.length) {
-    const arrivalAt = next < n ? arrivals[order[next] as number] as number : Number.POSITIVE_INFINITY;
-    const active = under.length - head;
-    const rate = active === 0 ? 0 : Math.min(1, cores / active);
-    const first = under[head];
-    const finishAt = first === undefined ? Number.POSITIVE_INFINITY : now + (first.doneAt - served) / rate;
-    if (arrivalAt < finishAt) {
-      served += (arrivalAt - now) * rate;
-      now = arrivalAt;
-      under.push({ job: order[next] as number, doneAt: served + workMs });
-      next++;
-    } else {
-      const job = first as { job: number; doneAt: number };
-      served = job.doneAt;
-      now = finishAt;
-      done[job.job] = now;
-      head++;
+export function pullsOnOneMachine(pulls: readonly Pull[], machine: MachineModel, roundTripMs: number, slots = DEFAULT_ANTI_ENTROPY.maxInFlight): number[] {
+  const share = processShare(machine);
+  const done = new Array<number>(pulls.length).fill(0);
+  const queue = createDeadlineQueue<PullEvent>();
+  const busy = new Map<number, number>();
+  const waiting = new Map<number, number[]>();
+  const hostFreeAt = new Map<number, number>();
+  const start = (i: number, at: number): void => {
+    const p = pulls[i] as Pull;
+    busy.set(p.puller, (busy.get(p.puller) ?? 0) + 1);
+    queue.push(at + PULLER_CPU_MS / share + roundTripMs / 2, { kind: 'asked', pull: i });
+  };
+  pulls.forEach((p, i) => queue.push(p.seenAt, { kind: 'seen', pull: i }));
+  for (let at = queue.nextDeadline(); at !== undefined; at = queue.nextDeadline()) {
+    for (const e of queue.popDue(at)) {
+      const p = pulls[e.pull] as Pull;
+      if (e.kind === 'seen') {
+        if ((busy.get(p.puller) ?? 0) < slots) start(e.pull, at);
+        else waiting.set(p.puller, [...(waiting.get(p.puller) ?? []), e.pull]);
+      } else if (e.kind === 'asked') {
+        const answeredAt = Math.max(at, hostFreeAt.get(p.host) ?? 0) + HOST_CPU_MS / share;
+        hostFreeAt.set(p.host, answeredAt);
+        queue.push(answeredAt + roundTripMs / 2, { kind: 'answered', pull: e.pull });
+      } else {
+        done[e.pull] = at;
+        busy.set(p.puller, (busy.get(p.puller) ?? 1) - 1);
+        const next = waiting.get(p.puller)?.shift();
+        if (next !== undefined) start(next, at);
+      }
     }
   }
   return done;

@@ -15,7 +15,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { freeCores, processorSharing, type MachineModel } from './machine.js';
+import { BENCH_SLICE_LISTS, HOST_CPU_MS, PULLER_CPU_MS, processShare, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -247,10 +247,10 @@ export interface Spread {
  * - toOne: the same news until one given member's agent has pulled it (a
  *   holder's changed slice record reaching another holder).
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
- * With `machine` (the one-machine model, src/sim/machine.ts), `machine.lists`
- * members change their lists at once and every pull also waits for its CPU
- * on the machine's free cores, shared with every other pull of the burst;
- * directory is then each list's time, toOne member 1's pull of the first.
+ * With `machine` (the one-machine model, src/sim/machine.ts), the bench's
+ * BENCH_SLICE_LISTS hosts change their lists at once and every pull takes
+ * CPU on processes that share the machine's cores (pullsOnOneMachine):
+ * directory is then each list's time, toOne one pull alone.
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread } {
   const curve = spreadCurve(cfg, link, n);
@@ -266,19 +266,16 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     for (let m = 1; m < n; m++) {
       const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
-      if (m === 1 && machine === null) toOne.push(seen + pullMs);
+      if (m === 1) toOne.push(seen + pullMs + (machine === null ? 0 : (PULLER_CPU_MS + HOST_CPU_MS) / processShare(machine)));
     }
     toAll.push(last);
     if (machine !== null) {
-      const pulls: { list: number; member: number }[] = [];
-      for (let list = 0; list < machine.lists; list++) for (let m = 0; m < n; m++) if (m !== list) pulls.push({ list, member: m });
-      const done = processorSharing(pulls.map((p) => seenAt(r, p.list, p.member)), machine.pullCpuMs, freeCores(machine));
-      const lastOf = new Array<number>(machine.lists).fill(0);
-      pulls.forEach((p, i) => {
-        const at = (done[i] as number) + pullMs;
-        lastOf[p.list] = Math.max(lastOf[p.list] as number, at);
-        if (p.list === 0 && p.member === 1) toOne.push(at);
-      });
+      const lists = Math.min(BENCH_SLICE_LISTS, n - 1);
+      const pulls: Pull[] = [];
+      for (let host = 0; host < lists; host++) for (let m = 0; m < n; m++) if (m !== host) pulls.push({ host, puller: m, seenAt: seenAt(r, host, m) });
+      const done = pullsOnOneMachine(pulls, machine, pullMs);
+      const lastOf = new Array<number>(lists).fill(0);
+      pulls.forEach((p, i) => void (lastOf[p.host] = Math.max(lastOf[p.host] as number, done[i] as number)));
       directory.push(...lastOf);
     }
   }
