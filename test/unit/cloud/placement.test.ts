@@ -166,10 +166,26 @@ void describe('placeSlivers, by example', () => {
     const candidates = [...['a1', 'a2', 'a3', 'a4', 'a5'].map((n) => loaded(n, 6)), ...Array.from({ length: 20 }, (_, i) => loaded(`b${String(i).padStart(2, '0')}`, 0))];
     // Drawn: a1 a2, then a3 a4, then a5 b00: b00 is below the average.
     assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0], candidates, holders: [], rng: first })), ['b00']);
-    // Twelve loaded first: after 2 + 2 × EXTRA_PROBES drawn, all loaded, the best of them is taken.
-    const many = [...Array.from({ length: 12 }, (_, i) => loaded(`a${String(i).padStart(2, '0')}`, i === 7 ? 5 : 6)), ...Array.from({ length: 30 }, (_, i) => loaded(`b${String(i).padStart(2, '0')}`, 0))];
-    assert.equal(2 + 2 * EXTRA_PROBES, 10);
+    // Twenty loaded first: after 2 + 2 × EXTRA_PROBES drawn, all loaded, the best of them is taken.
+    const many = [...Array.from({ length: 20 }, (_, i) => loaded(`a${String(i).padStart(2, '0')}`, i === 7 ? 5 : 6)), ...Array.from({ length: 30 }, (_, i) => loaded(`b${String(i).padStart(2, '0')}`, 0))];
+    assert.equal(2 + 2 * EXTRA_PROBES, 18);
     assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec(), indexes: [0], candidates: many, holders: [], rng: first })), ['a07']);
+  });
+
+  void test('threshold: the average is weighted by what each contributes, so small boxes a big sliver would fill do not lift it', () => {
+    const box = (cores: number): ResourceVector => ({ cpu: cores, memoryMb: 1024 * cores, diskMb: 20_000, slivers: 8 });
+    const oneCore = (name: string): Candidate => cand(name, { contributed: box(1), free: box(1) });
+    const candidates = [
+      // A 2-core box with half a core used: a 1-core sliver takes it to 0.75.
+      cand('a1', { contributed: box(2), free: { ...box(2), cpu: 1.5, slivers: 7 } }),
+      // Empty 1-core boxes: the sliver would fill them (1.0); empty 4-core ones: 0.25.
+      ...['a2', 'b0', 'b1'].map(oneCore), cand('c0', { contributed: box(4), free: box(4) }), cand('c1', { contributed: box(4), free: box(4) }),
+      ...Array.from({ length: 8 }, (_, i) => oneCore(`e${i}`)),
+    ];
+    const core = { cpu: 1, memoryMb: 256, diskMb: 256, pids: 256, upMbit: 0, downMbit: 0 };
+    // The plain average once placed is (0.75 + 11 × 1 + 2 × 0.25) / 14 = 0.875, and a1 would pass; weighted by
+    // cores it is (0.5 + 14) / 21 = 0.69: a1 is above, and so are a2, b0, b1 drawn next; c0 is below.
+    assert.deepEqual(gatewaysOf(placeSlivers({ spec: spec('gateways', null, core), indexes: [0], candidates, holders: [], rng: first })), ['c0']);
   });
 
   void test('threshold: in a busy community (average share from BUSY_SHARE) only d are drawn', () => {
