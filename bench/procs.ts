@@ -4,6 +4,7 @@
 // logs costs only what they grew by.
 // Must never: signal a process; the bench does that for its own children.
 
+import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { parseLogLine, type LogLine } from './lib.js';
 
@@ -93,8 +94,7 @@ export function followLog(path: string, messages: readonly string[]): LogFollowe
 
 /**
  * Samples the machine's run queue (`procs_running` in /proc/stat: threads
- * runnable or running, this one included) every `everyMs` until stopped:
- * what the simulator's one-machine model takes as `--machine-load`.
+ * runnable or running, this one included) every `everyMs` until stopped.
  */
 export function sampleRunQueue(everyMs = 100): { stop(): void; meanOver(fromMs: number, toMs: number): { mean: number; samples: number } | undefined } {
   const samples: { at: number; running: number }[] = [];
@@ -111,6 +111,46 @@ export function sampleRunQueue(everyMs = 100): { stop(): void; meanOver(fromMs: 
       const within = samples.filter((s) => s.at >= fromMs && s.at <= toMs);
       if (within.length === 0) return undefined;
       return { mean: Math.round((within.reduce((n, s) => n + s.running, 0) / within.length) * 10) / 10, samples: within.length };
+    },
+  };
+}
+
+/**
+ * A CPU probe: a shell that spins (one thread, always runnable) while the
+ * bench watches how much CPU it gets, sampled every `everyMs`. Its share of
+ * a core over a window is what any busy single-threaded process got there,
+ * a gateway's event loop answering a burst of pulls included: the
+ * simulator's `--machine-share`. It takes that share from the others while
+ * it runs, so the bench runs it only over the step it measures.
+ */
+export function startCpuProbe(everyMs = 100): { stop(): void; shareOver(fromMs: number, toMs: number): number | undefined } {
+  const ticksPerSec = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  // It spins for as long as this process lives (kill -0 is the shell's own builtin), so a bench that dies leaves no probe behind.
+  const child = spawn('/bin/sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
+  const samples: { at: number; cpuSec: number }[] = [];
+  const read = (): void => {
+    try {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      // utime and stime, the stat file's 14th and 15th fields, 12th and 13th after the command's name.
+      samples.push({ at: Date.now(), cpuSec: (Number(fields[11]) + Number(fields[12])) / ticksPerSec });
+    } catch {
+      // Gone: stopped.
+    }
+  };
+  read();
+  const timer = setInterval(read, everyMs);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      child.kill('SIGKILL');
+    },
+    shareOver(fromMs, toMs) {
+      const within = samples.filter((s) => s.at >= fromMs && s.at <= toMs);
+      const first = within[0];
+      const last = within[within.length - 1];
+      if (first === undefined || last === undefined || last.at - first.at < 1000) return undefined;
+      return Math.round(((last.cpuSec - first.cpuSec) / ((last.at - first.at) / 1000)) * 1000) / 1000;
     },
   };
 }

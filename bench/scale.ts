@@ -10,9 +10,10 @@
 //    (the entry's "slice placed"), its slivers started (hosts' events);
 //  - service directory: a service of the slice (check none) from its
 //    gateway's "service announced" until every other gateway pulled it
-//    (the `sv` tag's gossip, then a pull over the peer API), and the
-//    machine's run queue meanwhile (/proc/stat's procs_running every 100
-//    ms: the load `hearth sim --machine-load` takes);
+//    (the `sv` tag's gossip, then a pull over the peer API), and how busy
+//    the machine was meanwhile: its run queue (/proc/stat's procs_running
+//    every 100 ms) and the share of a core a spinning probe got (the
+//    `hearth sim --machine-share` that models this bench);
 //  - load: --slices more slices of 3 (default 50), each asked of another
 //    entry gateway, a few at once: placed or refused, how the slivers
 //    spread over the gateways (max / mean);
@@ -32,7 +33,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { initDataDir } from '../src/agent/config.js';
@@ -41,7 +41,7 @@ import { machineLine, median, sleep, until, withDb } from './lib.js';
 import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
-import { followLog, memoryKb, processesMentioning, sampleRunQueue, serfChildren, type LogFollower } from './procs.js';
+import { followLog, memoryKb, processesMentioning, sampleRunQueue, serfChildren, startCpuProbe, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -418,6 +418,7 @@ async function main(): Promise<void> {
     return v;
   };
   const runQueue = sampleRunQueue();
+  const probe = startCpuProbe();
   const askedAt = Date.now();
   const view = await createSlice(first, sliceName, ['--services', servicesFile]);
   const answeredAt = Date.now();
@@ -451,11 +452,17 @@ async function main(): Promise<void> {
     return spread;
   });
   runQueue.stop();
+  probe.stop();
   progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
-  // How many threads wanted a core while the pulls ran: the simulator's --machine-load.
+  // How busy the machine was while the pulls ran: threads runnable, and the share of a core a busy process got (the simulator's --machine-share).
   const firstAnnounced = Math.min(...announced.values());
-  const directoryLoad = directory === undefined ? undefined : runQueue.meanOver(firstAnnounced, firstAnnounced + Math.max(...directory));
-  if (directoryLoad !== undefined) progress(`run queue while the directory's pulls ran: ${directoryLoad.mean} threads on average (${directoryLoad.samples} samples); hearth sim --machine-cores ${cpus().length} --machine-load ${directoryLoad.mean} models it`);
+  const directoryWindow = directory === undefined ? undefined : [firstAnnounced, firstAnnounced + Math.max(...directory)] as const;
+  const directoryLoad = directoryWindow === undefined ? undefined : runQueue.meanOver(...directoryWindow);
+  const directoryShare = directoryWindow === undefined ? undefined : probe.shareOver(...directoryWindow);
+  if (directoryLoad !== undefined) {
+    progress(`while the directory's pulls ran: ${directoryLoad.mean} threads runnable on average (${directoryLoad.samples} samples), a busy process got ${directoryShare ?? '–'} of a core`
+      + (directoryShare === undefined ? '' : `; hearth sim --machine-share ${directoryShare} models it`));
+  }
   // Where the directory's time went, per host: when the others started the pull that
   // brought its list, how long that pull took, and how many pulls from it failed first.
   const pullsOf = (h: string): { startedMs: number[]; tookMs: number[]; failed: number } => {
@@ -610,6 +617,7 @@ async function main(): Promise<void> {
     serviceDirectoryMs: directory === undefined ? null : { perHost: directory, max: Math.max(...directory) },
     directoryPulls,
     directoryRunQueue: directoryLoad ?? null,
+    directoryProcessShare: directoryShare ?? null,
     load: loadFigures,
     loadHealing: lostFigures,
     failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },
@@ -631,7 +639,7 @@ async function main(): Promise<void> {
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],
-      ["run queue while the directory's pulls ran, mean", directoryLoad === undefined ? '–' : `${directoryLoad.mean} threads`],
+      ["while the directory's pulls ran: threads runnable (mean), a busy process's share of a core", `${directoryLoad?.mean ?? '–'}, ${directoryShare ?? '–'}`],
       [`load: slices of 3 placed / asked (${SLICE_CONCURRENCY} at once)`, `${placedLoad.length} / ${LOAD_SLICES} in ${sec(loadTookMs)}`],
       ['load: CLI answered / placed / all started, median (max)', `${sec(loadFigures.cliAnsweredMs?.median)} (${sec(loadFigures.cliAnsweredMs?.max)}) / ${sec(loadFigures.placedMs?.median)} (${sec(loadFigures.placedMs?.max)}) / ${sec(loadFigures.allStartedMs?.median)} (${sec(loadFigures.allStartedMs?.max)})`],
       ["load: the entry's own part of placing, median (max)", `${sec(loadFigures.entryPlacingMs?.median)} (${sec(loadFigures.entryPlacingMs?.max)})`],

@@ -15,17 +15,11 @@ const positive = (label: string, integer: boolean) => (v: string): number => {
   return n;
 };
 
-interface MachineOptions {
-  machineCores?: number;
-  machineLoad?: number;
-}
-
-/** The one-machine model, when --machine-cores and --machine-load ask for it (one means nothing without the other). */
-function machineOf(o: MachineOptions): MachineModel | undefined {
-  if (o.machineCores === undefined && o.machineLoad === undefined) return undefined;
-  if (o.machineCores === undefined || o.machineLoad === undefined) throw new Error('--machine-cores and --machine-load go together');
-  return { cores: o.machineCores, load: o.machineLoad };
-}
+const share = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new Error(`--machine-share must be a share of a core above 0 and at most 1, got ${JSON.stringify(v)}`);
+  return n;
+};
 
 const seconds = (ms: number): string => (Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(1)} s`);
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -49,7 +43,7 @@ function printResult(r: SimResult): void {
     ['full view after a join (tags to all), median, p95', `${seconds(r.propagation.toAll.medianMs)}, ${seconds(r.propagation.toAll.p95Ms)}`],
     ['a changed list pulled by all, median, p95', `${seconds(r.propagation.directory.medianMs)}, ${seconds(r.propagation.directory.p95Ms)}`],
     ['a changed list pulled by one member, median, p95', `${seconds(r.propagation.toOne.medianMs)}, ${seconds(r.propagation.toOne.p95Ms)}`],
-    ...(r.machine === undefined ? [] : [['one machine: cores, runnable threads while pulling', `${r.machine.cores}, ${r.machine.load}`]]),
+    ...(r.machine === undefined ? [] : [["one machine: a busy process's share of a core", String(r.machine.share)]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);
 }
@@ -73,14 +67,13 @@ export function registerSimCommand(program: Command): void {
     .option('--seed <s>', 'seed: the same seed gives the same figures', positive('--seed', true), 1)
     .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1; default 0.7)', positive('--utilisation', false))
     .addOption(new Option('--profile <profile>', "Serf's timing profile the gateways gossip with").choices(Object.keys(PROFILE_CONFIGS)).default('lan'))
-    .option('--machine-cores <c>', 'model every gateway on one machine of c cores, as bench/scale.ts runs them (off: separate boxes); needs --machine-load', positive('--machine-cores', false))
-    .option('--machine-load <l>', 'with --machine-cores: runnable threads on that machine while the pulls run (bench/scale.ts samples them)', positive('--machine-load', false))
+    .option('--machine-share <s>', "model every gateway on one machine, as bench/scale.ts runs them, where a busy process gets s (0..1] of a core (the bench measures it); off: separate boxes", share)
     .option('--json', 'print the figures (and the samples over time) as JSON')
-    .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; profile: GossipProfile; json?: boolean } & MachineOptions) => {
+    .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; profile: GossipProfile; json?: boolean; machineShare?: number }) => {
       const name = scenario ?? 'churn';
       if (!isScenario(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.join(', ')}`);
       if (o.utilisation !== undefined && o.utilisation > 1) throw new Error('--utilisation must be at most 1');
-      const machine = machineOf(o);
+      const machine: MachineModel | undefined = o.machineShare === undefined ? undefined : { share: o.machineShare };
       const config = scenarioConfig(name, {
         gateways: o.gateways, hours: o.hours, seed: o.seed, profile: o.profile,
         ...(o.utilisation === undefined ? {} : { utilisation: o.utilisation }), ...(machine === undefined ? {} : { machine }),

@@ -1,8 +1,7 @@
-// The one-machine model (opt-in, `hearth sim --machine-cores C
-// --machine-load L`): every gateway of the community runs on one machine of a
-// few cores, as in bench/scale.ts (100 agents and their Serfs on one 2-core
-// box), not on a home box of its own. It exists to predict that bench, not a
-// community.
+// The one-machine model (opt-in, `hearth sim --machine-share S`): every
+// gateway of the community runs on one machine of a few cores, as in
+// bench/scale.ts (100 agents and their Serfs on one 2-core box), not on a
+// home box of its own. It exists to predict that bench, not a community.
 // What it adds to a pull of a changed list (a host's services, after its tags
 // changed): CPU, on processes that wait their turn for a core.
 //  - A pull costs the puller PULLER_CPU_MS and the host HOST_CPU_MS (measured
@@ -12,25 +11,25 @@
 //    starts this way).
 //  - Each gateway is one process with one event loop: the host answers its
 //    pullers one at a time, in the order their requests come (FIFO).
-//  - A process runs at `cores / load` of a core when `load` runnable threads
-//    share the machine (the kernel's fair share; a full core when there are
-//    fewer than cores): the bench samples the run queue while the pulls run.
+//  - A busy process runs at S of a core: what the bench's spinning probe got
+//    while the pulls ran. Not the cores over the runnable threads: the bench
+//    counted 121 runnable on 2 cores, which would give 1.7% of a core, but
+//    most of those (Go's and libuv's threads, woken for a moment) leave the
+//    core at once, and a thread that stays busy gets more.
 //  - Each gateway pulls at most DEFAULT_ANTI_ENTROPY.maxInFlight lists at
 //    once (the agent's own limit): when several hosts change at once, a
 //    puller's third pull waits for one of its first two.
-// The load is the bench's measured input, not something the model predicts:
-// on separate boxes (the model without this option) there is none to share.
+// S is the bench's measured input, not something the model predicts: on
+// separate boxes (the model without this option) there is none to share.
 // Pure. Must never: read a clock or Math.random.
 
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
 
-/** The machine every gateway runs on, and how busy it is while the pulls run. */
+/** The machine every gateway runs on: how much of a core a busy process gets while the pulls run. */
 export interface MachineModel {
-  /** Its cores. */
-  cores: number;
-  /** Runnable threads on it, on average, while the pulls run (the bench's run-queue samples). */
-  load: number;
+  /** The share of a core (0..1] a process that stays busy gets (the bench's probe). */
+  share: number;
 }
 
 /** bench/pull-cost.ts on the bench's machine (2 cores AMD EPYC, Node 20, the agents' flags), a pull on a new TLS connection: the host's side. */
@@ -40,11 +39,6 @@ export const PULLER_CPU_MS = 4.0;
 
 /** The bench's slice has 3 hosts, and each announces its service at once: three lists change together. */
 export const BENCH_SLICE_LISTS = 3;
-
-/** The share of a core one process gets: cores over the runnable threads, at most a whole core. */
-export function processShare(m: MachineModel): number {
-  return Math.min(1, m.cores / Math.max(m.load, 1));
-}
 
 /** One pull: `puller` pulls `host`'s list, having seen it change at `seenAt` (ms). */
 export interface Pull {
@@ -57,13 +51,13 @@ type PullEvent = { kind: 'seen' | 'asked' | 'answered'; pull: number };
 
 /**
  * When each pull is done (ms, in the order of `pulls`), on `machine`, with
- * `roundTripMs` of network for each: the puller's side (PULLER_CPU_MS at its
- * process's share), then the host's (HOST_CPU_MS, one request at a time, in
+ * `roundTripMs` of network for each: the puller's side (PULLER_CPU_MS at the
+ * machine's share), then the host's (HOST_CPU_MS, one request at a time, in
  * the order they reach it), then the answer's way back. A puller has at most
  * `slots` pulls under way; the others wait, in the order it saw them.
  */
 export function pullsOnOneMachine(pulls: readonly Pull[], machine: MachineModel, roundTripMs: number, slots = DEFAULT_ANTI_ENTROPY.maxInFlight): number[] {
-  const share = processShare(machine);
+  const { share } = machine;
   const done = new Array<number>(pulls.length).fill(0);
   const queue = createDeadlineQueue<PullEvent>();
   const busy = new Map<number, number>();

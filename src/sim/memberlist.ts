@@ -15,7 +15,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { BENCH_SLICE_LISTS, HOST_CPU_MS, PULLER_CPU_MS, processShare, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
+import { BENCH_SLICE_LISTS, HOST_CPU_MS, PULLER_CPU_MS, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -266,7 +266,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     for (let m = 1; m < n; m++) {
       const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
-      if (m === 1) toOne.push(seen + pullMs + (machine === null ? 0 : (PULLER_CPU_MS + HOST_CPU_MS) / processShare(machine)));
+      if (m === 1) toOne.push(seen + pullMs + (machine === null ? 0 : (PULLER_CPU_MS + HOST_CPU_MS) / machine.share));
     }
     toAll.push(last);
     if (machine !== null) {

@@ -1,29 +1,22 @@
-// The one-machine model: each gateway is a process that gets its fair share
-// of the cores; a host answers its pullers one at a time, a puller has two
+// The one-machine model: each gateway is a process that gets the machine's
+// share of a core while busy; a host answers its pullers one at a time, a puller has two
 // pulls under way at most; off, nothing of the community model changes; on,
 // a burst of pulls on one host is no faster than the host's CPU allows, and
 // a busier machine is slower.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOST_CPU_MS, PULLER_CPU_MS, processShare, pullsOnOneMachine, type MachineModel } from '../../../src/sim/machine.js';
+import { HOST_CPU_MS, PULLER_CPU_MS, pullsOnOneMachine, type MachineModel } from '../../../src/sim/machine.js';
 import { COMMUNITY_LINK, propagation, SERF_AGENT_EVENTS, WAN_CONFIG } from '../../../src/sim/memberlist.js';
 import { runSim } from '../../../src/sim/run.js';
 import { scenarioConfig } from '../../../src/sim/scenario.js';
 
-const bench = (load: number): MachineModel => ({ cores: 2, load });
+const bench = (share: number): MachineModel => ({ share });
 const CPU = HOST_CPU_MS + PULLER_CPU_MS;
 
 void describe('one machine', () => {
-  test('a process gets cores over runnable threads, a whole core at most', () => {
-    assert.equal(processShare(bench(40)), 0.05);
-    assert.equal(processShare(bench(2)), 1);
-    assert.equal(processShare(bench(0.5)), 1);
-    assert.equal(processShare({ cores: 4, load: 8 }), 0.5);
-  });
-
   test('one pull alone: its two sides at the process share, and the round trip', () => {
-    assert.deepEqual(pullsOnOneMachine([{ host: 0, puller: 1, seenAt: 100 }], bench(2), 10), [100 + CPU + 10]);
-    assert.deepEqual(pullsOnOneMachine([{ host: 0, puller: 1, seenAt: 100 }], bench(20), 10), [100 + CPU * 10 + 10]);
+    assert.deepEqual(pullsOnOneMachine([{ host: 0, puller: 1, seenAt: 100 }], bench(1), 10), [100 + CPU + 10]);
+    assert.deepEqual(pullsOnOneMachine([{ host: 0, puller: 1, seenAt: 100 }], bench(0.1), 10), [100 + CPU * 10 + 10]);
   });
 
   test('a host answers one request at a time, in the order they come', () => {
@@ -41,24 +34,24 @@ void describe('one machine', () => {
 
   test('a burst of pulls waits for the host: no faster than its answers at its share, slower when the machine is busier', () => {
     const off = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1);
-    const quiet = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(2));
-    const busy = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(40));
+    const quiet = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(1));
+    const busy = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(0.05));
     // The gossip is the same: only the pulls cost.
     assert.deepEqual(quiet.toAll, off.toAll);
     assert.deepEqual(busy.toAll, off.toAll);
-    const answers = (99 * HOST_CPU_MS) / processShare(bench(40));
+    const answers = (99 * HOST_CPU_MS) / 0.05;
     assert.ok(busy.directory.medianMs >= answers, JSON.stringify({ busy, answers }));
     assert.ok(busy.directory.medianMs > quiet.directory.medianMs && quiet.directory.medianMs >= off.directory.medianMs, JSON.stringify({ off, quiet, busy }));
-    assert.equal(busy.toOne.medianMs - off.toOne.medianMs, Math.round(CPU / processShare(bench(40))), 'one pull alone: its CPU at the share');
-    assert.deepEqual(propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(40)), busy);
+    assert.equal(busy.toOne.medianMs - off.toOne.medianMs, Math.round(CPU / 0.05), 'one pull alone: its CPU at the share');
+    assert.deepEqual(propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(0.05)), busy);
   });
 
   test('a run reports the machine only when it modelled one', () => {
     const base = { gateways: 60, hours: 1, seed: 5, utilisation: 0.3, profile: 'wan' as const };
     const off = runSim(scenarioConfig('steady', base));
     assert.equal('machine' in off, false);
-    const on = runSim(scenarioConfig('steady', { ...base, machine: bench(40) }));
-    assert.deepEqual(on.machine, bench(40));
+    const on = runSim(scenarioConfig('steady', { ...base, machine: bench(0.05) }));
+    assert.deepEqual(on.machine, bench(0.05));
     assert.ok(on.propagation.directory.medianMs > off.propagation.directory.medianMs);
     // Placement and healing do not see the machine.
     assert.deepEqual({ ...on, machine: undefined, propagation: undefined }, { ...off, machine: undefined, propagation: undefined });
