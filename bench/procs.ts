@@ -115,42 +115,66 @@ export function sampleRunQueue(everyMs = 100): { stop(): void; meanOver(fromMs: 
   };
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/PID/stat; undefined once it is gone. */
+function cpuSecondsOf(pid: number, ticksPerSec: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime, the stat file's 14th and 15th fields, 12th and 13th after the command's name.
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * A CPU probe: a shell that spins (one thread, always runnable) while the
- * bench watches how much CPU it gets, sampled every `everyMs`. Its share of
- * a core over a window is what any busy single-threaded process got there,
- * a gateway's event loop answering a burst of pulls included: the
- * simulator's `--machine-share`. It takes that share from the others while
- * it runs, so the bench runs it only over the step it measures.
+ * Samples how much CPU each of `pids` uses, every `everyMs` until stopped;
+ * `shareOver` is the CPU a process used over a window (its first and last
+ * samples within it) as a share of a core, when the window held samples
+ * a second apart.
  */
-export function startCpuProbe(everyMs = 100): { stop(): void; shareOver(fromMs: number, toMs: number): number | undefined } {
+export function sampleCpu(pids: readonly number[], everyMs = 100): { stop(): void; shareOver(pid: number, fromMs: number, toMs: number): number | undefined } {
   const ticksPerSec = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-  // It spins for as long as this process lives (kill -0 is the shell's own builtin), so a bench that dies leaves no probe behind.
-  const child = spawn('/bin/sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
-  const samples: { at: number; cpuSec: number }[] = [];
+  const samples = new Map<number, { at: number; cpuSec: number }[]>(pids.map((pid) => [pid, []]));
   const read = (): void => {
-    try {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      // utime and stime, the stat file's 14th and 15th fields, 12th and 13th after the command's name.
-      samples.push({ at: Date.now(), cpuSec: (Number(fields[11]) + Number(fields[12])) / ticksPerSec });
-    } catch {
-      // Gone: stopped.
+    const at = Date.now();
+    for (const [pid, of] of samples) {
+      const cpuSec = cpuSecondsOf(pid, ticksPerSec);
+      if (cpuSec !== undefined) of.push({ at, cpuSec });
     }
   };
   read();
   const timer = setInterval(read, everyMs);
   timer.unref();
   return {
-    stop: () => {
-      clearInterval(timer);
-      child.kill('SIGKILL');
-    },
-    shareOver(fromMs, toMs) {
-      const within = samples.filter((s) => s.at >= fromMs && s.at <= toMs);
+    stop: () => clearInterval(timer),
+    shareOver(pid, fromMs, toMs) {
+      const within = (samples.get(pid) ?? []).filter((s) => s.at >= fromMs && s.at <= toMs);
       const first = within[0];
       const last = within[within.length - 1];
       if (first === undefined || last === undefined || last.at - first.at < 1000) return undefined;
       return Math.round(((last.cpuSec - first.cpuSec) / ((last.at - first.at) / 1000)) * 1000) / 1000;
     },
+  };
+}
+
+/**
+ * A CPU probe: a shell that spins (one thread, always runnable) while the
+ * bench watches how much CPU it gets. Its share of a core over a window is
+ * what any busy single-threaded process got there, a gateway's event loop
+ * answering a burst of pulls included: the simulator's `--machine-share`.
+ * It takes that share from the others while it runs, so the bench runs it
+ * only over the step it measures.
+ */
+export function startCpuProbe(everyMs = 100): { stop(): void; shareOver(fromMs: number, toMs: number): number | undefined } {
+  // It spins for as long as this process lives (kill -0 is the shell's own builtin), so a bench that dies leaves no probe behind.
+  const child = spawn('/bin/sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
+  const pid = child.pid as number;
+  const sampler = sampleCpu([pid], everyMs);
+  return {
+    stop: () => {
+      sampler.stop();
+      child.kill('SIGKILL');
+    },
+    shareOver: (fromMs, toMs) => sampler.shareOver(pid, fromMs, toMs),
   };
 }

@@ -41,7 +41,7 @@ import { machineLine, median, sleep, until, withDb } from './lib.js';
 import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
-import { followLog, memoryKb, processesMentioning, sampleRunQueue, serfChildren, startCpuProbe, type LogFollower } from './procs.js';
+import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -424,6 +424,9 @@ async function main(): Promise<void> {
   const answeredAt = Date.now();
   const hosts = view.slivers.map((s) => s.gateway as string);
   const byName = new Map(gateways.map((g) => [g.name, g]));
+  // What the hosts' agents spend while the others pull from them: the pulls, or their own work besides.
+  const hostPids = hosts.map((h) => byName.get(h)?.pid).filter((pid): pid is number => pid !== undefined);
+  const hostCpu = sampleCpu(hostPids);
   const sliverNames = view.slivers.map((s) => `${sliceName}-${s.index}`);
   const startedAll = await until(60_000, 250, () => {
     const ts = view.slivers.map((s) => sliverStarted(byName.get(s.gateway as string) as Gateway, `${sliceName}-${s.index}`, askedAt));
@@ -453,6 +456,7 @@ async function main(): Promise<void> {
   });
   runQueue.stop();
   probe.stop();
+  hostCpu.stop();
   progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
   // How busy the machine was while the pulls ran: threads runnable, and the share of a core a busy process got (the simulator's --machine-share).
   const firstAnnounced = Math.min(...announced.values());
@@ -463,6 +467,12 @@ async function main(): Promise<void> {
     progress(`while the directory's pulls ran: ${directoryLoad.mean} threads runnable on average (${directoryLoad.samples} samples), a busy process got ${directoryShare ?? '–'} of a core`
       + (directoryShare === undefined ? '' : `; hearth sim --machine-share ${directoryShare} models it`));
   }
+  /** Each host's agent's CPU from its announcement until the last other gateway pulled its list, as a share of a core. */
+  const hostShares = directory === undefined ? [] : hosts.map((h, i) => {
+    const from = announced.get(h) as number;
+    return { host: h, cpuShare: hostCpu.shareOver(byName.get(h)?.pid ?? -1, from, from + (directory[i] as number)) ?? null };
+  });
+  if (hostShares.length > 0) progress(`the hosts' agents meanwhile used ${hostShares.map((x) => `${x.host} ${x.cpuShare ?? '–'}`).join(', ')} of a core`);
   // Where the directory's time went, per host: when the others started the pull that
   // brought its list, how long that pull took, and how many pulls from it failed first.
   const pullsOf = (h: string): { startedMs: number[]; tookMs: number[]; failed: number } => {
@@ -618,6 +628,7 @@ async function main(): Promise<void> {
     directoryPulls,
     directoryRunQueue: directoryLoad ?? null,
     directoryProcessShare: directoryShare ?? null,
+    directoryHostCpu: hostShares,
     load: loadFigures,
     loadHealing: lostFigures,
     failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },

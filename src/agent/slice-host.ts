@@ -120,8 +120,13 @@ export interface SliceHostInit {
   crashPoint?: (point: SliceCrashPoint) => void;
   /**
    * Tells the slice's homes what this gateway now holds of it (slice-homes.ts),
-   * before a commit or a delete is answered: the entry gateway's next name
-   * check sees it. Bounded in time, and never rejects.
+   * before a delete or a slice's first commit (placement version 1) is
+   * answered: the entry gateway's next name check sees it. A later commit
+   * (a heal, a grow, a sliver placed again) is answered without waiting: the
+   * slice's other holders registered it already, and the registration goes
+   * on behind the answer (at 100 gateways on one loaded machine, the homes'
+   * answers held a heal's answer back past the healer's 5 s). Bounded in
+   * time, and never rejects.
    */
   register?: (user: string, name: string) => Promise<void>;
 }
@@ -138,6 +143,12 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }
       throw new HearthError('invalid_request', `the resize is not of slice ${spec.name} by the user who created it`, { field: 'resize' });
     }
     return document;
+  };
+
+  /** Registers a committed slice with its homes: awaited at its first placement, behind the answer after (SliceHostInit.register). */
+  const registered = async (user: string, name: string, version: number): Promise<void> => {
+    const done = register?.(user, name);
+    if (version === 1) await done;
   };
 
   /** The placement a reserve carries when its sliver is to be committed in the same call (a slice's only pending sliver). */
@@ -168,7 +179,7 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }
         // One sliver alone has no other to wait for: the lease is committed at once, as a commit would.
         crashPoint?.('slice:committing');
         const sliver = hosting.commit({ lease, spec, user, index, document, placement: commit.placement, version: commit.version, signedAt: doc.at, resize });
-        await register?.(user, spec.name);
+        await registered(user, spec.name, commit.version);
         return { body: { kind: 'hosted', sliver: hostedSliverOf(sliver) } };
       },
     },
@@ -184,7 +195,7 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }
         const version = field(req.body, 'version', isVersion, 'a whole number from 1');
         crashPoint?.('slice:committing');
         const sliver = hosting.commit({ lease, spec, user, index, document, placement, version, signedAt: doc.at, resize });
-        await register?.(user, spec.name);
+        await registered(user, spec.name, version);
         return { status: 201, body: hostedSliverOf(sliver) };
       },
     },

@@ -249,8 +249,9 @@ export interface Spread {
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
  * With `machine` (the one-machine model, src/sim/machine.ts), the bench's
  * BENCH_SLICE_LISTS hosts change their lists at once and every pull takes
- * CPU on processes that share the machine's cores (pullsOnOneMachine):
- * directory is then each list's time, toOne one pull alone.
+ * CPU at the share of a core a busy process gets there, a host answering
+ * one pull at a time (pullsOnOneMachine): directory is then each list's
+ * time, toOne one pull alone.
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread } {
   const curve = spreadCurve(cfg, link, n);

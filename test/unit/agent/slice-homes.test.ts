@@ -45,8 +45,9 @@ const member = (name: string): MemberView => ({
 
 /**
  * A fake community in memory: every member answers the slice routes as a
- * host would (a record per slice, a commit registers it with its homes
- * before it is answered, as the real commit route does) and the home routes
+ * host would (a record per slice, a first commit registers it with its
+ * homes before it is answered, a later one behind the answer, as the real
+ * commit route does) and the home routes
  * with the real handlers. It counts every call by caller and route.
  */
 function fakeCommunity(size: number, opts: {
@@ -98,7 +99,9 @@ function fakeCommunity(size: number, opts: {
         user, name: spec.name, document, placement, version, expiresAt: doc.at + spec.lifetimeSec,
         deletedAt: null, deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
       });
-      if (opts.registers !== false) await registrar.register(user, spec.name);
+      // As the real routes: the first placement is registered before the answer, a later one behind it.
+      const registered = opts.registers === false ? undefined : registrar.register(user, spec.name);
+      if (version === 1) await registered;
     };
     const hostRoutes: PeerRoute[] = [
       {

@@ -183,7 +183,7 @@ void describe('verifyResize: signed, one slice and a number of slivers, fresh un
 
 
 void describe('the reserve route with a commit: one sliver alone, reserved and committed in one call', () => {
-  function hostOf(t: { after: (fn: () => void) => void }) {
+  function hostOf(t: { after: (fn: () => void) => void }, homes?: () => Promise<void>) {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-slice-host-'));
     const db = openDb(join(dir, 'h.db'));
     t.after(() => {
@@ -196,7 +196,13 @@ void describe('the reserve route with a commit: one sliver alone, reserved and c
       nowSec: () => now, kick: () => undefined,
     });
     const registered: string[] = [];
-    const routes = sliceHostRoutes({ hosting, store, nowSec: () => now, register: async (user, name) => void registered.push(`${user} ${name}`) });
+    const routes = sliceHostRoutes({
+      hosting, store, nowSec: () => now,
+      register: async (user, name) => {
+        registered.push(`${user} ${name}`);
+        await homes?.();
+      },
+    });
     const reserve = routes.find((r) => r.method === SLICE_ROUTES.reserve.method && r.path === SLICE_ROUTES.reserve.path) as PeerRoute;
     const ask = (body: unknown) => reserve.handler({
       member: 'gw1', fingerprint: '', method: 'POST', path: reserve.path, params: {}, query: new URLSearchParams(), body, signal: new AbortController().signal,
@@ -217,6 +223,15 @@ void describe('the reserve route with a commit: one sliver alone, reserved and c
     assert.deepEqual(record?.document, document);
     assert.deepEqual(h.registered, [`${userKeyOf(alice).id} web`]);
     assert.equal(h.hosting.slivers().length, 1);
+  });
+
+  test("a heal's commit is answered without waiting for the homes; a slice's first placement waits for them", async (t) => {
+    const h = hostOf(t, () => new Promise<void>(() => undefined));
+    const answered = (p: Promise<unknown>): Promise<boolean> => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]);
+    assert.equal(await answered(h.ask(body())), true, 'version 2: answered while the homes have not');
+    const first = hostOf(t, () => new Promise<void>(() => undefined));
+    assert.equal(await answered(first.ask(body({ commit: { placement: { 0: 'gw2', 1: 'gw3' }, version: 1 } }))), false, 'version 1: not before the homes');
+    assert.equal(first.hosting.slivers().length, 1, 'committed all the same');
   });
 
   test('asked again (its answer was lost), it answers with the same sliver and makes no second one', async (t) => {
