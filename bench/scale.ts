@@ -419,14 +419,13 @@ async function main(): Promise<void> {
   };
   const runQueue = sampleRunQueue();
   const probe = startCpuProbe();
+  // What the agents spend while the others pull from the slice's hosts (known once placed): the pulls, or their own work besides.
+  const agentCpu = sampleCpu(gateways.map((g) => g.pid).filter((pid): pid is number => pid !== undefined), 250);
   const askedAt = Date.now();
   const view = await createSlice(first, sliceName, ['--services', servicesFile]);
   const answeredAt = Date.now();
   const hosts = view.slivers.map((s) => s.gateway as string);
   const byName = new Map(gateways.map((g) => [g.name, g]));
-  // What the hosts' agents spend while the others pull from them: the pulls, or their own work besides.
-  const hostPids = hosts.map((h) => byName.get(h)?.pid).filter((pid): pid is number => pid !== undefined);
-  const hostCpu = sampleCpu(hostPids);
   const sliverNames = view.slivers.map((s) => `${sliceName}-${s.index}`);
   const startedAll = await until(60_000, 250, () => {
     const ts = view.slivers.map((s) => sliverStarted(byName.get(s.gateway as string) as Gateway, `${sliceName}-${s.index}`, askedAt));
@@ -456,7 +455,7 @@ async function main(): Promise<void> {
   });
   runQueue.stop();
   probe.stop();
-  hostCpu.stop();
+  agentCpu.stop();
   progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
   // How busy the machine was while the pulls ran: threads runnable, and the share of a core a busy process got (the simulator's --machine-share).
   const firstAnnounced = Math.min(...announced.values());
@@ -470,7 +469,7 @@ async function main(): Promise<void> {
   /** Each host's agent's CPU from its announcement until the last other gateway pulled its list, as a share of a core. */
   const hostShares = directory === undefined ? [] : hosts.map((h, i) => {
     const from = announced.get(h) as number;
-    return { host: h, cpuShare: hostCpu.shareOver(byName.get(h)?.pid ?? -1, from, from + (directory[i] as number)) ?? null };
+    return { host: h, cpuShare: agentCpu.shareOver(byName.get(h)?.pid ?? -1, from, from + (directory[i] as number)) ?? null };
   });
   if (hostShares.length > 0) progress(`the hosts' agents meanwhile used ${hostShares.map((x) => `${x.host} ${x.cpuShare ?? '–'}`).join(', ')} of a core`);
   // Where the directory's time went, per host: when the others started the pull that
