@@ -120,20 +120,32 @@ function fits(free: ResourceVector, need: Need): boolean {
 }
 
 /**
+ * Calls `visit` for each resource (cpu in thousandths, memory, disk, sliver
+ * slots, as `i` 0-3) with what the owner contributes, what is free, and what
+ * the sliver wants (`slots` slots). Allocates nothing: it is on the
+ * placement's path for every candidate.
+ */
+function eachResource(c: Candidate, need: Need, slots: number, visit: (i: number, contributed: number, free: number, want: number) => void): void {
+  visit(0, c.contributed.cpu * 1000, freeCpuMilli(c.free), need.cpuMilli);
+  visit(1, c.contributed.memoryMb, c.free.memoryMb, need.memoryMb);
+  visit(2, c.contributed.diskMb, c.free.diskMb, need.diskMb);
+  visit(3, c.contributed.slivers, c.free.slivers, slots);
+}
+
+/** A resource its owner offers none of (or an unbounded amount of) does not count. */
+const counts = (contributed: number): boolean => contributed > 0 && Number.isFinite(contributed);
+
+/**
  * The gateway's dominant share with this sliver placed (with `need` and
  * `slots` more; nothing and 0 for the gateway as it is): the largest of used
- * over contributed, for cpu, memory, disk and sliver slots. A resource its
- * owner offers none of (or an unbounded amount of) does not count.
+ * over contributed, for each resource (0 for one that does not count).
  */
 function shareWith(c: Candidate, need: Need, slots = 1): number {
-  const share = (contributed: number, free: number, want: number): number =>
-    (contributed > 0 && Number.isFinite(contributed) ? (contributed - free + want) / contributed : 0);
-  return Math.max(
-    share(c.contributed.cpu * 1000, freeCpuMilli(c.free), need.cpuMilli),
-    share(c.contributed.memoryMb, c.free.memoryMb, need.memoryMb),
-    share(c.contributed.diskMb, c.free.diskMb, need.diskMb),
-    share(c.contributed.slivers, c.free.slivers, slots),
-  );
+  let most = -Infinity;
+  eachResource(c, need, slots, (_, contributed, free, want) => {
+    most = Math.max(most, counts(contributed) ? (contributed - free + want) / contributed : 0);
+  });
+  return most;
 }
 
 /**
@@ -148,25 +160,16 @@ function shareWith(c: Candidate, need: Need, slots = 1): number {
  * average contribution (about 0.5 there).
  */
 function weightedShareWith(candidates: readonly Candidate[], need: Need): number {
-  const resources: [(c: Candidate) => number, (c: Candidate) => number, number][] = [
-    [(c) => c.contributed.cpu * 1000, (c) => freeCpuMilli(c.free), need.cpuMilli],
-    [(c) => c.contributed.memoryMb, (c) => c.free.memoryMb, need.memoryMb],
-    [(c) => c.contributed.diskMb, (c) => c.free.diskMb, need.diskMb],
-    [(c) => c.contributed.slivers, (c) => c.free.slivers, 1],
-  ];
-  let most = 0;
-  for (const [contributed, free, want] of resources) {
-    let used = 0;
-    let total = 0;
-    for (const c of candidates) {
-      const offered = contributed(c);
-      if (!(offered > 0 && Number.isFinite(offered))) continue;
-      total += offered;
-      used += offered - free(c) + want;
-    }
-    if (total > 0) most = Math.max(most, used / total);
+  const used = [0, 0, 0, 0];
+  const total = [0, 0, 0, 0];
+  for (const c of candidates) {
+    eachResource(c, need, 1, (i, contributed, free, want) => {
+      if (!counts(contributed)) return;
+      total[i] = (total[i] as number) + contributed;
+      used[i] = (used[i] as number) + (contributed - free + want);
+    });
   }
-  return most;
+  return Math.max(0, ...total.map((t, i) => (t > 0 ? (used[i] as number) / t : 0)));
 }
 
 /** What no two slivers of a slice may share: the gateway, or its zone (a gateway without one is a zone of its own). */

@@ -74,7 +74,11 @@ export function pullsOnOneMachine(pulls: readonly Pull[], machine: MachineModel,
       const p = pulls[e.pull] as Pull;
       if (e.kind === 'seen') {
         if ((busy.get(p.puller) ?? 0) < slots) start(e.pull, at);
-        else waiting.set(p.puller, [...(waiting.get(p.puller) ?? []), e.pull]);
+        else {
+          const queued = waiting.get(p.puller);
+          if (queued === undefined) waiting.set(p.puller, [e.pull]);
+          else queued.push(e.pull);
+        }
       } else if (e.kind === 'asked') {
         const answeredAt = Math.max(at, hostFreeAt.get(p.host) ?? 0) + HOST_CPU_MS / share;
         hostFreeAt.set(p.host, answeredAt);
