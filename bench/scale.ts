@@ -28,6 +28,8 @@
 //   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local|wan] [--settle 20] [--keep-logs]
 //     [--slices 50] [--slice-concurrency 4]
 //     [--node-options '…' (default the testbed's AGENT_NODE_FLAGS; --node-options= for none)] [--json]
+//     [--cpu-prof DIR (each agent writes a V8 CPU profile, sampled every 10 ms, to DIR/NAME/ when it is
+//      stopped at the end; read them with bench/cpu-prof.ts: a diagnosis run, its times are not figures)]
 // Everything (processes, temp dir) is removed on exit, Ctrl-C included; --keep-logs keeps the temp dir.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Keep the gateways' data directories (their logs) after the run, to read where the time went. */
     'keep-logs': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.gateways);
@@ -154,6 +157,7 @@ async function makeGateway(i: number): Promise<Gateway> {
 function startAgent(g: Gateway): void {
   const out = openSync(join(g.dataDir, 'agent.log'), 'a');
   const nodeOptions = values['node-options'] === '' ? [] : values['node-options'].split(/\s+/);
+  if (values['cpu-prof'] !== undefined) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${join(values['cpu-prof'], g.name)}`, '--cpu-prof-interval=10000');
   const child = spawn(process.execPath, [...nodeOptions, CLI, 'agent', '--data-dir', g.dataDir], {
     env: { ...withoutHearthEnv(), HEARTH_LOG_LEVEL: 'info' },
     stdio: ['ignore', out, out],
@@ -614,6 +618,10 @@ async function main(): Promise<void> {
   const falseAll = falseFailures(joinT, new Set([victimName]));
 
   const result = {
+    /** One instant on both clocks: a V8 profile's times are monotonic microseconds, the logs' are epoch milliseconds. */
+    clock: { epochMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n) },
+    /** Epoch milliseconds of the first slice's ask and of the kill, to cut the profiles' windows. */
+    at: { sliceAsked: askedAt, killed: killedAt },
     machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
     startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT,
     fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries,
@@ -668,8 +676,26 @@ async function main(): Promise<void> {
   }
 }
 
+/** Stops every live agent with SIGTERM, so each writes its CPU profile, and waits up to 60 s for them. */
+async function stopForProfiles(): Promise<void> {
+  const live = gateways.filter((g) => !g.killed && g.pid !== undefined);
+  for (const g of live) process.kill(g.pid as number, 'SIGTERM');
+  const alive = (g: Gateway): boolean => {
+    try {
+      process.kill(g.pid as number, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await until(60_000, 500, () => (live.some(alive) ? undefined : true));
+  for (const g of live) if (!alive(g)) g.killed = true;
+  progress(`CPU profiles of ${live.filter((g) => g.killed).length} agents in ${values['cpu-prof']}; the victim's is not written (kill -9)`);
+}
+
 try {
   await main();
+  if (values['cpu-prof'] !== undefined) await stopForProfiles();
 } finally {
   cleanup();
 }
