@@ -475,6 +475,9 @@ export function createCommunity(init: CommunityInit): Community {
     },
   };
 
+  /** The view without revoked members, as last built, and what it was built from. */
+  let withoutRevoked: { all: ViewState; revoked: ReadonlySet<string>; view: ViewState } | undefined;
+
   return {
     trust,
     pins,
@@ -484,7 +487,12 @@ export function createCommunity(init: CommunityInit): Community {
     view() {
       const all = mustRun().overlay.view();
       const revoked = revocations.ids();
-      return { ...all, members: new Map([...all.members].filter(([, m]) => m.tags === null || !revoked.has(m.tags.id))) };
+      // Asked for every tick by every part: built again only when the view or the revocations changed.
+      if (withoutRevoked?.all !== all || withoutRevoked.revoked !== revoked) {
+        const view = revoked.size === 0 ? all : { ...all, members: new Map([...all.members].filter(([, m]) => m.tags === null || !revoked.has(m.tags.id))) };
+        withoutRevoked = { all, revoked, view };
+      }
+      return withoutRevoked.view;
     },
     status,
     blockedPeers,

@@ -2,9 +2,12 @@
 // member list on every (re)connection and every few rounds, member events
 // as they stream, the records of members Serf's log says it has news of
 // (read at once: the agent streams an event only after a quiet second),
-// and Vivaldi coordinates refreshed on a timer, a bounded
-// share of the members per round and applied as one change (one RPC per
-// member per round made every agent's work grow with N² at 100 gateways).
+// and Vivaldi coordinates refreshed on a timer, a bounded share of the
+// members per round (each read about once a minute), applied as one change
+// that wakes no listener. One RPC per member per round made every agent's
+// work grow with N² at 100 gateways; reading a tenth of them every 2 s, and
+// waking every part of the agent each time, was still the largest part of
+// an idle agent's CPU at 100 (BENCHMARKS.md, "Where an agent's time goes").
 // User events are handed to the caller. Nothing here decides trust policy
 // beyond what view.ts computes.
 // Must never: let a malformed event or a Serf outage throw out of a handler;
@@ -22,13 +25,19 @@ export interface MembershipInit {
   self?: string;
   /** How often coordinates are read from the local Serf (a cheap local call each). */
   coordinateIntervalMs?: number;
-  /** At least this many other members' coordinates are read per round (and a tenth of them at size); default 8. */
+  /** At least this many other members' coordinates are read per round; default 2. */
   coordinatesPerRound?: number;
+  /** At size, enough are read per round that each member's is read again about this often; default 60 s. */
+  coordinateRefreshMs?: number;
   /** Every this many coordinate rounds the whole member list is read again too; default 5. */
   refreshEveryTicks?: number;
   /** User events (name and payload) from the community. */
   onUserEvent?: (name: string, payload: Uint8Array) => void;
-  /** Called after every change of the view. */
+  /**
+   * Called after every change of a member's status, address or tags.
+   * Coordinates move a little at every read, so they are taken into the view
+   * silently: a reader that wants them reads `view` when it needs them.
+   */
   onChange?: (view: ViewState) => void;
   /** How long news of members gathers before their records are read in one call; default 100 ms. */
   noticeSettleMs?: number;
@@ -55,7 +64,7 @@ export function createMembership(init: MembershipInit): Membership {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const set = (next: ViewState): void => {
+  const set = (next: ViewState, notify = true): void => {
     if (next === view) return;
     // One line per member whose state changed: the record from which
     // convergence and failure-detection times are measured (bench/community.ts).
@@ -67,7 +76,7 @@ export function createMembership(init: MembershipInit): Membership {
       if (!next.members.has(name)) log.info({ member: name, status: 'reaped', was: view.members.get(name)?.status ?? null }, 'member state');
     }
     view = next;
-    init.onChange?.(view);
+    if (notify) init.onChange?.(view);
   };
 
   /** Member events applied so far, and the count at the last event of each member a list in flight may predate. */
@@ -145,7 +154,8 @@ export function createMembership(init: MembershipInit): Membership {
   let cursor = 0;
   const refreshCoordinates = async (all = false): Promise<void> => {
     const others = [...view.members.keys()].filter((name) => name !== init.self);
-    const share = all ? others.length : Math.min(others.length, Math.max(init.coordinatesPerRound ?? 8, Math.ceil(others.length / 10)));
+    const perRefresh = Math.ceil(others.length * (init.coordinateIntervalMs ?? 2000) / (init.coordinateRefreshMs ?? 60_000));
+    const share = all ? others.length : Math.min(others.length, Math.max(init.coordinatesPerRound ?? 2, perRefresh));
     const names = init.self !== undefined && view.members.has(init.self) ? [init.self] : [];
     for (let i = 0; i < share; i++) names.push(others[(cursor + i) % others.length] as string);
     cursor = others.length === 0 ? 0 : (cursor + share) % others.length;
@@ -158,7 +168,7 @@ export function createMembership(init: MembershipInit): Membership {
         log.debug({ member: name, err: (err as Error).message }, 'no coordinate');
       }
     }
-    set(withCoordinates(view, read));
+    set(withCoordinates(view, read), false);
   };
 
   const onConnected = (): void => {

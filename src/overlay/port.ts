@@ -26,7 +26,7 @@ export interface OverlayPort {
   readonly self: string;
   /** The membership view now. */
   view(): ViewState;
-  /** Called after every change of the view; returns the unsubscribe. */
+  /** Called after every change of a member's status, address or tags (coordinates alone move silently); returns the unsubscribe. */
   onView(listener: (view: ViewState) => void): () => void;
   /** Called for every user event with that name; returns the unsubscribe. */
   onUserEvent(name: string, listener: (payload: Uint8Array) => void): () => void;

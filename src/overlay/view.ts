@@ -137,11 +137,23 @@ export interface NodeRow {
 
 /** The peer API address of a member: its tag, with the gossip host filled in when the tag names only a port. */
 export function peerAddress(m: MemberView): string | null {
-  if (m.tags === null) return null;
-  if (!m.tags.api.startsWith(':')) return m.tags.api;
-  const gossip = parseHostPort(m.serfAddr);
-  return gossip === undefined ? null : `${formatHost(gossip.host)}${m.tags.api}`;
+  const known = peerAddresses.get(m);
+  if (known !== undefined) return known;
+  let address: string | null = null;
+  if (m.tags !== null) {
+    const gossip = m.tags.api.startsWith(':') ? parseHostPort(m.serfAddr) : undefined;
+    address = !m.tags.api.startsWith(':') ? m.tags.api : gossip === undefined ? null : `${formatHost(gossip.host)}${m.tags.api}`;
+  }
+  peerAddresses.set(m, address);
+  return address;
 }
+
+/**
+ * Each entry's peer address, worked out once: every part of an agent asks
+ * for every member's at each of its rounds, and an entry is never changed
+ * (a change makes a new one).
+ */
+const peerAddresses = new WeakMap<MemberView, string | null>();
 
 export function nodeRows(state: ViewState, self: string, revoked: ReadonlySet<string>): NodeRow[] {
   const me = state.members.get(self);

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, fingerprintOf, memberByFingerprint, nodeRows, withCoordinates } from '../../../src/overlay/view.js';
+import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, fingerprintOf, memberByFingerprint, nodeRows, peerAddress, withCoordinates } from '../../../src/overlay/view.js';
 import { encodeTags } from '../../../src/overlay/tags.js';
 import type { SerfMember } from '../../../src/overlay/serf-records.js';
 
@@ -32,6 +32,19 @@ test('a snapshot and events build the rows, with RTT from coordinates', () => {
   assert.equal(rows[1]?.peerAddr, '[fd00::2]:7471');
   assert.equal(rows[2]?.rttMs, null, 'no coordinate yet');
   assert.equal(rows[2]?.free?.slivers, 7);
+});
+
+test('a peer address: the tag\'s own, or its port on the gossip host; a member that moved gets its new one', () => {
+  const v = applySnapshot(EMPTY_VIEW, [member('gw1', 'a'), member('gw2', 'b', 'alive', 'fd00::2')]);
+  const gw1 = v.members.get('gw1');
+  assert.ok(gw1 !== undefined);
+  assert.equal(peerAddress(gw1), '10.99.0.1:7471');
+  assert.equal(peerAddress(gw1), '10.99.0.1:7471', 'asked again');
+  assert.equal(peerAddress(v.members.get('gw2') as NonNullable<typeof gw1>), '[fd00::2]:7471');
+  assert.equal(peerAddress({ ...gw1, tags: { ...(gw1.tags as NonNullable<typeof gw1.tags>), api: '192.0.2.7:9000' } }), '192.0.2.7:9000');
+  assert.equal(peerAddress({ ...gw1, tags: null }), null);
+  const moved = applyEvent(v, { type: 'member-update', members: [member('gw1', 'a', 'alive', '10.99.0.9')] });
+  assert.equal(peerAddress(moved.members.get('gw1') as NonNullable<typeof gw1>), '10.99.0.9:7471');
 });
 
 test('coordinates read again unchanged leave the very same view, so no change is reported', () => {
