@@ -138,7 +138,7 @@ export function withDb<T>(gateway: { dataDir: string }, read: (db: Database.Data
 }
 
 /** utime + stime of `pid` in clock ticks (100 a second); 0 when it is gone. */
-function ticksOf(pid: number): number {
+export function ticksOf(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
     return Number(fields[11]) + Number(fields[12]);

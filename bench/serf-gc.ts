@@ -8,7 +8,7 @@
 //   node dist/bench/serf-gc.js [--members 100] [--settle 30] [--window 40] [--json]
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { SERF_GOGC, createSerfAgent, type SerfAgent } from '../src/overlay/serf-
 import { COMMUNITY_LINK_TIMING } from '../src/overlay/serf-agent-config.js';
 import { createSerfRpc } from '../src/overlay/serf-rpc.js';
 import { freePort } from '../test/support/ports.js';
-import { machineLine, median, progress, sleep, until } from './lib.js';
+import { machineLine, median, progress, sleep, ticksOf, until } from './lib.js';
 import { memoryKb } from './procs.js';
 
 const { values } = parseArgs({
@@ -40,12 +40,6 @@ const TAGS = {
 
 interface Variant { label: string; gogc: string }
 interface Figures { label: string; gogc: string; ussKb: { median: number; max: number }; cores: number }
-
-const cpuTicks = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-};
 
 async function measure(v: Variant): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-serf-gc-'));
@@ -78,9 +72,9 @@ async function measure(v: Variant): Promise<Figures> {
     await sleep(SETTLE_SEC * 1000);
     const pids = agents.map((a) => a.pid as number);
     const t0 = performance.now();
-    const c0 = pids.reduce((s, p) => s + cpuTicks(p), 0);
+    const c0 = pids.reduce((s, p) => s + ticksOf(p), 0);
     await sleep(WINDOW_SEC * 1000);
-    const c1 = pids.reduce((s, p) => s + cpuTicks(p), 0);
+    const c1 = pids.reduce((s, p) => s + ticksOf(p), 0);
     const secs = (performance.now() - t0) / 1000;
     const uss = pids.map((p) => memoryKb(p)?.uss ?? Number.NaN);
     return { label: v.label, gogc: v.gogc, ussKb: { median: median(uss), max: Math.max(...uss) }, cores: Number(((c1 - c0) / 100 / secs).toFixed(3)) };

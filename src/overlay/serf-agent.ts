@@ -41,8 +41,8 @@ export interface SerfAgentInit extends SerfAgentConfigInit {
 /**
  * Go's collector lets a heap grow to twice its live size (GOGC=100) before it
  * collects. Serf's live heap is small, so at 100 members on one machine that
- * headroom was a third of its private memory: GOGC=50 takes 2.4 MB off each
- * serf for 5% more of its CPU (BENCHMARKS.md, "Serf's collector"). An owner's
+ * headroom was a third of its private memory: GOGC=50 takes 2.3 MB off each
+ * serf for 12% more of its CPU (bench/serf-gc.ts; BENCHMARKS.md, "Serf's collector"). An owner's
  * own GOGC is kept.
  */
 export const SERF_GOGC = '50';

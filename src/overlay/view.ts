@@ -139,13 +139,16 @@ export interface NodeRow {
 export function peerAddress(m: MemberView): string | null {
   const known = peerAddresses.get(m);
   if (known !== undefined) return known;
-  let address: string | null = null;
-  if (m.tags !== null) {
-    const gossip = m.tags.api.startsWith(':') ? parseHostPort(m.serfAddr) : undefined;
-    address = !m.tags.api.startsWith(':') ? m.tags.api : gossip === undefined ? null : `${formatHost(gossip.host)}${m.tags.api}`;
-  }
+  const address = addressFrom(m);
   peerAddresses.set(m, address);
   return address;
+}
+
+function addressFrom(m: MemberView): string | null {
+  if (m.tags === null) return null;
+  if (!m.tags.api.startsWith(':')) return m.tags.api;
+  const gossip = parseHostPort(m.serfAddr);
+  return gossip === undefined ? null : `${formatHost(gossip.host)}${m.tags.api}`;
 }
 
 /**
