@@ -172,7 +172,7 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }
         const lease = field(req.body, 'lease', isLeaseId, 'a lease id of 16-64 base64url characters');
         const ttlSec = field(req.body, 'ttlSec', isTtl, 'whole seconds');
         const commit = commitIn(req.body);
-        const r = hosting.reserve({ lease, spec, user, index, holder: req.member, ttlSec, signedAt: doc.at, resize });
+        const r = hosting.reserve({ lease, spec, user, index, holder: req.member, ttlSec, signedAt: doc.at, incarnation: doc.nonce, resize });
         crashPoint?.('slice:leased');
         if (r.kind === 'hosted') return { body: { kind: 'hosted', sliver: hostedSliverOf(r.sliver) } };
         if (commit === undefined) return { body: { kind: 'leased', expiresAt: r.lease.expiresAt } };

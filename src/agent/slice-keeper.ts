@@ -105,7 +105,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
         try {
           const del = verifyDelete(theirs.deleteDocument, init.nowSec(), MAX_LIFETIME_SEC);
           if (del.user !== mine.user || del.name !== mine.name) continue;
-          const removed = hosting.remove(mine.user, mine.name, del.doc.at, 'deleted', theirs.deleteDocument);
+          // The peer's tombstone says which incarnation it deleted: one made again in the delete's second stays.
+          const removed = hosting.remove(mine.user, mine.name, del.doc.at, 'deleted', theirs.deleteDocument, incarnationOf(theirs.document));
           if (removed.length > 0) log.info({ slice: mine.name, user: mine.user, removed: removed.length }, 'learnt that the user deleted the slice');
         } catch (err) {
           log.warn({ slice: mine.name, err: (err as Error).message }, 'a peer sent a delete that does not verify; ignored');

@@ -43,6 +43,8 @@ export interface ReserveRequest {
   ttlSec: number;
   /** When the user signed the slice.create document, seconds since the epoch. */
   signedAt: number;
+  /** Which incarnation of the slice the create document is: its nonce. */
+  incarnation: string;
   /** The user's verified slice.resize document that grew the slice to this index, when the entry gateway has one. */
   resize?: unknown;
 }
@@ -74,9 +76,10 @@ export interface SliceHosting {
    * Marks the slice's slivers here gone and keeps a tombstone (with the user's
    * delete document); returns the slivers it removed. A delete signed strictly
    * before the slice's current create document (timestamps are whole seconds)
-   * is an old one replayed, and removes nothing.
+   * is an old one replayed, and removes nothing; so is one of the same second
+   * that a peer held for another incarnation (`of`, see deleteCovers).
    */
-  remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument?: unknown): StoredSliver[];
+  remove(user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument?: unknown, of?: string): StoredSliver[];
   /** Removes one sliver of a slice that its placement now puts on another gateway; returns it, if it was here. */
   retire(user: string, name: string, index: number, placedAt: string): StoredSliver | undefined;
   /**
@@ -128,6 +131,16 @@ export const incarnationOf = (document: unknown): string => String((document as 
 /** When a stored create document was signed, seconds since the epoch. */
 export const signedAtOf = (document: unknown): number => Number((document as { at?: unknown } | null)?.at ?? 0);
 
+/**
+ * Whether a delete signed at `del.at` removes the incarnation of a slice
+ * created at `create.at`. Documents carry whole seconds, so a user may delete
+ * a slice and make it again within one: a delete signed later than the create
+ * covers it, an earlier one does not, and one of the same second covers it
+ * unless the delete is known to be for another incarnation (the one before).
+ */
+export const deleteCovers = (del: { at: number; incarnation: string | undefined }, create: { at: number; incarnation: string }): boolean =>
+  del.at > create.at || (del.at === create.at && (del.incarnation === undefined || del.incarnation === create.incarnation));
+
 /** What a stored (or just verified) slice.resize document says; undefined for none. */
 export function resizeOf(document: unknown): ResizeState | undefined {
   if (document === null || typeof document !== 'object') return undefined;
@@ -175,15 +188,16 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   /**
    * Refusals that hold whatever the resources: an index the slice does not
    * have (by the newest resize held here or presented, else the spec), a
-   * slice deleted after this spec was signed, a name another user or the
-   * owner has here.
+   * slice whose delete held here covers this spec, a name another user or
+   * the owner has here.
    */
-  const checkHostable = ({ spec, user, index, signedAt, resize }: Pick<ReserveRequest, 'spec' | 'user' | 'index' | 'signedAt' | 'resize'>): void => {
+  const checkHostable = ({ spec, user, index, signedAt, incarnation, resize }: Pick<ReserveRequest, 'spec' | 'user' | 'index' | 'signedAt' | 'incarnation' | 'resize'>): void => {
     const record = store.getSlice(user, spec.name);
     const size = sizeOf(signedAt, spec, [record?.resizeDocument ?? null, resize ?? null]);
     if (index >= size) throw new HearthError('invalid_request', `slice ${spec.name} has ${size} slivers; there is no index ${index}`, { field: 'index' });
-    const deletedAt = record?.deletedAt ?? null;
-    if (deletedAt !== null && signedAt <= deletedAt) throw new HearthError('slice_not_found', `slice ${spec.name} was deleted by its user after this spec was signed`);
+    if (record?.deletedAt != null && deleteCovers({ at: record.deletedAt, incarnation: incarnationOf(record.document) }, { at: signedAt, incarnation })) {
+      throw new HearthError('slice_not_found', `slice ${spec.name} was deleted by its user after this spec was signed`);
+    }
     const clash = store.listSlivers().find((s) => s.spec.slice === spec.name && s.desired !== 'gone' && s.member?.user !== user);
     if (clash !== undefined) throw new HearthError('name_taken', `the slice name ${spec.name} is in use on this gateway by another user or its owner`);
     const name = sliverNameOf(spec.name, index);
@@ -216,10 +230,11 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     }
   };
 
-  const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument: unknown = null): StoredSliver[] => {
+  const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument: unknown = null, of?: string): StoredSliver[] => {
     const removed = store.transaction(() => {
       const record = store.getSlice(user, name);
-      if (record !== undefined && signedAtOf(record.document) > deletedAt) return [];
+      const held = record === undefined ? undefined : { at: signedAtOf(record.document), incarnation: incarnationOf(record.document) };
+      if (held !== undefined && !deleteCovers({ at: deletedAt, incarnation: of }, held)) return [];
       const live = membersOf(user, name).filter((s) => s.desired !== 'gone');
       for (const s of live) {
         store.appendEvent(s.id, `slice.sliver-${why}`, { slice: name, user });
@@ -277,7 +292,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
         if (lease === undefined || lease.expiresAt < init.nowSec() || lease.user !== req.user || lease.slice !== req.spec.name || lease.index !== req.index) {
           throw new HearthError('lease_not_found', `no live lease ${req.lease} for sliver ${req.index} of slice ${req.spec.name}; reserve again`);
         }
-        checkHostable(req);
+        checkHostable({ ...req, incarnation: incarnationOf(req.document) });
         store.deleteLease(lease.id);
         const previous = store.getSlice(req.user, req.spec.name);
         // A record of this incarnation keeps what it learnt meanwhile (a newer placement, a renewal); anything else is replaced.

@@ -50,11 +50,12 @@ const ALICE = 'SHA256:alice';
 const BOB = 'SHA256:bob';
 
 function reserveReq(h: Host, over: Partial<ReserveRequest> = {}): ReserveRequest {
-  return { lease: 'L1', spec: spec('web'), user: ALICE, index: 0, holder: 'gw1', ttlSec: 30, signedAt: h.clock.now, ...over };
+  const signedAt = over.signedAt ?? h.clock.now;
+  return { lease: 'L1', spec: spec('web'), user: ALICE, index: 0, holder: 'gw1', ttlSec: 30, signedAt, incarnation: `n${signedAt}`, ...over };
 }
 
 /** A create document as the host keeps it (the peer route verified it). */
-const createDoc = (r: ReserveRequest) => ({ signed: 'doc', nonce: `n${r.signedAt}`, at: r.signedAt, body: r.spec });
+const createDoc = (r: ReserveRequest) => ({ signed: 'doc', nonce: r.incarnation, at: r.signedAt, body: r.spec });
 
 function commitReq(r: ReserveRequest, over: { placement?: Record<string, string>; version?: number } = {}) {
   return {
@@ -223,11 +224,33 @@ void describe('hosting a slice sliver', () => {
     assert.throws(() => h.hosting.reserve({ ...req, lease: 'L2' }), code('slice_not_found'));
     // Once the old sliver is gone, the user may make the slice again with a newer document.
     h.store.deleteSliver(h.store.getSliver('web-0')?.id ?? '');
-    const newer = { ...req, lease: 'L3', signedAt: h.clock.now + 1 };
+    const newer = reserveReq(h, { lease: 'L3', signedAt: h.clock.now + 1 });
     h.hosting.reserve(newer);
     h.hosting.commit(commitReq(newer));
     assert.equal(h.store.getSlice(ALICE, 'web')?.deletedAt, null);
     assert.deepEqual(h.store.getSlice(ALICE, 'web')?.document, createDoc(newer), 'the new incarnation replaces the tombstone');
+  });
+
+  void test('a slice deleted and made again within one second: the new incarnation is hosted, the old one stays deleted, and a peer\'s tombstone of the old one leaves the new one be', (t) => {
+    const h = host(t);
+    const old = reserveReq(h, { incarnation: 'old' });
+    h.hosting.reserve(old);
+    h.hosting.commit(commitReq(old));
+    // The user deletes it in the second they made it (documents carry whole seconds).
+    assert.deepEqual(h.hosting.remove(ALICE, 'web', old.signedAt, 'deleted').map((s) => s.spec.name), ['web-0'], 'a delete of the same second, for nothing else, covers it');
+    h.store.deleteSliver(h.store.getSliver('web-0')?.id ?? '');
+    assert.throws(() => h.hosting.reserve({ ...old, lease: 'L2' }), code('slice_not_found'), 'the deleted incarnation is not revived');
+    // ... and makes it again in that same second.
+    const again = reserveReq(h, { lease: 'L3', incarnation: 'again' });
+    assert.equal(again.signedAt, old.signedAt);
+    assert.equal(h.hosting.reserve(again).kind, 'leased');
+    h.hosting.commit(commitReq(again));
+    assert.equal(h.store.getSlice(ALICE, 'web')?.deletedAt, null);
+    // A peer that held the old incarnation's tombstone tells this one of the delete: it is not for this incarnation.
+    assert.deepEqual(h.hosting.remove(ALICE, 'web', old.signedAt, 'deleted', null, 'old'), []);
+    assert.equal(h.store.getSliver('web-0')?.desired, 'running');
+    // A tombstone of this very incarnation, or one signed a second later, is.
+    assert.deepEqual(h.hosting.remove(ALICE, 'web', old.signedAt, 'deleted', null, 'again').map((s) => s.spec.name), ['web-0']);
   });
 
   void test('a renewal moves the expiry later, never earlier, and not for a deleted slice', (t) => {
