@@ -39,7 +39,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { initDataDir } from '../src/agent/config.js';
 import type { SliceView } from '../src/model/slice.js';
-import { machineLine, median, sleep, until, withDb } from './lib.js';
+import { machineLine, median, sleep, ticksOf, until, withDb } from './lib.js';
+import { canSignal } from '../src/kit/pid.js';
 import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
@@ -266,20 +267,12 @@ function sliverStarted(g: Gateway, sliverName: string, after: number): number | 
 async function measureCpu(ms: number): Promise<{ agentsCores: number; serfsCores: number; perAgentPercent: number; perSerfPercent: number; machineBusyPercent: number }> {
   const live = gateways.filter((g) => !g.killed && g.pid !== undefined).map((g) => g.pid as number);
   const serfs = [...serfChildren(new Set(live)).values()];
-  const ticks = (pid: number): number => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return Number(f[11]) + Number(f[12]);
-    } catch {
-      return Number.NaN;
-    }
-  };
   const machine = (): { busy: number; total: number } => {
     const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
     const total = f.reduce((a, b) => a + b, 0);
     return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
   };
-  const sum = (pids: number[]): number => pids.map(ticks).filter((t) => !Number.isNaN(t)).reduce((a, b) => a + b, 0);
+  const sum = (pids: number[]): number => pids.map(ticksOf).reduce((a, b) => a + b, 0);
   const [a0, s0, m0] = [sum(live), sum(serfs), machine()];
   const t0 = performance.now();
   await sleep(ms);
@@ -680,14 +673,7 @@ async function main(): Promise<void> {
 async function stopForProfiles(): Promise<void> {
   const live = gateways.filter((g) => !g.killed && g.pid !== undefined);
   for (const g of live) process.kill(g.pid as number, 'SIGTERM');
-  const alive = (g: Gateway): boolean => {
-    try {
-      process.kill(g.pid as number, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const alive = (g: Gateway): boolean => canSignal(g.pid as number);
   await until(60_000, 500, () => (live.some(alive) ? undefined : true));
   for (const g of live) if (!alive(g)) g.killed = true;
   progress(`CPU profiles of ${live.filter((g) => g.killed).length} agents in ${values['cpu-prof']}; the victim's is not written (kill -9)`);
