@@ -3,11 +3,13 @@
 // as they stream, the records of members Serf's log says it has news of
 // (read at once: the agent streams an event only after a quiet second),
 // and Vivaldi coordinates refreshed on a timer, a bounded share of the
-// members per round (each read about once a minute), applied as one change
-// that wakes no listener. One RPC per member per round made every agent's
-// work grow with N² at 100 gateways; reading a tenth of them every 2 s, and
-// waking every part of the agent each time, was still the largest part of
-// an idle agent's CPU at 100 (BENCHMARKS.md, "Where an agent's time goes").
+// members per round (a member that joined first, then each about every five
+// minutes), applied as one change that wakes no listener. One RPC per member
+// per round made every agent's work grow with N² at 100 gateways; reading a
+// tenth of them every 2 s, and waking every part of the agent each time, was
+// still the largest part of an idle agent's CPU at 100, and five a round
+// (each once a minute) still half of its Serf calls (BENCHMARKS.md, "Where
+// an agent's time goes").
 // User events are handed to the caller. Nothing here decides trust policy
 // beyond what view.ts computes.
 // Must never: let a malformed event or a Serf outage throw out of a handler;
@@ -21,13 +23,11 @@ import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, withCoordinates, t
 export interface MembershipInit {
   rpc: SerfRpc;
   log: Logger;
-  /** This gateway's member name: its own coordinate is read every round. */
-  self?: string;
   /** How often coordinates are read from the local Serf (a cheap local call each). */
   coordinateIntervalMs?: number;
-  /** At least this many other members' coordinates are read per round; default 2. */
+  /** At least this many members' coordinates (this gateway's among them) are read per round; default 2. */
   coordinatesPerRound?: number;
-  /** At size, enough are read per round that each member's is read again about this often; default 60 s. */
+  /** At size, enough are read per round that each member's is read again about this often; default 5 min. */
   coordinateRefreshMs?: number;
   /** Every this many coordinate rounds the whole member list is read again too; default 5. */
   refreshEveryTicks?: number;
@@ -150,18 +150,23 @@ export function createMembership(init: MembershipInit): Membership {
     noticeTimer.unref();
   };
 
-  /** Where the round-robin over the other members' coordinates stands. */
+  /** Where the round-robin over the members' coordinates stands, and the members whose coordinate was asked for at least once. */
   let cursor = 0;
+  const asked = new Set<string>();
   const refreshCoordinates = async (all = false): Promise<void> => {
-    const others = [...view.members.keys()].filter((name) => name !== init.self);
-    const perRefresh = Math.ceil(others.length * (init.coordinateIntervalMs ?? 2000) / (init.coordinateRefreshMs ?? 60_000));
-    const share = all ? others.length : Math.min(others.length, Math.max(init.coordinatesPerRound ?? 2, perRefresh));
-    const names = init.self !== undefined && view.members.has(init.self) ? [init.self] : [];
-    for (let i = 0; i < share; i++) names.push(others[(cursor + i) % others.length] as string);
-    cursor = others.length === 0 ? 0 : (cursor + share) % others.length;
+    const members = [...view.members.keys()];
+    for (const name of asked) if (!view.members.has(name)) asked.delete(name);
+    const perRefresh = Math.ceil(members.length * (init.coordinateIntervalMs ?? 2000) / (init.coordinateRefreshMs ?? 300_000));
+    const share = all ? members.length : Math.min(members.length, Math.max(init.coordinatesPerRound ?? 2, perRefresh));
+    // Members that joined since they were last asked go first; the round-robin fills the rest.
+    const names = new Set(members.filter((name) => !asked.has(name)).slice(0, share));
+    let i = 0;
+    for (; names.size < share; i++) names.add(members[(cursor + i) % members.length] as string);
+    cursor = members.length === 0 ? 0 : (cursor + i) % members.length;
     const read = new Map<string, SerfCoordinate | null>();
     for (const name of names) {
       if (stopped || !rpc.isConnected) break;
+      asked.add(name);
       try {
         read.set(name, await rpc.getCoordinate(name));
       } catch (err) {

@@ -63,7 +63,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
   };
 
   const membership: Membership = createMembership({
-    rpc, log, self: init.self,
+    rpc, log,
     onChange: (view) => views.emit(view),
     onUserEvent: (name, payload) => users.get(name)?.emit(payload),
   });

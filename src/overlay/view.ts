@@ -28,20 +28,38 @@ export interface ViewState {
 
 export const EMPTY_VIEW: ViewState = { members: new Map(), badTags: 0 };
 
+/**
+ * The raw tags each entry was decoded from: a member read again with the same
+ * tags, address and status (a list every 10 s, an event after its record was
+ * read) is the very same entry, without decoding its tags again.
+ */
+const rawTags = new WeakMap<MemberView, Readonly<Record<string, string>>>();
+
+const sameStrings = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+};
+
 function fromSerf(m: SerfMember, previous: MemberView | undefined): { view: MemberView; bad: boolean } {
+  const serfAddr = formatHostPort({ host: m.addr, port: m.port });
+  if (previous !== undefined && previous.status === m.status && previous.serfAddr === serfAddr) {
+    const raw = rawTags.get(previous);
+    if (raw !== undefined && sameStrings(raw, m.tags)) return { view: previous, bad: false };
+  }
   const decoded = decodeTags(m.tags);
   const view: MemberView = {
     name: m.name,
-    serfAddr: formatHostPort({ host: m.addr, port: m.port }),
+    serfAddr,
     status: m.status,
     tags: decoded.ok ? decoded.tags : null,
     tagError: decoded.ok ? null : decoded.reason,
     coordinate: previous?.coordinate ?? null,
   };
   const bad = !decoded.ok && previous?.tagError !== view.tagError;
-  // Read again unchanged (an event after the record was read, a list every 10 s): the very same entry.
-  if (previous !== undefined && sameMember(previous, view)) return { view: previous, bad };
-  return { view, bad };
+  // Tags that changed in form only decode to the same entry.
+  const kept = previous !== undefined && sameMember(previous, view) ? previous : view;
+  rawTags.set(kept, m.tags);
+  return { view: kept, bad };
 }
 
 function sameMember(a: MemberView, b: MemberView): boolean {
@@ -106,7 +124,10 @@ export function withCoordinates(state: ViewState, read: ReadonlyMap<string, Serf
     const m = state.members.get(name);
     if (m === undefined || sameCoordinate(m.coordinate, coordinate)) continue;
     next ??= new Map(state.members);
-    next.set(name, { ...m, coordinate });
+    const moved = { ...m, coordinate };
+    const raw = rawTags.get(m);
+    if (raw !== undefined) rawTags.set(moved, raw);
+    next.set(name, moved);
   }
   return next === undefined ? state : { ...state, members: next };
 }

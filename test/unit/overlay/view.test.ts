@@ -68,7 +68,10 @@ test('a record read again unchanged (the event after the log\'s word, the 10 s l
   assert.equal(failed.members.get('gw2')?.status, 'failed');
   assert.deepEqual(failed.members.get('gw2')?.coordinate, coordinate, 'the coordinate is kept');
   assert.equal(failed.members.get('gw1'), v.members.get('gw1'), 'a member not read is kept as it was');
-  assert.notEqual(applyMembers(v, [member('gw2', 'c')]), v, 'new tags are a change');
+  const retagged = applyMembers(v, [member('gw2', 'c')]);
+  assert.notEqual(retagged, v, 'new tags are a change');
+  assert.equal(retagged.members.get('gw2')?.tags?.id, id('c'), 'and are decoded');
+  assert.equal(applyMembers(retagged, [member('gw2', 'b')]).members.get('gw2')?.tags?.id, id('b'), 'as are the old ones again');
   assert.notEqual(applySnapshot(v, [member('gw1', 'a')]), v, 'a member missing from the list is a change');
 });
 
