@@ -77,7 +77,8 @@ if (!Number.isInteger(N) || N < 4) throw new Error('--gateways must be an intege
 if (!['lan', 'local', 'wan'].includes(PROFILE)) throw new Error('--profile is lan, local or wan');
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const WATCHED = ['member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
+const UPDATE_LEARNT = 'serf: serf: EventMemberUpdate: ';
+const WATCHED = [UPDATE_LEARNT, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
 const progress = (line: string): void => void process.stderr.write(`scale: ${line}\n`);
 const sec = (ms: number | null | undefined): string => (ms === null || ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`);
 
@@ -469,23 +470,29 @@ async function main(): Promise<void> {
     return { host: h, cpuShare: agentCpu.shareOver(byName.get(h)?.pid ?? -1, from, from + (directory[i] as number)) ?? null };
   });
   if (hostShares.length > 0) progress(`the hosts' agents meanwhile used ${hostShares.map((x) => `${x.host} ${x.cpuShare ?? '–'}`).join(', ')} of a core`);
-  // Where the directory's time went, per host: when the others started the pull that
-  // brought its list, how long that pull took, and how many pulls from it failed first.
-  const pullsOf = (h: string): { startedMs: number[]; tookMs: number[]; failed: number } => {
+  // Where the directory's time went, per host: when the others' Serfs learnt of its new tags
+  // (their log's EventMemberUpdate), when they started the pull that brought its list, how long
+  // that pull took, and how many pulls from it failed first.
+  const pullsOf = (h: string): { learntMs: number[]; startedMs: number[]; tookMs: number[]; failed: number } => {
     const since = announced.get(h) ?? Infinity;
+    const learntMs = gateways.filter((g) => g.name !== h).flatMap((g) => {
+      const l = g.log.lines.find((x) => x.at >= since && x.msg === `${UPDATE_LEARNT}${h}`);
+      return l === undefined ? [] : [l.at - since];
+    });
     const got = gateways.filter((g) => g.name !== h).flatMap((g) => {
       const l = g.log.lines.find((x) => x.msg === 'pulled services' && x.at >= since && x.fields['member'] === h && (x.fields['services'] as unknown[]).length > 0);
       return l === undefined || typeof l.fields['ms'] !== 'number' ? [] : [{ end: l.at - since, took: l.fields['ms'] }];
     });
     const failed = gateways.reduce((n, g) => n + g.log.lines.filter((x) => x.msg === 'pulling services failed' && x.at >= since && x.fields['member'] === h).length, 0);
-    return { startedMs: got.map((p) => p.end - p.took), tookMs: got.map((p) => p.took), failed };
+    return { learntMs, startedMs: got.map((p) => p.end - p.took), tookMs: got.map((p) => p.took), failed };
   };
   const directoryPulls = hosts.map((h) => {
     const p = pullsOf(h);
-    return { host: h, failed: p.failed, startedMs: medianMax(p.startedMs), tookMs: medianMax(p.tookMs) };
+    return { host: h, failed: p.failed, learntMs: medianMax(p.learntMs), startedMs: medianMax(p.startedMs), tookMs: medianMax(p.tookMs) };
   });
   for (const p of directoryPulls) {
-    progress(`  ${p.host}: pulls started ${sec(p.startedMs?.median)} (median) / ${sec(p.startedMs?.max)} (last) after the announcement, took ${sec(p.tookMs?.median)} / ${sec(p.tookMs?.max)}; ${p.failed} failed`);
+    progress(`  ${p.host}: the others' Serfs learnt of its tags ${sec(p.learntMs?.median)} (median) / ${sec(p.learntMs?.max)} (last) after the announcement; `
+      + `pulls started ${sec(p.startedMs?.median)} / ${sec(p.startedMs?.max)}, took ${sec(p.tookMs?.median)} / ${sec(p.tookMs?.max)}; ${p.failed} failed`);
   }
 
   // 4b. The load: more slices of 3, each asked of the next gateway in turn (never only the first), a few at once.
