@@ -195,7 +195,8 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
     const record = store.getSlice(user, spec.name);
     const size = sizeOf(signedAt, spec, [record?.resizeDocument ?? null, resize ?? null]);
     if (index >= size) throw new HearthError('invalid_request', `slice ${spec.name} has ${size} slivers; there is no index ${index}`, { field: 'index' });
-    if (record?.deletedAt != null && deleteCovers({ at: record.deletedAt, incarnation: incarnationOf(record.document) }, { at: signedAt, incarnation })) {
+    if (record !== undefined && record.deletedAt !== null
+      && deleteCovers({ at: record.deletedAt, incarnation: incarnationOf(record.document) }, { at: signedAt, incarnation })) {
       throw new HearthError('slice_not_found', `slice ${spec.name} was deleted by its user after this spec was signed`);
     }
     const clash = store.listSlivers().find((s) => s.spec.slice === spec.name && s.desired !== 'gone' && s.member?.user !== user);
@@ -233,8 +234,7 @@ export function createSliceHosting(init: SliceHostingInit): SliceHosting {
   const remove = (user: string, name: string, deletedAt: number, why: 'deleted' | 'expired', deleteDocument: unknown = null, of?: string): StoredSliver[] => {
     const removed = store.transaction(() => {
       const record = store.getSlice(user, name);
-      const held = record === undefined ? undefined : { at: signedAtOf(record.document), incarnation: incarnationOf(record.document) };
-      if (held !== undefined && !deleteCovers({ at: deletedAt, incarnation: of }, held)) return [];
+      if (record !== undefined && !deleteCovers({ at: deletedAt, incarnation: of }, { at: signedAtOf(record.document), incarnation: incarnationOf(record.document) })) return [];
       const live = membersOf(user, name).filter((s) => s.desired !== 'gone');
       for (const s of live) {
         store.appendEvent(s.id, `slice.sliver-${why}`, { slice: name, user });

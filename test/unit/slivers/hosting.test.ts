@@ -249,7 +249,7 @@ void describe('hosting a slice sliver', () => {
     // A peer that held the old incarnation's tombstone tells this one of the delete: it is not for this incarnation.
     assert.deepEqual(h.hosting.remove(ALICE, 'web', old.signedAt, 'deleted', null, 'old'), []);
     assert.equal(h.store.getSliver('web-0')?.desired, 'running');
-    // A tombstone of this very incarnation, or one signed a second later, is.
+    // A tombstone of this very incarnation is.
     assert.deepEqual(h.hosting.remove(ALICE, 'web', old.signedAt, 'deleted', null, 'again').map((s) => s.spec.name), ['web-0']);
   });
 
