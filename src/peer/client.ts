@@ -7,6 +7,7 @@
 // against a pin that has since changed, or buffer a reply beyond the limit.
 
 import { request as httpsRequest } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { PeerError, PeerTimeout, isErrorCode, type ProblemDetails } from '../model/errors.js';
 import { parseHostPort } from '../model/host-port.js';
@@ -46,6 +47,11 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 export function createPeerClient(init: PeerClientInit): PeerClient {
   const maxBodyBytes = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const agents = new Map<string, PinnedAgent>();
+  // One TLS context for every connection, built once: given the PEMs instead,
+  // each connection would parse the key and certificate again (about 1 ms, a
+  // quarter of a pull's CPU on the puller's side). Sessions are still never
+  // resumed: Node keeps no client sessions in a context, and the agents cache none.
+  const secureContext = createSecureContext({ cert: init.identity.certPem, key: init.identity.keyPem, minVersion: 'TLSv1.3' });
 
   // One keep-alive pool per member, bound to the pin it was checked against:
   // when a member's gossiped fingerprint changes (re-keyed, or revoked), its
@@ -57,7 +63,7 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
     const agent = new PinnedAgent({
       member,
       fingerprint,
-      options: { keepAlive: true, cert: init.identity.certPem, key: init.identity.keyPem, minVersion: 'TLSv1.3' },
+      options: { keepAlive: true, secureContext },
     });
     agents.set(member, agent);
     return agent;

@@ -3,7 +3,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:https';
+import { Agent, createServer as createHttpsServer, request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import { createServer as createNetServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -253,6 +254,34 @@ void describe('peer mutual TLS on 127.0.0.1', () => {
       assert.match(err.message, /ECONNREFUSED/);
       return true;
     });
+  });
+
+  void test('every new connection makes a full handshake: no TLS session is resumed, though the client keeps one context', async () => {
+    // A server with B's certificate that offers session tickets and tells whether each connection resumed one.
+    const resumed: boolean[] = [];
+    const ticketing = createHttpsServer({ cert: b.certPem, key: b.keyPem, requestCert: true, rejectUnauthorized: false }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    ticketing.on('secureConnection', (socket: TLSSocket) => resumed.push(socket.isSessionReused()));
+    ticketing.listen(0, '127.0.0.1');
+    await once(ticketing, 'listening');
+    cleanups.push(() => new Promise<void>((resolve) => {
+      ticketing.closeAllConnections();
+      ticketing.close(() => resolve());
+    }));
+    const at = { host: '127.0.0.1', port: (ticketing.address() as { port: number }).port };
+    // The server does resume for a client that offers a session: Node's own agent, which caches them.
+    const caching = new Agent({ keepAlive: false, cert: a.certPem, key: a.keyPem, rejectUnauthorized: false });
+    cleanups.push(() => caching.destroy());
+    for (let i = 0; i < 2; i++) assert.equal((await raw(at, { method: 'GET', path: '/', agent: caching })).status, 200);
+    assert.deepEqual(resumed.splice(0), [false, true], 'the control: a cached session is resumed');
+    // Ours: a connection closed between calls (close() drops the pools), then a new one.
+    const ours = client(a);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await ours.request('gw-b', formatHostPort(at), 'GET', '/'), {});
+      ours.close();
+    }
+    assert.deepEqual(resumed, [false, false, false]);
   });
 });
 
