@@ -71,12 +71,19 @@ async function directory(n: number): Promise<DirectoryEntry[]> {
 const perlGet = (hostPort: string): string[] => ['perl', '-MIO::Socket::INET', '-e',
   `my $c = IO::Socket::INET->new("${hostPort}") or die "connect: $!"; print $c "GET / HTTP/1.0\\r\\n\\r\\n"; print while <$c>;`];
 
-/** Deploys a shipped app over the three gateways as alice and waits until every one of its slivers' services is announced. */
+/** Deploys a shipped app over the three gateways as alice and waits until every gateway lists every one of its slivers' services. */
 async function deployShipped(name: string, services: number): Promise<SliceView> {
   const view = JSON.parse(await hearth(1, ['app', 'deploy', name, '--gateways', '3', '--key', keyFile, '--json'])) as SliceView;
   assert.equal(view.state, 'running', `${name} runs`);
-  await eventually(`${name}'s ${services} services to be announced`, 240, () => directory(2), (d) => d.filter((e) => e.slice === name).length === services);
+  await announcedEverywhere(name, services);
   return view;
+}
+
+/** Waits until every gateway's directory lists all `services` of slice `name`: a test then reads any gateway's. */
+async function announcedEverywhere(name: string, services: number): Promise<void> {
+  for (const n of GATEWAYS) {
+    await eventually(`gw${n} to list ${name}'s ${services} services`, 240, () => directory(n), (d) => d.filter((e) => e.slice === name).length === services);
+  }
 }
 
 /** Runs a shell line in sliver `index` of `view`, on its gateway. */
@@ -361,7 +368,7 @@ void describe(`apps on a testbed of three (prefix ${tb.prefix})`, () => {
     await page.locator('#app-name-error').filter({ hasText: /already have a slice named video/ }).waitFor({ timeout: 30_000 });
     await assertAccessible(page, 'the apps page');
 
-    await eventually('video\'s 3 services to be announced', 240, () => directory(2), (d) => d.filter((e) => e.slice === 'video').length === 3);
+    await announcedEverywhere('video', 3);
     const video = JSON.parse(await hearth(1, ['app', 'show', 'video', '--key', keyFile, '--json'])) as SliceView;
     const origin = video.slivers.find((s) => s.index === 0)?.gateway;
     const edge = (await directory(1)).find((e) => e.slice === 'video' && e.name === 'edge' && e.gateway !== origin) as DirectoryEntry;
