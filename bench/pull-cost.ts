@@ -15,8 +15,12 @@
 //    peer server drops a connection idle for 5 s, so most pulls in the bench
 //    start this way);
 //  - reused: one kept-alive connection for every pull.
+// With `--load N`, N more processes run beside them all the while, each
+// writing over a `--load-mb` working set one cache line at a time, as the
+// other agents and Serfs of a 100-gateway run keep the cores busy and their
+// caches cold: what a pull costs in CPU on a machine that busy.
 // Run after `npm run build`:
-//   node dist/bench/pull-cost.js [--pulls 200] [--items 1] [--runs 3] [--json]
+//   node dist/bench/pull-cost.js [--pulls 200] [--items 1] [--runs 3] [--load 0] [--load-mb 4] [--json]
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -87,6 +91,25 @@ async function puller(dir: string, address: string, mode: Mode, pulls: number, i
   process.disconnect();
 }
 
+/** One process of the load: writes over `mb` of memory one cache line at a time, in slices so it leaves when its parent does. */
+function load(mb: number): void {
+  const words = new Float64Array((mb * 1024 * 1024) / 8);
+  let at = 0;
+  const slice = (): void => {
+    const until = performance.now() + 10;
+    while (performance.now() < until) {
+      for (let i = 0; i < 4096; i++) {
+        words[at] = (words[at] as number) + 1;
+        // 8 words are a 64-byte line; 1009 lines on, so the prefetcher cannot follow.
+        at = (at + 8 * 1009) % words.length;
+      }
+    }
+    setImmediate(slice);
+  };
+  process.on('disconnect', () => process.exit(0));
+  slice();
+}
+
 const self = fileURLToPath(import.meta.url);
 const child = (args: string[]): ChildProcess => fork(self, args, { execArgv: AGENT_FLAGS });
 const next = async <T>(p: ChildProcess): Promise<T> => (await once(p, 'message'))[0] as T;
@@ -121,18 +144,28 @@ async function run(dir: string, pulls: number, items: number): Promise<Figure[]>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { pulls: { type: 'string', default: '200' }, items: { type: 'string', default: '1' }, runs: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } },
+    options: {
+      pulls: { type: 'string', default: '200' }, items: { type: 'string', default: '1' }, runs: { type: 'string', default: '3' },
+      load: { type: 'string', default: '0' }, 'load-mb': { type: 'string', default: '4' }, json: { type: 'boolean', default: false },
+    },
   });
   const pulls = Number(values.pulls);
   const items = Number(values.items);
   const runs = Number(values.runs);
+  const loadProcs = Number(values.load);
+  const loadMb = Number(values['load-mb']);
+  for (const [flag, v, min] of [['--pulls', pulls, 1], ['--items', items, 1], ['--runs', runs, 1], ['--load', loadProcs, 0], ['--load-mb', loadMb, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new Error(`${flag} must be a whole number of at least ${min}`);
+  }
   const { machineLine, median } = await import('./lib.js');
   const dir = await mkdtemp(join(tmpdir(), 'hearth-pull-cost-'));
+  const loaders = Array.from({ length: loadProcs }, () => fork(self, ['load', String(loadMb)]));
   const all: Figure[][] = [];
   try {
     await Promise.all([HOST, PULLER].map((n) => loadOrCreateIdentity(join(dir, n), { commonName: n })));
     for (let i = 0; i < runs; i++) all.push(await run(dir, pulls, items));
   } finally {
+    for (const l of loaders) l.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
   const byMode = MODES.map((mode) => {
@@ -142,11 +175,12 @@ async function main(): Promise<void> {
   });
   const bodyBytes = Buffer.byteLength(JSON.stringify({ items: announcements(items) }));
   if (values.json) {
-    console.log(JSON.stringify({ machine: await machineLine(), flags: AGENT_FLAGS, pulls, items, bodyBytes, runs, modes: byMode }, null, 2));
+    console.log(JSON.stringify({ machine: await machineLine(), flags: AGENT_FLAGS, pulls, items, bodyBytes, runs, load: { processes: loadProcs, mb: loadMb }, modes: byMode }, null, 2));
     return;
   }
   console.log(await machineLine());
-  console.log(`node ${AGENT_FLAGS.join(' ')}; ${runs} runs of ${pulls} pulls (after ${WARMUP_PULLS} to warm up), one at a time; a list of ${items} (${bodyBytes} bytes)`);
+  console.log(`node ${AGENT_FLAGS.join(' ')}; ${runs} runs of ${pulls} pulls (after ${WARMUP_PULLS} to warm up), one at a time; a list of ${items} (${bodyBytes} bytes)`
+    + (loadProcs > 0 ? `; beside ${loadProcs} processes each writing over ${loadMb} MB` : ''));
   console.log('| connection | host CPU / pull | puller CPU / pull | both (c_pull), median | each run | wall / pull |');
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const m of byMode) console.log(`| ${m.mode} | ${m.hostMs} ms | ${m.pullerMs} ms | **${m.bothMs} ms** | ${m.runs.join(', ')} | ${m.wallMs} ms |`);
@@ -154,5 +188,6 @@ async function main(): Promise<void> {
 
 const [role, ...args] = process.argv.slice(2);
 if (role === 'host') await host(args[0] as string, Number(args[1]));
+else if (role === 'load') load(Number(args[0]));
 else if (role === 'puller') await puller(args[0] as string, args[1] as string, args[2] as Mode, Number(args[3]), Number(args[4]));
 else await main();

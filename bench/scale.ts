@@ -12,8 +12,10 @@
 //    gateway's "service announced" until every other gateway pulled it
 //    (the `sv` tag's gossip, then a pull over the peer API), and how busy
 //    the machine was meanwhile: its run queue (/proc/stat's procs_running
-//    every 100 ms) and the share of a core a spinning probe got (the
-//    `hearth sim --machine-share` that models this bench);
+//    every 100 ms), the share of a core a spinning probe got, and each
+//    host's agent's CPU over its list's window (their median is the
+//    `hearth sim --machine-share` that models this bench: a spinning shell
+//    gets more than an agent does, BENCHMARKS.md, runs E-H);
 //  - load: --slices more slices of 3 (default 50), each asked of another
 //    entry gateway, a few at once: placed or refused, how the slivers
 //    spread over the gateways (max / mean);
@@ -461,15 +463,19 @@ async function main(): Promise<void> {
   const directoryLoad = directoryWindow === undefined ? undefined : runQueue.meanOver(...directoryWindow);
   const directoryShare = directoryWindow === undefined ? undefined : probe.shareOver(...directoryWindow);
   if (directoryLoad !== undefined) {
-    progress(`while the directory's pulls ran: ${directoryLoad.mean} threads runnable on average (${directoryLoad.samples} samples), a busy process got ${directoryShare ?? '–'} of a core`
-      + (directoryShare === undefined ? '' : `; hearth sim --machine-share ${directoryShare} models it`));
+    progress(`while the directory's pulls ran: ${directoryLoad.mean} threads runnable on average (${directoryLoad.samples} samples), a spinning probe got ${directoryShare ?? '–'} of a core`);
   }
   /** Each host's agent's CPU from its announcement until the last other gateway pulled its list, as a share of a core. */
   const hostShares = directory === undefined ? [] : hosts.map((h, i) => {
     const from = announced.get(h) as number;
     return { host: h, cpuShare: agentCpu.shareOver(byName.get(h)?.pid ?? -1, from, from + (directory[i] as number)) ?? null };
   });
-  if (hostShares.length > 0) progress(`the hosts' agents meanwhile used ${hostShares.map((x) => `${x.host} ${x.cpuShare ?? '–'}`).join(', ')} of a core`);
+  const measuredShares = hostShares.flatMap((x) => (x.cpuShare === null ? [] : [x.cpuShare]));
+  const modelShare = measuredShares.length === 0 ? undefined : Math.round(median(measuredShares) * 1000) / 1000;
+  if (hostShares.length > 0) {
+    progress(`the hosts' agents meanwhile used ${hostShares.map((x) => `${x.host} ${x.cpuShare ?? '–'}`).join(', ')} of a core`
+      + (modelShare === undefined ? '' : `; hearth sim --machine-share ${modelShare} models it`));
+  }
   // Where the directory's time went, per host: when the others' Serfs learnt of its new tags
   // (their log's EventMemberUpdate), when they started the pull that brought its list, how long
   // that pull took, and how many pulls from it failed first.
@@ -636,6 +642,7 @@ async function main(): Promise<void> {
     directoryRunQueue: directoryLoad ?? null,
     directoryProcessShare: directoryShare ?? null,
     directoryHostCpu: hostShares,
+    directoryModelShare: modelShare ?? null,
     load: loadFigures,
     loadHealing: lostFigures,
     failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },

@@ -67,7 +67,7 @@ export function registerSimCommand(program: Command): void {
     .option('--seed <s>', 'seed: the same seed gives the same figures', positive('--seed', true), 1)
     .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1; default 0.7)', positive('--utilisation', false))
     .addOption(new Option('--profile <profile>', "Serf's timing profile the gateways gossip with").choices(Object.keys(PROFILE_CONFIGS)).default('lan'))
-    .option('--machine-share <s>', "model every gateway on one machine, as bench/scale.ts runs them, where a busy process gets s (0..1] of a core (the bench measures it); off: separate boxes", share)
+    .option('--machine-share <s>', "model every gateway on one machine, as bench/scale.ts runs them, where a gateway's agent gets s (0..1] of a core (the bench measures it for the slice's hosts); off: separate boxes", share)
     .option('--json', 'print the figures (and the samples over time) as JSON')
     .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; profile: GossipProfile; json?: boolean; machineShare?: number }) => {
       const name = scenario ?? 'churn';

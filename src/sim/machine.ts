@@ -8,14 +8,19 @@
 //    by bench/pull-cost.ts with the real peer server and client under the
 //    agents' node flags, a new mutual-TLS connection per pull: the peer
 //    server drops a connection idle for 5 s, so a pull after a quiet spell
-//    starts this way).
+//    starts this way), on a machine as busy as the bench's: beside 70
+//    processes that stay runnable (`--load 70`), as the bench's run queue
+//    holds 68-82 threads while the pulls run. There a pull takes about
+//    twice the CPU it takes on an idle machine.
 //  - Each gateway is one process with one event loop: the host answers its
 //    pullers one at a time, in the order their requests come (FIFO).
-//  - A busy process runs at S of a core: what the bench's spinning probe got
-//    while the pulls ran. Not the cores over the runnable threads: the bench
-//    counted 121 runnable on 2 cores, which would give 1.7% of a core, but
-//    most of those (Go's and libuv's threads, woken for a moment) leave the
-//    core at once, and a thread that stays busy gets more.
+//  - A busy gateway runs at S of a core: what the slice's hosts' agents got
+//    while the pulls ran (the bench prints their median). Not the cores over
+//    the runnable threads: the bench counted 121 runnable on 2 cores, which
+//    would give 1.7% of a core, but most of those (Go's and libuv's threads,
+//    woken for a moment) leave the core at once. Nor what a spinning probe
+//    got (sessions 16-19): over runs whose directory stayed at 9.4-13.1 s it
+//    got 0.029-0.084 of a core, the hosts' agents 0.042-0.059.
 //  - Each gateway pulls at most DEFAULT_ANTI_ENTROPY.maxInFlight lists at
 //    once (the agent's own limit): when several hosts change at once, a
 //    puller's third pull waits for one of its first two.
@@ -28,20 +33,23 @@ import { createDeadlineQueue } from '../kit/deadline-queue.js';
 
 /** The machine every gateway runs on: how much of a core a busy process gets while the pulls run. */
 export interface MachineModel {
-  /** The share of a core (0..1] a process that stays busy gets (the bench's probe). */
+  /** The share of a core (0..1] a busy gateway's agent gets (the bench's hosts, median). */
   share: number;
 }
 
 /**
  * bench/pull-cost.ts on the bench's machine (2 cores AMD EPYC, Node 20, the
- * agents' flags), a pull on a new TLS connection: the host's side. Since the
- * peer client builds its TLS context once (session 19) rather than on every
- * connection: two runs of three, host 2.36 and 2.53 ms, puller 2.18 and 2.15
- * (before, 3.13 and 2.61, and 4.1 and 3.65).
+ * agents' flags), a pull on a new TLS connection beside 70 runnable
+ * processes each writing over 4 MB (`--load 70`): the host's side, two runs
+ * of three, 4.79 and 4.61 ms. On the idle machine it is 2.15-2.53 ms; the
+ * model took that until session 20 and predicted the bench's directory at
+ * 0.36-0.53 of the real one. The cost does not come from the load's working
+ * set (1 MB each: 4.45 ms) but from the number of processes taking turns
+ * (2 of them: 2.23 ms; 35: 4.61 ms).
  */
-export const HOST_CPU_MS = 2.4;
-/** The same pull, the puller's side. */
-export const PULLER_CPU_MS = 2.2;
+export const HOST_CPU_MS = 4.7;
+/** The same pull, the puller's side: 5.16 and 5.0 ms (idle: 2.07-2.18 ms). */
+export const PULLER_CPU_MS = 5.1;
 
 /** The bench's slice has 3 hosts, and each announces its service at once: three lists change together. */
 export const BENCH_SLICE_LISTS = 3;
