@@ -30,6 +30,8 @@ export interface PeerServerInit {
   routes?: readonly PeerRoute[];
   /** Largest request body accepted; default 1 MiB. */
   maxBodyBytes?: number;
+  /** A request answered this long (ms) after it arrived, or after its connection's handshake, is logged with where the time went; default 1000. */
+  slowRequestMs?: number;
   log?: Logger;
 }
 
@@ -47,6 +49,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 // still sending (closing early would reset the connection under its reply);
 // a body this many times over the limit is not worth the bandwidth.
 const DISCARD_FACTOR = 4;
+const DEFAULT_SLOW_REQUEST_MS = 1000;
 
 export function createPeerServer(init: PeerServerInit): PeerServer {
   const maxBodyBytes = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -57,9 +60,15 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
   };
   const router = createPeerRouter([hello, ...(init.routes ?? [])]);
   const inFlight = new Set<AbortController>();
+  const slowRequestMs = init.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS;
+  /** When each connection's handshake ended, until its first request arrives: a new connection's wait is part of that request's time. */
+  const securedAt = new WeakMap<object, number>();
   let server: Server | undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
+    const secured = securedAt.get(req.socket);
+    securedAt.delete(req.socket);
     const url = new URL(req.url ?? '/', 'https://peer.invalid');
     const instance = url.pathname;
     const raw = (req.socket as TLSSocket).getPeerCertificate().raw as Buffer | undefined;
@@ -88,6 +97,7 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
 
     const body = await readJsonBody(req, res, maxBodyBytes, instance);
     if (body === rejected) return;
+    const read = performance.now();
 
     const controller = new AbortController();
     inFlight.add(controller);
@@ -107,10 +117,21 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
         signal: controller.signal,
       });
       if (controller.signal.aborted) return;
+      const handled = performance.now();
       if (reply.body === undefined) {
         res.writeHead(reply.status ?? 204).end();
       } else {
         sendJson(res, reply.status ?? 200, 'application/json', reply.body);
+      }
+      const since = secured ?? arrived;
+      if (performance.now() - since >= slowRequestMs) {
+        // Where a slow answer's time went, on this side: waiting for the request after a new connection's handshake,
+        // reading its body, the route, and writing the reply (the caller's handshake and the network are not in it).
+        init.log?.info({
+          member, method, path: url.pathname, ms: Math.round(performance.now() - since),
+          ...(secured === undefined ? {} : { afterHandshakeMs: Math.round(arrived - secured) }),
+          readMs: Math.round(read - arrived), routeMs: Math.round(handled - read), replyMs: Math.round(performance.now() - handled),
+        }, 'slow peer request');
       }
     } catch (err) {
       if (controller.signal.aborted) return;
@@ -181,6 +202,7 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
         },
         listener,
       );
+      s.on('secureConnection', (socket) => securedAt.set(socket, performance.now()));
       server = s;
       await new Promise<void>((resolve, reject) => {
         const onAbort = (): void => {

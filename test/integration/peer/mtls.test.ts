@@ -17,6 +17,7 @@ import { formatHostPort } from '../../../src/model/host-port.js';
 import type { PeerTrust } from '../../../src/peer/trust.js';
 import type { PeerRoute } from '../../../src/peer/router.js';
 import { HearthError, PeerError, PeerTimeout } from '../../../src/model/errors.js';
+import { silentLogger, type Logger } from '../../../src/model/logger.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'hearth-peer-'));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -282,6 +283,35 @@ void describe('peer mutual TLS on 127.0.0.1', () => {
       ours.close();
     }
     assert.deepEqual(resumed, [false, false, false]);
+  });
+});
+
+void describe('a slow peer request is logged with where its time went', () => {
+  /** B's server logging into `lines`, every request counted slow from `slowRequestMs`. */
+  async function logging(slowRequestMs: number): Promise<{ address: string; lines: { obj: Record<string, unknown>; msg: string }[] }> {
+    const lines: { obj: Record<string, unknown>; msg: string }[] = [];
+    const log: Logger = { ...silentLogger, info: (obj, msg) => lines.push({ obj: obj as Record<string, unknown>, msg }), child: () => log };
+    const server = createPeerServer({ identity: b, name: 'gw-b', trust, host: '127.0.0.1', port: 0, routes, slowRequestMs, log });
+    cleanups.push(() => server.stop());
+    return { address: formatHostPort(await server.start()), lines };
+  }
+
+  void test('the first request on a connection counts the wait after the handshake; a kept-alive one does not', async () => {
+    const { address, lines } = await logging(0);
+    const caller = client(a);
+    for (let i = 0; i < 2; i++) await caller.request('gw-b', address, 'POST', '/peer/v1/echo', { i });
+    assert.deepEqual(lines.map((l) => l.msg), ['slow peer request', 'slow peer request']);
+    const [first, second] = lines.map((l) => l.obj) as [Record<string, unknown>, Record<string, unknown>];
+    assert.deepEqual({ member: first['member'], method: first['method'], path: first['path'] }, { member: 'gw-a', method: 'POST', path: '/peer/v1/echo' });
+    for (const k of ['ms', 'afterHandshakeMs', 'readMs', 'routeMs', 'replyMs']) assert.equal(typeof first[k], 'number', k);
+    assert.equal('afterHandshakeMs' in second, false, 'the same connection, kept alive');
+    assert.equal(typeof second['routeMs'], 'number');
+  });
+
+  void test('below the threshold nothing is logged', async () => {
+    const { address, lines } = await logging(3_600_000);
+    assert.deepEqual(await client(a).request('gw-b', address, 'GET', HELLO_PATH), { id: b.id, name: 'gw-b' });
+    assert.deepEqual(lines, []);
   });
 });
 
