@@ -15,10 +15,10 @@
 //    peer server drops a connection idle for 5 s, so most pulls in the bench
 //    start this way);
 //  - reused: one kept-alive connection for every pull.
-// With `--load N`, N more processes run beside them all the while, each
-// writing over a `--load-mb` working set one cache line at a time, as the
-// other agents and Serfs of a 100-gateway run keep the cores busy and their
-// caches cold: what a pull costs in CPU on a machine that busy.
+// With `--load N`, N more processes run beside them all the while, always
+// runnable, each writing over a `--load-mb` working set one cache line at a
+// time, as the other agents and Serfs of a 100-gateway run keep the run
+// queue full: what a pull costs in CPU on a machine that busy.
 // Run after `npm run build`:
 //   node dist/bench/pull-cost.js [--pulls 200] [--items 1] [--runs 3] [--load 0] [--load-mb 4] [--json]
 

@@ -123,14 +123,15 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
       } else {
         sendJson(res, reply.status ?? 200, 'application/json', reply.body);
       }
+      const replied = performance.now();
       const since = secured ?? arrived;
-      if (performance.now() - since >= slowRequestMs) {
+      if (replied - since >= slowRequestMs) {
         // Where a slow answer's time went, on this side: waiting for the request after a new connection's handshake,
         // reading its body, the route, and writing the reply (the caller's handshake and the network are not in it).
         init.log?.info({
-          member, method, path: url.pathname, ms: Math.round(performance.now() - since),
+          member, method, path: url.pathname, ms: Math.round(replied - since),
           ...(secured === undefined ? {} : { afterHandshakeMs: Math.round(arrived - secured) }),
-          readMs: Math.round(read - arrived), routeMs: Math.round(handled - read), replyMs: Math.round(performance.now() - handled),
+          readMs: Math.round(read - arrived), routeMs: Math.round(handled - read), replyMs: Math.round(replied - handled),
         }, 'slow peer request');
       }
     } catch (err) {

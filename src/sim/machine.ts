@@ -10,7 +10,7 @@
 //    server drops a connection idle for 5 s, so a pull after a quiet spell
 //    starts this way), on a machine as busy as the bench's: beside 70
 //    processes that stay runnable (`--load 70`), as the bench's run queue
-//    holds 68-82 threads while the pulls run. There a pull takes about
+//    holds 68-149 threads while the pulls run. There a pull takes about
 //    twice the CPU it takes on an idle machine.
 //  - Each gateway is one process with one event loop: the host answers its
 //    pullers one at a time, in the order their requests come (FIFO).
@@ -19,8 +19,8 @@
 //    the runnable threads: the bench counted 121 runnable on 2 cores, which
 //    would give 1.7% of a core, but most of those (Go's and libuv's threads,
 //    woken for a moment) leave the core at once. Nor what a spinning probe
-//    got (sessions 16-19): over runs whose directory stayed at 9.4-13.1 s it
-//    got 0.029-0.084 of a core, the hosts' agents 0.042-0.059.
+//    got (sessions 16-20): over runs whose directory stayed at 9.4-14.6 s it
+//    got 0.029-0.084 of a core, the hosts' agents 0.036-0.059.
 //  - Each gateway pulls at most DEFAULT_ANTI_ENTROPY.maxInFlight lists at
 //    once (the agent's own limit): when several hosts change at once, a
 //    puller's third pull waits for one of its first two.
@@ -31,7 +31,7 @@
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
 
-/** The machine every gateway runs on: how much of a core a busy process gets while the pulls run. */
+/** The machine every gateway runs on: how much of a core a busy gateway gets while the pulls run. */
 export interface MachineModel {
   /** The share of a core (0..1] a busy gateway's agent gets (the bench's hosts, median). */
   share: number;
