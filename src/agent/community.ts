@@ -264,16 +264,17 @@ export function createCommunity(init: CommunityInit): Community {
         [...overlay.view().members.values()].find((m) => m.tags?.id === id)?.name ?? null));
       undo.push(() => overlay.stop());
       await overlay.start();
+      const peerLog = log.child({ part: 'peer' });
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
-        log: log.child({ part: 'peer' }),
+        log: peerLog,
         routes: [revocations.route, ...(init.routes ?? [])],
       });
       await peer.start().catch((err: unknown) => {
         throw new HearthError('overlay_unavailable', `the peer API cannot listen on ${config.peer.host}:${config.peer.port}: ${(err as Error).message}`, {}, { cause: err });
       });
       undo.push(() => peer.stop());
-      const client = createPeerClient({ identity: init.identity, trust: pins });
+      const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
       const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
       const r: Running = { file: state, serf, rpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false };
       // Serf's own supervisor restarts a crashed serf; one that ends for good takes the overlay down.

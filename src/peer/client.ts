@@ -9,10 +9,11 @@
 import { request as httpsRequest } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Logger } from '../model/logger.js';
 import { PeerError, PeerTimeout, isErrorCode, type ProblemDetails } from '../model/errors.js';
 import { parseHostPort } from '../model/host-port.js';
 import { isJsonContentType, readBody } from './body.js';
-import { PinnedAgent } from './pinned-agent.js';
+import { PinnedAgent, type ConnectionTimes } from './pinned-agent.js';
 import type { PeerMethod } from './router.js';
 import type { PeerCredentials, PeerPins } from './trust.js';
 
@@ -23,6 +24,10 @@ export interface PeerClientInit {
   maxBodyBytes?: number;
   /** Default per-request timeout; default 10 s. */
   timeoutMs?: number;
+  /** Where a slow call is logged (`slow peer call`, with where its time went on this side). */
+  log?: Logger;
+  /** A call answered this long after it was sent or later is logged as slow; default 1000 ms. */
+  slowCallMs?: number;
 }
 
 export interface PeerRequestOptions {
@@ -43,9 +48,11 @@ export interface PeerClient {
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_SLOW_CALL_MS = 1000;
 
 export function createPeerClient(init: PeerClientInit): PeerClient {
   const maxBodyBytes = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const slowCallMs = init.slowCallMs ?? DEFAULT_SLOW_CALL_MS;
   const agents = new Map<string, PinnedAgent>();
   // One TLS context for every connection, built once: given the PEMs instead,
   // each connection would parse the key and certificate again (about 1 ms, a
@@ -108,6 +115,21 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
       const cause = err instanceof StaleConnection ? err.cause : err;
       throw new PeerError(member, `${method} ${path} to ${member} failed: ${(cause as Error).message}`, undefined, { cause });
     }
+    const { times } = reply;
+    if (times.doneAt - times.sentAt >= slowCallMs) {
+      // Where a slow call's time went, on this side: a new connection's TCP connect and TLS handshake (the
+      // server's accept and handshake are in it), then from the connection to the reply's head (the request
+      // written, the server's work, the way back), then the reply's body.
+      const c = times.connection;
+      init.log?.info({
+        member, method, path, status: reply.status, ms: Math.round(times.doneAt - times.sentAt), newConnection: c !== undefined,
+        ...(c === undefined ? {} : {
+          connectMs: c.connectedAt === undefined ? null : Math.round(c.connectedAt - c.askedAt),
+          tlsMs: c.connectedAt === undefined || c.securedAt === undefined ? null : Math.round(c.securedAt - c.connectedAt),
+        }),
+        socketMs: Math.round(times.socketAt - times.sentAt), answerMs: Math.round(times.headAt - times.socketAt), readMs: Math.round(times.doneAt - times.headAt),
+      }, 'slow peer call');
+    }
     return interpret(member, method, path, reply);
   }
 
@@ -132,7 +154,13 @@ interface Send {
   maxBodyBytes: number;
 }
 
-type Reply = { status: number; contentType: string | undefined } & ({ kind: 'ok'; bytes: Buffer } | { kind: 'too_large' });
+/**
+ * When (performance.now()) a call was sent, had its socket (a new one once its TLS handshake and pin check were
+ * done), had the reply's head and its body; and a new connection's own times.
+ */
+interface CallTimes { sentAt: number; socketAt: number; headAt: number; doneAt: number; connection: ConnectionTimes | undefined }
+
+type Reply = { status: number; contentType: string | undefined; times: CallTimes } & ({ kind: 'ok'; bytes: Buffer } | { kind: 'too_large' });
 
 class StaleConnection extends Error {}
 
@@ -143,6 +171,9 @@ function send(s: Send): Promise<Reply> {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = s.payload.length;
     }
+    const sentAt = performance.now();
+    let socketAt = sentAt;
+    let connection: ConnectionTimes | undefined;
     const req: ClientRequest = httpsRequest({
       agent: s.agent,
       host: s.host,
@@ -160,10 +191,16 @@ function send(s: Send): Promise<Reply> {
     req.once('error', (err: NodeJS.ErrnoException) => {
       reject(req.reusedSocket && err.code === 'ECONNRESET' ? new StaleConnection(err.message, { cause: err }) : err);
     });
+    req.once('socket', (socket) => {
+      socketAt = performance.now();
+      connection = req.reusedSocket ? undefined : s.agent.timesOf(socket);
+    });
     req.once('response', (res: IncomingMessage) => {
+      const headAt = performance.now();
       readBody(res, s.maxBodyBytes).then((read) => {
         if (read.kind === 'too_large') res.destroy();
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], ...read });
+        const times = { sentAt, socketAt, headAt, doneAt: performance.now(), connection };
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], times, ...read });
       }, reject);
     });
     req.end(s.payload);

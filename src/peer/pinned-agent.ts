@@ -20,9 +20,13 @@ export interface PinnedAgentInit {
   options: AgentOptions;
 }
 
+/** When a new connection was asked for, its TCP connection made, and its TLS handshake (pin included) done. */
+export interface ConnectionTimes { askedAt: number; connectedAt?: number; securedAt?: number }
+
 export class PinnedAgent extends Agent {
   readonly member: string;
   readonly fingerprint: string;
+  readonly #times = new WeakMap<object, ConnectionTimes>();
 
   constructor(init: PinnedAgentInit) {
     super({ ...init.options, rejectUnauthorized: false, maxCachedSessions: 0 });
@@ -31,7 +35,12 @@ export class PinnedAgent extends Agent {
   }
 
   override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): undefined {
+    const times: ConnectionTimes = { askedAt: performance.now() };
     const socket = super.createConnection(options) as TLSSocket;
+    this.#times.set(socket, times);
+    socket.once('connect', () => {
+      times.connectedAt = performance.now();
+    });
     const settle = (err: Error | null): void => {
       socket.off('secureConnect', onSecure);
       socket.off('error', onError);
@@ -40,6 +49,7 @@ export class PinnedAgent extends Agent {
       callback?.(err, socket);
     };
     const onSecure = (): void => {
+      times.securedAt = performance.now();
       const raw = socket.getPeerCertificate().raw as Buffer | undefined;
       const seen = raw === undefined ? '(none)' : fingerprintOfCertificate(raw);
       if (seen === this.fingerprint) {
@@ -57,5 +67,10 @@ export class PinnedAgent extends Agent {
     socket.once('error', onError);
     socket.once('timeout', onTimeout);
     return undefined;
+  }
+
+  /** The times of a connection this agent made (performance.now()); undefined for another socket. */
+  timesOf(socket: object): ConnectionTimes | undefined {
+    return this.#times.get(socket);
   }
 }

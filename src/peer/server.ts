@@ -11,7 +11,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { HearthError, type ErrorCode } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
 import { isJsonContentType, readBody } from './body.js';
@@ -61,13 +61,19 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
   const router = createPeerRouter([hello, ...(init.routes ?? [])]);
   const inFlight = new Set<AbortController>();
   const slowRequestMs = init.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS;
-  /** When each connection's handshake ended, until its first request arrives: a new connection's wait is part of that request's time. */
-  const securedAt = new WeakMap<object, number>();
+  /**
+   * When each connection was accepted and its handshake ended, until its first request arrives: a new connection's
+   * handshake and wait are part of that request's time. Accepted sockets are known by their peer's address and port
+   * until their handshake ends (the TLS socket wraps the accepted one).
+   */
+  const securedAt = new WeakMap<object, { accepted: number | undefined; secured: number }>();
+  const acceptedAt = new Map<string, { socket: Socket; at: number }>();
+  const peerKey = (socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string => `${socket.remoteAddress ?? ''} ${String(socket.remotePort)}`;
   let server: Server | undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrived = performance.now();
-    const secured = securedAt.get(req.socket);
+    const connection = securedAt.get(req.socket);
     securedAt.delete(req.socket);
     const url = new URL(req.url ?? '/', 'https://peer.invalid');
     const instance = url.pathname;
@@ -98,6 +104,7 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
     const body = await readJsonBody(req, res, maxBodyBytes, instance);
     if (body === rejected) return;
     const read = performance.now();
+    const cpuBefore = process.cpuUsage();
 
     const controller = new AbortController();
     inFlight.add(controller);
@@ -118,20 +125,27 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
       });
       if (controller.signal.aborted) return;
       const handled = performance.now();
+      const cpu = process.cpuUsage(cpuBefore);
       if (reply.body === undefined) {
         res.writeHead(reply.status ?? 204).end();
       } else {
         sendJson(res, reply.status ?? 200, 'application/json', reply.body);
       }
       const replied = performance.now();
-      const since = secured ?? arrived;
+      const since = connection?.accepted ?? connection?.secured ?? arrived;
       if (replied - since >= slowRequestMs) {
-        // Where a slow answer's time went, on this side: waiting for the request after a new connection's handshake,
-        // reading its body, the route, and writing the reply (the caller's handshake and the network are not in it).
+        // Where a slow answer's time went, on this side: a new connection's handshake from its accept, the wait for
+        // the request after it, reading its body, the route, and writing the reply (the time in the accept queue and
+        // the network are not in it);
+        // and the CPU the process used while the route ran: a route much longer than its CPU waited for a core or a disk.
         init.log?.info({
           member, method, path: url.pathname, ms: Math.round(replied - since),
-          ...(secured === undefined ? {} : { afterHandshakeMs: Math.round(arrived - secured) }),
-          readMs: Math.round(read - arrived), routeMs: Math.round(handled - read), replyMs: Math.round(replied - handled),
+          ...(connection === undefined ? {} : {
+            ...(connection.accepted === undefined ? {} : { handshakeMs: Math.round(connection.secured - connection.accepted) }),
+            afterHandshakeMs: Math.round(arrived - connection.secured),
+          }),
+          readMs: Math.round(read - arrived), routeMs: Math.round(handled - read),
+          routeCpuMs: Math.round((cpu.user + cpu.system) / 1000), replyMs: Math.round(replied - handled),
         }, 'slow peer request');
       }
     } catch (err) {
@@ -203,7 +217,19 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
         },
         listener,
       );
-      s.on('secureConnection', (socket) => securedAt.set(socket, performance.now()));
+      s.on('connection', (socket: Socket) => {
+        const key = peerKey(socket);
+        acceptedAt.set(key, { socket, at: performance.now() });
+        // A handshake that never ends leaves nothing behind (nor takes a later connection's entry from the same port).
+        socket.once('close', () => {
+          if (acceptedAt.get(key)?.socket === socket) acceptedAt.delete(key);
+        });
+      });
+      s.on('secureConnection', (socket) => {
+        const key = peerKey(socket);
+        securedAt.set(socket, { accepted: acceptedAt.get(key)?.at, secured: performance.now() });
+        acceptedAt.delete(key);
+      });
       server = s;
       await new Promise<void>((resolve, reject) => {
         const onAbort = (): void => {

@@ -286,32 +286,58 @@ void describe('peer mutual TLS on 127.0.0.1', () => {
   });
 });
 
-void describe('a slow peer request is logged with where its time went', () => {
-  /** B's server logging into `lines`, every request counted slow from `slowRequestMs`. */
-  async function logging(slowRequestMs: number): Promise<{ address: string; lines: { obj: Record<string, unknown>; msg: string }[] }> {
-    const lines: { obj: Record<string, unknown>; msg: string }[] = [];
+void describe('a slow peer request or call is logged with where its time went', () => {
+  type Line = { obj: Record<string, unknown>; msg: string };
+  const recorder = (lines: Line[]): Logger => {
     const log: Logger = { ...silentLogger, info: (obj, msg) => lines.push({ obj: obj as Record<string, unknown>, msg }), child: () => log };
-    const server = createPeerServer({ identity: b, name: 'gw-b', trust, host: '127.0.0.1', port: 0, routes, slowRequestMs, log });
+    return log;
+  };
+  /** B's server logging into `lines`, every request counted slow from `slowRequestMs`. */
+  async function logging(slowRequestMs: number): Promise<{ address: string; lines: Line[] }> {
+    const lines: Line[] = [];
+    const server = createPeerServer({ identity: b, name: 'gw-b', trust, host: '127.0.0.1', port: 0, routes, slowRequestMs, log: recorder(lines) });
     cleanups.push(() => server.stop());
     return { address: formatHostPort(await server.start()), lines };
   }
+  /** A's client logging into `lines`, every call counted slow from `slowCallMs`. */
+  function loggingClient(slowCallMs: number): { caller: PeerClient; lines: Line[] } {
+    const lines: Line[] = [];
+    const caller = createPeerClient({ identity: a, trust: pins, slowCallMs, log: recorder(lines) });
+    cleanups.push(() => caller.close());
+    return { caller, lines };
+  }
 
-  void test('the first request on a connection counts the wait after the handshake; a kept-alive one does not', async () => {
+  void test('the first request on a connection counts its handshake and the wait after it; a kept-alive one does not', async () => {
     const { address, lines } = await logging(0);
     const caller = client(a);
     for (let i = 0; i < 2; i++) await caller.request('gw-b', address, 'POST', '/peer/v1/echo', { i });
     assert.deepEqual(lines.map((l) => l.msg), ['slow peer request', 'slow peer request']);
     const [first, second] = lines.map((l) => l.obj) as [Record<string, unknown>, Record<string, unknown>];
     assert.deepEqual({ member: first['member'], method: first['method'], path: first['path'] }, { member: 'gw-a', method: 'POST', path: '/peer/v1/echo' });
-    for (const k of ['ms', 'afterHandshakeMs', 'readMs', 'routeMs', 'replyMs']) assert.equal(typeof first[k], 'number', k);
-    assert.equal('afterHandshakeMs' in second, false, 'the same connection, kept alive');
+    for (const k of ['ms', 'handshakeMs', 'afterHandshakeMs', 'readMs', 'routeMs', 'routeCpuMs', 'replyMs']) assert.equal(typeof first[k], 'number', k);
+    assert.equal('handshakeMs' in second || 'afterHandshakeMs' in second, false, 'the same connection, kept alive');
     assert.equal(typeof second['routeMs'], 'number');
   });
 
-  void test('below the threshold nothing is logged', async () => {
+  void test('a caller logs its new connection\'s connect and handshake, then the answer; a kept-alive call only the answer', async () => {
+    const { address } = await logging(3_600_000);
+    const { caller, lines } = loggingClient(0);
+    for (let i = 0; i < 2; i++) await caller.request('gw-b', address, 'POST', '/peer/v1/echo', { i });
+    assert.deepEqual(lines.map((l) => l.msg), ['slow peer call', 'slow peer call']);
+    const [first, second] = lines.map((l) => l.obj) as [Record<string, unknown>, Record<string, unknown>];
+    assert.deepEqual({ member: first['member'], method: first['method'], path: first['path'], status: first['status'], newConnection: first['newConnection'] },
+      { member: 'gw-b', method: 'POST', path: '/peer/v1/echo', status: 200, newConnection: true });
+    for (const k of ['ms', 'connectMs', 'tlsMs', 'socketMs', 'answerMs', 'readMs']) assert.equal(typeof first[k], 'number', k);
+    assert.ok((first['socketMs'] as number) >= (first['tlsMs'] as number), 'a new connection is handed out once its handshake is done');
+    assert.equal(second['newConnection'], false);
+    assert.equal('tlsMs' in second, false, 'the same connection, kept alive');
+  });
+
+  void test('below the thresholds nothing is logged', async () => {
     const { address, lines } = await logging(3_600_000);
-    assert.deepEqual(await client(a).request('gw-b', address, 'GET', HELLO_PATH), { id: b.id, name: 'gw-b' });
-    assert.deepEqual(lines, []);
+    const called = loggingClient(3_600_000);
+    assert.deepEqual(await called.caller.request('gw-b', address, 'GET', HELLO_PATH), { id: b.id, name: 'gw-b' });
+    assert.deepEqual([...lines, ...called.lines], []);
   });
 });
 
