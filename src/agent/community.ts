@@ -283,8 +283,8 @@ export function createCommunity(init: CommunityInit): Community {
         const words = serf.lastOutput().slice(-3).join(' | ');
         dispatch({ type: 'serf-crashed', delayMs: info.delayMs, failure: { kind: 'crashed', message: `serf died (${String(info.code ?? info.signal)})${words === '' ? '' : `: ${words}`}` } });
       });
-      serf.events.on('member-news', (member) => {
-        if (running === r && !r.stopping) overlay.notice(member);
+      serf.events.on('member-news', (news) => {
+        if (running === r && !r.stopping) overlay.notice(news);
       });
       serf.events.on('ready', () => {
         if (running === r && !r.stopping) dispatch({ type: 'serf-ready' });

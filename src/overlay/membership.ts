@@ -1,7 +1,8 @@
 // Keeps the membership view (view.ts) current from a Serf agent: a full
 // member list on every (re)connection and every few rounds, member events
 // as they stream, the records of members Serf's log says it has news of
-// (read at once: the agent streams an event only after a quiet second),
+// (read at once: the agent streams an event only after a quiet second; a
+// failure or a leave, which changes the status alone, taken from the line),
 // and Vivaldi coordinates refreshed on a timer, a bounded share of the
 // members per round (a member that joined first, then each about every five
 // minutes), applied as one change that wakes no listener. One RPC per member
@@ -18,7 +19,8 @@
 import type { Logger } from '../model/logger.js';
 import type { SerfRpc } from './serf-rpc.js';
 import type { SerfCoordinate, SerfEvent, SerfMember } from './serf-records.js';
-import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, withCoordinates, type ViewState } from './view.js';
+import type { MemberNews } from './serf-log.js';
+import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, withCoordinates, withStatus, type ViewState } from './view.js';
 
 export interface MembershipInit {
   rpc: SerfRpc;
@@ -49,8 +51,11 @@ export interface Membership {
   stop(): Promise<void>;
   /** Read the whole member list again now. */
   refresh(opts?: { signal?: AbortSignal }): Promise<void>;
-  /** Serf has news of this member (its log said so): read its record soon, before the event streams. */
-  notice(member: string): void;
+  /**
+   * Serf has news of this member (its log said so): its new status taken at once when the news says it (as an
+   * event would be), and its record read soon, before the event streams.
+   */
+  notice(news: MemberNews): void;
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -221,8 +226,15 @@ export function createMembership(init: MembershipInit): Membership {
       unsubscribe = undefined;
     },
     refresh,
-    notice(member) {
+    notice({ member, status }) {
       if (stopped) return;
+      if (status !== undefined && view.members.has(member)) {
+        // A failure is acted on (healing) a Serf round trip sooner: on a loaded box that call took seconds
+        // (BENCHMARKS.md, session 21). Counted as an event, so a list or read asked for before it does not undo it.
+        applied++;
+        if (listsInFlight > 0) lastEvent.set(member, applied);
+        set(withStatus(view, member, status));
+      }
       noticed.add(member);
       scheduleRead();
     },

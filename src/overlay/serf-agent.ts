@@ -18,7 +18,7 @@ import { realTimers, type Timers } from '../kit/timers.js';
 import { HearthError } from '../model/errors.js';
 import { buildSerfAgentFiles, type SerfAgentConfigInit } from './serf-agent-config.js';
 import { silentLogger, type Logger } from '../model/logger.js';
-import { memberNewsIn, parseSerfLogLine } from './serf-log.js';
+import { memberNewsIn, parseSerfLogLine, type MemberNews } from './serf-log.js';
 import { createSerfRpc } from './serf-rpc.js';
 
 export interface SerfAgentInit extends SerfAgentConfigInit {
@@ -65,7 +65,7 @@ export type SerfAgentEvents = {
   /** The process ended for good (stopped, or left on its own). */
   exit: [info: SerfExitInfo];
   /** Serf printed that it learnt a change of this member (before its agent streams the event). */
-  'member-news': [member: string];
+  'member-news': [news: MemberNews];
 };
 
 export interface SerfAgent {
@@ -179,8 +179,8 @@ export function createSerfAgent(init: SerfAgentInit): SerfAgent {
       recentOutput.push(parsed.text);
       if (recentOutput.length > 20) recentOutput.shift();
       log[parsed.level]({ serfPid: pid, node: init.nodeName }, `serf: ${parsed.text}`);
-      const member = memberNewsIn(parsed.text);
-      if (member !== undefined) events.emit('member-news', member);
+      const news = memberNewsIn(parsed.text);
+      if (news !== undefined) events.emit('member-news', news);
     });
   }
 

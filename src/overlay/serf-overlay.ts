@@ -9,6 +9,7 @@ import { createMembership, type Membership } from './membership.js';
 import type { Logger } from '../model/logger.js';
 import { OVERLAY_LIMITS, createListeners, type OverlayPort, type QueryHandler } from './port.js';
 import type { SerfRpc } from './serf-rpc.js';
+import type { MemberNews } from './serf-log.js';
 import { OPTIONAL_TAG_KEYS, encodeTags, isDigest, type GatewayTags } from './tags.js';
 import type { ViewState } from './view.js';
 
@@ -27,8 +28,8 @@ export interface SerfOverlay extends OverlayPort {
   stop(): Promise<void>;
   /** Read the whole member list again now. */
   refresh(opts?: { signal?: AbortSignal }): Promise<void>;
-  /** Serf has news of this member: read its record now rather than when the event streams. */
-  notice(member: string): void;
+  /** Serf has news of this member: its new status at once when the news says it, and its record read now rather than when the event streams. */
+  notice(news: MemberNews): void;
   /** Sends this gateway's tags to Serf if they changed since the last time. */
   publish(): Promise<void>;
 }
@@ -126,7 +127,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
       await membership.stop();
     },
     refresh: (opts) => membership.refresh(opts),
-    notice: (member) => membership.notice(member),
+    notice: (news) => membership.notice(news),
     publish,
   };
 }

@@ -117,6 +117,23 @@ export function applyMembers(state: ViewState, members: readonly SerfMember[], n
   return unlessSame(state, next, badTags);
 }
 
+/**
+ * The view with one known member's status changed, all else as it was (news
+ * of a failure or a leave says nothing more); the same state when the member
+ * is unknown or has that status already. A read of its record with that
+ * status and the same tags later is the very same entry.
+ */
+export function withStatus(state: ViewState, name: string, status: MemberStatus): ViewState {
+  const m = state.members.get(name);
+  if (m === undefined || m.status === status) return state;
+  const next = new Map(state.members);
+  const changed = { ...m, status };
+  const raw = rawTags.get(m);
+  if (raw !== undefined) rawTags.set(changed, raw);
+  next.set(name, changed);
+  return { ...state, members: next };
+}
+
 /** The view with the members' coordinates as read; the same state when none changed. */
 export function withCoordinates(state: ViewState, read: ReadonlyMap<string, SerfCoordinate | null>): ViewState {
   let next: Map<string, MemberView> | undefined;

@@ -39,7 +39,7 @@ describe('serf agents joined into a community', () => {
     const [a, b] = await startCluster(t, 2);
     assert.ok(a && b);
     const news: string[] = [];
-    b.agent.events.on('member-news', (member) => news.push(member));
+    b.agent.events.on('member-news', (n) => news.push(n.member));
     await a.rpc.tags({ set: { cpu: '2' } });
     await eventually('b\'s Serf to print news of a', async () => (news.includes(a.name) ? true : undefined));
     await eventually('b to see a\'s new tag', async () => {

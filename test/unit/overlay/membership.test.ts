@@ -93,10 +93,10 @@ test('news of members in Serf\'s log: their records are read at once, gathered i
   await membership.start();
   try {
     fake.serfHolds([member('gw1'), member('gw2', 'failed'), member('gw3', 'left'), member('g.4'), member('gx4', 'failed'), member('gw5')]);
-    membership.notice('gw2');
-    membership.notice('gw3');
-    membership.notice('g.4');
-    membership.notice('gw5');
+    membership.notice({ member: 'gw2' });
+    membership.notice({ member: 'gw3' });
+    membership.notice({ member: 'g.4' });
+    membership.notice({ member: 'gw5' });
     await until('the read of the members with news is applied', async () => (membership.view.members.has('gw5') ? true : undefined), 5_000, 5);
     assert.deepEqual(fake.filters, ['(?:gw2|gw3|g\\.4|gw5)'], 'one read for the news gathered, names taken literally');
     assert.equal(membership.view.members.get('gw2')?.status, 'failed');
@@ -115,7 +115,7 @@ test('a read of members with news that was asked for before their event does not
   await membership.start();
   try {
     fake.holdLists();
-    membership.notice('gw2');
+    membership.notice({ member: 'gw2' });
     await until('the read is under way', async () => (fake.filters.length > 0 ? true : undefined), 5_000, 5);
     assert.equal(fake.filters.length, 1, 'the read is under way');
     fake.emit({ type: 'member-failed', members: [member('gw2', 'failed')] });
@@ -123,6 +123,37 @@ test('a read of members with news that was asked for before their event does not
     // The answer is applied in microtasks, all run before the next turn of the loop.
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(membership.view.members.get('gw2')?.status, 'failed', 'the older read did not revive gw2');
+  } finally {
+    await membership.stop();
+  }
+});
+
+test('a failure or a leave in Serf\'s log is taken at once, a list asked for before it does not undo it, and the record is still read', async () => {
+  const fake = fakeRpc([member('gw1'), member('gw2'), member('gw3')]);
+  let changes = 0;
+  const membership = createMembership({
+    rpc: fake.rpc, log: quiet, coordinateIntervalMs: 3_600_000, noticeSettleMs: 1, onChange: () => changes++,
+  });
+  await membership.start();
+  changes = 0;
+  try {
+    fake.holdLists();
+    const refreshed = membership.refresh();
+    membership.notice({ member: 'gw2', status: 'failed' });
+    membership.notice({ member: 'gx9', status: 'failed' });
+    assert.equal(membership.view.members.get('gw2')?.status, 'failed', 'taken before any read answers');
+    assert.equal(changes, 1, 'the listeners heard of it at once');
+    assert.equal(membership.view.members.has('gx9'), false, 'a member not in the view is left to its read');
+    fake.answerList([member('gw1'), member('gw2'), member('gw3')]);
+    await refreshed;
+    assert.equal(membership.view.members.get('gw2')?.status, 'failed', 'the older list did not revive gw2');
+    await until('the records with news are read', async () => (fake.filters.length > 0 ? true : undefined), 5_000, 5);
+    assert.deepEqual(fake.filters, ['(?:gw2|gx9)'], 'the records are read as for any news');
+
+    membership.notice({ member: 'gw3', status: 'left' });
+    assert.equal(membership.view.members.get('gw3')?.status, 'left');
+    membership.notice({ member: 'gw3', status: 'left' });
+    assert.equal(changes, 2, 'the same news again changes nothing');
   } finally {
     await membership.stop();
   }
