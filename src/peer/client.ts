@@ -97,8 +97,27 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
     const timeoutMs = opts.timeoutMs ?? init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
-    const call = (): Promise<Reply> =>
-      send({ agent: agentFor(member, pin), host: target.host, port: target.port, method, path, payload, timeoutMs, signal, maxBodyBytes });
+    /** The times of the last attempt (a stale kept-alive connection is tried once more). */
+    let times: CallTimes = { sentAt: performance.now() };
+    const call = (): Promise<Reply> => {
+      times = { sentAt: performance.now() };
+      return send({ agent: agentFor(member, pin), host: target.host, port: target.port, method, path, payload, timeoutMs, signal, maxBodyBytes, times });
+    };
+    const slow = (outcome: { status: number } | { failed: string }): void => {
+      const doneAt = times.doneAt ?? performance.now();
+      if (doneAt - times.sentAt < slowCallMs) return;
+      // Where a slow call's time went, on this side: a new connection's TCP connect and TLS handshake (the
+      // server's accept and handshake are in it), then from the connection to the reply's head (the request
+      // written, the server's work, the way back), then the reply's body; null for a step a failed call never
+      // reached.
+      const c = times.connection;
+      const span = (from: number | undefined, to: number | undefined): number | null => (from === undefined || to === undefined ? null : Math.round(to - from));
+      init.log?.info({
+        member, method, path, ...outcome, ms: Math.round(doneAt - times.sentAt), newConnection: c !== undefined,
+        ...(c === undefined ? {} : { connectMs: span(c.askedAt, c.connectedAt), tlsMs: span(c.connectedAt, c.securedAt) }),
+        socketMs: span(times.sentAt, times.socketAt), answerMs: span(times.socketAt, times.headAt), readMs: span(times.headAt, times.doneAt),
+      }, 'slow peer call');
+    };
 
     let reply: Reply;
     try {
@@ -109,27 +128,14 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
         throw err;
       });
     } catch (err) {
+      slow({ failed: timeout.aborted ? `no answer within ${timeoutMs} ms` : (err as Error).message });
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (timeout.aborted) throw new PeerTimeout(member, `${member} did not answer ${method} ${path} within ${timeoutMs} ms`, { cause: err });
       if (err instanceof PeerError) throw err;
       const cause = err instanceof StaleConnection ? err.cause : err;
       throw new PeerError(member, `${method} ${path} to ${member} failed: ${(cause as Error).message}`, undefined, { cause });
     }
-    const { times } = reply;
-    if (times.doneAt - times.sentAt >= slowCallMs) {
-      // Where a slow call's time went, on this side: a new connection's TCP connect and TLS handshake (the
-      // server's accept and handshake are in it), then from the connection to the reply's head (the request
-      // written, the server's work, the way back), then the reply's body.
-      const c = times.connection;
-      init.log?.info({
-        member, method, path, status: reply.status, ms: Math.round(times.doneAt - times.sentAt), newConnection: c !== undefined,
-        ...(c === undefined ? {} : {
-          connectMs: c.connectedAt === undefined ? null : Math.round(c.connectedAt - c.askedAt),
-          tlsMs: c.connectedAt === undefined || c.securedAt === undefined ? null : Math.round(c.securedAt - c.connectedAt),
-        }),
-        socketMs: Math.round(times.socketAt - times.sentAt), answerMs: Math.round(times.headAt - times.socketAt), readMs: Math.round(times.doneAt - times.headAt),
-      }, 'slow peer call');
-    }
+    slow({ status: reply.status });
     return interpret(member, method, path, reply);
   }
 
@@ -152,15 +158,17 @@ interface Send {
   timeoutMs: number;
   signal: AbortSignal;
   maxBodyBytes: number;
+  /** Filled in as the call goes. */
+  times: CallTimes;
 }
 
 /**
  * When (performance.now()) a call was sent, had its socket (a new one once its TLS handshake and pin check were
- * done), had the reply's head and its body; and a new connection's own times.
+ * done), had the reply's head and its body, as far as it got; and the times of the connection made for it.
  */
-interface CallTimes { sentAt: number; socketAt: number; headAt: number; doneAt: number; connection: ConnectionTimes | undefined }
+interface CallTimes { sentAt: number; socketAt?: number; headAt?: number; doneAt?: number; connection?: ConnectionTimes | undefined }
 
-type Reply = { status: number; contentType: string | undefined; times: CallTimes } & ({ kind: 'ok'; bytes: Buffer } | { kind: 'too_large' });
+type Reply = { status: number; contentType: string | undefined } & ({ kind: 'ok'; bytes: Buffer } | { kind: 'too_large' });
 
 class StaleConnection extends Error {}
 
@@ -171,9 +179,8 @@ function send(s: Send): Promise<Reply> {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = s.payload.length;
     }
-    const sentAt = performance.now();
-    let socketAt = sentAt;
-    let connection: ConnectionTimes | undefined;
+    const { times } = s;
+    const made = s.agent.made;
     const req: ClientRequest = httpsRequest({
       agent: s.agent,
       host: s.host,
@@ -183,6 +190,8 @@ function send(s: Send): Promise<Reply> {
       headers,
       timeout: s.timeoutMs,
     });
+    // The agent makes a new connection for the request as it is created: its times are this call's until it has a socket.
+    if (s.agent.made > made) times.connection = s.agent.lastMade;
     const onAbort = (): void => {
       req.destroy(s.signal.reason as Error);
     };
@@ -192,15 +201,15 @@ function send(s: Send): Promise<Reply> {
       reject(req.reusedSocket && err.code === 'ECONNRESET' ? new StaleConnection(err.message, { cause: err }) : err);
     });
     req.once('socket', (socket) => {
-      socketAt = performance.now();
-      connection = req.reusedSocket ? undefined : s.agent.timesOf(socket);
+      times.socketAt = performance.now();
+      times.connection = req.reusedSocket ? undefined : s.agent.timesOf(socket);
     });
     req.once('response', (res: IncomingMessage) => {
-      const headAt = performance.now();
+      times.headAt = performance.now();
       readBody(res, s.maxBodyBytes).then((read) => {
         if (read.kind === 'too_large') res.destroy();
-        const times = { sentAt, socketAt, headAt, doneAt: performance.now(), connection };
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], times, ...read });
+        times.doneAt = performance.now();
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], ...read });
       }, reject);
     });
     req.end(s.payload);

@@ -27,6 +27,8 @@ export class PinnedAgent extends Agent {
   readonly member: string;
   readonly fingerprint: string;
   readonly #times = new WeakMap<object, ConnectionTimes>();
+  #made = 0;
+  #lastMade: ConnectionTimes | undefined;
 
   constructor(init: PinnedAgentInit) {
     super({ ...init.options, rejectUnauthorized: false, maxCachedSessions: 0 });
@@ -38,6 +40,8 @@ export class PinnedAgent extends Agent {
     const times: ConnectionTimes = { askedAt: performance.now() };
     const socket = super.createConnection(options) as TLSSocket;
     this.#times.set(socket, times);
+    this.#made++;
+    this.#lastMade = times;
     socket.once('connect', () => {
       times.connectedAt = performance.now();
     });
@@ -67,6 +71,15 @@ export class PinnedAgent extends Agent {
     socket.once('error', onError);
     socket.once('timeout', onTimeout);
     return undefined;
+  }
+
+  /** How many connections this agent has made; with `lastMade`, the times of one made for a request just created. */
+  get made(): number {
+    return this.#made;
+  }
+
+  get lastMade(): ConnectionTimes | undefined {
+    return this.#lastMade;
   }
 
   /** The times of a connection this agent made (performance.now()); undefined for another socket. */

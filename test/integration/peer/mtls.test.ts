@@ -333,6 +333,20 @@ void describe('a slow peer request or call is logged with where its time went', 
     assert.equal('tlsMs' in second, false, 'the same connection, kept alive');
   });
 
+  void test('a call that gets no answer logs how far it got: connected and secured, no reply', async () => {
+    const server = createPeerServer({ identity: b, name: 'gw-b', trust, host: '127.0.0.1', port: 0, routes });
+    cleanups.push(() => server.stop());
+    const address = formatHostPort(await server.start());
+    const { caller, lines } = loggingClient(0);
+    await assert.rejects(caller.request('gw-b', address, 'GET', '/peer/v1/slow', undefined, { timeoutMs: 300 }), PeerTimeout);
+    assert.deepEqual(lines.map((l) => l.msg), ['slow peer call']);
+    const [line] = lines.map((l) => l.obj) as [Record<string, unknown>];
+    assert.deepEqual({ failed: line['failed'], newConnection: line['newConnection'], answerMs: line['answerMs'], readMs: line['readMs'] },
+      { failed: 'no answer within 300 ms', newConnection: true, answerMs: null, readMs: null });
+    for (const k of ['ms', 'connectMs', 'tlsMs', 'socketMs']) assert.equal(typeof line[k], 'number', k);
+    assert.equal('status' in line, false);
+  });
+
   void test('below the thresholds nothing is logged', async () => {
     const { address, lines } = await logging(3_600_000);
     const called = loggingClient(3_600_000);
