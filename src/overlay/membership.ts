@@ -228,12 +228,13 @@ export function createMembership(init: MembershipInit): Membership {
     refresh,
     notice({ member, status }) {
       if (stopped) return;
-      if (status !== undefined && view.members.has(member)) {
+      const next = status === undefined ? view : withStatus(view, member, status);
+      if (next !== view) {
         // A failure is acted on (healing) a Serf round trip sooner: on a loaded box that call took seconds
         // (BENCHMARKS.md, session 21). Counted as an event, so a list or read asked for before it does not undo it.
         applied++;
         if (listsInFlight > 0) lastEvent.set(member, applied);
-        set(withStatus(view, member, status));
+        set(next);
       }
       noticed.add(member);
       scheduleRead();

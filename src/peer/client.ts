@@ -180,7 +180,7 @@ function send(s: Send): Promise<Reply> {
       headers['Content-Length'] = s.payload.length;
     }
     const { times } = s;
-    const made = s.agent.made;
+    const before = s.agent.lastMade;
     const req: ClientRequest = httpsRequest({
       agent: s.agent,
       host: s.host,
@@ -190,8 +190,8 @@ function send(s: Send): Promise<Reply> {
       headers,
       timeout: s.timeoutMs,
     });
-    // The agent makes a new connection for the request as it is created: its times are this call's until it has a socket.
-    if (s.agent.made > made) times.connection = s.agent.lastMade;
+    // A request that finds no free socket has one made as it is created: that connection's times are this call's.
+    if (s.agent.lastMade !== before) times.connection = s.agent.lastMade;
     const onAbort = (): void => {
       req.destroy(s.signal.reason as Error);
     };
@@ -200,9 +200,9 @@ function send(s: Send): Promise<Reply> {
     req.once('error', (err: NodeJS.ErrnoException) => {
       reject(req.reusedSocket && err.code === 'ECONNRESET' ? new StaleConnection(err.message, { cause: err }) : err);
     });
-    req.once('socket', (socket) => {
+    req.once('socket', () => {
       times.socketAt = performance.now();
-      times.connection = req.reusedSocket ? undefined : s.agent.timesOf(socket);
+      if (req.reusedSocket) times.connection = undefined;
     });
     req.once('response', (res: IncomingMessage) => {
       times.headAt = performance.now();

@@ -26,8 +26,6 @@ export interface ConnectionTimes { askedAt: number; connectedAt?: number; secure
 export class PinnedAgent extends Agent {
   readonly member: string;
   readonly fingerprint: string;
-  readonly #times = new WeakMap<object, ConnectionTimes>();
-  #made = 0;
   #lastMade: ConnectionTimes | undefined;
 
   constructor(init: PinnedAgentInit) {
@@ -39,8 +37,6 @@ export class PinnedAgent extends Agent {
   override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): undefined {
     const times: ConnectionTimes = { askedAt: performance.now() };
     const socket = super.createConnection(options) as TLSSocket;
-    this.#times.set(socket, times);
-    this.#made++;
     this.#lastMade = times;
     socket.once('connect', () => {
       times.connectedAt = performance.now();
@@ -73,17 +69,8 @@ export class PinnedAgent extends Agent {
     return undefined;
   }
 
-  /** How many connections this agent has made; with `lastMade`, the times of one made for a request just created. */
-  get made(): number {
-    return this.#made;
-  }
-
+  /** The times of the connection this agent made last (a new object each): one made for a request just created is its. */
   get lastMade(): ConnectionTimes | undefined {
     return this.#lastMade;
-  }
-
-  /** The times of a connection this agent made (performance.now()); undefined for another socket. */
-  timesOf(socket: object): ConnectionTimes | undefined {
-    return this.#times.get(socket);
   }
 }

@@ -135,9 +135,8 @@ export function createPeerServer(init: PeerServerInit): PeerServer {
       const since = connection?.accepted ?? connection?.secured ?? arrived;
       if (replied - since >= slowRequestMs) {
         // Where a slow answer's time went, on this side: a new connection's handshake from its accept, the wait for
-        // the request after it, reading its body, the route, and writing the reply (the time in the accept queue and
-        // the network are not in it);
-        // and the CPU the process used while the route ran: a route much longer than its CPU waited for a core or a disk.
+        // the request after it, reading its body, the route (and the process's CPU meanwhile: a route much longer
+        // than its CPU waited for a core or a disk), and writing the reply. The accept queue and the network are not in it.
         init.log?.info({
           member, method, path: url.pathname, ms: Math.round(replied - since),
           ...(connection === undefined ? {} : {
