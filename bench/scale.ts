@@ -32,6 +32,7 @@
 //     [--node-options '…' (default the testbed's AGENT_NODE_FLAGS; --node-options= for none)] [--json]
 //     [--cpu-prof DIR (each agent writes a V8 CPU profile, sampled every 10 ms, to DIR/NAME/ when it is
 //      stopped at the end; read them with bench/cpu-prof.ts: a diagnosis run, its times are not figures)]
+//     [--cpu-prof-only sc-gw010,sc-gw050 (only these agents write one: profiling all 100 overloads this machine)]
 // Everything (processes, temp dir) is removed on exit, Ctrl-C included; --keep-logs keeps the temp dir.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -64,6 +65,7 @@ const { values } = parseArgs({
     /** Keep the gateways' data directories (their logs) after the run, to read where the time went. */
     'keep-logs': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'cpu-prof-only': { type: 'string' },
   },
 });
 const N = Number(values.gateways);
@@ -73,6 +75,7 @@ const SETTLE_SEC = Number(values.settle);
 const JOIN_CONCURRENCY = Number(values['join-concurrency']);
 const LOAD_SLICES = Number(values.slices);
 const SLICE_CONCURRENCY = Number(values['slice-concurrency']);
+const PROFILED = values['cpu-prof-only'] === undefined ? undefined : new Set(values['cpu-prof-only'].split(','));
 if (!Number.isInteger(LOAD_SLICES) || LOAD_SLICES < 0) throw new Error('--slices must be a whole number');
 if (!Number.isInteger(SLICE_CONCURRENCY) || SLICE_CONCURRENCY < 1) throw new Error('--slice-concurrency must be a positive integer');
 if (!Number.isInteger(N) || N < 4) throw new Error('--gateways must be an integer of at least 4 (a slice of 3 and one to kill)');
@@ -161,7 +164,7 @@ async function makeGateway(i: number): Promise<Gateway> {
 function startAgent(g: Gateway): void {
   const out = openSync(join(g.dataDir, 'agent.log'), 'a');
   const nodeOptions = values['node-options'] === '' ? [] : values['node-options'].split(/\s+/);
-  if (values['cpu-prof'] !== undefined) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${join(values['cpu-prof'], g.name)}`, '--cpu-prof-interval=10000');
+  if (values['cpu-prof'] !== undefined && (PROFILED === undefined || PROFILED.has(g.name))) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${join(values['cpu-prof'], g.name)}`, '--cpu-prof-interval=10000');
   const child = spawn(process.execPath, [...nodeOptions, CLI, 'agent', '--data-dir', g.dataDir], {
     env: { ...withoutHearthEnv(), HEARTH_LOG_LEVEL: 'info' },
     stdio: ['ignore', out, out],

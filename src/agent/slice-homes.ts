@@ -1,11 +1,12 @@
 // Slice names' homes (cloud/slice-homes.ts), in three parts: as a home, this
 // gateway keeps the soft table of who holds which slice and answers it over
 // two peer routes; as a holder, it registers the slices it holds with their
-// homes at once after a commit or a delete, and all its live ones, batched
-// per home, every round, and learns from the homes' answers who else holds
-// them (its keeper pulls their records); as an entry gateway, it asks a
-// slice name's homes for its holders. Nothing of it is stored: a home that restarts has its
-// table back after one round of registrations.
+// homes at once after a commit or a delete, each round (batched per home)
+// those a home lacks as they are now (a home new to a slice after a view
+// change among them), and all of them every refresh, and learns from the
+// homes' answers who else holds them (its keeper pulls their records); as an
+// entry gateway, it asks a slice name's homes for its holders. Nothing of it
+// is stored: a home that restarts has its table back after one refresh.
 // Must never: record a registration under any member but the caller that
 // made it, take a body it did not check field by field, or fail a commit or
 // a delete because a home did not answer.
@@ -21,8 +22,8 @@ import type { PeerCaller } from '../peer/caller.js';
 import type { PeerRoute } from '../peer/router.js';
 import { NONCE } from '../cloud/signed-document.js';
 import {
-  EMPTY_HOME_TABLE, expireHolders, homeCandidates, homesOf, holdersOf, mergeHolders, registerHolders,
-  type Holder, type HomeRegistration, type HomeTable,
+  EMPTY_HOME_TABLE, EMPTY_REGISTRAR, expireHolders, homeCandidates, homesOf, holdersOf, mergeHolders, registerHolders, registrationsAnswered, registrationsDue,
+  type Holder, type HomeRegistration, type HomeTable, type RegistrarState,
 } from '../cloud/slice-homes.js';
 import { incarnationOf, type SliceHosting } from '../slivers/hosting.js';
 import type { SliceRecord } from '../store/store.js';
@@ -32,10 +33,22 @@ export const HOME_ROUTES = {
   holders: { method: 'GET', path: '/peer/v1/slices/homes' },
 } as const;
 
-/** How often every holder registers its live slices again. */
+/** How often a holder looks for homes that lack one of its registrations. */
 export const REGISTER_INTERVAL_MS = 2000;
-/** A registration not refreshed for this long is gone (five rounds: a loaded gateway's round may run late). */
-export const HOME_TTL_MS = 5 * REGISTER_INTERVAL_MS;
+/**
+ * How often a holder tells every home all its registrations again. Until
+ * session 22 every holder sent them all every round (2 s, with 1.5 s to
+ * answer): at 100 gateways on one machine, with 21 slices of 3, that was
+ * about 95 calls a second, which loaded the homes past their timeout, and a
+ * call given up costs its connection (a new TLS handshake next round):
+ * about a thousand failed registrations a minute, and the heal waited
+ * behind them (BENCHMARKS.md, run P).
+ */
+export const REFRESH_MS = 30_000;
+/** A registration not refreshed for this long is gone (three refreshes: a loaded holder's may run late, or fail once). */
+export const HOME_TTL_MS = 3 * REFRESH_MS;
+/** A round's call has this long: nobody waits for it, and one given up costs a new connection next time. */
+const ROUND_CALL_TIMEOUT_MS = 10_000;
 /** Most registrations in one call; a holder of more sends several. */
 export const MAX_REGISTRATIONS = 500;
 
@@ -124,8 +137,8 @@ export interface HomeRegistrar extends Rounds {
   /** Registers this gateway's record of one slice (live or not) with its homes now; resolves once they answered or timed out, never rejects. */
   register(user: string, name: string): Promise<void>;
   /**
-   * The members the homes said hold a slice with this gateway, as of the
-   * last round of registrations: its keeper pulls their records, which is
+   * The members the homes said hold a slice with this gateway, as of each
+   * home's last answer for that slice: its keeper pulls their records, which is
    * how two holders whose placements name neither (a slice healed on both
    * sides of a partition) find each other.
    */
@@ -135,63 +148,84 @@ export interface HomeRegistrar extends Rounds {
 /** The most co-holders taken from one home's answer for one slice: a home is a peer, and its word is bounded. */
 const MAX_OTHERS = 64;
 
-/** The members a register reply names as other holders, checked: a malformed reply counts for nothing. */
-function othersIn(reply: unknown, items: number): string[] {
+/** The members a register reply names as each item's other holders, checked: a malformed reply counts for nothing. */
+function othersIn(reply: unknown, items: number): string[][] {
   const others = (reply as { others?: unknown } | undefined)?.others;
   if (!Array.isArray(others) || others.length !== items) return [];
-  return others.flatMap((list) => (Array.isArray(list) ? list.slice(0, MAX_OTHERS).filter((m): m is string => typeof m === 'string') : []));
+  return others.map((list) => (Array.isArray(list) ? list.slice(0, MAX_OTHERS).filter((m): m is string => typeof m === 'string') : []));
 }
 
-/** The holder's side: registers its slices with their homes, at once when asked and every round. */
+/** The holder's side: registers its slices with their homes, at once when asked, and in rounds what a home lacks or is due. */
 export function createHomeRegistrar(init: {
   hosting: Pick<SliceHosting, 'record' | 'live'>;
   community: HomesCommunity;
   log: Logger;
   nowSec: () => number;
+  /** Monotonic ms; default performance.now. */
+  nowMs?: () => number;
   intervalMs?: number;
-  /** Per call: short, as a commit waits for the registration of its slice. */
+  refreshMs?: number;
+  /** Per call asked at once: short, as a commit waits for the registration of its slice. */
   callTimeoutMs?: number;
 }): HomeRegistrar {
-  const timeoutMs = init.callTimeoutMs ?? 1500;
-  /** Co-holders of the last whole round, and of the round under way. */
+  const nowMs = init.nowMs ?? ((): number => performance.now());
+  const timings = { refreshMs: init.refreshMs ?? REFRESH_MS, retryMs: init.intervalMs ?? REGISTER_INTERVAL_MS };
+  let state: RegistrarState = EMPTY_REGISTRAR;
+  /** What each home last answered of each slice's other holders, by home and slice: the co-holders are their union. */
+  const others = new Map<string, Map<string, string[]>>();
   let coHolders: ReadonlySet<string> = new Set();
-  let gathering = new Set<string>();
-  const send = async (home: string, items: HomeRegistration[]): Promise<void> => {
-    try {
-      const reply = await init.community.caller.call(home, HOME_ROUTES.register, { items }, { timeoutMs });
-      for (const m of othersIn(reply, items.length)) gathering.add(m);
-    } catch (err) {
-      init.log.debug({ home, slices: items.length, err: (err as Error).message }, 'a home did not take our registrations; the next round tries again');
-    }
+  const gather = (): void => {
+    coHolders = new Set([...others.values()].flatMap((bySlice) => [...bySlice.values()].flat()));
   };
-  /** Sends `items` to their homes in this gateway's view, grouped by home and cut into calls of at most MAX_REGISTRATIONS. */
-  const sendAll = async (items: HomeRegistration[]): Promise<void> => {
+  /** Tells `home` of `items` (`all`: every registration it should have), in calls of at most MAX_REGISTRATIONS; it took them only if every call went through. */
+  const send = async (home: string, items: HomeRegistration[], all: boolean, timeoutMs: number): Promise<void> => {
+    const chunks: HomeRegistration[][] = [];
+    for (let i = 0; i < items.length; i += MAX_REGISTRATIONS) chunks.push(items.slice(i, i + MAX_REGISTRATIONS));
+    const answers = await Promise.allSettled(chunks.map(async (chunk) => {
+      const reply = await init.community.caller.call(home, HOME_ROUTES.register, { items: chunk }, { timeoutMs });
+      const named = othersIn(reply, chunk.length);
+      const bySlice = others.get(home) ?? new Map<string, string[]>();
+      chunk.forEach((r, i) => bySlice.set(`${r.user} ${r.name}`, named[i] ?? []));
+      others.set(home, bySlice);
+    }));
+    const failed = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (failed !== undefined) {
+      init.log.debug({ home, slices: items.length, err: (failed.reason as Error).message }, 'a home did not take our registrations; trying again later');
+    }
+    state = registrationsAnswered(state, home, items, { all, ok: failed === undefined }, nowMs(), timings);
+  };
+  /** `items` grouped by their homes in this gateway's view (none when it is in no community). */
+  const byHome = (items: readonly HomeRegistration[]): Map<string, HomeRegistration[]> => {
+    const homes = new Map<string, HomeRegistration[]>();
     let candidates: string[];
     try {
       candidates = homeCandidates(init.community.view());
     } catch {
-      return; // not in a community now
+      return homes; // not in a community now
     }
-    const byHome = new Map<string, HomeRegistration[]>();
     for (const item of items) {
       for (const home of homesOf(item.user, item.name, candidates)) {
-        const batch = byHome.get(home);
-        if (batch === undefined) byHome.set(home, [item]);
+        const batch = homes.get(home);
+        if (batch === undefined) homes.set(home, [item]);
         else batch.push(item);
       }
     }
-    await Promise.all([...byHome].flatMap(([home, all]) => {
-      const calls: Promise<void>[] = [];
-      for (let i = 0; i < all.length; i += MAX_REGISTRATIONS) calls.push(send(home, all.slice(i, i + MAX_REGISTRATIONS)));
-      return calls;
-    }));
+    return homes;
   };
   const rounds = createRounds({
     round: async () => {
       const now = init.nowSec();
-      gathering = new Set();
-      await sendAll(init.hosting.live(now).map((l) => registrationOf(l.record, now)));
-      coHolders = gathering;
+      const wanted = byHome(init.hosting.live(now).map((l) => registrationOf(l.record, now)));
+      // Co-holders only of the slices each home is still a home of.
+      for (const [home, bySlice] of others) {
+        const keys = new Set((wanted.get(home) ?? []).map((r) => `${r.user} ${r.name}`));
+        for (const key of bySlice.keys()) if (!keys.has(key)) bySlice.delete(key);
+        if (bySlice.size === 0) others.delete(home);
+      }
+      const step = registrationsDue(state, wanted, nowMs(), timings);
+      state = step.state;
+      await Promise.all(step.due.map(({ home, items }) => send(home, items, true, ROUND_CALL_TIMEOUT_MS)));
+      gather();
     },
     onError: (err) => init.log.warn({ err: (err as Error).message }, 'registering slices with their homes failed'),
     intervalMs: init.intervalMs ?? REGISTER_INTERVAL_MS,
@@ -200,7 +234,10 @@ export function createHomeRegistrar(init: {
     ...rounds,
     async register(user, name) {
       const record = init.hosting.record(user, name);
-      if (record !== undefined) await sendAll([registrationOf(record, init.nowSec())]);
+      if (record === undefined) return;
+      const homes = byHome([registrationOf(record, init.nowSec())]);
+      await Promise.all([...homes].map(([home, items]) => send(home, items, false, init.callTimeoutMs ?? 1500)));
+      gather();
     },
     coHolders: () => coHolders,
   };

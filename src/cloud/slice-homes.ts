@@ -1,11 +1,12 @@
 // A slice name's homes: the k members that rendezvous hashing picks for a
 // (user, name), and the soft state each home keeps of who holds that slice.
-// Every holder registers its slices with their homes (and again every
-// round); an entry gateway asks only the k homes whether the user has a
-// slice of that name, and where, so a creation's name check costs k calls
-// whatever the community's size. The table is soft state: an entry not
-// refreshed within its time to live is gone, and a home that lost its table
-// (a restart) has it again after one round of registrations.
+// Every holder registers its slices with their homes, again whenever a home
+// lacks one as it is now, and all of them every refresh; an entry gateway
+// asks only the k homes whether the user has a slice of that name, and
+// where, so a creation's name check costs k calls whatever the community's
+// size. The table is soft state: an entry not refreshed within its time to
+// live is gone, and a home that lost its table (a restart) has it again
+// after one refresh.
 // Pure. Must never: read a clock, or let one member's registration change
 // what the table says of another member.
 
@@ -129,4 +130,74 @@ export function mergeHolders(answers: readonly (readonly Holder[])[]): Holder[] 
 /** Whether the homes' holders show that the user has a live slice of that name at `nowSec`, other than the incarnation `nonce`. */
 export function nameTaken(holders: readonly Holder[], nonce: string, nowSec: number): boolean {
   return holders.some((h) => !h.deleted && h.expiresAt > nowSec && h.incarnation !== nonce);
+}
+
+/** What a holder has told one home: the registrations it took, by slice, when it last took them all, and its failures in a row. */
+export interface HomeTold {
+  /** Slice key → the registration the home took, as JSON. */
+  told: ReadonlyMap<string, string>;
+  /** When the home last took every registration it had (ms, the holder's clock). */
+  atMs: number;
+  failures: number;
+  /** A home that failed is not called again before this. */
+  retryAtMs: number;
+}
+
+/** The holder's side of registrations: what each home of its slices was told. */
+export type RegistrarState = ReadonlyMap<string, HomeTold>;
+
+export const EMPTY_REGISTRAR: RegistrarState = new Map();
+
+export interface RegistrarTimings {
+  /** Every home is told everything again this often: it may have restarted (its table is memory only) or expired an entry. */
+  refreshMs: number;
+  /** The wait after a failed call to a home, doubled per failure in a row, up to refreshMs. */
+  retryMs: number;
+}
+
+const sliceKey = (r: HomeRegistration): string => keyOf(r.user, r.name);
+
+/**
+ * The homes a round calls, each with all its registrations (one call either
+ * way): a home that has not taken one of them as it is now (a new slice, a
+ * new version, a delete, or a home new to the slice after a view change),
+ * or that was last told everything `refreshMs` ago, unless it failed and its
+ * retry time has not come. `wanted` is every home of a live slice with the
+ * registrations it should have; the state keeps only those homes.
+ */
+export function registrationsDue(state: RegistrarState, wanted: ReadonlyMap<string, readonly HomeRegistration[]>, nowMs: number, timings: RegistrarTimings): {
+  state: RegistrarState; due: { home: string; items: HomeRegistration[] }[];
+} {
+  const next = new Map<string, HomeTold>();
+  const due: { home: string; items: HomeRegistration[] }[] = [];
+  for (const [home, items] of wanted) {
+    const known = state.get(home);
+    if (known !== undefined) next.set(home, known);
+    if (items.length === 0 || (known !== undefined && nowMs < known.retryAtMs)) continue;
+    const stale = known === undefined || nowMs - known.atMs >= timings.refreshMs
+      || items.some((r) => known.told.get(sliceKey(r)) !== JSON.stringify(r));
+    if (stale) due.push({ home, items: [...items] });
+  }
+  return { state: next, due };
+}
+
+/**
+ * The state once `home` took `items` (`all`: every registration it should
+ * have, so it counts as refreshed now) or failed to. One item taken by a
+ * home new to the state (a commit's own registration) counts as a refresh
+ * of what the home has: the next round tells it only what it lacks.
+ */
+export function registrationsAnswered(state: RegistrarState, home: string, items: readonly HomeRegistration[], outcome: { all: boolean; ok: boolean }, nowMs: number, timings: RegistrarTimings): RegistrarState {
+  const known = state.get(home);
+  const next = new Map(state);
+  if (!outcome.ok) {
+    const failures = (known?.failures ?? 0) + 1;
+    const wait = Math.min(timings.refreshMs, timings.retryMs * 2 ** (failures - 1));
+    next.set(home, { told: known?.told ?? new Map(), atMs: known?.atMs ?? -Infinity, failures, retryAtMs: nowMs + wait });
+    return next;
+  }
+  const taken = new Map(items.map((r) => [sliceKey(r), JSON.stringify(r)]));
+  const told = outcome.all ? taken : new Map([...(known?.told ?? []), ...taken]);
+  next.set(home, { told, atMs: outcome.all || known === undefined ? nowMs : known.atMs, failures: 0, retryAtMs: -Infinity });
+  return next;
 }

@@ -9,7 +9,8 @@
 // everyone, as is every name when no home answers; a holder learns from the
 // homes' answers who else holds its slices; a host that commits but answers
 // too late is asked again rather than placed around, unless the view has it
-// failed. The home's register route takes
+// failed. A holder's rounds call only a home that lacks a registration
+// (one new to a slice after a failure among them). The home's register route takes
 // only a body it checked field by field, under the caller's name, and
 // answers each slice's other holders.
 import { describe, test } from 'node:test';
@@ -385,6 +386,23 @@ void describe('a slice creation asks the name\'s homes, not the community', () =
     const mine = [...(c.records.get(host) as Map<string, SliceRecord>).values()];
     const homes = new Set(mine.flatMap((r) => homesOf(r.user, r.name, c.names)));
     assert.equal(c.calls.filter((x) => x.from === host && x.route === REGISTER).length, homes.size);
+  });
+
+  test('a registrar\'s next round calls nobody; once a home fails, only the slice\'s new home is called, with what it lacks', async () => {
+    const c = fakeCommunity(30, { registers: false });
+    await c.service('gw01').create(create('a', 1));
+    const host = c.names.find((n) => (c.records.get(n)?.size ?? 0) > 0) as string;
+    const registrar = c.registrars.get(host) as HomeRegistrar;
+    await registrar.tick();
+    c.reset();
+    await registrar.tick();
+    assert.equal(c.calls.length, 0, 'every home has it already');
+    const [gone] = homesOf(ALICE, 'a', c.names) as [string];
+    c.fail(gone);
+    const now = homesOf(ALICE, 'a', c.names.filter((n) => n !== gone));
+    const newcomer = now.find((h) => !homesOf(ALICE, 'a', c.names).includes(h));
+    await registrar.tick();
+    assert.deepEqual(c.calls.map((x) => `${x.from} ${x.route} ${x.to}`), [`${host} ${REGISTER} ${newcomer ?? ''}`]);
   });
 
   test('a registrar learns from the homes who else holds its slices: those its keeper pulls records from', async () => {

@@ -4,13 +4,15 @@
 // fooled by fields that run into each other; the home's table keeps one
 // entry per holder, forgets what is not refreshed and what a dead member
 // registered, and the homes' answers merged let a delete of an incarnation
-// win, so a name is taken only by a live slice of another incarnation.
+// win, so a name is taken only by a live slice of another incarnation. A
+// holder tells a home what it lacks, everything every refresh, and leaves a
+// home that failed alone for a doubling wait.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  EMPTY_HOME_TABLE, expireHolders, homeCandidates, homeScore, homesOf, holdersOf, mergeHolders, nameTaken, registerHolders,
-  type Holder, type HomeRegistration,
+  EMPTY_HOME_TABLE, EMPTY_REGISTRAR, expireHolders, homeCandidates, homeScore, homesOf, holdersOf, mergeHolders, nameTaken, registerHolders,
+  registrationsAnswered, registrationsDue, type Holder, type HomeRegistration, type RegistrarState,
 } from '../../../src/cloud/slice-homes.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
 
@@ -123,5 +125,61 @@ void describe('the homes\' answers', () => {
     assert.equal(nameTaken([h('gw1', { deleted: true })], 'two', 100), false, 'a deleted slice frees its name');
     assert.equal(nameTaken([h('gw1', { expiresAt: 100 })], 'two', 100), false, 'so does an expired one');
     assert.equal(nameTaken([h('gw1', { deleted: true }), h('gw2')], 'two', 100), true, 'one holder that did not hear the delete keeps it');
+  });
+});
+
+void describe('a holder\'s registrations: what each home is told, and when', () => {
+  const timings = { refreshMs: 30_000, retryMs: 2_000 };
+  const reg = (name: string, version = 1): HomeRegistration => ({ user: 'ann', name, incarnation: `n-${name}`, version, deleted: false, expiresAt: 2_000_000_000 });
+  const dueAt = (state: RegistrarState, wanted: ReadonlyMap<string, readonly HomeRegistration[]>, nowMs: number): string[] =>
+    registrationsDue(state, wanted, nowMs, timings).due.map((d) => `${d.home}:${d.items.map((r) => `${r.name}@${r.version}`).join(',')}`);
+  /** The state once every home of `wanted` took all of its registrations at `nowMs`. */
+  const tookAll = (wanted: ReadonlyMap<string, readonly HomeRegistration[]>, nowMs: number): RegistrarState =>
+    [...wanted].reduce((s, [home, items]) => registrationsAnswered(s, home, items, { all: true, ok: true }, nowMs, timings), registrationsDue(EMPTY_REGISTRAR, wanted, nowMs, timings).state);
+
+  test('a home is told all its registrations once, then nothing until one changes or the refresh is due', () => {
+    const wanted = new Map([['h1', [reg('a'), reg('b')]], ['h2', [reg('a')]]]);
+    assert.deepEqual(dueAt(EMPTY_REGISTRAR, wanted, 0), ['h1:a@1,b@1', 'h2:a@1']);
+    const told = tookAll(wanted, 0);
+    assert.deepEqual(dueAt(told, wanted, 29_999), [], 'nothing new, no refresh due');
+    assert.deepEqual(dueAt(told, new Map([['h1', [reg('a'), reg('b', 2)]], ['h2', [reg('a')]]]), 1000), ['h1:a@1,b@2'], 'a new version: that home, all of its items (one call either way)');
+    assert.deepEqual(dueAt(told, new Map([['h1', [reg('a'), reg('b'), reg('c')]], ['h2', [reg('a')]]]), 1000), ['h1:a@1,b@1,c@1'], 'a new slice');
+    assert.deepEqual(dueAt(told, new Map([['h1', [reg('a')]], ['h2', [reg('a')]]]), 1000), [], 'a slice no longer live is not a reason to call');
+    assert.deepEqual(dueAt(told, wanted, 30_000), ['h1:a@1,b@1', 'h2:a@1'], 'the refresh: everything again');
+  });
+
+  test('a home new to a slice (the view changed) is told at once; one no longer a home is forgotten, and told everything if it comes back', () => {
+    const told = tookAll(new Map([['h1', [reg('a')]]]), 0);
+    const moved = new Map([['h3', [reg('a')]]]);
+    assert.deepEqual(dueAt(told, moved, 100), ['h3:a@1']);
+    const step = registrationsDue(told, moved, 100, timings);
+    assert.ok(!step.state.has('h1'), 'h1 is no home of ours now');
+    assert.deepEqual(dueAt(step.state, new Map([['h1', [reg('a')]]]), 200), ['h1:a@1']);
+  });
+
+  test('a home that failed waits 2, 4, 8 … s (up to the refresh) before it is called again, and is told all it lacks then', () => {
+    const wanted = new Map([['h1', [reg('a')]]]);
+    let state = registrationsDue(EMPTY_REGISTRAR, wanted, 0, timings).state;
+    let at = 0;
+    for (const wait of [2_000, 4_000, 8_000, 16_000, 30_000, 30_000]) {
+      state = registrationsAnswered(state, 'h1', [reg('a')], { all: true, ok: false }, at, timings);
+      assert.deepEqual(dueAt(state, wanted, at + wait - 1), [], `not before ${wait} ms`);
+      assert.deepEqual(dueAt(state, wanted, at + wait), ['h1:a@1']);
+      at += wait;
+    }
+    state = registrationsAnswered(state, 'h1', [reg('a')], { all: true, ok: true }, at, timings);
+    assert.deepEqual(dueAt(state, wanted, at + 1), [], 'taken: no failures left, nothing due');
+    state = registrationsAnswered(state, 'h1', [reg('a')], { all: true, ok: false }, at + 1, timings);
+    assert.deepEqual(dueAt(state, wanted, at + 2_001), [], 'a failure after a success waits, and the home has what it took');
+  });
+
+  test('one registration taken at once (a commit\'s) counts for that slice: a home new to the state is told only what it lacks', () => {
+    let state = registrationsAnswered(EMPTY_REGISTRAR, 'h1', [reg('a')], { all: false, ok: true }, 0, timings);
+    assert.deepEqual(dueAt(state, new Map([['h1', [reg('a')]]]), 1000), [], 'it has it');
+    assert.deepEqual(dueAt(state, new Map([['h1', [reg('a'), reg('b')]]]), 1000), ['h1:a@1,b@1']);
+    state = tookAll(new Map([['h1', [reg('a'), reg('b')]]]), 0);
+    state = registrationsAnswered(state, 'h1', [reg('b', 2)], { all: false, ok: true }, 20_000, timings);
+    assert.deepEqual(dueAt(state, new Map([['h1', [reg('a'), reg('b', 2)]]]), 29_999), [], 'the refresh still counts from the last time it took everything');
+    assert.deepEqual(dueAt(state, new Map([['h1', [reg('a'), reg('b', 2)]]]), 30_000), ['h1:a@1,b@2']);
   });
 });
