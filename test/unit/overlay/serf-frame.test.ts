@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode } from '@msgpack/msgpack';
+import fc from 'fast-check';
 import { SerfFrameError, createMsgpackFramer, measureMsgpack } from '../../../src/overlay/serf-frame.js';
 
 const samples: unknown[] = [
@@ -45,6 +46,33 @@ describe('msgpack framing', () => {
     const frames: Uint8Array[] = [];
     for (let i = 0; i < stream.length; i += 7) frames.push(...framer.push(stream.subarray(i, i + 7)));
     assert.equal(frames.length, samples.length);
+    assert.deepEqual(frames.map((f) => decode(f)), samples.map((v) => decode(encode(v))));
+  });
+
+  test('any split of any stream: every object once, in order, and a frame kept from an earlier push still holds its bytes', () => {
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: 0, max: samples.length - 1 }), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 40 }),
+      (picks, cuts) => {
+        const values = picks.map((i) => samples[i]);
+        const stream = Buffer.concat(values.map((v) => encode(v)));
+        const framer = createMsgpackFramer();
+        const frames: Uint8Array[] = [];
+        for (let at = 0, c = 0; at < stream.length; c++) {
+          const size = cuts[c % cuts.length] as number;
+          frames.push(...framer.push(stream.subarray(at, at + size)));
+          at += size;
+        }
+        assert.deepEqual(frames.map((f) => decode(f)), values.map((v) => decode(encode(v))));
+      },
+    ), { numRuns: 200 });
+  });
+
+  test('one byte at a time: a header cut anywhere is read again whole when its bytes come', () => {
+    const stream = Buffer.concat(samples.map((v) => encode(v)));
+    const framer = createMsgpackFramer();
+    const frames: Uint8Array[] = [];
+    for (const byte of stream) frames.push(...framer.push(Uint8Array.of(byte)));
     assert.deepEqual(frames.map((f) => decode(f)), samples.map((v) => decode(encode(v))));
   });
 
