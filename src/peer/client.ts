@@ -98,9 +98,9 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
     /** The times of the last attempt (a stale kept-alive connection is tried once more). */
-    let times: CallTimes = { sentAt: performance.now() };
+    let times: CallTimes = { sentAt: performance.now(), cpuAt: process.cpuUsage() };
     const call = (): Promise<Reply> => {
-      times = { sentAt: performance.now() };
+      times = { sentAt: performance.now(), cpuAt: process.cpuUsage() };
       return send({ agent: agentFor(member, pin), host: target.host, port: target.port, method, path, payload, timeoutMs, signal, maxBodyBytes, times });
     };
     const slow = (outcome: { status: number } | { failed: string }): void => {
@@ -109,13 +109,16 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
       // Where a slow call's time went, on this side: a new connection's TCP connect and TLS handshake (the
       // server's accept and handshake are in it), then from the connection to the reply's head (the request
       // written, the server's work, the way back), then the reply's body; null for a step a failed call never
-      // reached.
+      // reached. And the CPU this process used meanwhile, on all its work: near the call's time, the process
+      // was busy itself; far below it, it waited for a core.
       const c = times.connection;
+      const cpu = process.cpuUsage(times.cpuAt);
       const span = (from: number | undefined, to: number | undefined): number | null => (from === undefined || to === undefined ? null : Math.round(to - from));
       init.log?.info({
         member, method, path, ...outcome, ms: Math.round(doneAt - times.sentAt), newConnection: c !== undefined,
         ...(c === undefined ? {} : { connectMs: span(c.askedAt, c.connectedAt), tlsMs: span(c.connectedAt, c.securedAt) }),
         socketMs: span(times.sentAt, times.socketAt), answerMs: span(times.socketAt, times.headAt), readMs: span(times.headAt, times.doneAt),
+        processCpuMs: Math.round((cpu.user + cpu.system) / 1000),
       }, 'slow peer call');
     };
 
@@ -163,10 +166,10 @@ interface Send {
 }
 
 /**
- * When (performance.now()) a call was sent, had its socket (a new one once its TLS handshake and pin check were
+ * When (performance.now()) a call was sent (and the process's CPU usage then), had its socket (a new one once its TLS handshake and pin check were
  * done), had the reply's head and its body, as far as it got; and the times of the connection made for it.
  */
-interface CallTimes { sentAt: number; socketAt?: number; headAt?: number; doneAt?: number; connection?: ConnectionTimes | undefined }
+interface CallTimes { sentAt: number; cpuAt: NodeJS.CpuUsage; socketAt?: number; headAt?: number; doneAt?: number; connection?: ConnectionTimes | undefined }
 
 type Reply = { status: number; contentType: string | undefined } & ({ kind: 'ok'; bytes: Buffer } | { kind: 'too_large' });
 

@@ -347,6 +347,18 @@ void describe('a slow peer request or call is logged with where its time went', 
     assert.equal('status' in line, false);
   });
 
+  void test('a slow call\'s log has the CPU the calling process used meanwhile: all of it, the call\'s or not', async () => {
+    const { address } = await logging(3_600_000);
+    const { caller, lines } = loggingClient(0);
+    const answered = caller.request('gw-b', address, 'POST', '/peer/v1/echo', { i: 0 });
+    // Busy on something else while the call is under way: 200 ms of this process's CPU.
+    const from = process.cpuUsage();
+    for (let used = 0; used < 200_000; used = process.cpuUsage(from).user + process.cpuUsage(from).system);
+    await answered;
+    const [line] = lines.map((l) => l.obj) as [Record<string, unknown>];
+    assert.ok((line['processCpuMs'] as number) >= 200, `processCpuMs ${String(line['processCpuMs'])}`);
+  });
+
   void test('below the thresholds nothing is logged', async () => {
     const { address, lines } = await logging(3_600_000);
     const called = loggingClient(3_600_000);
