@@ -194,8 +194,10 @@ export function createHomeRegistrar(init: {
     }
     state = registrationsAnswered(state, home, items, { all, ok: failed === undefined }, nowMs(), timings);
   };
-  /** `items` grouped by their homes in this gateway's view (none when it is in no community). */
-  const byHome = (items: readonly HomeRegistration[]): Map<string, HomeRegistration[]> => {
+  /** Each slice's homes, worked out once for as long as the candidates stay the same (a round asks for every live slice's). */
+  let known: { candidates: string; homes: Map<string, string[]> } = { candidates: '', homes: new Map() };
+  /** `items` grouped by their homes in this gateway's view (none when it is in no community); `all`: they are every live slice, forget the others' homes. */
+  const byHome = (items: readonly HomeRegistration[], all: boolean): Map<string, HomeRegistration[]> => {
     const homes = new Map<string, HomeRegistration[]>();
     let candidates: string[];
     try {
@@ -203,8 +205,14 @@ export function createHomeRegistrar(init: {
     } catch {
       return homes; // not in a community now
     }
+    const key = candidates.join('\n');
+    const before = key === known.candidates ? known.homes : new Map<string, string[]>();
+    known = { candidates: key, homes: all ? new Map() : before };
     for (const item of items) {
-      for (const home of homesOf(item.user, item.name, candidates)) {
+      const slice = `${item.user} ${item.name}`;
+      const its = before.get(slice) ?? homesOf(item.user, item.name, candidates);
+      known.homes.set(slice, its);
+      for (const home of its) {
         const batch = homes.get(home);
         if (batch === undefined) homes.set(home, [item]);
         else batch.push(item);
@@ -215,7 +223,7 @@ export function createHomeRegistrar(init: {
   const rounds = createRounds({
     round: async () => {
       const now = init.nowSec();
-      const wanted = byHome(init.hosting.live(now).map((l) => registrationOf(l.record, now)));
+      const wanted = byHome(init.hosting.live(now).map((l) => registrationOf(l.record, now)), true);
       // Co-holders only of the slices each home is still a home of.
       for (const [home, bySlice] of others) {
         const keys = new Set((wanted.get(home) ?? []).map((r) => `${r.user} ${r.name}`));
@@ -235,7 +243,7 @@ export function createHomeRegistrar(init: {
     async register(user, name) {
       const record = init.hosting.record(user, name);
       if (record === undefined) return;
-      const homes = byHome([registrationOf(record, init.nowSec())]);
+      const homes = byHome([registrationOf(record, init.nowSec())], false);
       await Promise.all([...homes].map(([home, items]) => send(home, items, false, init.callTimeoutMs ?? 1500)));
       gather();
     },

@@ -36,10 +36,16 @@ export function homeScore(user: string, name: string, member: string): string {
   return createHash('sha256').update(encoded([user, name, member])).digest('hex');
 }
 
-/** The `k` candidates with the highest scores for (user, name), best first (ties by name); fewer when there are fewer candidates. */
+/**
+ * The `k` candidates with the highest scores for (user, name), best first
+ * (ties by name); fewer when there are fewer candidates. The hash of the
+ * user and name is taken once and copied for each member (each score is
+ * still homeScore's): every holder works this out for each of its slices.
+ */
 export function homesOf(user: string, name: string, members: readonly string[], k = DEFAULT_HOMES): string[] {
+  const prefix = createHash('sha256').update(encoded([user, name]));
   return [...new Set(members)]
-    .map((member) => ({ member, score: homeScore(user, name, member) }))
+    .map((member) => ({ member, score: prefix.copy().update(encoded([member])).digest('hex') }))
     .sort((a, b) => (a.score !== b.score ? (a.score > b.score ? -1 : 1) : a.member < b.member ? -1 : a.member > b.member ? 1 : 0))
     .slice(0, Math.max(0, k))
     .map((h) => h.member);
