@@ -161,15 +161,12 @@ export function createHomeRegistrar(init: {
   community: HomesCommunity;
   log: Logger;
   nowSec: () => number;
-  /** Monotonic ms; default performance.now. */
-  nowMs?: () => number;
   intervalMs?: number;
-  refreshMs?: number;
   /** Per call asked at once: short, as a commit waits for the registration of its slice. */
   callTimeoutMs?: number;
 }): HomeRegistrar {
-  const nowMs = init.nowMs ?? ((): number => performance.now());
-  const timings = { refreshMs: init.refreshMs ?? REFRESH_MS, retryMs: init.intervalMs ?? REGISTER_INTERVAL_MS };
+  const nowMs = (): number => performance.now();
+  const timings = { refreshMs: REFRESH_MS, retryMs: init.intervalMs ?? REGISTER_INTERVAL_MS };
   let state: RegistrarState = EMPTY_REGISTRAR;
   /** What each home last answered of each slice's other holders, by home and slice: the co-holders are their union. */
   const others = new Map<string, Map<string, string[]>>();

@@ -103,11 +103,19 @@ test('the owner gives bandwidth: slivers are shaped, and show and /metrics count
     shaped = (JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { stats: { shaped?: Shaped } }).stats.shaped;
   }
   // ping succeeds when any reply comes back: count what crossed, by its own tally (busybox: "3 packets received").
-  const pinged = await ok('sliver', 'exec', 'web', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', gatewayAddr);
-  const received = Number(/(\d+) packets received/.exec(pinged)?.[1] ?? 0);
-  assert.ok(received >= 1, pinged);
+  // The counters are the kernel's htb classes': once in CI (session 22) three pings crossed and two were counted
+  // each way, the shaper's classes being made again under the first. So a second burst is asked when the
+  // first falls short; the counters must then hold at least what that burst alone sent.
+  let counted = '';
+  for (let burst = 0; burst < 2 && counted === ''; burst++) {
+    const pinged = await ok('sliver', 'exec', 'web', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', gatewayAddr);
+    const received = Number(/(\d+) packets received/.exec(pinged)?.[1] ?? 0);
+    assert.ok(received >= 1, pinged);
+    const { up, down } = (JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { stats: { shaped: Required<Shaped> } }).stats.shaped;
+    if (up.bytes >= received * 98 && down.bytes >= received * 98) counted = `${received} pings: ${JSON.stringify({ up, down })}`;
+    else if (burst === 1) assert.fail(`${received} pings, fewer bytes counted: ${JSON.stringify({ up, down })}`);
+  }
   const show = JSON.parse(await ok('sliver', 'show', 'web', '--json')) as { stats: { shaped: Required<Shaped> } };
-  assert.ok(show.stats.shaped.up.bytes >= received * 98 && show.stats.shaped.down.bytes >= received * 98, `${received} pings: ${JSON.stringify(show.stats.shaped)}`);
   assert.equal(show.stats.shaped.up.drops, 0);
   assert.match(await ok('sliver', 'show', 'web'), /^shaped\s+up \d+ B, 0 dropped$/m);
   const metrics = await (await fetch(`http://127.0.0.1:${gw.config.api.port}/metrics`, { headers: { authorization: `Bearer ${gw.token}` } })).text();
