@@ -97,8 +97,8 @@ export function createPeerClient(init: PeerClientInit): PeerClient {
     const timeoutMs = opts.timeoutMs ?? init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
-    /** The times of the last attempt (a stale kept-alive connection is tried once more). */
-    let times: CallTimes = { sentAt: performance.now(), cpuAt: process.cpuUsage() };
+    /** The times of the last attempt (a stale kept-alive connection is tried once more); each attempt sets them before anything reads them. */
+    let times!: CallTimes;
     const call = (): Promise<Reply> => {
       times = { sentAt: performance.now(), cpuAt: process.cpuUsage() };
       return send({ agent: agentFor(member, pin), host: target.host, port: target.port, method, path, payload, timeoutMs, signal, maxBodyBytes, times });
