@@ -77,7 +77,7 @@ export function createRevocations(init: RevocationsInit): Revocations {
       handler: async () => ({ body: { items: store.listRevocations().map(({ id, name }) => ({ id, name })) } }),
     },
     async sync(peers, caller) {
-      const pulls = feed({ type: 'tick', mine: revocationsDigest(ids), peers });
+      const pulls = feed({ type: 'tick', mine: revocationsDigest(ids), peers, self: init.selfId });
       await Promise.all(pulls.map(async ({ member, digest }) => {
         try {
           const reply = await caller.call(member, { method: 'GET', path: REVOCATIONS_PATH }, undefined, { timeoutMs: PULL_TIMEOUT_MS });

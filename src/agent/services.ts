@@ -186,6 +186,38 @@ export function createServices(init: ServicesInit): Services {
     }
   };
 
+  /**
+   * The members that announce services, with their digests. A member that announces nothing has
+   * nothing in our directory, and is left out of the anti-entropy state too: when it announces the
+   * same list again, that list is pulled again.
+   */
+  const announcers = (view: ViewState): PeerDigest[] => [...view.members.values()]
+    .filter((m) => m.name !== self && m.tags?.digests[SERVICES_DIGEST] !== undefined)
+    .map((m) => ({ member: m.name, digest: m.tags?.digests[SERVICES_DIGEST], reachable: m.status === 'alive' && peerAddress(m) !== null }));
+  /** The members' digests as the last round saw them: a pull that ends starts the next one waiting, as a queue would. */
+  let lastPeers: PeerDigest[] = [];
+  /**
+   * Whether the view has a list to pull that the last round did not: a reachable member with a
+   * digest it did not see. Anything else (a member failing, leaving, or an unrelated member's tags)
+   * waits for the next round; at 100 gateways on one machine every agent's round at a failure
+   * took the cores the heal needed.
+   */
+  const newToPull = (): boolean => {
+    let view: ViewState;
+    try {
+      view = community().view();
+    } catch {
+      return false;
+    }
+    const before = new Set(lastPeers.filter((p) => p.reachable).map((p) => `${p.member}\n${p.digest ?? ''}`));
+    return announcers(view).some((p) => p.reachable && !before.has(`${p.member}\n${p.digest ?? ''}`));
+  };
+  const pullNext = (input: AntiEntropyInput): void => {
+    feed(input);
+    if (stopped) return;
+    for (const p of feed({ type: 'tick', mine: undefined, peers: lastPeers, self })) void pullFrom(p.member, p.digest);
+  };
+
   const pullFrom = async (member: string, digest: string): Promise<void> => {
     const started = performance.now();
     const ms = (): number => Math.round(performance.now() - started);
@@ -193,11 +225,11 @@ export function createServices(init: ServicesInit): Services {
       const reply = await community().caller.call(member, { method: 'GET', path: SERVICES_PATH }, undefined, { timeoutMs: PULL_TIMEOUT_MS });
       const list = readAnnouncements(reply);
       pulled.set(member, list);
-      feed({ type: 'pulled', member, digest });
       log.info({ member, services: list.map((a) => `${a.sliver}/${a.name}`), ms: ms() }, 'pulled services');
+      pullNext({ type: 'pulled', member, digest });
     } catch (err) {
       log.warn({ member, err: (err as Error).message, ms: ms() }, 'pulling services failed');
-      feed({ type: 'pull-failed', member, digest });
+      pullNext({ type: 'pull-failed', member, digest });
     }
   };
 
@@ -209,19 +241,17 @@ export function createServices(init: ServicesInit): Services {
       view = community().view();
     } catch {
       pulled.clear();
+      lastPeers = [];
       return; // not in a community now
     }
-    // A member that announces nothing has nothing in our directory, and is left out of the
-    // anti-entropy state too: when it announces the same list again, that list is pulled again.
-    const peers: PeerDigest[] = [...view.members.values()]
-      .filter((m) => m.name !== self && m.tags?.digests[SERVICES_DIGEST] !== undefined)
-      .map((m) => ({ member: m.name, digest: m.tags?.digests[SERVICES_DIGEST], reachable: m.status === 'alive' && peerAddress(m) !== null }));
+    const peers = announcers(view);
     const announcing = new Set(peers.map((p) => p.member));
     for (const member of pulled.keys()) if (!announcing.has(member)) pulled.delete(member);
     // Every member's list is its own: there is no "mine" to match.
     // Pulls run on their own (the core keeps one a member under way), so a member that does not
     // answer holds up neither the next round's checks nor the pulls from the others.
-    const pulls = feed({ type: 'tick', mine: undefined, peers });
+    lastPeers = peers;
+    const pulls = feed({ type: 'tick', mine: undefined, peers, self });
     for (const p of pulls) void pullFrom(p.member, p.digest);
   };
 
@@ -229,7 +259,9 @@ export function createServices(init: ServicesInit): Services {
     round,
     onError: (err) => log.warn({ err: (err as Error).message }, 'a services round failed'),
     intervalMs: init.intervalMs ?? 1000,
-    wake: (tick) => community().onViewChange(tick),
+    wake: (tick) => community().onViewChange(() => {
+      if (newToPull()) tick();
+    }),
   });
 
   return {

@@ -22,11 +22,16 @@ export interface AntiEntropyState {
   pending: ReadonlyMap<string, string>;
   /** Failed pulls in a row, and until when the member is left alone. */
   failures: ReadonlyMap<string, { count: number; until: number }>;
+  /** Members with a difference not pulled yet: the digest, and when a tick first saw it. */
+  seen: ReadonlyMap<string, { digest: string; at: number }>;
 }
 
 export type AntiEntropyInput =
-  /** Look at the community again: our digest and every other member's. */
-  | { type: 'tick'; mine: string | undefined; peers: readonly PeerDigest[] }
+  /**
+   * Look at the community again: our digest and every other member's. `self`
+   * (this gateway's name) orders the members first seen in the same tick.
+   */
+  | { type: 'tick'; mine: string | undefined; peers: readonly PeerDigest[]; self?: string }
   | { type: 'pulled'; member: string; digest: string }
   | { type: 'pull-failed'; member: string; digest: string };
 
@@ -55,7 +60,14 @@ export const PULL_TIMEOUT_MS = 20_000;
 
 export const DEFAULT_ANTI_ENTROPY: AntiEntropyOptions = { maxInFlight: 2, retryMs: 2_000, maxRetryMs: 60_000 };
 
-export const EMPTY_ANTI_ENTROPY: AntiEntropyState = { pulled: new Map(), pending: new Map(), failures: new Map() };
+export const EMPTY_ANTI_ENTROPY: AntiEntropyState = { pulled: new Map(), pending: new Map(), failures: new Map(), seen: new Map() };
+
+/** FNV-1a, 32 bits: a cheap order of its own for each puller over the same members. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
 
 export function stepAntiEntropy(
   state: AntiEntropyState,
@@ -69,7 +81,7 @@ export function stepAntiEntropy(
       pending.delete(input.member);
       const failures = new Map(state.failures);
       failures.delete(input.member);
-      return { state: { pulled: new Map(state.pulled).set(input.member, input.digest), pending, failures }, commands: [] };
+      return { state: { ...state, pulled: new Map(state.pulled).set(input.member, input.digest), pending, failures }, commands: [] };
     }
     case 'pull-failed': {
       const pending = new Map(state.pending);
@@ -82,15 +94,25 @@ export function stepAntiEntropy(
       // Forget members that are gone, so the maps stay as small as the community.
       const known = new Set(input.peers.map((p) => p.member));
       const keep = <V>(m: ReadonlyMap<string, V>): Map<string, V> => new Map([...m].filter(([k]) => known.has(k)));
-      const next = { pulled: keep(state.pulled), pending: keep(state.pending), failures: keep(state.failures) };
-      const commands: PullCommand[] = [];
-      const candidates = [...input.peers].sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
-      for (const peer of candidates) {
-        if (next.pending.size >= options.maxInFlight) break;
+      const next = { pulled: keep(state.pulled), pending: keep(state.pending), failures: keep(state.failures), seen: new Map<string, { digest: string; at: number }>() };
+      // Differences are pulled oldest first, as a queue would: in name order, every puller of a
+      // community went to the same two members first whenever several changed at once, and a
+      // difference seen first could wait behind ones seen seconds later (BENCHMARKS.md, session 23).
+      // Those first seen in the same tick go in an order of this puller's own.
+      const due: { member: string; digest: string; at: number; tie: number }[] = [];
+      for (const peer of input.peers) {
         const { member, digest } = peer;
-        if (!peer.reachable || digest === undefined || digest === input.mine) continue;
-        if (next.pulled.get(member) === digest || next.pending.has(member)) continue;
-        if ((next.failures.get(member)?.until ?? -Infinity) > now) continue;
+        if (digest === undefined || digest === input.mine || next.pulled.get(member) === digest) continue;
+        const before = state.seen.get(member);
+        const at = before?.digest === digest ? before.at : now;
+        next.seen.set(member, { digest, at });
+        if (!peer.reachable || next.pending.has(member) || (next.failures.get(member)?.until ?? -Infinity) > now) continue;
+        due.push({ member, digest, at, tie: fnv1a(`${input.self ?? ''}\n${member}`) });
+      }
+      due.sort((a, b) => a.at - b.at || a.tie - b.tie || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
+      const commands: PullCommand[] = [];
+      for (const { member, digest } of due) {
+        if (next.pending.size >= options.maxInFlight) break;
         next.pending.set(member, digest);
         commands.push({ type: 'pull', member, digest });
       }

@@ -23,7 +23,9 @@
 //    got 0.029-0.084 of a core, the hosts' agents 0.036-0.059.
 //  - Each gateway pulls at most DEFAULT_ANTI_ENTROPY.maxInFlight lists at
 //    once (the agent's own limit): when several hosts change at once, a
-//    puller's third pull waits for one of its first two.
+//    puller's third pull waits for one of its first two, and starts as soon
+//    as one ends, the list it saw change first first (the agent's core and
+//    its services' puller do the same since session 23).
 // S is the bench's measured input, not something the model predicts: on
 // separate boxes (the model without this option) there is none to share.
 // Pure. Must never: read a clock or Math.random.

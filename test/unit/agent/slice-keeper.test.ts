@@ -27,6 +27,8 @@ function fakeKeeper(records: SliceRecord[]) {
   const members = new Map(['gw1', 'gw2', 'gw3', 'gw4', 'gw5'].map((n, i) => [n, member(n, `d${i}`.padEnd(12, '0'))]));
   const view: ViewState = { members, badTags: 0 };
   const calls: string[] = [];
+  const listeners: (() => void)[] = [];
+  let rounds = 0;
   const hosting = {
     records: () => records,
     live: () => [],
@@ -38,15 +40,37 @@ function fakeKeeper(records: SliceRecord[]) {
     community: {
       view: () => view,
       caller: { call: async (to: string, route: PeerRouteRef) => { calls.push(`${to} ${route.path}`); return { items: [] }; } },
-      publishDigest: () => undefined,
-      onViewChange: () => () => undefined,
+      // Every round publishes the slices' digest: the count of rounds.
+      publishDigest: () => void rounds++,
+      onViewChange: (listener) => {
+        listeners.push(listener);
+        return () => undefined;
+      },
     },
+    intervalMs: 3_600_000,
     heal: async () => { throw new Error('no healing here'); },
     installKeys: async () => undefined,
     installApp: async () => undefined,
   });
-  return { keeper, calls, members };
+  return { keeper, calls, members, rounds: () => rounds, viewChanged: () => listeners.forEach((l) => l()) };
 }
+
+const aRecord = (): SliceRecord => ({
+  user: 'SHA256:x', name: 'web', document: { nonce: 'n1' }, placement: { 0: 'gw1' }, version: 1, deletedAt: null, expiresAt: 2_000_000_000,
+  deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
+}) as unknown as SliceRecord;
+
+test('a change of the view wakes the keeper of a gateway that holds records, and not one that holds none', async () => {
+  for (const [records, woken] of [[[aRecord()], 1], [[], 0]] as const) {
+    const { keeper, rounds, viewChanged } = fakeKeeper([...records]);
+    keeper.start();
+    await keeper.tick();
+    const before = rounds();
+    viewChanged();
+    await keeper.stop();
+    assert.equal(rounds() - before, woken, `${records.length} records`);
+  }
+});
 
 test('a gateway that holds no slice records pulls nobody\'s records, however many digests it has not pulled', async () => {
   const { keeper, calls } = fakeKeeper([]);
@@ -55,10 +79,7 @@ test('a gateway that holds no slice records pulls nobody\'s records, however man
 });
 
 test('a gateway that holds a record sweeps one other member a round, each of them once', async () => {
-  const record = {
-    user: 'SHA256:x', name: 'web', document: { nonce: 'n1' }, placement: { 0: 'gw1' }, version: 1, deletedAt: null, expiresAt: 2_000_000_000,
-    deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
-  } as unknown as SliceRecord;
+  const record = aRecord();
   const { keeper, calls } = fakeKeeper([record]);
   await keeper.tick();
   assert.equal(calls.length, 1, 'one sweep a round');
@@ -67,10 +88,7 @@ test('a gateway that holds a record sweeps one other member a round, each of the
 });
 
 test('a holder, once swept, pulls nobody whose digest changed while it stayed; a member that failed and came back, once', async () => {
-  const record = {
-    user: 'SHA256:x', name: 'web', document: { nonce: 'n1' }, placement: { 0: 'gw1' }, version: 1, deletedAt: null, expiresAt: 2_000_000_000,
-    deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
-  } as unknown as SliceRecord;
+  const record = aRecord();
   const { keeper, calls, members } = fakeKeeper([record]);
   for (let i = 0; i < 5; i++) await keeper.tick();
   assert.equal(calls.length, 4, 'the sweep at start');

@@ -25,10 +25,48 @@ void describe('anti-entropy by digest', () => {
       [{ type: 'pull', member: 'b', digest: 'X2' }]);
   });
 
-  void test('at most maxInFlight pulls at once, in a stable order', () => {
+  void test('at most maxInFlight pulls at once, the same ones for the same puller', () => {
     const peers = ['e', 'a', 'd', 'b'].map((m) => peer(m, `D-${m}`));
-    const step = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: undefined, peers }, 0, options);
-    assert.deepEqual(step.commands.map((c) => c.member), ['a', 'b']);
+    const first = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: undefined, peers, self: 'p1' }, 0, options);
+    assert.equal(first.commands.length, 2);
+    const again = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: undefined, peers: [...peers].reverse(), self: 'p1' }, 0, options);
+    assert.deepEqual(again.commands, first.commands, 'not the order the peers came in');
+  });
+
+  void test('the difference seen first is pulled first, whatever the names', () => {
+    const one = { ...options, maxInFlight: 1 };
+    let step = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: undefined, peers: [peer('z', 'Z')], self: 'p' }, 0, one);
+    assert.deepEqual(step.commands.map((c) => c.member), ['z']);
+    // While z is pulled, m changes, then a: both wait.
+    step = stepAntiEntropy(step.state, { type: 'tick', mine: undefined, peers: [peer('z', 'Z'), peer('m', 'M')], self: 'p' }, 1000, one);
+    step = stepAntiEntropy(step.state, { type: 'tick', mine: undefined, peers: [peer('z', 'Z'), peer('m', 'M'), peer('a', 'A')], self: 'p' }, 2000, one);
+    assert.deepEqual(step.commands, []);
+    step = stepAntiEntropy(step.state, { type: 'pulled', member: 'z', digest: 'Z' }, 3000, one);
+    const peers = [peer('a', 'A'), peer('m', 'M'), peer('z', 'Z')];
+    const next = stepAntiEntropy(step.state, { type: 'tick', mine: undefined, peers, self: 'p' }, 4000, one);
+    assert.deepEqual(next.commands.map((c) => c.member), ['m'], 'm waited longest');
+    // m's list changes again before it is pulled: the new difference is new, and a's is older now.
+    const changed = stepAntiEntropy(step.state, { type: 'tick', mine: undefined, peers: [peer('a', 'A'), peer('m', 'M2'), peer('z', 'Z')], self: 'p' }, 4000, one);
+    assert.deepEqual(changed.commands.map((c) => c.member), ['a']);
+  });
+
+  void test('a member seen while unreachable keeps its place in the queue', () => {
+    const one = { ...options, maxInFlight: 1 };
+    let step = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: undefined, peers: [peer('y', 'Y', false)], self: 'p' }, 0, one);
+    assert.deepEqual(step.commands, []);
+    step = stepAntiEntropy(step.state, { type: 'tick', mine: undefined, peers: [peer('y', 'Y'), peer('b', 'B')], self: 'p' }, 1000, one);
+    assert.deepEqual(step.commands.map((c) => c.member), ['y']);
+  });
+
+  void test('pullers that see the same changes at once do not all start at the same member', () => {
+    const peers = Array.from({ length: 20 }, (_, i) => peer(`host${String(i).padStart(2, '0')}`, `D${i}`));
+    const firsts = new Set<string>();
+    for (let p = 0; p < 50; p++) {
+      const step = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: undefined, peers, self: `gw${p}` }, 0, options);
+      for (const c of step.commands) firsts.add(c.member);
+    }
+    // In name order all 50 would start at host00 and host01.
+    assert.ok(firsts.size >= 15, `first pulls went to ${firsts.size} of 20 members`);
   });
 
   void test('a failed pull waits, doubling up to the cap, before asking that member again', () => {
