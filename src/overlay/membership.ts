@@ -31,7 +31,11 @@ export interface MembershipInit {
   coordinatesPerRound?: number;
   /** At size, enough are read per round that each member's is read again about this often; default 5 min. */
   coordinateRefreshMs?: number;
-  /** Every this many coordinate rounds the whole member list is read again too; default 5. */
+  /**
+   * Every this many coordinate rounds the whole member list is read again too; default 15 (30 s).
+   * A safety net: Serf's log lines and its event stream bring every change first. Every 10 s, its
+   * decoding was most of an idle agent's CPU at 100 gateways (BENCHMARKS.md, session 23).
+   */
   refreshEveryTicks?: number;
   /** User events (name and payload) from the community. */
   onUserEvent?: (name: string, payload: Uint8Array) => void;
@@ -53,7 +57,8 @@ export interface Membership {
   refresh(opts?: { signal?: AbortSignal }): Promise<void>;
   /**
    * Serf has news of this member (its log said so): its new status taken at once when the news says it (as an
-   * event would be), and its record read soon, before the event streams.
+   * event would be), and otherwise (a join, an update, a member not in the view) its record read soon, before
+   * the event streams.
    */
   notice(news: MemberNews): void;
 }
@@ -204,7 +209,7 @@ export function createMembership(init: MembershipInit): Membership {
       const tick = (): void => {
         timer = setTimeout(() => {
           ticks++;
-          const listed = ticks % (init.refreshEveryTicks ?? 5) === 0
+          const listed = ticks % (init.refreshEveryTicks ?? 15) === 0
             ? refresh().catch((err: unknown) => log.debug({ err: (err as Error).message }, 'member list refresh failed'))
             : Promise.resolve();
           void listed.then(() => refreshCoordinates()).finally(() => {
@@ -236,6 +241,9 @@ export function createMembership(init: MembershipInit): Membership {
         if (listsInFlight > 0) lastEvent.set(member, applied);
         set(next);
       }
+      // The status was all the news said, and the view has the rest of the record: nothing to read. At a failure
+      // every agent reading the failed member's record was a burst of Serf calls while the heal waited for a core.
+      if (status !== undefined && view.members.has(member)) return;
       noticed.add(member);
       scheduleRead();
     },
