@@ -25,6 +25,7 @@ import { createMetrics, type SliverTrafficSample } from '../api/metrics.js';
 import { createSliverService, wallClockSec } from '../slivers/service.js';
 import { createSliceHosting } from '../slivers/hosting.js';
 import { installApp, installSshKeys, sliceHostRoutes, startSliceSweeper } from './slice-host.js';
+import { watchStalls } from '../kit/stalls.js';
 import { createSliceNet, ensureTunnelKey, sliceNetRoutes, type SliceNet } from './slice-net.js';
 import { createSliceService } from './slices.js';
 import { createSliceKeeper } from './slice-keeper.js';
@@ -207,6 +208,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
     });
   };
   let sweeper: { stop(): void } | undefined;
+  let stalls: { stop(): void } | undefined;
   const apps = await loadRecipes(join(PACKAGE_ROOT, 'apps'), log.child({ part: 'apps' }));
   const samples = createSamples({
     inventory: () => readInventory(paths.dir),
@@ -263,9 +265,11 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
       shaping?.start();
       void shaping?.tick();
       samples.start();
+      stalls = watchStalls(log);
       log.info({ url, name: config.name, dataDir: paths.dir, virt: config.virt.driver }, 'agent started');
     },
     async stop() {
+      stalls?.stop();
       // Leave the community first, gracefully, so the others see 'left' and not 'failed'.
       await keeper.stop();
       await homes.stop();
