@@ -23,6 +23,8 @@
 //    healer, "slice healed", the moved sliver started on its new host, and
 //    the record: the other surviving holder takes the new placement; and
 //    every slice of the load that had a sliver there, healed and running;
+//    and the agents' and serfs' CPU from the first agent's detection until
+//    the heal (who has the cores while the heal waits for one);
 //  - memory per gateway (agent + its serf): USS and PSS from smaps_rollup.
 // Times come from the agents' own logs and stores (one clock), read
 // incrementally, so watching a hundred agents costs little CPU.
@@ -269,29 +271,36 @@ function sliverStarted(g: Gateway, sliverName: string, after: number): number | 
   return sliversStartedSince(g, after).get(sliverName);
 }
 
-/** CPU used by the agents and by their serfs over `ms`, from /proc/PID/stat, and how busy the whole machine was. */
-async function measureCpu(ms: number): Promise<{ agentsCores: number; serfsCores: number; perAgentPercent: number; perSerfPercent: number; machineBusyPercent: number }> {
+interface CpuSample { agents: number; serfs: number; busy: number; total: number; at: number; agentCount: number; serfCount: number }
+
+/** The CPU ticks the live agents and their serfs have used so far, and the whole machine's. */
+function cpuNow(): CpuSample {
   const live = gateways.filter((g) => !g.killed && g.pid !== undefined).map((g) => g.pid as number);
   const serfs = [...serfChildren(new Set(live)).values()];
-  const machine = (): { busy: number; total: number } => {
-    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
-  };
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
   const sum = (pids: number[]): number => pids.map(ticksOf).reduce((a, b) => a + b, 0);
-  const [a0, s0, m0] = [sum(live), sum(serfs), machine()];
-  const t0 = performance.now();
-  await sleep(ms);
-  const [a1, s1, m1] = [sum(live), sum(serfs), machine()];
-  const secs = (performance.now() - t0) / 1000;
+  return { agents: sum(live), serfs: sum(serfs), busy: total - (f[3] ?? 0) - (f[4] ?? 0), total, at: performance.now(), agentCount: live.length, serfCount: serfs.length };
+}
+
+/** The agents' and serfs' CPU between two samples (of the same processes), and how busy the whole machine was. */
+function cpuBetween(a: CpuSample, b: CpuSample): { agentsCores: number; serfsCores: number; perAgentPercent: number; perSerfPercent: number; machineBusyPercent: number } {
+  const secs = (b.at - a.at) / 1000;
   const hz = 100; // USER_HZ on Linux
   const cores = (d: number): number => Number((d / hz / secs).toFixed(2));
   return {
-    agentsCores: cores(a1 - a0), serfsCores: cores(s1 - s0),
-    perAgentPercent: Number(((a1 - a0) / hz / secs / live.length * 100).toFixed(2)),
-    perSerfPercent: Number(((s1 - s0) / hz / secs / Math.max(1, serfs.length) * 100).toFixed(2)),
-    machineBusyPercent: Number(((m1.busy - m0.busy) / (m1.total - m0.total) * 100).toFixed(1)),
+    agentsCores: cores(b.agents - a.agents), serfsCores: cores(b.serfs - a.serfs),
+    perAgentPercent: Number(((b.agents - a.agents) / hz / secs / b.agentCount * 100).toFixed(2)),
+    perSerfPercent: Number(((b.serfs - a.serfs) / hz / secs / Math.max(1, b.serfCount) * 100).toFixed(2)),
+    machineBusyPercent: Number(((b.busy - a.busy) / (b.total - a.total) * 100).toFixed(1)),
   };
+}
+
+/** CPU used by the agents and by their serfs over `ms`, from /proc/PID/stat, and how busy the whole machine was. */
+async function measureCpu(ms: number): Promise<ReturnType<typeof cpuBetween>> {
+  const before = cpuNow();
+  await sleep(ms);
+  return cpuBetween(before, cpuNow());
 }
 
 interface MemoryFigures {
@@ -564,9 +573,12 @@ async function main(): Promise<void> {
   const killedAt = Date.now();
   process.kill(victim.pid as number, 'SIGKILL');
   victim.killed = true;
+  // Who has the cores from the first gateway's detection until the heal: the agents, or their serfs.
+  let firstSeenCpu: CpuSample | undefined;
   const detection = await until(120_000, 250, () => {
     readAll();
     const seen = survivors.map((g) => failedAt(g, victimName, killedAt));
+    if (firstSeenCpu === undefined && seen.some((t) => t !== undefined)) firstSeenCpu = cpuNow();
     return seen.every((t) => t !== undefined) ? (seen as number[]).map((t) => t - killedAt) : undefined;
   });
   progress(detection === undefined ? 'not every gateway saw the kill within 120 s' : `failure seen: first ${sec(Math.min(...detection))}, median ${sec(median(detection))}, last ${sec(Math.max(...detection))} after the kill`);
@@ -579,7 +591,7 @@ async function main(): Promise<void> {
     const newHost = byName.get(placement[String(lostIndex)] ?? '');
     if (newHost === undefined) return undefined;
     const started = sliverStarted(newHost, `${sliceName}-${lostIndex}`, killedAt);
-    return started === undefined ? undefined : { healer: healed.g, healedAt: healed.l.at, newHost, started };
+    return started === undefined ? undefined : { healer: healed.g, healedAt: healed.l.at, newHost, started, cpu: firstSeenCpu === undefined ? undefined : cpuBetween(firstSeenCpu, cpuNow()) };
   });
   let record: number | null = null;
   if (heal !== undefined) {
@@ -625,6 +637,8 @@ async function main(): Promise<void> {
     : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after`);
   readAll();
   const falseAll = falseFailures(joinT, new Set([victimName]));
+  const cpuHealing = heal?.cpu ?? null;
+  if (cpuHealing !== null) progress(`CPU from the first detection until the heal: agents ${cpuHealing.agentsCores} cores, serfs ${cpuHealing.serfsCores} cores, machine busy ${cpuHealing.machineBusyPercent}%`);
 
   const result = {
     /** One instant on both clocks: a V8 profile's times are monotonic microseconds, the logs' are epoch milliseconds. */
@@ -634,7 +648,7 @@ async function main(): Promise<void> {
     machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
     startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT,
     fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries,
-    memoryPerGateway: memory, cpuSettled: cpu,
+    memoryPerGateway: memory, cpuSettled: cpu, cpuWhileHealing: cpuHealing,
     slice: {
       hosts, cliAnsweredMs: answeredAt - askedAt,
       placedMs: placedAt === undefined ? null : placedAt - askedAt,
@@ -678,6 +692,7 @@ async function main(): Promise<void> {
       ['memory/gateway USS median / max', `${memory.gatewayUssMb.median} / ${memory.gatewayUssMb.max} MB (agent ${memory.agentUssMb.median}, serf ${memory.serfUssMb.median})`],
       ['memory/gateway PSS median / max', `${memory.gatewayPssMb.median} / ${memory.gatewayPssMb.max} MB`],
       ['CPU settled: agents / serfs (cores), machine busy', `${cpu.agentsCores} / ${cpu.serfsCores}, ${cpu.machineBusyPercent}%`],
+      ['CPU from the first detection until the heal: agents / serfs (cores), machine busy', cpuHealing === null ? '–' : `${cpuHealing.agentsCores} / ${cpuHealing.serfsCores}, ${cpuHealing.machineBusyPercent}%`],
       ['joins retried', String(joinRetries.length)],
       ['false failures (settling / since first join)', `${falseWhileSettling} / ${falseAll}`],
     ];
