@@ -9,16 +9,11 @@ import { createServices } from '../../../src/agent/services.js';
 import { SERVICES_DIGEST } from '../../../src/cloud/services.js';
 import { silentLogger } from '../../../src/model/logger.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
+import { memberView } from '../../support/member-view.js';
 import type { Store } from '../../../src/store/store.js';
 
-const member = (name: string, digest: string | undefined, status: MemberView['status'] = 'alive'): MemberView => ({
-  name, serfAddr: '127.0.0.1:7946', status, tagError: null, coordinate: null,
-  tags: {
-    id: 'a'.repeat(64), api: '127.0.0.1:1', mode: 'production', version: '1', digests: digest === undefined ? {} : { [SERVICES_DIGEST]: digest },
-    zone: null, access: { quota: null, allowlist: false },
-    contributed: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 }, free: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 },
-  },
-});
+const member = (name: string, digest: string | undefined, status: MemberView['status'] = 'alive'): MemberView =>
+  memberView(name, { status, ...(digest === undefined ? {} : { digests: { [SERVICES_DIGEST]: digest } }) });
 
 function fakeServices(members: MemberView[]) {
   let view: ViewState = { members: new Map(members.map((m) => [m.name, m])), badTags: 0 };

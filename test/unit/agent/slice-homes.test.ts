@@ -26,6 +26,7 @@ import { HearthError, PeerError, PeerTimeout } from '../../../src/model/errors.j
 import { silentLogger } from '../../../src/model/logger.js';
 import { SLICE_KINDS } from '../../../src/model/slice.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
+import { memberView } from '../../support/member-view.js';
 import type { PeerCaller, PeerRouteRef } from '../../../src/peer/caller.js';
 import type { PeerRoute } from '../../../src/peer/router.js';
 import type { SliceRecord } from '../../../src/store/store.js';
@@ -36,13 +37,7 @@ const nowSec = (): number => Math.floor(Date.now() / 1000);
 const sign = (kind: string, body: unknown): unknown => signDocument({ kind, body, privateKey: alice, at: nowSec(), nonce: randomBytes(16).toString('base64url') });
 const create = (name: string, slivers = 3): unknown => sign(SLICE_KINDS.create, { name, slivers, template: 'busybox' });
 
-const member = (name: string): MemberView => ({
-  name, serfAddr: '127.0.0.1:7946', status: 'alive', tagError: null, coordinate: null,
-  tags: {
-    id: 'a'.repeat(64), api: '127.0.0.1:1', mode: 'production', version: '1', digests: {}, zone: null, access: { quota: null, allowlist: false },
-    contributed: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 }, free: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 },
-  },
-});
+const member = (name: string): MemberView => memberView(name);
 
 /**
  * A fake community in memory: every member answers the slice routes as a

@@ -11,17 +11,12 @@ import { createSliceKeeper } from '../../../src/agent/slice-keeper.js';
 import { SLICES_DIGEST } from '../../../src/cloud/slice-records.js';
 import { silentLogger } from '../../../src/model/logger.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
+import { memberView } from '../../support/member-view.js';
 import type { PeerRouteRef } from '../../../src/peer/caller.js';
 import type { SliceHosting } from '../../../src/slivers/hosting.js';
 import type { SliceRecord } from '../../../src/store/store.js';
 
-const member = (name: string, digest: string): MemberView => ({
-  name, serfAddr: '127.0.0.1:7946', status: 'alive', tagError: null, coordinate: null,
-  tags: {
-    id: 'a'.repeat(64), api: '127.0.0.1:1', mode: 'production', version: '1', digests: { [SLICES_DIGEST]: digest }, zone: null, access: { quota: null, allowlist: false },
-    contributed: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 }, free: { cpu: 8, memoryMb: 16384, diskMb: 100_000, slivers: 20 },
-  },
-});
+const member = (name: string, digest: string): MemberView => memberView(name, { digests: { [SLICES_DIGEST]: digest } });
 
 function fakeKeeper(records: SliceRecord[]) {
   const members = new Map(['gw1', 'gw2', 'gw3', 'gw4', 'gw5'].map((n, i) => [n, member(n, `d${i}`.padEnd(12, '0'))]));
