@@ -1,8 +1,8 @@
 // The typed shapes of Serf 0.8 RPC messages (IPC version 1) and the parsers
-// that turn decoded msgpack into them. Serf's Go codec writes strings as
-// msgpack str and byte slices (member IPs, payloads) as bin; we decode every
-// str as bytes (`rawStrings`) and convert here, so a binary payload is never
-// mangled by a UTF-8 round trip whichever way the agent encoded it.
+// that turn decoded msgpack (serf-decode.ts) into them. Serf's Go codec
+// writes strings as msgpack str and byte slices (member IPs, payloads) as
+// bin, so text arrives as strings and bytes as bytes; a field is still
+// accepted in the other form (a byte field sent as str is taken as its UTF-8).
 // Must never: throw on a malformed message — parsers return undefined and the
 // caller counts it.
 
@@ -105,8 +105,8 @@ function asStringMap(v: unknown): Record<string, string> | undefined {
   if (v === null || v === undefined) return {};
   if (!isMap(v)) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, raw] of Object.entries(v)) {
-    const s = asText(raw);
+  for (const k of Object.keys(v)) {
+    const s = asText(v[k]);
     if (s === undefined) return undefined;
     out[k] = s;
   }
@@ -151,10 +151,13 @@ export function parseMember(v: unknown): SerfMember | undefined {
   const port = asNumber(v['Port']);
   const tags = asStringMap(v['Tags']);
   const status = asText(v['Status']);
-  const nums = ['ProtocolMin', 'ProtocolMax', 'ProtocolCur', 'DelegateMin', 'DelegateMax', 'DelegateCur'].map((k) =>
-    asNumber(v[k]),
-  );
-  const [pMin, pMax, pCur, dMin, dMax, dCur] = nums;
+  // One by one, not mapped over a list of keys: at 100 members a list's parsing runs this 100 times, interpreted.
+  const pMin = asNumber(v['ProtocolMin']);
+  const pMax = asNumber(v['ProtocolMax']);
+  const pCur = asNumber(v['ProtocolCur']);
+  const dMin = asNumber(v['DelegateMin']);
+  const dMax = asNumber(v['DelegateMax']);
+  const dCur = asNumber(v['DelegateCur']);
   if (name === undefined || addr === undefined || port === undefined || tags === undefined) return undefined;
   if (status === undefined || !STATUSES.has(status)) return undefined;
   if (pMin === undefined || pMax === undefined || pCur === undefined) return undefined;

@@ -8,9 +8,10 @@
 // or let one undecodable message end the connection while framing still holds.
 
 import net from 'node:net';
-import { Decoder, encode } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import { HearthError } from '../model/errors.js';
 import { createMsgpackFramer } from './serf-frame.js';
+import { decodeSerfFrame } from './serf-decode.js';
 import type { Timers } from '../kit/timers.js';
 import type { Logger } from '../model/logger.js';
 import { isResponseHeader, parseResponseHeader, type ResponseHeader } from './serf-records.js';
@@ -128,8 +129,8 @@ function connectSocket(init: SerfSessionInit, opts: { signal?: AbortSignal }): P
 
 function wrapSocket(socket: net.Socket, init: SerfSessionInit): SerfSession {
   const framer = createMsgpackFramer();
-  // Strings are read as bytes; serf-records converts the fields that are text.
-  const decoder = new Decoder({ rawStrings: true });
+  // One encoder for the connection's requests: `encode()` makes a new one, with a 2 KiB buffer, every call.
+  const encoder = new Encoder();
   const exchanges = new Map<number, Exchange>();
   let awaiting: { header: ResponseHeader; exchange: Exchange } | undefined;
   let skipOrphanBody = false;
@@ -187,7 +188,7 @@ function wrapSocket(socket: net.Socket, init: SerfSessionInit): SerfSession {
     for (const frame of frames) {
       let obj: unknown;
       try {
-        obj = decoder.decode(frame);
+        obj = decodeSerfFrame(frame);
       } catch (err) {
         init.onDecodeError(`message does not decode: ${(err as Error).message}`);
         obj = UNDECODABLE;
@@ -225,8 +226,8 @@ function wrapSocket(socket: net.Socket, init: SerfSessionInit): SerfSession {
       return seq;
     }
     exchanges.set(seq, exchange);
-    const header = encode({ Command: command, Seq: seq });
-    socket.write(body === undefined ? header : Buffer.concat([header, encode(body)]));
+    const header = encoder.encode({ Command: command, Seq: seq });
+    socket.write(body === undefined ? header : Buffer.concat([header, encoder.encode(body)]));
     return seq;
   }
 
