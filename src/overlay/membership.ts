@@ -17,7 +17,7 @@
 // let a member list that was asked for before an event undo that event.
 
 import type { Logger } from '../model/logger.js';
-import type { SerfRpc } from './serf-rpc.js';
+import { literalPattern, type SerfRpc } from './serf-rpc.js';
 import type { SerfCoordinate, SerfEvent, SerfMember } from './serf-records.js';
 import type { MemberNews } from './serf-log.js';
 import { EMPTY_VIEW, applyEvent, applyMembers, applySnapshot, withCoordinates, withStatus, type ViewState } from './view.js';
@@ -62,8 +62,6 @@ export interface Membership {
    */
   notice(news: MemberNews): void;
 }
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const MEMBER_EVENTS = 'member-join,member-leave,member-failed,member-update,member-reap,user';
 
@@ -143,7 +141,7 @@ export function createMembership(init: MembershipInit): Membership {
     noticed.clear();
     reading = true;
     try {
-      await readApplying(() => rpc.membersFiltered({ name: `(?:${names.map(escapeRegExp).join('|')})` }), applyMembers);
+      await readApplying(() => rpc.membersFiltered({ name: `(?:${names.map(literalPattern).join('|')})` }), applyMembers);
     } catch (err) {
       // The event stream and the periodic list still bring the change.
       log.debug({ members: names, err: (err as Error).message }, 'reading members with news failed');

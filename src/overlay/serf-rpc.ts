@@ -76,6 +76,9 @@ export interface SerfMemberFilter {
   name?: string;
 }
 
+/** `text` as a regular expression that matches it literally, for a `SerfMemberFilter`. */
+export const literalPattern = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 export interface SerfQueryInit {
   name: string;
   payload?: Uint8Array;

@@ -65,6 +65,12 @@ function unpackVector(text: string): ResourceVector | undefined {
   return { cpu: c / 1000, memoryMb: m, diskMb: d, slivers: s };
 }
 
+/** The same tags as Serf carries them (key → value), whatever the order of their keys. */
+export function sameRawTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
 /** Tags encodeTags leaves out when empty: a publish must delete them, or Serf keeps the old value. */
 export const OPTIONAL_TAG_KEYS: readonly string[] = ['d', 'z', 'p'];
 

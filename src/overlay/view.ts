@@ -6,7 +6,7 @@
 
 import { formatHost, formatHostPort, parseHostPort } from '../model/host-port.js';
 import type { MemberStatus, SerfCoordinate, SerfEvent, SerfMember } from './serf-records.js';
-import { decodeTags, type GatewayTags } from './tags.js';
+import { decodeTags, sameRawTags, type GatewayTags } from './tags.js';
 import { estimateRttMs } from './vivaldi.js';
 
 export interface MemberView {
@@ -35,16 +35,11 @@ export const EMPTY_VIEW: ViewState = { members: new Map(), badTags: 0 };
  */
 const rawTags = new WeakMap<MemberView, Readonly<Record<string, string>>>();
 
-const sameStrings = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
-};
-
 function fromSerf(m: SerfMember, previous: MemberView | undefined): { view: MemberView; bad: boolean } {
   const serfAddr = formatHostPort({ host: m.addr, port: m.port });
   if (previous !== undefined && previous.status === m.status && previous.serfAddr === serfAddr) {
     const raw = rawTags.get(previous);
-    if (raw !== undefined && sameStrings(raw, m.tags)) return { view: previous, bad: false };
+    if (raw !== undefined && sameRawTags(raw, m.tags)) return { view: previous, bad: false };
   }
   const decoded = decodeTags(m.tags);
   const view: MemberView = {

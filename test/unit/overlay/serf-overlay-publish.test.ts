@@ -1,7 +1,8 @@
 // Publishing tags over an in-memory fake of the Serf RPC client (named so;
 // the real client is tested against real agents in test/integration/overlay):
 // Serf's "timeout waiting for update broadcast" means the tags are set and
-// being gossiped, so they are not set again; any other refusal is.
+// being gossiped, so they are not set again; any other refusal is. Tags Serf
+// already holds (restored from its tags file) are not set again either.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,14 +15,25 @@ import { silentLogger as quiet } from '../../../src/model/logger.js';
 const refusal = (serfError: string): HearthError =>
   new HearthError('overlay_rejected', `Serf refused 'tags': ${serfError}`, { serfCommand: 'tags', serfError, reason: 'rejected' });
 
-function overlayOver(answer: () => Promise<void>) {
+/** The tags Serf holds for gw1 when asked, or a refusal to say. */
+type Held = Record<string, string> | 'unreadable';
+
+function overlayOver(answer: () => Promise<void>, held: Held = 'unreadable') {
   const calls: Record<string, string>[] = [];
+  const deleted: string[][] = [];
+  const reads: Record<string, string>[] = [];
   const rpc = {
     events: new EventEmitter(),
     isConnected: true,
-    tags: async (change: { set?: Record<string, string> }) => {
+    tags: async (change: { set?: Record<string, string>; delete?: string[] }) => {
       calls.push(change.set ?? {});
+      deleted.push(change.delete ?? []);
       return answer();
+    },
+    membersFiltered: async (filter: Record<string, string>) => {
+      reads.push(filter);
+      if (held === 'unreadable') throw new HearthError('overlay_unavailable', 'Serf RPC connection closed', { reason: 'disconnected' });
+      return [{ name: 'gw10', tags: {} }, { name: 'gw1', tags: held }];
     },
   };
   const overlay = createSerfOverlay({
@@ -31,7 +43,7 @@ function overlayOver(answer: () => Promise<void>) {
       contributed: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 }, free: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 },
     }),
   });
-  return { overlay, calls };
+  return { overlay, calls, deleted, reads };
 }
 
 test('a tags update Serf set but did not send within its broadcast timeout counts as published', async () => {
@@ -46,4 +58,36 @@ test('any other refusal fails the publish, and the next publish sets the tags ag
   await assert.rejects(overlay.publish(), /tags exceed limit/);
   await assert.rejects(overlay.publish(), /tags exceed limit/);
   assert.equal(calls.length, 2);
+});
+
+test('the first publish sets nothing when Serf already holds these tags, in whatever order', async () => {
+  const probe = overlayOver(async () => undefined);
+  await probe.overlay.publish();
+  const tags = probe.calls[0] as Record<string, string>;
+  const reversed = Object.fromEntries(Object.entries(tags).reverse());
+  const { overlay, calls, reads } = overlayOver(async () => undefined, reversed);
+  await overlay.publish();
+  await overlay.publish();
+  assert.equal(calls.length, 0, 'identical tags are not set: Serf would gossip them as an update');
+  assert.deepEqual(reads, [{ name: 'gw1' }], 'asked once, for this gateway alone');
+});
+
+test('the first publish sets what differs from what Serf holds, and deletes what Serf has that is gone', async () => {
+  const probe = overlayOver(async () => undefined);
+  await probe.overlay.publish();
+  const tags = probe.calls[0] as Record<string, string>;
+  const { overlay, calls, deleted } = overlayOver(async () => undefined, { ...tags, v: '0.0.9', z: 'old-zone' });
+  await overlay.publish();
+  assert.equal(calls.length, 1);
+  assert.deepEqual(calls[0], tags);
+  assert.deepEqual(deleted[0], ['z']);
+});
+
+test('when Serf cannot say what it holds, the tags are set', async () => {
+  const { overlay, calls, reads } = overlayOver(async () => undefined);
+  await overlay.publish();
+  assert.equal(calls.length, 1);
+  await overlay.publish();
+  assert.equal(calls.length, 1, 'then compared with what was sent');
+  assert.equal(reads.length, 1);
 });
