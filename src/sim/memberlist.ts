@@ -113,9 +113,20 @@ export function retransmitLimit(cfg: MemberlistConfig, n: number): number {
   return cfg.retransmitMult * Math.ceil(Math.log10(n + 1));
 }
 
-/** How a rumor spreads in a community of one size: cumulative[r] is the fraction that holds it after gossip round r. */
+/**
+ * Each gossip round is cut into this many steps. memberlist's members gossip
+ * on tickers of their own, so one that has just learnt a rumor sends it at
+ * its next tick, on average half a round later, not at the next round's
+ * start: in whole rounds the model spread a rumor to 100 members on `wan` in
+ * 2.49 s where the real community, once its agents got their cores, took
+ * 1.5-2.1 s; in steps of a tenth, 1.44 s (BENCHMARKS.md, session 24).
+ */
+export const STEPS_PER_ROUND = 10;
+
+/** How a rumor spreads in a community of one size: cumulative[i] is the fraction that holds it after step i (a tenth of a gossip round). */
 export interface SpreadCurve {
-  roundMs: number;
+  /** The length of one step of `cumulative`. */
+  stepMs: number;
   cumulative: number[];
   /** The fraction gossip reaches before every carrier has used up its sends. */
   reached: number;
@@ -129,24 +140,30 @@ export interface SpreadCurve {
  * How a rumor spreads among `group` members of a community of `n` (all of
  * them unless given): in a partition, a member still gossips to members of
  * the other side it has not yet declared dead, and those sends are lost, so
- * only the share group/n of them count. Fractions are of the group.
+ * only the share group/n of them count. Fractions are of the group. A
+ * member that learns it in one step sends it on from the next, at its
+ * round's rate (gossipNodes a round, spread over the round's steps), until
+ * it has used up memberlist's retransmit limit.
  */
 export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, group = n): SpreadCurve {
-  const activeRounds = Math.ceil(retransmitLimit(cfg, n) / cfg.gossipNodes);
+  const activeSteps = Math.ceil(retransmitLimit(cfg, n) / cfg.gossipNodes) * STEPS_PER_ROUND;
   const cohorts = [1 / group];
   const cumulative = [1 / group];
   let infected = 1 / group;
-  for (let r = 1; r <= activeRounds + 64; r++) {
-    const active = cohorts.slice(Math.max(0, r - activeRounds), r).reduce((s, c) => s + c, 0);
+  let active = 1 / group;
+  for (let i = 1; i <= activeSteps + 64 * STEPS_PER_ROUND; i++) {
     if (active * group < 1e-6) break;
-    const sends = active * group * cfg.gossipNodes * (1 - link.loss) * (group / n);
+    const sends = active * group * (cfg.gossipNodes / STEPS_PER_ROUND) * (1 - link.loss) * (group / n);
     const fresh = (1 - infected) * (1 - Math.exp(-sends / Math.max(1, group - 1)));
     cohorts.push(fresh);
     infected += fresh;
     cumulative.push(infected);
+    // Those who learnt it this step send from the next; those who learnt it activeSteps ago have stopped.
+    active += fresh - (i >= activeSteps ? (cohorts[i - activeSteps] as number) : 0);
   }
   const hopMs = link.delayMs + link.jitterMs / 2;
-  return { roundMs: cfg.gossipIntervalMs, cumulative, reached: infected, endMs: cumulative.length * cfg.gossipIntervalMs + hopMs, pushPullMs: cfg.pushPullIntervalMs, hopMs };
+  const stepMs = cfg.gossipIntervalMs / STEPS_PER_ROUND;
+  return { stepMs, cumulative, reached: infected, endMs: cumulative.length * stepMs + hopMs, pushPullMs: cfg.pushPullIntervalMs, hopMs };
 }
 
 /** When a member at position u (uniform in [0, 1)) learns a rumor, from the rumor's start. */
@@ -161,8 +178,8 @@ export function learnOffsetMs(curve: SpreadCurve, u: number): number {
   }
   const before = lo === 0 ? 0 : curve.cumulative[lo - 1] as number;
   const within = (u - before) / Math.max(1e-12, (curve.cumulative[lo] as number) - before);
-  // Cohort r hears it in the r-th gossip round, a round's sends spread over the round, plus one hop.
-  return lo === 0 ? 0 : (lo - 1 + within) * curve.roundMs + curve.hopMs;
+  // Cohort i hears it in the i-th step, a step's sends spread over the step, plus one hop.
+  return lo === 0 ? 0 : (lo - 1 + within) * curve.stepMs + curve.hopMs;
 }
 
 /** The latest any member can learn a rumor, from its start. */

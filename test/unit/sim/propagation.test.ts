@@ -5,7 +5,7 @@
 // bigger community and with the `wan` profile's slower gossip.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentSeesAt, COMMUNITY_LINK, LAN_CONFIG, propagation, SERF_AGENT_EVENTS, WAN_CONFIG } from '../../../src/sim/memberlist.js';
+import { agentSeesAt, COMMUNITY_LINK, LAN_CONFIG, propagation, SERF_AGENT_EVENTS, spreadCurve, STEPS_PER_ROUND, WAN_CONFIG } from '../../../src/sim/memberlist.js';
 
 void describe('propagation to the agents', () => {
   test('agentSeesAt: the read after the log\'s word, unless the member-list reading comes first', () => {
@@ -17,6 +17,17 @@ void describe('propagation to the agents', () => {
       const at = agentSeesAt(e, 1000, u);
       assert.ok(at >= 1000 && at <= 1000 + e.noticeMs, String(at));
     }
+  });
+
+  test('a member that learns a rumor sends it on at its next tick, not at the next round', () => {
+    const n = 10_000;
+    const curve = spreadCurve(WAN_CONFIG, { delayMs: 0, jitterMs: 0, loss: 0 }, n);
+    assert.equal(curve.stepMs, WAN_CONFIG.gossipIntervalMs / STEPS_PER_ROUND);
+    // In whole rounds, one round takes the rumor from its source to at most 1 + gossipNodes members.
+    const afterOneRound = (curve.cumulative[STEPS_PER_ROUND] as number) * n;
+    assert.ok(afterOneRound > 1 + WAN_CONFIG.gossipNodes, `${afterOneRound} members after one round`);
+    // But no faster than every member sending gossipNodes a round from the moment it learns: e^(gossipNodes) after one round.
+    assert.ok(afterOneRound < Math.exp(WAN_CONFIG.gossipNodes), `${afterOneRound} members after one round`);
   });
 
   test('to all later than to one; a pull a round trip after; slower when bigger or on wan; the same for a seed', () => {
