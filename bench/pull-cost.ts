@@ -34,9 +34,8 @@ import { formatHostPort, type HostPort } from '../src/model/host-port.js';
 import { loadOrCreateIdentity } from '../src/overlay/identity.js';
 import { createPeerClient } from '../src/peer/client.js';
 import { createPeerServer } from '../src/peer/server.js';
+import { SCALE_AGENT_FLAGS } from './agent-flags.js';
 
-/** The flags bench/scale.ts runs its agents with. */
-const AGENT_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
 const WARMUP_PULLS = 20;
 const HOST = 'gw-host';
 const PULLER = 'gw-puller';
@@ -111,7 +110,7 @@ function load(mb: number): void {
 }
 
 const self = fileURLToPath(import.meta.url);
-const child = (args: string[]): ChildProcess => fork(self, args, { execArgv: AGENT_FLAGS });
+const child = (args: string[]): ChildProcess => fork(self, args, { execArgv: [...SCALE_AGENT_FLAGS] });
 const next = async <T>(p: ChildProcess): Promise<T> => (await once(p, 'message'))[0] as T;
 
 interface Figure { mode: Mode; hostMs: number; pullerMs: number; bothMs: number; wallMs: number }
@@ -175,11 +174,11 @@ async function main(): Promise<void> {
   });
   const bodyBytes = Buffer.byteLength(JSON.stringify({ items: announcements(items) }));
   if (values.json) {
-    console.log(JSON.stringify({ machine: await machineLine(), flags: AGENT_FLAGS, pulls, items, bodyBytes, runs, load: { processes: loadProcs, mb: loadMb }, modes: byMode }, null, 2));
+    console.log(JSON.stringify({ machine: await machineLine(), flags: SCALE_AGENT_FLAGS, pulls, items, bodyBytes, runs, load: { processes: loadProcs, mb: loadMb }, modes: byMode }, null, 2));
     return;
   }
   console.log(await machineLine());
-  console.log(`node ${AGENT_FLAGS.join(' ')}; ${runs} runs of ${pulls} pulls (after ${WARMUP_PULLS} to warm up), one at a time; a list of ${items} (${bodyBytes} bytes)`
+  console.log(`node ${SCALE_AGENT_FLAGS.join(' ')}; ${runs} runs of ${pulls} pulls (after ${WARMUP_PULLS} to warm up), one at a time; a list of ${items} (${bodyBytes} bytes)`
     + (loadProcs > 0 ? `; beside ${loadProcs} processes each writing over ${loadMb} MB` : ''));
   console.log('| connection | host CPU / pull | puller CPU / pull | both (c_pull), median | each run | wall / pull |');
   console.log('| --- | --- | --- | --- | --- | --- |');

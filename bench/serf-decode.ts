@@ -21,9 +21,8 @@ import { createMsgpackFramer } from '../src/overlay/serf-frame.js';
 import { decodeSerfFrame } from '../src/overlay/serf-decode.js';
 import { parseMembers } from '../src/overlay/serf-records.js';
 import { encodeTags } from '../src/overlay/tags.js';
+import { SCALE_AGENT_FLAGS } from './agent-flags.js';
 
-/** The flags bench/scale.ts runs its agents with. */
-const AGENT_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
 const CHUNK = 4096;
 const WARMUP = 20;
 const DECODERS = ['@msgpack/msgpack (strings as bytes)', 'serf-decode'] as const;
@@ -63,10 +62,15 @@ function memberList(n: number): Uint8Array {
   return encode({ Members: Array.from({ length: n }, (_, i) => member(i)) });
 }
 
+function decoderOf(which: DecoderName): (frame: Uint8Array) => unknown {
+  if (which === 'serf-decode') return decodeSerfFrame;
+  const reference = new Decoder({ rawStrings: true });
+  return (frame) => reference.decode(frame);
+}
+
 /** CPU milliseconds per list to frame, decode and parse `bytes` arriving in 4 KiB chunks. */
 function measure(which: DecoderName, bytes: Uint8Array): number {
-  const reference = new Decoder({ rawStrings: true });
-  const decode = which === 'serf-decode' ? decodeSerfFrame : (frame: Uint8Array): unknown => reference.decode(frame);
+  const decode = decoderOf(which);
   const framer = createMsgpackFramer();
   const once = (): void => {
     for (let at = 0; at < bytes.length; at += CHUNK) {
@@ -89,7 +93,7 @@ if (values.child !== undefined) {
   const bytes = memberList(members).length;
   const self = fileURLToPath(import.meta.url);
   const results: { flags: string; decoder: DecoderName; msPerList: number }[] = [];
-  for (const flags of [AGENT_FLAGS, []]) {
+  for (const flags of [SCALE_AGENT_FLAGS, []]) {
     for (const decoder of DECODERS) {
       // A fresh process for each, so one's compiled code and garbage do not help or burden the other.
       const out = execFileSync(process.execPath, [...flags, self, '--members', String(members), '--lists', String(lists), '--child', decoder], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -59,6 +59,10 @@ function text(r: Reader, n: number): string {
   return r.text.utf8Slice(at, at + n);
 }
 
+/**
+ * A map key: Serf's are short strings (fixstr or str8), read here without
+ * `value`'s dispatch, which made a member list 4% slower interpreted.
+ */
 function key(r: Reader): string {
   const b = r.bytes[r.pos];
   let k: string;
