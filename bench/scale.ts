@@ -4,6 +4,9 @@
 // runs), so membership, placement and healing are the real code. Measured:
 //  - full view: from the last member's first appearance alive in any
 //    agent's log until every agent's log shows every member alive;
+//  - the last 20 joins, each: its rumor reaching every older agent, and the
+//    joiner's own agent seeing every older member (the full view above is
+//    one draw of these; `hearth sim` predicts the first as a distribution);
 //  - failure seen: from a kill -9 of one agent (its serf dies with it) until
 //    every other agent's log says it failed;
 //  - a slice of 3 asked by a user (`hearth slice create`, signed): placed
@@ -49,6 +52,7 @@ import { canSignal } from '../src/kit/pid.js';
 import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
+import { quantile } from '../src/sim/draw.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
@@ -238,6 +242,49 @@ function firstAliveAnywhere(): Map<string, number> {
   return first;
 }
 
+/** How many of the last joins the per-join spreads are taken over. */
+const JOIN_SAMPLES = 20;
+
+/** Median, 95th percentile (nearest rank, as `hearth sim` takes them) and largest of some times in ms. */
+function spreadOf(xs: readonly number[]): { medianMs: number; p95Ms: number; maxMs: number; samples: number } {
+  return { medianMs: Math.round(quantile(xs, 0.5)), p95Ms: Math.round(quantile(xs, 0.95)), maxMs: Math.round(Math.max(...xs)), samples: xs.length };
+}
+
+/**
+ * The last JOIN_SAMPLES joins, each from the joiner's first appearance alive in any agent's log:
+ * - rumor: until the last agent that was a member before it saw it alive: one gossip rumor reaching
+ *   every agent, which `hearth sim` models as its propagation's toAll;
+ * - own: until the joiner's own agent saw alive every member older than it: its Serf's push-pull at
+ *   the join, then its starting agent reading the list (start-up on this machine, not gossip).
+ * The full view after the last join is one draw of the later of the two (and of the joins beside it).
+ */
+function joinSpreads(): { rumor: ReturnType<typeof spreadOf>; own: ReturnType<typeof spreadOf> } {
+  const seen = new Map<string, Map<string, number>>();
+  for (const g of gateways) {
+    const firstAlive = new Map<string, number>();
+    for (const l of g.log.lines) {
+      if (l.msg !== 'member state' || l.fields['status'] !== 'alive') continue;
+      const m = String(l.fields['member']);
+      if (!firstAlive.has(m)) firstAlive.set(m, l.at);
+    }
+    seen.set(g.name, firstAlive);
+  }
+  const appeared = firstAliveAnywhere();
+  const memberSince = (name: string): number => seen.get(name)?.get(name) ?? Number.POSITIVE_INFINITY;
+  const lastJoiners = [...appeared.keys()].sort((a, b) => (appeared.get(a) as number) - (appeared.get(b) as number)).slice(-JOIN_SAMPLES);
+  const rumor: number[] = [];
+  const own: number[] = [];
+  for (const j of lastJoiners) {
+    const at = appeared.get(j) as number;
+    const older = gateways.filter((g) => g.name !== j && memberSince(g.name) < at).map((g) => g.name);
+    if (older.length === 0) continue;
+    const inf = Number.POSITIVE_INFINITY;
+    rumor.push(Math.max(...older.map((g) => seen.get(g)?.get(j) ?? inf)) - at);
+    own.push(Math.max(...older.map((g) => seen.get(j)?.get(g) ?? inf)) - at);
+  }
+  return { rumor: spreadOf(rumor), own: spreadOf(own) };
+}
+
 /** How many members `g` sees alive now, by its log. */
 function aliveNow(g: Gateway): number {
   const status = new Map<string, string>();
@@ -397,6 +444,9 @@ async function main(): Promise<void> {
   progress(converged === undefined
     ? `only ${viewAt.size}/${N} agents saw all ${N} alive within 180 s of the last join; behind: ${behind.join(', ')}`
     : `every agent sees all ${N} alive ${sec(fullViewMs)} after the last member first showed up alive (joins took ${sec(lastJoin - joinT)})`);
+  const joins = joinSpreads();
+  progress(`the last ${joins.rumor.samples} joins reached every older agent in ${sec(joins.rumor.medianMs)} (median), ${sec(joins.rumor.p95Ms)} (95th), ${sec(joins.rumor.maxMs)} (max); `
+    + `the joiner's own agent saw every older member in ${sec(joins.own.medianMs)}, ${sec(joins.own.p95Ms)}, ${sec(joins.own.maxMs)}`);
 
   progress(`settling ${SETTLE_SEC} s before memory and the next steps`);
   const settleFrom = Date.now();
@@ -648,6 +698,8 @@ async function main(): Promise<void> {
     machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
     startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT,
     fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries,
+    /** The last joins, each: its rumor reaching every older agent, and the joiner seeing every older member (joinSpreads). */
+    joinSpreadMs: joins,
     memoryPerGateway: memory, cpuSettled: cpu, cpuWhileHealing: cpuHealing,
     slice: {
       hosts, cliAnsweredMs: answeredAt - askedAt,
@@ -678,6 +730,8 @@ async function main(): Promise<void> {
       ['start all agents (batches of ' + String(BATCH) + ')', sec(startAllMs)],
       ['joins (' + String(JOIN_CONCURRENCY) + ' at once)', sec(lastJoin - joinT)],
       ['full view after the last member first showed up alive', converged === undefined ? `not within 180 s: ${viewAt.size}/${N} agents saw all` : sec(fullViewMs)],
+      ['the last joins reaching every older agent: median / 95th / max', `${sec(joins.rumor.medianMs)} / ${sec(joins.rumor.p95Ms)} / ${sec(joins.rumor.maxMs)}`],
+      ["the last joins: the joiner's agent seeing every older member, median / 95th / max", `${sec(joins.own.medianMs)} / ${sec(joins.own.p95Ms)} / ${sec(joins.own.maxMs)}`],
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],

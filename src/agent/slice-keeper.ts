@@ -92,6 +92,19 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   /** Whether the last round found records here: a gateway that holds none has nothing a view change could call for. */
   let holding = false;
 
+  /**
+   * Gossips the digest of the records held here (a no-op when it has not changed). Each round does, and
+   * so does every change a round makes: a healed or newly taken placement reaches the other holders a
+   * gossip and a pull later, not a round later (the healer's wait for its next round was part of the
+   * 0.6-4.9 s the other holder took to learn a heal at 100 gateways; BENCHMARKS.md, session 25).
+   */
+  const publishRecords = (): { records: SliceRecord[]; digest: string | undefined } => {
+    const records = hosting.records();
+    const digest = slicesDigest(records.map(stateOf));
+    community.publishDigest(SLICES_DIGEST, digest);
+    return { records, digest };
+  };
+
   const feed = (input: AntiEntropyInput): AntiEntropyState['pending'] => {
     const step = stepAntiEntropy(entropy, input, performance.now());
     entropy = step.state;
@@ -173,6 +186,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       const target = { indexes: [...lost], kept, version: record.version + 1, ...(avoid ? { avoid } : {}) };
       const placed = await init.heal({ create: record.document, resize: record.resizeDocument }, target);
       hosting.adopt(record.user, record.name, placed.placement, placed.version);
+      publishRecords();
       healFailedAt.delete(key);
     } catch (err) {
       healFailedAt.set(key, performance.now());
@@ -203,10 +217,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     } catch {
       return; // not in a community now: nothing to keep
     }
-    const records = hosting.records();
+    const { records, digest } = publishRecords();
     holding = records.length > 0;
-    const digest = slicesDigest(records.map(stateOf));
-    community.publishDigest(SLICES_DIGEST, digest);
 
     // Pulled: the members that hold a slice with us (by our placements, or by the homes' word), and,
     // while we hold any, one a round of those that came back into our view (stepSweep). Nobody's
@@ -225,6 +237,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     }));
     const pulls = feed({ type: 'tick', mine: digest, peers, self });
     await Promise.all([...pulls].map(([member, d]) => pullFrom(member, d)));
+    // What the pulls brought (a newer placement, a delete, a renewal, a resize) is news for the other holders.
+    if (pulls.size > 0) publishRecords();
 
     // A draining gateway counts as gone: its slivers are placed elsewhere, then it removes them as extras.
     const liveness = (m: string): Liveness => {

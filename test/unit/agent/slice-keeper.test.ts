@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSliceKeeper } from '../../../src/agent/slice-keeper.js';
-import { SLICES_DIGEST } from '../../../src/cloud/slice-records.js';
+import { SLICES_DIGEST, slicesDigest } from '../../../src/cloud/slice-records.js';
 import { silentLogger } from '../../../src/model/logger.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
 import { memberView } from '../../support/member-view.js';
@@ -33,10 +33,13 @@ function fakeKeeper(records: SliceRecord[]) {
   const keeper = createSliceKeeper({
     self: 'gw1', hosting, log: silentLogger, nowSec: () => Math.floor(Date.now() / 1000),
     community: {
-      view: () => view,
+      // Every round reads the view once: the count of rounds.
+      view: () => {
+        rounds++;
+        return view;
+      },
       caller: { call: async (to: string, route: PeerRouteRef) => { calls.push(`${to} ${route.path}`); return { items: [] }; } },
-      // Every round publishes the slices' digest: the count of rounds.
-      publishDigest: () => void rounds++,
+      publishDigest: () => undefined,
       onViewChange: (listener) => {
         listeners.push(listener);
         return () => undefined;
@@ -102,4 +105,40 @@ test('a holder, once swept, pulls nobody whose digest changed while it stayed; a
   members.set('gw3', { ...(members.get('gw3') as MemberView), status: 'alive' });
   for (let i = 0; i < 5; i++) await keeper.tick();
   assert.deepEqual(calls.map((c) => c.split(' ')[0]), ['gw3']);
+});
+
+test('a healed placement is gossiped as soon as it is taken, not at the next round', async () => {
+  // gw1 holds index 0 of a slice of 2 whose index 1 was on gw9, which is not in the view: gw1 heals it onto gw2.
+  let record = { ...aRecord(), placement: { 0: 'gw1', 1: 'gw9' } } as SliceRecord;
+  const members = new Map(['gw1', 'gw2'].map((n) => [n, member(n, 'd'.padEnd(12, '0'))]));
+  const published: (string | undefined)[] = [];
+  const hosting = {
+    records: () => [record],
+    live: () => [{ record, size: 2, spec: { sshKeys: [], app: null } }],
+    slivers: () => [],
+    record: () => record,
+    adopt: (_user: string, _name: string, placement: Record<string, string>, version: number) => {
+      record = { ...record, placement, version };
+      return true;
+    },
+  } as unknown as SliceHosting;
+  const keeper = createSliceKeeper({
+    self: 'gw1', hosting, log: silentLogger, nowSec: () => Math.floor(Date.now() / 1000),
+    community: {
+      view: () => ({ members, badTags: 0 }),
+      caller: { call: async () => ({ items: [] }) },
+      publishDigest: (_key, digest) => void published.push(digest),
+      onViewChange: () => () => undefined,
+    },
+    intervalMs: 3_600_000,
+    heal: async (_documents, target) => ({ placement: { ...target.kept, 1: 'gw2' }, version: target.version }),
+    installKeys: async () => undefined,
+    installApp: async () => undefined,
+  });
+  await keeper.tick();
+  assert.deepEqual(record.placement, { 0: 'gw1', 1: 'gw2' });
+  assert.equal(record.version, 2);
+  const healed = slicesDigest([{ user: record.user, name: record.name, incarnation: 'n1', placement: record.placement, version: 2, deletedAt: null, expiresAt: record.expiresAt, resize: null }]);
+  assert.notEqual(published[0], healed, 'the round begins with the digest it holds');
+  assert.equal(published.at(-1), healed, 'the healed placement is published within the round that healed it');
 });
