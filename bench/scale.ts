@@ -24,7 +24,8 @@
 //    spread over the gateways (max / mean);
 //  - healing: one host of the slice is killed; the failure seen by the
 //    healer, "slice healed", the moved sliver started on its new host, and
-//    the record: the other surviving holder takes the new placement; and
+//    the record: the other surviving holder takes the new placement (and
+//    when its Serf had the healer's news: the rest is its pull); and
 //    every slice of the load that had a sliver there, healed and running;
 //    and the agents' and serfs' CPU from the first agent's detection until
 //    the heal (who has the cores while the heal waits for one);
@@ -644,6 +645,8 @@ async function main(): Promise<void> {
     return started === undefined ? undefined : { healer: healed.g, healedAt: healed.l.at, newHost, started, cpu: firstSeenCpu === undefined ? undefined : cpuBetween(firstSeenCpu, cpuNow()) };
   });
   let record: number | null = null;
+  /** When the other holder's Serf first had news of the healer after the heal (its new digest): the gossip part of `record`, the rest its agent's pull. */
+  let recordLearnt: number | null = null;
   if (heal !== undefined) {
     const otherHolder = hosts.map((h) => byName.get(h) as Gateway).find((g) => g !== victim && g !== heal.healer);
     const took = otherHolder === undefined ? undefined : await until(60_000, 250, () => {
@@ -651,6 +654,8 @@ async function main(): Promise<void> {
       return otherHolder.log.lines.find((l) => l.msg === 'took a newer placement' && l.at >= killedAt && l.fields['slice'] === sliceName)?.at;
     });
     record = took === undefined ? null : took - heal.healedAt;
+    const learnt = otherHolder?.log.lines.find((l) => l.at >= heal.healedAt && l.msg === `${UPDATE_LEARNT}${heal.healer.name}`)?.at;
+    recordLearnt = learnt === undefined ? null : learnt - heal.healedAt;
   }
   // Each lost sliver of the load: its slice's first "slice healed" naming a new host for it, and that sliver running there.
   const lostHealed = new Map<string, { healedMs: number; runningMs?: number; healers: number }>();
@@ -684,7 +689,7 @@ async function main(): Promise<void> {
   }
   const healerSaw = heal === undefined ? undefined : failedAt(heal.healer, victimName, killedAt);
   progress(heal === undefined ? 'the slice was not healed within 120 s'
-    : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after`);
+    : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after (its Serf had the healer's news ${sec(recordLearnt)} after)`);
   readAll();
   const falseAll = falseFailures(joinT, new Set([victimName]));
   const cpuHealing = heal?.cpu ?? null;
@@ -718,7 +723,7 @@ async function main(): Promise<void> {
     healing: heal === undefined ? null : {
       victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,
       healerSawFailureMs: healerSaw === undefined ? null : healerSaw - killedAt,
-      healedMs: heal.healedAt - killedAt, runningAgainMs: heal.started - killedAt, recordToOtherHolderMs: record,
+      healedMs: heal.healedAt - killedAt, runningAgainMs: heal.started - killedAt, recordToOtherHolderMs: record, recordLearntByOtherHolderMs: recordLearnt,
     },
     falseFailures: { whileSettling: falseWhileSettling, sinceFirstJoin: falseAll },
     sliverNames,
@@ -742,7 +747,7 @@ async function main(): Promise<void> {
       ['load: slivers per gateway max / mean, gateways with none', `${spread.maxPerGateway} / ${spread.meanPerGateway}, ${spread.gatewaysWithNone}`],
       ['load: slivers lost with the victim, healed / running again, median (max)', `${lost.length}: ${sec(lostFigures.healedMs?.median)} (${sec(lostFigures.healedMs?.max)}) / ${sec(lostFigures.runningMs?.median)} (${sec(lostFigures.runningMs?.max)})`],
       ['healing: healer saw / healed / running again', heal === undefined ? 'not within 120 s' : `${sec(result.healing?.healerSawFailureMs)} / ${sec(result.healing?.healedMs)} / ${sec(result.healing?.runningAgainMs)}`],
-      ['record to the other holder after healing', sec(record)],
+      ['record to the other holder after healing (its Serf had the news)', `${sec(record)} (${sec(recordLearnt)})`],
       ['memory/gateway USS median / max', `${memory.gatewayUssMb.median} / ${memory.gatewayUssMb.max} MB (agent ${memory.agentUssMb.median}, serf ${memory.serfUssMb.median})`],
       ['memory/gateway PSS median / max', `${memory.gatewayPssMb.median} / ${memory.gatewayPssMb.max} MB`],
       ['CPU settled: agents / serfs (cores), machine busy', `${cpu.agentsCores} / ${cpu.serfsCores}, ${cpu.machineBusyPercent}%`],
