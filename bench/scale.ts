@@ -275,11 +275,11 @@ function joinSpreads(): { rumor: ReturnType<typeof spreadOf>; own: ReturnType<ty
   const lastJoiners = [...appeared.keys()].sort((a, b) => (appeared.get(a) as number) - (appeared.get(b) as number)).slice(-JOIN_SAMPLES);
   const rumor: number[] = [];
   const own: number[] = [];
+  const inf = Number.POSITIVE_INFINITY;
   for (const j of lastJoiners) {
     const at = appeared.get(j) as number;
     const older = gateways.filter((g) => g.name !== j && memberSince(g.name) < at).map((g) => g.name);
     if (older.length === 0) continue;
-    const inf = Number.POSITIVE_INFINITY;
     rumor.push(Math.max(...older.map((g) => seen.get(g)?.get(j) ?? inf)) - at);
     own.push(Math.max(...older.map((g) => seen.get(j)?.get(g) ?? inf)) - at);
   }
