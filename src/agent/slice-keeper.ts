@@ -77,6 +77,23 @@ function failedHere(self: string, mine: readonly StoredSliver[], liveOf: (user: 
   });
 }
 
+/**
+ * Whether the view changed in what a round reads: a member's status, mode or
+ * peer address, or the records' digest of one it pulls (`pulled`). Nothing
+ * else (free resources, services, coordinates, the digests of members that
+ * hold no slice with this gateway) changes what a round does.
+ */
+function roundReads(before: ViewState, now: ViewState, pulled: ReadonlySet<string>): boolean {
+  if (before.members.size !== now.members.size) return true;
+  for (const [name, m] of now.members) {
+    const was = before.members.get(name);
+    if (was === m) continue;
+    if (was === undefined || was.status !== m.status || was.tags?.mode !== m.tags?.mode || peerAddress(was) !== peerAddress(m)) return true;
+    if (pulled.has(name) && was.tags?.digests[SLICES_DIGEST] !== m.tags?.digests[SLICES_DIGEST]) return true;
+  }
+  return false;
+}
+
 export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   const { self, hosting, community, log } = init;
   const callTimeoutMs = 5000;
@@ -91,6 +108,8 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   let wasAlive: ReadonlySet<string> = new Set();
   /** Whether the last round found records here: a gateway that holds none has nothing a view change could call for. */
   let holding = false;
+  /** The view the last round read, and the members it would pull on a new digest: a change elsewhere calls for no round at once. */
+  let read: { view: ViewState; pulled: ReadonlySet<string> } | undefined;
 
   /**
    * Gossips the digest of the records held here (a no-op when it has not changed). Each round does, and
@@ -232,6 +251,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     wasAlive = new Set(alive.keys());
     const swept = sweep.pick;
     const pullable = new Set(reachable.filter((m) => sharers.has(m.name) || m.name === swept).map((m) => m.name));
+    read = { view, pulled: sharers };
     const peers: PeerDigest[] = [...view.members.values()].filter((m) => m.name !== self).map((m) => ({
       member: m.name, digest: m.tags?.digests[SLICES_DIGEST], reachable: pullable.has(m.name),
     }));
@@ -284,11 +304,20 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     round: once,
     onError: (err) => log.warn({ err: (err as Error).message }, 'keeping slices failed'),
     intervalMs: init.intervalMs ?? 2000,
-    // A member that fails, leaves or comes back is acted on at once, not at the next tick, by the gateways
-    // holding slices. The others wait for their next round: at 100 gateways on one machine, every agent's
-    // round at a failure took the cores the heal needed.
+    // A member that fails, leaves or comes back, or a new digest of one that holds a slice with us, is
+    // acted on at once, not at the next tick, by the gateways holding slices. The others wait for their
+    // next round: at 100 gateways on one machine, every agent's round at a failure took the cores the heal
+    // needed. So does a change no round reads: each placement anywhere changes its hosts' tags, which
+    // woke every holder's keeper in the community, a round over every member for each.
     wake: (tick) => community.onViewChange(() => {
-      if (holding) tick();
+      if (!holding || read === undefined) return;
+      let now: ViewState;
+      try {
+        now = community.view();
+      } catch {
+        return;
+      }
+      if (roundReads(read.view, now, read.pulled)) tick();
     }),
   });
   return rounds;

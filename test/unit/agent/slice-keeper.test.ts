@@ -20,24 +20,24 @@ const member = (name: string, digest: string): MemberView => memberView(name, { 
 
 function fakeKeeper(records: SliceRecord[]) {
   const members = new Map(['gw1', 'gw2', 'gw3', 'gw4', 'gw5'].map((n, i) => [n, member(n, `d${i}`.padEnd(12, '0'))]));
-  const view: ViewState = { members, badTags: 0 };
   const calls: string[] = [];
   const listeners: (() => void)[] = [];
   let rounds = 0;
   const hosting = {
     records: () => records,
-    live: () => [],
+    // Every round reads the live records once: the count of rounds.
+    live: () => {
+      rounds++;
+      return [];
+    },
     slivers: () => [],
     record: () => undefined,
   } as unknown as SliceHosting;
   const keeper = createSliceKeeper({
     self: 'gw1', hosting, log: silentLogger, nowSec: () => Math.floor(Date.now() / 1000),
     community: {
-      // Every round reads the view once: the count of rounds.
-      view: () => {
-        rounds++;
-        return view;
-      },
+      // A new view each read, as the membership makes one a change: the members as they are now.
+      view: (): ViewState => ({ members: new Map(members), badTags: 0 }),
       caller: { call: async (to: string, route: PeerRouteRef) => { calls.push(`${to} ${route.path}`); return { items: [] }; } },
       publishDigest: () => undefined,
       onViewChange: (listener) => {
@@ -50,7 +50,8 @@ function fakeKeeper(records: SliceRecord[]) {
     installKeys: async () => undefined,
     installApp: async () => undefined,
   });
-  return { keeper, calls, members, rounds: () => rounds, viewChanged: () => listeners.forEach((l) => l()) };
+  const viewChanged = (): void => listeners.forEach((l) => l());
+  return { keeper, calls, members, rounds: () => rounds, viewChanged };
 }
 
 const aRecord = (): SliceRecord => ({
@@ -58,16 +59,40 @@ const aRecord = (): SliceRecord => ({
   deleteDocument: null, renewDocument: null, resizeDocument: null, updatedAt: '',
 }) as unknown as SliceRecord;
 
-test('a change of the view wakes the keeper of a gateway that holds records, and not one that holds none', async () => {
+test('a member that fails wakes the keeper of a gateway that holds records, and not one that holds none', async () => {
   for (const [records, woken] of [[[aRecord()], 1], [[], 0]] as const) {
-    const { keeper, rounds, viewChanged } = fakeKeeper([...records]);
+    const { keeper, members, rounds, viewChanged } = fakeKeeper([...records]);
     keeper.start();
     await keeper.tick();
     const before = rounds();
+    members.set('gw4', { ...(members.get('gw4') as MemberView), status: 'failed' });
     viewChanged();
     await keeper.stop();
     assert.equal(rounds() - before, woken, `${records.length} records`);
   }
+});
+
+test('a change no round reads wakes no keeper: the free resources of a member, the digest of one that holds no slice with us', async () => {
+  // gw1 holds a slice with gw2.
+  const { keeper, members, rounds, viewChanged } = fakeKeeper([{ ...aRecord(), placement: { 0: 'gw1', 1: 'gw2' } } as SliceRecord]);
+  keeper.start();
+  await keeper.tick();
+  const retag = (name: string, change: (tags: NonNullable<MemberView['tags']>) => NonNullable<MemberView['tags']>): void => {
+    const m = members.get(name) as MemberView;
+    members.set(name, { ...m, tags: change(m.tags as NonNullable<MemberView['tags']>) });
+    viewChanged();
+  };
+  // The fake's rounds end within a few turns of the event loop.
+  const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+  const before = rounds();
+  retag('gw3', (t) => ({ ...t, free: { ...t.free, slivers: t.free.slivers - 1 } }));
+  retag('gw4', (t) => ({ ...t, digests: { [SLICES_DIGEST]: 'placed-there' } }));
+  await settled();
+  assert.equal(rounds() - before, 0, 'no round');
+  retag('gw2', (t) => ({ ...t, digests: { [SLICES_DIGEST]: 'healed-there' } }));
+  await settled();
+  await keeper.stop();
+  assert.equal(rounds() - before, 1, 'the digest of the member we share a slice with woke a round');
 });
 
 test('a gateway that holds no slice records pulls nobody\'s records, however many digests it has not pulled', async () => {
