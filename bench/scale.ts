@@ -25,7 +25,8 @@
 //  - healing: one host of the slice is killed; the failure seen by the
 //    healer, "slice healed", the moved sliver started on its new host, and
 //    the record: the other surviving holder takes the new placement (and
-//    when its Serf had the healer's news: the rest is its pull); and
+//    when its Serf had the healer's news: the rest is its pull; and the two
+//    holders' agents' CPU meanwhile, as a share of a core); and
 //    every slice of the load that had a sliver there, healed and running;
 //    and the agents' and serfs' CPU from the first agent's detection until
 //    the heal (who has the cores while the heal waits for one);
@@ -620,6 +621,10 @@ async function main(): Promise<void> {
   const survivors = gateways.filter((g) => g !== victim);
   // The load's slices that lose a sliver with it.
   const lost = placedLoad.flatMap((l) => [...l.placement].filter(([, h]) => h === victimName).map(([i]) => ({ slice: l.name, index: i })));
+  // The surviving hosts' agents' CPU while the healed record travels, as the directory's hosts' (not a spinning probe:
+  // started at the kill it would take a core from the detection and the heal measured here, and started once the bench
+  // sees the heal it comes too late, for the bench itself waits its turn for a core then).
+  const holderCpu = sampleCpu(hosts.filter((h) => h !== victimName).map((h) => byName.get(h)?.pid).filter((pid): pid is number => pid !== undefined), 100);
   readAll();
   const killedAt = Date.now();
   process.kill(victim.pid as number, 'SIGKILL');
@@ -647,6 +652,8 @@ async function main(): Promise<void> {
   let record: number | null = null;
   /** When the other holder's Serf first had news of the healer after the heal (its new digest): the gossip part of `record`, the rest its agent's pull. */
   let recordLearnt: number | null = null;
+  /** The two holders' agents' CPU, as a share of a core, while the record travelled (from the heal until the other holder took it). */
+  let recordBurst: { healerCpuShare: number | null; otherHolderCpuShare: number | null } | null = null;
   if (heal !== undefined) {
     const otherHolder = hosts.map((h) => byName.get(h) as Gateway).find((g) => g !== victim && g !== heal.healer);
     const took = otherHolder === undefined ? undefined : await until(60_000, 250, () => {
@@ -656,7 +663,17 @@ async function main(): Promise<void> {
     record = took === undefined ? null : took - heal.healedAt;
     const learnt = otherHolder?.log.lines.find((l) => l.at >= heal.healedAt && l.msg === `${UPDATE_LEARNT}${heal.healer.name}`)?.at;
     recordLearnt = learnt === undefined ? null : learnt - heal.healedAt;
+    if (took !== undefined && otherHolder !== undefined) {
+      // The window must hold samples a second apart: a record taken sooner is measured over the second after the heal.
+      const window = [heal.healedAt, Math.max(took, heal.healedAt + 1000)] as const;
+      await sleep(Math.max(0, window[1] + 200 - Date.now()));
+      recordBurst = {
+        healerCpuShare: holderCpu.shareOver(heal.healer.pid ?? -1, ...window) ?? null,
+        otherHolderCpuShare: holderCpu.shareOver(otherHolder.pid ?? -1, ...window) ?? null,
+      };
+    }
   }
+  holderCpu.stop();
   // Each lost sliver of the load: its slice's first "slice healed" naming a new host for it, and that sliver running there.
   const lostHealed = new Map<string, { healedMs: number; runningMs?: number; healers: number }>();
   await until(120_000, 1000, () => {
@@ -689,11 +706,17 @@ async function main(): Promise<void> {
   }
   const healerSaw = heal === undefined ? undefined : failedAt(heal.healer, victimName, killedAt);
   progress(heal === undefined ? 'the slice was not healed within 120 s'
-    : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after (its Serf had the healer's news ${sec(recordLearnt)} after)`);
-  readAll();
-  const falseAll = falseFailures(joinT, new Set([victimName]));
+    : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after (its Serf had the healer's news ${sec(recordLearnt)} after)`
+    + (recordBurst === null ? '' : `; meanwhile the healer's agent used ${recordBurst.healerCpuShare ?? '–'} of a core, the other holder's ${recordBurst.otherHolderCpuShare ?? '–'}`));
   const cpuHealing = heal?.cpu ?? null;
   if (cpuHealing !== null) progress(`CPU from the first detection until the heal: agents ${cpuHealing.agentsCores} cores, serfs ${cpuHealing.serfsCores} cores, machine busy ${cpuHealing.machineBusyPercent}%`);
+
+  // 6. A record healed on a settled machine: the owner drains a gateway that holds one sliver of a load slice (not
+  // the victim's); the slice's healer places it elsewhere, and its third holder takes the new placement: one gossip
+  // and one pull, as after a failure, without the burst of every agent's reaction to a failure.
+  const drain = await drainOne(placedLoad, { gateways: new Set([victimName, ...hosts]), slices: new Set(lost.map((x) => x.slice)) }, perGateway, byName);
+  readAll();
+  const falseAll = falseFailures(joinT, new Set([victimName]));
 
   const result = {
     /** One instant on both clocks: a V8 profile's times are monotonic microseconds, the logs' are epoch milliseconds. */
@@ -724,7 +747,9 @@ async function main(): Promise<void> {
       victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,
       healerSawFailureMs: healerSaw === undefined ? null : healerSaw - killedAt,
       healedMs: heal.healedAt - killedAt, runningAgainMs: heal.started - killedAt, recordToOtherHolderMs: record, recordLearntByOtherHolderMs: recordLearnt,
+      recordBurst,
     },
+    drainRecord: drain,
     falseFailures: { whileSettling: falseWhileSettling, sinceFirstJoin: falseAll },
     sliverNames,
   };
@@ -748,6 +773,7 @@ async function main(): Promise<void> {
       ['load: slivers lost with the victim, healed / running again, median (max)', `${lost.length}: ${sec(lostFigures.healedMs?.median)} (${sec(lostFigures.healedMs?.max)}) / ${sec(lostFigures.runningMs?.median)} (${sec(lostFigures.runningMs?.max)})`],
       ['healing: healer saw / healed / running again', heal === undefined ? 'not within 120 s' : `${sec(result.healing?.healerSawFailureMs)} / ${sec(result.healing?.healedMs)} / ${sec(result.healing?.runningAgainMs)}`],
       ['record to the other holder after healing (its Serf had the news)', `${sec(record)} (${sec(recordLearnt)})`],
+      ['record to the third holder after a drain (its Serf had the news)', drain === null ? '–' : `${sec(drain.recordMs)} (${sec(drain.learntMs)})`],
       ['memory/gateway USS median / max', `${memory.gatewayUssMb.median} / ${memory.gatewayUssMb.max} MB (agent ${memory.agentUssMb.median}, serf ${memory.serfUssMb.median})`],
       ['memory/gateway PSS median / max', `${memory.gatewayPssMb.median} / ${memory.gatewayPssMb.max} MB`],
       ['CPU settled: agents / serfs (cores), machine busy', `${cpu.agentsCores} / ${cpu.serfsCores}, ${cpu.machineBusyPercent}%`],
@@ -757,6 +783,65 @@ async function main(): Promise<void> {
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  }
+}
+
+interface DrainRecord {
+  drained: string; slice: string; healer: string; thirdHolder: string;
+  /** From the drain to "slice healed"; from "slice healed" until the third holder took the placement, and until its Serf had the healer's news. */
+  healedMs: number; recordMs: number | null; learntMs: number | null;
+  /** The two holders' agents' CPU over the record's window, as a share of a core. */
+  healerCpuShare: number | null; thirdHolderCpuShare: number | null;
+}
+
+/**
+ * Drains (`hearth node mode drain`, as its owner) a gateway that holds one sliver of one load slice, none of
+ * `avoid` (the victim, the first slice's hosts, the slices that were healed), once the machine has settled, and
+ * measures that slice's record reaching its third holder after the heal. Null when no gateway fits or a step
+ * did not come within 60 s.
+ */
+async function drainOne(load: readonly { name: string; placement: Map<number, string> }[], avoid: { gateways: ReadonlySet<string>; slices: ReadonlySet<string> },
+  perGateway: ReadonlyMap<string, number>, byName: ReadonlyMap<string, Gateway>): Promise<DrainRecord | null> {
+  const pick = load.filter((l) => !avoid.slices.has(l.name) && ![...l.placement.values()].some((h) => avoid.gateways.has(h)))
+    .flatMap((l) => [...l.placement.values()].filter((h) => perGateway.get(h) === 1).map((h) => ({ slice: l, host: h })))[0];
+  if (pick === undefined) {
+    progress('drain: no gateway holds a single sliver of a slice untouched by the failure; skipped');
+    return null;
+  }
+  const holders = [...pick.slice.placement.values()].filter((h) => h !== pick.host).map((h) => byName.get(h) as Gateway);
+  // The failure's burst settles first.
+  await sleep(15_000);
+  const cpu = sampleCpu(holders.flatMap((g) => (g.pid === undefined ? [] : [g.pid])), 100);
+  try {
+    const drainedAt = Date.now();
+    const drained = byName.get(pick.host) as Gateway;
+    await run(process.execPath, [CLI, '--data-dir', drained.dataDir, 'node', 'mode', 'drain', '--json'], { env: withoutHearthEnv() });
+    const healed = await until(60_000, 250, () => {
+      readAll();
+      return holders.flatMap((g) => g.log.lines.filter((l) => l.msg === 'slice healed' && l.at >= drainedAt && l.fields['slice'] === pick.slice.name).map((l) => ({ g, at: l.at })))[0];
+    });
+    if (healed === undefined) {
+      progress(`drain: ${pick.host} drained, ${pick.slice.name} not healed within 60 s`);
+      return null;
+    }
+    const third = holders.find((g) => g !== healed.g) as Gateway;
+    const took = await until(60_000, 250, () => {
+      readAll();
+      return third.log.lines.find((l) => l.msg === 'took a newer placement' && l.at >= drainedAt && l.fields['slice'] === pick.slice.name)?.at;
+    });
+    const learnt = third.log.lines.find((l) => l.at >= healed.at && l.msg === `${UPDATE_LEARNT}${healed.g.name}`)?.at;
+    const window = [healed.at, Math.max(took ?? healed.at, healed.at + 1000)] as const;
+    await sleep(Math.max(0, window[1] + 200 - Date.now()));
+    const record: DrainRecord = {
+      drained: pick.host, slice: pick.slice.name, healer: healed.g.name, thirdHolder: third.name,
+      healedMs: healed.at - drainedAt, recordMs: took === undefined ? null : took - healed.at, learntMs: learnt === undefined ? null : learnt - healed.at,
+      healerCpuShare: cpu.shareOver(healed.g.pid ?? -1, ...window) ?? null, thirdHolderCpuShare: cpu.shareOver(third.pid ?? -1, ...window) ?? null,
+    };
+    progress(`drain: ${pick.host} drained; ${record.slice} healed by ${record.healer} ${sec(record.healedMs)} after; its third holder ${record.thirdHolder} took the placement ${sec(record.recordMs)} after the heal `
+      + `(its Serf had the healer's news ${sec(record.learntMs)} after); the holders' agents used ${record.healerCpuShare ?? '–'} and ${record.thirdHolderCpuShare ?? '–'} of a core`);
+    return record;
+  } finally {
+    cpu.stop();
   }
 }
 
