@@ -46,6 +46,21 @@ async function nodes(gw: TestGateway): Promise<NodeRow[]> {
 
 const statusOf = (rows: NodeRow[], gw: TestGateway): string | undefined => rows.find((n) => n.name === gw.config.name)?.status;
 
+/**
+ * `until`, and when it times out, what each agent and its Serf logged last
+ * about the community: a leave Serf cut short, or a rumor a Serf missed, is
+ * told there and nowhere else.
+ */
+function untilLogged<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T> {
+  return until(what, probe, timeoutMs).catch((err: unknown) => {
+    const tails = gws.map((gw) => {
+      const lines = gw.log().split('\n').filter((l) => /serf|leav|left|fail/i.test(l));
+      return `--- ${gw.config.name}:\n${lines.slice(-25).join('\n')}`;
+    });
+    throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
+  });
+}
+
 async function invite(from: TestGateway): Promise<string> {
   return (await from.api.request<{ token: string }>('POST', '/api/v1/community/invites', { expiresInSec: 600 })).token;
 }
@@ -272,7 +287,11 @@ describe('owner controls', () => {
 
   test('leave is graceful: the others see left, not failed', async () => {
     await g2().api.request('POST', '/api/v1/community/leave');
-    await until('gw1 sees gw2 left', async () => (statusOf(await nodes(g1()), g2()) === 'left' ? true : undefined));
+    await untilLogged('gw1 sees gw2 left', async () => {
+      const status = statusOf(await nodes(g1()), g2());
+      if (status !== 'left') throw new Error(`gw1 sees gw2 ${status ?? 'not at all'}`);
+      return true;
+    });
     await assert.rejects(g2().api.request('GET', '/api/v1/nodes'), (err: unknown) => err instanceof ApiProblem && err.problem.code === 'not_in_community');
   });
 });
