@@ -649,30 +649,12 @@ async function main(): Promise<void> {
     const started = sliverStarted(newHost, `${sliceName}-${lostIndex}`, killedAt);
     return started === undefined ? undefined : { healer: healed.g, healedAt: healed.l.at, newHost, started, cpu: firstSeenCpu === undefined ? undefined : cpuBetween(firstSeenCpu, cpuNow()) };
   });
-  let record: number | null = null;
-  /** When the other holder's Serf first had news of the healer after the heal (its new digest): the gossip part of `record`, the rest its agent's pull. */
-  let recordLearnt: number | null = null;
-  /** The two holders' agents' CPU, as a share of a core, while the record travelled (from the heal until the other holder took it). */
-  let recordBurst: { healerCpuShare: number | null; otherHolderCpuShare: number | null } | null = null;
-  if (heal !== undefined) {
-    const otherHolder = hosts.map((h) => byName.get(h) as Gateway).find((g) => g !== victim && g !== heal.healer);
-    const took = otherHolder === undefined ? undefined : await until(60_000, 250, () => {
-      readAll();
-      return otherHolder.log.lines.find((l) => l.msg === 'took a newer placement' && l.at >= killedAt && l.fields['slice'] === sliceName)?.at;
-    });
-    record = took === undefined ? null : took - heal.healedAt;
-    const learnt = otherHolder?.log.lines.find((l) => l.at >= heal.healedAt && l.msg === `${UPDATE_LEARNT}${heal.healer.name}`)?.at;
-    recordLearnt = learnt === undefined ? null : learnt - heal.healedAt;
-    if (took !== undefined && otherHolder !== undefined) {
-      // The window must hold samples a second apart: a record taken sooner is measured over the second after the heal.
-      const window = [heal.healedAt, Math.max(took, heal.healedAt + 1000)] as const;
-      await sleep(Math.max(0, window[1] + 200 - Date.now()));
-      recordBurst = {
-        healerCpuShare: holderCpu.shareOver(heal.healer.pid ?? -1, ...window) ?? null,
-        otherHolderCpuShare: holderCpu.shareOver(otherHolder.pid ?? -1, ...window) ?? null,
-      };
-    }
-  }
+  /** The healed record reaching the other surviving holder: gossip (its Serf had the healer's news), then its agent's pull. */
+  const otherHolder = heal === undefined ? undefined : hosts.map((h) => byName.get(h) as Gateway).find((g) => g !== victim && g !== heal.healer);
+  const trip = heal === undefined || otherHolder === undefined ? null : await recordTrip(otherHolder, heal.healer, sliceName, heal.healedAt, killedAt, holderCpu);
+  const record = trip?.recordMs ?? null;
+  const recordLearnt = trip?.learntMs ?? null;
+  const recordBurst = trip === null || trip.recordMs === null ? null : { healerCpuShare: trip.healerCpuShare, otherHolderCpuShare: trip.holderCpuShare };
   holderCpu.stop();
   // Each lost sliver of the load: its slice's first "slice healed" naming a new host for it, and that sliver running there.
   const lostHealed = new Map<string, { healedMs: number; runningMs?: number; healers: number }>();
@@ -786,13 +768,36 @@ async function main(): Promise<void> {
   }
 }
 
-interface DrainRecord {
-  drained: string; slice: string; healer: string; thirdHolder: string;
-  /** From the drain to "slice healed"; from "slice healed" until the third holder took the placement, and until its Serf had the healer's news. */
-  healedMs: number; recordMs: number | null; learntMs: number | null;
-  /** The two holders' agents' CPU over the record's window, as a share of a core. */
-  healerCpuShare: number | null; thirdHolderCpuShare: number | null;
+interface RecordTrip {
+  /** From "slice healed" until the holder took the placement (null: not within 60 s), and until its Serf first had the healer's news. */
+  recordMs: number | null; learntMs: number | null;
+  /** The healer's and the holder's agents' CPU over that window, as a share of a core (null when it was not taken). */
+  healerCpuShare: number | null; holderCpuShare: number | null;
 }
+
+/**
+ * A healed record of `slice` reaching `holder`: when its agent took the placement (logged after `since`), when its
+ * Serf had the healer's news, and the two agents' CPU meanwhile, from `cpu` (sampling both). The window must hold
+ * samples a second apart (sampleCpu's least): a record taken sooner is measured over the 1.5 s after the heal.
+ */
+async function recordTrip(holder: Gateway, healer: Gateway, slice: string, healedAt: number, since: number, cpu: ReturnType<typeof sampleCpu>): Promise<RecordTrip> {
+  const took = await until(60_000, 250, () => {
+    readAll();
+    return holder.log.lines.find((l) => l.msg === 'took a newer placement' && l.at >= since && l.fields['slice'] === slice)?.at;
+  });
+  const learnt = holder.log.lines.find((l) => l.at >= healedAt && l.msg === `${UPDATE_LEARNT}${healer.name}`)?.at;
+  const trip: RecordTrip = {
+    recordMs: took === undefined ? null : took - healedAt, learntMs: learnt === undefined ? null : learnt - healedAt,
+    healerCpuShare: null, holderCpuShare: null,
+  };
+  if (took === undefined) return trip;
+  const window = [healedAt, Math.max(took, healedAt + 1500)] as const;
+  await sleep(Math.max(0, window[1] + 200 - Date.now()));
+  return { ...trip, healerCpuShare: cpu.shareOver(healer.pid ?? -1, ...window) ?? null, holderCpuShare: cpu.shareOver(holder.pid ?? -1, ...window) ?? null };
+}
+
+/** The drain's record: which gateway, slice, healer and third holder; from the drain to "slice healed"; then the record's trip. */
+type DrainRecord = { drained: string; slice: string; healer: string; thirdHolder: string; healedMs: number } & RecordTrip;
 
 /**
  * Drains (`hearth node mode drain`, as its owner) a gateway that holds one sliver of one load slice, none of
@@ -825,20 +830,12 @@ async function drainOne(load: readonly { name: string; placement: Map<number, st
       return null;
     }
     const third = holders.find((g) => g !== healed.g) as Gateway;
-    const took = await until(60_000, 250, () => {
-      readAll();
-      return third.log.lines.find((l) => l.msg === 'took a newer placement' && l.at >= drainedAt && l.fields['slice'] === pick.slice.name)?.at;
-    });
-    const learnt = third.log.lines.find((l) => l.at >= healed.at && l.msg === `${UPDATE_LEARNT}${healed.g.name}`)?.at;
-    const window = [healed.at, Math.max(took ?? healed.at, healed.at + 1000)] as const;
-    await sleep(Math.max(0, window[1] + 200 - Date.now()));
     const record: DrainRecord = {
-      drained: pick.host, slice: pick.slice.name, healer: healed.g.name, thirdHolder: third.name,
-      healedMs: healed.at - drainedAt, recordMs: took === undefined ? null : took - healed.at, learntMs: learnt === undefined ? null : learnt - healed.at,
-      healerCpuShare: cpu.shareOver(healed.g.pid ?? -1, ...window) ?? null, thirdHolderCpuShare: cpu.shareOver(third.pid ?? -1, ...window) ?? null,
+      drained: pick.host, slice: pick.slice.name, healer: healed.g.name, thirdHolder: third.name, healedMs: healed.at - drainedAt,
+      ...await recordTrip(third, healed.g, pick.slice.name, healed.at, drainedAt, cpu),
     };
     progress(`drain: ${pick.host} drained; ${record.slice} healed by ${record.healer} ${sec(record.healedMs)} after; its third holder ${record.thirdHolder} took the placement ${sec(record.recordMs)} after the heal `
-      + `(its Serf had the healer's news ${sec(record.learntMs)} after); the holders' agents used ${record.healerCpuShare ?? '–'} and ${record.thirdHolderCpuShare ?? '–'} of a core`);
+      + `(its Serf had the healer's news ${sec(record.learntMs)} after); the holders' agents used ${record.healerCpuShare ?? '–'} and ${record.holderCpuShare ?? '–'} of a core`);
     return record;
   } finally {
     cpu.stop();

@@ -83,7 +83,7 @@ function failedHere(self: string, mine: readonly StoredSliver[], liveOf: (user: 
  * else (free resources, services, coordinates, the digests of members that
  * hold no slice with this gateway) changes what a round does.
  */
-function roundReads(before: ViewState, now: ViewState, pulled: ReadonlySet<string>): boolean {
+function changesWhatARoundReads(before: ViewState, now: ViewState, pulled: ReadonlySet<string>): boolean {
   if (before.members.size !== now.members.size) return true;
   for (const [name, m] of now.members) {
     const was = before.members.get(name);
@@ -106,9 +106,10 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
   // The members owed a sweep (they came back into our view), and those alive in it last round.
   let owed: ReadonlySet<string> = new Set();
   let wasAlive: ReadonlySet<string> = new Set();
-  /** Whether the last round found records here: a gateway that holds none has nothing a view change could call for. */
-  let holding = false;
-  /** The view the last round read, and the members it would pull on a new digest: a change elsewhere calls for no round at once. */
+  /**
+   * The view the last round read, and the members it would pull on a new digest: a change elsewhere calls for no round
+   * at once. None when that round found no records here: a gateway that holds none has nothing a view change could call for.
+   */
   let read: { view: ViewState; pulled: ReadonlySet<string> } | undefined;
 
   /**
@@ -237,7 +238,6 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
       return; // not in a community now: nothing to keep
     }
     const { records, digest } = publishRecords();
-    holding = records.length > 0;
 
     // Pulled: the members that hold a slice with us (by our placements, or by the homes' word), and,
     // while we hold any, one a round of those that came back into our view (stepSweep). Nobody's
@@ -251,7 +251,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     wasAlive = new Set(alive.keys());
     const swept = sweep.pick;
     const pullable = new Set(reachable.filter((m) => sharers.has(m.name) || m.name === swept).map((m) => m.name));
-    read = { view, pulled: sharers };
+    read = records.length > 0 ? { view, pulled: sharers } : undefined;
     const peers: PeerDigest[] = [...view.members.values()].filter((m) => m.name !== self).map((m) => ({
       member: m.name, digest: m.tags?.digests[SLICES_DIGEST], reachable: pullable.has(m.name),
     }));
@@ -310,14 +310,14 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     // needed. So does a change no round reads: each placement anywhere changes its hosts' tags, which
     // woke every holder's keeper in the community, a round over every member for each.
     wake: (tick) => community.onViewChange(() => {
-      if (!holding || read === undefined) return;
+      if (read === undefined) return;
       let now: ViewState;
       try {
         now = community.view();
       } catch {
         return;
       }
-      if (roundReads(read.view, now, read.pulled)) tick();
+      if (changesWhatARoundReads(read.view, now, read.pulled)) tick();
     }),
   });
   return rounds;
