@@ -9,7 +9,7 @@
 // asked about (see processes.ts).
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -194,20 +194,64 @@ export function startAgent(gateway: GatewayHandle): number {
 // Polls the API from inside the namespace in one small process rather than
 // one process per attempt: the CLI costs a second of CPU to start, and
 // twenty agents starting at once on a small machine have little to spare.
+// Each attempt gives up after a few seconds, so a connection the agent
+// accepts but never answers cannot hold the wait past its deadline; on
+// giving up the probe prints what its last attempt got.
 const PROBE = `
 const [url, deadline] = [process.argv[1], Date.now() + Number(process.argv[2])];
 const token = process.env.HEARTH_PROBE_TOKEN;
 (async () => {
+  let last = 'no attempt';
   for (;;) {
     try {
-      const res = await fetch(url, { headers: { authorization: 'Bearer ' + token } });
+      const res = await fetch(url, { headers: { authorization: 'Bearer ' + token }, signal: AbortSignal.timeout(5000) });
       if (res.ok) process.exit(0);
-    } catch {}
-    if (Date.now() > deadline) process.exit(1);
+      last = 'HTTP ' + res.status;
+    } catch (error) {
+      last = error.name === 'TimeoutError' ? 'connected, but no answer within 5 s' : String(error.cause?.code ?? error.message);
+    }
+    if (Date.now() > deadline) {
+      process.stdout.write(last);
+      process.exit(1);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 })();
 `;
+
+/**
+ * What the kernel says the process `pid` is doing: each thread's state and
+ * where it waits, counted, and the main thread's kernel stack when it is
+ * blocked in the kernel (D): enough to tell a busy or stuck agent from one
+ * that waits on its event loop.
+ */
+export function processState(pid: number): string {
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const threads = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return `pid ${pid} is gone`;
+  }
+  for (const tid of tids) {
+    // The state is the field after the command's closing parenthesis.
+    const state = read(`/proc/${pid}/task/${tid}/stat`)?.replace(/^.*\) /s, '').split(' ')[0] ?? '?';
+    const wchan = read(`/proc/${pid}/task/${tid}/wchan`) || '-';
+    const key = `${state} ${wchan}`;
+    threads.set(key, (threads.get(key) ?? 0) + 1);
+  }
+  const main = read(`/proc/${pid}/stat`)?.replace(/^.*\) /s, '').split(' ')[0];
+  const counted = [...threads].map(([key, n]) => `${n}× ${key}`).join(', ');
+  const stack = main === 'D' ? `; main thread's kernel stack: ${(read(`/proc/${pid}/stack`) ?? '?').split('\n').slice(0, 6).join(' < ')}` : '';
+  return `pid ${pid}: main thread ${main ?? '?'}; threads (state, wait): ${counted}${stack}`;
+}
 
 /** Resolves once the gateway's API answers; fails at once if the agent `pid` dies, or after `timeoutMs`. */
 export async function waitForApi(
@@ -220,7 +264,10 @@ export async function waitForApi(
   signal?.throwIfAborted();
   const token = readFileSync(join(gateway.dataDir, 'owner.token'), 'utf8').trim();
   const [command, ...args] = [...enterArgs(gateway.namespace), process.execPath, '-e', PROBE, `http://127.0.0.1:${gateway.apiPort}/api/v1/node`, String(timeoutMs)];
-  const probe = spawn(command as string, args, { env: { ...gatewayEnv(gateway), HEARTH_PROBE_TOKEN: token }, stdio: 'ignore' });
+  const since = new Date();
+  const probe = spawn(command as string, args, { env: { ...gatewayEnv(gateway), HEARTH_PROBE_TOKEN: token }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let lastAttempt = '';
+  probe.stdout.setEncoding('utf8').on('data', (chunk: string) => (lastAttempt += chunk));
   const answered = new Promise<boolean>((resolve) => {
     probe.once('error', () => resolve(false));
     probe.once('close', (code) => resolve(code === 0));
@@ -237,7 +284,13 @@ export async function waitForApi(
   } finally {
     if (done === undefined) probe.kill('SIGKILL');
   }
-  if (!done) throw new HearthError('internal', `${gateway.name}: the agent's API did not answer within ${timeoutMs / 1000} s; its log ends with:\n${logTail(gateway)}`);
+  if (!done) {
+    throw new HearthError('internal', [
+      `${gateway.name}: the agent's API did not answer within ${timeoutMs / 1000} s (asked from ${since.toISOString()}; last attempt: ${lastAttempt || 'none'})`,
+      processState(pid),
+      `its log ends with:\n${logTail(gateway, 20)}`,
+    ].join('\n'));
+  }
 }
 
 /**

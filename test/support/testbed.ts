@@ -46,12 +46,19 @@ export function useTestbed(init: { name: string; gateways: number; seed: number;
   };
   before(async () => {
     writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    const result = await testbedUp({
-      gateways: init.gateways, dir, prefix, seed: init.seed, port: await freePort(),
-      underlay: { network: `${init.underlay}.${randomInt(256)}.0`, prefixLength: 24 },
-      progress: () => undefined,
-    });
-    state = result.state;
+    // What up said, with when it said it: printed only if up fails, to tell which stage took the time.
+    const said: string[] = [];
+    try {
+      const result = await testbedUp({
+        gateways: init.gateways, dir, prefix, seed: init.seed, port: await freePort(),
+        underlay: { network: `${init.underlay}.${randomInt(256)}.0`, prefixLength: 24 },
+        progress: (line) => said.push(`${new Date().toISOString()} ${line}`),
+      });
+      state = result.state;
+    } catch (error) {
+      console.error(`testbed ${prefix}: up failed; what it said:\n${said.join('\n')}`);
+      throw error;
+    }
   });
   after(async () => {
     await testbedDown({ dir });
