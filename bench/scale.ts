@@ -55,6 +55,7 @@ import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.j
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
+import { PROFILE_CONFIGS, rumorMissChance, spreadCurve, type LinkModel } from '../src/sim/memberlist.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
@@ -244,6 +245,9 @@ function firstAliveAnywhere(): Map<string, number> {
   return first;
 }
 
+/** The agents gossip over loopback: no delay, no loss. */
+const LOOPBACK: LinkModel = { delayMs: 0, jitterMs: 0, loss: 0 };
+
 /** How many of the last joins the per-join spreads are taken over. */
 const JOIN_SAMPLES = 20;
 
@@ -253,14 +257,22 @@ function spreadOf(xs: readonly number[]): { medianMs: number; p95Ms: number; max
 }
 
 /**
- * The last JOIN_SAMPLES joins, each from the joiner's first appearance alive in any agent's log:
+ * Every join, from the joiner's first appearance alive in any agent's log:
  * - rumor: until the last agent that was a member before it saw it alive: one gossip rumor reaching
  *   every agent, which `hearth sim` models as its propagation's toAll;
  * - own: until the joiner's own agent saw alive every member older than it: its Serf's push-pull at
  *   the join, then its starting agent reading the list (start-up on this machine, not gossip).
- * The full view after the last join is one draw of the later of the two (and of the joins beside it).
+ * The spreads are taken over the last JOIN_SAMPLES joins. The full view after the last join is one draw
+ * of the later of the two (and of the joins beside it).
+ * - misses: the joins whose rumor some older member's Serf missed, learning of the joiner only after the
+ *   model's gossip had died out (at a push-pull, or from the joiner's next tag update), against what the
+ *   model expects of joins at those sizes (rumorMissChance: memberlist sends a rumor 8 times below 100
+ *   members, 12 from 100).
  */
-function joinSpreads(): { rumor: ReturnType<typeof spreadOf>; own: ReturnType<typeof spreadOf> } {
+function joinSpreads(): {
+  rumor: ReturnType<typeof spreadOf>; own: ReturnType<typeof spreadOf>;
+  misses: { joins: number; missed: { joiner: string; members: number; rumorMs: number }[]; expected: number | null };
+} {
   const seen = new Map<string, Map<string, number>>();
   for (const g of gateways) {
     const firstAlive = new Map<string, number>();
@@ -273,18 +285,25 @@ function joinSpreads(): { rumor: ReturnType<typeof spreadOf>; own: ReturnType<ty
   }
   const appeared = firstAliveAnywhere();
   const memberSince = (name: string): number => seen.get(name)?.get(name) ?? Number.POSITIVE_INFINITY;
-  const lastJoiners = [...appeared.keys()].sort((a, b) => (appeared.get(a) as number) - (appeared.get(b) as number)).slice(-JOIN_SAMPLES);
-  const rumor: number[] = [];
-  const own: number[] = [];
+  const joiners = [...appeared.keys()].sort((a, b) => (appeared.get(a) as number) - (appeared.get(b) as number));
   const inf = Number.POSITIVE_INFINITY;
-  for (const j of lastJoiners) {
+  const joins = joiners.flatMap((j) => {
     const at = appeared.get(j) as number;
     const older = gateways.filter((g) => g.name !== j && memberSince(g.name) < at).map((g) => g.name);
-    if (older.length === 0) continue;
-    rumor.push(Math.max(...older.map((g) => seen.get(g)?.get(j) ?? inf)) - at);
-    own.push(Math.max(...older.map((g) => seen.get(j)?.get(g) ?? inf)) - at);
-  }
-  return { rumor: spreadOf(rumor), own: spreadOf(own) };
+    if (older.length === 0) return [];
+    return [{
+      joiner: j, members: older.length + 1,
+      rumorMs: Math.max(...older.map((g) => seen.get(g)?.get(j) ?? inf)) - at,
+      ownMs: Math.max(...older.map((g) => seen.get(j)?.get(g) ?? inf)) - at,
+    }];
+  });
+  const last = joins.slice(-JOIN_SAMPLES);
+  const model = PROFILE === 'local' ? undefined : PROFILE_CONFIGS[PROFILE];
+  const missed = model === undefined ? [] : joins
+    .filter((j) => j.rumorMs > spreadCurve(model, LOOPBACK, j.members).endMs)
+    .map(({ joiner, members, rumorMs }) => ({ joiner, members, rumorMs }));
+  const expected = model === undefined ? null : Math.round(joins.reduce((sum, j) => sum + rumorMissChance(model, LOOPBACK, j.members), 0) * 100) / 100;
+  return { rumor: spreadOf(last.map((j) => j.rumorMs)), own: spreadOf(last.map((j) => j.ownMs)), misses: { joins: joins.length, missed, expected } };
 }
 
 /** How many members `g` sees alive now, by its log. */
@@ -449,6 +468,10 @@ async function main(): Promise<void> {
   const joins = joinSpreads();
   progress(`the last ${joins.rumor.samples} joins reached every older agent in ${sec(joins.rumor.medianMs)} (median), ${sec(joins.rumor.p95Ms)} (95th), ${sec(joins.rumor.maxMs)} (max); `
     + `the joiner's own agent saw every older member in ${sec(joins.own.medianMs)}, ${sec(joins.own.p95Ms)}, ${sec(joins.own.maxMs)}`);
+  if (joins.misses.expected !== null) {
+    progress(`joins whose rumor some Serf missed (learnt after the model's gossip died out): ${joins.misses.missed.length} of ${joins.misses.joins}`
+      + `${joins.misses.missed.length === 0 ? '' : ` (${joins.misses.missed.map((m) => `${m.joiner} at ${m.members}: ${sec(m.rumorMs)}`).join(', ')})`}; the model expects ${joins.misses.expected}`);
+  }
 
   progress(`settling ${SETTLE_SEC} s before memory and the next steps`);
   const settleFrom = Date.now();
@@ -708,7 +731,7 @@ async function main(): Promise<void> {
     machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
     startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT,
     fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries,
-    /** The last joins, each: its rumor reaching every older agent, and the joiner seeing every older member (joinSpreads). */
+    /** The last joins, each: its rumor reaching every older agent, and the joiner seeing every older member; every join's missed rumors (joinSpreads). */
     joinSpreadMs: joins,
     memoryPerGateway: memory, cpuSettled: cpu, cpuWhileHealing: cpuHealing,
     slice: {
@@ -744,6 +767,7 @@ async function main(): Promise<void> {
       ['full view after the last member first showed up alive', converged === undefined ? `not within 180 s: ${viewAt.size}/${N} agents saw all` : sec(fullViewMs)],
       ['the last joins reaching every older agent: median / 95th / max', `${sec(joins.rumor.medianMs)} / ${sec(joins.rumor.p95Ms)} / ${sec(joins.rumor.maxMs)}`],
       ["the last joins: the joiner's agent seeing every older member, median / 95th / max", `${sec(joins.own.medianMs)} / ${sec(joins.own.p95Ms)} / ${sec(joins.own.maxMs)}`],
+      ["joins whose rumor some Serf missed: measured / the model's expectation", `${joins.misses.missed.length} / ${joins.misses.expected ?? '–'} of ${joins.misses.joins}`],
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],

@@ -43,6 +43,7 @@ function printResult(r: SimResult): void {
     ['full view after a join (tags to all), median, p95', `${seconds(r.propagation.toAll.medianMs)}, ${seconds(r.propagation.toAll.p95Ms)}`],
     ['a changed list pulled by all, median, p95', `${seconds(r.propagation.directory.medianMs)}, ${seconds(r.propagation.directory.p95Ms)}`],
     ['a changed list pulled by one member, median, p95', `${seconds(r.propagation.toOne.medianMs)}, ${seconds(r.propagation.toOne.p95Ms)}`],
+    ['a rumor missed by some member (learnt at a push-pull)', `${(r.propagation.missChance * 100).toPrecision(2)}%`],
     ...(r.machine === undefined ? [] : [["one machine: a busy process's share of a core", String(r.machine.share)]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);

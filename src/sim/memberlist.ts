@@ -166,6 +166,20 @@ export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, g
   return { stepMs, cumulative, reached: infected, endMs: cumulative.length * stepMs + hopMs, pushPullMs: cfg.pushPullIntervalMs, hopMs };
 }
 
+/**
+ * The chance that a rumor started in a community of `n` misses at least one
+ * of the other n - 1 members, who then learn it only at a push-pull (or from
+ * a later rumor about the same member). memberlist sends each rumor
+ * 4 × ⌈log10(n + 1)⌉ times, with n the members the sender knows: 8 sends
+ * from 10 to 99 members, 12 from 100. So at 99 members about 3% of rumors
+ * miss someone, and at 100 about 0.05%: a community that grows in batches
+ * (bench/scale.ts joins 10 at a time) spreads its last joins' rumors with 8
+ * sends, since the senders do not know all 100 yet.
+ */
+export function rumorMissChance(cfg: MemberlistConfig, link: LinkModel, n: number): number {
+  return n < 2 ? 0 : 1 - spreadCurve(cfg, link, n).reached ** (n - 1);
+}
+
 /** When a member at position u (uniform in [0, 1)) learns a rumor, from the rumor's start. */
 export function learnOffsetMs(curve: SpreadCurve, u: number): number {
   if (u >= curve.reached) return curve.endMs + ((u - curve.reached) / (1 - curve.reached)) * curve.pushPullMs;
@@ -262,7 +276,9 @@ export interface Spread {
  *   member has pulled it: toAll, then one round trip on the kept-alive peer
  *   connection (the pull goes out as the view changes);
  * - toOne: the same news until one given member's agent has pulled it (a
- *   holder's changed slice record reaching another holder).
+ *   holder's changed slice record reaching another holder);
+ * - missChance: the chance that the gossip misses at least one member
+ *   (rumorMissChance), who learns it at a push-pull.
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
  * With `machine` (the one-machine model, src/sim/machine.ts), the bench's
  * BENCH_SLICE_LISTS hosts change their lists at once and every pull takes
@@ -270,7 +286,7 @@ export interface Spread {
  * one pull at a time (pullsOnOneMachine): directory is then each list's
  * time, toOne one pull alone.
  */
-export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread } {
+export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread; missChance: number } {
   const curve = spreadCurve(cfg, link, n);
   const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
   /** When `member`'s agent sees list `list`'s change of rumor `r` (list 0's draws are the model's without a machine). */
@@ -298,5 +314,5 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     }
   }
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
-  return { toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne) };
+  return { toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne), missChance: rumorMissChance(cfg, link, n) };
 }

@@ -5,7 +5,7 @@
 // bigger community and with the `wan` profile's slower gossip.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentSeesAt, COMMUNITY_LINK, LAN_CONFIG, propagation, SERF_AGENT_EVENTS, spreadCurve, STEPS_PER_ROUND, WAN_CONFIG } from '../../../src/sim/memberlist.js';
+import { agentSeesAt, COMMUNITY_LINK, LAN_CONFIG, propagation, retransmitLimit, rumorMissChance, SERF_AGENT_EVENTS, spreadCurve, STEPS_PER_ROUND, WAN_CONFIG } from '../../../src/sim/memberlist.js';
 
 void describe('propagation to the agents', () => {
   test('agentSeesAt: the read after the log\'s word, unless the member-list reading comes first', () => {
@@ -17,6 +17,22 @@ void describe('propagation to the agents', () => {
       const at = agentSeesAt(e, 1000, u);
       assert.ok(at >= 1000 && at <= 1000 + e.noticeMs, String(at));
     }
+  });
+
+  test('a rumor misses someone far more often just below 100 members than at 100: memberlist sends it 8 times there, 12 here', () => {
+    const loopback = { delayMs: 0, jitterMs: 0, loss: 0 };
+    assert.equal(retransmitLimit(WAN_CONFIG, 99), 8);
+    assert.equal(retransmitLimit(WAN_CONFIG, 100), 12);
+    const at99 = rumorMissChance(WAN_CONFIG, loopback, 99);
+    const at100 = rumorMissChance(WAN_CONFIG, loopback, 100);
+    // With s sends each, a member is missed about e^-s of the time, by one of n - 1 chances.
+    assert.ok(at99 > 0.02 && at99 < 0.05, String(at99));
+    assert.ok(at100 > 0.0002 && at100 < 0.002, String(at100));
+    // Between powers of ten more members mean more chances to miss one; loss means fewer sends arrive.
+    assert.ok(rumorMissChance(WAN_CONFIG, loopback, 50) < at99);
+    assert.ok(rumorMissChance(WAN_CONFIG, COMMUNITY_LINK, 99) > at99);
+    assert.equal(rumorMissChance(WAN_CONFIG, loopback, 1), 0);
+    assert.equal(propagation(WAN_CONFIG, loopback, SERF_AGENT_EVENTS, 99, 1).missChance, at99);
   });
 
   test('a member that learns a rumor sends it on at its next tick, not at the next round', () => {
