@@ -15,6 +15,7 @@ import type { Identity } from '../overlay/identity.js';
 import { createInvite, readInvite } from '../overlay/invite.js';
 import { createListeners } from '../overlay/port.js';
 import { createSerfOverlay, type SerfOverlay } from '../overlay/serf-overlay.js';
+import { startCatchUp } from '../overlay/catch-up.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
 import { COMMUNITY_LINK_TIMING } from '../overlay/serf-agent-config.js';
 import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
@@ -98,6 +99,8 @@ interface Running {
   client: PeerClient;
   caller: PeerCaller;
   publishTimer: NodeJS.Timeout | undefined;
+  /** Cancels the young member's catch-up push-pulls not yet made. */
+  stopCatchUp: () => void;
   /** Set once we stop it ourselves, so serf's exit is not taken for a failure. */
   stopping: boolean;
 }
@@ -276,7 +279,7 @@ export function createCommunity(init: CommunityInit): Community {
       undo.push(() => peer.stop());
       const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
       const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
-      const r: Running = { file: state, serf, rpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false };
+      const r: Running = { file: state, serf, rpc, overlay, peer, client, caller, publishTimer: undefined, stopCatchUp: () => undefined, stopping: false };
       // Serf's own supervisor restarts a crashed serf; one that ends for good takes the overlay down.
       serf.events.on('restart', (info) => {
         if (running !== r || r.stopping) return;
@@ -307,6 +310,8 @@ export function createCommunity(init: CommunityInit): Community {
       // any other failure is published again by the timer above: failing the join for it would tell the
       // owner a lie.
       await overlay.publish().catch(warn('publishing tags failed; publishing again in 2 s'));
+      // From now on, whether it just joined, restarted or created the community (then alone: nothing to sync).
+      r.stopCatchUp = startCatchUp({ self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }) });
       log.info({ community: state.name, bind: config.community.bind, peer: `${config.peer.host}:${config.peer.port}` }, 'in the community');
       return r;
     } catch (err) {
@@ -318,6 +323,7 @@ export function createCommunity(init: CommunityInit): Community {
   const stopOverlay = async (r: Running): Promise<void> => {
     r.stopping = true;
     if (r.publishTimer !== undefined) clearInterval(r.publishTimer);
+    r.stopCatchUp();
     r.client.close();
     await r.peer.stop();
     await r.overlay.stop();
