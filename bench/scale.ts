@@ -298,12 +298,17 @@ function joinSpreads(): {
     }];
   });
   const last = joins.slice(-JOIN_SAMPLES);
-  const model = PROFILE === 'local' ? undefined : PROFILE_CONFIGS[PROFILE];
-  const missed = model === undefined ? [] : joins
-    .filter((j) => j.rumorMs > spreadCurve(model, LOOPBACK, j.members).endMs)
-    .map(({ joiner, members, rumorMs }) => ({ joiner, members, rumorMs }));
-  const expected = model === undefined ? null : Math.round(joins.reduce((sum, j) => sum + rumorMissChance(model, LOOPBACK, j.members), 0) * 100) / 100;
-  return { rumor: spreadOf(last.map((j) => j.rumorMs)), own: spreadOf(last.map((j) => j.ownMs)), misses: { joins: joins.length, missed, expected } };
+  const rumors = { rumor: spreadOf(last.map((j) => j.rumorMs)), own: spreadOf(last.map((j) => j.ownMs)) };
+  if (PROFILE === 'local') return { ...rumors, misses: { joins: joins.length, missed: [], expected: null } };
+  const model = PROFILE_CONFIGS[PROFILE];
+  const missed: { joiner: string; members: number; rumorMs: number }[] = [];
+  let expected = 0;
+  for (const { joiner, members, rumorMs } of joins) {
+    const curve = spreadCurve(model, LOOPBACK, members);
+    if (rumorMs > curve.endMs) missed.push({ joiner, members, rumorMs });
+    expected += rumorMissChance(curve, members);
+  }
+  return { ...rumors, misses: { joins: joins.length, missed, expected: Math.round(expected * 100) / 100 } };
 }
 
 /** How many members `g` sees alive now, by its log. */

@@ -279,7 +279,11 @@ export function createCommunity(init: CommunityInit): Community {
       undo.push(() => peer.stop());
       const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
       const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
-      const r: Running = { file: state, serf, rpc, overlay, peer, client, caller, publishTimer: undefined, stopCatchUp: () => undefined, stopping: false };
+      const r: Running = {
+        file: state, serf, rpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false,
+        // Whether it just joined, restarted or created the community (then alone: nothing to sync).
+        stopCatchUp: startCatchUp({ self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }) }),
+      };
       // Serf's own supervisor restarts a crashed serf; one that ends for good takes the overlay down.
       serf.events.on('restart', (info) => {
         if (running !== r || r.stopping) return;
@@ -310,8 +314,6 @@ export function createCommunity(init: CommunityInit): Community {
       // any other failure is published again by the timer above: failing the join for it would tell the
       // owner a lie.
       await overlay.publish().catch(warn('publishing tags failed; publishing again in 2 s'));
-      // From now on, whether it just joined, restarted or created the community (then alone: nothing to sync).
-      r.stopCatchUp = startCatchUp({ self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }) });
       log.info({ community: state.name, bind: config.community.bind, peer: `${config.peer.host}:${config.peer.port}` }, 'in the community');
       return r;
     } catch (err) {

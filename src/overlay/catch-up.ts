@@ -39,11 +39,10 @@ export function pickSyncPeer(view: ViewState, self: string, random: () => number
 /** Schedules the catch-up push-pulls; the returned function cancels those not yet made. */
 export function startCatchUp(init: CatchUpInit): () => void {
   const random = init.random ?? Math.random;
-  let stopped = false;
   const timers = (init.afterMs ?? CATCH_UP_AFTER_MS).map((ms) => {
     const timer = setTimeout(() => {
       const peer = pickSyncPeer(init.view(), init.self, random);
-      if (stopped || peer === undefined) return;
+      if (peer === undefined) return;
       init.join([peer]).then(
         () => init.log.debug({ peer }, 'caught up with a member\'s list'),
         (err: unknown) => init.log.debug({ peer, err: (err as Error).message }, 'catching up with a member\'s list failed'),
@@ -53,7 +52,6 @@ export function startCatchUp(init: CatchUpInit): () => void {
     return timer;
   });
   return () => {
-    stopped = true;
     for (const t of timers) clearTimeout(t);
   };
 }

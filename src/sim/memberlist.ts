@@ -167,7 +167,8 @@ export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, g
 }
 
 /**
- * The chance that a rumor started in a community of `n` misses at least one
+ * The chance that a rumor spreading along `curve`, the spread curve of a
+ * community of `n`, misses at least one
  * of the other n - 1 members, who then learn it only at a push-pull (or from
  * a later rumor about the same member). memberlist sends each rumor
  * 4 × ⌈log10(n + 1)⌉ times, with n the members the sender knows: 8 sends
@@ -176,8 +177,8 @@ export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, g
  * (bench/scale.ts joins 10 at a time) spreads its last joins' rumors with 8
  * sends, since the senders do not know all 100 yet.
  */
-export function rumorMissChance(cfg: MemberlistConfig, link: LinkModel, n: number): number {
-  return n < 2 ? 0 : 1 - spreadCurve(cfg, link, n).reached ** (n - 1);
+export function rumorMissChance(curve: SpreadCurve, n: number): number {
+  return n < 2 ? 0 : 1 - curve.reached ** (n - 1);
 }
 
 /** When a member at position u (uniform in [0, 1)) learns a rumor, from the rumor's start. */
@@ -314,5 +315,5 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     }
   }
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
-  return { toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne), missChance: rumorMissChance(cfg, link, n) };
+  return { toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne), missChance: rumorMissChance(curve, n) };
 }

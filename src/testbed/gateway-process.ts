@@ -9,7 +9,7 @@
 // asked about (see processes.ts).
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { delay } from '../kit/delay.js';
 import { HearthError } from '../model/errors.js';
 import { enterArgs } from './netns.js';
 import { pidExists } from '../kit/pid.js';
-import { childrenNamed, commandName, isOurProcess, isRunning, signalOurProcess, waitUntilGone } from './processes.js';
+import { childrenNamed, commandName, isOurProcess, isRunning, processState, signalOurProcess, waitUntilGone } from './processes.js';
 
 /**
  * Node's flags for a long-running agent. V8's young generation grows to
@@ -218,40 +218,6 @@ const token = process.env.HEARTH_PROBE_TOKEN;
   }
 })();
 `;
-
-/**
- * What the kernel says the process `pid` is doing: each thread's state and
- * where it waits, counted, and the main thread's kernel stack when it is
- * blocked in the kernel (D): enough to tell a busy or stuck agent from one
- * that waits on its event loop.
- */
-export function processState(pid: number): string {
-  const read = (path: string): string | undefined => {
-    try {
-      return readFileSync(path, 'utf8').trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const threads = new Map<string, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return `pid ${pid} is gone`;
-  }
-  for (const tid of tids) {
-    // The state is the field after the command's closing parenthesis.
-    const state = read(`/proc/${pid}/task/${tid}/stat`)?.replace(/^.*\) /s, '').split(' ')[0] ?? '?';
-    const wchan = read(`/proc/${pid}/task/${tid}/wchan`) || '-';
-    const key = `${state} ${wchan}`;
-    threads.set(key, (threads.get(key) ?? 0) + 1);
-  }
-  const main = read(`/proc/${pid}/stat`)?.replace(/^.*\) /s, '').split(' ')[0];
-  const counted = [...threads].map(([key, n]) => `${n}× ${key}`).join(', ');
-  const stack = main === 'D' ? `; main thread's kernel stack: ${(read(`/proc/${pid}/stack`) ?? '?').split('\n').slice(0, 6).join(' < ')}` : '';
-  return `pid ${pid}: main thread ${main ?? '?'}; threads (state, wait): ${counted}${stack}`;
-}
 
 /** Resolves once the gateway's API answers; fails at once if the agent `pid` dies, or after `timeoutMs`. */
 export async function waitForApi(

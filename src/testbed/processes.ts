@@ -39,14 +39,52 @@ export function isOurProcess(pid: number | null, marker: string): pid is number 
 }
 
 
+/** The kernel's state letter (R, S, D, Z…) of thread `tid` of `pid` (its main thread unless given), or undefined once it is gone. */
+function threadState(pid: number, tid: number | string = pid): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses; fields resume after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
 /** True while `pid` runs: it exists and is not a zombie waiting for its parent to reap it. */
 export function isRunning(pid: number): boolean {
+  const state = threadState(pid);
+  return state !== undefined && state !== 'Z';
+}
+
+/**
+ * What the kernel says the process `pid` is doing: each thread's state and
+ * where it waits, counted, and the main thread's kernel stack when it is
+ * blocked in the kernel (D): enough to tell a busy or stuck process from one
+ * that waits on its event loop.
+ */
+export function processState(pid: number): string {
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  let tids: string[];
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return false;
+    return `pid ${pid} is gone`;
   }
+  const threads = new Map<string, number>();
+  for (const tid of tids) {
+    const key = `${threadState(pid, tid) ?? '?'} ${read(`/proc/${pid}/task/${tid}/wchan`) || '-'}`;
+    threads.set(key, (threads.get(key) ?? 0) + 1);
+  }
+  const main = threadState(pid);
+  const counted = [...threads].map(([key, n]) => `${n}× ${key}`).join(', ');
+  const stack = main === 'D' ? `; main thread's kernel stack: ${(read(`/proc/${pid}/stack`) ?? '?').split('\n').slice(0, 6).join(' < ')}` : '';
+  return `pid ${pid}: main thread ${main ?? '?'}; threads (state, wait): ${counted}${stack}`;
 }
 
 /** The kernel's name for `pid` (its comm), or undefined once it is gone. */

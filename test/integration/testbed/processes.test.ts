@@ -55,7 +55,8 @@ test('an API that takes connections but never answers fails the wait on time, sa
   const pid = silent.pid ?? null;
   assert.ok(isOurProcess(pid, dataDir));
   // Wait until it listens in its namespace.
-  while (!readFileSync(`/proc/${String(pid)}/net/tcp`, 'utf8').includes(':1D2E 00000000:0000 0A')) await sleep(50);
+  const listening = `:${gateway.apiPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`;
+  while (!readFileSync(`/proc/${String(pid)}/net/tcp`, 'utf8').includes(listening)) await sleep(50);
   await assert.rejects(waitForApi(gateway, pid, { timeoutMs: 1_000 }), (error: Error) => {
     assert.match(error.message, /did not answer within 1 s .*last attempt: connected, but no answer within 5 s/);
     assert.match(error.message, new RegExp(`pid ${String(pid)}: main thread R`));

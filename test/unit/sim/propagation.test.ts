@@ -23,15 +23,16 @@ void describe('propagation to the agents', () => {
     const loopback = { delayMs: 0, jitterMs: 0, loss: 0 };
     assert.equal(retransmitLimit(WAN_CONFIG, 99), 8);
     assert.equal(retransmitLimit(WAN_CONFIG, 100), 12);
-    const at99 = rumorMissChance(WAN_CONFIG, loopback, 99);
-    const at100 = rumorMissChance(WAN_CONFIG, loopback, 100);
+    const missChance = (link: typeof loopback, n: number): number => rumorMissChance(spreadCurve(WAN_CONFIG, link, n), n);
+    const at99 = missChance(loopback, 99);
+    const at100 = missChance(loopback, 100);
     // With s sends each, a member is missed about e^-s of the time, by one of n - 1 chances.
     assert.ok(at99 > 0.02 && at99 < 0.05, String(at99));
     assert.ok(at100 > 0.0002 && at100 < 0.002, String(at100));
     // Between powers of ten more members mean more chances to miss one; loss means fewer sends arrive.
-    assert.ok(rumorMissChance(WAN_CONFIG, loopback, 50) < at99);
-    assert.ok(rumorMissChance(WAN_CONFIG, COMMUNITY_LINK, 99) > at99);
-    assert.equal(rumorMissChance(WAN_CONFIG, loopback, 1), 0);
+    assert.ok(missChance(loopback, 50) < at99);
+    assert.ok(missChance(COMMUNITY_LINK, 99) > at99);
+    assert.equal(missChance(loopback, 1), 0);
     assert.equal(propagation(WAN_CONFIG, loopback, SERF_AGENT_EVENTS, 99, 1).missChance, at99);
   });
 
