@@ -30,6 +30,13 @@
 //    every slice of the load that had a sliver there, healed and running;
 //    and the agents' and serfs' CPU from the first agent's detection until
 //    the heal (who has the cores while the heal waits for one);
+//  - the failure in memberlist's words: the first probe left unanswered and
+//    the declaration, against the model's first probe and suspicion timeout;
+//  - what a change costs the community (the one-machine model's inputs,
+//    src/sim/machine.ts): the gateways' CPU above their settled rate in the
+//    20 s after the failure's first detection, in the 20 s after a drain,
+//    and for each of 3 tag updates alone (a gateway that holds nothing moves
+//    to a zone, 10 s apart), with the tag updates each Serf learnt meanwhile;
 //  - memory per gateway (agent + its serf): USS and PSS from smaps_rollup.
 // Times come from the agents' own logs and stores (one clock), read
 // incrementally, so watching a hundred agents costs little CPU.
@@ -55,7 +62,7 @@ import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.j
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
-import { PROFILE_CONFIGS, rumorMissChance, spreadCurve, type LinkModel } from '../src/sim/memberlist.js';
+import { PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
@@ -92,7 +99,15 @@ if (!['lan', 'local', 'wan'].includes(PROFILE)) throw new Error('--profile is la
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const UPDATE_LEARNT = 'serf: serf: EventMemberUpdate: ';
-const WATCHED = [UPDATE_LEARNT, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
+/** memberlist's words for a probe left unanswered and for a suspicion that ran out (followed by the member's name). */
+const SUSPECTED = 'serf: memberlist: Suspect ';
+const DECLARED = 'serf: memberlist: Marking ';
+const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
+/** How long a failure's or a drain's reaction is measured for, from the first agent's word of it. */
+const REACTION_WINDOW_MS = 20_000;
+/** The tag updates updateCost makes, and how far apart. */
+const UPDATE_STEPS = 3;
+const UPDATE_GAP_MS = 10_000;
 const progress = (line: string): void => void process.stderr.write(`scale: ${line}\n`);
 const sec = (ms: number | null | undefined): string => (ms === null || ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`);
 
@@ -344,7 +359,7 @@ function sliverStarted(g: Gateway, sliverName: string, after: number): number | 
   return sliversStartedSince(g, after).get(sliverName);
 }
 
-interface CpuSample { agents: number; serfs: number; busy: number; total: number; at: number; agentCount: number; serfCount: number }
+interface CpuSample { agents: number; serfs: number; busy: number; total: number; at: number; wall: number; agentCount: number; serfCount: number }
 
 /** The CPU ticks the live agents and their serfs have used so far, and the whole machine's. */
 function cpuNow(): CpuSample {
@@ -353,7 +368,7 @@ function cpuNow(): CpuSample {
   const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const sum = (pids: number[]): number => pids.map(ticksOf).reduce((a, b) => a + b, 0);
-  return { agents: sum(live), serfs: sum(serfs), busy: total - (f[3] ?? 0) - (f[4] ?? 0), total, at: performance.now(), agentCount: live.length, serfCount: serfs.length };
+  return { agents: sum(live), serfs: sum(serfs), busy: total - (f[3] ?? 0) - (f[4] ?? 0), total, at: performance.now(), wall: Date.now(), agentCount: live.length, serfCount: serfs.length };
 }
 
 /** The agents' and serfs' CPU between two samples (of the same processes), and how busy the whole machine was. */
@@ -374,6 +389,55 @@ async function measureCpu(ms: number): Promise<ReturnType<typeof cpuBetween>> {
   const before = cpuNow();
   await sleep(ms);
   return cpuBetween(before, cpuNow());
+}
+
+/** The CPU a change cost the community: the gateways' (agents' and serfs') over a window, above their settled rate. */
+interface Reaction {
+  windowMs: number;
+  /** Per live gateway, in ms of one core: what the window cost above `settled`. */
+  cpuMsPerGateway: number;
+  /** The members' tag updates the median live Serf learnt in the window. */
+  updates: number;
+}
+
+/** What the gateways did between two samples (of the same processes) beyond their settled rate (cpuBetween's, of the same community). */
+function reactionBetween(a: CpuSample, b: CpuSample, settled: ReturnType<typeof cpuBetween>): Reaction {
+  const windowMs = b.at - a.at;
+  const usedMs = ((b.agents - a.agents) + (b.serfs - a.serfs)) * 10 / b.agentCount; // USER_HZ ticks of 10 ms
+  const settledMs = ((settled.perAgentPercent + settled.perSerfPercent) / 100) * windowMs;
+  const updates = gateways.filter((g) => !g.killed)
+    .map((g) => g.log.lines.filter((l) => l.at >= a.wall && l.at <= b.wall && l.msg.startsWith(UPDATE_LEARNT)).length);
+  return { windowMs: Math.round(windowMs), cpuMsPerGateway: Math.round(usedMs - settledMs), updates: median(updates) };
+}
+
+/**
+ * A failure in memberlist's words: the first member whose probe of `victim` went unanswered (its "Suspect … has failed,
+ * no acks received" comes at the end of that probe's interval) and the first to declare it ("Marking … as failed,
+ * suspect timeout reached (K peer confirmations)"), after `since`. Beside them, the model's (`drawDetection`): a first
+ * probe after an exponential wait of about one probe interval, so the chance of one at least this late, and a
+ * suspicion timeout of Lifeguard's minimum at this size.
+ */
+function failureCourse(victim: string, since: number): {
+  firstSuspicionMs: number; declaredMs: number; timeoutMs: number; confirmations: number | null; modelTimeoutMs: number; modelChanceOfFirstProbeAsLate: number;
+} | null {
+  const live = gateways.filter((g) => !g.killed);
+  const first = (prefix: string): { at: number; msg: string } | undefined => live
+    .flatMap((g) => g.log.lines.filter((l) => l.at >= since && l.msg.startsWith(`${prefix}${victim} `)))
+    .sort((x, y) => x.at - y.at)[0];
+  const suspected = first(SUSPECTED);
+  const declared = first(DECLARED);
+  if (suspected === undefined || declared === undefined || PROFILE === 'local') return null;
+  const model = PROFILE_CONFIGS[PROFILE];
+  // Each of the others probes one member a probe interval, the failed one among N - 1: one probe of it every interval × N / (N - 1).
+  const meanWaitMs = (model.probeIntervalMs * N) / (N - 1);
+  const firstProbeMs = suspected.at - since - model.probeIntervalMs;
+  const confirmations = /\((\d+) peer confirmations\)/.exec(declared.msg)?.[1];
+  return {
+    firstSuspicionMs: suspected.at - since, declaredMs: declared.at - since, timeoutMs: declared.at - suspected.at,
+    confirmations: confirmations === undefined ? null : Number(confirmations),
+    modelTimeoutMs: suspicionTimeoutMs(model, N),
+    modelChanceOfFirstProbeAsLate: Number(Math.exp(-Math.max(0, firstProbeMs) / meanWaitMs).toFixed(3)),
+  };
 }
 
 interface MemoryFigures {
@@ -666,6 +730,11 @@ async function main(): Promise<void> {
     return seen.every((t) => t !== undefined) ? (seen as number[]).map((t) => t - killedAt) : undefined;
   });
   progress(detection === undefined ? 'not every gateway saw the kill within 120 s' : `failure seen: first ${sec(Math.min(...detection))}, median ${sec(median(detection))}, last ${sec(Math.max(...detection))} after the kill`);
+  const course = failureCourse(victimName, killedAt);
+  if (course !== null) {
+    progress(`memberlist: first suspicion ${sec(course.firstSuspicionMs)} after the kill (the model's chance of a first probe this late: ${course.modelChanceOfFirstProbeAsLate}), `
+      + `declared ${sec(course.declaredMs)}: a suspicion of ${sec(course.timeoutMs)} (${course.confirmations ?? '?'} confirmations; the model's ${sec(course.modelTimeoutMs)})`);
+  }
 
   const heal = await until(120_000, 250, () => {
     readAll();
@@ -714,6 +783,19 @@ async function main(): Promise<void> {
   if (lost.length > 0) {
     progress(`the load's ${lost.length} slivers on ${victimName}: ${lostFigures.healed} healed (median ${sec(lostFigures.healedMs?.median)}, last ${sec(lostFigures.healedMs?.max)} after the kill), ${lostFigures.running} running again (median ${sec(lostFigures.runningMs?.median)}, last ${sec(lostFigures.runningMs?.max)}); ${lostFigures.healedMoreThanOnce} healed by more than one gateway`);
   }
+  // The failure's whole reaction (every heal's gossip and pulls included) is over 20 s after the first detection.
+  let failureReaction: Reaction | null = null;
+  let settledAfterFailure: ReturnType<typeof cpuBetween> | null = null;
+  if (firstSeenCpu !== undefined) {
+    await sleep(Math.max(0, firstSeenCpu.at + REACTION_WINDOW_MS - performance.now()));
+    const end = cpuNow();
+    // The rate it came above: the 10 s after it (before it, the load's slices were still settling in).
+    settledAfterFailure = await measureCpu(10_000);
+    readAll();
+    failureReaction = reactionBetween(firstSeenCpu, end, settledAfterFailure);
+    progress(`the failure's reaction: ${failureReaction.cpuMsPerGateway} ms of CPU per gateway above its settled rate over ${sec(failureReaction.windowMs)}, `
+      + `with ${failureReaction.updates} tag updates (median Serf)`);
+  }
   const healerSaw = heal === undefined ? undefined : failedAt(heal.healer, victimName, killedAt);
   progress(heal === undefined ? 'the slice was not healed within 120 s'
     : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after (its Serf had the healer's news ${sec(recordLearnt)} after)`
@@ -726,6 +808,7 @@ async function main(): Promise<void> {
   // and one pull, as after a failure, without the burst of every agent's reaction to a failure.
   const drain = await drainOne(placedLoad, { gateways: new Set([victimName, ...hosts]), slices: new Set(lost.map((x) => x.slice)) }, perGateway, byName);
   readAll();
+  const update = await updateCost(perGateway);
   const falseAll = falseFailures(joinT, new Set([victimName]));
 
   const result = {
@@ -753,6 +836,11 @@ async function main(): Promise<void> {
     load: loadFigures,
     loadHealing: lostFigures,
     failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },
+    failureCourse: course,
+    /** The failure's reaction above the gateways' CPU in the 10 s after it (the drain's is in drainRecord). */
+    failureReaction, cpuSettledAfterFailure: settledAfterFailure,
+    /** A gateway's new zones: tag updates and nothing else, what each costs every gateway (perUpdateMs). */
+    updateReaction: update,
     healing: heal === undefined ? null : {
       victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,
       healerSawFailureMs: healerSaw === undefined ? null : healerSaw - killedAt,
@@ -774,6 +862,10 @@ async function main(): Promise<void> {
       ["the last joins: the joiner's agent seeing every older member, median / 95th / max", `${sec(joins.own.medianMs)} / ${sec(joins.own.p95Ms)} / ${sec(joins.own.maxMs)}`],
       ["joins whose rumor some Serf missed: measured / the model's expectation", `${joins.misses.missed.length} / ${joins.misses.expected ?? '–'} of ${joins.misses.joins}`],
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
+      ['memberlist: first suspicion / declared (the model\'s chance of a first probe as late)', course === null ? '–' : `${sec(course.firstSuspicionMs)} / ${sec(course.declaredMs)} (${course.modelChanceOfFirstProbeAsLate})`],
+      ["reaction per gateway to the failure / one update / the drain: CPU above settled (tag updates)",
+        [failureReaction, update === null ? null : { ...update, cpuMsPerGateway: update.perUpdateMs, updates: 1 }, drain?.reaction ?? null]
+          .map((r) => (r === null ? '–' : `${r.cpuMsPerGateway} ms (${r.updates})`)).join(' / ')],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],
       ["while the directory's pulls ran: threads runnable (mean), a busy process's share of a core", `${directoryLoad?.mean ?? '–'}, ${directoryShare ?? '–'}`],
@@ -825,8 +917,34 @@ async function recordTrip(holder: Gateway, healer: Gateway, slice: string, heale
   return { ...trip, healerCpuShare: cpu.shareOver(healer.pid ?? -1, ...window) ?? null, holderCpuShare: cpu.shareOver(holder.pid ?? -1, ...window) ?? null };
 }
 
+/**
+ * Members' new tags and nothing else: the owner of a gateway that holds the fewest slivers (none, at 100) moves it to a zone (`hearth node
+ * zone`) UPDATE_STEPS times, UPDATE_GAP_MS apart, and every agent reads its record each time. The gateways' CPU over
+ * those steps above the mean of their settled rate over the 10 s before and the 10 s after (the two baselines bound
+ * a drift), per update.
+ */
+async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Reaction & { perUpdateMs: number }) | null> {
+  const g = gateways.filter((x) => !x.killed).sort((a, b) => (perGateway.get(a.name) ?? 0) - (perGateway.get(b.name) ?? 0))[0];
+  if (g === undefined) return null;
+  const before = await measureCpu(10_000);
+  const from = cpuNow();
+  for (let i = 0; i < UPDATE_STEPS; i++) {
+    await run(process.execPath, [CLI, '--data-dir', g.dataDir, 'node', 'zone', `bench-zone-${i}`, '--json'], { env: withoutHearthEnv() });
+    await sleep(Math.max(0, from.at + (i + 1) * UPDATE_GAP_MS - performance.now()));
+  }
+  const to = cpuNow();
+  const after = await measureCpu(10_000);
+  readAll();
+  const mean = (k: 'perAgentPercent' | 'perSerfPercent'): number => (before[k] + after[k]) / 2;
+  const reaction = reactionBetween(from, to, { ...after, perAgentPercent: mean('perAgentPercent'), perSerfPercent: mean('perSerfPercent') });
+  const perUpdateMs = Math.round(reaction.cpuMsPerGateway / UPDATE_STEPS);
+  progress(`${UPDATE_STEPS} updates (${g.name} moved zones, ${sec(UPDATE_GAP_MS)} apart): ${reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(reaction.windowMs)} `
+    + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each; settled before ${before.perAgentPercent + before.perSerfPercent}%, after ${after.perAgentPercent + after.perSerfPercent}% of a core per gateway`);
+  return { ...reaction, perUpdateMs };
+}
+
 /** The drain's record: which gateway, slice, healer and third holder; from the drain to "slice healed"; then the record's trip. */
-type DrainRecord = { drained: string; slice: string; healer: string; thirdHolder: string; healedMs: number } & RecordTrip;
+type DrainRecord = { drained: string; slice: string; healer: string; thirdHolder: string; healedMs: number; reaction: Reaction } & RecordTrip;
 
 /**
  * Drains (`hearth node mode drain`, as its owner) a gateway that holds one sliver of one load slice, none of
@@ -843,10 +961,12 @@ async function drainOne(load: readonly { name: string; placement: Map<number, st
     return null;
   }
   const holders = [...pick.slice.placement.values()].filter((h) => h !== pick.host).map((h) => byName.get(h) as Gateway);
-  // The failure's burst settles first.
-  await sleep(15_000);
+  // The failure's burst has settled (the failure's reaction was measured over 20 s and its baseline over 10 s more);
+  // the last 10 s before the drain are the drain's reaction's baseline.
+  const settled = await measureCpu(10_000);
   const cpu = sampleCpu(holders.flatMap((g) => (g.pid === undefined ? [] : [g.pid])), 100);
   try {
+    const before = cpuNow();
     const drainedAt = Date.now();
     const drained = byName.get(pick.host) as Gateway;
     await run(process.execPath, [CLI, '--data-dir', drained.dataDir, 'node', 'mode', 'drain', '--json'], { env: withoutHearthEnv() });
@@ -859,12 +979,16 @@ async function drainOne(load: readonly { name: string; placement: Map<number, st
       return null;
     }
     const third = holders.find((g) => g !== healed.g) as Gateway;
+    const trip = await recordTrip(third, healed.g, pick.slice.name, healed.at, drainedAt, cpu);
+    await sleep(Math.max(0, before.at + REACTION_WINDOW_MS - performance.now()));
+    readAll();
     const record: DrainRecord = {
       drained: pick.host, slice: pick.slice.name, healer: healed.g.name, thirdHolder: third.name, healedMs: healed.at - drainedAt,
-      ...await recordTrip(third, healed.g, pick.slice.name, healed.at, drainedAt, cpu),
+      ...trip, reaction: reactionBetween(before, cpuNow(), settled),
     };
     progress(`drain: ${pick.host} drained; ${record.slice} healed by ${record.healer} ${sec(record.healedMs)} after; its third holder ${record.thirdHolder} took the placement ${sec(record.recordMs)} after the heal `
-      + `(its Serf had the healer's news ${sec(record.learntMs)} after); the holders' agents used ${record.healerCpuShare ?? '–'} and ${record.holderCpuShare ?? '–'} of a core`);
+      + `(its Serf had the healer's news ${sec(record.learntMs)} after); the holders' agents used ${record.healerCpuShare ?? '–'} and ${record.holderCpuShare ?? '–'} of a core; `
+      + `the drain's reaction: ${record.reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(record.reaction.windowMs)}, with ${record.reaction.updates} tag updates (median Serf)`);
     return record;
   } finally {
     cpu.stop();
