@@ -32,6 +32,7 @@
 
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
+import { createSharedCores } from './shared-cores.js';
 
 /** The machine every gateway runs on: how much of a core a busy gateway gets while the pulls run. */
 export interface MachineModel {
@@ -108,4 +109,88 @@ export function pullsOnOneMachine(pulls: readonly Pull[], machine: MachineModel,
     }
   }
   return done;
+}
+
+/**
+ * The community on shared cores (processor sharing, src/sim/shared-cores.ts):
+ * what the record's trip to another holder waits for on the bench's machine.
+ * Every change of the community makes each gateway's agent and Serf work (a
+ * member's failure: its view, its slices' keeper; a member's new tags: its
+ * record read, the view), each on one event loop, all on the same cores, and
+ * the pull of a healed record waits its turn behind that work on the holder
+ * and on the healer. bench/scale.ts measures the costs: the gateways' CPU in
+ * the 20 s after a failure and after a drain, above their settled rate, and
+ * the tag updates each Serf learnt meanwhile.
+ */
+export interface SharedMachine {
+  cores: number;
+  /** What the community takes of them with nothing happening (agents' and Serfs' CPU, settled). */
+  settledCores: number;
+  /** A gateway's CPU (ms of one core) for a member's failure, its updates apart. */
+  failureMs: number;
+  /** A gateway's CPU for one member's new tags. */
+  updateMs: number;
+}
+
+/**
+ * bench/scale.ts's machine and community at 100 gateways (BENCHMARKS.md, session 28; runs AH-AJ): 2 cores, of
+ * which the settled community and the bench take 0.75-0.94 (the machine 37.5-47.2% busy); in the 20 s after a
+ * drain, 86-103 ms of CPU per gateway for 7-9 tag updates (11.4-12.5 ms each); after a failure, 68-106 ms with
+ * 5-8 updates, which leaves 6-31 ms for the failure itself. An update alone costs more, 19 ms (3 zone changes
+ * 10 s apart, run AK): in a burst the agents read several members' news in one Serf call and Serf hands on
+ * several events as one, and the record travels inside a burst.
+ */
+export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.9, failureMs: 16, updateMs: 12 };
+
+/** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw. */
+export type SeenAfter = (rumor: number, member: number) => number;
+
+/**
+ * One heal on the shared cores, from its cause (a member failed, declared at
+ * 0; or drained, its tags changed at 0) in a community of `n`: member 0 is
+ * the failed or drained one, 1 the healer, 2 the other holder, 3 the new
+ * host. Each live member reacts to the cause when its agent sees it; the
+ * healer, as it sees it, also heals (its reserve call to the new host, a
+ * pull's cost), after which the healer's and the new host's tags change and
+ * every member reacts to each; the other holder, as it sees the healer's,
+ * also pulls the record (its side, then the healer's). A process's reaction
+ * and its call run side by side on its event loop (shared-cores.ts). The
+ * reaction's other updates (the new holders' digests, the homes, other
+ * slices' heals) come after the record in the bench's logs, and are left out.
+ * Returns when the healer healed, from the moment its agent saw the cause,
+ * and the record's trip, from the heal until the other holder took it.
+ */
+export function healOnSharedCores(cause: 'failure' | 'drain', n: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number): { healerMs: number; recordMs: number } {
+  const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
+  const cores = createSharedCores(machine.cores, machine.settledCores);
+  const live = cause === 'failure' ? 1 : 0;
+  let rumors = 0;
+  /** A rumor from `origin` starting at `at`: every other live member spends `cpuMs` from when its agent sees it, and `seen` is told then. */
+  const spread = (origin: number, at: number, cpuMs: number, seen?: (member: number, seenAt: number) => void): void => {
+    const rumor = rumors++;
+    for (let m = live; m < n; m++) {
+      if (m === origin) continue;
+      const t = at + seenAfter(rumor, m);
+      cores.submit(m, t, cpuMs);
+      seen?.(m, t);
+    }
+  };
+  /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
+  const call = (caller: number, callee: number, at: number, done: (at: number) => void): void =>
+    cores.submit(caller, at, PULLER_CPU_MS, (t) => cores.submit(callee, t + roundTripMs / 2, HOST_CPU_MS, (u) => done(u + roundTripMs / 2)));
+  let healedAt = Number.NaN;
+  let tookAt = Number.NaN;
+  spread(0, 0, cause === 'failure' ? machine.failureMs : machine.updateMs, (m, t) => {
+    if (m === HEALER) {
+      call(HEALER, NEW_HOST, t, (at) => {
+        healedAt = at;
+        spread(NEW_HOST, at, machine.updateMs);
+        spread(HEALER, at, machine.updateMs, (holder, seenAt) => {
+          if (holder === HOLDER) call(HOLDER, HEALER, seenAt, (took) => void (tookAt = took));
+        });
+      });
+    }
+  });
+  cores.run();
+  return { healerMs: healedAt - seenAfter(0, HEALER), recordMs: tookAt - healedAt };
 }

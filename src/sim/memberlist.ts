@@ -15,7 +15,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { BENCH_SLICE_LISTS, HOST_CPU_MS, PULLER_CPU_MS, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
+import { BENCH_MACHINE, BENCH_SLICE_LISTS, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -285,23 +285,29 @@ export interface Spread {
  * BENCH_SLICE_LISTS hosts change their lists at once and every pull takes
  * CPU at the share of a core a busy process gets there, a host answering
  * one pull at a time (pullsOnOneMachine): directory is then each list's
- * time, toOne one pull alone.
+ * time. The record's trip is then a heal's on the bench's shared cores
+ * (healOnSharedCores, BENCH_MACHINE): toOne after a drain, and
+ * toOneAfterFailure after a failure, whose reaction the pull waits behind.
  */
-export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): { toAll: Spread; directory: Spread; toOne: Spread; missChance: number } {
+export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
+  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; missChance: number;
+} {
   const curve = spreadCurve(cfg, link, n);
   const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
-  /** When `member`'s agent sees list `list`'s change of rumor `r` (list 0's draws are the model's without a machine). */
-  const seenAt = (r: number, list: number, member: number): number =>
-    agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + r + list * 0x10000, member)), hashUniform(seed, 0xf00 + r + list * 0x10000, member));
+  /** When `member`'s agent sees rumor `r` of kind `salt` (list 0's draws are the model's without a machine). */
+  const seenAfter = (salt: number, r: number, member: number): number =>
+    agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + salt + r, member)), hashUniform(seed, 0xf00 + salt + r, member));
+  const seenAt = (r: number, list: number, member: number): number => seenAfter(list * 0x10000, r, member);
   const toAll: number[] = [];
   const toOne: number[] = [];
   const directory: number[] = [];
+  const afterFailure: number[] = [];
   for (let r = 0; r < rumors; r++) {
     let last = 0;
     for (let m = 1; m < n; m++) {
       const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
-      if (m === 1) toOne.push(seen + pullMs + (machine === null ? 0 : (PULLER_CPU_MS + HOST_CPU_MS) / machine.share));
+      if (m === 1 && (machine === null || n <= 4)) toOne.push(seen + pullMs);
     }
     toAll.push(last);
     if (machine !== null) {
@@ -312,8 +318,18 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
       const lastOf = new Array<number>(lists).fill(0);
       pulls.forEach((p, i) => void (lastOf[p.host] = Math.max(lastOf[p.host] as number, done[i] as number)));
       directory.push(...lastOf);
+      if (n > 4) {
+        // Each heal's rumors drawn apart from the lists' (a heal's rumor k of trial r is kind 0x1000000 + r * 64 + k).
+        const heal = (cause: 'failure' | 'drain', salt: number): number =>
+          healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs).recordMs;
+        toOne.push(heal('drain', 0x1000000));
+        afterFailure.push(heal('failure', 0x2000000));
+      }
     }
   }
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
-  return { toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne), missChance: rumorMissChance(curve, n) };
+  return {
+    toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
+    ...(afterFailure.length === 0 ? {} : { toOneAfterFailure: spread(afterFailure) }), missChance: rumorMissChance(curve, n),
+  };
 }

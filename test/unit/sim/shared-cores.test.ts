@@ -1,0 +1,100 @@
+// The shared cores: processes with one event loop each share a few cores
+// evenly, none above one core, and each its share among its jobs; and a heal
+// on them: its calls share the cores with every gateway's reaction.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSharedCores } from '../../../src/sim/shared-cores.js';
+import { healOnSharedCores, HOST_CPU_MS, PULLER_CPU_MS, type SharedMachine } from '../../../src/sim/machine.js';
+
+const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
+
+/** Runs jobs [process, at, cpuMs] and returns when each ended. */
+function ends(cores: number, background: number, jobs: [number, number, number][]): number[] {
+  const shared = createSharedCores(cores, background);
+  const done: number[] = [];
+  jobs.forEach(([p, at, cpu], i) => shared.submit(p, at, cpu, (t) => void (done[i] = t)));
+  shared.run();
+  return done;
+}
+
+void describe('shared cores', () => {
+  test('a process alone gets one core, not more', () => {
+    near(ends(2, 0, [[0, 5, 10]])[0] as number, 15);
+  });
+
+  test('busy processes split the cores evenly', () => {
+    // Three 10 ms jobs on 2 cores: each at 2/3 of a core, all done at 15.
+    for (const t of ends(2, 0, [[0, 0, 10], [1, 0, 10], [2, 0, 10]])) near(t, 15);
+    // One ends early: the other then has a core to itself.
+    const [a, b] = ends(1, 0, [[0, 0, 2], [1, 0, 10]]);
+    near(a as number, 4);
+    near(b as number, 12);
+  });
+
+  test("a process's jobs share its one core, as an event loop interleaves its tasks", () => {
+    // Two jobs of one process on 2 cores: one core between them, not one each.
+    const [first, second] = ends(2, 0, [[0, 0, 10], [0, 0, 10]]);
+    near(first as number, 20);
+    near(second as number, 20);
+    // The shorter ends first, and the other then has the process's core to itself.
+    const [short, long] = ends(2, 0, [[0, 0, 2], [0, 0, 10]]);
+    near(short as number, 4);
+    near(long as number, 12);
+  });
+
+  test('the background takes its cores first', () => {
+    near(ends(2, 1.5, [[0, 0, 10]])[0] as number, 20);
+    assert.throws(() => createSharedCores(2, 2), RangeError);
+  });
+
+  test('a job that ends may queue more, on any process, now or later', () => {
+    const shared = createSharedCores(1);
+    let last = 0;
+    shared.submit(0, 0, 10, (t) => shared.submit(1, t + 5, 10, (u) => void (last = u)));
+    near(shared.run(), 25);
+    near(last, 25);
+  });
+});
+
+void describe('a heal on shared cores', () => {
+  const free: SharedMachine = { cores: 1, settledCores: 0, failureMs: 0, updateMs: 0 };
+  const atOnce = (): number => 0;
+  const call = PULLER_CPU_MS + HOST_CPU_MS;
+
+  test('nothing else to do: the heal is one call, the record one more, each with its round trip', () => {
+    for (const cause of ['failure', 'drain'] as const) {
+      const quiet = healOnSharedCores(cause, 4, atOnce, free, 0);
+      near(quiet.healerMs, call);
+      near(quiet.recordMs, call);
+      const far = healOnSharedCores(cause, 4, atOnce, free, 40);
+      near(far.healerMs, call + 40);
+      near(far.recordMs, call + 40);
+    }
+  });
+
+  test("the heal and the record share the cores with everyone's reaction, and their own process with its own", () => {
+    // Everyone reacts to the failure at once: the heal's call runs beside the healer's reaction, the others' too.
+    const busy = healOnSharedCores('failure', 4, atOnce, { ...free, failureMs: 100 }, 0);
+    assert.ok(busy.healerMs > 3 * call, `the healer's call got a share of a share: ${busy.healerMs}`);
+    // A bigger community on the same core: more reactions beside the heal, a slower heal.
+    const bigger = healOnSharedCores('failure', 40, atOnce, { ...free, failureMs: 100 }, 0);
+    assert.ok(bigger.healerMs > busy.healerMs, JSON.stringify({ busy, bigger }));
+    // More cores: faster.
+    const twoCores = healOnSharedCores('failure', 40, atOnce, { ...free, cores: 2, failureMs: 100 }, 0);
+    assert.ok(twoCores.healerMs < bigger.healerMs, JSON.stringify({ bigger, twoCores }));
+    // A drain costs what an update costs, not a failure's reaction.
+    const drain = healOnSharedCores('drain', 40, atOnce, { ...free, failureMs: 100 }, 0);
+    near(drain.healerMs, call);
+  });
+
+  test('a holder that sees the healed record while it still reacts to the failure pulls it slower than an idle one', () => {
+    // The other holder (member 2) sees the failure late, at 150: it is still reacting when the healer's news comes.
+    const lateHolder = (rumor: number, member: number): number => (rumor === 0 && member === 2 ? 150 : rumor === 0 ? 0 : 160);
+    const idleHolder = (rumor: number): number => (rumor === 0 ? 0 : 400);
+    const machine = { ...free, failureMs: 100 };
+    const late = healOnSharedCores('failure', 4, lateHolder, machine, 0);
+    const idle = healOnSharedCores('failure', 4, idleHolder, machine, 0);
+    near(idle.recordMs, 400 + call);
+    assert.ok(late.recordMs > 160 + call + 5, JSON.stringify({ late, idle }));
+  });
+});
