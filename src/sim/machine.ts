@@ -133,14 +133,14 @@ export interface SharedMachine {
 }
 
 /**
- * bench/scale.ts's machine and community at 100 gateways (BENCHMARKS.md, session 28; runs AH-AJ): 2 cores, of
- * which the settled community and the bench take 0.75-0.94 (the machine 37.5-47.2% busy); in the 20 s after a
- * drain, 86-103 ms of CPU per gateway for 7-9 tag updates (11.4-12.5 ms each); after a failure, 68-106 ms with
- * 5-8 updates, which leaves 6-31 ms for the failure itself. An update alone costs more, 19 ms (3 zone changes
- * 10 s apart, run AK): in a burst the agents read several members' news in one Serf call and Serf hands on
- * several events as one, and the record travels inside a burst.
+ * bench/scale.ts's machine and community at 100 gateways (BENCHMARKS.md, session 28; the medians of runs AH-AJ,
+ * AL and AM): 2 cores, of which the settled community and the bench take 0.87 (the machine 37.5-47.2% busy); in the
+ * 20 s after a drain, 83-106 ms of CPU per gateway for 7-10 tag updates (8.3-12.5 ms each, median 11.8); after a
+ * failure, 68-131 ms with 5-8 updates, which leaves 9-48 ms (median 23) for the failure itself. An update alone
+ * costs more, 15-28 ms (3 zone changes 10 s apart, runs AK-AM): in a burst the agents read several members' news
+ * in one Serf call and Serf hands on several events as one, and the record travels inside a burst.
  */
-export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.9, failureMs: 16, updateMs: 12 };
+export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.87, failureMs: 23, updateMs: 12 };
 
 /** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw. */
 export type SeenAfter = (rumor: number, member: number) => number;
