@@ -35,8 +35,9 @@
 //  - what a change costs the community (the one-machine model's inputs,
 //    src/sim/machine.ts): the gateways' CPU above their settled rate in the
 //    20 s after the failure's first detection, in the 20 s after a drain,
-//    and for each of 3 tag updates alone (a gateway that holds nothing moves
-//    to a zone, 10 s apart), with the tag updates each Serf learnt meanwhile;
+//    and for each of 3 tag updates alone (the gateway holding the fewest
+//    slivers moves to a zone, 10 s apart), with the tag updates each Serf
+//    learnt meanwhile;
 //  - memory per gateway (agent + its serf): USS and PSS from smaps_rollup.
 // Times come from the agents' own logs and stores (one clock), read
 // incrementally, so watching a hundred agents costs little CPU.
@@ -400,11 +401,14 @@ interface Reaction {
   updates: number;
 }
 
-/** What the gateways did between two samples (of the same processes) beyond their settled rate (cpuBetween's, of the same community). */
-function reactionBetween(a: CpuSample, b: CpuSample, settled: ReturnType<typeof cpuBetween>): Reaction {
+/** A gateway's (its agent's and its serf's) settled CPU in a cpuBetween measure, in percent of a core. */
+const perGatewayPercent = (c: ReturnType<typeof cpuBetween>): number => Number((c.perAgentPercent + c.perSerfPercent).toFixed(2));
+
+/** What the gateways did between two samples (of the same processes) beyond `settledPercent` of a core each (perGatewayPercent). */
+function reactionBetween(a: CpuSample, b: CpuSample, settledPercent: number): Reaction {
   const windowMs = b.at - a.at;
   const usedMs = ((b.agents - a.agents) + (b.serfs - a.serfs)) * 10 / b.agentCount; // USER_HZ ticks of 10 ms
-  const settledMs = ((settled.perAgentPercent + settled.perSerfPercent) / 100) * windowMs;
+  const settledMs = (settledPercent / 100) * windowMs;
   const updates = gateways.filter((g) => !g.killed)
     .map((g) => g.log.lines.filter((l) => l.at >= a.wall && l.at <= b.wall && l.msg.startsWith(UPDATE_LEARNT)).length);
   return { windowMs: Math.round(windowMs), cpuMsPerGateway: Math.round(usedMs - settledMs), updates: median(updates) };
@@ -792,7 +796,7 @@ async function main(): Promise<void> {
     // The rate it came above: the 10 s after it (before it, the load's slices were still settling in).
     settledAfterFailure = await measureCpu(10_000);
     readAll();
-    failureReaction = reactionBetween(firstSeenCpu, end, settledAfterFailure);
+    failureReaction = reactionBetween(firstSeenCpu, end, perGatewayPercent(settledAfterFailure));
     progress(`the failure's reaction: ${failureReaction.cpuMsPerGateway} ms of CPU per gateway above its settled rate over ${sec(failureReaction.windowMs)}, `
       + `with ${failureReaction.updates} tag updates (median Serf)`);
   }
@@ -864,7 +868,7 @@ async function main(): Promise<void> {
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
       ['memberlist: first suspicion / declared (the model\'s chance of a first probe as late)', course === null ? '–' : `${sec(course.firstSuspicionMs)} / ${sec(course.declaredMs)} (${course.modelChanceOfFirstProbeAsLate})`],
       ["reaction per gateway to the failure / one update / the drain: CPU above settled (tag updates)",
-        [failureReaction, update === null ? null : { ...update, cpuMsPerGateway: update.perUpdateMs, updates: 1 }, drain?.reaction ?? null]
+        [failureReaction, update === null ? null : { cpuMsPerGateway: update.perUpdateMs, updates: 1 }, drain?.reaction ?? null]
           .map((r) => (r === null ? '–' : `${r.cpuMsPerGateway} ms (${r.updates})`)).join(' / ')],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],
@@ -935,11 +939,10 @@ async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Rea
   const to = cpuNow();
   const after = await measureCpu(10_000);
   readAll();
-  const mean = (k: 'perAgentPercent' | 'perSerfPercent'): number => (before[k] + after[k]) / 2;
-  const reaction = reactionBetween(from, to, { ...after, perAgentPercent: mean('perAgentPercent'), perSerfPercent: mean('perSerfPercent') });
+  const reaction = reactionBetween(from, to, (perGatewayPercent(before) + perGatewayPercent(after)) / 2);
   const perUpdateMs = Math.round(reaction.cpuMsPerGateway / UPDATE_STEPS);
   progress(`${UPDATE_STEPS} updates (${g.name} moved zones, ${sec(UPDATE_GAP_MS)} apart): ${reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(reaction.windowMs)} `
-    + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each; settled before ${before.perAgentPercent + before.perSerfPercent}%, after ${after.perAgentPercent + after.perSerfPercent}% of a core per gateway`);
+    + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each; settled before ${perGatewayPercent(before)}%, after ${perGatewayPercent(after)}% of a core per gateway`);
   return { ...reaction, perUpdateMs };
 }
 
@@ -984,7 +987,7 @@ async function drainOne(load: readonly { name: string; placement: Map<number, st
     readAll();
     const record: DrainRecord = {
       drained: pick.host, slice: pick.slice.name, healer: healed.g.name, thirdHolder: third.name, healedMs: healed.at - drainedAt,
-      ...trip, reaction: reactionBetween(before, cpuNow(), settled),
+      ...trip, reaction: reactionBetween(before, cpuNow(), perGatewayPercent(settled)),
     };
     progress(`drain: ${pick.host} drained; ${record.slice} healed by ${record.healer} ${sec(record.healedMs)} after; its third holder ${record.thirdHolder} took the placement ${sec(record.recordMs)} after the heal `
       + `(its Serf had the healer's news ${sec(record.learntMs)} after); the holders' agents used ${record.healerCpuShare ?? '–'} and ${record.holderCpuShare ?? '–'} of a core; `

@@ -178,10 +178,12 @@ export function healOnSharedCores(cause: 'failure' | 'drain', n: number, seenAft
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
   const call = (caller: number, callee: number, at: number, done: (at: number) => void): void =>
     cores.submit(caller, at, PULLER_CPU_MS, (t) => cores.submit(callee, t + roundTripMs / 2, HOST_CPU_MS, (u) => done(u + roundTripMs / 2)));
+  let sawAt = Number.NaN;
   let healedAt = Number.NaN;
   let tookAt = Number.NaN;
   spread(0, 0, cause === 'failure' ? machine.failureMs : machine.updateMs, (m, t) => {
     if (m === HEALER) {
+      sawAt = t;
       call(HEALER, NEW_HOST, t, (at) => {
         healedAt = at;
         spread(NEW_HOST, at, machine.updateMs);
@@ -192,5 +194,5 @@ export function healOnSharedCores(cause: 'failure' | 'drain', n: number, seenAft
     }
   });
   cores.run();
-  return { healerMs: healedAt - seenAfter(0, HEALER), recordMs: tookAt - healedAt };
+  return { healerMs: healedAt - sawAt, recordMs: tookAt - healedAt };
 }

@@ -302,12 +302,14 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const toOne: number[] = [];
   const directory: number[] = [];
   const afterFailure: number[] = [];
+  // A heal needs the failed or drained member, the healer, the other holder, the new host and others to react.
+  const heals = machine !== null && n > 4;
   for (let r = 0; r < rumors; r++) {
     let last = 0;
     for (let m = 1; m < n; m++) {
       const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
-      if (m === 1 && (machine === null || n <= 4)) toOne.push(seen + pullMs);
+      if (m === 1 && !heals) toOne.push(seen + pullMs);
     }
     toAll.push(last);
     if (machine !== null) {
@@ -318,7 +320,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
       const lastOf = new Array<number>(lists).fill(0);
       pulls.forEach((p, i) => void (lastOf[p.host] = Math.max(lastOf[p.host] as number, done[i] as number)));
       directory.push(...lastOf);
-      if (n > 4) {
+      if (heals) {
         // Each heal's rumors drawn apart from the lists' (a heal's rumor k of trial r is kind 0x1000000 + r * 64 + k).
         const heal = (cause: 'failure' | 'drain', salt: number): number =>
           healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs).recordMs;
@@ -330,6 +332,6 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
   return {
     toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
-    ...(afterFailure.length === 0 ? {} : { toOneAfterFailure: spread(afterFailure) }), missChance: rumorMissChance(curve, n),
+    ...(heals ? { toOneAfterFailure: spread(afterFailure) } : {}), missChance: rumorMissChance(curve, n),
   };
 }

@@ -45,9 +45,13 @@ export function createSharedCores(cores: number, backgroundCores = 0): SharedCor
       const ended: Job[] = [];
       for (const jobs of busy) {
         const done = ((until - now) * processRate) / jobs.length;
-        for (const j of jobs) j.cpuMs -= done;
-        ended.push(...jobs.filter((j) => j.cpuMs <= 1e-9));
-        jobs.splice(0, jobs.length, ...jobs.filter((j) => j.cpuMs > 1e-9));
+        let kept = 0;
+        for (const j of jobs) {
+          j.cpuMs -= done;
+          if (j.cpuMs > 1e-9) jobs[kept++] = j;
+          else ended.push(j);
+        }
+        jobs.length = kept;
       }
       now = until;
       // Ends first (their follow-ups may arrive now), then the arrivals due.
