@@ -15,7 +15,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { BENCH_MACHINE, BENCH_SLICE_LISTS, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
+import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -322,10 +322,11 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
       directory.push(...lastOf);
       if (heals) {
         // Each heal's rumors drawn apart from the lists' (a heal's rumor k of trial r is kind 0x1000000 + r * 64 + k).
-        const heal = (cause: 'failure' | 'drain', salt: number): number =>
-          healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs).recordMs;
-        toOne.push(heal('drain', 0x1000000));
-        afterFailure.push(heal('failure', 0x2000000));
+        // The bench drains the host of a load slice (no service), and fails the host of its slice with a service.
+        const heal = (cause: 'failure' | 'drain', salt: number, serviceAfterMs: number | null): number =>
+          healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs, serviceAfterMs).recordMs;
+        toOne.push(heal('drain', 0x1000000, null));
+        afterFailure.push(heal('failure', 0x2000000, BENCH_SERVICE_AFTER_HEAL_MS));
       }
     }
   }

@@ -97,4 +97,16 @@ void describe('a heal on shared cores', () => {
     near(idle.recordMs, 400 + call);
     assert.ok(late.recordMs > 160 + call + 5, JSON.stringify({ late, idle }));
   });
+
+  test("a service the new host announces has every member pull its list while the record travels", () => {
+    const machine = { ...free, updateMs: 10 };
+    const none = healOnSharedCores('failure', 10, atOnce, machine, 0);
+    // Announced at the heal: the holder's pull shares its process with its pull of the list, and the healer's
+    // side waits while the cores serve nine pulls of the list besides.
+    const withService = healOnSharedCores('failure', 10, atOnce, machine, 0, 0);
+    assert.ok(withService.recordMs > none.recordMs + 5 * call, JSON.stringify({ none, withService }));
+    near(withService.healerMs, none.healerMs);
+    // Announced once the record is there: it costs the record nothing.
+    near(healOnSharedCores('failure', 10, atOnce, machine, 0, 10_000).recordMs, none.recordMs);
+  });
 });
