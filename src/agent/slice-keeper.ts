@@ -23,7 +23,7 @@ import type { AppRecipe } from '../model/app.js';
 import type { Logger } from '../model/logger.js';
 import { peerAddress, type ViewState } from '../overlay/view.js';
 import type { PeerCaller } from '../peer/caller.js';
-import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
+import { EMPTY_ANTI_ENTROPY, holdsNothingNew, stepAntiEntropy, type AntiEntropyInput, type AntiEntropyState, type PeerDigest } from '../cloud/anti-entropy.js';
 import { extrasOf, healingDuties, type HeldSlice, type Liveness } from '../cloud/healing.js';
 import { SLICES_DIGEST, placementWins, sharersOf, slicesDigest, stepSweep, type RecordState } from '../cloud/slice-records.js';
 import { incarnationOf, resizeOf, type SliceHosting } from '../slivers/hosting.js';
@@ -246,7 +246,7 @@ export function createSliceKeeper(init: SliceKeeperInit): SliceKeeper {
     for (const m of init.coHolders?.() ?? []) if (m !== self) sharers.add(m);
     const reachable = [...view.members.values()].filter((m) => m.name !== self && m.status === 'alive' && peerAddress(m) !== null);
     const alive = new Map(reachable.map((m) => [m.name, m.tags?.digests[SLICES_DIGEST]]));
-    const sweep = stepSweep({ owed, wasAlive, alive, sharers, holding: records.length > 0, pulled: entropy.pulled, round: sweepRound++ });
+    const sweep = stepSweep({ owed, wasAlive, alive, sharers, holding: records.length > 0, settled: (m, d) => holdsNothingNew(entropy, m, d), round: sweepRound++ });
     owed = sweep.owed;
     wasAlive = new Set(alive.keys());
     const swept = sweep.pick;

@@ -1,7 +1,10 @@
 // Anti-entropy by digest: every member gossips a short digest of a list it
 // keeps (revocations now; slice records and services next); whoever sees a
 // member whose digest differs from its own pulls that member's list over the
-// peer API and merges it. This core decides whom to pull from and when;
+// peer API and merges it, unless that member still has the digest it had
+// when the two last agreed: then the difference is this member's own change,
+// which the other pulls from it, and a pull the other way would bring
+// nothing. This core decides whom to pull from and when;
 // merging is the caller's, and must make lists converge (grow-only sets,
 // or versioned records where the newer wins).
 // Pure. Must never: read a clock, start a timer or do I/O; time comes in as
@@ -24,6 +27,15 @@ export interface AntiEntropyState {
   failures: ReadonlyMap<string, { count: number; until: number }>;
   /** Members with a difference not pulled yet: the digest, and when a tick first saw it. */
   seen: ReadonlyMap<string, { digest: string; at: number }>;
+  /**
+   * The digest each member had when a tick last saw it equal to ours. While
+   * it still has it, it holds nothing we lack: its list has not changed
+   * since it was ours, and merges only ever take what is newer. Right after
+   * a change here (a heal, a taken placement), every member that agreed
+   * with us differs, and pulling each of them would cost a TLS handshake
+   * on both sides at the moment they pull the change from us.
+   */
+  agreed: ReadonlyMap<string, string>;
 }
 
 export type AntiEntropyInput =
@@ -60,7 +72,12 @@ export const PULL_TIMEOUT_MS = 20_000;
 
 export const DEFAULT_ANTI_ENTROPY: AntiEntropyOptions = { maxInFlight: 2, retryMs: 2_000, maxRetryMs: 60_000 };
 
-export const EMPTY_ANTI_ENTROPY: AntiEntropyState = { pulled: new Map(), pending: new Map(), failures: new Map(), seen: new Map() };
+export const EMPTY_ANTI_ENTROPY: AntiEntropyState = { pulled: new Map(), pending: new Map(), failures: new Map(), seen: new Map(), agreed: new Map() };
+
+/** Whether `member`'s list at `digest` holds nothing we lack: we pulled that digest, or it is the one the member had when it last agreed with us. */
+export function holdsNothingNew(state: AntiEntropyState, member: string, digest: string): boolean {
+  return state.pulled.get(member) === digest || state.agreed.get(member) === digest;
+}
 
 /** FNV-1a, 32 bits: a cheap order of its own for each puller over the same members. */
 function fnv1a(s: string): number {
@@ -94,7 +111,9 @@ export function stepAntiEntropy(
       // Forget members that are gone, so the maps stay as small as the community.
       const known = new Set(input.peers.map((p) => p.member));
       const keep = <V>(m: ReadonlyMap<string, V>): Map<string, V> => new Map([...m].filter(([k]) => known.has(k)));
-      const next = { pulled: keep(state.pulled), pending: keep(state.pending), failures: keep(state.failures), seen: new Map<string, { digest: string; at: number }>() };
+      const next = {
+        pulled: keep(state.pulled), pending: keep(state.pending), failures: keep(state.failures), seen: new Map<string, { digest: string; at: number }>(), agreed: keep(state.agreed),
+      };
       // Differences are pulled oldest first, as a queue would: in name order, every puller of a
       // community went to the same two members first whenever several changed at once, and a
       // difference seen first could wait behind ones seen seconds later (BENCHMARKS.md, session 23).
@@ -102,7 +121,12 @@ export function stepAntiEntropy(
       const due: { member: string; digest: string; at: number; tie: number }[] = [];
       for (const peer of input.peers) {
         const { member, digest } = peer;
-        if (digest === undefined || digest === input.mine || next.pulled.get(member) === digest) continue;
+        if (digest === undefined) continue;
+        if (digest === input.mine) {
+          next.agreed.set(member, digest);
+          continue;
+        }
+        if (holdsNothingNew(next, member, digest)) continue;
         const before = state.seen.get(member);
         const at = before?.digest === digest ? before.at : now;
         next.seen.set(member, { digest, at });

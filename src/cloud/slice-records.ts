@@ -85,21 +85,22 @@ export function sharersOf(self: string, records: readonly Pick<RecordState, 'pla
  * member that came back into this gateway's view (not alive here last round:
  * a healed partition, a return, this gateway's own start) can hold such a
  * placement. So each member that comes back is owed one pull, one member a
- * round, while this gateway holds records; one whose digest we have pulled
- * since, or that holds none, is owed nothing. In steady state nobody is owed:
- * a placement costs no pull from members that do not hold its slice.
- * `alive` maps each reachable member (self aside) to its digest; `sharers`
- * are pulled anyway and are not picked.
+ * round, while this gateway holds records; one whose digest is `settled`
+ * (pulled since, or the one it had when it last agreed with us: it holds
+ * nothing we lack), or that holds none, is owed nothing. In steady state
+ * nobody is owed: a placement costs no pull from members that do not hold
+ * its slice. `alive` maps each reachable member (self aside) to its digest;
+ * `sharers` are pulled anyway and are not picked.
  */
 export function stepSweep(input: {
   owed: ReadonlySet<string>; wasAlive: ReadonlySet<string>; alive: ReadonlyMap<string, string | undefined>;
-  sharers: ReadonlySet<string>; holding: boolean; pulled: ReadonlyMap<string, string>; round: number;
+  sharers: ReadonlySet<string>; holding: boolean; settled: (member: string, digest: string) => boolean; round: number;
 }): { owed: Set<string>; pick: string | undefined } {
   const owed = new Set<string>();
   if (!input.holding) return { owed, pick: undefined };
   for (const [m, digest] of input.alive) {
     if (!input.owed.has(m) && input.wasAlive.has(m)) continue;
-    if (digest !== undefined && input.pulled.get(m) !== digest) owed.add(m);
+    if (digest !== undefined && !input.settled(m, digest)) owed.add(m);
   }
   const due = [...owed].filter((m) => !input.sharers.has(m)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { owed, pick: due.length === 0 ? undefined : due[input.round % due.length] };

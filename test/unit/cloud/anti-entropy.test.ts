@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { EMPTY_ANTI_ENTROPY, stepAntiEntropy, type AntiEntropyState, type PeerDigest } from '../../../src/cloud/anti-entropy.js';
+import { EMPTY_ANTI_ENTROPY, holdsNothingNew, stepAntiEntropy, type AntiEntropyState, type PeerDigest } from '../../../src/cloud/anti-entropy.js';
 
 const options = { maxInFlight: 2, retryMs: 1000, maxRetryMs: 4000 };
 const peer = (member: string, digest: string | undefined, reachable = true): PeerDigest => ({ member, digest, reachable });
@@ -88,6 +88,27 @@ void describe('anti-entropy by digest', () => {
     assert.equal(state.failures.size, 0, 'a success forgets the failures');
   });
 
+  void test('a member that agreed with us and has not changed since is not pulled when our list changes', () => {
+    // b and c agreed with us at A; then our list changes (a heal here): they differ, but only by our change.
+    let step = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: 'A', peers: [peer('b', 'A'), peer('c', 'A')] }, 0, options);
+    assert.deepEqual(step.commands, []);
+    step = stepAntiEntropy(step.state, { type: 'tick', mine: 'A2', peers: [peer('b', 'A'), peer('c', 'A')] }, 1, options);
+    assert.deepEqual(step.commands, [], 'they pull our change; a pull from them would bring nothing');
+    assert.equal(holdsNothingNew(step.state, 'b', 'A'), true);
+    // c takes our change and more of its own: its new digest is news.
+    step = stepAntiEntropy(step.state, { type: 'tick', mine: 'A2', peers: [peer('b', 'A'), peer('c', 'C')] }, 2, options);
+    assert.deepEqual(step.commands, [{ type: 'pull', member: 'c', digest: 'C' }]);
+    assert.equal(holdsNothingNew(step.state, 'c', 'C'), false);
+    // A member never seen equal to us is pulled as before.
+    assert.deepEqual(stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: 'A2', peers: [peer('b', 'A')] }, 0, options).commands,
+      [{ type: 'pull', member: 'b', digest: 'A' }]);
+    // A member that leaves takes its agreement along: back with the same digest, it is pulled.
+    step = stepAntiEntropy(step.state, { type: 'tick', mine: 'A2', peers: [peer('c', 'C')] }, 3, options);
+    assert.equal(step.state.agreed.has('b'), false);
+    assert.deepEqual(stepAntiEntropy(step.state, { type: 'tick', mine: 'A2', peers: [peer('b', 'A')] }, 4, options).commands,
+      [{ type: 'pull', member: 'b', digest: 'A' }]);
+  });
+
   void test('members that left the community are forgotten', () => {
     let step = stepAntiEntropy(EMPTY_ANTI_ENTROPY, { type: 'tick', mine: undefined, peers: [peer('b', 'X'), peer('c', 'Y')] }, 0, options);
     step = stepAntiEntropy(step.state, { type: 'pulled', member: 'b', digest: 'X' }, 1, options);
@@ -105,6 +126,8 @@ void describe('anti-entropy by digest', () => {
       const states = new Map<string, AntiEntropyState>(names.map((n) => [n, EMPTY_ANTI_ENTROPY]));
       for (let round = 0; round < 30; round++) {
         for (const me of names) {
+          // In the first rounds, lists also change here and there on their own (a revocation, a heal): agreements go stale.
+          if (round < 10 && random() < 0.2) (lists.get(me) as Set<string>).add(`r${Math.floor(random() * 20)}`);
           const peers = names.filter((n) => n !== me).map((n) => peer(n, digest(lists.get(n) as Set<string>), random() > 0.2));
           let step = stepAntiEntropy(states.get(me) as AntiEntropyState, { type: 'tick', mine: digest(lists.get(me) as Set<string>), peers }, round * 1000, options);
           for (const pull of step.commands) {
