@@ -10,7 +10,7 @@ import type { Logger } from '../model/logger.js';
 import { OVERLAY_LIMITS, createListeners, type OverlayPort, type QueryHandler } from './port.js';
 import { literalPattern, type SerfRpc } from './serf-rpc.js';
 import type { MemberNews } from './serf-log.js';
-import { OPTIONAL_TAG_KEYS, encodeTags, isDigest, sameRawTags, type GatewayTags } from './tags.js';
+import { OPTIONAL_TAG_KEYS, changedTags, encodeTags, isDigest, sameRawTags, type GatewayTags } from './tags.js';
 import type { ViewState } from './view.js';
 
 export interface SerfOverlayInit {
@@ -76,6 +76,8 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
       // first sends. Setting them again would gossip a second update for nothing.
       if (!isBroadcastWait(err)) throw err;
     }
+    // Each update makes every member of the community read this one again: which tags changed says why it was sent.
+    if (last !== undefined) log.info({ changed: changedTags(last, encoded) }, 'published tags');
     last = encoded;
   };
 
@@ -147,3 +149,4 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     publish,
   };
 }
+

@@ -142,6 +142,25 @@ export function decodeTags(raw: Readonly<Record<string, string>>): DecodedTags {
   return { ok: true, tags: { id: idBytes.toString('hex'), api, contributed, free, mode, version, digests, zone, access } };
 }
 
+/** Which raw tags differ between two sets of them, a digest by its name (`d.sv`), sorted: what an update told the community. */
+export function changedTags(was: Readonly<Record<string, string>>, now: Readonly<Record<string, string>>): string[] {
+  const digests = (raw: string | undefined): Map<string, string> => new Map((raw ?? '').split(',').filter((pair) => pair !== '').map((pair) => {
+    const [name = '', value = ''] = pair.split('=');
+    return [name, value];
+  }));
+  const changed = new Set<string>();
+  for (const key of new Set([...Object.keys(was), ...Object.keys(now)])) {
+    if (was[key] === now[key]) continue;
+    if (key !== 'd') {
+      changed.add(key);
+      continue;
+    }
+    const [before, after] = [digests(was[key]), digests(now[key])];
+    for (const name of new Set([...before.keys(), ...after.keys()])) if (before.get(name) !== after.get(name)) changed.add(`d.${name}`);
+  }
+  return [...changed].sort();
+}
+
 /** The size Serf counts against its limit. */
 export function encodedSize(tags: Readonly<Record<string, string>>): number {
   return encode(tags).byteLength;

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  changedTags,
   DIGEST_LENGTH, MAX_API_LENGTH, MAX_DIGESTS, MAX_RESOURCE, MAX_VERSION_LENGTH, MAX_ZONE_LENGTH, SERF_TAG_LIMIT,
   OPTIONAL_TAG_KEYS, decodeTags, encodeTags, encodedSize, type GatewayTags,
 } from '../../../src/overlay/tags.js';
@@ -89,4 +90,13 @@ test('encoding refuses out-of-shape fields', () => {
   for (const zone of ['', 'a b', 'Riverside', 'z'.repeat(MAX_ZONE_LENGTH + 1)]) {
     assert.throws(() => encodeTags({ ...biggest, zone }), /bad zone/, JSON.stringify(zone));
   }
+});
+
+test('changedTags names what an update changed, a digest by its name', () => {
+  const was = { h: '1', rf: '1,2', d: 'sl=AAAA,sv=BBBB', z: 'north' };
+  assert.deepEqual(changedTags(was, was), []);
+  assert.deepEqual(changedTags(was, { h: '1', rf: '1,1', d: 'sl=AAAA,sv=CCCC', z: 'north' }), ['d.sv', 'rf']);
+  // A digest added or dropped, and an optional tag deleted.
+  assert.deepEqual(changedTags(was, { h: '1', rf: '1,2', d: 'sl=AAAA,sv=BBBB,rv=DDDD' }), ['d.rv', 'z']);
+  assert.deepEqual(changedTags(was, { h: '1', rf: '1,2', z: 'north' }), ['d.sl', 'd.sv']);
 });
