@@ -59,7 +59,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     }
   };
 
-  const publish = async (): Promise<void> => {
+  const publishOnce = async (): Promise<void> => {
     if (!rpc.isConnected) return;
     // Setting the very tags Serf holds is not free: Serf encodes them in Go's random map order, so the
     // others mostly see new bytes and each reads this member again (at every agent's start, 99 reads
@@ -79,6 +79,27 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     // Each update makes every member of the community read this one again: which tags changed says why it was sent.
     if (last !== undefined) log.info({ changed: changedTags(last, encoded) }, 'published tags');
     last = encoded;
+  };
+
+  // One publish at a time. Serf answers a tags change once it has sent the update (up to a second on a
+  // busy machine); a publish that started meanwhile (the 2 s timer's, beside a digest's) compared with
+  // the tags before it and set the same ones again, and since Serf encodes them in a new order each time,
+  // every member took them for an update and read this gateway again: a fifth of all updates in a
+  // 12-gateway bench run. A publish asked for while one runs is made once, after it, by all who asked.
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const publish = (): Promise<void> => {
+    if (running === undefined) {
+      running = publishOnce().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    next ??= running.catch(() => undefined).then(() => {
+      next = undefined;
+      return publish();
+    });
+    return next;
   };
 
   const membership: Membership = createMembership({

@@ -91,3 +91,30 @@ test('when Serf cannot say what it holds, the tags are set', async () => {
   assert.equal(calls.length, 1, 'then compared with what was sent');
   assert.equal(reads.length, 1);
 });
+
+test('publishes asked for while one is under way wait for it, and are made once, with the tags as they are then', async () => {
+  let release!: () => void;
+  const { overlay, calls } = overlayOver(() => new Promise<void>((resolve) => { release = resolve; }));
+  const first = overlay.publish();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls.length, 1, 'the first is with Serf');
+  // The timer's publish and a digest's, while Serf has not answered: neither sets the same tags again.
+  const second = overlay.publish();
+  const third = overlay.publish();
+  release();
+  await Promise.all([first, second, third]);
+  assert.equal(calls.length, 1, 'the same tags are not set twice (Serf would gossip them as an update)');
+  // Two changes, the second while Serf has the first: each is set once, in turn.
+  overlay.publishDigest('sv', 'A'.repeat(11));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls.length, 2);
+  overlay.publishDigest('sv', 'B'.repeat(11));
+  const after = overlay.publish();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls.length, 2, 'the second waits for Serf to answer the first');
+  release();
+  await new Promise((resolve) => setImmediate(resolve));
+  release();
+  await after;
+  assert.deepEqual(calls.map((c) => c['d']), [undefined, `sv=${'A'.repeat(11)}`, `sv=${'B'.repeat(11)}`]);
+});
