@@ -59,7 +59,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     }
   };
 
-  const publishOnce = async (): Promise<void> => {
+  const publish = async (): Promise<void> => {
     if (!rpc.isConnected) return;
     // Setting the very tags Serf holds is not free: Serf encodes them in Go's random map order, so the
     // others mostly see new bytes and each reads this member again (at every agent's start, 99 reads
@@ -69,37 +69,27 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     if (last !== undefined && sameRawTags(encoded, last)) return;
     // A tag that is no longer there (the last digest dropped) must be deleted, not left as it was.
     const gone = (last === undefined ? OPTIONAL_TAG_KEYS : Object.keys(last)).filter((k) => !(k in encoded));
+    const was = last;
+    // Held from now on. Serf answers a tags change once it has sent the update (up to its broadcast
+    // timeout, and later still to a busy event loop); a publish that started meanwhile (the 2 s timer's,
+    // beside a digest's) compared with the tags from before, and set the same ones again, which every
+    // member took for an update: a fifth of all updates in a 12-gateway bench run. Nor does a publish
+    // wait for the one before: Serf answers them in turn anyway, and a starved event loop would hear
+    // of the first one's answer late (a new service's digest went out 2 s late at 100 gateways).
+    last = encoded;
     try {
       await rpc.tags({ set: encoded, ...(gone.length === 0 ? {} : { delete: gone }) });
     } catch (err) {
       // Serf set the tags (and its tags file) and gossips them; it only stopped waiting for the
       // first sends. Setting them again would gossip a second update for nothing.
-      if (!isBroadcastWait(err)) throw err;
+      if (!isBroadcastWait(err)) {
+        // What Serf holds is unknown now: the next publish asks it.
+        last = undefined;
+        throw err;
+      }
     }
     // Each update makes every member of the community read this one again: which tags changed says why it was sent.
-    if (last !== undefined) log.info({ changed: changedTags(last, encoded) }, 'published tags');
-    last = encoded;
-  };
-
-  // One publish at a time. Serf answers a tags change once it has sent the update (up to a second on a
-  // busy machine); a publish that started meanwhile (the 2 s timer's, beside a digest's) compared with
-  // the tags before it and set the same ones again, and since Serf encodes them in a new order each time,
-  // every member took them for an update and read this gateway again: a fifth of all updates in a
-  // 12-gateway bench run. A publish asked for while one runs is made once, after it, by all who asked.
-  let running: Promise<void> | undefined;
-  let next: Promise<void> | undefined;
-  const publish = (): Promise<void> => {
-    if (running === undefined) {
-      running = publishOnce().finally(() => {
-        running = undefined;
-      });
-      return running;
-    }
-    next ??= running.catch(() => undefined).then(() => {
-      next = undefined;
-      return publish();
-    });
-    return next;
+    if (was !== undefined) log.info({ changed: changedTags(was, encoded) }, 'published tags');
   };
 
   const membership: Membership = createMembership({

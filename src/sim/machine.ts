@@ -59,7 +59,7 @@ export const BENCH_SLICE_LISTS = 3;
 
 /**
  * The bench's slice runs a service; after a heal its new host announces it
- * (its services digest changes at once): a median 0.33 s after "slice
+ * (and publishes its services digest at once): a median 0.33 s after "slice
  * healed" (17 runs, W-AM: 0.02-1.82 s). The load slices a drain heals run none.
  */
 export const BENCH_SERVICE_AFTER_HEAL_MS = 330;
@@ -152,26 +152,65 @@ export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.87, fail
 /** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw. */
 export type SeenAfter = (rumor: number, member: number) => number;
 
+/** A gateway publishes its tags every 2 s when they changed, and its slice keeper runs a round every 2 s (src/agent/community.ts, slice-keeper.ts). */
+export const PUBLISH_TIMER_MS = 2000;
+export const KEEPER_ROUND_MS = 2000;
+
+/** When, after it committed a healed sliver, the new host's publish timer ticks, its keeper's round comes, and it announces the slice's service (null: none), in ms. */
+export interface NewHostPhases {
+  timerMs: number;
+  keeperMs: number;
+  serviceMs: number | null;
+}
+
+/**
+ * The new host's tag updates after it committed a healed sliver (ms after the
+ * commit), and which of them carries its services digest. The commit changes
+ * its free resources (`rf`), which the next publish sends: the timer's, when
+ * it comes first. Its keeper's next round publishes its slices digest (`d.sl`)
+ * at once, and a service announced, its services digest (`d.sv`). A publish
+ * sends every change not sent yet, so there are one to three updates: the
+ * bench's logs of session 29 show them ("published tags").
+ */
+export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: boolean }[] {
+  const adds = new Map<number, string[]>();
+  const at = (ms: number, tag: string | null): void => void adds.set(ms, [...(adds.get(ms) ?? []), ...(tag === null ? [] : [tag])]);
+  at(p.timerMs, null);
+  at(p.keeperMs, 'd.sl');
+  if (p.serviceMs !== null) at(p.serviceMs, 'd.sv');
+  let unsent = new Set(['rf']);
+  const updates: { afterMs: number; service: boolean }[] = [];
+  for (const [ms, tags] of [...adds].sort(([a], [b]) => a - b)) {
+    for (const tag of tags) unsent.add(tag);
+    if (unsent.size === 0) continue;
+    updates.push({ afterMs: ms, service: unsent.has('d.sv') });
+    unsent = new Set();
+  }
+  return updates;
+}
+
 /**
  * One heal on the shared cores, from its cause (a member failed, declared at
  * 0; or drained, its tags changed at 0) in a community of `n`: member 0 is
  * the failed or drained one, 1 the healer, 2 the other holder, 3 the new
  * host. Each live member reacts to the cause when its agent sees it; the
  * healer, as it sees it, also heals (its reserve call to the new host, a
- * pull's cost), after which the healer's and the new host's tags change and
- * every member reacts to each; the other holder, as it sees the healer's,
- * also pulls the record (its side, then the healer's). A slice that runs a
- * service (`serviceAfterMs` given) has it announced by the new host that
- * long after the heal: the new host's services digest changes, and every
- * member reacts to that update too and pulls the new host's list, while the
- * record travels. A process's reaction and its calls run side by side on its
- * event loop (shared-cores.ts). The reaction's other updates (the new
- * holders' digests, the homes, other slices' heals) come after the record in
- * the bench's logs, and are left out.
+ * pull's cost), after which the healer's tags change at once and the new
+ * host's as `newHost` says (newHostUpdates), and every member reacts to each
+ * update; the other holder, as it sees the healer's, also pulls the record
+ * (its side, then the healer's). When the new host announces the slice's
+ * service, every member also pulls its list as it sees that update, while
+ * the record travels. A process's reaction and its calls run side by side on
+ * its event loop (shared-cores.ts). The reaction's other updates (the other
+ * holder's digest once it took the record, the homes, other slices' heals)
+ * come after the record in the bench's logs, and are left out.
  * Returns when the healer healed, from the moment its agent saw the cause,
  * and the record's trip, from the heal until the other holder took it.
  */
-export function healOnSharedCores(cause: 'failure' | 'drain', n: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number, serviceAfterMs: number | null = null): { healerMs: number; recordMs: number } {
+export function healOnSharedCores(
+  cause: 'failure' | 'drain', n: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number,
+  newHost: NewHostPhases = { timerMs: 0, keeperMs: 0, serviceMs: null },
+): { healerMs: number; recordMs: number } {
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
   const cores = createSharedCores(machine.cores, machine.settledCores);
   const live = cause === 'failure' ? 1 : 0;
@@ -197,8 +236,9 @@ export function healOnSharedCores(cause: 'failure' | 'drain', n: number, seenAft
       sawAt = t;
       call(HEALER, NEW_HOST, t, (at) => {
         healedAt = at;
-        spread(NEW_HOST, at, machine.updateMs);
-        if (serviceAfterMs !== null) spread(NEW_HOST, at + serviceAfterMs, machine.updateMs, (m, seenAt) => call(m, NEW_HOST, seenAt, () => undefined));
+        for (const update of newHostUpdates(newHost)) {
+          spread(NEW_HOST, at + update.afterMs, machine.updateMs, update.service ? (m, seenAt) => call(m, NEW_HOST, seenAt, () => undefined) : undefined);
+        }
         spread(HEALER, at, machine.updateMs, (holder, seenAt) => {
           if (holder === HOLDER) call(HOLDER, HEALER, seenAt, (took) => void (tookAt = took));
         });

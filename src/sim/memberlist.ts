@@ -15,7 +15,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
+import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -323,8 +323,12 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
       if (heals) {
         // Each heal's rumors drawn apart from the lists' (a heal's rumor k of trial r is kind 0x1000000 + r * 64 + k).
         // The bench drains the host of a load slice (no service), and fails the host of its slice with a service.
-        const heal = (cause: 'failure' | 'drain', salt: number, serviceAfterMs: number | null): number =>
-          healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs, serviceAfterMs).recordMs;
+        // The new host's timer and keeper run at phases of their own, drawn apart from the gossip's.
+        const heal = (cause: 'failure' | 'drain', salt: number, serviceMs: number | null): number => {
+          const phase = (k: number): number => hashUniform(seed, 0xc0de + salt + r * 64 + k, 3);
+          const newHost = { timerMs: phase(0) * PUBLISH_TIMER_MS, keeperMs: phase(1) * KEEPER_ROUND_MS, serviceMs };
+          return healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs, newHost).recordMs;
+        };
         toOne.push(heal('drain', 0x1000000, null));
         afterFailure.push(heal('failure', 0x2000000, BENCH_SERVICE_AFTER_HEAL_MS));
       }

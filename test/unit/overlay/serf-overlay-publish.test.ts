@@ -92,29 +92,33 @@ test('when Serf cannot say what it holds, the tags are set', async () => {
   assert.equal(reads.length, 1);
 });
 
-test('publishes asked for while one is under way wait for it, and are made once, with the tags as they are then', async () => {
-  let release!: () => void;
-  const { overlay, calls } = overlayOver(() => new Promise<void>((resolve) => { release = resolve; }));
+test('a publish made while Serf has the one before compares with it: the same tags are not set again, a change is set at once', async () => {
+  const answers: (() => void)[] = [];
+  const { overlay, calls } = overlayOver(() => new Promise<void>((resolve) => void answers.push(resolve)));
   const first = overlay.publish();
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(calls.length, 1, 'the first is with Serf');
-  // The timer's publish and a digest's, while Serf has not answered: neither sets the same tags again.
-  const second = overlay.publish();
-  const third = overlay.publish();
-  release();
-  await Promise.all([first, second, third]);
+  // The timer's publish while Serf has not answered: it does not set the same tags again.
+  await overlay.publish();
   assert.equal(calls.length, 1, 'the same tags are not set twice (Serf would gossip them as an update)');
-  // Two changes, the second while Serf has the first: each is set once, in turn.
+  // A digest changed meanwhile is sent at once, without waiting for Serf's first answer.
   overlay.publishDigest('sv', 'A'.repeat(11));
   await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(calls.map((c) => c['d']), [undefined, `sv=${'A'.repeat(11)}`]);
+  for (const answer of answers) answer();
+  await first;
+  await overlay.publish();
   assert.equal(calls.length, 2);
-  overlay.publishDigest('sv', 'B'.repeat(11));
-  const after = overlay.publish();
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(calls.length, 2, 'the second waits for Serf to answer the first');
-  release();
-  await new Promise((resolve) => setImmediate(resolve));
-  release();
-  await after;
-  assert.deepEqual(calls.map((c) => c['d']), [undefined, `sv=${'A'.repeat(11)}`, `sv=${'B'.repeat(11)}`]);
+});
+
+test('after a refused publish, the next one asks Serf what it holds', async () => {
+  let refuse = true;
+  const { overlay, calls, reads } = overlayOver(async () => {
+    if (refuse) throw refusal('tags exceed limit');
+  });
+  await assert.rejects(overlay.publish(), /tags exceed limit/);
+  refuse = false;
+  await overlay.publish();
+  assert.equal(calls.length, 2);
+  assert.equal(reads.length, 2, 'asked again: the refused tags are not what Serf holds');
 });

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCores } from '../../../src/sim/shared-cores.js';
-import { healOnSharedCores, HOST_CPU_MS, PULLER_CPU_MS, type SharedMachine } from '../../../src/sim/machine.js';
+import { healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, type SharedMachine } from '../../../src/sim/machine.js';
 
 const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
 
@@ -103,10 +103,24 @@ void describe('a heal on shared cores', () => {
     const none = healOnSharedCores('failure', 10, atOnce, machine, 0);
     // Announced at the heal: the holder's pull shares its process with its pull of the list, and the healer's
     // side waits while the cores serve nine pulls of the list besides.
-    const withService = healOnSharedCores('failure', 10, atOnce, machine, 0, 0);
+    const withService = healOnSharedCores('failure', 10, atOnce, machine, 0, { timerMs: 0, keeperMs: 0, serviceMs: 0 });
     assert.ok(withService.recordMs > none.recordMs + 5 * call, JSON.stringify({ none, withService }));
     near(withService.healerMs, none.healerMs);
     // Announced once the record is there: it costs the record nothing.
-    near(healOnSharedCores('failure', 10, atOnce, machine, 0, 10_000).recordMs, none.recordMs);
+    near(healOnSharedCores('failure', 10, atOnce, machine, 0, { timerMs: 0, keeperMs: 0, serviceMs: 10_000 }).recordMs, none.recordMs);
+    // The new host's digest a round later: its update no longer comes beside the healer's.
+    const later = healOnSharedCores('failure', 10, atOnce, machine, 0, { timerMs: 10_000, keeperMs: 10_000, serviceMs: null });
+    assert.ok(later.recordMs < none.recordMs - 5 * call, JSON.stringify({ none, later }));
+  });
+
+  test("the new host's updates: each publish sends every change not sent yet", () => {
+    // The timer first sends the commit's free resources; the keeper's round, the slices digest.
+    assert.deepEqual(newHostUpdates({ timerMs: 100, keeperMs: 500, serviceMs: null }), [{ afterMs: 100, service: false }, { afterMs: 500, service: false }]);
+    // The keeper first sends both: the timer finds nothing new.
+    assert.deepEqual(newHostUpdates({ timerMs: 500, keeperMs: 100, serviceMs: null }), [{ afterMs: 100, service: false }]);
+    // A service announced first sends its digest with the resources; the keeper's round, the slices digest.
+    assert.deepEqual(newHostUpdates({ timerMs: 1500, keeperMs: 1000, serviceMs: 300 }), [{ afterMs: 300, service: true }, { afterMs: 1000, service: false }]);
+    // All at once: one update.
+    assert.deepEqual(newHostUpdates({ timerMs: 0, keeperMs: 0, serviceMs: 0 }), [{ afterMs: 0, service: true }]);
   });
 });
