@@ -164,13 +164,22 @@ export interface NewHostPhases {
 }
 
 /**
+ * How long Serf holds a tags call: until the update's sends are done or its
+ * broadcast timeout, which hearth sets to 1 s (serf-agent-config.ts); at 100
+ * members its 12 sends take longer, so the timeout. Serf answers a client's
+ * calls in turn, so a gateway's updates go out at least this far apart.
+ */
+export const SERF_TAGS_CALL_MS = 1000;
+
+/**
  * The new host's tag updates after it committed a healed sliver (ms after the
  * commit), and which of them carries its services digest. The commit changes
  * its free resources (`rf`), which the next publish sends: the timer's, when
  * it comes first. Its keeper's next round publishes its slices digest (`d.sl`)
  * at once, and a service announced, its services digest (`d.sv`). A publish
- * sends every change not sent yet, so there are one to three updates: the
- * bench's logs of session 29 show them ("published tags").
+ * sends every change not sent yet, and Serf sends it once it is done with the
+ * one before (SERF_TAGS_CALL_MS): one to three updates, as the bench's logs of
+ * session 29 show them ("published tags", and the host's own Serf lines).
  */
 export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: boolean }[] {
   const adds = new Map<number, string[]>();
@@ -179,11 +188,14 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
   at(p.keeperMs, 'd.sl');
   if (p.serviceMs !== null) at(p.serviceMs, 'd.sv');
   let unsent = new Set(['rf']);
+  let serfFreeAt = Number.NEGATIVE_INFINITY;
   const updates: { afterMs: number; service: boolean }[] = [];
   for (const [ms, tags] of [...adds].sort(([a], [b]) => a - b)) {
     for (const tag of tags) unsent.add(tag);
     if (unsent.size === 0) continue;
-    updates.push({ afterMs: ms, service: unsent.has('d.sv') });
+    const out = Math.max(ms, serfFreeAt);
+    updates.push({ afterMs: out, service: unsent.has('d.sv') });
+    serfFreeAt = out + SERF_TAGS_CALL_MS;
     unsent = new Set();
   }
   return updates;
@@ -200,7 +212,8 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * update; the other holder, as it sees the healer's, also pulls the record
  * (its side, then the healer's). When the new host announces the slice's
  * service, every member also pulls its list as it sees that update, while
- * the record travels. A process's reaction and its calls run side by side on
+ * the record travels: the host answers them one at a time, each puller
+ * spending its side once the host had its turn. A process's reaction and its calls run side by side on
  * its event loop (shared-cores.ts). The reaction's other updates (the other
  * holder's digest once it took the record, the homes, other slices' heals)
  * come after the record in the bench's logs, and are left out.
@@ -228,6 +241,25 @@ export function healOnSharedCores(
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
   const call = (caller: number, callee: number, at: number, done: (at: number) => void): void =>
     cores.submit(caller, at, PULLER_CPU_MS, (t) => cores.submit(callee, t + roundTripMs / 2, HOST_CPU_MS, (u) => done(u + roundTripMs / 2)));
+  // The new host's services list, pulled by every member as it sees the update that carries its digest. The host
+  // answers one pull at a time in the order they come, as in the directory's model (pullsOnOneMachine), and a
+  // puller's side of the TLS handshake is mostly its answer to the host's: each puller spends its CPU once the
+  // host has had its turn, so the pulls' CPU is spread over the list's whole trip, not spent as the news arrives.
+  const asked: number[] = [];
+  let answering = false;
+  const answerNext = (at: number): void => {
+    const member = asked.shift();
+    answering = member !== undefined;
+    if (member === undefined) return;
+    cores.submit(NEW_HOST, at, HOST_CPU_MS, (done) => {
+      cores.submit(member, done + roundTripMs / 2, PULLER_CPU_MS);
+      answerNext(done);
+    });
+  };
+  const pullList = (member: number, seenAt: number): void => cores.submit(member, seenAt + roundTripMs / 2, 0, (at) => {
+    asked.push(member);
+    if (!answering) answerNext(at);
+  });
   let sawAt = Number.NaN;
   let healedAt = Number.NaN;
   let tookAt = Number.NaN;
@@ -236,9 +268,7 @@ export function healOnSharedCores(
       sawAt = t;
       call(HEALER, NEW_HOST, t, (at) => {
         healedAt = at;
-        for (const update of newHostUpdates(newHost)) {
-          spread(NEW_HOST, at + update.afterMs, machine.updateMs, update.service ? (m, seenAt) => call(m, NEW_HOST, seenAt, () => undefined) : undefined);
-        }
+        for (const update of newHostUpdates(newHost)) spread(NEW_HOST, at + update.afterMs, machine.updateMs, update.service ? pullList : undefined);
         spread(HEALER, at, machine.updateMs, (holder, seenAt) => {
           if (holder === HOLDER) call(HOLDER, HEALER, seenAt, (took) => void (tookAt = took));
         });
