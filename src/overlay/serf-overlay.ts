@@ -160,4 +160,3 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     publish,
   };
 }
-

@@ -164,10 +164,12 @@ export interface NewHostPhases {
 }
 
 /**
- * How long Serf holds a tags call: until the update's sends are done or its
- * broadcast timeout, which hearth sets to 1 s (serf-agent-config.ts); at 100
- * members its 12 sends take longer, so the timeout. Serf answers a client's
- * calls in turn, so a gateway's updates go out at least this far apart.
+ * How far apart a gateway's tag updates go out at least. Serf answers a tags
+ * call only once the update's sends are done (its broadcast timeout, 10 s in
+ * the agents' COMMUNITY_LINK_TIMING, does not cut them short), and it answers
+ * a client's calls in turn: a new host's second update, asked for while Serf
+ * sent its first, went out 1.44 and 1.79 s after it (runs AP and AQ). The
+ * model takes 1 s, the least such a wait has been seen to take.
  */
 export const SERF_TAGS_CALL_MS = 1000;
 
@@ -182,22 +184,20 @@ export const SERF_TAGS_CALL_MS = 1000;
  * session 29 show them ("published tags", and the host's own Serf lines).
  */
 export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: boolean }[] {
-  const adds = new Map<number, string[]>();
-  const at = (ms: number, tag: string | null): void => void adds.set(ms, [...(adds.get(ms) ?? []), ...(tag === null ? [] : [tag])]);
-  at(p.timerMs, null);
-  at(p.keeperMs, 'd.sl');
-  if (p.serviceMs !== null) at(p.serviceMs, 'd.sv');
-  let unsent = new Set(['rf']);
+  const events = [{ ms: p.timerMs, tag: null }, { ms: p.keeperMs, tag: 'd.sl' }, ...(p.serviceMs === null ? [] : [{ ms: p.serviceMs, tag: 'd.sv' }])]
+    .sort((a, b) => a.ms - b.ms);
+  const unsent = new Set(['rf']);
   let serfFreeAt = Number.NEGATIVE_INFINITY;
   const updates: { afterMs: number; service: boolean }[] = [];
-  for (const [ms, tags] of [...adds].sort(([a], [b]) => a - b)) {
-    for (const tag of tags) unsent.add(tag);
-    if (unsent.size === 0) continue;
+  events.forEach(({ ms, tag }, i) => {
+    if (tag !== null) unsent.add(tag);
+    // Changes made at the same moment go in one publish.
+    if (unsent.size === 0 || events[i + 1]?.ms === ms) return;
     const out = Math.max(ms, serfFreeAt);
     updates.push({ afterMs: out, service: unsent.has('d.sv') });
     serfFreeAt = out + SERF_TAGS_CALL_MS;
-    unsent = new Set();
-  }
+    unsent.clear();
+  });
   return updates;
 }
 
@@ -213,10 +213,11 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * (its side, then the healer's). When the new host announces the slice's
  * service, every member also pulls its list as it sees that update, while
  * the record travels: the host answers them one at a time, each puller
- * spending its side once the host had its turn. A process's reaction and its calls run side by side on
- * its event loop (shared-cores.ts). The reaction's other updates (the other
- * holder's digest once it took the record, the homes, other slices' heals)
- * come after the record in the bench's logs, and are left out.
+ * spending its side once the host had its turn. A process's reaction and its
+ * calls run side by side on its event loop (shared-cores.ts). The reaction's
+ * other updates (the other holder's digest once it took the record, the
+ * homes, other slices' heals) come after the record in the bench's logs, and
+ * are left out.
  * Returns when the healer healed, from the moment its agent saw the cause,
  * and the record's trip, from the heal until the other holder took it.
  */
