@@ -94,6 +94,8 @@ interface Running {
   file: CommunityFile;
   serf: SerfAgent;
   rpc: SerfRpc;
+  /** The overlay's connection for this gateway's tags (see createSerfOverlay). */
+  tagsRpc: SerfRpc;
   overlay: SerfOverlay;
   peer: PeerServer;
   client: PeerClient;
@@ -256,7 +258,10 @@ export function createCommunity(init: CommunityInit): Community {
       const rpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
       undo.push(() => rpc.close());
       await rpc.connect();
-      const overlay = createSerfOverlay({ rpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
+      const tagsRpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
+      undo.push(() => tagsRpc.close());
+      await tagsRpc.connect();
+      const overlay = createSerfOverlay({ rpc, tagsRpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
       overlay.onView((view) => {
         noteOut(view);
         noteBlocked();
@@ -280,7 +285,7 @@ export function createCommunity(init: CommunityInit): Community {
       const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
       const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
       const r: Running = {
-        file: state, serf, rpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false,
+        file: state, serf, rpc, tagsRpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false,
         // Whether it just joined, restarted or created the community (then alone: nothing to sync).
         stopCatchUp: startCatchUp({ self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }) }),
       };
@@ -329,6 +334,7 @@ export function createCommunity(init: CommunityInit): Community {
     r.client.close();
     await r.peer.stop();
     await r.overlay.stop();
+    await r.tagsRpc.close();
     await r.rpc.close();
     await r.serf.stop();
   };

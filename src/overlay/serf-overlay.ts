@@ -1,7 +1,7 @@
 // The overlay port backed by this gateway's Serf agent: the membership view
 // from membership.ts, user events and queries over the RPC, and the
 // gateway's tags with its digests (kept in a map the caller owns, so they
-// outlive a Serf restart).
+// outlive a Serf restart), set over a connection of their own.
 // Must never: let one listener's throw reach Serf's stream or another listener.
 
 import { HearthError } from '../model/errors.js';
@@ -14,7 +14,15 @@ import { OPTIONAL_TAG_KEYS, changedTags, encodeTags, isDigest, sameRawTags, type
 import type { ViewState } from './view.js';
 
 export interface SerfOverlayInit {
+  /** The membership's connection: reads, events, queries. */
   rpc: SerfRpc;
+  /**
+   * A second connection to the same agent, for this gateway's own tags alone. Serf answers one
+   * connection's calls in turn, and a tags call lasts until its update has gone out (up to the
+   * agent's broadcast timeout, 10 s on community links): on the membership's connection, the read
+   * of every member that changed meanwhile, and every query's answer, would wait behind it.
+   */
+  tagsRpc: SerfRpc;
   self: string;
   log: Logger;
   /** The digests gossiped in tags; owned by the caller so they outlive this overlay. */
@@ -39,7 +47,7 @@ const isBroadcastWait = (err: unknown): boolean =>
   err instanceof HearthError && err.extra['serfError'] === 'timeout waiting for update broadcast';
 
 export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
-  const { rpc, log } = init;
+  const { rpc, tagsRpc, log } = init;
   const onError = (err: unknown): void => log.warn({ err: (err as Error).message }, 'an overlay listener failed');
   const views = createListeners<[ViewState]>(onError);
   const users = new Map<string, ReturnType<typeof createListeners<[Uint8Array]>>>();
@@ -51,7 +59,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
   /** This gateway's tags as its Serf holds them, or undefined when it cannot say now. */
   const held = async (): Promise<Readonly<Record<string, string>> | undefined> => {
     try {
-      const members = await rpc.membersFiltered({ name: literalPattern(init.self) });
+      const members = await tagsRpc.membersFiltered({ name: literalPattern(init.self) });
       return members.find((m) => m.name === init.self)?.tags;
     } catch (err) {
       log.debug({ err: (err as Error).message }, 'could not read the tags Serf holds; setting them');
@@ -60,7 +68,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
   };
 
   const publish = async (): Promise<void> => {
-    if (!rpc.isConnected) return;
+    if (!tagsRpc.isConnected) return;
     // Setting the very tags Serf holds is not free: Serf encodes them in Go's random map order, so the
     // others mostly see new bytes and each reads this member again (at every agent's start, 99 reads
     // and 99 events at 100 gateways).
@@ -78,7 +86,7 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     // of the first one's answer late (a new service's digest went out 2 s late at 100 gateways).
     last = encoded;
     try {
-      await rpc.tags({ set: encoded, ...(gone.length === 0 ? {} : { delete: gone }) });
+      await tagsRpc.tags({ set: encoded, ...(gone.length === 0 ? {} : { delete: gone }) });
     } catch (err) {
       // Serf set the tags (and its tags file) and gossips them; it only stopped waiting for the
       // first sends. Setting them again would gossip a second update for nothing.

@@ -167,7 +167,8 @@ export interface NewHostPhases {
  * How far apart a gateway's tag updates go out at least. Serf answers a tags
  * call only once the update's sends are done (its broadcast timeout, 10 s in
  * the agents' COMMUNITY_LINK_TIMING, does not cut them short), and it answers
- * a client's calls in turn: a new host's second update, asked for while Serf
+ * one connection's calls in turn (the tags have a connection of their own): a
+ * new host's second update, asked for while Serf
  * sent its first, went out 1.44 and 1.79 s after it (runs AP and AQ). The
  * model takes 1 s, the least such a wait has been seen to take.
  */

@@ -7,6 +7,7 @@ import { overlayContract, type OverlayCommunity } from '../../contract/overlay.c
 import { createSerfOverlay, type SerfOverlay } from '../../../src/overlay/serf-overlay.js';
 import { startTestAgent, type TestAgent } from './serf-harness.js';
 import { silentLogger } from '../../../src/model/logger.js';
+import { createSerfRpc } from '../../../src/overlay/serf-rpc.js';
 
 const overlays: SerfOverlay[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -17,8 +18,12 @@ void describe('the Serf-backed overlay port', () => {
     for (let i = 0; i < 3; i++) agents.push(await startTestAgent({ after: (fn) => void cleanups.push(fn) }, { prefix: 'ov' }));
     for (const agent of agents) {
       const id = randomBytes(32).toString('hex');
+      // The tags' own connection, as the agent's community opens one.
+      const tagsRpc = createSerfRpc({ address: agent.rpcAddress, authKey: agent.authKey });
+      cleanups.push(() => tagsRpc.close());
+      await tagsRpc.connect();
       const overlay = createSerfOverlay({
-        rpc: agent.rpc, self: agent.name, log: silentLogger, digests: new Map(),
+        rpc: agent.rpc, tagsRpc, self: agent.name, log: silentLogger, digests: new Map(),
         tags: () => ({
           id, api: ':1', mode: 'production', version: 'test', zone: null, access: { quota: null, allowlist: false },
           contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },

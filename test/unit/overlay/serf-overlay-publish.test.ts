@@ -18,33 +18,68 @@ const refusal = (serfError: string): HearthError =>
 /** The tags Serf holds for gw1 when asked, or a refusal to say. */
 type Held = Record<string, string> | 'unreadable';
 
+/** Like Serf's RPC server, answers one connection's calls in turn: each call starts when the one before it has been answered. */
+function inTurn() {
+  let previous: Promise<unknown> = Promise.resolve();
+  return <T>(call: () => Promise<T>): Promise<T> => {
+    const next = previous.then(call, call);
+    previous = next.catch(() => undefined);
+    return next;
+  };
+}
+
+const GW1_TAGS = {
+  id: 'a'.repeat(64), api: ':7471', mode: 'production' as const, version: '0.1.0', zone: null, access: { quota: null, allowlist: false },
+  contributed: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 }, free: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 },
+};
+
 function overlayOver(answer: () => Promise<void>, held: Held = 'unreadable') {
   const calls: Record<string, string>[] = [];
   const deleted: string[][] = [];
   const reads: Record<string, string>[] = [];
+  const readHeld = async (filter: Record<string, string>) => {
+    reads.push(filter);
+    if (held === 'unreadable') throw new HearthError('overlay_unavailable', 'Serf RPC connection closed', { reason: 'disconnected' });
+    return [{ name: 'gw10', tags: {} }, { name: 'gw1', tags: held }];
+  };
+  const tagsTurn = inTurn();
+  const tagsRpc = {
+    isConnected: true,
+    // Recorded when sent; answered in turn.
+    tags: (change: { set?: Record<string, string>; delete?: string[] }) => {
+      calls.push(change.set ?? {});
+      deleted.push(change.delete ?? []);
+      return tagsTurn(answer);
+    },
+    membersFiltered: (filter: Record<string, string>) => tagsTurn(() => readHeld(filter)),
+  };
+  const membershipTurn = inTurn();
   const rpc = {
     events: new EventEmitter(),
     isConnected: true,
-    tags: async (change: { set?: Record<string, string>; delete?: string[] }) => {
-      calls.push(change.set ?? {});
-      deleted.push(change.delete ?? []);
-      return answer();
-    },
-    membersFiltered: async (filter: Record<string, string>) => {
-      reads.push(filter);
-      if (held === 'unreadable') throw new HearthError('overlay_unavailable', 'Serf RPC connection closed', { reason: 'disconnected' });
-      return [{ name: 'gw10', tags: {} }, { name: 'gw1', tags: held }];
-    },
+    members: () => membershipTurn(async () => [{ name: 'gw2', addr: '10.0.0.2', port: 7946, tags: {}, status: 'alive', protocol: { min: 2, max: 5, cur: 5 }, delegate: { min: 2, max: 5, cur: 5 } }]),
+    membersFiltered: (filter: Record<string, string>) => membershipTurn(() => readHeld(filter)),
+    tags: () => membershipTurn(async () => assert.fail('the tags are set on their own connection')),
   };
   const overlay = createSerfOverlay({
-    rpc: rpc as unknown as SerfRpc, self: 'gw1', log: quiet, digests: new Map(),
-    tags: () => ({
-      id: 'a'.repeat(64), api: ':7471', mode: 'production', version: '0.1.0', zone: null, access: { quota: null, allowlist: false },
-      contributed: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 }, free: { cpu: 1, memoryMb: 1024, diskMb: 4096, slivers: 8 },
-    }),
+    rpc: rpc as unknown as SerfRpc, tagsRpc: tagsRpc as unknown as SerfRpc, self: 'gw1', log: quiet, digests: new Map(),
+    tags: () => GW1_TAGS,
   });
   return { overlay, calls, deleted, reads };
 }
+
+test('the membership reads while Serf holds a tags call: Serf answers a connection in turn, and the tags have their own', { timeout: 10_000 }, async () => {
+  const answers: (() => void)[] = [];
+  const { overlay, calls } = overlayOver(() => new Promise<void>((resolve) => void answers.push(resolve)));
+  const published = overlay.publish();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls.length, 1, 'Serf has the tags call and has not answered it');
+  // On one connection this read would wait until the update had gone out (up to 10 s on community links).
+  await overlay.refresh();
+  assert.equal(overlay.view().members.get('gw2')?.status, 'alive');
+  for (const answer of answers) answer();
+  await published;
+});
 
 test('a tags update Serf set but did not send within its broadcast timeout counts as published', async () => {
   const { overlay, calls } = overlayOver(async () => { throw refusal('timeout waiting for update broadcast'); });
