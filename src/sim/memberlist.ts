@@ -140,26 +140,55 @@ export interface SpreadCurve {
  * How a rumor spreads among `group` members of a community of `n` (all of
  * them unless given): in a partition, a member still gossips to members of
  * the other side it has not yet declared dead, and those sends are lost, so
- * only the share group/n of them count. Fractions are of the group. A
- * member that learns it in one step sends it on from the next, at its
- * round's rate (gossipNodes a round, spread over the round's steps), until
- * it has used up memberlist's retransmit limit.
+ * only the group's share of its targets count. Fractions are of the group.
+ *
+ * A member that learns it in one step gossips it from the next: once a
+ * round, at its own tick (a phase uniform over the round), to gossipNodes
+ * distinct members drawn from the n - 1 others (all of them in a community
+ * of four), until it has used up memberlist's retransmit limit (each target
+ * counts one send, so the last round may have fewer). A member still
+ * lacking it survives one carrier's round with the chance 1 - p, p the share
+ * of the others that round's sends reach (less the link's loss), and
+ * survives the carrier's current round, j steps of STEPS_PER_ROUND in, with
+ * 1 - p j / STEPS_PER_ROUND (the carrier's tick may not have come). Until
+ * session 30 the targets were drawn with replacement and each step
+ * independently: a carrier's round reached each other member with 63% in a
+ * community of four instead of all of them, and with 36% at ten on `wan`
+ * instead of 44%.
  */
 export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, group = n): SpreadCurve {
-  const activeSteps = Math.ceil(retransmitLimit(cfg, n) / cfg.gossipNodes) * STEPS_PER_ROUND;
-  const cohorts = [1 / group];
+  const limit = retransmitLimit(cfg, n);
+  const perRound = Math.max(1, Math.min(cfg.gossipNodes, n - 1));
+  const rounds = Math.ceil(limit / perRound);
+  const activeSteps = rounds * STEPS_PER_ROUND;
+  // logSurvive[k]: log of the chance that a member lacking the rumor was not reached by one carrier k steps after the carrier learnt it.
+  const logSurvive = [0];
+  let before = 0;
+  for (let r = 0; r < rounds; r++) {
+    const sends = Math.min(perRound, limit - r * perRound);
+    const p = (sends / Math.max(1, n - 1)) * (1 - link.loss);
+    for (let j = 1; j <= STEPS_PER_ROUND; j++) logSurvive.push(before + Math.log(Math.max(1e-300, 1 - (p * j) / STEPS_PER_ROUND)));
+    before += Math.log(Math.max(1e-300, 1 - p));
+  }
+  const carriers = [1];
   const cumulative = [1 / group];
   let infected = 1 / group;
-  let active = 1 / group;
   for (let i = 1; i <= activeSteps + 64 * STEPS_PER_ROUND; i++) {
-    if (active * group < 1e-6) break;
-    const sends = active * group * (cfg.gossipNodes / STEPS_PER_ROUND) * (1 - link.loss) * (group / n);
-    const fresh = (1 - infected) * (1 - Math.exp(-sends / Math.max(1, group - 1)));
-    cohorts.push(fresh);
+    // Each carrier cohort learnt it at step c; the chance a member lacking it is still missed by all of them now, over then.
+    let now = 0;
+    let then = 0;
+    let sending = 0;
+    for (let c = Math.max(0, i - activeSteps); c < i; c++) {
+      const count = carriers[c] as number;
+      now += count * (logSurvive[i - c] as number);
+      then += count * (logSurvive[i - 1 - c] as number);
+      sending += count;
+    }
+    if (sending < 1e-6) break;
+    const fresh = (1 - infected) * (1 - Math.exp(now - then));
+    carriers.push(fresh * group);
     infected += fresh;
     cumulative.push(infected);
-    // Those who learnt it this step send from the next; those who learnt it activeSteps ago have stopped.
-    active += fresh - (i >= activeSteps ? (cohorts[i - activeSteps] as number) : 0);
   }
   const hopMs = link.delayMs + link.jitterMs / 2;
   const stepMs = cfg.gossipIntervalMs / STEPS_PER_ROUND;

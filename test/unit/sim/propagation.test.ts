@@ -47,6 +47,23 @@ void describe('propagation to the agents', () => {
     assert.ok(afterOneRound < Math.exp(WAN_CONFIG.gossipNodes), `${afterOneRound} members after one round`);
   });
 
+  test('a carrier gossips to distinct members once a round: in a community of four, its first round reaches all three others', () => {
+    const clean = { delayMs: 0, jitterMs: 0, loss: 0 };
+    const four = spreadCurve(WAN_CONFIG, clean, 4);
+    // The source's tick comes within its first round, and it sends to all three others at once.
+    assert.ok((four.cumulative[STEPS_PER_ROUND] as number) > 1 - 1e-9, String(four.cumulative[STEPS_PER_ROUND]));
+    // In its first step, the source's tick has come with the chance of one step in a round, and then reached all.
+    assert.ok(Math.abs((four.cumulative[1] as number) - (0.25 + 0.75 / STEPS_PER_ROUND)) < 1e-9, String(four.cumulative[1]));
+    assert.equal(four.reached, 1);
+    // At ten, a carrier's round reaches gossipNodes (4 on wan) of the other nine, each with the chance 4/9.
+    const ten = spreadCurve(WAN_CONFIG, clean, 10);
+    const share = WAN_CONFIG.gossipNodes / 9;
+    assert.ok(Math.abs((ten.cumulative[1] as number) - (0.1 + 0.9 * share / STEPS_PER_ROUND)) < 1e-9, String(ten.cumulative[1]));
+    // Loss takes its share of each round's sends.
+    const lossy = spreadCurve(WAN_CONFIG, { ...clean, loss: 0.5 }, 4);
+    assert.ok(Math.abs((lossy.cumulative[1] as number) - (0.25 + 0.75 * 0.5 / STEPS_PER_ROUND)) < 1e-9, String(lossy.cumulative[1]));
+  });
+
   test('to all later than to one; a pull a round trip after; slower when bigger or on wan; the same for a seed', () => {
     const lan20 = propagation(LAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 20, 1);
     assert.ok(lan20.toAll.medianMs > lan20.toOne.medianMs, JSON.stringify(lan20));
