@@ -54,6 +54,20 @@ export const HOST_CPU_MS = 4.7;
 /** The same pull, the puller's side: 5.16 and 5.0 ms (idle: 2.07-2.18 ms). */
 export const PULLER_CPU_MS = 5.1;
 
+/**
+ * A heal's call, from the same bench on the same machine and load
+ * (`bench/pull-cost.ts --route reserve --load 70`): the healer's reserve of
+ * the slice's sliver on its new host, reserved and committed in one call, on
+ * a new TLS connection, three runs of 60 calls: the new host's side 9.8 ms
+ * (median), the healer's 6.9 ms (both: 14.2-17.1 ms; idle, 4.8 and 3.1
+ * ms). Until session 30 the model took a list
+ * pull's cost for it: the host's side is the route's work (the user's
+ * signature checked, the lease and the sliver written to SQLite) on top of
+ * the handshake.
+ */
+export const HEAL_HOST_CPU_MS = 9.8;
+export const HEAL_CALLER_CPU_MS = 6.9;
+
 /** The bench's slice has 3 hosts, and each announces its service at once: three lists change together. */
 export const BENCH_SLICE_LISTS = 3;
 
@@ -133,7 +147,7 @@ export interface SharedMachine {
   cores: number;
   /** What the community takes of them with nothing happening (agents' and Serfs' CPU, settled). */
   settledCores: number;
-  /** A gateway's CPU (ms of one core) for a member's failure, its updates apart. */
+  /** A gateway's CPU (ms of one core) for a member's failure, its updates and the pulls the model runs as their own apart. */
   failureMs: number;
   /** A gateway's CPU for one member's new tags. */
   updateMs: number;
@@ -143,11 +157,14 @@ export interface SharedMachine {
  * bench/scale.ts's machine and community at 100 gateways (BENCHMARKS.md, session 28; the medians of runs AH-AJ,
  * AL and AM): 2 cores, of which the settled community and the bench take 0.87 (the machine 37.5-47.2% busy); in the
  * 20 s after a drain, 83-106 ms of CPU per gateway for 7-10 tag updates (8.3-12.5 ms each, median 11.8); after a
- * failure, 68-131 ms with 5-8 updates, which leaves 9-48 ms (median 23) for the failure itself. An update alone
+ * failure, 68-131 ms with 5-8 updates, which leaves 9-48 ms (median 23). That rest holds every gateway's pull of the
+ * new host's services list (the bench's failure heals a slice with a service), which healOnSharedCores runs as pulls
+ * of their own since session 29: 99 pulls of PULLER_CPU_MS + HOST_CPU_MS over 100 gateways, 9.7 ms each. The failure
+ * itself is the other 13 ms (until session 30 the model took 23, and counted the pulls twice). An update alone
  * costs more, 15-28 ms (3 zone changes 10 s apart, runs AK-AM): in a burst the agents read several members' news
  * in one Serf call and Serf hands on several events as one, and the record travels inside a burst.
  */
-export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.87, failureMs: 23, updateMs: 12 };
+export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.87, failureMs: 13, updateMs: 12 };
 
 /** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw. */
 export type SeenAfter = (rumor: number, member: number) => number;
@@ -207,8 +224,8 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * 0; or drained, its tags changed at 0) in a community of `n`: member 0 is
  * the failed or drained one, 1 the healer, 2 the other holder, 3 the new
  * host. Each live member reacts to the cause when its agent sees it; the
- * healer, as it sees it, also heals (its reserve call to the new host, a
- * pull's cost), after which the healer's tags change at once and the new
+ * healer, as it sees it, also heals (its reserve call to the new host,
+ * HEAL_CALLER_CPU_MS and HEAL_HOST_CPU_MS), after which the healer's tags change at once and the new
  * host's as `newHost` says (newHostUpdates), and every member reacts to each
  * update; the other holder, as it sees the healer's, also pulls the record
  * (its side, then the healer's). When the new host announces the slice's
@@ -227,6 +244,8 @@ export function healOnSharedCores(
   newHost: NewHostPhases = { timerMs: 0, keeperMs: 0, serviceMs: null },
 ): { healerMs: number; recordMs: number } {
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
+  const HEAL_CALL = { callerMs: HEAL_CALLER_CPU_MS, calleeMs: HEAL_HOST_CPU_MS };
+  const PULL = { callerMs: PULLER_CPU_MS, calleeMs: HOST_CPU_MS };
   const cores = createSharedCores(machine.cores, machine.settledCores);
   const live = cause === 'failure' ? 1 : 0;
   let rumors = 0;
@@ -241,8 +260,8 @@ export function healOnSharedCores(
     }
   };
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
-  const call = (caller: number, callee: number, at: number, done: (at: number) => void): void =>
-    cores.submit(caller, at, PULLER_CPU_MS, (t) => cores.submit(callee, t + roundTripMs / 2, HOST_CPU_MS, (u) => done(u + roundTripMs / 2)));
+  const call = (caller: number, callee: number, at: number, cost: { callerMs: number; calleeMs: number }, done: (at: number) => void): void =>
+    cores.submit(caller, at, cost.callerMs, (t) => cores.submit(callee, t + roundTripMs / 2, cost.calleeMs, (u) => done(u + roundTripMs / 2)));
   // The new host's services list, pulled by every member as it sees the update that carries its digest. The host
   // answers one pull at a time in the order they come, as in the directory's model (pullsOnOneMachine), and a
   // puller's side of the TLS handshake is mostly its answer to the host's: each puller spends its CPU once the
@@ -268,11 +287,11 @@ export function healOnSharedCores(
   spread(0, 0, cause === 'failure' ? machine.failureMs : machine.updateMs, (m, t) => {
     if (m === HEALER) {
       sawAt = t;
-      call(HEALER, NEW_HOST, t, (at) => {
+      call(HEALER, NEW_HOST, t, HEAL_CALL, (at) => {
         healedAt = at;
         for (const update of newHostUpdates(newHost)) spread(NEW_HOST, at + update.afterMs, machine.updateMs, update.service ? pullList : undefined);
         spread(HEALER, at, machine.updateMs, (holder, seenAt) => {
-          if (holder === HOLDER) call(HOLDER, HEALER, seenAt, (took) => void (tookAt = took));
+          if (holder === HOLDER) call(HOLDER, HEALER, seenAt, PULL, (took) => void (tookAt = took));
         });
       });
     }
