@@ -10,7 +10,7 @@ import type { Logger } from '../model/logger.js';
 import { OVERLAY_LIMITS, createListeners, type OverlayPort, type QueryHandler } from './port.js';
 import { literalPattern, type SerfRpc } from './serf-rpc.js';
 import type { MemberNews } from './serf-log.js';
-import { OPTIONAL_TAG_KEYS, changedTags, encodeTags, isDigest, sameRawTags, type GatewayTags } from './tags.js';
+import { OPTIONAL_TAG_KEYS, PUBLISH_GATHER_MS, changedTags, encodeTags, isDigest, sameRawTags, type GatewayTags } from './tags.js';
 import type { ViewState } from './view.js';
 
 export interface SerfOverlayInit {
@@ -38,7 +38,7 @@ export interface SerfOverlay extends OverlayPort {
   refresh(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Serf has news of this member: its new status at once when the news says it, and its record read now rather than when the event streams. */
   notice(news: MemberNews): void;
-  /** Sends this gateway's tags to Serf if they changed since the last time. */
+  /** Sends this gateway's tags to Serf if they changed since the last time, with whatever else changes in the next PUBLISH_GATHER_MS. */
   publish(): Promise<void>;
 }
 
@@ -67,7 +67,17 @@ export function createSerfOverlay(init: SerfOverlayInit): SerfOverlay {
     }
   };
 
-  const publish = async (): Promise<void> => {
+  /** The publish gathering changes now, if any: every caller until it sends waits for the same one. */
+  let gathering: Promise<void> | undefined;
+  const publish = (): Promise<void> => {
+    gathering ??= new Promise<void>((resolve) => setTimeout(resolve, PUBLISH_GATHER_MS)).then(() => {
+      gathering = undefined;
+      return publishNow();
+    });
+    return gathering;
+  };
+
+  const publishNow = async (): Promise<void> => {
     if (!tagsRpc.isConnected) return;
     // Setting the very tags Serf holds is not free: Serf encodes them in Go's random map order, so the
     // others mostly see new bytes and each reads this member again (at every agent's start, 99 reads

@@ -32,6 +32,7 @@
 
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
+import { PUBLISH_GATHER_MS } from '../overlay/tags.js';
 import { createSharedCores } from './shared-cores.js';
 
 /** The machine every gateway runs on: how much of a core a busy gateway gets while the pulls run. */
@@ -197,9 +198,10 @@ export const SERF_TAGS_CALL_MS = 1000;
  * its free resources (`rf`), which the next publish sends: the timer's, when
  * it comes first. Its keeper's next round publishes its slices digest (`d.sl`)
  * at once, and a service announced, its services digest (`d.sv`). A publish
- * sends every change not sent yet, and Serf sends it once it is done with the
- * one before (SERF_TAGS_CALL_MS): one to three updates, as the bench's logs of
- * session 29 show them ("published tags", and the host's own Serf lines).
+ * gathers the changes of the next PUBLISH_GATHER_MS and sends every change not
+ * sent yet, and Serf sends it once it is done with the one before
+ * (SERF_TAGS_CALL_MS): one to three updates, as the bench's logs of sessions
+ * 29 and 30 show them ("published tags", and the host's own Serf lines).
  */
 export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: boolean }[] {
   const events = [{ ms: p.timerMs, tag: null }, { ms: p.keeperMs, tag: 'd.sl' }, ...(p.serviceMs === null ? [] : [{ ms: p.serviceMs, tag: 'd.sv' }])]
@@ -207,15 +209,19 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
   const unsent = new Set(['rf']);
   let serfFreeAt = Number.NEGATIVE_INFINITY;
   const updates: { afterMs: number; service: boolean }[] = [];
-  events.forEach(({ ms, tag }, i) => {
-    if (tag !== null) unsent.add(tag);
-    // Changes made at the same moment go in one publish.
-    if (unsent.size === 0 || events[i + 1]?.ms === ms) return;
-    const out = Math.max(ms, serfFreeAt);
+  for (let i = 0; i < events.length;) {
+    // A publish gathers the changes of the next PUBLISH_GATHER_MS into one update.
+    const gatherUntil = (events[i] as { ms: number }).ms + PUBLISH_GATHER_MS;
+    for (; i < events.length && (events[i] as { ms: number }).ms <= gatherUntil; i++) {
+      const tag = (events[i] as { tag: string | null }).tag;
+      if (tag !== null) unsent.add(tag);
+    }
+    if (unsent.size === 0) continue;
+    const out = Math.max(gatherUntil, serfFreeAt);
     updates.push({ afterMs: out, service: unsent.has('d.sv') });
     serfFreeAt = out + SERF_TAGS_CALL_MS;
     unsent.clear();
-  });
+  }
   return updates;
 }
 

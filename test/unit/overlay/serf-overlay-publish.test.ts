@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createSerfOverlay } from '../../../src/overlay/serf-overlay.js';
+import { PUBLISH_GATHER_MS } from '../../../src/overlay/tags.js';
 import type { SerfRpc } from '../../../src/overlay/serf-rpc.js';
 import { HearthError } from '../../../src/model/errors.js';
 import { silentLogger as quiet } from '../../../src/model/logger.js';
@@ -72,8 +73,7 @@ test('the membership reads while Serf holds a tags call: Serf answers a connecti
   const answers: (() => void)[] = [];
   const { overlay, calls } = overlayOver(() => new Promise<void>((resolve) => void answers.push(resolve)));
   const published = overlay.publish();
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(calls.length, 1, 'Serf has the tags call and has not answered it');
+  await until(() => calls.length === 1);
   // On one connection this read would wait until the update had gone out (up to 10 s on community links).
   await overlay.refresh();
   assert.equal(overlay.view().members.get('gw2')?.status, 'alive');
@@ -127,23 +127,42 @@ test('when Serf cannot say what it holds, the tags are set', async () => {
   assert.equal(reads.length, 1);
 });
 
-test('a publish made while Serf has the one before compares with it: the same tags are not set again, a change is set at once', async () => {
+/** Resolves once `done` holds, looking again after each of PUBLISH_GATHER_MS's timers could have fired. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+test('a publish made while Serf has the one before compares with it: the same tags are not set again, a change is set without waiting', async () => {
   const answers: (() => void)[] = [];
   const { overlay, calls } = overlayOver(() => new Promise<void>((resolve) => void answers.push(resolve)));
   const first = overlay.publish();
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(calls.length, 1, 'the first is with Serf');
+  await until(() => calls.length === 1);
   // The timer's publish while Serf has not answered: it does not set the same tags again.
   await overlay.publish();
   assert.equal(calls.length, 1, 'the same tags are not set twice (Serf would gossip them as an update)');
-  // A digest changed meanwhile is sent at once, without waiting for Serf's first answer.
+  // A digest changed meanwhile is sent once gathered, without waiting for Serf's first answer.
   overlay.publishDigest('sv', 'A'.repeat(11));
-  await new Promise((resolve) => setImmediate(resolve));
+  await until(() => calls.length === 2);
   assert.deepEqual(calls.map((c) => c['d']), [undefined, `sv=${'A'.repeat(11)}`]);
   for (const answer of answers) answer();
   await first;
   await overlay.publish();
   assert.equal(calls.length, 2);
+});
+
+test(`changes made within ${PUBLISH_GATHER_MS} ms of each other go to Serf as one update`, async () => {
+  const { overlay, calls } = overlayOver(async () => undefined);
+  await overlay.publish();
+  assert.equal(calls.length, 1);
+  // A new host's commit, keeper round and service, as a stalled event loop runs them: one after the other.
+  const timer = overlay.publish();
+  overlay.publishDigest('sl', 'B'.repeat(11));
+  overlay.publishDigest('sv', 'A'.repeat(11));
+  await timer;
+  await until(() => calls.length >= 2);
+  await new Promise((resolve) => setTimeout(resolve, 2 * PUBLISH_GATHER_MS));
+  assert.equal(calls.length, 2, 'one update for the three changes');
+  assert.deepEqual((calls[1] as Record<string, string>)['d']?.split(',').sort(), [`sl=${'B'.repeat(11)}`, `sv=${'A'.repeat(11)}`]);
 });
 
 test('after a refused publish, the next one asks Serf what it holds', async () => {

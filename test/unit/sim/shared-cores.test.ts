@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCores } from '../../../src/sim/shared-cores.js';
+import { PUBLISH_GATHER_MS } from '../../../src/overlay/tags.js';
 import { HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
 
 const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
@@ -118,17 +119,21 @@ void describe('a heal on shared cores', () => {
     assert.ok(later.recordMs < none.recordMs - 5 * call, JSON.stringify({ none, later }));
   });
 
-  test("the new host's updates: each publish sends every change not sent yet", () => {
+  test("the new host's updates: each publish gathers for PUBLISH_GATHER_MS and sends every change not sent yet", () => {
+    const g = PUBLISH_GATHER_MS;
     // The timer first sends the commit's free resources; the keeper's round, the slices digest.
-    assert.deepEqual(newHostUpdates({ timerMs: 100, keeperMs: 1500, serviceMs: null }), [{ afterMs: 100, service: false }, { afterMs: 1500, service: false }]);
+    assert.deepEqual(newHostUpdates({ timerMs: 100, keeperMs: 1500, serviceMs: null }), [{ afterMs: 100 + g, service: false }, { afterMs: 1500 + g, service: false }]);
     // The keeper first sends both: the timer finds nothing new.
-    assert.deepEqual(newHostUpdates({ timerMs: 500, keeperMs: 100, serviceMs: null }), [{ afterMs: 100, service: false }]);
+    assert.deepEqual(newHostUpdates({ timerMs: 500, keeperMs: 100, serviceMs: null }), [{ afterMs: 100 + g, service: false }]);
     // A service announced first sends its digest with the resources; the keeper's round, the slices digest, once
     // Serf is done with the first (SERF_TAGS_CALL_MS).
-    assert.deepEqual(newHostUpdates({ timerMs: 1500, keeperMs: 1000, serviceMs: 300 }), [{ afterMs: 300, service: true }, { afterMs: 300 + SERF_TAGS_CALL_MS, service: false }]);
+    assert.deepEqual(newHostUpdates({ timerMs: 1500, keeperMs: 1000, serviceMs: 300 }), [{ afterMs: 300 + g, service: true }, { afterMs: 300 + g + SERF_TAGS_CALL_MS, service: false }]);
+    // A service announced within the gathering goes with the timer's publish; one announced after it, in an update of its own.
     assert.deepEqual(newHostUpdates({ timerMs: 10, keeperMs: 1900, serviceMs: 30 }),
-      [{ afterMs: 10, service: false }, { afterMs: 10 + SERF_TAGS_CALL_MS, service: true }, { afterMs: 10 + 2 * SERF_TAGS_CALL_MS, service: false }]);
-    // All at once: one update.
-    assert.deepEqual(newHostUpdates({ timerMs: 0, keeperMs: 0, serviceMs: 0 }), [{ afterMs: 0, service: true }]);
+      [{ afterMs: 10 + g, service: true }, { afterMs: 1900 + g, service: false }]);
+    assert.deepEqual(newHostUpdates({ timerMs: 10, keeperMs: 1900, serviceMs: 10 + g + 1 }),
+      [{ afterMs: 10 + g, service: false }, { afterMs: 10 + g + SERF_TAGS_CALL_MS, service: true }, { afterMs: 10 + g + 2 * SERF_TAGS_CALL_MS, service: false }]);
+    // All within the gathering (a stalled event loop runs them one after the other): one update.
+    assert.deepEqual(newHostUpdates({ timerMs: 0, keeperMs: 2, serviceMs: 3 }), [{ afterMs: g, service: true }]);
   });
 });
