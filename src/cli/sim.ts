@@ -46,6 +46,8 @@ function printResult(r: SimResult): void {
       `${seconds(r.propagation.toOne.medianMs)}, ${seconds(r.propagation.toOne.p95Ms)}`],
     ...(r.propagation.toOneAfterFailure === undefined ? [] : [["one machine: a failure's healed record pulled by the other holder, median, p95",
       `${seconds(r.propagation.toOneAfterFailure.medianMs)}, ${seconds(r.propagation.toOneAfterFailure.p95Ms)}`]]),
+    ...(r.propagation.healerAfterFailure === undefined ? [] : [["one machine: that heal, from the healer seeing the failure to its new host's answer, median, p95",
+      `${seconds(r.propagation.healerAfterFailure.medianMs)}, ${seconds(r.propagation.healerAfterFailure.p95Ms)}`]]),
     ['a rumor missed by some member (learnt at a push-pull)', `${(r.propagation.missChance * 100).toPrecision(2)}%`],
     ...(r.machine === undefined ? [] : [["one machine: a busy process's share of a core", String(r.machine.share)]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),

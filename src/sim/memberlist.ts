@@ -316,10 +316,12 @@ export interface Spread {
  * one pull at a time (pullsOnOneMachine): directory is then each list's
  * time. The record's trip is then a heal's on the bench's shared cores
  * (healOnSharedCores, BENCH_MACHINE): toOne after a drain, and
- * toOneAfterFailure after a failure, whose reaction the pull waits behind.
+ * toOneAfterFailure after a failure, whose reaction the pull waits behind;
+ * healerAfterFailure is that heal's, from the healer's agent seeing the
+ * failure to the new host's answer.
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
-  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; missChance: number;
+  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; missChance: number;
 } {
   const curve = spreadCurve(cfg, link, n);
   const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
@@ -331,6 +333,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const toOne: number[] = [];
   const directory: number[] = [];
   const afterFailure: number[] = [];
+  const healerAfterFailure: number[] = [];
   // A heal needs the failed or drained member, the healer, the other holder, the new host and others to react.
   const heals = machine !== null && n > 4;
   for (let r = 0; r < rumors; r++) {
@@ -353,19 +356,21 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         // Each heal's rumors drawn apart from the lists' (a heal's rumor k of trial r is kind 0x1000000 + r * 64 + k).
         // The bench drains the host of a load slice (no service), and fails the host of its slice with a service.
         // The new host's timer and keeper run at phases of their own, drawn apart from the gossip's.
-        const heal = (cause: 'failure' | 'drain', salt: number, serviceMs: number | null): number => {
+        const heal = (cause: 'failure' | 'drain', salt: number, serviceMs: number | null): { healerMs: number; recordMs: number } => {
           const phase = (k: number): number => hashUniform(seed, 0xc0de + salt + r * 64 + k, 3);
           const newHost = { timerMs: phase(0) * PUBLISH_TIMER_MS, keeperMs: phase(1) * KEEPER_ROUND_MS, serviceMs };
-          return healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs, newHost).recordMs;
+          return healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs, newHost);
         };
-        toOne.push(heal('drain', 0x1000000, null));
-        afterFailure.push(heal('failure', 0x2000000, BENCH_SERVICE_AFTER_HEAL_MS));
+        toOne.push(heal('drain', 0x1000000, null).recordMs);
+        const failed = heal('failure', 0x2000000, BENCH_SERVICE_AFTER_HEAL_MS);
+        afterFailure.push(failed.recordMs);
+        healerAfterFailure.push(failed.healerMs);
       }
     }
   }
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
   return {
     toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
-    ...(heals ? { toOneAfterFailure: spread(afterFailure) } : {}), missChance: rumorMissChance(curve, n),
+    ...(heals ? { toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure) } : {}), missChance: rumorMissChance(curve, n),
   };
 }

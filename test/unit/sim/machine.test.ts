@@ -5,7 +5,7 @@
 // a busier machine is slower.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOST_CPU_MS, PULLER_CPU_MS, pullsOnOneMachine, type MachineModel } from '../../../src/sim/machine.js';
+import { HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, HOST_CPU_MS, PULLER_CPU_MS, pullsOnOneMachine, type MachineModel } from '../../../src/sim/machine.js';
 import { COMMUNITY_LINK, propagation, SERF_AGENT_EVENTS, WAN_CONFIG } from '../../../src/sim/memberlist.js';
 import { runSim } from '../../../src/sim/run.js';
 import { scenarioConfig } from '../../../src/sim/scenario.js';
@@ -52,6 +52,9 @@ void describe('one machine', () => {
     assert.ok(busy.toOne.medianMs > off.toOne.medianMs + CPU, JSON.stringify({ off: off.toOne, busy: busy.toOne }));
     assert.equal(off.toOneAfterFailure, undefined);
     assert.ok(busy.toOneAfterFailure !== undefined && busy.toOneAfterFailure.medianMs > off.toOne.medianMs + CPU, JSON.stringify(busy));
+    // The heal itself is reported beside its record: a reserve in the failure's burst, slower than the call alone.
+    assert.equal(off.healerAfterFailure, undefined);
+    assert.ok(busy.healerAfterFailure !== undefined && busy.healerAfterFailure.medianMs > HEAL_CALLER_CPU_MS + HEAL_HOST_CPU_MS, JSON.stringify(busy));
     assert.deepEqual(propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(0.05)), busy);
   });
 
