@@ -255,12 +255,15 @@ export function createCommunity(init: CommunityInit): Community {
     try {
       await serf.start();
       undo.push(() => serf.stop());
-      const rpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
-      undo.push(() => rpc.close());
-      await rpc.connect();
-      const tagsRpc = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
-      undo.push(() => tagsRpc.close());
-      await tagsRpc.connect();
+      const openRpc = async (): Promise<SerfRpc> => {
+        const client = createSerfRpc({ address: rpcAddress, authKey: state.rpcAuthKey, log: serfLog });
+        undo.push(() => client.close());
+        await client.connect();
+        return client;
+      };
+      const rpc = await openRpc();
+      // The tags' own connection (createSerfOverlay says why).
+      const tagsRpc = await openRpc();
       const overlay = createSerfOverlay({ rpc, tagsRpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
       overlay.onView((view) => {
         noteOut(view);

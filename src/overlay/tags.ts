@@ -6,13 +6,12 @@
 
 import { encode } from '@msgpack/msgpack';
 import type { ResourceVector } from '../model/resources.js';
+import { ZONE_PATTERN, type OwnerMode } from '../model/policy.js';
 
 /** Serf's limit on the encoded tags of one member. */
 export const SERF_TAG_LIMIT = 512;
 /** The hearth tag-format version; members with another are not hearth gateways we understand. */
 export const TAG_FORMAT = '1';
-
-import { ZONE_PATTERN, type OwnerMode } from '../model/policy.js';
 
 /**
  * How long a publish gathers changes before it sends them as one update. Serf

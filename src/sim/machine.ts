@@ -69,6 +69,11 @@ export const PULLER_CPU_MS = 5.1;
 export const HEAL_HOST_CPU_MS = 9.8;
 export const HEAL_CALLER_CPU_MS = 6.9;
 
+/** What one peer call costs each side, in ms of CPU. */
+interface CallCost { callerMs: number; calleeMs: number }
+const HEAL_CALL: CallCost = { callerMs: HEAL_CALLER_CPU_MS, calleeMs: HEAL_HOST_CPU_MS };
+const PULL: CallCost = { callerMs: PULLER_CPU_MS, calleeMs: HOST_CPU_MS };
+
 /** The bench's slice has 3 hosts, and each announces its service at once: three lists change together. */
 export const BENCH_SLICE_LISTS = 3;
 
@@ -204,24 +209,28 @@ export const SERF_TAGS_CALL_MS = 1000;
  * 29 and 30 show them ("published tags", and the host's own Serf lines).
  */
 export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: boolean }[] {
-  const events = [{ ms: p.timerMs, tag: null }, { ms: p.keeperMs, tag: 'd.sl' }, ...(p.serviceMs === null ? [] : [{ ms: p.serviceMs, tag: 'd.sv' }])]
-    .sort((a, b) => a.ms - b.ms);
+  const events: { ms: number; tag: string | null }[] = [{ ms: p.timerMs, tag: null }, { ms: p.keeperMs, tag: 'd.sl' }];
+  if (p.serviceMs !== null) events.push({ ms: p.serviceMs, tag: 'd.sv' });
   const unsent = new Set(['rf']);
   let serfFreeAt = Number.NEGATIVE_INFINITY;
+  /** When the publish gathering now sends: PUBLISH_GATHER_MS after the change that started it (none before the first). */
+  let gatherUntil = Number.NEGATIVE_INFINITY;
   const updates: { afterMs: number; service: boolean }[] = [];
-  for (let i = 0; i < events.length;) {
-    // A publish gathers the changes of the next PUBLISH_GATHER_MS into one update.
-    const gatherUntil = (events[i] as { ms: number }).ms + PUBLISH_GATHER_MS;
-    for (; i < events.length && (events[i] as { ms: number }).ms <= gatherUntil; i++) {
-      const tag = (events[i] as { tag: string | null }).tag;
-      if (tag !== null) unsent.add(tag);
-    }
-    if (unsent.size === 0) continue;
+  const send = (): void => {
+    if (unsent.size === 0 || gatherUntil === Number.NEGATIVE_INFINITY) return;
     const out = Math.max(gatherUntil, serfFreeAt);
     updates.push({ afterMs: out, service: unsent.has('d.sv') });
     serfFreeAt = out + SERF_TAGS_CALL_MS;
     unsent.clear();
+  };
+  for (const { ms, tag } of events.sort((a, b) => a.ms - b.ms)) {
+    if (ms > gatherUntil) {
+      send();
+      gatherUntil = ms + PUBLISH_GATHER_MS;
+    }
+    if (tag !== null) unsent.add(tag);
   }
+  send();
   return updates;
 }
 
@@ -250,8 +259,6 @@ export function healOnSharedCores(
   newHost: NewHostPhases = { timerMs: 0, keeperMs: 0, serviceMs: null },
 ): { healerMs: number; recordMs: number } {
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
-  const HEAL_CALL = { callerMs: HEAL_CALLER_CPU_MS, calleeMs: HEAL_HOST_CPU_MS };
-  const PULL = { callerMs: PULLER_CPU_MS, calleeMs: HOST_CPU_MS };
   const cores = createSharedCores(machine.cores, machine.settledCores);
   const live = cause === 'failure' ? 1 : 0;
   let rumors = 0;
@@ -266,7 +273,7 @@ export function healOnSharedCores(
     }
   };
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
-  const call = (caller: number, callee: number, at: number, cost: { callerMs: number; calleeMs: number }, done: (at: number) => void): void =>
+  const call = (caller: number, callee: number, at: number, cost: CallCost, done: (at: number) => void): void =>
     cores.submit(caller, at, cost.callerMs, (t) => cores.submit(callee, t + roundTripMs / 2, cost.calleeMs, (u) => done(u + roundTripMs / 2)));
   // The new host's services list, pulled by every member as it sees the update that carries its digest. The host
   // answers one pull at a time in the order they come, as in the directory's model (pullsOnOneMachine), and a

@@ -127,9 +127,13 @@ test('when Serf cannot say what it holds, the tags are set', async () => {
   assert.equal(reads.length, 1);
 });
 
-/** Resolves once `done` holds, looking again after each of PUBLISH_GATHER_MS's timers could have fired. */
+/** Resolves once `done` holds (a gathered publish has reached the fake Serf); fails after 5 s rather than hang. */
 async function until(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail('the publish never reached Serf');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 test('a publish made while Serf has the one before compares with it: the same tags are not set again, a change is set without waiting', async () => {
