@@ -2,7 +2,9 @@
 // `serf agent`s on loopback, started by hearth's own supervisor (its config:
 // the wan profile, an encrypt key, a gateway's tags) and joined into one
 // community, once with Serf's default target (GOGC=100, plain serf) and once
-// with hearth's (SERF_GOGC). After they settle: each serf's private memory
+// with hearth's (SERF_GOGC), both on hearth's one thread (SERF_GOMAXPROCS,
+// since session 31; the figures in BENCHMARKS.md are from before, on Go's
+// default of one thread per core). After they settle: each serf's private memory
 // (USS) and all the serfs' CPU over a window, printed as hearth against plain.
 // Run after `npm run build`, with serf on PATH, alone on the machine:
 //   node dist/bench/serf-gc.js [--members 100] [--settle 30] [--window 40] [--json]

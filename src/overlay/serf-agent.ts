@@ -47,9 +47,22 @@ export interface SerfAgentInit extends SerfAgentConfigInit {
  */
 export const SERF_GOGC = '50';
 
-/** The environment serf runs in: ours, with SERF_GOGC unless GOGC is set. */
+/**
+ * Go runs goroutines on as many threads as the machine has cores, and a
+ * thread that runs out of work spins a while looking for more before it
+ * sleeps. On a box whose cores are busy (the containers it offers, or 100
+ * gateways on one machine), each wake-up of serf then makes several threads
+ * runnable that mostly spin. At 100 gateways on 2 cores, in the second after
+ * a member's failure, the serfs took 0.9-1.3 cores with up to 246 threads
+ * runnable; on one thread each, 0.2-0.9 (BENCHMARKS.md, session 31). Serf's
+ * work (a few packets a second, an RPC call now and then) needs no more than
+ * one. An owner's own GOMAXPROCS is kept.
+ */
+export const SERF_GOMAXPROCS = '1';
+
+/** The environment serf runs in: ours, with SERF_GOGC and SERF_GOMAXPROCS unless the owner set GOGC or GOMAXPROCS. */
 export function serfEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env['GOGC'] === undefined ? { ...env, GOGC: SERF_GOGC } : env;
+  return { ...env, GOGC: env['GOGC'] ?? SERF_GOGC, GOMAXPROCS: env['GOMAXPROCS'] ?? SERF_GOMAXPROCS };
 }
 
 export interface SerfExitInfo {

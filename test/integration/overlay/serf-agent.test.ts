@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canSignal } from '../../../src/kit/pid.js';
 import { HearthError } from '../../../src/model/errors.js';
-import { SERF_GOGC, createSerfAgent, serfEnv, type SerfAgentInit } from '../../../src/overlay/serf-agent.js';
+import { SERF_GOGC, SERF_GOMAXPROCS, createSerfAgent, serfEnv, type SerfAgentInit } from '../../../src/overlay/serf-agent.js';
 import { eventually, freePort, startTestAgent, uniqueSuffix, type Cleanup } from './serf-harness.js';
 
 async function bareInit(t: Cleanup, extra: Partial<SerfAgentInit> = {}): Promise<SerfAgentInit> {
@@ -66,14 +66,18 @@ describe('serf agent supervisor', () => {
     assert.equal((await stat(join(a.dir, 'serf.json'))).mode & 0o777, 0o600);
   });
 
-  test('serf runs with the smaller collector target unless the owner set one', async (t) => {
+  test('serf runs with the smaller collector target and on one thread unless the owner set them', async (t) => {
     assert.equal(process.env['GOGC'], undefined, 'this test needs GOGC unset in its own environment');
+    assert.equal(process.env['GOMAXPROCS'], undefined, 'this test needs GOMAXPROCS unset in its own environment');
     const a = await startTestAgent(t);
     const pid = a.agent.pid;
     assert.ok(pid !== undefined);
     const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
-    assert.ok(environ.includes(`GOGC=${SERF_GOGC}`), environ.filter((e) => e.startsWith('GO')).join(' '));
-    assert.equal(serfEnv({ GOGC: '200' })['GOGC'], '200');
+    const go = environ.filter((e) => e.startsWith('GO')).join(' ');
+    assert.ok(environ.includes(`GOGC=${SERF_GOGC}`), go);
+    assert.ok(environ.includes(`GOMAXPROCS=${SERF_GOMAXPROCS}`), go);
+    assert.deepEqual([serfEnv({ GOGC: '200' })['GOGC'], serfEnv({ GOGC: '200' })['GOMAXPROCS']], ['200', SERF_GOMAXPROCS]);
+    assert.deepEqual([serfEnv({ GOMAXPROCS: '4' })['GOMAXPROCS'], serfEnv({ GOMAXPROCS: '4' })['GOGC']], ['4', SERF_GOGC]);
   });
 
   test('a start whose gossip port is taken fails with serf\'s reason and leaves no process', async (t) => {
