@@ -6,6 +6,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseLogLine, type LogLine } from './lib.js';
 
 /** Kilobytes from /proc/PID/smaps_rollup: USS = Private_Clean + Private_Dirty; PSS; RSS. Undefined when the process is gone. */
@@ -116,7 +117,7 @@ export function sampleRunQueue(everyMs = 100): { stop(): void; meanOver(fromMs: 
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/PID/stat; undefined once it is gone. */
-function cpuSecondsOf(pid: number, ticksPerSec: number): number | undefined {
+export function cpuSecondsOf(pid: number, ticksPerSec: number): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     // utime and stime, the stat file's 14th and 15th fields, 12th and 13th after the command's name.
@@ -124,6 +125,49 @@ function cpuSecondsOf(pid: number, ticksPerSec: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The CPU of groups of processes and of the whole machine over a window of a traceCpu: cores per group (and the tracer's own, `tracer`), the machine's busy share, runnable threads. */
+export interface CpuWindow { cores: Record<string, number>; machineBusyPercent: number; runnable: number; samples: number }
+
+/**
+ * Samples the summed CPU of each group of `groups` (their pids fixed at the
+ * start: a process that ends keeps its last reading), the machine's busy and
+ * total time and its runnable threads, every `everyMs` until stopped, in a
+ * process of its own at nice -15 (bench/cpu-trace.ts): in the bench's own
+ * event loop, a burst that takes every core spaced 250 ms samples 1-2 s
+ * apart. `over` is a window's CPU from its first to its last sample. One
+ * read of /proc/stat and of each process's stat file a sample: at 200
+ * processes and 100 ms, about 5% of a core.
+ */
+export function traceCpu(groups: Record<string, readonly number[]>, everyMs = 100): { stop(): void; over(fromMs: number, toMs: number): CpuWindow | undefined } {
+  const hz = execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim();
+  const args = [fileURLToPath(new URL('./cpu-trace.js', import.meta.url)), '--every', String(everyMs), '--hz', hz,
+    ...Object.entries(groups).flatMap(([name, pids]) => ['--group', `${name}=${pids.join(',')}`])];
+  const child = spawn('nice', ['-n', '-15', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const samples: { at: number; cpuSec: Record<string, number>; busy: number; total: number; running: number }[] = [];
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line !== '') samples.push(JSON.parse(line) as (typeof samples)[number]);
+  });
+  child.unref();
+  return {
+    stop: () => void child.stdin.end(),
+    over(fromMs, toMs) {
+      const within = samples.filter((s) => s.at >= fromMs && s.at <= toMs);
+      const first = within[0];
+      const end = within[within.length - 1];
+      if (first === undefined || end === undefined || end === first) return undefined;
+      const secs = (end.at - first.at) / 1000;
+      const cores = Object.fromEntries([...Object.keys(groups), 'tracer'].map((g) => [g, Math.round((((end.cpuSec[g] ?? 0) - (first.cpuSec[g] ?? 0)) / secs) * 100) / 100]));
+      return {
+        cores, machineBusyPercent: Math.round(((end.busy - first.busy) / Math.max(1, end.total - first.total)) * 1000) / 10,
+        runnable: Math.round((within.reduce((n, s) => n + s.running, 0) / within.length) * 10) / 10, samples: within.length,
+      };
+    },
+  };
 }
 
 /**

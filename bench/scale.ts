@@ -64,7 +64,7 @@ import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
 import { PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
-import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, type LogFollower } from './procs.js';
+import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -397,21 +397,30 @@ interface Reaction {
   windowMs: number;
   /** Per live gateway, in ms of one core: what the window cost above `settled`. */
   cpuMsPerGateway: number;
+  /** The same, split: the agent's part and its serf's. */
+  agentMs: number;
+  serfMs: number;
   /** The members' tag updates the median live Serf learnt in the window. */
   updates: number;
 }
 
-/** A gateway's (its agent's and its serf's) settled CPU in a cpuBetween measure, in percent of a core. */
+/** A gateway's settled CPU in a cpuBetween measure (its agent's and its serf's), in percent of a core; several measures, averaged. */
+function settledOf(...cs: ReturnType<typeof cpuBetween>[]): { agent: number; serf: number } {
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return { agent: mean(cs.map((c) => c.perAgentPercent)), serf: mean(cs.map((c) => c.perSerfPercent)) };
+}
 const perGatewayPercent = (c: ReturnType<typeof cpuBetween>): number => Number((c.perAgentPercent + c.perSerfPercent).toFixed(2));
 
-/** What the gateways did between two samples (of the same processes) beyond `settledPercent` of a core each (perGatewayPercent). */
-function reactionBetween(a: CpuSample, b: CpuSample, settledPercent: number): Reaction {
+/** What the gateways did between two samples (of the same processes) beyond their settled rates (settledOf). */
+function reactionBetween(a: CpuSample, b: CpuSample, settled: { agent: number; serf: number }): Reaction {
   const windowMs = b.at - a.at;
-  const usedMs = ((b.agents - a.agents) + (b.serfs - a.serfs)) * 10 / b.agentCount; // USER_HZ ticks of 10 ms
-  const settledMs = (settledPercent / 100) * windowMs;
+  // USER_HZ ticks of 10 ms, per gateway, less the settled percent of the window.
+  const above = (ticks: number, percent: number): number => (ticks * 10) / b.agentCount - (percent / 100) * windowMs;
+  const agentMs = above(b.agents - a.agents, settled.agent);
+  const serfMs = above(b.serfs - a.serfs, settled.serf);
   const updates = gateways.filter((g) => !g.killed)
     .map((g) => g.log.lines.filter((l) => l.at >= a.wall && l.at <= b.wall && l.msg.startsWith(UPDATE_LEARNT)).length);
-  return { windowMs: Math.round(windowMs), cpuMsPerGateway: Math.round(usedMs - settledMs), updates: median(updates) };
+  return { windowMs: Math.round(windowMs), cpuMsPerGateway: Math.round(agentMs + serfMs), agentMs: Math.round(agentMs), serfMs: Math.round(serfMs), updates: median(updates) };
 }
 
 /**
@@ -721,6 +730,9 @@ async function main(): Promise<void> {
   // started at the kill it would take a core from the detection and the heal measured here, and started once the bench
   // sees the heal it comes too late, for the bench itself waits its turn for a core then).
   const holderCpu = sampleCpu(hosts.filter((h) => h !== victimName).map((h) => byName.get(h)?.pid).filter((pid): pid is number => pid !== undefined), 100);
+  // Every surviving agent's and serf's CPU from the kill on, to see the failure's burst and the record's trip in time.
+  const survivorPids = gateways.filter((g) => g !== victim && g.pid !== undefined).map((g) => g.pid as number);
+  const burstTrace = traceCpu({ agents: survivorPids, serfs: [...serfChildren(new Set(survivorPids)).values()] });
   readAll();
   const killedAt = Date.now();
   process.kill(victim.pid as number, 'SIGKILL');
@@ -796,11 +808,25 @@ async function main(): Promise<void> {
     // The rate it came above: the 10 s after it (before it, the load's slices were still settling in).
     settledAfterFailure = await measureCpu(10_000);
     readAll();
-    failureReaction = reactionBetween(firstSeenCpu, end, perGatewayPercent(settledAfterFailure));
-    progress(`the failure's reaction: ${failureReaction.cpuMsPerGateway} ms of CPU per gateway above its settled rate over ${sec(failureReaction.windowMs)}, `
+    failureReaction = reactionBetween(firstSeenCpu, end, settledOf(settledAfterFailure));
+    progress(`the failure's reaction: ${failureReaction.cpuMsPerGateway} ms of CPU per gateway (agent ${failureReaction.agentMs}, serf ${failureReaction.serfMs}) above its settled rate over ${sec(failureReaction.windowMs)}, `
       + `with ${failureReaction.updates} tag updates (median Serf)`);
   }
+  burstTrace.stop();
   const healerSaw = heal === undefined ? undefined : failedAt(heal.healer, victimName, killedAt);
+  const burst = detection === undefined ? null : failureBurst(burstTrace, killedAt + Math.min(...detection), survivorPids.length, {
+    healerSaw, healed: heal?.healedAt, recordTaken: heal === undefined || record === null ? undefined : heal.healedAt + record,
+  });
+  if (burst !== null) {
+    const show = (w: CpuWindow | null): string => (w === null ? '–' : `${w.cores['agents']}+${w.cores['serfs']} (${w.machineBusyPercent}%, ${w.runnable} runnable)`);
+    progress(`the failure's burst, agents+serfs cores (machine busy, threads runnable): before ${show(burst.before)}; `
+      + burst.steps.map((b) => `${sec(b.fromMs)}-${sec(b.toMs)}: ${show(b.cpu)}`).join('; '));
+    progress(`  from the healer seeing it to the heal: ${show(burst.healing)}; the record's trip: ${show(burst.recordTrip)}`);
+    if (burst.own !== null) {
+      progress(`  the failure's own burst: the machine 90% busy until ${sec(burst.own.endMs)} after the first detection; `
+        + `${burst.own.agentMs + burst.own.serfMs} ms of CPU per gateway above the rate before (agent ${burst.own.agentMs}, serf ${burst.own.serfMs})`);
+    }
+  }
   progress(heal === undefined ? 'the slice was not healed within 120 s'
     : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after (its Serf had the healer's news ${sec(recordLearnt)} after)`
     + (recordBurst === null ? '' : `; meanwhile the healer's agent used ${recordBurst.healerCpuShare ?? '–'} of a core, the other holder's ${recordBurst.otherHolderCpuShare ?? '–'}`));
@@ -843,6 +869,8 @@ async function main(): Promise<void> {
     failureCourse: course,
     /** The failure's reaction above the gateways' CPU in the 10 s after it (the drain's is in drainRecord). */
     failureReaction, cpuSettledAfterFailure: settledAfterFailure,
+    /** The surviving gateways' CPU in steps from the first agent's detection (ms), and over the heal and the record's trip. */
+    failureBurst: burst,
     /** A gateway's new zones: tag updates and nothing else, what each costs every gateway (perUpdateMs). */
     updateReaction: update,
     healing: heal === undefined ? null : {
@@ -905,6 +933,44 @@ interface RecordTrip {
  * Serf had the healer's news, and the two agents' CPU meanwhile, from `cpu` (sampling both). The window must hold
  * samples a second apart (sampleCpu's least): a record taken sooner is measured over the 1.5 s after the heal.
  */
+/** Half-second steps from the first detection until 5 s after it, then 5-10 and 10-20 s. */
+const BURST_STEPS_MS: [number, number][] = [
+  ...Array.from({ length: 12 }, (_, i): [number, number] => [i * 500 - 1000, i * 500 - 500]), [5000, 10_000], [10_000, 20_000],
+];
+
+/**
+ * The failure's burst, from a trace started at the kill: the `live`
+ * gateways' CPU in the 8 s before the first agent's detection (`firstSeen`,
+ * epoch ms), from 1 s before it in steps, in the failure's own burst, and over the heal (the healer seeing the
+ * failure → healed) and the record's trip (healed → the other holder took
+ * it), where the bench saw them.
+ */
+function failureBurst(trace: ReturnType<typeof traceCpu>, firstSeen: number, live: number, marks: Record<'healerSaw' | 'healed' | 'recordTaken', number | undefined>) {
+  const window = (from: number | undefined, to: number | undefined): CpuWindow | null =>
+    (from === undefined || to === undefined ? null : trace.over(from, to) ?? null);
+  const before = window(firstSeen - 10_000, firstSeen - 2000);
+  // The failure's own burst ends with the first quarter second, after the machine first was 90% busy, in which it was
+  // less busy (a quarter second without two samples counts as busy: the sampler, at nice -15, waited for a core).
+  let endMs: number | null = null;
+  let wasBusy = false;
+  for (let t = 0; t < 10_000 && endMs === null; t += 250) {
+    const busy = (window(firstSeen + t, firstSeen + t + 250)?.machineBusyPercent ?? 100) >= 90;
+    if (busy) wasBusy = true;
+    else if (wasBusy) endMs = t;
+  }
+  const own = endMs === null || before === null ? null : window(firstSeen, firstSeen + endMs);
+  const perGateway = (kind: string): number => Math.round((((own?.cores[kind] ?? 0) - (before?.cores[kind] ?? 0)) * (endMs ?? 0)) / live);
+  return {
+    before,
+    /** The failure's own burst: until when, and the CPU it took each gateway above the rate before (ms of one core). */
+    own: own === null ? null : { endMs, agentMs: perGateway('agents'), serfMs: perGateway('serfs') },
+    steps: BURST_STEPS_MS.map(([fromMs, toMs]) => ({ fromMs, toMs, cpu: window(firstSeen + fromMs, firstSeen + toMs) })),
+    healing: window(marks.healerSaw, marks.healed),
+    recordTrip: window(marks.healed, marks.recordTaken),
+    marksMs: Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, v === undefined ? null : v - firstSeen])),
+  };
+}
+
 async function recordTrip(holder: Gateway, healer: Gateway, slice: string, healedAt: number, since: number, cpu: ReturnType<typeof sampleCpu>): Promise<RecordTrip> {
   const took = await until(60_000, 250, () => {
     readAll();
@@ -939,10 +1005,10 @@ async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Rea
   const to = cpuNow();
   const after = await measureCpu(10_000);
   readAll();
-  const reaction = reactionBetween(from, to, (perGatewayPercent(before) + perGatewayPercent(after)) / 2);
+  const reaction = reactionBetween(from, to, settledOf(before, after));
   const perUpdateMs = Math.round(reaction.cpuMsPerGateway / UPDATE_STEPS);
   progress(`${UPDATE_STEPS} updates (${g.name} moved zones, ${sec(UPDATE_GAP_MS)} apart): ${reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(reaction.windowMs)} `
-    + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each; settled before ${perGatewayPercent(before)}%, after ${perGatewayPercent(after)}% of a core per gateway`);
+    + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each (agent ${Math.round(reaction.agentMs / UPDATE_STEPS)}, serf ${Math.round(reaction.serfMs / UPDATE_STEPS)}); settled before ${perGatewayPercent(before)}%, after ${perGatewayPercent(after)}% of a core per gateway`);
   return { ...reaction, perUpdateMs };
 }
 
@@ -987,11 +1053,11 @@ async function drainOne(load: readonly { name: string; placement: Map<number, st
     readAll();
     const record: DrainRecord = {
       drained: pick.host, slice: pick.slice.name, healer: healed.g.name, thirdHolder: third.name, healedMs: healed.at - drainedAt,
-      ...trip, reaction: reactionBetween(before, cpuNow(), perGatewayPercent(settled)),
+      ...trip, reaction: reactionBetween(before, cpuNow(), settledOf(settled)),
     };
     progress(`drain: ${pick.host} drained; ${record.slice} healed by ${record.healer} ${sec(record.healedMs)} after; its third holder ${record.thirdHolder} took the placement ${sec(record.recordMs)} after the heal `
       + `(its Serf had the healer's news ${sec(record.learntMs)} after); the holders' agents used ${record.healerCpuShare ?? '–'} and ${record.holderCpuShare ?? '–'} of a core; `
-      + `the drain's reaction: ${record.reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(record.reaction.windowMs)}, with ${record.reaction.updates} tag updates (median Serf)`);
+      + `the drain's reaction: ${record.reaction.cpuMsPerGateway} ms of CPU per gateway (agent ${record.reaction.agentMs}, serf ${record.reaction.serfMs}) over ${sec(record.reaction.windowMs)}, with ${record.reaction.updates} tag updates (median Serf)`);
     return record;
   } finally {
     cpu.stop();
