@@ -48,6 +48,8 @@ function printResult(r: SimResult): void {
       `${seconds(r.propagation.toOneAfterFailure.medianMs)}, ${seconds(r.propagation.toOneAfterFailure.p95Ms)}`]]),
     ...(r.propagation.healerAfterFailure === undefined ? [] : [["one machine: that heal, from the healer seeing the failure to its new host's answer, median, p95",
       `${seconds(r.propagation.healerAfterFailure.medianMs)}, ${seconds(r.propagation.healerAfterFailure.p95Ms)}`]]),
+    ...(r.propagation.failureBurst === undefined ? [] : [["one machine: the failure's own burst, the cores 90% busy from the first agent seeing it, median, p95",
+      `${seconds(r.propagation.failureBurst.medianMs)}, ${seconds(r.propagation.failureBurst.p95Ms)}`]]),
     ['a rumor missed by some member (learnt at a push-pull)', `${(r.propagation.missChance * 100).toPrecision(2)}%`],
     ...(r.machine === undefined ? [] : [["one machine: a busy process's share of a core", String(r.machine.share)]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),

@@ -33,7 +33,7 @@
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
 import { PUBLISH_GATHER_MS } from '../overlay/tags.js';
-import { createSharedCores } from './shared-cores.js';
+import { createSharedCores, type SharedCores } from './shared-cores.js';
 
 /** The machine every gateway runs on: how much of a core a busy gateway gets while the pulls run. */
 export interface MachineModel {
@@ -146,31 +146,34 @@ export function pullsOnOneMachine(pulls: readonly Pull[], machine: MachineModel,
  * record read, the view), each on one event loop, all on the same cores, and
  * the pull of a healed record waits its turn behind that work on the holder
  * and on the healer. bench/scale.ts measures the costs: the gateways' CPU in
- * the 20 s after a failure and after a drain, above their settled rate, and
- * the tag updates each Serf learnt meanwhile.
+ * a failure's own burst and in the 20 s after a drain, above their rate
+ * before, and the tag updates each Serf learnt meanwhile.
  */
 export interface SharedMachine {
   cores: number;
   /** What the community takes of them with nothing happening (agents' and Serfs' CPU, settled). */
   settledCores: number;
-  /** A gateway's CPU (ms of one core) for a member's failure, its updates and the pulls the model runs as their own apart. */
+  /** A gateway's CPU (ms of one core) for a member's failure: its own burst, the heal's updates and pulls apart. */
   failureMs: number;
   /** A gateway's CPU for one member's new tags. */
   updateMs: number;
 }
 
 /**
- * bench/scale.ts's machine and community at 100 gateways (BENCHMARKS.md, session 28; the medians of runs AH-AJ,
- * AL and AM): 2 cores, of which the settled community and the bench take 0.87 (the machine 37.5-47.2% busy); in the
- * 20 s after a drain, 83-106 ms of CPU per gateway for 7-10 tag updates (8.3-12.5 ms each, median 11.8); after a
- * failure, 68-131 ms with 5-8 updates, which leaves 9-48 ms (median 23). That rest holds every gateway's pull of the
- * new host's services list (the bench's failure heals a slice with a service), which healOnSharedCores runs as pulls
- * of their own since session 29: 99 pulls of PULLER_CPU_MS + HOST_CPU_MS over 100 gateways, 9.7 ms each. The failure
- * itself is the other 13 ms (until session 30 the model took 23, and counted the pulls twice). An update alone
- * costs more, 15-28 ms (3 zone changes 10 s apart, runs AK-AM): in a burst the agents read several members' news
- * in one Serf call and Serf hands on several events as one, and the record travels inside a burst.
+ * bench/scale.ts's machine and community at 100 gateways, with serf on one thread (SERF_GOMAXPROCS; BENCHMARKS.md,
+ * session 31, runs BD-BI): 2 cores, of which the settled community and the bench take 0.76 (the machine 36.4-43.3%
+ * busy in BE-BI, median 38.2; BD's was taken by a build beside it; on Go's default of a thread per core, 0.87 in
+ * session 28). A member's failure costs each gateway 22 ms above the rate just before it: the CPU of the failure's
+ * own burst (from the first agent's word of it until the machine is less than 90% busy again) in the runs whose
+ * heal came after that burst (BF 22 ms and BH 24 as the bench prints them, agent and serf about half each; BC about
+ * 19 from its half-second steps). Until session 31 the model took 13 ms: what the 20 s after a failure cost less
+ * its tag updates at the drain's rate and the new host's list pulls, a difference of noisy figures. A member's new
+ * tags: 8.7 ms, the median over BD-BI of the CPU in the 20 s after a drain over the tag updates meanwhile (6.7-13.2
+ * ms each; 11.8 in session 28 on a thread per core, taken as 12). An update alone costs more, 7-19 ms (3 zone
+ * changes 10 s apart; 22-28 on a thread per core): in a burst the agents read several members' news in one Serf
+ * call and Serf hands on several events as one.
  */
-export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.87, failureMs: 13, updateMs: 12 };
+export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.76, failureMs: 22, updateMs: 8.7 };
 
 /** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw. */
 export type SeenAfter = (rumor: number, member: number) => number;
@@ -252,12 +255,13 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * homes, other slices' heals) come after the record in the bench's logs, and
  * are left out.
  * Returns when the healer healed, from the moment its agent saw the cause,
- * and the record's trip, from the heal until the other holder took it.
+ * the record's trip, from the heal until the other holder took it, and the
+ * cause's own burst (burstEnd).
  */
 export function healOnSharedCores(
   cause: 'failure' | 'drain', n: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number,
   newHost: NewHostPhases = { timerMs: 0, keeperMs: 0, serviceMs: null },
-): { healerMs: number; recordMs: number } {
+): { healerMs: number; recordMs: number; burstMs: number | null } {
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
   const cores = createSharedCores(machine.cores, machine.settledCores);
   const live = cause === 'failure' ? 1 : 0;
@@ -297,7 +301,9 @@ export function healOnSharedCores(
   let sawAt = Number.NaN;
   let healedAt = Number.NaN;
   let tookAt = Number.NaN;
+  let firstSawAt = Number.POSITIVE_INFINITY;
   spread(0, 0, cause === 'failure' ? machine.failureMs : machine.updateMs, (m, t) => {
+    firstSawAt = Math.min(firstSawAt, t);
     if (m === HEALER) {
       sawAt = t;
       call(HEALER, NEW_HOST, t, HEAL_CALL, (at) => {
@@ -310,5 +316,21 @@ export function healOnSharedCores(
     }
   });
   cores.run();
-  return { healerMs: healedAt - sawAt, recordMs: tookAt - healedAt };
+  return { healerMs: healedAt - sawAt, recordMs: tookAt - healedAt, burstMs: burstEnd(cores, machine.cores, firstSawAt) };
+}
+
+/**
+ * The cause's own burst, as bench/scale.ts finds it in its trace of the
+ * machine: from the first gateway's agent seeing the cause (`fromMs`), until
+ * the first quarter second, after the cores were first 90% busy, in which
+ * they were less busy; null when they never were.
+ */
+function burstEnd(cores: SharedCores, total: number, fromMs: number): number | null {
+  let wasBusy = false;
+  for (let t = 0; t < 60_000; t += 250) {
+    const busy = cores.busyCores(fromMs + t, fromMs + t + 250) >= 0.9 * total;
+    if (busy) wasBusy = true;
+    else if (wasBusy) return t;
+  }
+  return null;
 }

@@ -318,10 +318,11 @@ export interface Spread {
  * (healOnSharedCores, BENCH_MACHINE): toOne after a drain, and
  * toOneAfterFailure after a failure, whose reaction the pull waits behind;
  * healerAfterFailure is that heal's, from the healer's agent seeing the
- * failure to the new host's answer.
+ * failure to the new host's answer; failureBurst, how long the failure's own
+ * burst keeps the cores 90% busy from the first agent seeing it (burstEnd).
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
-  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; missChance: number;
+  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; missChance: number;
 } {
   const curve = spreadCurve(cfg, link, n);
   const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
@@ -334,6 +335,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const directory: number[] = [];
   const afterFailure: number[] = [];
   const healerAfterFailure: number[] = [];
+  const failureBurst: number[] = [];
   // A heal needs the failed or drained member, the healer, the other holder, the new host and others to react.
   const heals = machine !== null && n > 4;
   for (let r = 0; r < rumors; r++) {
@@ -356,7 +358,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         // Each heal's rumors drawn apart from the lists' (a heal's rumor k of trial r is kind 0x1000000 + r * 64 + k).
         // The bench drains the host of a load slice (no service), and fails the host of its slice with a service.
         // The new host's timer and keeper run at phases of their own, drawn apart from the gossip's.
-        const heal = (cause: 'failure' | 'drain', salt: number, serviceMs: number | null): { healerMs: number; recordMs: number } => {
+        const heal = (cause: 'failure' | 'drain', salt: number, serviceMs: number | null): ReturnType<typeof healOnSharedCores> => {
           const phase = (k: number): number => hashUniform(seed, 0xc0de + salt + r * 64 + k, 3);
           const newHost = { timerMs: phase(0) * PUBLISH_TIMER_MS, keeperMs: phase(1) * KEEPER_ROUND_MS, serviceMs };
           return healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs, newHost);
@@ -365,12 +367,14 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         const failed = heal('failure', 0x2000000, BENCH_SERVICE_AFTER_HEAL_MS);
         afterFailure.push(failed.recordMs);
         healerAfterFailure.push(failed.healerMs);
+        if (failed.burstMs !== null) failureBurst.push(failed.burstMs);
       }
     }
   }
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
   return {
     toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
-    ...(heals ? { toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure) } : {}), missChance: rumorMissChance(curve, n),
+    ...(heals ? { toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure) } : {}),
+    ...(failureBurst.length > 0 ? { failureBurst: spread(failureBurst) } : {}), missChance: rumorMissChance(curve, n),
   };
 }

@@ -16,6 +16,8 @@ export interface SharedCores {
   submit(process: number, at: number, cpuMs: number, then?: (doneAt: number) => void): void;
   /** Runs every job, and every job those submit, to its end; returns the time the last one ended. */
   run(): number;
+  /** After run(): the cores in use on average from `fromMs` to `toMs`, the background's included. */
+  busyCores(fromMs: number, toMs: number): number;
 }
 
 interface Job { cpuMs: number; then: ((doneAt: number) => void) | undefined }
@@ -28,6 +30,8 @@ export function createSharedCores(cores: number, backgroundCores = 0): SharedCor
   /** Each process's jobs under way, with the CPU each has left. */
   const running = new Map<number, Job[]>();
   let now = 0;
+  /** The jobs' cores in use, in spans of time: [from, to, cores]. */
+  const used: [number, number, number][] = [];
 
   const submit = (process: number, at: number, cpuMs: number, then?: (doneAt: number) => void): void => {
     arrivals.push(Math.max(at, now), { process, job: { cpuMs: Math.max(0, cpuMs), then } });
@@ -53,6 +57,7 @@ export function createSharedCores(cores: number, backgroundCores = 0): SharedCor
         }
         jobs.length = kept;
       }
+      if (busy.length > 0) used.push([now, until, busy.length * processRate]);
       now = until;
       // Ends first (their follow-ups may arrive now), then the arrivals due.
       for (const j of ended) j.then?.(now);
@@ -64,5 +69,12 @@ export function createSharedCores(cores: number, backgroundCores = 0): SharedCor
     }
   };
 
-  return { submit, run };
+  const busyCores = (fromMs: number, toMs: number): number => {
+    if (!(toMs > fromMs)) throw new RangeError(`an empty window (${fromMs} to ${toMs})`);
+    let sum = 0;
+    for (const [from, to, inUse] of used) sum += Math.max(0, Math.min(to, toMs) - Math.max(from, fromMs)) * inUse;
+    return backgroundCores + sum / (toMs - fromMs);
+  };
+
+  return { submit, run, busyCores };
 }

@@ -55,6 +55,9 @@ void describe('one machine', () => {
     // The heal itself is reported beside its record: a reserve in the failure's burst, slower than the call alone.
     assert.equal(off.healerAfterFailure, undefined);
     assert.ok(busy.healerAfterFailure !== undefined && busy.healerAfterFailure.medianMs > HEAL_CALLER_CPU_MS + HEAL_HOST_CPU_MS, JSON.stringify(busy));
+    // And the failure's own burst on the bench's cores: a second or more of every agent's reaction.
+    assert.equal(off.failureBurst, undefined);
+    assert.ok(busy.failureBurst !== undefined && busy.failureBurst.medianMs >= 1000, JSON.stringify(busy));
     assert.deepEqual(propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(0.05)), busy);
   });
 

@@ -48,6 +48,21 @@ void describe('shared cores', () => {
     assert.throws(() => createSharedCores(2, 2), RangeError);
   });
 
+  test('the cores in use over a window count the background and every busy process', () => {
+    const shared = createSharedCores(2, 0.5);
+    // Three jobs of 3 ms at 0: 1.5 cores left, half a core each, all done at 6; then 4 ms alone on one core, 10 to 14.
+    shared.submit(0, 0, 3);
+    shared.submit(1, 0, 3);
+    shared.submit(2, 0, 3);
+    shared.submit(0, 10, 4);
+    shared.run();
+    near(shared.busyCores(0, 6), 2);
+    near(shared.busyCores(6, 10), 0.5);
+    near(shared.busyCores(0, 12), (1.5 * 6 + 2) / 12 + 0.5);
+    near(shared.busyCores(10, 14), 1.5);
+    assert.throws(() => shared.busyCores(5, 5), RangeError);
+  });
+
   test('a job that ends may queue more, on any process, now or later', () => {
     const shared = createSharedCores(1);
     let last = 0;
@@ -89,6 +104,19 @@ void describe('a heal on shared cores', () => {
     // A drain costs what an update costs, not a failure's reaction.
     const drain = healOnSharedCores('drain', 40, atOnce, { ...free, failureMs: 100 }, 0);
     near(drain.healerMs, heal);
+  });
+
+  test("the failure's own burst: as long as the cores stay 90% busy after the first gateway saw it, in quarter seconds", () => {
+    // Nothing to do but the heal's few ms: the cores are never 90% busy over a quarter second.
+    assert.equal(healOnSharedCores('failure', 4, atOnce, free, 0).burstMs, null);
+    // 40 live gateways with 100 ms each on one core from 0 (and the heal's 27 ms): 4 s busy, then a quarter second below 90%.
+    const busy = healOnSharedCores('failure', 41, atOnce, { ...free, failureMs: 100 }, 0);
+    assert.equal(busy.burstMs, 4000);
+    // Seen from 1 s on: the burst counts from the first gateway that saw it.
+    assert.equal(healOnSharedCores('failure', 41, () => 1000, { ...free, failureMs: 100 }, 0).burstMs, 4000);
+    // Half the work: half as long. A background of half the core: the same work keeps it busy twice as long.
+    assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, failureMs: 50 }, 0).burstMs, 2000);
+    assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, settledCores: 0.5, failureMs: 100 }, 0).burstMs, 8000);
   });
 
   test('a holder that sees the healed record while it still reacts to the failure pulls it slower than an idle one', () => {
