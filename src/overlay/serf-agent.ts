@@ -52,11 +52,12 @@ export const SERF_GOGC = '50';
  * thread that runs out of work spins a while looking for more before it
  * sleeps. On a box whose cores are busy (the containers it offers, or 100
  * gateways on one machine), each wake-up of serf then makes several threads
- * runnable that mostly spin. At 100 gateways on 2 cores, in the second after
- * a member's failure, the serfs took 0.9-1.3 cores with up to 246 threads
- * runnable; on one thread each, 0.2-0.9 (BENCHMARKS.md, session 31). Serf's
- * work (a few packets a second, an RPC call now and then) needs no more than
- * one. An owner's own GOMAXPROCS is kept.
+ * runnable that mostly spin. At 100 gateways on 2 cores, in the 1.5 s after
+ * a member's failure, the serfs took 0.9-1.1 cores with up to 246 threads
+ * runnable; on one thread each, 0.6-0.9 with up to 176, and an isolated tag
+ * update cost each gateway 7-17 ms instead of 22-28 (BENCHMARKS.md, session
+ * 31). Serf's work (a few packets a second, an RPC call now and then) needs
+ * no more than one. An owner's own GOMAXPROCS is kept.
  */
 export const SERF_GOMAXPROCS = '1';
 
