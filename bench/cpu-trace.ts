@@ -1,15 +1,15 @@
 // The sampler of procs.ts's traceCpu, as a process of its own: every
 // `--every` ms it prints one JSON line with the summed CPU seconds of each
 // `--group NAME=PID,PID,...` (a process that ended keeps its last reading)
-// and its own (`tracer`),
-// the machine's busy and total jiffies and its runnable threads. The bench
+// and its own (`tracer`), the machine's busy and total time and its
+// runnable threads (lib.ts's machineStat). The bench
 // runs it at a high priority (nice -15): in a burst that takes every core,
 // the bench's own event loop waits its turn, and a sample every 250 ms came
 // once in 1-2 s. It ends when its stdin closes.
 // Must never: write anything but the samples to stdout.
 
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { machineStat } from './lib.js';
 import { cpuSecondsOf } from './procs.js';
 
 const { values } = parseArgs({ options: { every: { type: 'string', default: '100' }, group: { type: 'string', multiple: true, default: [] }, hz: { type: 'string', default: '100' } } });
@@ -23,9 +23,7 @@ const last = new Map<number, number>();
 
 const sample = (): void => {
   const at = Date.now();
-  const stat = readFileSync('/proc/stat', 'utf8');
-  const f = (stat.split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
+  const machine = machineStat();
   const cpuSec: Record<string, number> = {};
   for (const { name, pids } of groups) {
     cpuSec[name] = pids.reduce((sum, pid) => {
@@ -37,8 +35,7 @@ const sample = (): void => {
   // Its own CPU, to tell it apart from the machine's busy time.
   const own = process.cpuUsage();
   cpuSec['tracer'] = (own.user + own.system) / 1e6;
-  const running = Number(/^procs_running (\d+)$/m.exec(stat)?.[1]);
-  process.stdout.write(`${JSON.stringify({ at, cpuSec, busy: total - (f[3] ?? 0) - (f[4] ?? 0), total, running })}\n`);
+  process.stdout.write(`${JSON.stringify({ at, cpuSec, ...machine })}\n`);
 };
 
 sample();

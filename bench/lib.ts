@@ -170,20 +170,26 @@ function ourWireguards(state: TestbedState): number[] {
   return pids;
 }
 
+/** The machine's CPU time so far from /proc/stat (all cores, in USER_HZ ticks): busy (not idle nor waiting on I/O) and in all; and the threads runnable now (`procs_running`, the reader included). */
+export function machineStat(): { busy: number; total: number; running: number } {
+  const stat = readFileSync('/proc/stat', 'utf8');
+  const cpu = (stat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((x, y) => x + y, 0);
+  return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0), total, running: Number(/^procs_running (\d+)$/m.exec(stat)?.[1]) };
+}
+
 /** `at` is Date.now(), the clock the agents' logs and the slivers' `date` read. */
 export interface CpuSnapshot { at: number; emulator: number; wireguard: number; busy: number; all: number }
 
 /** What the machine, the testbed's link emulator and its wireguard-go processes have used so far (read-only). */
 export function cpuSnapshot(state: TestbedState): CpuSnapshot {
-  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const all = cpu.reduce((x, y) => x + y, 0);
-  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  const { busy, total } = machineStat();
   return {
     at: Date.now(),
     emulator: state.emulator.pid === null ? 0 : ticksOf(state.emulator.pid),
     wireguard: ourWireguards(state).reduce((x, pid) => x + ticksOf(pid), 0),
-    busy: all - idle,
-    all,
+    busy,
+    all: total,
   };
 }
 

@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseLogLine, type LogLine } from './lib.js';
+import { machineStat, parseLogLine, type LogLine } from './lib.js';
 
 /** Kilobytes from /proc/PID/smaps_rollup: USS = Private_Clean + Private_Dirty; PSS; RSS. Undefined when the process is gone. */
 export function memoryKb(pid: number): { uss: number; pss: number; rss: number } | undefined {
@@ -100,7 +100,7 @@ export function followLog(path: string, messages: readonly string[]): LogFollowe
 export function sampleRunQueue(everyMs = 100): { stop(): void; meanOver(fromMs: number, toMs: number): { mean: number; samples: number } | undefined } {
   const samples: { at: number; running: number }[] = [];
   const read = (): void => {
-    const running = Number(/^procs_running (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    const { running } = machineStat();
     if (Number.isFinite(running)) samples.push({ at: Date.now(), running });
   };
   read();

@@ -57,12 +57,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { initDataDir } from '../src/agent/config.js';
 import type { SliceView } from '../src/model/slice.js';
-import { machineLine, median, sleep, ticksOf, until, withDb } from './lib.js';
+import { machineLine, machineStat, median, sleep, ticksOf, until, withDb } from './lib.js';
 import { canSignal } from '../src/kit/pid.js';
 import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.js';
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
+import { burstEndMs } from '../src/sim/machine.js';
 import { PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
@@ -366,10 +367,9 @@ interface CpuSample { agents: number; serfs: number; busy: number; total: number
 function cpuNow(): CpuSample {
   const live = gateways.filter((g) => !g.killed && g.pid !== undefined).map((g) => g.pid as number);
   const serfs = [...serfChildren(new Set(live)).values()];
-  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
+  const { busy, total } = machineStat();
   const sum = (pids: number[]): number => pids.map(ticksOf).reduce((a, b) => a + b, 0);
-  return { agents: sum(live), serfs: sum(serfs), busy: total - (f[3] ?? 0) - (f[4] ?? 0), total, at: performance.now(), wall: Date.now(), agentCount: live.length, serfCount: serfs.length };
+  return { agents: sum(live), serfs: sum(serfs), busy, total, at: performance.now(), wall: Date.now(), agentCount: live.length, serfCount: serfs.length };
 }
 
 /** The agents' and serfs' CPU between two samples (of the same processes), and how busy the whole machine was. */
@@ -928,11 +928,6 @@ interface RecordTrip {
   healerCpuShare: number | null; holderCpuShare: number | null;
 }
 
-/**
- * A healed record of `slice` reaching `holder`: when its agent took the placement (logged after `since`), when its
- * Serf had the healer's news, and the two agents' CPU meanwhile, from `cpu` (sampling both). The window must hold
- * samples a second apart (sampleCpu's least): a record taken sooner is measured over the 1.5 s after the heal.
- */
 /** Half-second steps from the first detection until 5 s after it, then 5-10 and 10-20 s. */
 const BURST_STEPS_MS: [number, number][] = [
   ...Array.from({ length: 12 }, (_, i): [number, number] => [i * 500 - 1000, i * 500 - 500]), [5000, 10_000], [10_000, 20_000],
@@ -949,21 +944,16 @@ function failureBurst(trace: ReturnType<typeof traceCpu>, firstSeen: number, liv
   const window = (from: number | undefined, to: number | undefined): CpuWindow | null =>
     (from === undefined || to === undefined ? null : trace.over(from, to) ?? null);
   const before = window(firstSeen - 10_000, firstSeen - 2000);
-  // The failure's own burst ends with the first quarter second, after the machine first was 90% busy, in which it was
-  // less busy (a quarter second without two samples counts as busy: the sampler, at nice -15, waited for a core).
-  let endMs: number | null = null;
-  let wasBusy = false;
-  for (let t = 0; t < 10_000 && endMs === null; t += 250) {
-    const busy = (window(firstSeen + t, firstSeen + t + 250)?.machineBusyPercent ?? 100) >= 90;
-    if (busy) wasBusy = true;
-    else if (wasBusy) endMs = t;
-  }
-  const own = endMs === null || before === null ? null : window(firstSeen, firstSeen + endMs);
-  const perGateway = (kind: string): number => Math.round((((own?.cores[kind] ?? 0) - (before?.cores[kind] ?? 0)) * (endMs ?? 0)) / live);
+  // The failure's own burst, by the model's rule (a quarter second without two samples counts as busy: the sampler,
+  // at nice -15, waited for a core).
+  const endMs = burstEndMs((from, to) => (window(firstSeen + from, firstSeen + to)?.machineBusyPercent ?? 100) / 100);
+  const burst = endMs === null || before === null ? null : window(firstSeen, firstSeen + endMs);
+  /** The CPU the own burst took each gateway above the rate before (ms of one core). */
+  const above = (kind: string): number => (burst === null || before === null || endMs === null ? 0
+    : Math.round((((burst.cores[kind] ?? 0) - (before.cores[kind] ?? 0)) * endMs) / live));
   return {
     before,
-    /** The failure's own burst: until when, and the CPU it took each gateway above the rate before (ms of one core). */
-    own: own === null ? null : { endMs, agentMs: perGateway('agents'), serfMs: perGateway('serfs') },
+    own: burst === null ? null : { endMs, agentMs: above('agents'), serfMs: above('serfs') },
     steps: BURST_STEPS_MS.map(([fromMs, toMs]) => ({ fromMs, toMs, cpu: window(firstSeen + fromMs, firstSeen + toMs) })),
     healing: window(marks.healerSaw, marks.healed),
     recordTrip: window(marks.healed, marks.recordTaken),
@@ -971,6 +961,11 @@ function failureBurst(trace: ReturnType<typeof traceCpu>, firstSeen: number, liv
   };
 }
 
+/**
+ * A healed record of `slice` reaching `holder`: when its agent took the placement (logged after `since`), when its
+ * Serf had the healer's news, and the two agents' CPU meanwhile, from `cpu` (sampling both). The window must hold
+ * samples a second apart (sampleCpu's least): a record taken sooner is measured over the 1.5 s after the heal.
+ */
 async function recordTrip(holder: Gateway, healer: Gateway, slice: string, healedAt: number, since: number, cpu: ReturnType<typeof sampleCpu>): Promise<RecordTrip> {
   const took = await until(60_000, 250, () => {
     readAll();

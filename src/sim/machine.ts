@@ -33,7 +33,7 @@
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
 import { PUBLISH_GATHER_MS } from '../overlay/tags.js';
-import { createSharedCores, type SharedCores } from './shared-cores.js';
+import { createSharedCores } from './shared-cores.js';
 
 /** The machine every gateway runs on: how much of a core a busy gateway gets while the pulls run. */
 export interface MachineModel {
@@ -256,7 +256,7 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * are left out.
  * Returns when the healer healed, from the moment its agent saw the cause,
  * the record's trip, from the heal until the other holder took it, and the
- * cause's own burst (burstEnd).
+ * cause's own burst (burstEndMs, from the first gateway's agent seeing it).
  */
 export function healOnSharedCores(
   cause: 'failure' | 'drain', n: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number,
@@ -316,20 +316,21 @@ export function healOnSharedCores(
     }
   });
   cores.run();
-  return { healerMs: healedAt - sawAt, recordMs: tookAt - healedAt, burstMs: burstEnd(cores, machine.cores, firstSawAt) };
+  const burstMs = burstEndMs((from, to) => cores.busyCores(firstSawAt + from, firstSawAt + to) / machine.cores);
+  return { healerMs: healedAt - sawAt, recordMs: tookAt - healedAt, burstMs };
 }
 
 /**
- * The cause's own burst, as bench/scale.ts finds it in its trace of the
- * machine: from the first gateway's agent seeing the cause (`fromMs`), until
- * the first quarter second, after the cores were first 90% busy, in which
- * they were less busy; null when they never were.
+ * When a burst ends, the same rule for the model and for bench/scale.ts's
+ * trace of the machine: `busyShare(from, to)` is the share of the cores in
+ * use over a window (ms from the burst's start); the burst ends with the
+ * first quarter second, after a first one at least 90% busy, that is less
+ * busy. Null when none was that busy, or the burst did not end within 60 s.
  */
-function burstEnd(cores: SharedCores, total: number, fromMs: number): number | null {
+export function burstEndMs(busyShare: (fromMs: number, toMs: number) => number): number | null {
   let wasBusy = false;
   for (let t = 0; t < 60_000; t += 250) {
-    const busy = cores.busyCores(fromMs + t, fromMs + t + 250) >= 0.9 * total;
-    if (busy) wasBusy = true;
+    if (busyShare(t, t + 250) >= 0.9) wasBusy = true;
     else if (wasBusy) return t;
   }
   return null;

@@ -319,7 +319,7 @@ export interface Spread {
  * toOneAfterFailure after a failure, whose reaction the pull waits behind;
  * healerAfterFailure is that heal's, from the healer's agent seeing the
  * failure to the new host's answer; failureBurst, how long the failure's own
- * burst keeps the cores 90% busy from the first agent seeing it (burstEnd).
+ * burst keeps the cores 90% busy from the first agent seeing it (burstEndMs).
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
   toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; missChance: number;

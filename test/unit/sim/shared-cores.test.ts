@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCores } from '../../../src/sim/shared-cores.js';
 import { PUBLISH_GATHER_MS } from '../../../src/overlay/tags.js';
-import { HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
+import { burstEndMs, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
 
 const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
 
@@ -104,6 +104,14 @@ void describe('a heal on shared cores', () => {
     // A drain costs what an update costs, not a failure's reaction.
     const drain = healOnSharedCores('drain', 40, atOnce, { ...free, failureMs: 100 }, 0);
     near(drain.healerMs, heal);
+  });
+
+  test('a burst ends with the first quarter second below 90% after one at or above it', () => {
+    // Busy from 0.5 s to 2 s (a quiet first half second does not end it).
+    assert.equal(burstEndMs((from) => (from >= 500 && from < 2000 ? 0.95 : 0.5)), 2000);
+    assert.equal(burstEndMs(() => 0.89), null);
+    // Never below 90% within 60 s: no end.
+    assert.equal(burstEndMs(() => 1), null);
   });
 
   test("the failure's own burst: as long as the cores stay 90% busy after the first gateway saw it, in quarter seconds", () => {
