@@ -37,7 +37,12 @@
 //    20 s after the failure's first detection, in the 20 s after a drain,
 //    and for each of 3 tag updates alone (the gateway holding the fewest
 //    slivers moves to a zone, 10 s apart), with the tag updates each Serf
-//    learnt meanwhile;
+//    learnt meanwhile; and a failure with nothing to heal (kill -9 of a
+//    gateway that never held a sliver, at the end): its own burst and its
+//    20 s reaction, the failure's cost with no heal's updates and pulls in it.
+//    The updates and that failure are traced and split in two: the first
+//    second from the first Serf's word of it (as the agents see it), and
+//    1-4 s (once each Serf hands the event on to its agent, coalesced);
 //  - memory per gateway (agent + its serf): USS and PSS from smaps_rollup.
 // Times come from the agents' own logs and stores (one clock), read
 // incrementally, so watching a hundred agents costs little CPU.
@@ -101,10 +106,13 @@ if (!['lan', 'local', 'wan'].includes(PROFILE)) throw new Error('--profile is la
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const UPDATE_LEARNT = 'serf: serf: EventMemberUpdate: ';
+/** Serf's own lines as its agent's event stream gets a member failure, or new tags, coalesced (SERF_QUIET_MS, src/sim/machine.ts). */
+const EVENT_HANDED_ON = 'serf: agent: Received event: member-failed';
+const UPDATE_HANDED_ON = 'serf: agent: Received event: member-update';
 /** memberlist's words for a probe left unanswered and for a suspicion that ran out (followed by the member's name). */
 const SUSPECTED = 'serf: memberlist: Suspect ';
 const DECLARED = 'serf: memberlist: Marking ';
-const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
+const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, EVENT_HANDED_ON, UPDATE_HANDED_ON, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
 /** How long a failure's or a drain's reaction is measured for, from the first agent's word of it. */
 const REACTION_WINDOW_MS = 20_000;
 /** The tag updates updateCost makes, and how far apart. */
@@ -732,19 +740,9 @@ async function main(): Promise<void> {
   const holderCpu = sampleCpu(hosts.filter((h) => h !== victimName).map((h) => byName.get(h)?.pid).filter((pid): pid is number => pid !== undefined), 100);
   // Every surviving agent's and serf's CPU from the kill on, to see the failure's burst and the record's trip in time.
   const survivorPids = gateways.filter((g) => g !== victim && g.pid !== undefined).map((g) => g.pid as number);
-  const burstTrace = traceCpu({ agents: survivorPids, serfs: [...serfChildren(new Set(survivorPids)).values()] });
-  readAll();
-  const killedAt = Date.now();
-  process.kill(victim.pid as number, 'SIGKILL');
-  victim.killed = true;
+  const burstTrace = traceGateways(survivorPids);
   // Who has the cores from the first gateway's detection until the heal: the agents, or their serfs.
-  let firstSeenCpu: CpuSample | undefined;
-  const detection = await until(120_000, 250, () => {
-    readAll();
-    const seen = survivors.map((g) => failedAt(g, victimName, killedAt));
-    if (firstSeenCpu === undefined && seen.some((t) => t !== undefined)) firstSeenCpu = cpuNow();
-    return seen.every((t) => t !== undefined) ? (seen as number[]).map((t) => t - killedAt) : undefined;
-  });
+  const { killedAt, seenMs: detection, firstSeenCpu } = await killAndDetect(victim, survivors);
   progress(detection === undefined ? 'not every gateway saw the kill within 120 s' : `failure seen: first ${sec(Math.min(...detection))}, median ${sec(median(detection))}, last ${sec(Math.max(...detection))} after the kill`);
   const course = failureCourse(victimName, killedAt);
   if (course !== null) {
@@ -839,7 +837,9 @@ async function main(): Promise<void> {
   const drain = await drainOne(placedLoad, { gateways: new Set([victimName, ...hosts]), slices: new Set(lost.map((x) => x.slice)) }, perGateway, byName);
   readAll();
   const update = await updateCost(perGateway);
-  const falseAll = falseFailures(joinT, new Set([victimName]));
+  // 7. A failure and nothing else: what the one-machine model takes as a failure's own cost.
+  const alone = await failureAlone(new Set([victimName, first.name, ...hosts, ...(drain === null ? [] : [drain.drained])]));
+  const falseAll = falseFailures(joinT, new Set([victimName, ...(alone === null ? [] : [alone.gateway])]));
 
   const result = {
     /** One instant on both clocks: a V8 profile's times are monotonic microseconds, the logs' are epoch milliseconds. */
@@ -873,6 +873,8 @@ async function main(): Promise<void> {
     failureBurst: burst,
     /** A gateway's new zones: tag updates and nothing else, what each costs every gateway (perUpdateMs). */
     updateReaction: update,
+    /** A gateway that never held a sliver killed: its failure's own burst and reaction, with no heal in them. */
+    failureAlone: alone,
     healing: heal === undefined ? null : {
       victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,
       healerSawFailureMs: healerSaw === undefined ? null : healerSaw - killedAt,
@@ -895,6 +897,8 @@ async function main(): Promise<void> {
       ["joins whose rumor some Serf missed: measured / the model's expectation", `${joins.misses.missed.length} / ${joins.misses.expected ?? '–'} of ${joins.misses.joins}`],
       ['failure seen: first / median / last', detection === undefined ? 'not within 120 s' : `${sec(Math.min(...detection))} / ${sec(median(detection))} / ${sec(Math.max(...detection))}`],
       ['memberlist: first suspicion / declared (the model\'s chance of a first probe as late)', course === null ? '–' : `${sec(course.firstSuspicionMs)} / ${sec(course.declaredMs)} (${course.modelChanceOfFirstProbeAsLate})`],
+      ['a failure alone: own burst 90% busy until / its CPU per gateway; 20 s reaction per gateway', alone === null ? '–'
+        : `${sec(alone.burst.own?.endMs)} / ${alone.burst.own === null ? '–' : `${alone.burst.own.agentMs + alone.burst.own.serfMs} ms`}; ${alone.reaction.cpuMsPerGateway} ms`],
       ["reaction per gateway to the failure / one update / the drain: CPU above settled (tag updates)",
         [failureReaction, update === null ? null : { cpuMsPerGateway: update.perUpdateMs, updates: 1 }, drain?.reaction ?? null]
           .map((r) => (r === null ? '–' : `${r.cpuMsPerGateway} ms (${r.updates})`)).join(' / ')],
@@ -933,6 +937,41 @@ const BURST_STEPS_MS: [number, number][] = [
   ...Array.from({ length: 12 }, (_, i): [number, number] => [i * 500 - 1000, i * 500 - 500]), [5000, 10_000], [10_000, 20_000],
 ];
 
+/** Every agent's (`pids`) and its serf's CPU, traced from now (bench/cpu-trace.ts). */
+function traceGateways(pids: readonly number[]): ReturnType<typeof traceCpu> {
+  return traceCpu({ agents: pids, serfs: [...serfChildren(new Set(pids)).values()] });
+}
+
+/**
+ * Kill -9 of `victim`, then until every one of `watchers` saw it fail (120 s at most): when each did, in ms after
+ * the kill (undefined when not all did), and the CPU sample taken as the first of them did.
+ */
+async function killAndDetect(victim: Gateway, watchers: readonly Gateway[]): Promise<{ killedAt: number; seenMs: number[] | undefined; firstSeenCpu: CpuSample | undefined }> {
+  readAll();
+  const killedAt = Date.now();
+  process.kill(victim.pid as number, 'SIGKILL');
+  victim.killed = true;
+  let firstSeenCpu: CpuSample | undefined;
+  const seenMs = await until(120_000, 250, () => {
+    readAll();
+    const seen = watchers.map((g) => failedAt(g, victim.name, killedAt));
+    if (firstSeenCpu === undefined && seen.some((t) => t !== undefined)) firstSeenCpu = cpuNow();
+    return seen.every((t) => t !== undefined) ? (seen as number[]).map((t) => t - killedAt) : undefined;
+  });
+  return { killedAt, seenMs, firstSeenCpu };
+}
+
+/** What a window cost each gateway above a rate before, in ms of one core, its agent's part and its serf's. */
+interface CpuAbove { agentMs: number; serfMs: number }
+
+/** From a trace of the `gateways` live agents and serfs: the window `from`-`to` (epoch ms) above `before`'s rate. */
+function cpuAbove(trace: ReturnType<typeof traceCpu>, before: CpuWindow, from: number, to: number, gateways: number): CpuAbove | null {
+  const w = trace.over(from, to);
+  if (w === undefined) return null;
+  const above = (kind: string): number => Math.round((((w.cores[kind] ?? 0) - (before.cores[kind] ?? 0)) * (to - from)) / gateways);
+  return { agentMs: above('agents'), serfMs: above('serfs') };
+}
+
 /**
  * The failure's burst, from a trace started at the kill: the `live`
  * gateways' CPU in the 8 s before the first agent's detection (`firstSeen`,
@@ -947,13 +986,10 @@ function failureBurst(trace: ReturnType<typeof traceCpu>, firstSeen: number, liv
   // The failure's own burst, by the model's rule (a quarter second without two samples counts as busy: the sampler,
   // at nice -15, waited for a core).
   const endMs = burstEndMs((from, to) => (window(firstSeen + from, firstSeen + to)?.machineBusyPercent ?? 100) / 100);
-  const burst = endMs === null || before === null ? null : window(firstSeen, firstSeen + endMs);
-  /** The CPU the own burst took each gateway above the rate before (ms of one core). */
-  const above = (kind: string): number => (burst === null || before === null || endMs === null ? 0
-    : Math.round((((burst.cores[kind] ?? 0) - (before.cores[kind] ?? 0)) * endMs) / live));
+  const own = endMs === null || before === null ? null : cpuAbove(trace, before, firstSeen, firstSeen + endMs, live);
   return {
     before,
-    own: burst === null ? null : { endMs, agentMs: above('agents'), serfMs: above('serfs') },
+    own: own === null || endMs === null ? null : { endMs, ...own },
     steps: BURST_STEPS_MS.map(([fromMs, toMs]) => ({ fromMs, toMs, cpu: window(firstSeen + fromMs, firstSeen + toMs) })),
     healing: window(marks.healerSaw, marks.healed),
     recordTrip: window(marks.healed, marks.recordTaken),
@@ -988,23 +1024,124 @@ async function recordTrip(holder: Gateway, healer: Gateway, slice: string, heale
  * those steps above the mean of their settled rate over the 10 s before and the 10 s after (the two baselines bound
  * a drift), per update.
  */
-async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Reaction & { perUpdateMs: number }) | null> {
+async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Reaction & { perUpdateMs: number; parts: UpdateParts | null }) | null> {
   const g = gateways.filter((x) => !x.killed).sort((a, b) => (perGateway.get(a.name) ?? 0) - (perGateway.get(b.name) ?? 0))[0];
   if (g === undefined) return null;
-  const before = await measureCpu(10_000);
-  const from = cpuNow();
-  for (let i = 0; i < UPDATE_STEPS; i++) {
-    await run(process.execPath, [CLI, '--data-dir', g.dataDir, 'node', 'zone', `bench-zone-${i}`, '--json'], { env: withoutHearthEnv() });
-    await sleep(Math.max(0, from.at + (i + 1) * UPDATE_GAP_MS - performance.now()));
+  const others = gateways.filter((x) => !x.killed && x.pid !== undefined && x !== g);
+  const trace = traceGateways(others.map((x) => x.pid as number));
+  try {
+    const before = await measureCpu(10_000);
+    const from = cpuNow();
+    const steps: number[] = [];
+    for (let i = 0; i < UPDATE_STEPS; i++) {
+      steps.push(Date.now());
+      await run(process.execPath, [CLI, '--data-dir', g.dataDir, 'node', 'zone', `bench-zone-${i}`, '--json'], { env: withoutHearthEnv() });
+      await sleep(Math.max(0, from.at + (i + 1) * UPDATE_GAP_MS - performance.now()));
+    }
+    const to = cpuNow();
+    const after = await measureCpu(10_000);
+    readAll();
+    const reaction = reactionBetween(from, to, settledOf(before, after));
+    const perUpdateMs = Math.round(reaction.cpuMsPerGateway / UPDATE_STEPS);
+    const parts = updateParts(trace, g.name, others, steps);
+    progress(`${UPDATE_STEPS} updates (${g.name} moved zones, ${sec(UPDATE_GAP_MS)} apart): ${reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(reaction.windowMs)} `
+      + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each (agent ${Math.round(reaction.agentMs / UPDATE_STEPS)}, serf ${Math.round(reaction.serfMs / UPDATE_STEPS)}); settled before ${perGatewayPercent(before)}%, after ${perGatewayPercent(after)}% of a core per gateway`
+      + (parts === null ? '' : `; each, per gateway: ${parts.seen.agentMs + parts.seen.serfMs} ms in its first second (agent ${parts.seen.agentMs}, serf ${parts.seen.serfMs}), `
+        + `${parts.handedOn.agentMs + parts.handedOn.serfMs} ms from 1 s to 4 s (agent ${parts.handedOn.agentMs}, serf ${parts.handedOn.serfMs}); `
+        + `Serf handing it on ${sec(parts.handedOnMs?.median)} (median), ${sec(parts.handedOnMs?.last)} (last) after the first Serf learnt it`));
+    return { ...reaction, perUpdateMs, parts };
+  } finally {
+    trace.stop();
   }
-  const to = cpuNow();
-  const after = await measureCpu(10_000);
-  readAll();
-  const reaction = reactionBetween(from, to, settledOf(before, after));
-  const perUpdateMs = Math.round(reaction.cpuMsPerGateway / UPDATE_STEPS);
-  progress(`${UPDATE_STEPS} updates (${g.name} moved zones, ${sec(UPDATE_GAP_MS)} apart): ${reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(reaction.windowMs)} `
-    + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each (agent ${Math.round(reaction.agentMs / UPDATE_STEPS)}, serf ${Math.round(reaction.serfMs / UPDATE_STEPS)}); settled before ${perGatewayPercent(before)}%, after ${perGatewayPercent(after)}% of a core per gateway`);
-  return { ...reaction, perUpdateMs };
+}
+
+/** An update's cost in two parts, as for a failure alone: its first second from the first Serf's word of it, and 1-4 s (means over the steps). */
+interface UpdateParts { seen: CpuAbove; handedOn: CpuAbove; handedOnMs: { median: number; last: number } | null }
+
+/** Each of `steps` (epoch ms) split from a trace of `others`, from the first of them whose Serf learnt `member`'s new tags, above the 8 s before the first step. */
+function updateParts(trace: ReturnType<typeof traceCpu>, member: string, others: readonly Gateway[], steps: readonly number[]): UpdateParts | null {
+  const before = trace.over((steps[0] as number) - 9000, (steps[0] as number) - 1000);
+  if (before === undefined) return null;
+  const seen: CpuAbove[] = [];
+  const handedOn: CpuAbove[] = [];
+  const handedOnMs: number[] = [];
+  for (const at of steps) {
+    const learnt = others.map((g) => g.log.lines.find((l) => l.at >= at && l.msg === `${UPDATE_LEARNT}${member}`)?.at);
+    const first = Math.min(...learnt.filter((t): t is number => t !== undefined));
+    if (!Number.isFinite(first)) return null;
+    const a = cpuAbove(trace, before, first, first + 1000, others.length);
+    const b = cpuAbove(trace, before, first + 1000, first + 4000, others.length);
+    if (a === null || b === null) return null;
+    seen.push(a);
+    handedOn.push(b);
+    others.forEach((g, i) => {
+      const t = learnt[i];
+      const handed = t === undefined ? undefined : g.log.lines.find((l) => l.at >= t && l.msg === UPDATE_HANDED_ON)?.at;
+      if (handed !== undefined) handedOnMs.push(handed - first);
+    });
+  }
+  const mean = (xs: CpuAbove[]): CpuAbove => ({
+    agentMs: Math.round(xs.reduce((x, c) => x + c.agentMs, 0) / xs.length), serfMs: Math.round(xs.reduce((x, c) => x + c.serfMs, 0) / xs.length),
+  });
+  return { seen: mean(seen), handedOn: mean(handedOn), handedOnMs: handedOnMs.length === 0 ? null : { median: median(handedOnMs), last: Math.max(...handedOnMs) } };
+}
+
+/**
+ * A failure with nothing to heal: kill -9 of a live gateway, none of `avoid`, that never started a sliver, once the
+ * machine has settled. Every other agent's and serf's CPU is traced from the kill; the failure's own burst is found
+ * from the first agent's detection as the first failure's is (failureBurst), and its reaction over the 20 s from
+ * there, above the 10 s before the kill. Null when no gateway fits, or not every live agent saw it within 120 s.
+ */
+async function failureAlone(avoid: ReadonlySet<string>): Promise<{
+  gateway: string;
+  /** Epoch ms of the kill, to cut the profiles' windows (bench/cpu-prof.ts counts from the first kill, `at.killed`). */
+  killedAt: number;
+  seenMs: { first: number; median: number; last: number }; reaction: Reaction; burst: ReturnType<typeof failureBurst>;
+  parts: { seen: CpuAbove | null; handedOn: CpuAbove | null; handedOnMs: { first: number; median: number; last: number } | null };
+} | null> {
+  const live = gateways.filter((g) => !g.killed && g.pid !== undefined);
+  const quiet = live.find((g) => !avoid.has(g.name) && sliversStartedSince(g, 0).size === 0);
+  if (quiet === undefined) {
+    progress('a failure alone: every gateway left has held a sliver; skipped');
+    return null;
+  }
+  const others = live.filter((g) => g !== quiet);
+  const settled = await measureCpu(10_000);
+  const trace = traceGateways(others.map((g) => g.pid as number));
+  try {
+    const { killedAt, seenMs: seen, firstSeenCpu } = await killAndDetect(quiet, others);
+    if (seen === undefined || firstSeenCpu === undefined) {
+      progress(`a failure alone: ${quiet.name} killed, not seen by every gateway within 120 s`);
+      return null;
+    }
+    await sleep(Math.max(0, firstSeenCpu.at + REACTION_WINDOW_MS - performance.now()));
+    readAll();
+    const reaction = reactionBetween(firstSeenCpu, cpuNow(), settledOf(settled));
+    const firstSeen = killedAt + Math.min(...seen);
+    const burst = failureBurst(trace, firstSeen, others.length, { healerSaw: undefined, healed: undefined, recordTaken: undefined });
+    const seenMs = { first: Math.min(...seen), median: median(seen), last: Math.max(...seen) };
+    // Its two parts: as each agent sees it (the first second from the first detection, by when 90% of the agents
+    // saw it in sessions 25-32), and once each Serf hands the event on, coalesced, a second or more after (until 4 s).
+    const handedOn = others.flatMap((g) => {
+      const saw = failedAt(g, quiet.name, killedAt);
+      const at = saw === undefined ? undefined : g.log.lines.find((l) => l.at >= saw && l.msg === EVENT_HANDED_ON)?.at;
+      return at === undefined ? [] : [at - firstSeen];
+    });
+    const part = (fromMs: number, toMs: number): CpuAbove | null =>
+      (burst.before === null ? null : cpuAbove(trace, burst.before, firstSeen + fromMs, firstSeen + toMs, others.length));
+    const parts = { seen: part(0, 1000), handedOn: part(1000, 4000), handedOnMs: handedOn.length === 0 ? null : { first: Math.min(...handedOn), median: median(handedOn), last: Math.max(...handedOn) } };
+    progress(`a failure alone: ${quiet.name} (never held a sliver) killed, seen ${sec(seenMs.first)} / ${sec(seenMs.median)} / ${sec(seenMs.last)} after; `
+      + (burst.own === null ? 'the machine was never 90% busy; '
+        : `the machine 90% busy until ${sec(burst.own.endMs)} after the first detection, ${burst.own.agentMs + burst.own.serfMs} ms of CPU per gateway above the rate before (agent ${burst.own.agentMs}, serf ${burst.own.serfMs}); `)
+      + `per gateway in its first second ${parts.seen === null ? '–' : `${parts.seen.agentMs + parts.seen.serfMs} ms (agent ${parts.seen.agentMs}, serf ${parts.seen.serfMs})`}, `
+      + `from 1 s to 4 s ${parts.handedOn === null ? '–' : `${parts.handedOn.agentMs + parts.handedOn.serfMs} ms (agent ${parts.handedOn.agentMs}, serf ${parts.handedOn.serfMs})`}, `
+      + `Serf handing the event on ${sec(parts.handedOnMs?.first)} / ${sec(parts.handedOnMs?.median)} / ${sec(parts.handedOnMs?.last)} after the first detection; `
+      + `its reaction: ${reaction.cpuMsPerGateway} ms per gateway (agent ${reaction.agentMs}, serf ${reaction.serfMs}) over ${sec(reaction.windowMs)}, with ${reaction.updates} tag updates (median Serf); `
+      + burst.steps.map((b) => `${sec(b.fromMs)}-${sec(b.toMs)}: ${b.cpu === null ? '–' : `${b.cpu.cores['agents']}+${b.cpu.cores['serfs']} (${b.cpu.machineBusyPercent}%)`}`).join('; '));
+    return { gateway: quiet.name, killedAt, seenMs, reaction, burst, parts };
+  } finally {
+    trace.stop();
+  }
 }
 
 /** The drain's record: which gateway, slice, healer and third holder; from the drain to "slice healed"; then the record's trip. */
