@@ -42,32 +42,35 @@ export interface MachineModel {
 }
 
 /**
- * bench/pull-cost.ts on the bench's machine (2 cores AMD EPYC, Node 20, the
- * agents' flags), a pull on a new TLS connection beside 70 runnable
- * processes each writing over 4 MB (`--load 70`): the host's side, two runs
- * of three, 4.79 and 4.61 ms. On the idle machine it is 2.15-2.53 ms; the
- * model took that until session 20 and predicted the bench's directory at
- * 0.36-0.53 of the real one. The cost does not come from the load's working
- * set (1 MB each: 4.45 ms) but from the number of processes taking turns
- * (2 of them: 2.23 ms; 35: 4.61 ms).
+ * bench/pull-cost.ts on the bench's machine, a pull on a new TLS connection
+ * (Node 20, the agents' flags) beside as many always-runnable processes as
+ * the bench's run queue holds while the directory's pulls run: session 32's
+ * machine (2 cores Intel Xeon 2.8 GHz) held 24-45 (runs CA-CE), so
+ * `--load 30`: the host's side 4.24 ms, median of three runs of 200. The
+ * machine of sessions 20-31 (2 cores AMD EPYC) held 68-149 and took 4.7 ms
+ * at `--load 70`. A busy machine costs more than an idle one (2.15-2.53 ms
+ * there; with it the model predicted the directory at 0.36-0.53 of the real
+ * one until session 20): the cost comes from the number of processes taking
+ * turns (2 of them: 2.23 ms; 35: 4.61 ms), not from their working sets (1 MB
+ * each: 4.45 ms).
  */
-export const HOST_CPU_MS = 4.7;
-/** The same pull, the puller's side: 5.16 and 5.0 ms (idle: 2.07-2.18 ms). */
-export const PULLER_CPU_MS = 5.1;
+export const HOST_CPU_MS = 4.2;
+/** The same pull, the puller's side: 3.66 ms (the AMD machine at `--load 70`: 5.1 ms; idle: 2.07-2.18 ms). */
+export const PULLER_CPU_MS = 3.7;
 
 /**
  * A heal's call, from the same bench on the same machine and load
- * (`bench/pull-cost.ts --route reserve --load 70`): the healer's reserve of
+ * (`bench/pull-cost.ts --route reserve --load 30`): the healer's reserve of
  * the slice's sliver on its new host, reserved and committed in one call, on
- * a new TLS connection, three runs of 60 calls: the new host's side 9.8 ms
- * (median), the healer's 6.9 ms (both: 14.2-17.1 ms; idle, 4.8 and 3.1
- * ms). Until session 30 the model took a list
+ * a new TLS connection, three runs of 60 calls: the new host's side 5.58 ms
+ * (median), the healer's 4.18 ms (the AMD machine at `--load 70`: 9.8 and
+ * 6.9 ms; idle, 4.8 and 3.1 ms). Until session 30 the model took a list
  * pull's cost for it: the host's side is the route's work (the user's
  * signature checked, the lease and the sliver written to SQLite) on top of
  * the handshake.
  */
-export const HEAL_HOST_CPU_MS = 9.8;
-export const HEAL_CALLER_CPU_MS = 6.9;
+export const HEAL_HOST_CPU_MS = 5.6;
+export const HEAL_CALLER_CPU_MS = 4.2;
 
 /** What one peer call costs each side, in ms of CPU. */
 interface CallCost { callerMs: number; calleeMs: number }
@@ -145,35 +148,64 @@ export function pullsOnOneMachine(pulls: readonly Pull[], machine: MachineModel,
  * member's failure: its view, its slices' keeper; a member's new tags: its
  * record read, the view), each on one event loop, all on the same cores, and
  * the pull of a healed record waits its turn behind that work on the holder
- * and on the healer. bench/scale.ts measures the costs: the gateways' CPU in
- * a failure's own burst and in the 20 s after a drain, above their rate
- * before, and the tag updates each Serf learnt meanwhile.
+ * and on the healer. bench/scale.ts measures the costs: the gateways' CPU
+ * in the burst of a failure with nothing to heal and in the 20 s after a
+ * drain, above their rate before, and the tag updates each Serf learnt
+ * meanwhile.
  */
 export interface SharedMachine {
   cores: number;
   /** What the community takes of them with nothing happening (agents' and Serfs' CPU, settled). */
   settledCores: number;
-  /** A gateway's CPU (ms of one core) for a member's failure: its own burst, the heal's updates and pulls apart. */
+  /** A gateway's CPU (ms of one core) for a member's failure, as its agent sees it. */
   failureMs: number;
-  /** A gateway's CPU for one member's new tags. */
+  /** And once Serf hands the failure on to its agent's event stream, coalesced with the member events after it (coalescedAt). */
+  failureEventMs: number;
+  /** A gateway's CPU for one member's new tags, as its agent sees them, and once Serf hands the update on. */
   updateMs: number;
+  updateEventMs: number;
 }
 
+/** What a member event costs each gateway, as its agent sees it and once its Serf hands it on. */
+interface EventCost { seenMs: number; handedOnMs: number }
+
 /**
- * bench/scale.ts's machine and community at 100 gateways, with serf on one thread (SERF_GOMAXPROCS; BENCHMARKS.md,
- * session 31, runs BD-BI): 2 cores, of which the settled community and the bench take 0.76 (the machine 36.4-43.3%
- * busy in BE-BI, median 38.2; BD's was taken by a build beside it; on Go's default of a thread per core, 0.87 in
- * session 28). A member's failure costs each gateway 22 ms above the rate just before it: the CPU of the failure's
- * own burst (from the first agent's word of it until the machine is less than 90% busy again) in the runs whose
- * heal came after that burst (BF 22 ms and BH 24 as the bench prints them, agent and serf about half each; BC about
- * 19 from its half-second steps). Until session 31 the model took 13 ms: what the 20 s after a failure cost less
- * its tag updates at the drain's rate and the new host's list pulls, a difference of noisy figures. A member's new
- * tags: 8.7 ms, the median over BD-BI of the CPU in the 20 s after a drain over the tag updates meanwhile (6.7-13.2
- * ms each; 11.8 in session 28 on a thread per core, taken as 12). An update alone costs more, 7-19 ms (3 zone
- * changes 10 s apart; 22-28 on a thread per core): in a burst the agents read several members' news in one Serf
- * call and Serf hands on several events as one.
+ * bench/scale.ts's machine and community at 100 gateways, serf on one thread (BENCHMARKS.md, session 32, runs
+ * CA-CH, 2 cores Intel Xeon 2.8 GHz): of its 2 cores the settled community, the bench and its tracer take 0.61 (the
+ * machine 22.9-42.2% busy in the 8 s before the failure's first detection, median 30.4). A failure costs each gateway
+ * 4.1 ms as its agent sees it and 12 ms once its Serf hands the event on, a second or more later (coalescedAt): the
+ * CPU above the rate before, in the first second after the first detection and from 1 s to 4 s, of a gateway that
+ * never held a sliver killed at the end of the run (medians of CC-CH, 2-6 and 8-14 ms), where the burst's peak comes
+ * with the Serfs' handing on (their median 1.19-1.62 s after the first detection). Until session 31 the model
+ * charged the whole failure as the agents saw it (22 ms on the AMD machine of sessions 20-31, read from bursts that
+ * had the heal's work in them), and the heal waited behind it. A member's new tags: 7.8 ms, the median over CA-CH of
+ * the CPU in the 20 s after a drain over the tag updates meanwhile (4.0-13.4 ms each), split 3 and 4.8 as an
+ * isolated zone change splits (5 and 8 ms, CH). An update alone costs more, 8-22 ms (3 zone changes 10 s apart): in
+ * a burst the agents read several members' news in one Serf call and Serf hands on several events as one.
  */
-export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.76, failureMs: 22, updateMs: 8.7 };
+export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.61, failureMs: 4.1, failureEventMs: 12, updateMs: 3, updateEventMs: 4.8 };
+
+/**
+ * Serf's agent hands member events on to the event stream coalesced: once
+ * none came for SERF_QUIET_MS, and SERF_COALESCE_MS after the first at the
+ * latest (serf's agent: QuiescentPeriod 1 s, CoalescePeriod 3 s). The bench's
+ * logs show it ("agent: Received event"): a failure alone came on 1.00-1.91
+ * s after its first detection, a second after each agent saw it (run CC);
+ * with a heal's updates after it, 1.00-3.98 s (run CA, median 2.57).
+ */
+export const SERF_QUIET_MS = 1000;
+export const SERF_COALESCE_MS = 3000;
+
+/** When Serf hands on the batch that starts with an event at `first`, given the times of its member events (any order). */
+export function coalescedAt(first: number, eventTimes: readonly number[]): number {
+  let last = first;
+  for (const t of [...eventTimes].sort((a, b) => a - b)) {
+    if (t <= last) continue;
+    if (t >= last + SERF_QUIET_MS || t >= first + SERF_COALESCE_MS) break;
+    last = t;
+  }
+  return Math.min(last + SERF_QUIET_MS, first + SERF_COALESCE_MS);
+}
 
 /** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw. */
 export type SeenAfter = (rumor: number, member: number) => number;
@@ -241,8 +273,11 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * One heal on the shared cores, from its cause (a member failed, declared at
  * 0; or drained, its tags changed at 0) in a community of `n`: member 0 is
  * the failed or drained one, 1 the healer, 2 the other holder, 3 the new
- * host. Each live member reacts to the cause when its agent sees it; the
- * healer, as it sees it, also heals (its reserve call to the new host,
+ * host. Each live member reacts to each member event (the cause, and the
+ * updates below) as its agent sees it, and again once its Serf hands it on,
+ * coalesced with the events around it (coalescedAt; SharedMachine's
+ * failureEventMs, updateEventMs); the healer, as it sees the cause, also
+ * heals (its reserve call to the new host,
  * HEAL_CALLER_CPU_MS and HEAL_HOST_CPU_MS), after which the healer's tags change at once and the new
  * host's as `newHost` says (newHostUpdates), and every member reacts to each
  * update; the other holder, as it sees the healer's, also pulls the record
@@ -267,15 +302,46 @@ export function healOnSharedCores(
   const live = cause === 'failure' ? 1 : 0;
   let rumors = 0;
   /** A rumor from `origin` starting at `at`: every other live member spends `cpuMs` from when its agent sees it, and `seen` is told then. */
-  const spread = (origin: number, at: number, cpuMs: number, seen?: (member: number, seenAt: number) => void): void => {
+  /** When each member's agent saw each member event (a failure, new tags): what Serf coalesces. */
+  const events = new Map<number, number[]>();
+  // What each member spends once its Serf hands its member events on, coalesced (coalescedAt): a batch from the first
+  // event not yet handed on, each event adding its cost as it is seen. An event spread later is seen later than it is
+  // spread, so when the time checked comes, every event before it is known: the check moves on until no event came
+  // within SERF_QUIET_MS.
+  const batches = new Map<number, { first: number; cpuMs: number }>();
+  const handOn = (member: number, seenAt: number, cpuMs: number): void => {
+    const open = batches.get(member);
+    if (open !== undefined) {
+      open.cpuMs += cpuMs;
+      return;
+    }
+    const batch = { first: seenAt, cpuMs };
+    batches.set(member, batch);
+    const check = (at: number): void => cores.submit(member, at, 0, (now) => {
+      const due = coalescedAt(batch.first, events.get(member) ?? []);
+      if (due > now) return check(due);
+      batches.delete(member);
+      cores.submit(member, now, batch.cpuMs);
+    });
+    check(seenAt);
+  };
+  /** A member event from `origin` at `at`: every other live member spends cost.seenMs as its agent sees it, and cost.handedOnMs once its Serf hands it on; `seen` is told when. */
+  const spread = (origin: number, at: number, cost: EventCost, seen?: (member: number, seenAt: number) => void): void => {
     const rumor = rumors++;
     for (let m = live; m < n; m++) {
       if (m === origin) continue;
       const t = at + seenAfter(rumor, m);
-      cores.submit(m, t, cpuMs);
+      cores.submit(m, t, cost.seenMs, () => {
+        if (cost.handedOnMs > 0) handOn(m, t, cost.handedOnMs);
+      });
+      const seenBefore = events.get(m);
+      if (seenBefore === undefined) events.set(m, [t]);
+      else seenBefore.push(t);
       seen?.(m, t);
     }
   };
+  const failure: EventCost = { seenMs: machine.failureMs, handedOnMs: machine.failureEventMs };
+  const update: EventCost = { seenMs: machine.updateMs, handedOnMs: machine.updateEventMs };
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
   const call = (caller: number, callee: number, at: number, cost: CallCost, done: (at: number) => void): void =>
     cores.submit(caller, at, cost.callerMs, (t) => cores.submit(callee, t + roundTripMs / 2, cost.calleeMs, (u) => done(u + roundTripMs / 2)));
@@ -302,14 +368,14 @@ export function healOnSharedCores(
   let healedAt = Number.NaN;
   let tookAt = Number.NaN;
   let firstSawAt = Number.POSITIVE_INFINITY;
-  spread(0, 0, cause === 'failure' ? machine.failureMs : machine.updateMs, (m, t) => {
+  spread(0, 0, cause === 'failure' ? failure : update, (m, t) => {
     firstSawAt = Math.min(firstSawAt, t);
     if (m === HEALER) {
       sawAt = t;
       call(HEALER, NEW_HOST, t, HEAL_CALL, (at) => {
         healedAt = at;
-        for (const update of newHostUpdates(newHost)) spread(NEW_HOST, at + update.afterMs, machine.updateMs, update.service ? pullList : undefined);
-        spread(HEALER, at, machine.updateMs, (holder, seenAt) => {
+        for (const u of newHostUpdates(newHost)) spread(NEW_HOST, at + u.afterMs, update, u.service ? pullList : undefined);
+        spread(HEALER, at, update, (holder, seenAt) => {
           if (holder === HOLDER) call(HOLDER, HEALER, seenAt, PULL, (took) => void (tookAt = took));
         });
       });

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCores } from '../../../src/sim/shared-cores.js';
 import { PUBLISH_GATHER_MS } from '../../../src/overlay/tags.js';
-import { burstEndMs, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
+import { burstEndMs, coalescedAt, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_COALESCE_MS, SERF_QUIET_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
 
 const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
 
@@ -73,7 +73,7 @@ void describe('shared cores', () => {
 });
 
 void describe('a heal on shared cores', () => {
-  const free: SharedMachine = { cores: 1, settledCores: 0, failureMs: 0, updateMs: 0 };
+  const free: SharedMachine = { cores: 1, settledCores: 0, failureMs: 0, failureEventMs: 0, updateMs: 0, updateEventMs: 0 };
   const atOnce = (): number => 0;
   const call = PULLER_CPU_MS + HOST_CPU_MS;
   const heal = HEAL_CALLER_CPU_MS + HEAL_HOST_CPU_MS;
@@ -125,6 +125,34 @@ void describe('a heal on shared cores', () => {
     // Half the work: half as long. A background of half the core: the same work keeps it busy twice as long.
     assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, failureMs: 50 }, 0).burstMs, 2000);
     assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, settledCores: 0.5, failureMs: 100 }, 0).burstMs, 8000);
+  });
+
+  test("Serf hands a failure on once no member event came for a second, three seconds after it at the latest", () => {
+    assert.equal(coalescedAt(500, [500]), 500 + SERF_QUIET_MS);
+    // Each event within the quiet second puts the handing-on back; one after it waits for the next batch.
+    assert.equal(coalescedAt(0, [1800, 0, 900]), 1800 + SERF_QUIET_MS);
+    assert.equal(coalescedAt(0, [0, 1000, 1500]), SERF_QUIET_MS);
+    // Never later than SERF_COALESCE_MS after the first, whatever keeps coming.
+    assert.equal(coalescedAt(0, [0, 900, 1800, 2700, 3500]), SERF_COALESCE_MS);
+    // Events before the batch's first are not in it.
+    assert.equal(coalescedAt(1000, [0, 500, 1000]), 1000 + SERF_QUIET_MS);
+  });
+
+  test("the failure's coalesced event comes after a heal seen at once: it lengthens the burst, not the heal", () => {
+    const now = { ...free, failureMs: 100 };
+    const split = { ...free, failureMs: 10, failureEventMs: 90 };
+    const atOnceAll = healOnSharedCores('failure', 41, atOnce, now, 0);
+    const later = healOnSharedCores('failure', 41, atOnce, split, 0);
+    // Each gateway spends as much, but the heal now waits for the 40 × 10 ms everyone spends as they see it, not 40 × 100.
+    assert.ok(later.healerMs < atOnceAll.healerMs - 300, JSON.stringify({ atOnceAll, later }));
+    near(later.healerMs, 400 + heal);
+    // The burst found from the first detection is the first busy stretch: 40 × 10 ms and the heal from 0, over
+    // before a second has passed, when the Serfs hand the failure on.
+    assert.equal(later.burstMs, 250);
+    // With nothing to spend as they see it, the burst is the hand-on's: from a second after the first detection (the
+    // healer's update, seen a moment after the heal, puts it back 17 ms), 40 × 90 ms on the one core.
+    const handedOn = healOnSharedCores('failure', 41, atOnce, { ...free, failureEventMs: 90 }, 0);
+    assert.equal(handedOn.burstMs, 4500);
   });
 
   test('a holder that sees the healed record while it still reacts to the failure pulls it slower than an idle one', () => {
