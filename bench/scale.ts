@@ -865,7 +865,7 @@ async function main(): Promise<void> {
     directoryModelShare: modelShare ?? null,
     load: loadFigures,
     loadHealing: lostFigures,
-    failureSeenMs: detection === undefined ? null : { first: Math.min(...detection), median: median(detection), last: Math.max(...detection) },
+    failureSeenMs: detection === undefined ? null : firstMedianLast(detection),
     failureCourse: course,
     /** The failure's reaction above the gateways' CPU in the 10 s after it (the drain's is in drainRecord). */
     failureReaction, cpuSettledAfterFailure: settledAfterFailure,
@@ -964,6 +964,18 @@ async function killAndDetect(victim: Gateway, watchers: readonly Gateway[]): Pro
 /** What a window cost each gateway above a rate before, in ms of one core, its agent's part and its serf's. */
 interface CpuAbove { agentMs: number; serfMs: number }
 
+const showAbove = (c: CpuAbove | null): string => (c === null ? '–' : `${c.agentMs + c.serfMs} ms (agent ${c.agentMs}, serf ${c.serfMs})`);
+
+/** The first, median and last of some times (ms); null when there are none. */
+function firstMedianLast(ms: readonly number[]): { first: number; median: number; last: number } | null {
+  return ms.length === 0 ? null : { first: Math.min(...ms), median: median(ms), last: Math.max(...ms) };
+}
+
+/** When `g`'s Serf handed an event on to its agent (its `line`, EVENT_HANDED_ON or UPDATE_HANDED_ON), first at or after `at`. */
+function handedOnAfter(g: Gateway, at: number, line: string): number | undefined {
+  return g.log.lines.find((l) => l.at >= at && l.msg === line)?.at;
+}
+
 /** From a trace of the `gateways` live agents and serfs: the window `from`-`to` (epoch ms) above `before`'s rate. */
 function cpuAbove(trace: ReturnType<typeof traceCpu>, before: CpuWindow, from: number, to: number, gateways: number): CpuAbove | null {
   const w = trace.over(from, to);
@@ -1046,8 +1058,7 @@ async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Rea
     const parts = updateParts(trace, g.name, others, steps);
     progress(`${UPDATE_STEPS} updates (${g.name} moved zones, ${sec(UPDATE_GAP_MS)} apart): ${reaction.cpuMsPerGateway} ms of CPU per gateway over ${sec(reaction.windowMs)} `
       + `(${reaction.updates} tag updates, median Serf), ${perUpdateMs} ms each (agent ${Math.round(reaction.agentMs / UPDATE_STEPS)}, serf ${Math.round(reaction.serfMs / UPDATE_STEPS)}); settled before ${perGatewayPercent(before)}%, after ${perGatewayPercent(after)}% of a core per gateway`
-      + (parts === null ? '' : `; each, per gateway: ${parts.seen.agentMs + parts.seen.serfMs} ms in its first second (agent ${parts.seen.agentMs}, serf ${parts.seen.serfMs}), `
-        + `${parts.handedOn.agentMs + parts.handedOn.serfMs} ms from 1 s to 4 s (agent ${parts.handedOn.agentMs}, serf ${parts.handedOn.serfMs}); `
+      + (parts === null ? '' : `; each, per gateway: ${showAbove(parts.seen)} in its first second, ${showAbove(parts.handedOn)} from 1 s to 4 s; `
         + `Serf handing it on ${sec(parts.handedOnMs?.median)} (median), ${sec(parts.handedOnMs?.last)} (last) after the first Serf learnt it`));
     return { ...reaction, perUpdateMs, parts };
   } finally {
@@ -1056,7 +1067,7 @@ async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Rea
 }
 
 /** An update's cost in two parts, as for a failure alone: its first second from the first Serf's word of it, and 1-4 s (means over the steps). */
-interface UpdateParts { seen: CpuAbove; handedOn: CpuAbove; handedOnMs: { median: number; last: number } | null }
+interface UpdateParts { seen: CpuAbove; handedOn: CpuAbove; handedOnMs: ReturnType<typeof firstMedianLast> }
 
 /** Each of `steps` (epoch ms) split from a trace of `others`, from the first of them whose Serf learnt `member`'s new tags, above the 8 s before the first step. */
 function updateParts(trace: ReturnType<typeof traceCpu>, member: string, others: readonly Gateway[], steps: readonly number[]): UpdateParts | null {
@@ -1076,14 +1087,14 @@ function updateParts(trace: ReturnType<typeof traceCpu>, member: string, others:
     handedOn.push(b);
     others.forEach((g, i) => {
       const t = learnt[i];
-      const handed = t === undefined ? undefined : g.log.lines.find((l) => l.at >= t && l.msg === UPDATE_HANDED_ON)?.at;
+      const handed = t === undefined ? undefined : handedOnAfter(g, t, UPDATE_HANDED_ON);
       if (handed !== undefined) handedOnMs.push(handed - first);
     });
   }
   const mean = (xs: CpuAbove[]): CpuAbove => ({
     agentMs: Math.round(xs.reduce((x, c) => x + c.agentMs, 0) / xs.length), serfMs: Math.round(xs.reduce((x, c) => x + c.serfMs, 0) / xs.length),
   });
-  return { seen: mean(seen), handedOn: mean(handedOn), handedOnMs: handedOnMs.length === 0 ? null : { median: median(handedOnMs), last: Math.max(...handedOnMs) } };
+  return { seen: mean(seen), handedOn: mean(handedOn), handedOnMs: firstMedianLast(handedOnMs) };
 }
 
 /**
@@ -1096,8 +1107,8 @@ async function failureAlone(avoid: ReadonlySet<string>): Promise<{
   gateway: string;
   /** Epoch ms of the kill, to cut the profiles' windows (bench/cpu-prof.ts counts from the first kill, `at.killed`). */
   killedAt: number;
-  seenMs: { first: number; median: number; last: number }; reaction: Reaction; burst: ReturnType<typeof failureBurst>;
-  parts: { seen: CpuAbove | null; handedOn: CpuAbove | null; handedOnMs: { first: number; median: number; last: number } | null };
+  seenMs: ReturnType<typeof firstMedianLast>; reaction: Reaction; burst: ReturnType<typeof failureBurst>;
+  parts: { seen: CpuAbove | null; handedOn: CpuAbove | null; handedOnMs: ReturnType<typeof firstMedianLast> };
 } | null> {
   const live = gateways.filter((g) => !g.killed && g.pid !== undefined);
   const quiet = live.find((g) => !avoid.has(g.name) && sliversStartedSince(g, 0).size === 0);
@@ -1119,22 +1130,20 @@ async function failureAlone(avoid: ReadonlySet<string>): Promise<{
     const reaction = reactionBetween(firstSeenCpu, cpuNow(), settledOf(settled));
     const firstSeen = killedAt + Math.min(...seen);
     const burst = failureBurst(trace, firstSeen, others.length, { healerSaw: undefined, healed: undefined, recordTaken: undefined });
-    const seenMs = { first: Math.min(...seen), median: median(seen), last: Math.max(...seen) };
+    const seenMs = firstMedianLast(seen);
     // Its two parts: as each agent sees it (the first second from the first detection, by when 90% of the agents
     // saw it in sessions 25-32), and once each Serf hands the event on, coalesced, a second or more after (until 4 s).
-    const handedOn = others.flatMap((g) => {
-      const saw = failedAt(g, quiet.name, killedAt);
-      const at = saw === undefined ? undefined : g.log.lines.find((l) => l.at >= saw && l.msg === EVENT_HANDED_ON)?.at;
+    const handedOn = others.flatMap((g, i) => {
+      const at = handedOnAfter(g, killedAt + (seen[i] as number), EVENT_HANDED_ON);
       return at === undefined ? [] : [at - firstSeen];
     });
     const part = (fromMs: number, toMs: number): CpuAbove | null =>
       (burst.before === null ? null : cpuAbove(trace, burst.before, firstSeen + fromMs, firstSeen + toMs, others.length));
-    const parts = { seen: part(0, 1000), handedOn: part(1000, 4000), handedOnMs: handedOn.length === 0 ? null : { first: Math.min(...handedOn), median: median(handedOn), last: Math.max(...handedOn) } };
-    progress(`a failure alone: ${quiet.name} (never held a sliver) killed, seen ${sec(seenMs.first)} / ${sec(seenMs.median)} / ${sec(seenMs.last)} after; `
+    const parts = { seen: part(0, 1000), handedOn: part(1000, 4000), handedOnMs: firstMedianLast(handedOn) };
+    progress(`a failure alone: ${quiet.name} (never held a sliver) killed, seen ${sec(seenMs?.first)} / ${sec(seenMs?.median)} / ${sec(seenMs?.last)} after; `
       + (burst.own === null ? 'the machine was never 90% busy; '
-        : `the machine 90% busy until ${sec(burst.own.endMs)} after the first detection, ${burst.own.agentMs + burst.own.serfMs} ms of CPU per gateway above the rate before (agent ${burst.own.agentMs}, serf ${burst.own.serfMs}); `)
-      + `per gateway in its first second ${parts.seen === null ? '–' : `${parts.seen.agentMs + parts.seen.serfMs} ms (agent ${parts.seen.agentMs}, serf ${parts.seen.serfMs})`}, `
-      + `from 1 s to 4 s ${parts.handedOn === null ? '–' : `${parts.handedOn.agentMs + parts.handedOn.serfMs} ms (agent ${parts.handedOn.agentMs}, serf ${parts.handedOn.serfMs})`}, `
+        : `the machine 90% busy until ${sec(burst.own.endMs)} after the first detection, ${showAbove(burst.own)} of CPU per gateway above the rate before; `)
+      + `per gateway in its first second ${showAbove(parts.seen)}, from 1 s to 4 s ${showAbove(parts.handedOn)}, `
       + `Serf handing the event on ${sec(parts.handedOnMs?.first)} / ${sec(parts.handedOnMs?.median)} / ${sec(parts.handedOnMs?.last)} after the first detection; `
       + `its reaction: ${reaction.cpuMsPerGateway} ms per gateway (agent ${reaction.agentMs}, serf ${reaction.serfMs}) over ${sec(reaction.windowMs)}, with ${reaction.updates} tag updates (median Serf); `
       + burst.steps.map((b) => `${sec(b.fromMs)}-${sec(b.toMs)}: ${b.cpu === null ? '–' : `${b.cpu.cores['agents']}+${b.cpu.cores['serfs']} (${b.cpu.machineBusyPercent}%)`}`).join('; '));

@@ -301,7 +301,6 @@ export function healOnSharedCores(
   const cores = createSharedCores(machine.cores, machine.settledCores);
   const live = cause === 'failure' ? 1 : 0;
   let rumors = 0;
-  /** A rumor from `origin` starting at `at`: every other live member spends `cpuMs` from when its agent sees it, and `seen` is told then. */
   /** When each member's agent saw each member event (a failure, new tags): what Serf coalesces. */
   const events = new Map<number, number[]>();
   // What each member spends once its Serf hands its member events on, coalesced (coalescedAt): a batch from the first
