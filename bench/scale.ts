@@ -112,7 +112,10 @@ const UPDATE_HANDED_ON = 'serf: agent: Received event: member-update';
 /** memberlist's words for a probe left unanswered and for a suspicion that ran out (followed by the member's name). */
 const SUSPECTED = 'serf: memberlist: Suspect ';
 const DECLARED = 'serf: memberlist: Marking ';
-const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, EVENT_HANDED_ON, UPDATE_HANDED_ON, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started'];
+/** An agent's push-pull (Serf join of one member), logged at info when it comes after joins (src/overlay/catch-up.ts). */
+const CAUGHT_UP = "caught up with a member's list";
+const CATCH_UP_FAILED = "catching up with a member's list failed";
+const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, EVENT_HANDED_ON, UPDATE_HANDED_ON, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started', CAUGHT_UP, CATCH_UP_FAILED];
 /** How long a failure's or a drain's reaction is measured for, from the first agent's word of it. */
 const REACTION_WINDOW_MS = 20_000;
 /** The tag updates updateCost makes, and how far apart. */
@@ -290,13 +293,14 @@ function spreadOf(xs: readonly number[]): { medianMs: number; p95Ms: number; max
  * The spreads are taken over the last JOIN_SAMPLES joins. The full view after the last join is one draw
  * of the later of the two (and of the joins beside it).
  * - misses: the joins whose rumor some older member's Serf missed, learning of the joiner only after the
- *   model's gossip had died out (at a push-pull, or from the joiner's next tag update), against what the
- *   model expects of joins at those sizes (rumorMissChance: memberlist sends a rumor 8 times below 100
- *   members, 12 from 100).
+ *   model's gossip had died out (at a push-pull: its agent's after the joins quietened, another's with
+ *   it, memberlist's own; or from the joiner's next tag update), against what the model expects of joins
+ *   at those sizes (rumorMissChance: memberlist sends a rumor 8 times below 100 members, 12 from 100);
+ *   each with when it was learnt, from the last member's first appearance alive.
  */
 function joinSpreads(): {
   rumor: ReturnType<typeof spreadOf>; own: ReturnType<typeof spreadOf>;
-  misses: { joins: number; missed: { joiner: string; members: number; rumorMs: number }[]; expected: number | null };
+  misses: { joins: number; missed: { joiner: string; members: number; rumorMs: number; afterLastMs: number }[]; expected: number | null };
 } {
   const seen = new Map<string, Map<string, number>>();
   for (const g of gateways) {
@@ -326,14 +330,48 @@ function joinSpreads(): {
   const rumors = { rumor: spreadOf(last.map((j) => j.rumorMs)), own: spreadOf(last.map((j) => j.ownMs)) };
   if (PROFILE === 'local') return { ...rumors, misses: { joins: joins.length, missed: [], expected: null } };
   const model = PROFILE_CONFIGS[PROFILE];
-  const missed: { joiner: string; members: number; rumorMs: number }[] = [];
+  const missed: { joiner: string; members: number; rumorMs: number; afterLastMs: number }[] = [];
+  const lastAppeared = Math.max(...appeared.values());
   let expected = 0;
   for (const { joiner, members, rumorMs } of joins) {
     const curve = spreadCurve(model, LOOPBACK, members);
-    if (rumorMs > curve.endMs) missed.push({ joiner, members, rumorMs });
+    if (rumorMs > curve.endMs) missed.push({ joiner, members, rumorMs, afterLastMs: (appeared.get(joiner) as number) + rumorMs - lastAppeared });
     expected += rumorMissChance(curve, members);
   }
   return { ...rumors, misses: { joins: joins.length, missed, expected: Math.round(expected * 100) / 100 } };
+}
+
+/** How long after the last join the bench counts the agents' push-pulls after joins. */
+const SYNC_WINDOW_MS = 10_000;
+
+/**
+ * The agents' push-pulls after joins (src/overlay/catch-up.ts) up to SYNC_WINDOW_MS after the last member
+ * (`lastJoiner`) first showed up alive at `lastAppeared`: how many, how many before it; and each agent's
+ * first one after its agent saw the last member alive, from that first appearance (`hearth sim`'s
+ * afterJoins) and from its own seeing (the quiet wait and the push-pull).
+ */
+function syncsAfterJoins(lastJoiner: string, lastAppeared: number): {
+  made: number; failed: number; during: number; afterLast: ReturnType<typeof spreadOf>; afterSeen: ReturnType<typeof spreadOf>;
+} {
+  let made = 0;
+  let failed = 0;
+  let during = 0;
+  const afterLast: number[] = [];
+  const afterSeen: number[] = [];
+  for (const g of gateways) {
+    const mine = g.log.lines.filter((l) => l.fields['why'] === 'after joins' && l.at <= lastAppeared + SYNC_WINDOW_MS);
+    const ok = mine.filter((l) => l.msg === CAUGHT_UP);
+    made += ok.length;
+    failed += mine.length - ok.length;
+    during += ok.filter((l) => l.at < lastAppeared).length;
+    const seen = g.log.lines.find((l) => l.msg === 'member state' && l.fields['member'] === lastJoiner && l.fields['status'] === 'alive')?.at;
+    const sync = seen === undefined ? undefined : ok.find((l) => l.at >= seen)?.at;
+    if (seen === undefined || sync === undefined) continue;
+    afterLast.push(sync - lastAppeared);
+    afterSeen.push(sync - seen);
+  }
+  const of = (xs: number[]): ReturnType<typeof spreadOf> => (xs.length === 0 ? { medianMs: 0, p95Ms: 0, maxMs: 0, samples: 0 } : spreadOf(xs));
+  return { made, failed, during, afterLast: of(afterLast), afterSeen: of(afterSeen) };
 }
 
 /** How many members `g` sees alive now, by its log. */
@@ -550,7 +588,9 @@ async function main(): Promise<void> {
   const behind = gateways.filter((g) => !viewAt.has(g.name)).map((g) => `${g.name} sees ${aliveNow(g)}`);
   // From when the last member first showed up alive anywhere: a join's API answer can come long after (it
   // waits for the issuer to show up in its view), so the answer is no reference on a loaded machine.
-  const lastAppeared = Math.max(...firstAliveAnywhere().values());
+  const appearedAt = firstAliveAnywhere();
+  const lastAppeared = Math.max(...appearedAt.values());
+  const lastJoiner = [...appearedAt].find(([, at]) => at === lastAppeared)?.[0] as string;
   const fullViewMs = converged === undefined ? null : Math.max(...viewAt.values()) - lastAppeared;
   progress(converged === undefined
     ? `only ${viewAt.size}/${N} agents saw all ${N} alive within 180 s of the last join; behind: ${behind.join(', ')}`
@@ -560,13 +600,18 @@ async function main(): Promise<void> {
     + `the joiner's own agent saw every older member in ${sec(joins.own.medianMs)}, ${sec(joins.own.p95Ms)}, ${sec(joins.own.maxMs)}`);
   if (joins.misses.expected !== null) {
     progress(`joins whose rumor some Serf missed (learnt after the model's gossip died out): ${joins.misses.missed.length} of ${joins.misses.joins}`
-      + `${joins.misses.missed.length === 0 ? '' : ` (${joins.misses.missed.map((m) => `${m.joiner} at ${m.members}: ${sec(m.rumorMs)}`).join(', ')})`}; the model expects ${joins.misses.expected}`);
+      + `${joins.misses.missed.length === 0 ? '' : ` (${joins.misses.missed.map((m) => `${m.joiner} at ${m.members}: ${sec(m.rumorMs)}, ${sec(m.afterLastMs)} after the last join`).join(', ')})`}; the model expects ${joins.misses.expected}`);
   }
 
   progress(`settling ${SETTLE_SEC} s before memory and the next steps`);
   const settleFrom = Date.now();
   await sleep(SETTLE_SEC * 1000);
   readAll();
+  // Read after the settling: the window reaches past the full view.
+  const syncs = syncsAfterJoins(lastJoiner, lastAppeared);
+  progress(`push-pulls after the joins quietened: ${syncs.made} made (${syncs.failed} failed) within ${sec(SYNC_WINDOW_MS)} of the last join, ${syncs.during} before it; `
+    + `each of ${syncs.afterLast.samples} agents' first after it saw the last join came ${sec(syncs.afterLast.medianMs)} (median), ${sec(syncs.afterLast.p95Ms)} (95th), ${sec(syncs.afterLast.maxMs)} (max) after the join, `
+    + `${sec(syncs.afterSeen.medianMs)}, ${sec(syncs.afterSeen.p95Ms)}, ${sec(syncs.afterSeen.maxMs)} after the agent saw it`);
   const memory = measureMemory();
   const cpu = await measureCpu(10_000);
   progress(`CPU over 10 s: agents ${cpu.agentsCores} cores (${cpu.perAgentPercent}% each), serfs ${cpu.serfsCores} cores (${cpu.perSerfPercent}% each), machine busy ${cpu.machineBusyPercent}%`);
@@ -848,7 +893,7 @@ async function main(): Promise<void> {
     at: { sliceAsked: askedAt, killed: killedAt },
     machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
     startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT,
-    fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries,
+    fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries, syncsAfterJoins: syncs,
     /** The last joins, each: its rumor reaching every older agent, and the joiner seeing every older member; every join's missed rumors (joinSpreads). */
     joinSpreadMs: joins,
     memoryPerGateway: memory, cpuSettled: cpu, cpuWhileHealing: cpuHealing,

@@ -15,7 +15,7 @@ import type { Identity } from '../overlay/identity.js';
 import { createInvite, readInvite } from '../overlay/invite.js';
 import { createListeners } from '../overlay/port.js';
 import { createSerfOverlay, type SerfOverlay } from '../overlay/serf-overlay.js';
-import { startCatchUp } from '../overlay/catch-up.js';
+import { startCatchUp, type CatchUp } from '../overlay/catch-up.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
 import { COMMUNITY_LINK_TIMING } from '../overlay/serf-agent-config.js';
 import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
@@ -102,7 +102,7 @@ interface Running {
   caller: PeerCaller;
   publishTimer: NodeJS.Timeout | undefined;
   /** Cancels the young member's catch-up push-pulls not yet made. */
-  stopCatchUp: () => void;
+  catchUp: CatchUp;
   /** Set once we stop it ourselves, so serf's exit is not taken for a failure. */
   stopping: boolean;
 }
@@ -265,7 +265,11 @@ export function createCommunity(init: CommunityInit): Community {
       // The tags' own connection (createSerfOverlay says why).
       const tagsRpc = await openRpc();
       const overlay = createSerfOverlay({ rpc, tagsRpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
+      // Whether it just joined, restarted or created the community (then alone: nothing to sync).
+      const catchUp = startCatchUp({ self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }) });
+      undo.push(async () => catchUp.stop());
       overlay.onView((view) => {
+        catchUp.viewChanged(view);
         noteOut(view);
         noteBlocked();
         viewListeners.emit();
@@ -288,9 +292,7 @@ export function createCommunity(init: CommunityInit): Community {
       const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
       const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
       const r: Running = {
-        file: state, serf, rpc, tagsRpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false,
-        // Whether it just joined, restarted or created the community (then alone: nothing to sync).
-        stopCatchUp: startCatchUp({ self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }) }),
+        file: state, serf, rpc, tagsRpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false, catchUp,
       };
       // Serf's own supervisor restarts a crashed serf; one that ends for good takes the overlay down.
       serf.events.on('restart', (info) => {
@@ -333,7 +335,7 @@ export function createCommunity(init: CommunityInit): Community {
   const stopOverlay = async (r: Running): Promise<void> => {
     r.stopping = true;
     if (r.publishTimer !== undefined) clearInterval(r.publishTimer);
-    r.stopCatchUp();
+    r.catchUp.stop();
     r.client.close();
     await r.peer.stop();
     await r.overlay.stop();

@@ -50,7 +50,10 @@ function printResult(r: SimResult): void {
       `${seconds(r.propagation.healerAfterFailure.medianMs)}, ${seconds(r.propagation.healerAfterFailure.p95Ms)}`]]),
     ...(r.propagation.failureBurst === undefined ? [] : [["one machine: the failure's own burst, the cores 90% busy from the first agent seeing it, median, p95",
       `${seconds(r.propagation.failureBurst.medianMs)}, ${seconds(r.propagation.failureBurst.p95Ms)}`]]),
+    ...(r.propagation.failureAlone === undefined ? [] : [["one machine: a failure alone (nothing to heal): its share that make the cores 90% busy; then how long, median, p95",
+      `${Math.round(r.propagation.failureAlone.busyShare * 100)}%${r.propagation.failureAlone.burst === null ? '' : `; ${seconds(r.propagation.failureAlone.burst.medianMs)}, ${seconds(r.propagation.failureAlone.burst.p95Ms)}`}`]]),
     ['a rumor missed by some member (learnt at a push-pull)', `${(r.propagation.missChance * 100).toPrecision(2)}%`],
+    ["a member's push-pull after the last join of a burst, median, p95", `${seconds(r.propagation.afterJoins.medianMs)}, ${seconds(r.propagation.afterJoins.p95Ms)}`],
     ...(r.machine === undefined ? [] : [["one machine: a busy process's share of a core", String(r.machine.share)]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);

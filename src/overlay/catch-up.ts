@@ -1,16 +1,29 @@
-// A member that has just joined catches up on what the gossip did not bring
-// it. memberlist gossips a rumor to members the sender knows; while a new
-// member's own join is still spreading, most senders do not know it yet, so
-// the rumors of those seconds (other members joining beside it, as a whole
-// neighbourhood does after a power cut) mostly pass it by, and it learns
-// them at the next push-pull: on `wan` a minute or more later. At 100
-// gateways joining ten at a time, a member that had joined 1-2 s before
-// missed a join in three of the six runs that missed one (BENCHMARKS.md,
-// session 27). So after its overlay starts, a member asks
-// Serf for a few early push-pulls (a `join` of one alive member: both
-// exchange their whole member lists), at growing intervals. A push-pull
-// changes no tags, so the others' agents do no work for it (an extra tag
-// update per joiner made the joins 6-8 times slower, f4a737e).
+// A member catches up on what the gossip did not bring it, with push-pulls
+// (a Serf `join` of one alive member: both exchange their whole member
+// lists). memberlist sends a rumor 4 × ⌈log10(n + 1)⌉ times and only to
+// members the sender knows, so now and then some member misses a join's
+// rumor and learns it at its next periodic push-pull: on `wan` a minute or
+// more later (BENCHMARKS.md, session 27). Two moments call for an early one:
+// - a young member: while its own join is still spreading, most senders do
+//   not know it yet, so the rumors of those seconds (others joining beside
+//   it, as a whole neighbourhood does after a power cut) mostly pass it by.
+//   It asks for a push-pull 2, 4, 8 and 16 s after its overlay starts.
+// - any member, once the joins it sees quiet down: a member that missed one
+//   of them (in 100-gateway runs, 6 of about 50 put the full view after the
+//   last join at 4-10 s, each by a join some older member missed) mostly saw
+//   the others, and one push-pull with anyone who has them repairs it; one
+//   that missed them all is likely picked by another's. One push-pull
+//   AFTER_JOINS_QUIET_MS after the last join it saw. They are rationed, as
+//   a token bucket: up to AFTER_JOINS_BURST at once, then one a gap, the
+//   gap growing with the community: 1 s up to 100 members, 10 ms a member
+//   above (6 min at 35,000, about memberlist's own push-pull interval
+//   there, which it scales with log2 of the size: at most twice the lists
+//   it moves itself). A lull of a second among the joins of a burst makes
+//   every agent push-pull, so the gap must be short for the one after the
+//   last join to come on time: with a gap of 5 s, 10% of the agents made it
+//   3.3 s or more after their last join instead of 1 s (bench/scale.ts).
+// A push-pull changes no tags, so the others' agents do no work for it (an
+// extra tag update per joiner made the joins 6-8 times slower, f4a737e).
 // Must never: sync with itself, throw out of a timer, or run after stop.
 
 import type { Logger } from '../model/logger.js';
@@ -18,6 +31,14 @@ import type { ViewState } from './view.js';
 
 /** When, after the overlay started, a young member asks for a push-pull (ms). */
 export const CATCH_UP_AFTER_MS: readonly number[] = [2000, 4000, 8000, 16000];
+/** How long after the last join it saw a member asks for a push-pull (ms). */
+export const AFTER_JOINS_QUIET_MS = 1000;
+/** How many push-pulls after joins a member may make at once; one more each gap after. */
+export const AFTER_JOINS_BURST = 3;
+/** The least gap (ms)... */
+export const AFTER_JOINS_MIN_GAP_MS = 1000;
+/** ...and the gap per member of the view (ms): 1 s at 100, 10 s at 1,000, about 6 min at 35,000. */
+export const AFTER_JOINS_GAP_PER_MEMBER_MS = 10;
 
 export interface CatchUpInit {
   self: string;
@@ -30,28 +51,84 @@ export interface CatchUpInit {
   afterMs?: readonly number[];
 }
 
+export interface CatchUp {
+  /** The view changed: a member alive now that was not before starts (or restarts) the quiet wait. */
+  viewChanged(view: ViewState): void;
+  /** Cancels every push-pull not yet asked for. */
+  stop(): void;
+}
+
 /** The gossip address of one alive member other than `self`, drawn; undefined when there is none. */
 export function pickSyncPeer(view: ViewState, self: string, random: () => number): string | undefined {
   const others = [...view.members.values()].filter((m) => m.name !== self && m.status === 'alive');
   return others[Math.floor(random() * others.length)]?.serfAddr;
 }
 
-/** Schedules the catch-up push-pulls; the returned function cancels those not yet made. */
-export function startCatchUp(init: CatchUpInit): () => void {
+/** Whether `next` holds a member other than `self` alive that `before` did not hold alive. */
+export function someoneJoined(before: ViewState, next: ViewState, self: string): boolean {
+  for (const m of next.members.values()) {
+    if (m.status === 'alive' && m.name !== self && before.members.get(m.name)?.status !== 'alive') return true;
+  }
+  return false;
+}
+
+/** The time it takes to earn one more push-pull after joins, in a view of `members`. */
+export function afterJoinsGapMs(members: number): number {
+  return Math.max(AFTER_JOINS_MIN_GAP_MS, members * AFTER_JOINS_GAP_PER_MEMBER_MS);
+}
+
+export function startCatchUp(init: CatchUpInit): CatchUp {
   const random = init.random ?? Math.random;
-  const timers = (init.afterMs ?? CATCH_UP_AFTER_MS).map((ms) => {
-    const timer = setTimeout(() => {
-      const peer = pickSyncPeer(init.view(), init.self, random);
-      if (peer === undefined) return;
-      init.join([peer]).then(
-        () => init.log.debug({ peer }, 'caught up with a member\'s list'),
-        (err: unknown) => init.log.debug({ peer, err: (err as Error).message }, 'catching up with a member\'s list failed'),
-      );
-    }, ms);
+  let stopped = false;
+  /** A young member's four are logged at debug; one after joins, rare, at info (bench/scale.ts counts them). */
+  const sync = (why: 'young' | 'after joins'): void => {
+    const peer = pickSyncPeer(init.view(), init.self, random);
+    if (peer === undefined) return;
+    const done = why === 'young' ? init.log.debug.bind(init.log) : init.log.info.bind(init.log);
+    init.join([peer]).then(
+      () => done({ peer, why }, 'caught up with a member\'s list'),
+      (err: unknown) => done({ peer, why, err: (err as Error).message }, 'catching up with a member\'s list failed'),
+    );
+  };
+  const young = (init.afterMs ?? CATCH_UP_AFTER_MS).map((ms) => {
+    const timer = setTimeout(() => sync('young'), ms);
     timer.unref();
     return timer;
   });
-  return () => {
-    for (const t of timers) clearTimeout(t);
+
+  /** The view the last change was compared with; the first view seen is where it starts, not a join. */
+  let known: ViewState | undefined;
+  let quiet: NodeJS.Timeout | undefined;
+  /** The token bucket, in ms earned as of filledAt: a push-pull after joins costs one gap, and it holds AFTER_JOINS_BURST gaps. */
+  let earnedMs = Number.POSITIVE_INFINITY;
+  let filledAt = Date.now();
+  const afterJoins = (): void => {
+    const gap = afterJoinsGapMs(init.view().members.size);
+    const at = Date.now();
+    earnedMs = Math.min(AFTER_JOINS_BURST * gap, earnedMs + (at - filledAt));
+    filledAt = at;
+    if (earnedMs < gap) {
+      quiet = setTimeout(afterJoins, gap - earnedMs);
+      quiet.unref();
+      return;
+    }
+    quiet = undefined;
+    earnedMs -= gap;
+    sync('after joins');
+  };
+  return {
+    viewChanged(view) {
+      const before = known;
+      known = view;
+      if (stopped || before === undefined || before.members.size === 0 || !someoneJoined(before, view, init.self)) return;
+      clearTimeout(quiet);
+      quiet = setTimeout(afterJoins, AFTER_JOINS_QUIET_MS);
+      quiet.unref();
+    },
+    stop() {
+      stopped = true;
+      for (const t of young) clearTimeout(t);
+      clearTimeout(quiet);
+    },
   };
 }

@@ -169,21 +169,25 @@ export interface SharedMachine {
 /** What a member event costs each gateway, as its agent sees it and once its Serf hands it on. */
 interface EventCost { seenMs: number; handedOnMs: number }
 
+/** What a failure costs each member, as its agent sees it and once its Serf hands it on. */
+const failureCost = (machine: SharedMachine): EventCost => ({ seenMs: machine.failureMs, handedOnMs: machine.failureEventMs });
+
 /**
- * bench/scale.ts's machine and community at 100 gateways, serf on one thread (BENCHMARKS.md, session 32, runs
- * CA-CH, 2 cores Intel Xeon 2.8 GHz): of its 2 cores the settled community, the bench and its tracer take 0.61 (the
- * machine 22.9-42.2% busy in the 8 s before the failure's first detection, median 30.4). A failure costs each gateway
- * 4.1 ms as its agent sees it and 12 ms once its Serf hands the event on, a second or more later (coalescedAt): the
- * CPU above the rate before, in the first second after the first detection and from 1 s to 4 s, of a gateway that
- * never held a sliver killed at the end of the run (medians of CC-CH, 2-6 and 8-14 ms), where the burst's peak comes
- * with the Serfs' handing on (their median 1.19-1.62 s after the first detection). Until session 31 the model
- * charged the whole failure as the agents saw it (22 ms on the AMD machine of sessions 20-31, read from bursts that
- * had the heal's work in them), and the heal waited behind it. A member's new tags: 7.8 ms, the median over CA-CH of
- * the CPU in the 20 s after a drain over the tag updates meanwhile (4.0-13.4 ms each), split 3 and 4.8 as an
- * isolated zone change splits (5 and 8 ms, CH). An update alone costs more, 8-22 ms (3 zone changes 10 s apart): in
- * a burst the agents read several members' news in one Serf call and Serf hands on several events as one.
+ * bench/scale.ts's machine and community at 100 gateways, serf on one thread (BENCHMARKS.md, sessions 32-33, runs
+ * CA-CI and DA-DE, 2 cores Intel Xeon 2.8 GHz): of its 2 cores the settled community, the bench and its tracer take
+ * 0.61 (the machine 20.4-85.8% busy in the 8 s before the failure's first detection, median 30.4). A failure costs
+ * each gateway 5 ms as its agent sees it and 11 ms once its Serf hands the event on, a second or more later
+ * (coalescedAt): the CPU above the rate before, in the first second after the first detection and from 1 s to 4 s,
+ * of a gateway that never held a sliver killed at the end of the run (medians of CC-DE, 2-8 and 3-14 ms), where the
+ * burst's peak comes with the Serfs' handing on (their median 1.19-1.62 s after the first detection). Until session
+ * 31 the model charged the whole failure as the agents saw it (22 ms on the AMD machine of sessions 20-31, read from
+ * bursts that had the heal's work in them), and the heal waited behind it. A member's new tags: 8 ms, the median of
+ * the CPU in the 20 s after a drain over the tag updates meanwhile (3.6-13.4 ms each), split 3.4 and 4.6 as an
+ * isolated zone change splits (medians of CH-DE, 4-8 and 4-10 ms). An update alone costs more, 8-22 ms (3 zone
+ * changes 10 s apart): in a burst the agents read several members' news in one Serf call and Serf hands on several
+ * events as one.
  */
-export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.61, failureMs: 4.1, failureEventMs: 12, updateMs: 3, updateEventMs: 4.8 };
+export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.61, failureMs: 5, failureEventMs: 11, updateMs: 3.4, updateEventMs: 4.6 };
 
 /**
  * Serf's agent hands member events on to the event stream coalesced: once
@@ -270,6 +274,73 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
 }
 
 /**
+ * The shared cores of a community of `n` on one machine, and its member
+ * events: spread(origin, at, cost) makes each live member (from `live` on,
+ * all but the origin) spend cost.seenMs as its agent sees the event
+ * (`seenAfter`, one rumor id per event), and cost.handedOnMs once its Serf
+ * hands it on, coalesced with the events around it (coalescedAt).
+ */
+function memberEvents(n: number, live: number, seenAfter: SeenAfter, machine: SharedMachine): {
+  cores: ReturnType<typeof createSharedCores>;
+  spread: (origin: number, at: number, cost: EventCost, seen?: (member: number, seenAt: number) => void) => void;
+} {
+  const cores = createSharedCores(machine.cores, machine.settledCores);
+  let rumors = 0;
+  /** When each member's agent saw each member event (a failure, new tags): what Serf coalesces. */
+  const events = new Map<number, number[]>();
+  // What each member spends once its Serf hands its member events on, coalesced (coalescedAt): a batch from the first
+  // event not yet handed on, each event adding its cost as it is seen. An event spread later is seen later than it is
+  // spread, so when the time checked comes, every event before it is known: the check moves on until no event came
+  // within SERF_QUIET_MS.
+  const batches = new Map<number, { first: number; cpuMs: number }>();
+  const handOn = (member: number, seenAt: number, cpuMs: number): void => {
+    const open = batches.get(member);
+    if (open !== undefined) {
+      open.cpuMs += cpuMs;
+      return;
+    }
+    const batch = { first: seenAt, cpuMs };
+    batches.set(member, batch);
+    const check = (at: number): void => cores.submit(member, at, 0, (now) => {
+      const due = coalescedAt(batch.first, events.get(member) ?? []);
+      if (due > now) return check(due);
+      batches.delete(member);
+      cores.submit(member, now, batch.cpuMs);
+    });
+    check(seenAt);
+  };
+  const spread = (origin: number, at: number, cost: EventCost, seen?: (member: number, seenAt: number) => void): void => {
+    const rumor = rumors++;
+    for (let m = live; m < n; m++) {
+      if (m === origin) continue;
+      const t = at + seenAfter(rumor, m);
+      cores.submit(m, t, cost.seenMs, () => {
+        if (cost.handedOnMs > 0) handOn(m, t, cost.handedOnMs);
+      });
+      const seenBefore = events.get(m);
+      if (seenBefore === undefined) events.set(m, [t]);
+      else seenBefore.push(t);
+      seen?.(m, t);
+    }
+  };
+  return { cores, spread };
+}
+
+/**
+ * A failure with nothing to heal (bench/scale.ts's failure alone: a gateway
+ * that held no sliver) on the shared cores: every live member reacts to it
+ * as its agent sees it and once its Serf hands it on, and nothing else.
+ * Returns its burst (burstEndMs, from the first agent seeing it).
+ */
+export function failureAloneOnSharedCores(n: number, seenAfter: SeenAfter, machine: SharedMachine): number | null {
+  const { cores, spread } = memberEvents(n, 1, seenAfter, machine);
+  let firstSawAt = Number.POSITIVE_INFINITY;
+  spread(0, 0, failureCost(machine), (_m, t) => void (firstSawAt = Math.min(firstSawAt, t)));
+  cores.run();
+  return burstEndMs((from, to) => cores.busyCores(firstSawAt + from, firstSawAt + to) / machine.cores);
+}
+
+/**
  * One heal on the shared cores, from its cause (a member failed, declared at
  * 0; or drained, its tags changed at 0) in a community of `n`: member 0 is
  * the failed or drained one, 1 the healer, 2 the other holder, 3 the new
@@ -298,48 +369,8 @@ export function healOnSharedCores(
   newHost: NewHostPhases = { timerMs: 0, keeperMs: 0, serviceMs: null },
 ): { healerMs: number; recordMs: number; burstMs: number | null } {
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
-  const cores = createSharedCores(machine.cores, machine.settledCores);
-  const live = cause === 'failure' ? 1 : 0;
-  let rumors = 0;
-  /** When each member's agent saw each member event (a failure, new tags): what Serf coalesces. */
-  const events = new Map<number, number[]>();
-  // What each member spends once its Serf hands its member events on, coalesced (coalescedAt): a batch from the first
-  // event not yet handed on, each event adding its cost as it is seen. An event spread later is seen later than it is
-  // spread, so when the time checked comes, every event before it is known: the check moves on until no event came
-  // within SERF_QUIET_MS.
-  const batches = new Map<number, { first: number; cpuMs: number }>();
-  const handOn = (member: number, seenAt: number, cpuMs: number): void => {
-    const open = batches.get(member);
-    if (open !== undefined) {
-      open.cpuMs += cpuMs;
-      return;
-    }
-    const batch = { first: seenAt, cpuMs };
-    batches.set(member, batch);
-    const check = (at: number): void => cores.submit(member, at, 0, (now) => {
-      const due = coalescedAt(batch.first, events.get(member) ?? []);
-      if (due > now) return check(due);
-      batches.delete(member);
-      cores.submit(member, now, batch.cpuMs);
-    });
-    check(seenAt);
-  };
-  /** A member event from `origin` at `at`: every other live member spends cost.seenMs as its agent sees it, and cost.handedOnMs once its Serf hands it on; `seen` is told when. */
-  const spread = (origin: number, at: number, cost: EventCost, seen?: (member: number, seenAt: number) => void): void => {
-    const rumor = rumors++;
-    for (let m = live; m < n; m++) {
-      if (m === origin) continue;
-      const t = at + seenAfter(rumor, m);
-      cores.submit(m, t, cost.seenMs, () => {
-        if (cost.handedOnMs > 0) handOn(m, t, cost.handedOnMs);
-      });
-      const seenBefore = events.get(m);
-      if (seenBefore === undefined) events.set(m, [t]);
-      else seenBefore.push(t);
-      seen?.(m, t);
-    }
-  };
-  const failure: EventCost = { seenMs: machine.failureMs, handedOnMs: machine.failureEventMs };
+  const { cores, spread } = memberEvents(n, cause === 'failure' ? 1 : 0, seenAfter, machine);
+  const failure = failureCost(machine);
   const update: EventCost = { seenMs: machine.updateMs, handedOnMs: machine.updateEventMs };
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
   const call = (caller: number, callee: number, at: number, cost: CallCost, done: (at: number) => void): void =>

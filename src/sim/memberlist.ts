@@ -15,7 +15,8 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
+import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, failureAloneOnSharedCores, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
+import { AFTER_JOINS_QUIET_MS } from '../overlay/catch-up.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -291,6 +292,12 @@ export function refuteAfterMs(cfg: MemberlistConfig, curve: SpreadCurve, u: numb
   return Math.min(learnOffsetMs(curve, u), exponential(rng, cfg.probeIntervalMs) + curve.hopMs);
 }
 
+/** Of some bursts (null: the cores were never 90% busy), the share that were, and their spread. */
+function burstsOf(bursts: readonly (number | null)[], spread: (xs: readonly number[]) => Spread): { busyShare: number; burst: Spread | null } {
+  const busy = bursts.filter((b): b is number => b !== null);
+  return { busyShare: busy.length / bursts.length, burst: busy.length === 0 ? null : spread(busy) };
+}
+
 /** Median and 95th percentile of a time, in ms. */
 export interface Spread {
   medianMs: number;
@@ -308,7 +315,14 @@ export interface Spread {
  * - toOne: the same news until one given member's agent has pulled it (a
  *   holder's changed slice record reaching another holder);
  * - missChance: the chance that the gossip misses at least one member
- *   (rumorMissChance), who learns it at a push-pull.
+ *   (rumorMissChance), who learns it at a push-pull;
+ * - afterJoins: when, after the last join of a burst started, a member's
+ *   agent asks for its push-pull after joins (src/overlay/catch-up.ts): it
+ *   sees the join, waits AFTER_JOINS_QUIET_MS, and the push-pull takes a
+ *   round trip. A member the gossip missed learns the join then (its own,
+ *   when it saw a join beside it, as in a burst) or at another's that
+ *   picked it: in a burst, its last join is no later than afterJoins.
+ *   (Members with a turn left: the model does not ration them.)
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
  * With `machine` (the one-machine model, src/sim/machine.ts), the bench's
  * BENCH_SLICE_LISTS hosts change their lists at once and every pull takes
@@ -319,10 +333,13 @@ export interface Spread {
  * toOneAfterFailure after a failure, whose reaction the pull waits behind;
  * healerAfterFailure is that heal's, from the healer's agent seeing the
  * failure to the new host's answer; failureBurst, how long the failure's own
- * burst keeps the cores 90% busy from the first agent seeing it (burstEndMs).
+ * burst keeps the cores 90% busy from the first agent seeing it (burstEndMs);
+ * failureAlone, the same of a failure with nothing to heal
+ * (failureAloneOnSharedCores): the share of them that make the cores 90%
+ * busy at all, and how long those keep them so.
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
-  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; missChance: number;
+  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; failureAlone?: { busyShare: number; burst: Spread | null }; missChance: number; afterJoins: Spread;
 } {
   const curve = spreadCurve(cfg, link, n);
   const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
@@ -331,11 +348,13 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + salt + r, member)), hashUniform(seed, 0xf00 + salt + r, member));
   const seenAt = (r: number, list: number, member: number): number => seenAfter(list * 0x10000, r, member);
   const toAll: number[] = [];
+  const afterJoins: number[] = [];
   const toOne: number[] = [];
   const directory: number[] = [];
   const afterFailure: number[] = [];
   const healerAfterFailure: number[] = [];
   const failureBurst: number[] = [];
+  const failureAlone: (number | null)[] = [];
   // A heal needs the failed or drained member, the healer, the other holder, the new host and others to react.
   const heals = machine !== null && n > 4;
   for (let r = 0; r < rumors; r++) {
@@ -343,6 +362,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     for (let m = 1; m < n; m++) {
       const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
+      afterJoins.push(seen + AFTER_JOINS_QUIET_MS + pullMs);
       if (m === 1 && !heals) toOne.push(seen + pullMs);
     }
     toAll.push(last);
@@ -368,6 +388,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         afterFailure.push(failed.recordMs);
         healerAfterFailure.push(failed.healerMs);
         if (failed.burstMs !== null) failureBurst.push(failed.burstMs);
+        failureAlone.push(failureAloneOnSharedCores(n, (k, m) => seenAfter(0x3000000 + r * 64, k, m), BENCH_MACHINE));
       }
     }
   }
@@ -375,6 +396,9 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   return {
     toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
     ...(heals ? { toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure) } : {}),
-    ...(failureBurst.length > 0 ? { failureBurst: spread(failureBurst) } : {}), missChance: rumorMissChance(curve, n),
+    ...(failureBurst.length > 0 ? { failureBurst: spread(failureBurst) } : {}),
+    ...(failureAlone.length > 0 ? { failureAlone: burstsOf(failureAlone, spread) } : {}),
+    missChance: rumorMissChance(curve, n),
+    afterJoins: spread(afterJoins.length === 0 ? [0] : afterJoins),
   };
 }

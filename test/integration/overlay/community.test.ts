@@ -98,6 +98,20 @@ describe('a community forms', () => {
     }
   });
 
+  test('a member that saw others join makes a push-pull once the joins quieten, and its Serf makes it', async () => {
+    // gw1 saw gw2 and gw3 join, gw2 saw gw3: each asks its Serf to join one member (src/overlay/catch-up.ts).
+    for (const gw of [g1(), g2()]) {
+      const lines = await untilLogged(`${gw.config.name} catches up after the joins`, async () => {
+        const found = gw.log().split('\n').filter((l) => l.includes('"why":"after joins"'));
+        return found.length > 0 ? found : undefined;
+      });
+      const line = JSON.parse(lines[0] as string) as { msg: string; peer: string };
+      assert.equal(line.msg, "caught up with a member's list", lines[0]);
+      const others = gws.filter((o) => o !== gw).map((o) => o.config.community.bind);
+      assert.ok(others.includes(line.peer), `${line.peer} is another member's gossip address (${others.join(', ')})`);
+    }
+  });
+
   test('RTT estimates appear from the Vivaldi coordinates', async () => {
     const rows = await until('gw1 has an RTT for gw2', async () => {
       const r = await nodes(g1());

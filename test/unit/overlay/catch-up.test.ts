@@ -1,17 +1,22 @@
-// A young member's catch-up: a few push-pulls at growing intervals after
-// its overlay starts, each with one alive member other than itself, none
-// once stopped, and a failed one neither thrown nor ending the others.
-// Node's mock timers stand in for time; the join is a recording stand-in.
+// A member's catch-up push-pulls: a young member's at growing intervals
+// after its overlay starts, and any member's once the joins it sees quiet
+// down, no sooner than a gap that grows with the community. Each is with
+// one alive member other than itself, none once stopped, and a failed one
+// neither thrown nor ending the others. Node's mock timers stand in for
+// time; the join is a recording stand-in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger as quiet } from '../../../src/model/logger.js';
-import { CATCH_UP_AFTER_MS, pickSyncPeer, startCatchUp } from '../../../src/overlay/catch-up.js';
+import {
+  AFTER_JOINS_BURST, AFTER_JOINS_QUIET_MS, CATCH_UP_AFTER_MS, afterJoinsGapMs, pickSyncPeer, someoneJoined, startCatchUp,
+} from '../../../src/overlay/catch-up.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
 
-function member(name: string, status: MemberView['status']): MemberView {
-  return { name, serfAddr: `10.0.0.${name.slice(2)}:7946`, status, tags: null, tagError: null, coordinate: null };
+function member(name: string, status: MemberView['status'], tags: MemberView['tags'] = null): MemberView {
+  return { name, serfAddr: `10.0.0.${name.slice(2)}:7946`, status, tags, tagError: null, coordinate: null };
 }
 const view = (...members: MemberView[]): ViewState => ({ members: new Map(members.map((m) => [m.name, m])), badTags: 0 });
+const alive = (...names: string[]): ViewState => view(...names.map((n) => member(n, 'alive')));
 
 test('the peer is an alive member other than this one, any of them by the draw', () => {
   const v = view(member('gw1', 'alive'), member('gw2', 'failed'), member('gw3', 'alive'), member('gw4', 'left'), member('gw5', 'alive'));
@@ -20,13 +25,31 @@ test('the peer is an alive member other than this one, any of them by the draw',
   assert.equal(pickSyncPeer(view(member('gw1', 'alive'), member('gw2', 'failed')), 'gw1', () => 0), undefined);
 });
 
-test('push-pulls at each delay after the start, none after stop; a failure is logged, not thrown', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+test('a join is a member alive that was not: new, or back from failed or left; not itself, not new tags', () => {
+  const before = view(member('gw1', 'alive'), member('gw2', 'alive'), member('gw3', 'failed'), member('gw4', 'left'));
+  assert.equal(someoneJoined(before, view(...before.members.values(), member('gw5', 'alive')), 'gw1'), true);
+  assert.equal(someoneJoined(before, view(member('gw1', 'alive'), member('gw2', 'alive'), member('gw3', 'alive'), member('gw4', 'left')), 'gw1'), true);
+  assert.equal(someoneJoined(before, view(member('gw1', 'alive'), member('gw2', 'alive'), member('gw3', 'failed'), member('gw4', 'alive')), 'gw1'), true);
+  assert.equal(someoneJoined(view(member('gw2', 'alive')), alive('gw1', 'gw2'), 'gw1'), false, 'itself');
+  assert.equal(someoneJoined(before, view(member('gw1', 'alive'), member('gw2', 'failed'), member('gw3', 'failed'), member('gw4', 'left')), 'gw1'), false, 'a failure');
+  const tagged = member('gw2', 'alive', { v: 1 } as unknown as MemberView['tags']);
+  assert.equal(someoneJoined(before, view(member('gw1', 'alive'), tagged, member('gw3', 'failed'), member('gw4', 'left')), 'gw1'), false, 'new tags');
+});
+
+test('the gap that earns one more push-pull after joins: 1 s up to 100 members, then 10 ms a member', () => {
+  assert.equal(afterJoinsGapMs(2), 1000);
+  assert.equal(afterJoinsGapMs(100), 1000);
+  assert.equal(afterJoinsGapMs(1000), 10_000);
+  assert.equal(afterJoinsGapMs(35_000), 350_000);
+});
+
+test('a young member: push-pulls at each delay after the start, none after stop; a failure is logged, not thrown', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const asked: string[][] = [];
   let fail = true;
-  const stop = startCatchUp({
+  const catchUp = startCatchUp({
     self: 'gw1',
-    view: () => view(member('gw1', 'alive'), member('gw2', 'alive')),
+    view: () => alive('gw1', 'gw2'),
     join: async (addresses) => {
       asked.push(addresses);
       if (fail) {
@@ -46,15 +69,82 @@ test('push-pulls at each delay after the start, none after stop; a failure is lo
   t.mock.timers.tick(2000);
   t.mock.timers.tick(4000);
   assert.equal(asked.length, 3, 'the first failed and the next ones still came');
-  stop();
+  catchUp.stop();
   t.mock.timers.tick(10_000);
   assert.equal(asked.length, 3);
 });
 
 test('alone in the community: nothing to sync with, nothing asked', (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const asked: string[][] = [];
-  startCatchUp({ self: 'gw1', view: () => view(member('gw1', 'alive')), join: async (a) => asked.push(a), log: quiet });
+  startCatchUp({ self: 'gw1', view: () => alive('gw1'), join: async (a) => asked.push(a), log: quiet });
   t.mock.timers.tick(20_000);
   assert.equal(asked.length, 0);
+});
+
+test('after joins: one push-pull a quiet second after the last join seen, none for the first view or for tags', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const asked: string[][] = [];
+  let current = alive('gw1', 'gw2', 'gw3');
+  const catchUp = startCatchUp({ self: 'gw1', view: () => current, join: async (a) => asked.push(a), log: quiet, afterMs: [], random: () => 0 });
+  catchUp.viewChanged(current);
+  t.mock.timers.tick(10_000);
+  assert.equal(asked.length, 0, 'the first view is where it starts');
+
+  current = alive('gw1', 'gw2', 'gw3', 'gw4');
+  catchUp.viewChanged(current);
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS - 400);
+  current = alive('gw1', 'gw2', 'gw3', 'gw4', 'gw5');
+  catchUp.viewChanged(current);
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS - 1);
+  assert.equal(asked.length, 0, 'each join starts the quiet wait again');
+  t.mock.timers.tick(1);
+  assert.deepEqual(asked, [['10.0.0.2:7946']]);
+
+  current = view(...current.members.values(), member('gw9', 'failed'));
+  catchUp.viewChanged(current);
+  t.mock.timers.tick(10_000);
+  assert.equal(asked.length, 1, 'a failure is no join');
+  catchUp.stop();
+});
+
+test('after joins: three at once, then one a gap; stop cancels a wait', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const asked: number[] = [];
+  // A thousand members alive and four failed that come back one by one: the gap stays that of 1,004.
+  const names = Array.from({ length: 1004 }, (_, i) => `gw${i + 1}`);
+  const back = new Set<string>();
+  const make = (): ViewState => view(...names.map((n, i) => member(n, i < 1000 || back.has(n) ? 'alive' : 'failed')));
+  let current = make();
+  const catchUp = startCatchUp({ self: 'gw1', view: () => current, join: async () => asked.push(Date.now()), log: quiet, afterMs: [] });
+  catchUp.viewChanged(current);
+  const joinOne = (name: string): void => {
+    back.add(name);
+    current = make();
+    catchUp.viewChanged(current);
+  };
+  for (const name of ['gw1001', 'gw1002', 'gw1003']) {
+    joinOne(name);
+    t.mock.timers.tick(AFTER_JOINS_QUIET_MS);
+  }
+  assert.deepEqual(asked, [1000, 2000, 3000], `up to ${AFTER_JOINS_BURST} at once`);
+
+  joinOne('gw1004');
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS);
+  assert.equal(asked.length, 3, 'the fourth waits to earn its turn');
+  // Turns are earned from the first, at 1 s: the fourth is due at 1 s + the gap.
+  const gap = afterJoinsGapMs(1004);
+  t.mock.timers.tick(1000 + gap - 4000 - 1);
+  assert.equal(asked.length, 3);
+  t.mock.timers.tick(1);
+  assert.deepEqual(asked.slice(3), [1000 + gap], 'as soon as it has earned it');
+
+  back.delete('gw1004');
+  current = make();
+  catchUp.viewChanged(current);
+  joinOne('gw1004');
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS);
+  catchUp.stop();
+  t.mock.timers.tick(60_000);
+  assert.equal(asked.length, 4, 'the wait for a turn ended with stop');
 });

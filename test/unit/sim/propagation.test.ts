@@ -5,6 +5,7 @@
 // bigger community and with the `wan` profile's slower gossip.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AFTER_JOINS_QUIET_MS } from '../../../src/overlay/catch-up.js';
 import { agentSeesAt, COMMUNITY_LINK, LAN_CONFIG, propagation, retransmitLimit, rumorMissChance, SERF_AGENT_EVENTS, spreadCurve, STEPS_PER_ROUND, WAN_CONFIG } from '../../../src/sim/memberlist.js';
 
 void describe('propagation to the agents', () => {
@@ -34,6 +35,15 @@ void describe('propagation to the agents', () => {
     assert.ok(missChance(COMMUNITY_LINK, 99) > at99);
     assert.equal(missChance(loopback, 1), 0);
     assert.equal(propagation(WAN_CONFIG, loopback, SERF_AGENT_EVENTS, 99, 1).missChance, at99);
+  });
+
+  test("a member's push-pull after joins: a quiet second and a round trip after its agent saw the last join, before a missed member would wait for memberlist's", () => {
+    const wan100 = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1);
+    const rtt = 2 * (COMMUNITY_LINK.delayMs + COMMUNITY_LINK.jitterMs / 2);
+    // Every member's, where toAll is the last member's seeing: the median lands between one agent and the last seeing it, plus the wait.
+    assert.ok(wan100.afterJoins.medianMs > AFTER_JOINS_QUIET_MS + rtt, JSON.stringify(wan100.afterJoins));
+    assert.ok(wan100.afterJoins.medianMs < wan100.toAll.medianMs + AFTER_JOINS_QUIET_MS + rtt, JSON.stringify(wan100));
+    assert.ok(wan100.afterJoins.p95Ms < WAN_CONFIG.pushPullIntervalMs / 10, JSON.stringify(wan100.afterJoins));
   });
 
   test('a member that learns a rumor sends it on at its next tick, not at the next round', () => {

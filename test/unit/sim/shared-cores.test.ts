@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCores } from '../../../src/sim/shared-cores.js';
 import { PUBLISH_GATHER_MS } from '../../../src/overlay/tags.js';
-import { burstEndMs, coalescedAt, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_COALESCE_MS, SERF_QUIET_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
+import { burstEndMs, coalescedAt, failureAloneOnSharedCores, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_COALESCE_MS, SERF_QUIET_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
 
 const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
 
@@ -125,6 +125,23 @@ void describe('a heal on shared cores', () => {
     // Half the work: half as long. A background of half the core: the same work keeps it busy twice as long.
     assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, failureMs: 50 }, 0).burstMs, 2000);
     assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, settledCores: 0.5, failureMs: 100 }, 0).burstMs, 8000);
+  });
+
+  test('a failure alone: the same reactions without the heal, its updates and its pulls', () => {
+    // 40 live gateways with 100 ms each on one core: 4 s busy, as with the heal's few ms beside it.
+    assert.equal(failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 100 }), 4000);
+    // With nothing but the reactions, a cheap failure never makes the cores 90% busy.
+    assert.equal(failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 1 }), null);
+    // The second part comes when Serf hands it on, a quiet second after the agents saw it: a cheap first part and a dear
+    // second keep the cores busy from 1 s to 5 s, counted from the first seeing.
+    assert.equal(failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 1, failureEventMs: 100 }), 5000);
+    // With this machine's figures (seen over half a second), the first part alone does not make two cores 90% busy;
+    // the burst is the handing on's, and ends after it.
+    const machine = { ...free, cores: 2, settledCores: 0.6, failureMs: 4, failureEventMs: 12, updateMs: 3, updateEventMs: 5 };
+    const spreadOut = (_k: number, m: number): number => (m % 50) * 10;
+    assert.equal(failureAloneOnSharedCores(100, spreadOut, { ...machine, failureEventMs: 0 }), null);
+    const alone = failureAloneOnSharedCores(100, spreadOut, machine);
+    assert.ok(alone !== null && alone > SERF_QUIET_MS, String(alone));
   });
 
   test("Serf hands a failure on once no member event came for a second, three seconds after it at the latest", () => {
