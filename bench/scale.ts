@@ -260,15 +260,28 @@ function fullViewAt(g: Gateway, names: readonly string[]): number | undefined {
   return undefined;
 }
 
-/** When each member first shows up alive in any agent's log: one pass over the logs. */
-function firstAliveAnywhere(): Map<string, number> {
-  const first = new Map<string, number>();
+/** Each agent's first sight of each member alive, by its log: agent → member → epoch ms. One pass over the logs. */
+type AliveSightings = Map<string, Map<string, number>>;
+
+function aliveSightings(): AliveSightings {
+  const seen: AliveSightings = new Map();
   for (const g of gateways) {
+    const firstAlive = new Map<string, number>();
     for (const l of g.log.lines) {
       if (l.msg !== 'member state' || l.fields['status'] !== 'alive') continue;
-      const name = String(l.fields['member']);
-      if (l.at < (first.get(name) ?? Number.POSITIVE_INFINITY)) first.set(name, l.at);
+      const m = String(l.fields['member']);
+      if (l.at < (firstAlive.get(m) ?? Number.POSITIVE_INFINITY)) firstAlive.set(m, l.at);
     }
+    seen.set(g.name, firstAlive);
+  }
+  return seen;
+}
+
+/** When each member first shows up alive in any agent's log. */
+function firstAliveAnywhere(sightings: AliveSightings): Map<string, number> {
+  const first = new Map<string, number>();
+  for (const byMember of sightings.values()) {
+    for (const [name, at] of byMember) if (at < (first.get(name) ?? Number.POSITIVE_INFINITY)) first.set(name, at);
   }
   return first;
 }
@@ -296,23 +309,13 @@ function spreadOf(xs: readonly number[]): { medianMs: number; p95Ms: number; max
  *   model's gossip had died out (at a push-pull: its agent's after the joins quietened, another's with
  *   it, memberlist's own; or from the joiner's next tag update), against what the model expects of joins
  *   at those sizes (rumorMissChance: memberlist sends a rumor 8 times below 100 members, 12 from 100);
- *   each with when it was learnt, from the last member's first appearance alive.
+ *   each with when it was learnt, from the last member's first appearance alive (`lastAppeared`).
+ * From each agent's sightings and each member's first appearance (aliveSightings, firstAliveAnywhere).
  */
-function joinSpreads(): {
+function joinSpreads(seen: AliveSightings, appeared: ReadonlyMap<string, number>, lastAppeared: number): {
   rumor: ReturnType<typeof spreadOf>; own: ReturnType<typeof spreadOf>;
   misses: { joins: number; missed: { joiner: string; members: number; rumorMs: number; afterLastMs: number }[]; expected: number | null };
 } {
-  const seen = new Map<string, Map<string, number>>();
-  for (const g of gateways) {
-    const firstAlive = new Map<string, number>();
-    for (const l of g.log.lines) {
-      if (l.msg !== 'member state' || l.fields['status'] !== 'alive') continue;
-      const m = String(l.fields['member']);
-      if (!firstAlive.has(m)) firstAlive.set(m, l.at);
-    }
-    seen.set(g.name, firstAlive);
-  }
-  const appeared = firstAliveAnywhere();
   const memberSince = (name: string): number => seen.get(name)?.get(name) ?? Number.POSITIVE_INFINITY;
   const joiners = [...appeared.keys()].sort((a, b) => (appeared.get(a) as number) - (appeared.get(b) as number));
   const inf = Number.POSITIVE_INFINITY;
@@ -331,7 +334,6 @@ function joinSpreads(): {
   if (PROFILE === 'local') return { ...rumors, misses: { joins: joins.length, missed: [], expected: null } };
   const model = PROFILE_CONFIGS[PROFILE];
   const missed: { joiner: string; members: number; rumorMs: number; afterLastMs: number }[] = [];
-  const lastAppeared = Math.max(...appeared.values());
   let expected = 0;
   for (const { joiner, members, rumorMs } of joins) {
     const curve = spreadCurve(model, LOOPBACK, members);
@@ -350,7 +352,7 @@ const SYNC_WINDOW_MS = 10_000;
  * first one after its agent saw the last member alive, from that first appearance (`hearth sim`'s
  * afterJoins) and from its own seeing (the quiet wait and the push-pull).
  */
-function syncsAfterJoins(lastJoiner: string, lastAppeared: number): {
+function syncsAfterJoins(sightings: AliveSightings, lastJoiner: string, lastAppeared: number): {
   made: number; failed: number; during: number; afterLast: ReturnType<typeof spreadOf>; afterSeen: ReturnType<typeof spreadOf>;
 } {
   let made = 0;
@@ -364,7 +366,7 @@ function syncsAfterJoins(lastJoiner: string, lastAppeared: number): {
     made += ok.length;
     failed += mine.length - ok.length;
     during += ok.filter((l) => l.at < lastAppeared).length;
-    const seen = g.log.lines.find((l) => l.msg === 'member state' && l.fields['member'] === lastJoiner && l.fields['status'] === 'alive')?.at;
+    const seen = sightings.get(g.name)?.get(lastJoiner);
     const sync = seen === undefined ? undefined : ok.find((l) => l.at >= seen)?.at;
     if (seen === undefined || sync === undefined) continue;
     afterLast.push(sync - lastAppeared);
@@ -588,14 +590,15 @@ async function main(): Promise<void> {
   const behind = gateways.filter((g) => !viewAt.has(g.name)).map((g) => `${g.name} sees ${aliveNow(g)}`);
   // From when the last member first showed up alive anywhere: a join's API answer can come long after (it
   // waits for the issuer to show up in its view), so the answer is no reference on a loaded machine.
-  const appearedAt = firstAliveAnywhere();
+  const sightings = aliveSightings();
+  const appearedAt = firstAliveAnywhere(sightings);
   const lastAppeared = Math.max(...appearedAt.values());
   const lastJoiner = [...appearedAt].find(([, at]) => at === lastAppeared)?.[0] as string;
   const fullViewMs = converged === undefined ? null : Math.max(...viewAt.values()) - lastAppeared;
   progress(converged === undefined
     ? `only ${viewAt.size}/${N} agents saw all ${N} alive within 180 s of the last join; behind: ${behind.join(', ')}`
     : `every agent sees all ${N} alive ${sec(fullViewMs)} after the last member first showed up alive (joins took ${sec(lastJoin - joinT)})`);
-  const joins = joinSpreads();
+  const joins = joinSpreads(sightings, appearedAt, lastAppeared);
   progress(`the last ${joins.rumor.samples} joins reached every older agent in ${sec(joins.rumor.medianMs)} (median), ${sec(joins.rumor.p95Ms)} (95th), ${sec(joins.rumor.maxMs)} (max); `
     + `the joiner's own agent saw every older member in ${sec(joins.own.medianMs)}, ${sec(joins.own.p95Ms)}, ${sec(joins.own.maxMs)}`);
   if (joins.misses.expected !== null) {
@@ -607,8 +610,8 @@ async function main(): Promise<void> {
   const settleFrom = Date.now();
   await sleep(SETTLE_SEC * 1000);
   readAll();
-  // Read after the settling: the window reaches past the full view.
-  const syncs = syncsAfterJoins(lastJoiner, lastAppeared);
+  // Read after the settling: the window reaches past the full view (and a late agent's sight of the last join).
+  const syncs = syncsAfterJoins(aliveSightings(), lastJoiner, lastAppeared);
   progress(`push-pulls after the joins quietened: ${syncs.made} made (${syncs.failed} failed) within ${sec(SYNC_WINDOW_MS)} of the last join, ${syncs.during} before it; `
     + `each of ${syncs.afterLast.samples} agents' first after it saw the last join came ${sec(syncs.afterLast.medianMs)} (median), ${sec(syncs.afterLast.p95Ms)} (95th), ${sec(syncs.afterLast.maxMs)} (max) after the join, `
     + `${sec(syncs.afterSeen.medianMs)}, ${sec(syncs.afterSeen.p95Ms)}, ${sec(syncs.afterSeen.maxMs)} after the agent saw it`);

@@ -101,7 +101,7 @@ interface Running {
   client: PeerClient;
   caller: PeerCaller;
   publishTimer: NodeJS.Timeout | undefined;
-  /** Cancels the young member's catch-up push-pulls not yet made. */
+  /** The catch-up push-pulls: a young member's, and one once the joins it sees quieten (fed each view). */
   catchUp: CatchUp;
   /** Set once we stop it ourselves, so serf's exit is not taken for a failure. */
   stopping: boolean;

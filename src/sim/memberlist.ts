@@ -395,9 +395,8 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
   return {
     toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
-    ...(heals ? { toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure) } : {}),
+    ...(heals ? { toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure), failureAlone: burstsOf(failureAlone, spread) } : {}),
     ...(failureBurst.length > 0 ? { failureBurst: spread(failureBurst) } : {}),
-    ...(failureAlone.length > 0 ? { failureAlone: burstsOf(failureAlone, spread) } : {}),
     missChance: rumorMissChance(curve, n),
     afterJoins: spread(afterJoins.length === 0 ? [0] : afterJoins),
   };
