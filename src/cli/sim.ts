@@ -54,6 +54,8 @@ function printResult(r: SimResult): void {
       `${Math.round(r.propagation.failureAlone.busyShare * 100)}%${r.propagation.failureAlone.burst === null ? '' : `; ${seconds(r.propagation.failureAlone.burst.medianMs)}, ${seconds(r.propagation.failureAlone.burst.p95Ms)}`}`]]),
     ['a rumor missed by some member (learnt at a push-pull)', `${(r.propagation.missChance * 100).toPrecision(2)}%`],
     ["a member's push-pull after the last join of a burst, median, p95", `${seconds(r.propagation.afterJoins.medianMs)}, ${seconds(r.propagation.afterJoins.p95Ms)}`],
+    [`a member the gossip missed learns a join (${(r.missedJoin.joinsPerSecond).toPrecision(2)} a second) from another's push-pull after it: chance; when, median, p95`,
+      `${Math.round(r.missedJoin.caughtUpChance * 100)}%; ${seconds(r.missedJoin.learnt.medianMs)}, ${seconds(r.missedJoin.learnt.p95Ms)}`],
     ...(r.machine === undefined ? [] : [["one machine: a busy process's share of a core", String(r.machine.share)]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);

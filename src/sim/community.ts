@@ -4,7 +4,9 @@
 // computed from the truth and the memberlist model's learn times, so a
 // gateway that failed is "alive" to an observer until the observer learns the
 // rumor, and a gateway's free resources are seen as of its last tag publish
-// (every 2 s, as the agent does) that has reached the observer.
+// (every 2 s, as the agent does) that has reached the observer. A member the
+// gossip missed may learn that a gateway came back from another member's
+// push-pull after the join (catchUpAfterJoins).
 // In a partition, a member of the other side is dead to an observer from when
 // the observer learns its side's dead rumor about it until it learns the
 // member's refutation after the heal.
@@ -16,7 +18,7 @@ import type { ResourceVector } from '../model/resources.js';
 import type { MemberView, ViewState } from '../overlay/view.js';
 import type { GatewayTags, OwnerMode } from '../overlay/tags.js';
 import { weighted } from './draw.js';
-import { learnedAt, type SpreadCurve } from './memberlist.js';
+import { joinLearnedAt, learnedAt, type CatchUpModel, type SpreadCurve } from './memberlist.js';
 
 /** The agent republishes its tags (free resources among them) this often. */
 export const TAG_PUBLISH_MS = 2000;
@@ -133,6 +135,8 @@ export interface PartitionBeliefs {
 
 export interface Beliefs {
   curve: SpreadCurve;
+  /** The push-pulls after joins: a member the gossip missed may learn a return from them. */
+  catchUp: CatchUpModel;
   seed: number;
   partition?: PartitionBeliefs;
 }
@@ -166,7 +170,8 @@ export function believedAlive(b: Beliefs, observer: number, g: Gateway, now: num
   if (b.partition !== undefined && cutOff(b, b.partition, observer, g.index, now)) return false;
   for (const r of [g.rumor, g.previous]) {
     if (r === null) continue;
-    if (learnedAt(b.curve, b.seed, r.id, observer, r.at) <= now) return r.kind === 'alive';
+    const learnt = r.kind === 'alive' ? joinLearnedAt(b.curve, b.catchUp, b.seed, r.id, observer, r.at) : learnedAt(b.curve, b.seed, r.id, observer, r.at);
+    if (learnt <= now) return r.kind === 'alive';
   }
   return true;
 }

@@ -16,7 +16,7 @@
 
 import { exponential, hashUniform, quantile } from './draw.js';
 import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, failureAloneOnSharedCores, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
-import { AFTER_JOINS_QUIET_MS } from '../overlay/catch-up.js';
+import { AFTER_JOINS_QUIET_MS, afterJoinsGapMs } from '../overlay/catch-up.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -235,6 +235,78 @@ export function latestLearnMs(curve: SpreadCurve): number {
 /** When `member` learns `rumor` (a rumor id unique within the run), given when the rumor started. */
 export function learnedAt(curve: SpreadCurve, seed: number, rumor: number, member: number, startMs: number): number {
   return startMs + learnOffsetMs(curve, hashUniform(seed, rumor, member));
+}
+
+/**
+ * What the push-pulls after joins (src/overlay/catch-up.ts) do for a member
+ * the gossip missed, in a community of `n` whose members come back (join
+ * again) one at a time, `joinsPerSecond` of them community-wide, as a
+ * Poisson stream:
+ * - each member whose agent saw the join asks its Serf for a push-pull with
+ *   one random alive member AFTER_JOINS_QUIET_MS after the last join it saw;
+ *   later joins put it off to the first quiet spell, (e^(λq) - 1)/λ after
+ *   the join on average (q itself when joins are rare);
+ * - its bucket grants one push-pull per afterJoinsGapMs(n), so of the quiet
+ *   spells it sees (λe^(-λq) a second) at most that share get one (the
+ *   burst of three left out: it only matters after a lull);
+ * - a member the gossip missed learns the join when one of those
+ *   push-pulls picks it: (n - 1) · reached · share members each pick one of
+ *   n - 1. Its own push-pull is left out, for a member that missed an
+ *   isolated join saw no other beside it (bursts: `propagation`'s afterJoins).
+ * At 100 members and hearth sim's churn nearly every member pushes, and a
+ * missed member is picked with a chance of about 1 - 1/e. At 20,000, about
+ * 0.3 members come back a second, each member may push once in 200 s, and
+ * about 2% of them do: a missed member mostly learns at memberlist's own
+ * push-pull, as before the catch-up.
+ */
+export interface CatchUpModel {
+  /** The chance that another member's push-pull after the join picks a member the gossip missed. */
+  chance: number;
+  /** From a pusher's Serf learning the join to its push-pull's answer. */
+  delayMs: number;
+}
+
+export function catchUpAfterJoins(curve: SpreadCurve, n: number, joinsPerSecond: number, link: LinkModel, events: AgentEvents): CatchUpModel {
+  if (n < 3) return { chance: 0, delayMs: 0 };
+  const perMs = joinsPerSecond / 1000;
+  const q = AFTER_JOINS_QUIET_MS;
+  const waitMs = perMs > 0 ? Math.expm1(perMs * q) / perMs : q;
+  const quietSpellsPerMs = perMs * Math.exp(-perMs * q);
+  const tokensPerMs = 1 / afterJoinsGapMs(n);
+  const share = quietSpellsPerMs <= tokensPerMs ? 1 : tokensPerMs / quietSpellsPerMs;
+  const pushers = (n - 1) * curve.reached * share;
+  return { chance: 1 - (1 - 1 / (n - 1)) ** pushers, delayMs: events.noticeMs + waitMs + 2 * (link.delayMs + link.jitterMs / 2) };
+}
+
+/**
+ * When a member at places `u` and `v` (uniform in [0, 1)) learns a join,
+ * from its start: as learnOffsetMs, but a member the gossip missed learns it
+ * at another member's push-pull after the join when v < chance (that
+ * member's place on the curve drawn from v), should that come before its
+ * own push-pull with memberlist.
+ */
+export function joinLearnOffsetMs(curve: SpreadCurve, catchUp: CatchUpModel, u: number, v: number): number {
+  const gossip = learnOffsetMs(curve, u);
+  if (u < curve.reached || v >= catchUp.chance) return gossip;
+  return Math.min(gossip, learnOffsetMs(curve, (v / catchUp.chance) * curve.reached) + catchUp.delayMs);
+}
+
+/** The second place of a member in a join's rumor (joinLearnOffsetMs's v), drawn apart from the first. */
+const CATCH_UP_SALT = 0xca7c40;
+
+/** When `member` learns join `rumor` (a rumor that makes a member alive again), given when the rumor started. */
+export function joinLearnedAt(curve: SpreadCurve, catchUp: CatchUpModel, seed: number, rumor: number, member: number, startMs: number): number {
+  return startMs + joinLearnOffsetMs(curve, catchUp, hashUniform(seed, rumor, member), hashUniform(seed ^ CATCH_UP_SALT, rumor, member));
+}
+
+/** When a member the gossip missed learns an isolated join, from its start: median and 95th percentile over `samples` such members. */
+export function missedJoinSpread(curve: SpreadCurve, catchUp: CatchUpModel, seed: number, samples = 2000): Spread {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const u = curve.reached + hashUniform(seed, 0x1015ed, i) * (1 - curve.reached);
+    times.push(joinLearnOffsetMs(curve, catchUp, u, hashUniform(seed ^ CATCH_UP_SALT, 0x1015ed, i)));
+  }
+  return { medianMs: Math.round(quantile(times, 0.5)), p95Ms: Math.round(quantile(times, 0.95)) };
 }
 
 export interface Detection {

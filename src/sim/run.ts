@@ -31,7 +31,8 @@ import { addUse, believedAlive, connected, createGateways, freeOf, partitionLear
 import { exponential, hashUniform, quantile, weibull, weibullMean, weighted } from './draw.js';
 import { createIdealScheduler } from './ideal.js';
 import {
-  agentSeesAt, drawDetection, falseSuspicionChance, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs, propagation, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs,
+  agentSeesAt, catchUpAfterJoins, drawDetection, falseSuspicionChance, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs, missedJoinSpread, propagation, refuteAfterMs, spreadCurve,
+  suspicionTimeoutMs, unconfirmedSuspicionMs, type Spread,
 } from './memberlist.js';
 import type { MachineModel } from './machine.js';
 import type { SimConfig } from './scenario.js';
@@ -116,6 +117,12 @@ export interface SimResult {
   failures: { count: number; declared: number; detectionMedianMs: number; detectionP95Ms: number; seenMedianMs: number };
   /** How fast news reaches the agents: the full view after a join (toAll), a changed list pulled by everyone (directory), by one member (toOne); see `propagation`. */
   propagation: ReturnType<typeof propagation>;
+  /**
+   * A member the gossip missed, and a member that comes back: how many come back a second (the churn's mean
+   * up and down times), the chance another member's push-pull after the join picks it (catchUpAfterJoins),
+   * and when its Serf learns the join, from the join (missedJoinSpread).
+   */
+  missedJoin: { joinsPerSecond: number; caughtUpChance: number; learnt: Spread };
   /** The one machine every gateway ran on, when the run modelled one (absent for a community of separate boxes). */
   machine?: MachineModel;
   /** healed: slivers of failed gateways placed again (their heal times); slivers: every sliver placed again, for any reason; messagesPerHeal: per one of those. */
@@ -160,7 +167,9 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const hosted: Map<number, SimSlice>[] = gateways.map(() => new Map());
   /** By gateway: the slices the ideal scheduler put a sliver of there. */
   const idealHosted: Set<SimSlice>[] = gateways.map(() => new Set());
-  const beliefs: Beliefs = { curve: spreadCurve(config.memberlist, config.link, config.gateways), seed: config.seed };
+  const curve = spreadCurve(config.memberlist, config.link, config.gateways);
+  const joinsPerSecond = config.churn === null ? 0 : (1000 * config.gateways) / (weibullMean(config.churn.up) + weibullMean(config.churn.down));
+  const beliefs: Beliefs = { curve, catchUp: catchUpAfterJoins(curve, config.gateways, joinsPerSecond, config.link, config.agentEvents), seed: config.seed };
   /** The phase of `member`'s member-list reading when news `key` reaches it (see agentSeesAt). */
   const phaseOf = (key: number, member: number): number => hashUniform(config.seed ^ 0x7a5e, key, member);
   if (config.partition !== null) beliefs.partition = planPartition(config, beliefs, rng);
@@ -658,6 +667,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     utilisation: round3(mean(counted.map((s) => s.utilisation))),
     failures: { count: stats.failures, declared: stats.declared, detectionMedianMs: Math.round(quantile(stats.detections, 0.5)), detectionP95Ms: Math.round(quantile(stats.detections, 0.95)), seenMedianMs: Math.round(quantile(stats.seen, 0.5)) },
     propagation: propagation(config.memberlist, config.link, config.agentEvents, config.gateways, config.seed, config.machine),
+    missedJoin: { joinsPerSecond: Number(joinsPerSecond.toPrecision(3)), caughtUpChance: round3(beliefs.catchUp.chance), learnt: missedJoinSpread(curve, beliefs.catchUp, config.seed) },
     heal: {
       healed: stats.heals.length, slivers: stats.healedSlivers, medianMs: Math.round(quantile(stats.heals, 0.5)), p95Ms: Math.round(quantile(stats.heals, 0.95)),
       messagesPerHeal: round3(stats.healMessages / Math.max(1, stats.healedSlivers)), restoredOnReturn: stats.restored, failedAttempts: stats.healFailures,

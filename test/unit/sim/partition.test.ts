@@ -75,7 +75,7 @@ void describe('the view across a partition', () => {
     const curve = spreadCurve(LAN_CONFIG, COMMUNITY_LINK, n);
     const within = spreadCurve(LAN_CONFIG, COMMUNITY_LINK, n, 2);
     const b: Beliefs = {
-      curve, seed: 5,
+      curve, catchUp: { chance: 0, delayMs: 0 }, seed: 5,
       partition: {
         side: Uint8Array.from([0, 0, 1, 1]), fromMs: 10_000, untilMs: 100_000,
         declaredAt: Float64Array.from([30_000, 30_000, 30_000, 30_000]), aliveAt: Float64Array.from([101_000, 101_000, 101_000, 101_000]), within: [within, within],

@@ -5,8 +5,11 @@
 // bigger community and with the `wan` profile's slower gossip.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AFTER_JOINS_QUIET_MS } from '../../../src/overlay/catch-up.js';
-import { agentSeesAt, COMMUNITY_LINK, LAN_CONFIG, propagation, retransmitLimit, rumorMissChance, SERF_AGENT_EVENTS, spreadCurve, STEPS_PER_ROUND, WAN_CONFIG } from '../../../src/sim/memberlist.js';
+import { AFTER_JOINS_QUIET_MS, afterJoinsGapMs } from '../../../src/overlay/catch-up.js';
+import {
+  agentSeesAt, catchUpAfterJoins, COMMUNITY_LINK, joinLearnedAt, joinLearnOffsetMs, LAN_CONFIG, learnedAt, learnOffsetMs, missedJoinSpread, propagation, retransmitLimit, rumorMissChance,
+  SERF_AGENT_EVENTS, spreadCurve, STEPS_PER_ROUND, WAN_CONFIG,
+} from '../../../src/sim/memberlist.js';
 
 void describe('propagation to the agents', () => {
   test('agentSeesAt: the read after the log\'s word, unless the member-list reading comes first', () => {
@@ -89,4 +92,52 @@ void describe('propagation to the agents', () => {
     assert.ok(wan100.toAll.medianMs > lan100.toAll.medianMs, JSON.stringify({ wan100, lan100 }));
     assert.deepEqual(propagation(LAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1), lan100);
   });
+
+  test('a member the gossip missed: another member\'s push-pull after the join picks it about 63% of the time at 100 with rare joins, and seldom at 20,000 with churn, where the bucket rations them', () => {
+    const curve100 = spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 100);
+    const rare = catchUpAfterJoins(curve100, 100, 0.0015, COMMUNITY_LINK, SERF_AGENT_EVENTS);
+    // 99 members push, each picking one of 99: 1 - (1 - 1/99)^(99 · reached), about 1 - 1/e.
+    assert.ok(rare.chance > 0.6 && rare.chance < 0.64, String(rare.chance));
+    // The quiet second after the join, the agent's notice of it, and a round trip.
+    const rtt = 2 * (COMMUNITY_LINK.delayMs + COMMUNITY_LINK.jitterMs / 2);
+    assert.ok(Math.abs(rare.delayMs - (AFTER_JOINS_QUIET_MS + SERF_AGENT_EVENTS.noticeMs + rtt)) < 5, String(rare.delayMs));
+    // At 20,000, 0.3 joins a second: a quiet second follows about 74% of them, and the bucket grants one push-pull per 200 s.
+    const curve20k = spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 20_000);
+    const busy = catchUpAfterJoins(curve20k, 20_000, 0.3, COMMUNITY_LINK, SERF_AGENT_EVENTS);
+    const share = 1000 / afterJoinsGapMs(20_000) / (0.3 * Math.exp(-0.3));
+    assert.ok(Math.abs(busy.chance - (1 - Math.exp(-share * curve20k.reached))) < 0.002, `${busy.chance} vs ${share}`);
+    assert.ok(busy.chance < 0.03);
+    // Joins close together put the push-pull off to the first quiet second: (e^0.3 - 1)/0.3 s on average.
+    assert.ok(Math.abs(busy.delayMs - (Math.expm1(0.3) / 0.3 * 1000 + SERF_AGENT_EVENTS.noticeMs + rtt)) < 5, String(busy.delayMs));
+    assert.equal(catchUpAfterJoins(spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 2), 2, 0, COMMUNITY_LINK, SERF_AGENT_EVENTS).chance, 0);
+  });
+
+  test('a join\'s learn time: the gossip\'s for a member it reached; for one it missed, the earlier of a pusher\'s push-pull (when picked) and memberlist\'s', () => {
+    const curve = spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 100);
+    const catchUp = catchUpAfterJoins(curve, 100, 0, COMMUNITY_LINK, SERF_AGENT_EVENTS);
+    const none = { chance: 0, delayMs: 0 };
+    const reached = curve.reached / 2;
+    assert.equal(joinLearnOffsetMs(curve, catchUp, reached, 0.1), learnOffsetMs(curve, reached));
+    const missed = curve.reached + (1 - curve.reached) / 2;
+    // Not picked, or no catch-up at all: memberlist's push-pull, as before.
+    assert.equal(joinLearnOffsetMs(curve, catchUp, missed, 0.9), learnOffsetMs(curve, missed));
+    assert.equal(joinLearnOffsetMs(curve, none, missed, 0.1), learnOffsetMs(curve, missed));
+    // Picked: a pusher's time on the curve, then the quiet second and the round trip; long before the push-pull.
+    const picked = joinLearnOffsetMs(curve, catchUp, missed, 0.1);
+    assert.equal(picked, learnOffsetMs(curve, (0.1 / catchUp.chance) * curve.reached) + catchUp.delayMs);
+    assert.ok(picked < curve.endMs + catchUp.delayMs && picked < learnOffsetMs(curve, missed), String(picked));
+    // The pure draw: the same arguments, the same time; the gossip's when it reached the member.
+    for (let m = 0; m < 200; m++) {
+      const at = joinLearnedAt(curve, catchUp, 3, 77, m, 5000);
+      assert.equal(at, joinLearnedAt(curve, catchUp, 3, 77, m, 5000));
+      assert.ok(at <= learnedAt(curve, 3, 77, m, 5000), `member ${m}`);
+    }
+    // Missed members: with the catch-up, half of them learn within seconds; without it, within the push-pull interval.
+    const withIt = missedJoinSpread(curve, catchUp, 1);
+    const without = missedJoinSpread(curve, none, 1);
+    assert.ok(withIt.medianMs < curve.endMs + catchUp.delayMs, JSON.stringify(withIt));
+    assert.ok(without.medianMs > curve.endMs + WAN_CONFIG.pushPullIntervalMs / 4, JSON.stringify(without));
+    assert.ok(withIt.p95Ms <= without.p95Ms);
+  });
 });
+

@@ -73,7 +73,7 @@ void describe('a run', () => {
     assert.equal(r.placement.placed, 0);
     // The same view handed to the core directly: too few gateways, as the simulator found.
     const gateways = createGateways(4, DEFAULT_MIX, createRng(1));
-    const view = viewOf({ curve: spreadCurve(LAN_CONFIG, COMMUNITY_LINK, 4), seed: 1 }, 0, gateways, 0);
+    const view = viewOf({ curve: spreadCurve(LAN_CONFIG, COMMUNITY_LINK, 4), catchUp: { chance: 0, delayMs: 0 }, seed: 1 }, 0, gateways, 0);
     const spec = small().sliverShapes[0]?.[0];
     assert.ok(spec !== undefined);
     const p = placeSlivers({ spec: { resources: spec, spread: 'gateways', near: null }, indexes: [0, 1, 2, 3, 4], candidates: candidatesFrom(view, { near: null }), holders: [], rng: createRng(1) });
@@ -96,7 +96,7 @@ void describe('the memberlist model', () => {
     assert.ok(detection.declaredMs >= LAN_CONFIG.probeIntervalMs + suspicionTimeoutMs(LAN_CONFIG, n));
     failed.up = false;
     failed.rumor = { id: 1, kind: 'dead', at: failedAt + detection.declaredMs };
-    const beliefs = { curve, seed: 9 };
+    const beliefs = { curve, catchUp: { chance: 0, delayMs: 0 }, seed: 9 };
     let byGossip = 0;
     for (const g of gateways) {
       if (g === failed) continue;
