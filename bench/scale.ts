@@ -68,7 +68,7 @@ import { ApiProblem, createApiClient, type ApiClient } from '../src/cli/client.j
 import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
-import { burstEndMs } from '../src/sim/machine.js';
+import { BURST_WINDOW_MS, burstEndMs } from '../src/sim/machine.js';
 import { PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
@@ -867,7 +867,8 @@ async function main(): Promise<void> {
     const show = (w: CpuWindow | null): string => (w === null ? '–' : `${w.cores['agents']}+${w.cores['serfs']} (${w.machineBusyPercent}%, ${w.runnable} runnable)`);
     progress(`the failure's burst, agents+serfs cores (machine busy, threads runnable): before ${show(burst.before)}; `
       + burst.steps.map((b) => `${sec(b.fromMs)}-${sec(b.toMs)}: ${show(b.cpu)}`).join('; '));
-    progress(`  from the healer seeing it to the heal: ${show(burst.healing)}; the record's trip: ${show(burst.recordTrip)}`);
+    progress(`  from the healer seeing it to the heal: ${show(burst.healing)}; the record's trip: ${show(burst.recordTrip)}; `
+      + `the ${sec(BURST_WINDOW_MS)} from the first detection: ${show(burst.window)}`);
     if (burst.own !== null) {
       progress(`  the failure's own burst: the machine 90% busy until ${sec(burst.own.endMs)} after the first detection; `
         + `${burst.own.agentMs + burst.own.serfMs} ms of CPU per gateway above the rate before (agent ${burst.own.agentMs}, serf ${burst.own.serfMs})`);
@@ -947,6 +948,8 @@ async function main(): Promise<void> {
       ['memberlist: first suspicion / declared (the model\'s chance of a first probe as late)', course === null ? '–' : `${sec(course.firstSuspicionMs)} / ${sec(course.declaredMs)} (${course.modelChanceOfFirstProbeAsLate})`],
       ['a failure alone: own burst 90% busy until / its CPU per gateway; 20 s reaction per gateway', alone === null ? '–'
         : `${sec(alone.burst.own?.endMs)} / ${alone.burst.own === null ? '–' : `${alone.burst.own.agentMs + alone.burst.own.serfMs} ms`}; ${alone.reaction.cpuMsPerGateway} ms`],
+      [`the machine busy over the ${sec(BURST_WINDOW_MS)} from a failure's first detection: with its heal / alone`,
+        `${burst?.window?.machineBusyPercent ?? '–'}% / ${alone?.burst.window?.machineBusyPercent ?? '–'}%`],
       ["reaction per gateway to the failure / one update / the drain: CPU above settled (tag updates)",
         [failureReaction, update === null ? null : { cpuMsPerGateway: update.perUpdateMs, updates: 1 }, drain?.reaction ?? null]
           .map((r) => (r === null ? '–' : `${r.cpuMsPerGateway} ms (${r.updates})`)).join(' / ')],
@@ -1035,9 +1038,11 @@ function cpuAbove(trace: ReturnType<typeof traceCpu>, before: CpuWindow, from: n
 /**
  * The failure's burst, from a trace started at the kill: the `live`
  * gateways' CPU in the 8 s before the first agent's detection (`firstSeen`,
- * epoch ms), from 1 s before it in steps, in the failure's own burst, and over the heal (the healer seeing the
- * failure → healed) and the record's trip (healed → the other holder took
- * it), where the bench saw them.
+ * epoch ms), from 1 s before it in steps, in the failure's own burst, over
+ * the BURST_WINDOW_MS from the first detection (the model's FailureLoad
+ * meanBusy: the machine's busy share, `window`), and over the heal (the
+ * healer seeing the failure → healed) and the record's trip (healed → the
+ * other holder took it), where the bench saw them.
  */
 function failureBurst(trace: ReturnType<typeof traceCpu>, firstSeen: number, live: number, marks: Record<'healerSaw' | 'healed' | 'recordTaken', number | undefined>) {
   const window = (from: number | undefined, to: number | undefined): CpuWindow | null =>
@@ -1050,6 +1055,7 @@ function failureBurst(trace: ReturnType<typeof traceCpu>, firstSeen: number, liv
   return {
     before,
     own: own === null || endMs === null ? null : { endMs, ...own },
+    window: window(firstSeen, firstSeen + BURST_WINDOW_MS),
     steps: BURST_STEPS_MS.map(([fromMs, toMs]) => ({ fromMs, toMs, cpu: window(firstSeen + fromMs, firstSeen + toMs) })),
     healing: window(marks.healerSaw, marks.healed),
     recordTrip: window(marks.healed, marks.recordTaken),
@@ -1191,6 +1197,7 @@ async function failureAlone(avoid: ReadonlySet<string>): Promise<{
     progress(`a failure alone: ${quiet.name} (never held a sliver) killed, seen ${sec(seenMs?.first)} / ${sec(seenMs?.median)} / ${sec(seenMs?.last)} after; `
       + (burst.own === null ? 'the machine was never 90% busy; '
         : `the machine 90% busy until ${sec(burst.own.endMs)} after the first detection, ${showAbove(burst.own)} of CPU per gateway above the rate before; `)
+      + `${burst.window?.machineBusyPercent ?? '–'}% busy over the ${sec(BURST_WINDOW_MS)} from it; `
       + `per gateway in its first second ${showAbove(parts.seen)}, from 1 s to 4 s ${showAbove(parts.handedOn)}, `
       + `Serf handing the event on ${sec(parts.handedOnMs?.first)} / ${sec(parts.handedOnMs?.median)} / ${sec(parts.handedOnMs?.last)} after the first detection; `
       + `its reaction: ${reaction.cpuMsPerGateway} ms per gateway (agent ${reaction.agentMs}, serf ${reaction.serfMs}) over ${sec(reaction.windowMs)}, with ${reaction.updates} tag updates (median Serf); `

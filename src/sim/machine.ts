@@ -327,17 +327,35 @@ function memberEvents(n: number, live: number, seenAfter: SeenAfter, machine: Sh
 }
 
 /**
+ * How busy a failure keeps the cores, from the first agent seeing it: its
+ * burst (burstEndMs), and the cores' mean busy share over the
+ * BURST_WINDOW_MS after it (the settled community's share included), which
+ * a dip between the failure's two parts does not cut short.
+ */
+export interface FailureLoad {
+  burstMs: number | null;
+  meanBusy: number;
+}
+
+/** The window of FailureLoad's meanBusy: both parts of a failure, the heal's updates and their handing on fall in it. */
+export const BURST_WINDOW_MS = 4000;
+
+function failureLoad(cores: ReturnType<typeof createSharedCores>, machine: SharedMachine, firstSawAt: number): FailureLoad {
+  const share = (from: number, to: number): number => cores.busyCores(firstSawAt + from, firstSawAt + to) / machine.cores;
+  return { burstMs: burstEndMs(share), meanBusy: share(0, BURST_WINDOW_MS) };
+}
+
+/**
  * A failure with nothing to heal (bench/scale.ts's failure alone: a gateway
  * that held no sliver) on the shared cores: every live member reacts to it
  * as its agent sees it and once its Serf hands it on, and nothing else.
- * Returns its burst (burstEndMs, from the first agent seeing it).
  */
-export function failureAloneOnSharedCores(n: number, seenAfter: SeenAfter, machine: SharedMachine): number | null {
+export function failureAloneOnSharedCores(n: number, seenAfter: SeenAfter, machine: SharedMachine): FailureLoad {
   const { cores, spread } = memberEvents(n, 1, seenAfter, machine);
   let firstSawAt = Number.POSITIVE_INFINITY;
   spread(0, 0, failureCost(machine), (_m, t) => void (firstSawAt = Math.min(firstSawAt, t)));
   cores.run();
-  return burstEndMs((from, to) => cores.busyCores(firstSawAt + from, firstSawAt + to) / machine.cores);
+  return failureLoad(cores, machine, firstSawAt);
 }
 
 /**
@@ -361,13 +379,13 @@ export function failureAloneOnSharedCores(n: number, seenAfter: SeenAfter, machi
  * homes, other slices' heals) come after the record in the bench's logs, and
  * are left out.
  * Returns when the healer healed, from the moment its agent saw the cause,
- * the record's trip, from the heal until the other holder took it, and the
- * cause's own burst (burstEndMs, from the first gateway's agent seeing it).
+ * the record's trip, from the heal until the other holder took it, and how
+ * busy the cause keeps the cores (FailureLoad).
  */
 export function healOnSharedCores(
   cause: 'failure' | 'drain', n: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number,
   newHost: NewHostPhases = { timerMs: 0, keeperMs: 0, serviceMs: null },
-): { healerMs: number; recordMs: number; burstMs: number | null } {
+): { healerMs: number; recordMs: number } & FailureLoad {
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
   const { cores, spread } = memberEvents(n, cause === 'failure' ? 1 : 0, seenAfter, machine);
   const failure = failureCost(machine);
@@ -412,8 +430,7 @@ export function healOnSharedCores(
     }
   });
   cores.run();
-  const burstMs = burstEndMs((from, to) => cores.busyCores(firstSawAt + from, firstSawAt + to) / machine.cores);
-  return { healerMs: healedAt - sawAt, recordMs: tookAt - healedAt, burstMs };
+  return { healerMs: healedAt - sawAt, recordMs: tookAt - healedAt, ...failureLoad(cores, machine, firstSawAt) };
 }
 
 /**

@@ -15,7 +15,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, failureAloneOnSharedCores, healOnSharedCores, pullsOnOneMachine, type MachineModel, type Pull } from './machine.js';
+import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, failureAloneOnSharedCores, healOnSharedCores, pullsOnOneMachine, type FailureLoad, type MachineModel, type Pull } from './machine.js';
 import { AFTER_JOINS_QUIET_MS, afterJoinsGapMs } from '../overlay/catch-up.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
@@ -364,10 +364,23 @@ export function refuteAfterMs(cfg: MemberlistConfig, curve: SpreadCurve, u: numb
   return Math.min(learnOffsetMs(curve, u), exponential(rng, cfg.probeIntervalMs) + curve.hopMs);
 }
 
-/** Of some bursts (null: the cores were never 90% busy), the share that were, and their spread. */
-function burstsOf(bursts: readonly (number | null)[], spread: (xs: readonly number[]) => Spread): { busyShare: number; burst: Spread | null } {
-  const busy = bursts.filter((b): b is number => b !== null);
-  return { busyShare: busy.length / bursts.length, burst: busy.length === 0 ? null : spread(busy) };
+/** Median and 95th percentile of a share (0..1), to three places. */
+export interface Share {
+  median: number;
+  p95: number;
+}
+
+function shareOf(xs: readonly number[]): Share {
+  return { median: Math.round(quantile(xs, 0.5) * 1000) / 1000, p95: Math.round(quantile(xs, 0.95) * 1000) / 1000 };
+}
+
+/**
+ * Of some failures' loads: the share whose cores were ever 90% busy, the spread of those bursts, and the spread of
+ * the mean busy share over the window (FailureLoad).
+ */
+function loadsOf(loads: readonly FailureLoad[], spread: (xs: readonly number[]) => Spread): { busyShare: number; burst: Spread | null; meanBusy: Share } {
+  const busy = loads.flatMap((l) => (l.burstMs === null ? [] : [l.burstMs]));
+  return { busyShare: busy.length / loads.length, burst: busy.length === 0 ? null : spread(busy), meanBusy: shareOf(loads.map((l) => l.meanBusy)) };
 }
 
 /** Median and 95th percentile of a time, in ms. */
@@ -405,13 +418,15 @@ export interface Spread {
  * toOneAfterFailure after a failure, whose reaction the pull waits behind;
  * healerAfterFailure is that heal's, from the healer's agent seeing the
  * failure to the new host's answer; failureBurst, how long the failure's own
- * burst keeps the cores 90% busy from the first agent seeing it (burstEndMs);
- * failureAlone, the same of a failure with nothing to heal
+ * burst keeps the cores 90% busy from the first agent seeing it (burstEndMs),
+ * and failureMeanBusy, the cores' mean busy share over the BURST_WINDOW_MS
+ * from then; failureAlone, the same of a failure with nothing to heal
  * (failureAloneOnSharedCores): the share of them that make the cores 90%
- * busy at all, and how long those keep them so.
+ * busy at all, how long those keep them so, and the mean busy share.
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
-  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; failureAlone?: { busyShare: number; burst: Spread | null }; missChance: number; afterJoins: Spread;
+  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; failureMeanBusy?: Share; failureAlone?: { busyShare: number; burst: Spread | null; meanBusy: Share };
+  missChance: number; afterJoins: Spread;
 } {
   const curve = spreadCurve(cfg, link, n);
   const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
@@ -426,7 +441,8 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const afterFailure: number[] = [];
   const healerAfterFailure: number[] = [];
   const failureBurst: number[] = [];
-  const failureAlone: (number | null)[] = [];
+  const failureMeanBusy: number[] = [];
+  const failureAlone: FailureLoad[] = [];
   // A heal needs the failed or drained member, the healer, the other holder, the new host and others to react.
   const heals = machine !== null && n > 4;
   for (let r = 0; r < rumors; r++) {
@@ -460,6 +476,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         afterFailure.push(failed.recordMs);
         healerAfterFailure.push(failed.healerMs);
         if (failed.burstMs !== null) failureBurst.push(failed.burstMs);
+        failureMeanBusy.push(failed.meanBusy);
         failureAlone.push(failureAloneOnSharedCores(n, (k, m) => seenAfter(0x3000000 + r * 64, k, m), BENCH_MACHINE));
       }
     }
@@ -467,7 +484,9 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
   return {
     toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
-    ...(heals ? { toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure), failureAlone: burstsOf(failureAlone, spread) } : {}),
+    ...(heals ? {
+      toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure), failureMeanBusy: shareOf(failureMeanBusy), failureAlone: loadsOf(failureAlone, spread),
+    } : {}),
     ...(failureBurst.length > 0 ? { failureBurst: spread(failureBurst) } : {}),
     missChance: rumorMissChance(curve, n),
     afterJoins: spread(afterJoins.length === 0 ? [0] : afterJoins),

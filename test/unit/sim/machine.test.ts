@@ -58,6 +58,10 @@ void describe('one machine', () => {
     // And the failure's own burst on the bench's cores: a second or more of every agent's reaction.
     assert.equal(off.failureBurst, undefined);
     assert.ok(busy.failureBurst !== undefined && busy.failureBurst.medianMs >= 1000, JSON.stringify(busy));
+    // Over the window from the first agent seeing it, a failure with its heal keeps the cores busier than one alone.
+    assert.equal(off.failureMeanBusy, undefined);
+    assert.ok(busy.failureMeanBusy !== undefined && busy.failureAlone !== undefined, JSON.stringify(busy));
+    assert.ok(busy.failureMeanBusy.median > busy.failureAlone.meanBusy.median && busy.failureMeanBusy.median <= 1, JSON.stringify(busy));
     assert.deepEqual(propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, bench(0.05)), busy);
   });
 

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCores } from '../../../src/sim/shared-cores.js';
 import { PUBLISH_GATHER_MS } from '../../../src/overlay/tags.js';
-import { burstEndMs, coalescedAt, failureAloneOnSharedCores, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_COALESCE_MS, SERF_QUIET_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
+import { BURST_WINDOW_MS, burstEndMs, coalescedAt, failureAloneOnSharedCores, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_COALESCE_MS, SERF_QUIET_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
 
 const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
 
@@ -123,25 +123,36 @@ void describe('a heal on shared cores', () => {
     // Seen from 1 s on: the burst counts from the first gateway that saw it.
     assert.equal(healOnSharedCores('failure', 41, () => 1000, { ...free, failureMs: 100 }, 0).burstMs, 4000);
     // Half the work: half as long. A background of half the core: the same work keeps it busy twice as long.
-    assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, failureMs: 50 }, 0).burstMs, 2000);
+    const half = healOnSharedCores('failure', 41, atOnce, { ...free, failureMs: 50 }, 0);
+    assert.equal(half.burstMs, 2000);
     assert.equal(healOnSharedCores('failure', 41, atOnce, { ...free, settledCores: 0.5, failureMs: 100 }, 0).burstMs, 8000);
+    // The mean busy share over the window: the whole window busy, then half of it, the heal's few ms beside it.
+    assert.equal(busy.meanBusy, 1);
+    assert.ok(Math.abs(half.meanBusy - (2000 + 27) / BURST_WINDOW_MS) < 0.01, String(half.meanBusy));
   });
 
   test('a failure alone: the same reactions without the heal, its updates and its pulls', () => {
     // 40 live gateways with 100 ms each on one core: 4 s busy, as with the heal's few ms beside it.
-    assert.equal(failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 100 }), 4000);
-    // With nothing but the reactions, a cheap failure never makes the cores 90% busy.
-    assert.equal(failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 1 }), null);
+    assert.deepEqual(failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 100 }), { burstMs: 4000, meanBusy: 1 });
+    // With nothing but the reactions, a cheap failure never makes the cores 90% busy: 40 ms of 4 s, 1% busy.
+    const cheap = failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 1 });
+    assert.equal(cheap.burstMs, null);
+    assert.ok(Math.abs(cheap.meanBusy - 0.01) < 1e-9, String(cheap.meanBusy));
     // The second part comes when Serf hands it on, a quiet second after the agents saw it: a cheap first part and a dear
-    // second keep the cores busy from 1 s to 5 s, counted from the first seeing.
-    assert.equal(failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 1, failureEventMs: 100 }), 5000);
+    // second keep the cores busy from 1 s to 5 s, counted from the first seeing: 3 of the window's 4 s and the first 40 ms.
+    const late = failureAloneOnSharedCores(41, atOnce, { ...free, failureMs: 1, failureEventMs: 100 });
+    assert.equal(late.burstMs, 5000);
+    assert.ok(Math.abs(late.meanBusy - (3000 + 40) / BURST_WINDOW_MS) < 1e-9, String(late.meanBusy));
     // With this machine's figures (seen over half a second), the first part alone does not make two cores 90% busy;
     // the burst is the handing on's, and ends after it.
     const machine = { ...free, cores: 2, settledCores: 0.6, failureMs: 4, failureEventMs: 12, updateMs: 3, updateEventMs: 5 };
     const spreadOut = (_k: number, m: number): number => (m % 50) * 10;
-    assert.equal(failureAloneOnSharedCores(100, spreadOut, { ...machine, failureEventMs: 0 }), null);
+    const firstPart = failureAloneOnSharedCores(100, spreadOut, { ...machine, failureEventMs: 0 });
+    assert.equal(firstPart.burstMs, null);
     const alone = failureAloneOnSharedCores(100, spreadOut, machine);
-    assert.ok(alone !== null && alone > SERF_QUIET_MS, String(alone));
+    assert.ok(alone.burstMs !== null && alone.burstMs > SERF_QUIET_MS, JSON.stringify(alone));
+    // The settled share is in the mean, and the second part adds to it.
+    assert.ok(firstPart.meanBusy > machine.settledCores / machine.cores && alone.meanBusy > firstPart.meanBusy, JSON.stringify({ firstPart, alone }));
   });
 
   test("Serf hands a failure on once no member event came for a second, three seconds after it at the latest", () => {
