@@ -33,7 +33,7 @@
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { createDeadlineQueue } from '../kit/deadline-queue.js';
 import { PUBLISH_GATHER_MS } from '../overlay/tags.js';
-import { createSharedCores } from './shared-cores.js';
+import { createSharedCores, type SharedCores } from './shared-cores.js';
 
 /** The machine every gateway runs on: how much of a core a busy gateway gets while the pulls run. */
 export interface MachineModel {
@@ -281,7 +281,7 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * hands it on, coalesced with the events around it (coalescedAt).
  */
 function memberEvents(n: number, live: number, seenAfter: SeenAfter, machine: SharedMachine): {
-  cores: ReturnType<typeof createSharedCores>;
+  cores: SharedCores;
   spread: (origin: number, at: number, cost: EventCost, seen?: (member: number, seenAt: number) => void) => void;
 } {
   const cores = createSharedCores(machine.cores, machine.settledCores);
@@ -340,7 +340,7 @@ export interface FailureLoad {
 /** The window of FailureLoad's meanBusy: both parts of a failure, the heal's updates and their handing on fall in it. */
 export const BURST_WINDOW_MS = 4000;
 
-function failureLoad(cores: ReturnType<typeof createSharedCores>, machine: SharedMachine, firstSawAt: number): FailureLoad {
+function failureLoad(cores: SharedCores, machine: SharedMachine, firstSawAt: number): FailureLoad {
   const share = (from: number, to: number): number => cores.busyCores(firstSawAt + from, firstSawAt + to) / machine.cores;
   return { burstMs: burstEndMs(share), meanBusy: share(0, BURST_WINDOW_MS) };
 }

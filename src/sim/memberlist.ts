@@ -266,7 +266,7 @@ export interface CatchUpModel {
   delayMs: number;
 }
 
-export function catchUpAfterJoins(curve: SpreadCurve, n: number, joinsPerSecond: number, link: LinkModel, events: AgentEvents): CatchUpModel {
+export function catchUpAfterJoins(curve: SpreadCurve, n: number, joinsPerSecond: number, events: AgentEvents): CatchUpModel {
   if (n < 3) return { chance: 0, delayMs: 0 };
   const perMs = joinsPerSecond / 1000;
   const q = AFTER_JOINS_QUIET_MS;
@@ -275,7 +275,7 @@ export function catchUpAfterJoins(curve: SpreadCurve, n: number, joinsPerSecond:
   const tokensPerMs = 1 / afterJoinsGapMs(n);
   const share = quietSpellsPerMs <= tokensPerMs ? 1 : tokensPerMs / quietSpellsPerMs;
   const pushers = (n - 1) * curve.reached * share;
-  return { chance: 1 - (1 - 1 / (n - 1)) ** pushers, delayMs: events.noticeMs + waitMs + 2 * (link.delayMs + link.jitterMs / 2) };
+  return { chance: 1 - (1 - 1 / (n - 1)) ** pushers, delayMs: events.noticeMs + waitMs + 2 * curve.hopMs };
 }
 
 /**
@@ -296,7 +296,10 @@ const CATCH_UP_SALT = 0xca7c40;
 
 /** When `member` learns join `rumor` (a rumor that makes a member alive again), given when the rumor started. */
 export function joinLearnedAt(curve: SpreadCurve, catchUp: CatchUpModel, seed: number, rumor: number, member: number, startMs: number): number {
-  return startMs + joinLearnOffsetMs(curve, catchUp, hashUniform(seed, rumor, member), hashUniform(seed ^ CATCH_UP_SALT, rumor, member));
+  const u = hashUniform(seed, rumor, member);
+  // Most members the gossip reached: the second place is drawn only for the few it missed (believedAlive's hot path).
+  if (u < curve.reached) return startMs + learnOffsetMs(curve, u);
+  return startMs + joinLearnOffsetMs(curve, catchUp, u, hashUniform(seed ^ CATCH_UP_SALT, rumor, member));
 }
 
 /** When a member the gossip missed learns an isolated join, from its start: median and 95th percentile over `samples` such members. */
@@ -429,7 +432,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   missChance: number; afterJoins: Spread;
 } {
   const curve = spreadCurve(cfg, link, n);
-  const pullMs = 2 * (link.delayMs + link.jitterMs / 2);
+  const pullMs = 2 * curve.hopMs;
   /** When `member`'s agent sees rumor `r` of kind `salt` (list 0's draws are the model's without a machine). */
   const seenAfter = (salt: number, r: number, member: number): number =>
     agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + salt + r, member)), hashUniform(seed, 0xf00 + salt + r, member));

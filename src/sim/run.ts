@@ -169,7 +169,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const idealHosted: Set<SimSlice>[] = gateways.map(() => new Set());
   const curve = spreadCurve(config.memberlist, config.link, config.gateways);
   const joinsPerSecond = config.churn === null ? 0 : (1000 * config.gateways) / (weibullMean(config.churn.up) + weibullMean(config.churn.down));
-  const beliefs: Beliefs = { curve, catchUp: catchUpAfterJoins(curve, config.gateways, joinsPerSecond, config.link, config.agentEvents), seed: config.seed };
+  const beliefs: Beliefs = { curve, catchUp: catchUpAfterJoins(curve, config.gateways, joinsPerSecond, config.agentEvents), seed: config.seed };
   /** The phase of `member`'s member-list reading when news `key` reaches it (see agentSeesAt). */
   const phaseOf = (key: number, member: number): number => hashUniform(config.seed ^ 0x7a5e, key, member);
   if (config.partition !== null) beliefs.partition = planPartition(config, beliefs, rng);

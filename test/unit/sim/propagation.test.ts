@@ -95,7 +95,7 @@ void describe('propagation to the agents', () => {
 
   test('a member the gossip missed: another member\'s push-pull after the join picks it about 63% of the time at 100 with rare joins, and seldom at 20,000 with churn, where the bucket rations them', () => {
     const curve100 = spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 100);
-    const rare = catchUpAfterJoins(curve100, 100, 0.0015, COMMUNITY_LINK, SERF_AGENT_EVENTS);
+    const rare = catchUpAfterJoins(curve100, 100, 0.0015, SERF_AGENT_EVENTS);
     // 99 members push, each picking one of 99: 1 - (1 - 1/99)^(99 · reached), about 1 - 1/e.
     assert.ok(rare.chance > 0.6 && rare.chance < 0.64, String(rare.chance));
     // The quiet second after the join, the agent's notice of it, and a round trip.
@@ -103,18 +103,18 @@ void describe('propagation to the agents', () => {
     assert.ok(Math.abs(rare.delayMs - (AFTER_JOINS_QUIET_MS + SERF_AGENT_EVENTS.noticeMs + rtt)) < 5, String(rare.delayMs));
     // At 20,000, 0.3 joins a second: a quiet second follows about 74% of them, and the bucket grants one push-pull per 200 s.
     const curve20k = spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 20_000);
-    const busy = catchUpAfterJoins(curve20k, 20_000, 0.3, COMMUNITY_LINK, SERF_AGENT_EVENTS);
+    const busy = catchUpAfterJoins(curve20k, 20_000, 0.3, SERF_AGENT_EVENTS);
     const share = 1000 / afterJoinsGapMs(20_000) / (0.3 * Math.exp(-0.3));
     assert.ok(Math.abs(busy.chance - (1 - Math.exp(-share * curve20k.reached))) < 0.002, `${busy.chance} vs ${share}`);
     assert.ok(busy.chance < 0.03);
     // Joins close together put the push-pull off to the first quiet second: (e^0.3 - 1)/0.3 s on average.
     assert.ok(Math.abs(busy.delayMs - (Math.expm1(0.3) / 0.3 * 1000 + SERF_AGENT_EVENTS.noticeMs + rtt)) < 5, String(busy.delayMs));
-    assert.equal(catchUpAfterJoins(spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 2), 2, 0, COMMUNITY_LINK, SERF_AGENT_EVENTS).chance, 0);
+    assert.equal(catchUpAfterJoins(spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 2), 2, 0, SERF_AGENT_EVENTS).chance, 0);
   });
 
   test('a join\'s learn time: the gossip\'s for a member it reached; for one it missed, the earlier of a pusher\'s push-pull (when picked) and memberlist\'s', () => {
     const curve = spreadCurve(WAN_CONFIG, COMMUNITY_LINK, 100);
-    const catchUp = catchUpAfterJoins(curve, 100, 0, COMMUNITY_LINK, SERF_AGENT_EVENTS);
+    const catchUp = catchUpAfterJoins(curve, 100, 0, SERF_AGENT_EVENTS);
     const none = { chance: 0, delayMs: 0 };
     const reached = curve.reached / 2;
     assert.equal(joinLearnOffsetMs(curve, catchUp, reached, 0.1), learnOffsetMs(curve, reached));
