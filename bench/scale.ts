@@ -61,6 +61,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { initDataDir } from '../src/agent/config.js';
+import { createSerfRpc, type SerfRpc } from '../src/overlay/serf-rpc.js';
 import type { SliceView } from '../src/model/slice.js';
 import { machineLine, machineStat, median, sleep, ticksOf, until, withDb } from './lib.js';
 import { canSignal } from '../src/kit/pid.js';
@@ -128,6 +129,8 @@ interface Gateway {
   name: string;
   dataDir: string;
   apiPort: number;
+  /** Its Serf's RPC port (the key is in its community.json once it is in one). */
+  rpcPort: number;
   /** Its API, with its owner token. */
   api: ApiClient;
   child?: ChildProcess;
@@ -195,7 +198,7 @@ async function makeGateway(i: number): Promise<Gateway> {
   });
   const token = readFileSync(paths.ownerToken, 'utf8').trim();
   const api = createApiClient({ baseUrl: `http://127.0.0.1:${apiPort}`, token });
-  return { name, dataDir, apiPort, api, log: followLog(join(dataDir, 'agent.log'), WATCHED), killed: false };
+  return { name, dataDir, apiPort, rpcPort, api, log: followLog(join(dataDir, 'agent.log'), WATCHED), killed: false };
 }
 
 function startAgent(g: Gateway): void {
@@ -555,6 +558,7 @@ async function main(): Promise<void> {
   await first.api.request('POST', '/api/v1/community', { name: 'scale' });
   const invite = await first.api.request<{ token: string }>('POST', '/api/v1/community/invites', { expiresInSec: 3600 });
   const joinT = Date.now();
+  const joinCpuFrom = cpuNow();
   let joined = 0;
   const joinRetries: string[] = [];
   await bounded(rest, JOIN_CONCURRENCY, async (g) => {
@@ -576,6 +580,9 @@ async function main(): Promise<void> {
     if (joined % 10 === 0 || joined === rest.length) progress(`joined ${joined + 1}/${N} (${sec(Date.now() - joinT)})`);
   });
   const lastJoin = Date.now();
+  // Each joiner's Serf starts at its join: the serfs' ticks at the end are all the joins' (and the first's since).
+  const joinCpu = cpuBetween(joinCpuFrom, cpuNow());
+  progress(`CPU over the joins: agents ${joinCpu.agentsCores} cores, serfs ${joinCpu.serfsCores} cores, machine busy ${joinCpu.machineBusyPercent}%`);
   const names = gateways.map((g) => g.name);
   const viewAt = new Map<string, number>();
   const converged = await until(180_000, 500, () => {
@@ -886,6 +893,7 @@ async function main(): Promise<void> {
   const drain = await drainOne(placedLoad, { gateways: new Set([victimName, ...hosts]), slices: new Set(lost.map((x) => x.slice)) }, perGateway, byName);
   readAll();
   const update = await updateCost(perGateway);
+  const pushPull = await pushPullCost(new Set([victimName]));
   // 7. A failure and nothing else: what the one-machine model takes as a failure's own cost.
   const alone = await failureAlone(new Set([victimName, first.name, ...hosts, ...(drain === null ? [] : [drain.drained])]));
   const falseAll = falseFailures(joinT, new Set([victimName, ...(alone === null ? [] : [alone.gateway])]));
@@ -896,7 +904,7 @@ async function main(): Promise<void> {
     /** Epoch milliseconds of the first slice's ask and of the kill, to cut the profiles' windows. */
     at: { sliceAsked: askedAt, killed: killedAt },
     machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
-    startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT,
+    startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT, cpuWhileJoining: joinCpu, pushPullCost: pushPull,
     fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries, syncsAfterJoins: syncs,
     /** The last joins, each: its rumor reaching every older agent, and the joiner seeing every older member; every join's missed rumors (joinSpreads). */
     joinSpreadMs: joins,
@@ -968,6 +976,8 @@ async function main(): Promise<void> {
       ['memory/gateway PSS median / max', `${memory.gatewayPssMb.median} / ${memory.gatewayPssMb.max} MB`],
       ['CPU settled: agents / serfs (cores), machine busy', `${cpu.agentsCores} / ${cpu.serfsCores}, ${cpu.machineBusyPercent}%`],
       ['CPU from the first detection until the heal: agents / serfs (cores), machine busy', cpuHealing === null ? '–' : `${cpuHealing.agentsCores} / ${cpuHealing.serfsCores}, ${cpuHealing.machineBusyPercent}%`],
+      ['CPU over the joins: agents / serfs (cores), machine busy', `${joinCpu.agentsCores} / ${joinCpu.serfsCores}, ${joinCpu.machineBusyPercent}%`],
+      ['a push-pull after joins: CPU over the community (agents / serfs)', pushPull === null ? '–' : `${pushPull.perPushPullMs} ms (${pushPull.agentMs} / ${pushPull.serfMs})`],
       ['joins retried', String(joinRetries.length)],
       ['false failures (settling / since first join)', `${falseWhileSettling} / ${falseAll}`],
     ];
@@ -1117,6 +1127,56 @@ async function updateCost(perGateway: ReadonlyMap<string, number>): Promise<(Rea
     return { ...reaction, perUpdateMs, parts };
   } finally {
     trace.stop();
+  }
+}
+
+/** How many push-pulls pushPullCost makes, one each PUSH_PULL_GAP_MS, and how long it waits after the last for their gossip. */
+const PUSH_PULLS = 10;
+const PUSH_PULL_GAP_MS = 1000;
+const PUSH_PULL_TAIL_MS = 5000;
+
+/**
+ * What one push-pull after joins (src/overlay/catch-up.ts) costs the community: PUSH_PULLS of them, each a Serf join of
+ * one alive member without replay (as the agent asks it), from as many gateways through their own Serf RPC, one every
+ * PUSH_PULL_GAP_MS; the gateways' CPU above the mean of their settled rate over the 10 s before and after, from the
+ * first until PUSH_PULL_TAIL_MS after the last (the join intent each makes Serf gossip to all), per push-pull, summed
+ * over the community.
+ */
+async function pushPullCost(avoid: ReadonlySet<string>): Promise<{ count: number; perPushPullMs: number; agentMs: number; serfMs: number; windowMs: number } | null> {
+  const live = gateways.filter((g) => !g.killed && !avoid.has(g.name));
+  if (live.length < PUSH_PULLS + 1) return null;
+  const pullers = live.slice(0, PUSH_PULLS);
+  const rpcs = pullers.map((g) => createSerfRpc({
+    address: `127.0.0.1:${g.rpcPort}`,
+    authKey: (JSON.parse(readFileSync(join(g.dataDir, 'community.json'), 'utf8')) as { rpcAuthKey: string }).rpcAuthKey,
+  }));
+  try {
+    await Promise.all(rpcs.map((r) => r.connect()));
+    // Each pulls from the member after it in the list (a Serf address, as the view has it).
+    const partners = await Promise.all(pullers.map(async (_, i) => {
+      const partner = live[(i + 1) % live.length] as Gateway;
+      const members = await (rpcs[i] as SerfRpc).members();
+      const m = members.find((x) => x.name === partner.name);
+      if (m === undefined) throw new Error(`${pullers[i]?.name}'s Serf does not know ${partner.name}`);
+      return `${m.addr}:${m.port}`;
+    }));
+    const before = await measureCpu(10_000);
+    const from = cpuNow();
+    for (let i = 0; i < PUSH_PULLS; i++) {
+      await (rpcs[i] as SerfRpc).join([partners[i] as string], false);
+      await sleep(Math.max(0, from.at + (i + 1) * PUSH_PULL_GAP_MS - performance.now()));
+    }
+    await sleep(PUSH_PULL_TAIL_MS);
+    const to = cpuNow();
+    const after = await measureCpu(10_000);
+    const reaction = reactionBetween(from, to, settledOf(before, after));
+    const each = (ms: number): number => Math.round((ms * to.agentCount) / PUSH_PULLS);
+    const cost = { count: PUSH_PULLS, perPushPullMs: each(reaction.agentMs + reaction.serfMs), agentMs: each(reaction.agentMs), serfMs: each(reaction.serfMs), windowMs: reaction.windowMs };
+    progress(`${PUSH_PULLS} push-pulls (Serf joins of one member, as after joins), ${sec(PUSH_PULL_GAP_MS)} apart: ${cost.perPushPullMs} ms of CPU each over the community `
+      + `(agents ${cost.agentMs}, serfs ${cost.serfMs}), over ${sec(reaction.windowMs)}`);
+    return cost;
+  } finally {
+    await Promise.all(rpcs.map((r) => r.close()));
   }
 }
 

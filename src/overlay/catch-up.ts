@@ -12,16 +12,23 @@
 //   of them (in 100-gateway runs, 6 of about 50 put the full view after the
 //   last join at 4-10 s, each by a join some older member missed) mostly saw
 //   the others, and one push-pull with anyone who has them repairs it; one
-//   that missed them all is likely picked by another's. One push-pull
-//   AFTER_JOINS_QUIET_MS after the last join it saw. They are rationed, as
-//   a token bucket: up to AFTER_JOINS_BURST at once, then one a gap, the
-//   gap growing with the community: 1 s up to 100 members, 10 ms a member
-//   above (6 min at 35,000, about memberlist's own push-pull interval
-//   there, which it scales with log2 of the size: at most twice the lists
-//   it moves itself). A lull of a second among the joins of a burst makes
-//   every agent push-pull, so the gap must be short for the one after the
-//   last join to come on time: with a gap of 5 s, 10% of the agents made it
-//   3.3 s or more after their last join instead of 1 s (bench/scale.ts).
+//   that missed them all is likely picked by another's. One push-pull once
+//   it has seen no join for a quiet wait, drawn in AFTER_JOINS_QUIET_MS
+//   (1-2 s) each time a join starts it again. A fixed second made every
+//   agent push-pull in each lull of a second among a burst's joins, all
+//   within a few hundred ms: at two joins a second 15% of the gaps are
+//   such lulls, and a 100-gateway run made 1,394 push-pulls before its
+//   last join, among joins that took 53 s (20 s with none, session 34):
+//   on one machine they compete with the joins, which leaves more lulls.
+//   Drawn, a lull makes only the agents whose wait it outlasts push-pull,
+//   spread over a second, and the next join cancels the others: 6.6% of
+//   the gaps at two joins a second, 0.3% at four (15% and 1.4% before);
+//   the one after the last join still comes within 2 s of seeing it.
+//   They are rationed, as a token bucket: up to AFTER_JOINS_BURST at once,
+//   then one a gap, the gap growing with the community: 1 s up to 100
+//   members (the wait alone spaces them more), 10 ms a member above (6 min
+//   at 35,000, about memberlist's own push-pull interval there, which it
+//   scales with log2 of the size: at most twice the lists it moves itself).
 // A push-pull changes no tags, so the others' agents do no work for it (an
 // extra tag update per joiner made the joins 6-8 times slower, f4a737e).
 // Must never: sync with itself, throw out of a timer, or run after stop.
@@ -31,8 +38,8 @@ import type { ViewState } from './view.js';
 
 /** When, after the overlay started, a young member asks for a push-pull (ms). */
 export const CATCH_UP_AFTER_MS: readonly number[] = [2000, 4000, 8000, 16000];
-/** How long after the last join it saw a member asks for a push-pull (ms). */
-export const AFTER_JOINS_QUIET_MS = 1000;
+/** How long a member waits, after the last join it saw, to ask for a push-pull: drawn in this range each time (ms). */
+export const AFTER_JOINS_QUIET_MS = { min: 1000, max: 2000 } as const;
 /** How many push-pulls after joins a member may make at once; one more each gap after. */
 export const AFTER_JOINS_BURST = 3;
 /** The least gap (ms)... */
@@ -70,6 +77,11 @@ export function someoneJoined(before: ViewState, next: ViewState, self: string):
     if (m.status === 'alive' && m.name !== self && before.members.get(m.name)?.status !== 'alive') return true;
   }
   return false;
+}
+
+/** The quiet wait at place `u` (uniform in [0, 1)) of AFTER_JOINS_QUIET_MS. */
+export function afterJoinsQuietMs(u: number): number {
+  return AFTER_JOINS_QUIET_MS.min + u * (AFTER_JOINS_QUIET_MS.max - AFTER_JOINS_QUIET_MS.min);
 }
 
 /** The time it takes to earn one more push-pull after joins, in a view of `members`. */
@@ -122,7 +134,7 @@ export function startCatchUp(init: CatchUpInit): CatchUp {
       known = view;
       if (stopped || before === undefined || before.members.size === 0 || !someoneJoined(before, view, init.self)) return;
       clearTimeout(quiet);
-      quiet = setTimeout(afterJoins, AFTER_JOINS_QUIET_MS);
+      quiet = setTimeout(afterJoins, afterJoinsQuietMs(random()));
       quiet.unref();
     },
     stop() {

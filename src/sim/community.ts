@@ -9,7 +9,8 @@
 // push-pull after the join (catchUpAfterJoins).
 // In a partition, a member of the other side is dead to an observer from when
 // the observer learns its side's dead rumor about it until it learns the
-// member's refutation after the heal.
+// member's refutation after the heal (by the gossip, or at its push-pull
+// after the burst of refutations).
 // The view it hands the cloud cores is a real overlay ViewState.
 // Must never: read a clock or Math.random; let an observer see a change
 // before the model says it has learned it.
@@ -131,6 +132,8 @@ export interface PartitionBeliefs {
   aliveAt: Float64Array;
   /** How a rumor spreads within each side while they are apart. */
   within: readonly [SpreadCurve, SpreadCurve];
+  /** Per member: when its push-pull after the heal's burst of refutations answers (planPartition). */
+  caughtUpAt: Float64Array;
 }
 
 export interface Beliefs {
@@ -152,7 +155,20 @@ function cutOff(b: Beliefs, p: PartitionBeliefs, observer: number, g: number, no
   const side = p.side[observer] as number;
   if (side === p.side[g] || now < p.fromMs) return false;
   if (now < learnedAt(p.within[side as 0 | 1], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number)) return false;
-  return now < learnedAt(b.curve, b.seed, REJOIN_RUMOR_BASE + g, observer, p.aliveAt[g] as number);
+  return now < refutationLearnedAt(b, p, observer, g);
+}
+
+/**
+ * When `observer` learns that `g` refuted its death after the heal: by the
+ * gossip, or at its own push-pull after the burst of refutations if that
+ * comes first and the member it pulls from has it by then (the gossip has
+ * reached all it reaches).
+ */
+function refutationLearnedAt(b: Beliefs, p: PartitionBeliefs, observer: number, g: number): number {
+  const aliveAt = p.aliveAt[g] as number;
+  const gossip = learnedAt(b.curve, b.seed, REJOIN_RUMOR_BASE + g, observer, aliveAt);
+  const pushPull = p.caughtUpAt[observer] as number;
+  return aliveAt + b.curve.endMs <= pushPull ? Math.min(gossip, pushPull) : gossip;
 }
 
 /** When `observer` learns that `g`, across the partition, is dead; and when that it is alive again. */
@@ -160,7 +176,7 @@ export function partitionLearnTimes(b: Beliefs, p: PartitionBeliefs, observer: n
   const side = p.side[observer] as 0 | 1;
   return {
     dead: learnedAt(p.within[side], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number),
-    alive: learnedAt(b.curve, b.seed, REJOIN_RUMOR_BASE + g, observer, p.aliveAt[g] as number),
+    alive: refutationLearnedAt(b, p, observer, g),
   };
 }
 

@@ -16,7 +16,7 @@
 
 import { exponential, hashUniform, quantile } from './draw.js';
 import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, failureAloneOnSharedCores, healOnSharedCores, pullsOnOneMachine, type FailureLoad, type MachineModel, type Pull } from './machine.js';
-import { AFTER_JOINS_QUIET_MS, afterJoinsGapMs } from '../overlay/catch-up.js';
+import { AFTER_JOINS_QUIET_MS, afterJoinsGapMs, afterJoinsQuietMs } from '../overlay/catch-up.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
 export interface MemberlistConfig {
@@ -243,16 +243,23 @@ export function learnedAt(curve: SpreadCurve, seed: number, rumor: number, membe
  * again) one at a time, `joinsPerSecond` of them community-wide, as a
  * Poisson stream:
  * - each member whose agent saw the join asks its Serf for a push-pull with
- *   one random alive member AFTER_JOINS_QUIET_MS after the last join it saw;
- *   later joins put it off to the first quiet spell, (e^(λq) - 1)/λ after
- *   the join on average (q itself when joins are rare);
+ *   one random alive member once it has seen no join for a quiet wait q,
+ *   drawn uniform in AFTER_JOINS_QUIET_MS each time a join starts it
+ *   again: a gap between joins is a quiet spell with the chance
+ *   p = E[e^(-λq)], and the push-pull comes (1/p - 1)/λ after the join on
+ *   average (Wald: 1/p gaps, each min(gap, q) long; the mean q when joins
+ *   are rare);
  * - its bucket grants one push-pull per afterJoinsGapMs(n), so of the quiet
- *   spells it sees (λe^(-λq) a second) at most that share get one (the
- *   burst of three left out: it only matters after a lull);
+ *   spells it sees (λp a second) at most that share get one (the burst of
+ *   three left out: it only matters after a lull);
  * - a member the gossip missed learns the join when one of those
  *   push-pulls picks it: (n - 1) · reached · share members each pick one of
- *   n - 1. Its own push-pull is left out, for a member that missed an
- *   isolated join saw no other beside it (bursts: `propagation`'s afterJoins).
+ *   n - 1. Its own push-pull is left out: it makes one only after the
+ *   next join it sees, as its bucket allows (λp a second, at most one per
+ *   afterJoinsGapMs(n)): 11 min later on average at 100 with hearth sim's
+ *   churn, 200 s at 20,000, both after memberlist's own push-pull (half
+ *   its interval on average: 30 s on wan, 15 s on lan). In a burst it
+ *   counts (`propagation`'s afterJoins; a partition's heal, planPartition).
  * At 100 members and hearth sim's churn nearly every member pushes, and a
  * missed member is picked with a chance of about 1 - 1/e. At 20,000, about
  * 0.3 members come back a second, each member may push once in 200 s, and
@@ -269,13 +276,19 @@ export interface CatchUpModel {
 export function catchUpAfterJoins(curve: SpreadCurve, n: number, joinsPerSecond: number, events: AgentEvents): CatchUpModel {
   if (n < 3) return { chance: 0, delayMs: 0 };
   const perMs = joinsPerSecond / 1000;
-  const q = AFTER_JOINS_QUIET_MS;
-  const waitMs = perMs > 0 ? Math.expm1(perMs * q) / perMs : q;
-  const quietSpellsPerMs = perMs * Math.exp(-perMs * q);
+  const p = quietChance(perMs);
+  const waitMs = perMs > 0 ? (1 / p - 1) / perMs : (AFTER_JOINS_QUIET_MS.min + AFTER_JOINS_QUIET_MS.max) / 2;
+  const quietSpellsPerMs = perMs * p;
   const tokensPerMs = 1 / afterJoinsGapMs(n);
   const share = quietSpellsPerMs <= tokensPerMs ? 1 : tokensPerMs / quietSpellsPerMs;
   const pushers = (n - 1) * curve.reached * share;
   return { chance: 1 - (1 - 1 / (n - 1)) ** pushers, delayMs: events.noticeMs + waitMs + 2 * curve.hopMs };
+}
+
+/** The chance that a gap between joins (exponential, `perMs` a ms) outlasts a quiet wait drawn in AFTER_JOINS_QUIET_MS. */
+export function quietChance(perMs: number): number {
+  const { min, max } = AFTER_JOINS_QUIET_MS;
+  return perMs > 0 ? (Math.exp(-perMs * min) - Math.exp(-perMs * max)) / (perMs * (max - min)) : 1;
 }
 
 /**
@@ -406,10 +419,11 @@ export interface Spread {
  *   (rumorMissChance), who learns it at a push-pull;
  * - afterJoins: when, after the last join of a burst started, a member's
  *   agent asks for its push-pull after joins (src/overlay/catch-up.ts): it
- *   sees the join, waits AFTER_JOINS_QUIET_MS, and the push-pull takes a
- *   round trip. A member the gossip missed learns the join then (its own,
- *   when it saw a join beside it, as in a burst) or at another's that
- *   picked it: in a burst, its last join is no later than afterJoins.
+ *   sees the join, waits its quiet wait (drawn in AFTER_JOINS_QUIET_MS),
+ *   and the push-pull takes a round trip. A member the gossip missed
+ *   learns the join then (its own, when it saw a join beside it, as in a
+ *   burst) or at another's that picked it: in a burst, its last join is no
+ *   later than afterJoins.
  *   (Members with a turn left: the model does not ration them.)
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
  * With `machine` (the one-machine model, src/sim/machine.ts), the bench's
@@ -453,7 +467,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     for (let m = 1; m < n; m++) {
       const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
-      afterJoins.push(seen + AFTER_JOINS_QUIET_MS + pullMs);
+      afterJoins.push(seen + afterJoinsQuietMs(hashUniform(seed, 0x9a17 + r, m)) + pullMs);
       if (m === 1 && !heals) toOne.push(seen + pullMs);
     }
     toAll.push(last);

@@ -27,6 +27,7 @@ import { createDeadlineQueue } from '../kit/deadline-queue.js';
 import { createRng } from '../kit/rng.js';
 import type { ResourceVector } from '../model/resources.js';
 import type { SliverResources } from '../model/sliver.js';
+import { afterJoinsQuietMs } from '../overlay/catch-up.js';
 import { addUse, believedAlive, connected, createGateways, freeOf, partitionLearnTimes, viewOf, type Beliefs, type Gateway, type PartitionBeliefs } from './community.js';
 import { exponential, hashUniform, quantile, weibull, weibullMean, weighted } from './draw.js';
 import { createIdealScheduler } from './ideal.js';
@@ -700,7 +701,13 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
  * interval, with the chance failed/alive), a push-pull hands each side the
  * other's state, and each member hears that it is believed dead (the
  * suspicion gossip of the member that merged it) and refutes: its alive
- * rumor then reaches everyone.
+ * rumor then reaches everyone. Those refutations are joins to each agent,
+ * a burst of them: once the agent has seen none for its quiet wait, it
+ * asks for its push-pull after joins (src/overlay/catch-up.ts; after the
+ * long quiet of the partition its bucket is full), and a member the
+ * gossip missed a refutation of learns it there. The burst's last
+ * refutations (of members that learnt of the heal by gossip) start within
+ * the gossip's end of the rejoin and reach a member within another.
  */
 function planPartition(config: SimConfig, beliefs: Beliefs, rng: () => number): PartitionBeliefs {
   const plan = config.partition as NonNullable<SimConfig['partition']>;
@@ -724,5 +731,11 @@ function planPartition(config: SimConfig, beliefs: Beliefs, rng: () => number): 
     aliveAt[i] = learnedAt(beliefs.curve, beliefs.seed, 0xc0000000 + i, i, rejoinMs);
   }
   const within = [0, 1].map((s) => spreadCurve(cfg, config.link, n, Math.max(1, sizes[s] as number))) as [ReturnType<typeof spreadCurve>, ReturnType<typeof spreadCurve>];
-  return { side, fromMs, untilMs, declaredAt, aliveAt, within };
+  const curve = beliefs.curve;
+  const burstSeenMs = rejoinMs + 2 * curve.endMs + config.agentEvents.noticeMs;
+  const caughtUpAt = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    caughtUpAt[i] = n < 3 ? Number.POSITIVE_INFINITY : burstSeenMs + afterJoinsQuietMs(hashUniform(config.seed, 0xbea1ed, i)) + 2 * curve.hopMs;
+  }
+  return { side, fromMs, untilMs, declaredAt, aliveAt, within, caughtUpAt };
 }

@@ -1,6 +1,7 @@
 // A member's catch-up push-pulls: a young member's at growing intervals
 // after its overlay starts, and any member's once the joins it sees quiet
-// down, no sooner than a gap that grows with the community. Each is with
+// down (a quiet wait drawn in 1-2 s), no sooner than a gap that grows with
+// the community. Each is with
 // one alive member other than itself, none once stopped, and a failed one
 // neither thrown nor ending the others. Node's mock timers stand in for
 // time; the join is a recording stand-in.
@@ -8,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger as quiet } from '../../../src/model/logger.js';
 import {
-  AFTER_JOINS_BURST, AFTER_JOINS_QUIET_MS, CATCH_UP_AFTER_MS, afterJoinsGapMs, pickSyncPeer, someoneJoined, startCatchUp,
+  AFTER_JOINS_BURST, AFTER_JOINS_QUIET_MS, CATCH_UP_AFTER_MS, afterJoinsGapMs, afterJoinsQuietMs, pickSyncPeer, someoneJoined, startCatchUp,
 } from '../../../src/overlay/catch-up.js';
 import type { MemberView, ViewState } from '../../../src/overlay/view.js';
 
@@ -82,7 +83,7 @@ test('alone in the community: nothing to sync with, nothing asked', (t) => {
   assert.equal(asked.length, 0);
 });
 
-test('after joins: one push-pull a quiet second after the last join seen, none for the first view or for tags', (t) => {
+test('after joins: one push-pull a quiet wait after the last join seen, none for the first view or for tags', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const asked: string[][] = [];
   let current = alive('gw1', 'gw2', 'gw3');
@@ -93,10 +94,10 @@ test('after joins: one push-pull a quiet second after the last join seen, none f
 
   current = alive('gw1', 'gw2', 'gw3', 'gw4');
   catchUp.viewChanged(current);
-  t.mock.timers.tick(AFTER_JOINS_QUIET_MS - 400);
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS.min - 400);
   current = alive('gw1', 'gw2', 'gw3', 'gw4', 'gw5');
   catchUp.viewChanged(current);
-  t.mock.timers.tick(AFTER_JOINS_QUIET_MS - 1);
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS.min - 1);
   assert.equal(asked.length, 0, 'each join starts the quiet wait again');
   t.mock.timers.tick(1);
   assert.deepEqual(asked, [['10.0.0.2:7946']]);
@@ -108,7 +109,30 @@ test('after joins: one push-pull a quiet second after the last join seen, none f
   catchUp.stop();
 });
 
-test('after joins: three at once, then one a gap; stop cancels a wait', (t) => {
+test('the quiet wait is drawn in 1-2 s, again at each join', (t) => {
+  assert.deepEqual([0, 0.5, 0.999].map(afterJoinsQuietMs), [1000, 1500, 1999]);
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const asked: number[] = [];
+  // The draws in turn: the first join's wait, the second's, then the peer.
+  const draws = [0.9, 0.25, 0];
+  let current = alive('gw1', 'gw2');
+  const catchUp = startCatchUp({ self: 'gw1', view: () => current, join: async () => asked.push(Date.now()), log: quiet, afterMs: [], random: () => draws.shift() ?? 0 });
+  catchUp.viewChanged(current);
+  current = alive('gw1', 'gw2', 'gw3');
+  catchUp.viewChanged(current);
+  t.mock.timers.tick(1800);
+  assert.equal(asked.length, 0, 'a wait of 1.9 s');
+  current = alive('gw1', 'gw2', 'gw3', 'gw4');
+  catchUp.viewChanged(current);
+  t.mock.timers.tick(1249);
+  assert.equal(asked.length, 0);
+  t.mock.timers.tick(1);
+  assert.deepEqual(asked, [1800 + 1250], 'the second join drew a wait of 1.25 s');
+  catchUp.stop();
+});
+
+test('after joins: three at once, then one a gap; stop cancels a wait'
+, (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const asked: number[] = [];
   // A thousand members alive and four failed that come back one by one: the gap stays that of 1,004.
@@ -116,7 +140,7 @@ test('after joins: three at once, then one a gap; stop cancels a wait', (t) => {
   const back = new Set<string>();
   const make = (): ViewState => view(...names.map((n, i) => member(n, i < 1000 || back.has(n) ? 'alive' : 'failed')));
   let current = make();
-  const catchUp = startCatchUp({ self: 'gw1', view: () => current, join: async () => asked.push(Date.now()), log: quiet, afterMs: [] });
+  const catchUp = startCatchUp({ self: 'gw1', view: () => current, join: async () => asked.push(Date.now()), log: quiet, afterMs: [], random: () => 0 });
   catchUp.viewChanged(current);
   const joinOne = (name: string): void => {
     back.add(name);
@@ -125,12 +149,12 @@ test('after joins: three at once, then one a gap; stop cancels a wait', (t) => {
   };
   for (const name of ['gw1001', 'gw1002', 'gw1003']) {
     joinOne(name);
-    t.mock.timers.tick(AFTER_JOINS_QUIET_MS);
+    t.mock.timers.tick(AFTER_JOINS_QUIET_MS.min);
   }
   assert.deepEqual(asked, [1000, 2000, 3000], `up to ${AFTER_JOINS_BURST} at once`);
 
   joinOne('gw1004');
-  t.mock.timers.tick(AFTER_JOINS_QUIET_MS);
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS.min);
   assert.equal(asked.length, 3, 'the fourth waits to earn its turn');
   // Turns are earned from the first, at 1 s: the fourth is due at 1 s + the gap.
   const gap = afterJoinsGapMs(1004);
@@ -143,7 +167,7 @@ test('after joins: three at once, then one a gap; stop cancels a wait', (t) => {
   current = make();
   catchUp.viewChanged(current);
   joinOne('gw1004');
-  t.mock.timers.tick(AFTER_JOINS_QUIET_MS);
+  t.mock.timers.tick(AFTER_JOINS_QUIET_MS.min);
   catchUp.stop();
   t.mock.timers.tick(60_000);
   assert.equal(asked.length, 4, 'the wait for a turn ended with stop');
