@@ -113,10 +113,14 @@ const UPDATE_HANDED_ON = 'serf: agent: Received event: member-update';
 /** memberlist's words for a probe left unanswered and for a suspicion that ran out (followed by the member's name). */
 const SUSPECTED = 'serf: memberlist: Suspect ';
 const DECLARED = 'serf: memberlist: Marking ';
-/** An agent's push-pull (Serf join of one member), logged at info when it comes after joins (src/overlay/catch-up.ts). */
+/**
+ * An agent's push-pull (Serf join of one member), logged at info when it comes after joins (src/overlay/catch-up.ts),
+ * and its check before, when the other member's view agreed and no push-pull was needed.
+ */
 const CAUGHT_UP = "caught up with a member's list";
 const CATCH_UP_FAILED = "catching up with a member's list failed";
-const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, EVENT_HANDED_ON, UPDATE_HANDED_ON, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started', CAUGHT_UP, CATCH_UP_FAILED];
+const VIEWS_AGREE = "a member's view agrees with this one";
+const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, EVENT_HANDED_ON, UPDATE_HANDED_ON, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started', CAUGHT_UP, CATCH_UP_FAILED, VIEWS_AGREE];
 /** How long a failure's or a drain's reaction is measured for, from the first agent's word of it. */
 const REACTION_WINDOW_MS = 20_000;
 /** The tag updates updateCost makes, and how far apart. */
@@ -350,33 +354,39 @@ function joinSpreads(seen: AliveSightings, appeared: ReadonlyMap<string, number>
 const SYNC_WINDOW_MS = 10_000;
 
 /**
- * The agents' push-pulls after joins (src/overlay/catch-up.ts) up to SYNC_WINDOW_MS after the last member
- * (`lastJoiner`) first showed up alive at `lastAppeared`: how many, how many before it; and each agent's
- * first one after its agent saw the last member alive, from that first appearance (`hearth sim`'s
- * afterJoins) and from its own seeing (the quiet wait and the push-pull).
+ * The agents' catch-ups after joins (src/overlay/catch-up.ts) up to SYNC_WINDOW_MS after the last member
+ * (`lastJoiner`) first showed up alive at `lastAppeared`: the push-pulls made, how many before it, and the
+ * checks that found the other member's view the same (no push-pull); and each agent's first catch-up (either)
+ * after its agent saw the last member alive, from that first appearance (`hearth sim`'s afterJoins) and
+ * from its own seeing (the quiet wait, the check and any push-pull).
  */
 function syncsAfterJoins(sightings: AliveSightings, lastJoiner: string, lastAppeared: number): {
-  made: number; failed: number; during: number; afterLast: ReturnType<typeof spreadOf>; afterSeen: ReturnType<typeof spreadOf>;
+  made: number; failed: number; during: number; agreed: number; agreedDuring: number; afterLast: ReturnType<typeof spreadOf>; afterSeen: ReturnType<typeof spreadOf>;
 } {
   let made = 0;
   let failed = 0;
   let during = 0;
+  let agreed = 0;
+  let agreedDuring = 0;
   const afterLast: number[] = [];
   const afterSeen: number[] = [];
   for (const g of gateways) {
     const mine = g.log.lines.filter((l) => l.fields['why'] === 'after joins' && l.at <= lastAppeared + SYNC_WINDOW_MS);
     const ok = mine.filter((l) => l.msg === CAUGHT_UP);
+    const same = mine.filter((l) => l.msg === VIEWS_AGREE);
     made += ok.length;
-    failed += mine.length - ok.length;
+    failed += mine.filter((l) => l.msg === CATCH_UP_FAILED).length;
     during += ok.filter((l) => l.at < lastAppeared).length;
+    agreed += same.length;
+    agreedDuring += same.filter((l) => l.at < lastAppeared).length;
     const seen = sightings.get(g.name)?.get(lastJoiner);
-    const sync = seen === undefined ? undefined : ok.find((l) => l.at >= seen)?.at;
+    const sync = seen === undefined ? undefined : mine.find((l) => l.at >= seen && l.msg !== CATCH_UP_FAILED)?.at;
     if (seen === undefined || sync === undefined) continue;
     afterLast.push(sync - lastAppeared);
     afterSeen.push(sync - seen);
   }
   const of = (xs: number[]): ReturnType<typeof spreadOf> => (xs.length === 0 ? { medianMs: 0, p95Ms: 0, maxMs: 0, samples: 0 } : spreadOf(xs));
-  return { made, failed, during, afterLast: of(afterLast), afterSeen: of(afterSeen) };
+  return { made, failed, during, agreed, agreedDuring, afterLast: of(afterLast), afterSeen: of(afterSeen) };
 }
 
 /** How many members `g` sees alive now, by its log. */
@@ -620,7 +630,8 @@ async function main(): Promise<void> {
   // Read after the settling: the window reaches past the full view (and a late agent's sight of the last join).
   const syncs = syncsAfterJoins(aliveSightings(), lastJoiner, lastAppeared);
   progress(`push-pulls after the joins quietened: ${syncs.made} made (${syncs.failed} failed) within ${sec(SYNC_WINDOW_MS)} of the last join, ${syncs.during} before it; `
-    + `each of ${syncs.afterLast.samples} agents' first after it saw the last join came ${sec(syncs.afterLast.medianMs)} (median), ${sec(syncs.afterLast.p95Ms)} (95th), ${sec(syncs.afterLast.maxMs)} (max) after the join, `
+    + `${syncs.agreed} checks found the views the same (no push-pull), ${syncs.agreedDuring} before it; `
+    + `each of ${syncs.afterLast.samples} agents' first catch-up after it saw the last join came ${sec(syncs.afterLast.medianMs)} (median), ${sec(syncs.afterLast.p95Ms)} (95th), ${sec(syncs.afterLast.maxMs)} (max) after the join, `
     + `${sec(syncs.afterSeen.medianMs)}, ${sec(syncs.afterSeen.p95Ms)}, ${sec(syncs.afterSeen.maxMs)} after the agent saw it`);
   const memory = measureMemory();
   const cpu = await measureCpu(10_000);

@@ -15,7 +15,7 @@ import type { Identity } from '../overlay/identity.js';
 import { createInvite, readInvite } from '../overlay/invite.js';
 import { createListeners } from '../overlay/port.js';
 import { createSerfOverlay, type SerfOverlay } from '../overlay/serf-overlay.js';
-import { startCatchUp, type CatchUp } from '../overlay/catch-up.js';
+import { VIEW_DIGEST_PATH, startCatchUp, viewDigestReply, type CatchUp } from '../overlay/catch-up.js';
 import { createSerfAgent, type SerfAgent } from '../overlay/serf-agent.js';
 import { COMMUNITY_LINK_TIMING } from '../overlay/serf-agent-config.js';
 import { createSerfRpc, type SerfRpc } from '../overlay/serf-rpc.js';
@@ -131,6 +131,9 @@ function addressOf(overlay: SerfOverlay, name: string): string | undefined {
   const m = overlay.view().members.get(name);
   return m === undefined || m.status !== 'alive' ? undefined : (peerAddress(m) ?? undefined);
 }
+
+/** How long the check before a push-pull after joins waits for the other agent's digest; then it pushes-pulls anyway. */
+const VIEW_CHECK_TIMEOUT_MS = 3000;
 
 const notIn = (): HearthError => new HearthError('not_in_community', 'this gateway is not in a community; create one or join with an invite');
 
@@ -266,7 +269,15 @@ export function createCommunity(init: CommunityInit): Community {
       const tagsRpc = await openRpc();
       const overlay = createSerfOverlay({ rpc, tagsRpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
       // Whether it just joined, restarted or created the community (then alone: nothing to sync).
-      const catchUp = startCatchUp({ self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }) });
+      // The check before a push-pull goes through the peer caller, made once the peer server is up (below).
+      const check: { caller?: PeerCaller } = {};
+      const catchUp = startCatchUp({
+        self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }),
+        digestOf: async (member) => {
+          if (check.caller === undefined) throw new HearthError('overlay_unavailable', 'the peer API is not up yet');
+          return check.caller.call(member, { method: 'GET', path: VIEW_DIGEST_PATH }, undefined, { timeoutMs: VIEW_CHECK_TIMEOUT_MS });
+        },
+      });
       undo.push(async () => catchUp.stop());
       overlay.onView((view) => {
         catchUp.viewChanged(view);
@@ -283,7 +294,11 @@ export function createCommunity(init: CommunityInit): Community {
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
         log: peerLog,
-        routes: [revocations.route, ...(init.routes ?? [])],
+        routes: [
+          revocations.route,
+          { method: 'GET', path: VIEW_DIGEST_PATH, handler: async () => ({ body: viewDigestReply(overlay.view()) }) },
+          ...(init.routes ?? []),
+        ],
       });
       await peer.start().catch((err: unknown) => {
         throw new HearthError('overlay_unavailable', `the peer API cannot listen on ${config.peer.host}:${config.peer.port}: ${(err as Error).message}`, {}, { cause: err });
@@ -291,6 +306,7 @@ export function createCommunity(init: CommunityInit): Community {
       undo.push(() => peer.stop());
       const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
       const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
+      check.caller = caller;
       const r: Running = {
         file: state, serf, rpc, tagsRpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false, catchUp,
       };

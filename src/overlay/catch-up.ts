@@ -29,12 +29,22 @@
 //   members (the wait alone spaces them more), 10 ms a member above (6 min
 //   at 35,000, about memberlist's own push-pull interval there, which it
 //   scales with log2 of the size: at most twice the lists it moves itself).
+// Each is a check first: the member asks the drawn member's agent for a
+// digest of the members its view holds alive (VIEW_DIGEST_PATH on the peer
+// API), and asks its Serf for the push-pull only when the two differ (or
+// the check fails). A push-pull is dear: Serf's join gossips a join intent
+// with a newer Lamport time, which every member takes and sends on, so
+// each cost the community 307 ms of CPU at 100 gateways on one machine,
+// 3 ms in every Serf (bench/scale.ts, session 35); a check costs the two
+// agents one call. The push-pull still repairs both sides: each gets the
+// other's whole list.
 // A push-pull changes no tags, so the others' agents do no work for it (an
 // extra tag update per joiner made the joins 6-8 times slower, f4a737e).
 // Must never: sync with itself, throw out of a timer, or run after stop.
 
+import { createHash } from 'node:crypto';
 import type { Logger } from '../model/logger.js';
-import type { ViewState } from './view.js';
+import type { MemberView, ViewState } from './view.js';
 
 /** When, after the overlay started, a young member asks for a push-pull (ms). */
 export const CATCH_UP_AFTER_MS: readonly number[] = [2000, 4000, 8000, 16000];
@@ -47,11 +57,16 @@ export const AFTER_JOINS_MIN_GAP_MS = 1000;
 /** ...and the gap per member of the view (ms): 1 s at 100, 10 s at 1,000, about 6 min at 35,000. */
 export const AFTER_JOINS_GAP_PER_MEMBER_MS = 10;
 
+/** The peer API path a member's agent answers on with its view's digest: `{ digest }` (viewDigestReply). */
+export const VIEW_DIGEST_PATH = '/peer/v1/view/digest';
+
 export interface CatchUpInit {
   self: string;
   view: () => ViewState;
   /** Serf's join of these gossip addresses, without replaying old user events: one push-pull each. */
   join: (addresses: string[]) => Promise<unknown>;
+  /** The member's agent's reply on VIEW_DIGEST_PATH (the peer API's; rejects when it cannot be asked). */
+  digestOf: (member: string) => Promise<unknown>;
   log: Logger;
   /** Uniform in [0, 1); Math.random unless a test gives one. */
   random?: () => number;
@@ -65,10 +80,34 @@ export interface CatchUp {
   stop(): void;
 }
 
-/** The gossip address of one alive member other than `self`, drawn; undefined when there is none. */
-export function pickSyncPeer(view: ViewState, self: string, random: () => number): string | undefined {
+/** One alive member other than `self`, drawn; undefined when there is none. */
+export function pickSyncPeer(view: ViewState, self: string, random: () => number): MemberView | undefined {
   const others = [...view.members.values()].filter((m) => m.name !== self && m.status === 'alive');
-  return others[Math.floor(random() * others.length)]?.serfAddr;
+  return others[Math.floor(random() * others.length)];
+}
+
+const digests = new WeakMap<ViewState, string>();
+
+/** A digest of the names of the members `view` holds alive (itself among them): equal for views with the same alive members. */
+export function aliveDigest(view: ViewState): string {
+  let digest = digests.get(view);
+  if (digest === undefined) {
+    const names = [...view.members.values()].filter((m) => m.status === 'alive').map((m) => m.name).sort();
+    digest = createHash('sha256').update(names.join('\n')).digest('base64url');
+    digests.set(view, digest);
+  }
+  return digest;
+}
+
+/** What an agent answers on VIEW_DIGEST_PATH. */
+export function viewDigestReply(view: ViewState): { digest: string } {
+  return { digest: aliveDigest(view) };
+}
+
+/** The digest in a reply on VIEW_DIGEST_PATH; undefined when it holds none. */
+export function readViewDigest(reply: unknown): string | undefined {
+  const digest = (reply as { digest?: unknown } | null | undefined)?.digest;
+  return typeof digest === 'string' ? digest : undefined;
 }
 
 /** Whether `next` holds a member other than `self` alive that `before` did not hold alive. */
@@ -92,18 +131,28 @@ export function afterJoinsGapMs(members: number): number {
 export function startCatchUp(init: CatchUpInit): CatchUp {
   const random = init.random ?? Math.random;
   let stopped = false;
-  /** A young member's four are logged at debug; one after joins, rare, at info (bench/scale.ts counts them). */
-  const sync = (why: 'young' | 'after joins'): void => {
+  /**
+   * The check, then the push-pull if the views differ. A young member's are logged at debug; one after joins,
+   * rare, at info (bench/scale.ts counts them). Never rejects.
+   */
+  const sync = async (why: 'young' | 'after joins'): Promise<void> => {
     const peer = pickSyncPeer(init.view(), init.self, random);
     if (peer === undefined) return;
     const done = why === 'young' ? init.log.debug.bind(init.log) : init.log.info.bind(init.log);
-    init.join([peer]).then(
-      () => done({ peer, why }, 'caught up with a member\'s list'),
-      (err: unknown) => done({ peer, why, err: (err as Error).message }, 'catching up with a member\'s list failed'),
+    const theirs = await Promise.resolve().then(() => init.digestOf(peer.name)).then(readViewDigest, () => undefined);
+    if (stopped) return;
+    if (theirs === aliveDigest(init.view())) {
+      done({ member: peer.name, why }, 'a member\'s view agrees with this one');
+      return;
+    }
+    const checked = theirs !== undefined;
+    await Promise.resolve().then(() => init.join([peer.serfAddr])).then(
+      () => done({ member: peer.name, peer: peer.serfAddr, why, checked }, 'caught up with a member\'s list'),
+      (err: unknown) => done({ member: peer.name, peer: peer.serfAddr, why, checked, err: (err as Error).message }, 'catching up with a member\'s list failed'),
     );
   };
   const young = (init.afterMs ?? CATCH_UP_AFTER_MS).map((ms) => {
-    const timer = setTimeout(() => sync('young'), ms);
+    const timer = setTimeout(() => void sync('young'), ms);
     timer.unref();
     return timer;
   });
@@ -126,7 +175,7 @@ export function startCatchUp(init: CatchUpInit): CatchUp {
     }
     quiet = undefined;
     earnedMs -= gap;
-    sync('after joins');
+    void sync('after joins');
   };
   return {
     viewChanged(view) {

@@ -242,8 +242,10 @@ export function learnedAt(curve: SpreadCurve, seed: number, rumor: number, membe
  * the gossip missed, in a community of `n` whose members come back (join
  * again) one at a time, `joinsPerSecond` of them community-wide, as a
  * Poisson stream:
- * - each member whose agent saw the join asks its Serf for a push-pull with
- *   one random alive member once it has seen no join for a quiet wait q,
+ * - each member whose agent saw the join checks its view against one
+ *   random alive member's, and asks its Serf for a push-pull with it when
+ *   they differ (as they do when that member missed the join), once it
+ *   has seen no join for a quiet wait q,
  *   drawn uniform in AFTER_JOINS_QUIET_MS each time a join starts it
  *   again: a gap between joins is a quiet spell with the chance
  *   p = E[e^(-λq)], and the push-pull comes (1/p - 1)/λ after the join on
@@ -282,7 +284,8 @@ export function catchUpAfterJoins(curve: SpreadCurve, n: number, joinsPerSecond:
   const tokensPerMs = 1 / afterJoinsGapMs(n);
   const share = quietSpellsPerMs <= tokensPerMs ? 1 : tokensPerMs / quietSpellsPerMs;
   const pushers = (n - 1) * curve.reached * share;
-  return { chance: 1 - (1 - 1 / (n - 1)) ** pushers, delayMs: events.noticeMs + waitMs + 2 * curve.hopMs };
+  // The check's round trip, then the push-pull's (a missed member's view differs from the pusher's).
+  return { chance: 1 - (1 - 1 / (n - 1)) ** pushers, delayMs: events.noticeMs + waitMs + 4 * curve.hopMs };
 }
 
 /** The chance that a gap between joins (exponential, `perMs` a ms) outlasts a quiet wait drawn in AFTER_JOINS_QUIET_MS. */
@@ -420,7 +423,8 @@ export interface Spread {
  * - afterJoins: when, after the last join of a burst started, a member's
  *   agent asks for its push-pull after joins (src/overlay/catch-up.ts): it
  *   sees the join, waits its quiet wait (drawn in AFTER_JOINS_QUIET_MS),
- *   and the push-pull takes a round trip. A member the gossip missed
+ *   checks its view against another member's (a round trip) and, where
+ *   they differ, makes the push-pull (another). A member the gossip missed
  *   learns the join then (its own, when it saw a join beside it, as in a
  *   burst) or at another's that picked it: in a burst, its last join is no
  *   later than afterJoins.
@@ -467,7 +471,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     for (let m = 1; m < n; m++) {
       const seen = seenAt(r, 0, m);
       last = Math.max(last, seen);
-      afterJoins.push(seen + afterJoinsQuietMs(hashUniform(seed, 0x9a17 + r, m)) + pullMs);
+      afterJoins.push(seen + afterJoinsQuietMs(hashUniform(seed, 0x9a17 + r, m)) + 2 * pullMs);
       if (m === 1 && !heals) toOne.push(seen + pullMs);
     }
     toAll.push(last);

@@ -703,9 +703,10 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
  * suspicion gossip of the member that merged it) and refutes: its alive
  * rumor then reaches everyone. Those refutations are joins to each agent,
  * a burst of them: once the agent has seen none for its quiet wait, it
- * asks for its push-pull after joins (src/overlay/catch-up.ts; after the
- * long quiet of the partition its bucket is full), and a member the
- * gossip missed a refutation of learns it there. The burst's last
+ * checks its view against another member's and, as they differ where it
+ * missed a refutation, makes its push-pull after joins
+ * (src/overlay/catch-up.ts: two round trips; after the long quiet of the
+ * partition its bucket is full), and learns the refutation there. The burst's last
  * refutations (of members that learnt of the heal by gossip) start within
  * the gossip's end of the rejoin and reach a member within another.
  */
@@ -735,7 +736,7 @@ function planPartition(config: SimConfig, beliefs: Beliefs, rng: () => number): 
   const burstSeenMs = rejoinMs + 2 * curve.endMs + config.agentEvents.noticeMs;
   const caughtUpAt = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    caughtUpAt[i] = n < 3 ? Number.POSITIVE_INFINITY : burstSeenMs + afterJoinsQuietMs(hashUniform(config.seed, 0xbea1ed, i)) + 2 * curve.hopMs;
+    caughtUpAt[i] = n < 3 ? Number.POSITIVE_INFINITY : burstSeenMs + afterJoinsQuietMs(hashUniform(config.seed, 0xbea1ed, i)) + 4 * curve.hopMs;
   }
   return { side, fromMs, untilMs, declaredAt, aliveAt, within, caughtUpAt };
 }

@@ -98,17 +98,18 @@ describe('a community forms', () => {
     }
   });
 
-  test('a member that saw others join makes a push-pull once the joins quieten, and its Serf makes it', async () => {
-    // gw1 saw gw2 and gw3 join, gw2 saw gw3: each asks its Serf to join one member (src/overlay/catch-up.ts).
+  test('a member that saw others join checks its view against another member\'s once the joins quieten, over the peer API', async () => {
+    // gw1 saw gw2 and gw3 join, gw2 saw gw3: each asks another member's agent for its view's digest (src/overlay/catch-up.ts),
+    // and asks its Serf for a push-pull only if the two differ. The check must have been answered: a failed one pushes-pulls unchecked.
     for (const gw of [g1(), g2()]) {
       const lines = await untilLogged(`${gw.config.name} catches up after the joins`, async () => {
         const found = gw.log().split('\n').filter((l) => l.includes('"why":"after joins"'));
         return found.length > 0 ? found : undefined;
       });
-      const line = JSON.parse(lines[0] as string) as { msg: string; peer: string };
-      assert.equal(line.msg, "caught up with a member's list", lines[0]);
-      const others = gws.filter((o) => o !== gw).map((o) => o.config.community.bind);
-      assert.ok(others.includes(line.peer), `${line.peer} is another member's gossip address (${others.join(', ')})`);
+      const line = JSON.parse(lines[0] as string) as { msg: string; member: string; checked?: boolean };
+      const others = gws.filter((o) => o !== gw).map((o) => o.config.name);
+      assert.ok(others.includes(line.member), `${line.member} is another member (${others.join(', ')})`);
+      assert.ok(line.msg === "a member's view agrees with this one" || (line.msg === "caught up with a member's list" && line.checked === true), lines[0]);
     }
   });
 
