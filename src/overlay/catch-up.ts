@@ -34,9 +34,9 @@
 // API), and asks its Serf for the push-pull only when the two differ (or
 // the check fails). A push-pull is dear: Serf's join gossips a join intent
 // with a newer Lamport time, which every member takes and sends on, so
-// each cost the community 307 ms of CPU at 100 gateways on one machine,
-// 3 ms in every Serf (bench/scale.ts, session 35); a check costs the two
-// agents one call. The push-pull still repairs both sides: each gets the
+// each cost the community 307-396 ms of CPU at 100 gateways on one
+// machine, 3-4 ms in every Serf (bench/scale.ts, session 35); a check
+// costs the two agents one peer call, and the bucket below bounds those. The push-pull still repairs both sides: each gets the
 // other's whole list.
 // A push-pull changes no tags, so the others' agents do no work for it (an
 // extra tag update per joiner made the joins 6-8 times slower, f4a737e).
