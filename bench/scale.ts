@@ -912,8 +912,8 @@ async function main(): Promise<void> {
   const result = {
     /** One instant on both clocks: a V8 profile's times are monotonic microseconds, the logs' are epoch milliseconds. */
     clock: { epochMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n) },
-    /** Epoch milliseconds of the first slice's ask and of the kill, to cut the profiles' windows. */
-    at: { sliceAsked: askedAt, killed: killedAt },
+    /** Epoch milliseconds of the first join's ask, the first slice's ask and the kill, to cut the profiles' windows. */
+    at: { joins: joinT, sliceAsked: askedAt, killed: killedAt },
     machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
     startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT, cpuWhileJoining: joinCpu, pushPullCost: pushPull,
     fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries, syncsAfterJoins: syncs,
