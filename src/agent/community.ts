@@ -268,15 +268,15 @@ export function createCommunity(init: CommunityInit): Community {
       // The tags' own connection (createSerfOverlay says why).
       const tagsRpc = await openRpc();
       const overlay = createSerfOverlay({ rpc, tagsRpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
+      const peerLog = log.child({ part: 'peer' });
+      const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
+      undo.push(async () => client.close());
+      const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
       // Whether it just joined, restarted or created the community (then alone: nothing to sync).
-      // The check before a push-pull goes through the peer caller, made once the peer server is up (below).
-      const check: { caller?: PeerCaller } = {};
+      // Its check before a push-pull asks the other member's agent over the peer API.
       const catchUp = startCatchUp({
         self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }),
-        digestOf: async (member) => {
-          if (check.caller === undefined) throw new HearthError('overlay_unavailable', 'the peer API is not up yet');
-          return check.caller.call(member, { method: 'GET', path: VIEW_DIGEST_PATH }, undefined, { timeoutMs: VIEW_CHECK_TIMEOUT_MS });
-        },
+        digestOf: (member) => caller.call(member, { method: 'GET', path: VIEW_DIGEST_PATH }, undefined, { timeoutMs: VIEW_CHECK_TIMEOUT_MS }),
       });
       undo.push(async () => catchUp.stop());
       overlay.onView((view) => {
@@ -290,7 +290,6 @@ export function createCommunity(init: CommunityInit): Community {
         [...overlay.view().members.values()].find((m) => m.tags?.id === id)?.name ?? null));
       undo.push(() => overlay.stop());
       await overlay.start();
-      const peerLog = log.child({ part: 'peer' });
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
         log: peerLog,
@@ -304,9 +303,6 @@ export function createCommunity(init: CommunityInit): Community {
         throw new HearthError('overlay_unavailable', `the peer API cannot listen on ${config.peer.host}:${config.peer.port}: ${(err as Error).message}`, {}, { cause: err });
       });
       undo.push(() => peer.stop());
-      const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
-      const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
-      check.caller = caller;
       const r: Running = {
         file: state, serf, rpc, tagsRpc, overlay, peer, client, caller, publishTimer: undefined, stopping: false, catchUp,
       };
