@@ -278,7 +278,7 @@ export function createCommunity(init: CommunityInit): Community {
         self: config.name, view: () => overlay.view(), join: (addresses) => rpc.join(addresses, false), log: log.child({ part: 'membership' }),
         digestOf: (member) => caller.call(member, { method: 'GET', path: VIEW_DIGEST_PATH }, undefined, { timeoutMs: VIEW_CHECK_TIMEOUT_MS }),
       });
-      undo.push(async () => catchUp.stop());
+      undo.push(() => catchUp.stop());
       overlay.onView((view) => {
         catchUp.viewChanged(view);
         noteOut(view);
@@ -347,7 +347,8 @@ export function createCommunity(init: CommunityInit): Community {
   const stopOverlay = async (r: Running): Promise<void> => {
     r.stopping = true;
     if (r.publishTimer !== undefined) clearInterval(r.publishTimer);
-    r.catchUp.stop();
+    // Before Serf's leave: a push-pull still in flight would end after it and cancel it (startCatchUp says how).
+    await r.catchUp.stop();
     r.client.close();
     await r.peer.stop();
     await r.overlay.stop();

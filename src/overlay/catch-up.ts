@@ -40,7 +40,14 @@
 // other's whole list.
 // A push-pull changes no tags, so the others' agents do no work for it (an
 // extra tag update per joiner made the joins 6-8 times slower, f4a737e).
-// Must never: sync with itself, throw out of a timer, or run after stop.
+// Its stop waits for a push-pull already asked for: in Serf 0.8.2 a join
+// that ends after the member began to leave gossips a join intent with a
+// newer Lamport time than the leave intent's, which cancels the leave at
+// every member, so the others take the leave that follows for a failure
+// (a real one, bare Serf agents, session 36). Serf bounds the wait: one
+// push-pull gives up at memberlist's TCP timeout.
+// Must never: sync with itself, throw out of a timer, run after stop, or
+// let stop end while a push-pull it asked for is still in Serf's hands.
 
 import { createHash } from 'node:crypto';
 import type { Logger } from '../model/logger.js';
@@ -76,8 +83,8 @@ export interface CatchUpInit {
 export interface CatchUp {
   /** The view changed: a member alive now that was not before starts (or restarts) the quiet wait. */
   viewChanged(view: ViewState): void;
-  /** Cancels every push-pull not yet asked for. */
-  stop(): void;
+  /** Cancels every push-pull not yet asked for; resolves once none is in flight (never rejects). */
+  stop(): Promise<void>;
 }
 
 /** One alive member other than `self`, drawn; undefined when there is none. */
@@ -131,6 +138,8 @@ export function afterJoinsGapMs(members: number): number {
 export function startCatchUp(init: CatchUpInit): CatchUp {
   const random = init.random ?? Math.random;
   let stopped = false;
+  /** The push-pulls asked of Serf and not yet answered. */
+  const pushPulls = new Set<Promise<void>>();
   /**
    * The check, then the push-pull if the views differ. A young member's are logged at debug; one after joins,
    * rare, at info (bench/scale.ts counts them). Never rejects.
@@ -146,10 +155,13 @@ export function startCatchUp(init: CatchUpInit): CatchUp {
       return;
     }
     const checked = theirs !== undefined;
-    await Promise.resolve().then(() => init.join([peer.serfAddr])).then(
+    const pushPull = Promise.resolve().then(() => init.join([peer.serfAddr])).then(
       () => done({ member: peer.name, peer: peer.serfAddr, why, checked }, 'caught up with a member\'s list'),
       (err: unknown) => done({ member: peer.name, peer: peer.serfAddr, why, checked, err: (err as Error).message }, 'catching up with a member\'s list failed'),
     );
+    pushPulls.add(pushPull);
+    await pushPull;
+    pushPulls.delete(pushPull);
   };
   const young = (init.afterMs ?? CATCH_UP_AFTER_MS).map((ms) => {
     const timer = setTimeout(() => void sync('young'), ms);
@@ -186,10 +198,11 @@ export function startCatchUp(init: CatchUpInit): CatchUp {
       quiet = setTimeout(afterJoins, afterJoinsQuietMs(random()));
       quiet.unref();
     },
-    stop() {
+    async stop() {
       stopped = true;
       for (const t of young) clearTimeout(t);
       clearTimeout(quiet);
+      await Promise.all(pushPulls);
     },
   };
 }

@@ -80,7 +80,7 @@ test('a young member: push-pulls at each delay after the start, none after stop;
   t.mock.timers.tick(4000);
   await settle();
   assert.equal(asked.length, 3, 'the first failed and the next ones still came');
-  catchUp.stop();
+  await catchUp.stop();
   t.mock.timers.tick(10_000);
   await settle();
   assert.equal(asked.length, 3);
@@ -122,7 +122,7 @@ test('after joins: one push-pull a quiet wait after the last join seen, none for
   t.mock.timers.tick(10_000);
   await settle();
   assert.equal(asked.length, 1, 'a failure is no join');
-  catchUp.stop();
+  await catchUp.stop();
 });
 
 test('the quiet wait is drawn in 1-2 s, again at each join', async (t) => {
@@ -146,7 +146,7 @@ test('the quiet wait is drawn in 1-2 s, again at each join', async (t) => {
   t.mock.timers.tick(1);
   await settle();
   assert.deepEqual(asked, [1800 + 1250], 'the second join drew a wait of 1.25 s');
-  catchUp.stop();
+  await catchUp.stop();
 });
 
 test('after joins: three at once, then one a gap; stop cancels a wait', async (t) => {
@@ -188,7 +188,7 @@ test('after joins: three at once, then one a gap; stop cancels a wait', async (t
   catchUp.viewChanged(current);
   joinOne('gw1004');
   t.mock.timers.tick(AFTER_JOINS_QUIET_MS.min);
-  catchUp.stop();
+  await catchUp.stop();
   t.mock.timers.tick(60_000);
   await settle();
   assert.equal(asked.length, 4, 'the wait for a turn ended with stop');
@@ -240,8 +240,34 @@ test('a check first: views that agree make no push-pull; a different or unanswer
   });
   t.mock.timers.tick((CATCH_UP_AFTER_MS[3] as number) - (CATCH_UP_AFTER_MS[2] as number));
   await settle();
-  catchUp.stop();
+  await catchUp.stop();
   answer({ digest: 'another view' });
   await settle();
   assert.equal(asked.length, 2, 'stopped while it checked');
+});
+
+test('stop waits for a push-pull Serf still works on: a join that ended after the leave began would cancel it', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  let answer: () => void = () => undefined;
+  const asked: string[][] = [];
+  const catchUp = startCatchUp({
+    self: 'gw1', view: () => alive('gw1', 'gw2'), log: quiet, random: () => 0, digestOf: differs,
+    join: (a) => new Promise<void>((resolve) => {
+      asked.push(a);
+      answer = resolve;
+    }),
+  });
+  t.mock.timers.tick(CATCH_UP_AFTER_MS[0] as number);
+  await settle();
+  assert.equal(asked.length, 1, 'the push-pull was asked for');
+  let stopped = false;
+  const stopping = catchUp.stop().then(() => {
+    stopped = true;
+  });
+  await settle();
+  assert.equal(stopped, false, 'not stopped while Serf works on the join');
+  answer();
+  await stopping;
+  assert.equal(stopped, true);
+  assert.equal(asked.length, 1, 'and no other after stop');
 });
