@@ -824,7 +824,11 @@ async function main(): Promise<void> {
     const newHost = byName.get(placement[String(lostIndex)] ?? '');
     if (newHost === undefined) return undefined;
     const started = sliverStarted(newHost, `${sliceName}-${lostIndex}`, killedAt);
-    return started === undefined ? undefined : { healer: healed.g, healedAt: healed.l.at, newHost, started, cpu: firstSeenCpu === undefined ? undefined : cpuBetween(firstSeenCpu, cpuNow()) };
+    if (started === undefined) return undefined;
+    // The heal's two parts: the healer's keeper acting on the failure ("healing: placing"), then its call (the "ms" it logs).
+    const began = healed.g.log.lines.find((l) => l.msg.startsWith('healing: placing') && l.at >= killedAt && l.at <= healed.l.at && l.fields['slice'] === sliceName)?.at;
+    const callMs = typeof healed.l.fields['ms'] === 'number' ? healed.l.fields['ms'] : null;
+    return { healer: healed.g, healedAt: healed.l.at, newHost, started, began, callMs, cpu: firstSeenCpu === undefined ? undefined : cpuBetween(firstSeenCpu, cpuNow()) };
   });
   /** The healed record reaching the other surviving holder: gossip (its Serf had the healer's news), then its agent's pull. */
   const otherHolder = heal === undefined ? undefined : hosts.map((h) => byName.get(h) as Gateway).find((g) => g !== victim && g !== heal.healer);
@@ -893,7 +897,7 @@ async function main(): Promise<void> {
     }
   }
   progress(heal === undefined ? 'the slice was not healed within 120 s'
-    : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)}, sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after (its Serf had the healer's news ${sec(recordLearnt)} after)`
+    : `healed by ${heal.healer.name} onto ${heal.newHost.name}: healer saw the failure at ${sec((healerSaw ?? Number.NaN) - killedAt)}, began healing at ${sec((heal.began ?? Number.NaN) - killedAt)}, healed at ${sec(heal.healedAt - killedAt)} (its call ${heal.callMs ?? '?'} ms), sliver started at ${sec(heal.started - killedAt)}; the other holder took the placement ${sec(record)} after (its Serf had the healer's news ${sec(recordLearnt)} after)`
     + (recordBurst === null ? '' : `; meanwhile the healer's agent used ${recordBurst.healerCpuShare ?? '–'} of a core, the other holder's ${recordBurst.otherHolderCpuShare ?? '–'}`));
   const cpuHealing = heal?.cpu ?? null;
   if (cpuHealing !== null) progress(`CPU from the first detection until the heal: agents ${cpuHealing.agentsCores} cores, serfs ${cpuHealing.serfsCores} cores, machine busy ${cpuHealing.machineBusyPercent}%`);
@@ -947,6 +951,7 @@ async function main(): Promise<void> {
       victim: victimName, healer: heal.healer.name, newHost: heal.newHost.name,
       healerSawFailureMs: healerSaw === undefined ? null : healerSaw - killedAt,
       healedMs: heal.healedAt - killedAt, runningAgainMs: heal.started - killedAt, recordToOtherHolderMs: record, recordLearntByOtherHolderMs: recordLearnt,
+      healingBeganMs: heal.began === undefined ? null : heal.began - killedAt, healCallMs: heal.callMs,
       recordBurst,
     },
     drainRecord: drain,
