@@ -7,8 +7,9 @@
 // library (TLS, msgpack, SQLite) counts for the hearth function that called
 // it; "(garbage collector)" and "(program)" stay as they are.
 // Run:
-//   node dist/bench/cpu-prof.js --dir DIR --scale-json RUN.json --window joins|slice|kill:FROM_MS:TO_MS
+//   node dist/bench/cpu-prof.js --dir DIR --scale-json RUN.json --window joins|slice|kill|alone:FROM_MS:TO_MS
 //     [--gateways sc-gw004,sc-gw019 (default all)] [--top 25] [--json]
+// (`alone`: from the kill of the failure alone, the gateway that held no sliver.)
 // The busy time is wall time the thread was not idle: on a loaded machine it
 // includes time waiting for a core, so compare shares, not absolute times.
 
@@ -31,16 +32,19 @@ const { values } = parseArgs({
   },
 });
 if (values.dir === undefined || values['scale-json'] === undefined || values.window === undefined) {
-  throw new Error('usage: cpu-prof --dir DIR --scale-json RUN.json --window joins|slice|kill:FROM_MS:TO_MS [--gateways a,b] [--top N] [--json]');
+  throw new Error('usage: cpu-prof --dir DIR --scale-json RUN.json --window joins|slice|kill|alone:FROM_MS:TO_MS [--gateways a,b] [--top N] [--json]');
 }
 const run = JSON.parse(readFileSync(values['scale-json'], 'utf8')) as {
   clock: { epochMs: number; monotonicUs: number };
   at: { joins?: number; sliceAsked: number; killed: number };
+  failureAlone?: { killedAt: number } | null;
 };
-const m = /^(joins|slice|kill):(-?\d+):(-?\d+)$/.exec(values.window);
-if (m === null) throw new Error('--window is joins|slice|kill:FROM_MS:TO_MS, e.g. kill:-1000:5000');
+const m = /^(joins|slice|kill|alone):(-?\d+):(-?\d+)$/.exec(values.window);
+if (m === null) throw new Error('--window is joins|slice|kill|alone:FROM_MS:TO_MS, e.g. kill:-1000:5000');
 if (m[1] === 'joins' && run.at.joins === undefined) throw new Error(`${values['scale-json']} predates the joins' mark (at.joins)`);
-const base = m[1] === 'joins' ? run.at.joins as number : m[1] === 'slice' ? run.at.sliceAsked : run.at.killed;
+if (m[1] === 'alone' && (run.failureAlone ?? undefined) === undefined) throw new Error(`${values['scale-json']} has no failure alone`);
+const bases = { joins: run.at.joins, slice: run.at.sliceAsked, kill: run.at.killed, alone: run.failureAlone?.killedAt };
+const base = bases[m[1] as keyof typeof bases] as number;
 /** Epoch milliseconds to the profiles' monotonic microseconds. */
 const mono = (epochMs: number): number => run.clock.monotonicUs + (epochMs - run.clock.epochMs) * 1000;
 const from = mono(base + Number(m[2]));
