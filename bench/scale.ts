@@ -50,8 +50,9 @@
 //   node dist/bench/scale.js [--gateways 100] [--batch 10] [--profile lan|local|wan] [--settle 20] [--keep-logs]
 //     [--slices 50] [--slice-concurrency 4]
 //     [--node-options '…' (default the testbed's AGENT_NODE_FLAGS; --node-options= for none)] [--json]
-//     [--cpu-prof DIR (each agent writes a V8 CPU profile, sampled every 10 ms, to DIR/NAME/ when it is
-//      stopped at the end; read them with bench/cpu-prof.ts: a diagnosis run, its times are not figures)]
+//     [--cpu-prof DIR (each agent writes a V8 CPU profile to DIR/NAME/ when it is stopped at the end, sampled
+//      every --cpu-prof-interval-us, 10000 unless told; read them with bench/cpu-prof.ts: a diagnosis run,
+//      its times are not figures)]
 //     [--cpu-prof-only sc-gw010,sc-gw050 (only these agents write one: profiling all 100 overloads this machine)]
 // Everything (processes, temp dir) is removed on exit, Ctrl-C included; --keep-logs keeps the temp dir.
 
@@ -90,6 +91,7 @@ const { values } = parseArgs({
     'keep-logs': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'cpu-prof-only': { type: 'string' },
+    'cpu-prof-interval-us': { type: 'string', default: '10000' },
   },
 });
 const N = Number(values.gateways);
@@ -208,7 +210,7 @@ async function makeGateway(i: number): Promise<Gateway> {
 function startAgent(g: Gateway): void {
   const out = openSync(join(g.dataDir, 'agent.log'), 'a');
   const nodeOptions = values['node-options'] === '' ? [] : values['node-options'].split(/\s+/);
-  if (values['cpu-prof'] !== undefined && (PROFILED === undefined || PROFILED.has(g.name))) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${join(values['cpu-prof'], g.name)}`, '--cpu-prof-interval=10000');
+  if (values['cpu-prof'] !== undefined && (PROFILED === undefined || PROFILED.has(g.name))) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${join(values['cpu-prof'], g.name)}`, `--cpu-prof-interval=${values['cpu-prof-interval-us']}`);
   const child = spawn(process.execPath, [...nodeOptions, CLI, 'agent', '--data-dir', g.dataDir], {
     env: { ...withoutHearthEnv(), HEARTH_LOG_LEVEL: 'info' },
     stdio: ['ignore', out, out],
