@@ -11,6 +11,15 @@
 // still the largest part of an idle agent's CPU at 100, and five a round
 // (each once a minute) still half of its Serf calls (BENCHMARKS.md, "Where
 // an agent's time goes").
+// A member's new tags come from its news alone (and the whole list every few
+// rounds), not from the event stream: Serf 0.8.2's coalescer never forgets a
+// member-update, so every member event it streams afterwards comes with a
+// member-update of every member that ever changed its tags (hashicorp/serf
+// #555). At 100 gateways each failure, join or update made every agent
+// decode and parse a hundred records; that was most of an agent's work
+// when Serf handed a failure on (BENCHMARKS.md, session 36). The caller
+// must therefore hand every news line of Serf's log to notice(), as the
+// agent does.
 // User events are handed to the caller. Nothing here decides trust policy
 // beyond what view.ts computes.
 // Must never: let a malformed event or a Serf outage throw out of a handler;
@@ -33,7 +42,8 @@ export interface MembershipInit {
   coordinateRefreshMs?: number;
   /**
    * Every this many coordinate rounds the whole member list is read again too; default 15 (30 s).
-   * A safety net: Serf's log lines and its event stream bring every change first. Every 10 s, its
+   * A safety net: Serf's log lines and its event stream bring every change first (a member's new tags, its
+   * log lines alone: the stream leaves member-update out, see the head of this file). Every 10 s, its
    * decoding was most of an idle agent's CPU at 100 gateways (BENCHMARKS.md, session 23).
    */
   refreshEveryTicks?: number;
@@ -63,7 +73,8 @@ export interface Membership {
   notice(news: MemberNews): void;
 }
 
-const MEMBER_EVENTS = 'member-join,member-leave,member-failed,member-update,member-reap,user';
+/** The events streamed: member-update is not among them (see the head of this file). */
+const STREAMED_EVENTS = 'member-join,member-leave,member-failed,member-reap,user';
 
 export function createMembership(init: MembershipInit): Membership {
   const { rpc, log } = init;
@@ -197,7 +208,7 @@ export function createMembership(init: MembershipInit): Membership {
     async start(opts = {}) {
       stopped = false;
       rpc.events.on('connected', onConnected);
-      unsubscribe = await rpc.stream(MEMBER_EVENTS, onEvent, opts);
+      unsubscribe = await rpc.stream(STREAMED_EVENTS, onEvent, opts);
       await refresh(opts);
       await refreshCoordinates(true);
       // The member list is read whole again every few ticks as well: an

@@ -36,7 +36,11 @@ export interface SerfOverlay extends OverlayPort {
   stop(): Promise<void>;
   /** Read the whole member list again now. */
   refresh(opts?: { signal?: AbortSignal }): Promise<void>;
-  /** Serf has news of this member: its new status at once when the news says it, and its record read now rather than when the event streams. */
+  /**
+   * Serf has news of this member: its new status at once when the news says it, and its record read now rather
+   * than when the event streams. The caller hands it every news line of Serf's log: a member's new tags come no
+   * other way but the whole list read every few rounds (membership.ts says why).
+   */
   notice(news: MemberNews): void;
   /** Sends this gateway's tags to Serf if they changed since the last time, with whatever else changes in the next PUBLISH_GATHER_MS. */
   publish(): Promise<void>;

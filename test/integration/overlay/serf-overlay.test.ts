@@ -1,5 +1,7 @@
 // The overlay port's contract against the Serf-backed implementation: three
-// real serf agents on loopback, each wrapped as hearth wraps its own.
+// real serf agents on loopback, each wrapped as hearth wraps its own (with
+// the news lines of its Serf's log handed to the overlay: a member's new tags
+// come that way, not on the event stream).
 
 import { after, before, describe } from 'node:test';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +31,7 @@ void describe('the Serf-backed overlay port', () => {
           contributed: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 }, free: { cpu: 1, memoryMb: 1, diskMb: 1, slivers: 1 },
         }),
       });
+      agent.agent.events.on('member-news', (news) => overlay.notice(news));
       await overlay.start();
       await overlay.publish();
       overlays.push(overlay);

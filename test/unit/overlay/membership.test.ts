@@ -21,6 +21,7 @@ const member = (name: string, status: SerfMember['status'] = 'alive'): SerfMembe
 /** A fake Serf RPC client: members() answers when the test says, getCoordinate() counts its calls. */
 function fakeRpc(initial: SerfMember[]) {
   let handler: ((e: SerfEvent) => void) | undefined;
+  const streamed: string[] = [];
   let answer: ((m: SerfMember[]) => void) | undefined;
   let hold = false;
   let answerFiltered: (() => void) | undefined;
@@ -31,7 +32,8 @@ function fakeRpc(initial: SerfMember[]) {
   const rpc = {
     events: new EventEmitter(),
     isConnected: true,
-    stream: async (_filter: string, h: (e: SerfEvent) => void) => {
+    stream: async (filter: string, h: (e: SerfEvent) => void) => {
+      streamed.push(filter);
       handler = h;
       return async () => undefined;
     },
@@ -56,6 +58,7 @@ function fakeRpc(initial: SerfMember[]) {
     answerList: (m: SerfMember[]) => answer?.(m),
     answerFiltered: () => answerFiltered?.(),
     filters,
+    streamed,
     serfHolds: (m: SerfMember[]) => { current = m; },
   };
 }
@@ -82,6 +85,24 @@ test('a member list asked for before a failure event arrives after it and does n
     await next;
     assert.equal(membership.view.members.get('gw2')?.status, 'alive');
     assert.equal(membership.view.members.has('gw3'), false);
+  } finally {
+    await membership.stop();
+  }
+});
+
+test('the stream leaves member-update out: Serf 0.8.2 would send every member that ever updated with each; the news read the one that did', async () => {
+  const fake = fakeRpc([member('gw1'), member('gw2')]);
+  const membership = createMembership({ rpc: fake.rpc, log: quiet, coordinateIntervalMs: 3_600_000, noticeSettleMs: 1 });
+  await membership.start();
+  try {
+    assert.equal(fake.streamed.length, 1);
+    const types = (fake.streamed[0] as string).split(',');
+    assert.deepEqual([...types].sort(), ['member-failed', 'member-join', 'member-leave', 'member-reap', 'user']);
+    assert.equal(membership.view.members.get('gw2')?.serfAddr, '10.99.0.1:7946');
+    fake.serfHolds([member('gw1'), { ...member('gw2'), addr: '10.99.0.7' }]);
+    membership.notice({ member: 'gw2' });
+    await until('the updated record is read', async () => (membership.view.members.get('gw2')?.serfAddr === '10.99.0.7:7946' ? true : undefined), 5_000, 5);
+    assert.deepEqual(fake.filters, ['(?:gw2)'], 'only the member with news');
   } finally {
     await membership.stop();
   }
