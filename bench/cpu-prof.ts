@@ -41,10 +41,10 @@ const run = JSON.parse(readFileSync(values['scale-json'], 'utf8')) as {
 };
 const m = /^(joins|slice|kill|alone):(-?\d+):(-?\d+)$/.exec(values.window);
 if (m === null) throw new Error('--window is joins|slice|kill|alone:FROM_MS:TO_MS, e.g. kill:-1000:5000');
-if (m[1] === 'joins' && run.at.joins === undefined) throw new Error(`${values['scale-json']} predates the joins' mark (at.joins)`);
-if (m[1] === 'alone' && (run.failureAlone ?? undefined) === undefined) throw new Error(`${values['scale-json']} has no failure alone`);
 const bases = { joins: run.at.joins, slice: run.at.sliceAsked, kill: run.at.killed, alone: run.failureAlone?.killedAt };
-const base = bases[m[1] as keyof typeof bases] as number;
+const kind = m[1] as keyof typeof bases;
+const base = bases[kind];
+if (base === undefined) throw new Error(`${values['scale-json']} has no ${kind} mark: the run predates it, or had no failure alone`);
 /** Epoch milliseconds to the profiles' monotonic microseconds. */
 const mono = (epochMs: number): number => run.clock.monotonicUs + (epochMs - run.clock.epochMs) * 1000;
 const from = mono(base + Number(m[2]));

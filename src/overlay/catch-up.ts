@@ -160,8 +160,11 @@ export function startCatchUp(init: CatchUpInit): CatchUp {
       (err: unknown) => done({ member: peer.name, peer: peer.serfAddr, why, checked, err: (err as Error).message }, 'catching up with a member\'s list failed'),
     );
     pushPulls.add(pushPull);
-    await pushPull;
-    pushPulls.delete(pushPull);
+    try {
+      await pushPull;
+    } finally {
+      pushPulls.delete(pushPull);
+    }
   };
   const young = (init.afterMs ?? CATCH_UP_AFTER_MS).map((ms) => {
     const timer = setTimeout(() => void sync('young'), ms);
