@@ -71,7 +71,7 @@ import { freePort } from '../test/support/ports.js';
 import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
 import { BURST_WINDOW_MS, burstEndMs } from '../src/sim/machine.js';
-import { PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
+import { gossipEndMs, PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
@@ -346,7 +346,7 @@ function joinSpreads(seen: AliveSightings, appeared: ReadonlyMap<string, number>
   let expected = 0;
   for (const { joiner, members, rumorMs } of joins) {
     const curve = spreadCurve(model, LOOPBACK, members);
-    if (rumorMs > curve.endMs) missed.push({ joiner, members, rumorMs, afterLastMs: (appeared.get(joiner) as number) + rumorMs - lastAppeared });
+    if (rumorMs > gossipEndMs(curve)) missed.push({ joiner, members, rumorMs, afterLastMs: (appeared.get(joiner) as number) + rumorMs - lastAppeared });
     expected += rumorMissChance(curve, members);
   }
   return { ...rumors, misses: { joins: joins.length, missed, expected: Math.round(expected * 100) / 100 } };

@@ -34,6 +34,7 @@ function printResult(r: SimResult): void {
     ['failures (declared dead)', `${r.failures.count} (${r.failures.declared})`],
     ['detection median, p95', `${seconds(r.failures.detectionMedianMs)}, ${seconds(r.failures.detectionP95Ms)}`],
     ['failure seen by the median agent, median', seconds(r.failures.seenMedianMs)],
+    ['a failure seen: from the first agent to the median one, to the last, medians', `${seconds(r.propagation.deathSeen.toMedian.medianMs)}, ${seconds(r.propagation.deathSeen.toLast.medianMs)}`],
     ['slivers healed', String(r.heal.healed)],
     ['heal time median, p95', `${seconds(r.heal.medianMs)}, ${seconds(r.heal.p95Ms)}`],
     ['messages per healed sliver', r.heal.messagesPerHeal.toFixed(2)],

@@ -19,7 +19,7 @@ import type { ResourceVector } from '../model/resources.js';
 import type { MemberView, ViewState } from '../overlay/view.js';
 import type { GatewayTags, OwnerMode } from '../overlay/tags.js';
 import { weighted } from './draw.js';
-import { joinLearnedAt, learnedAt, type CatchUpModel, type SpreadCurve } from './memberlist.js';
+import { gossipEndMs, joinLearnedAt, learnedAt, type CatchUpModel, type SpreadCurve } from './memberlist.js';
 
 /** The agent republishes its tags (free resources among them) this often. */
 export const TAG_PUBLISH_MS = 2000;
@@ -130,7 +130,7 @@ export interface PartitionBeliefs {
   declaredAt: Float64Array;
   /** Per member: when, after the heal, it refutes its death (its alive rumor starts, to everyone). */
   aliveAt: Float64Array;
-  /** How a rumor spreads within each side while they are apart. */
+  /** How a death spreads within each side while they are apart (deathSpreadCurve over the side). */
   within: readonly [SpreadCurve, SpreadCurve];
   /** Per member: when its push-pull after the heal's burst of refutations answers (planPartition). */
   caughtUpAt: Float64Array;
@@ -138,6 +138,8 @@ export interface PartitionBeliefs {
 
 export interface Beliefs {
   curve: SpreadCurve;
+  /** How a member's death spreads, its members' own suspicion timers included (deathSpreadCurve). */
+  deathCurve: SpreadCurve;
   /** The push-pulls after joins: a member the gossip missed may learn a return from them. */
   catchUp: CatchUpModel;
   seed: number;
@@ -168,7 +170,7 @@ function refutationLearnedAt(b: Beliefs, p: PartitionBeliefs, observer: number, 
   const aliveAt = p.aliveAt[g] as number;
   const gossip = learnedAt(b.curve, b.seed, REJOIN_RUMOR_BASE + g, observer, aliveAt);
   const pushPull = p.caughtUpAt[observer] as number;
-  return aliveAt + b.curve.endMs <= pushPull ? Math.min(gossip, pushPull) : gossip;
+  return aliveAt + gossipEndMs(b.curve) <= pushPull ? Math.min(gossip, pushPull) : gossip;
 }
 
 /** When `observer` learns that `g`, across the partition, is dead; and when that it is alive again. */
@@ -186,7 +188,7 @@ export function believedAlive(b: Beliefs, observer: number, g: Gateway, now: num
   if (b.partition !== undefined && cutOff(b, b.partition, observer, g.index, now)) return false;
   for (const r of [g.rumor, g.previous]) {
     if (r === null) continue;
-    const learnt = r.kind === 'alive' ? joinLearnedAt(b.curve, b.catchUp, b.seed, r.id, observer, r.at) : learnedAt(b.curve, b.seed, r.id, observer, r.at);
+    const learnt = r.kind === 'alive' ? joinLearnedAt(b.curve, b.catchUp, b.seed, r.id, observer, r.at) : learnedAt(b.deathCurve, b.seed, r.id, observer, r.at);
     if (learnt <= now) return r.kind === 'alive';
   }
   return true;

@@ -166,11 +166,11 @@ export interface SharedMachine {
   updateEventMs: number;
 }
 
-/** What a member event costs each gateway, as its agent sees it and once its Serf hands it on. */
-interface EventCost { seenMs: number; handedOnMs: number }
+/** What a member event costs each gateway, as its agent sees it and once its Serf hands it on; whether it is a member's death (SeenAfter). */
+interface EventCost { seenMs: number; handedOnMs: number; death: boolean }
 
 /** What a failure costs each member, as its agent sees it and once its Serf hands it on. */
-const failureCost = (machine: SharedMachine): EventCost => ({ seenMs: machine.failureMs, handedOnMs: machine.failureEventMs });
+const failureCost = (machine: SharedMachine): EventCost => ({ seenMs: machine.failureMs, handedOnMs: machine.failureEventMs, death: true });
 
 /**
  * bench/scale.ts's machine and community at 100 gateways, serf on one thread (BENCHMARKS.md, sessions 32-33, runs
@@ -211,8 +211,8 @@ export function coalescedAt(first: number, eventTimes: readonly number[]): numbe
   return Math.min(last + SERF_QUIET_MS, first + SERF_COALESCE_MS);
 }
 
-/** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw. */
-export type SeenAfter = (rumor: number, member: number) => number;
+/** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw, a member's death's when `death` (deathSpreadCurve). */
+export type SeenAfter = (rumor: number, member: number, death: boolean) => number;
 
 /** A gateway publishes its tags every 2 s when they changed, and its slice keeper runs a round every 2 s (src/agent/community.ts, slice-keeper.ts). */
 export const PUBLISH_TIMER_MS = 2000;
@@ -313,7 +313,7 @@ function memberEvents(n: number, live: number, seenAfter: SeenAfter, machine: Sh
     const rumor = rumors++;
     for (let m = live; m < n; m++) {
       if (m === origin) continue;
-      const t = at + seenAfter(rumor, m);
+      const t = at + seenAfter(rumor, m, cost.death);
       cores.submit(m, t, cost.seenMs, () => {
         if (cost.handedOnMs > 0) handOn(m, t, cost.handedOnMs);
       });
@@ -389,7 +389,7 @@ export function healOnSharedCores(
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
   const { cores, spread } = memberEvents(n, cause === 'failure' ? 1 : 0, seenAfter, machine);
   const failure = failureCost(machine);
-  const update: EventCost = { seenMs: machine.updateMs, handedOnMs: machine.updateEventMs };
+  const update: EventCost = { seenMs: machine.updateMs, handedOnMs: machine.updateEventMs, death: false };
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
   const call = (caller: number, callee: number, at: number, cost: CallCost, done: (at: number) => void): void =>
     cores.submit(caller, at, cost.callerMs, (t) => cores.submit(callee, t + roundTripMs / 2, cost.calleeMs, (u) => done(u + roundTripMs / 2)));

@@ -7,7 +7,9 @@
 // mean-field curve, computed once per community size: the fraction of
 // members that hold the rumor after each gossip round, each carrier sending
 // it to `gossipNodes` members a round for retransmitLimit sends in all, each
-// send lost with the link's loss. A member's place on that curve is a hash of
+// send lost with the link's loss; a member's death spreads faster, since each
+// member that heard the suspicion also declares it by its own timer
+// (deathSpreadCurve). A member's place on that curve is a hash of
 // (seed, rumor, member), so "when does X learn about Y" is a pure function
 // and nothing per member is stored. Members the gossip never reaches learn at
 // a push-pull sync, uniformly within one push-pull interval after the
@@ -124,14 +126,21 @@ export function retransmitLimit(cfg: MemberlistConfig, n: number): number {
  */
 export const STEPS_PER_ROUND = 10;
 
-/** How a rumor spreads in a community of one size: cumulative[i] is the fraction that holds it after step i (a tenth of a gossip round). */
+/**
+ * How a rumor spreads in a community of one size, from its originator's
+ * first gossip tick (step 0, when the first members learn it; firstTickMs):
+ * cumulative[i] is the fraction that holds it after step i (a tenth of a
+ * gossip round).
+ */
 export interface SpreadCurve {
   /** The length of one step of `cumulative`. */
   stepMs: number;
+  /** One gossip round: the originator's first tick comes a phase of it after the rumor's start. */
+  roundMs: number;
   cumulative: number[];
   /** The fraction gossip reaches before every carrier has used up its sends. */
   reached: number;
-  /** When the gossip dies out, from the rumor's start. */
+  /** When the gossip dies out, from the originator's first tick. */
   endMs: number;
   pushPullMs: number;
   hopMs: number;
@@ -143,6 +152,15 @@ export interface SpreadCurve {
  * the other side it has not yet declared dead, and those sends are lost, so
  * only the group's share of its targets count. Fractions are of the group.
  *
+ * The originator sends it at its first tick (step 0) to gossipNodes
+ * members, and again at each whole round after, until its sends are used
+ * up. Its first tick comes a phase uniform over a round after the rumor's
+ * start, the same wait for every member, so the curve starts there and the
+ * wait is drawn once per rumor (firstTickMs, learnedAt). Until session 37
+ * the curve started at the rumor's start, so each member's place on it
+ * also drew the originator's phase, as if each waited for a tick of its
+ * own: at 100 on `wan` the agents saw a tag update 654 ms after the first
+ * one (median), where the bench's saw it 252 and 474 ms after (run JB).
  * A member that learns it in one step gossips it from the next: once a
  * round, at its own tick (a phase uniform over the round), to gossipNodes
  * distinct members drawn from the n - 1 others (all of them in a community
@@ -158,27 +176,78 @@ export interface SpreadCurve {
  * instead of 44%.
  */
 export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, group = n): SpreadCurve {
+  return epidemic(cfg, link, n, group, null);
+}
+
+/**
+ * How a member's death spreads among `group` members of a community of `n`,
+ * from the moment the first of them declares it (the model's declaredMs).
+ * memberlist's members do not wait for the dead message: each one that holds
+ * the suspicion runs its own suspicion timer from when it heard it, declares
+ * the member dead when the timer runs out, and gossips the dead message
+ * itself (suspectNode, deadNode). The timers run equally long: by the time
+ * the first runs out, Lifeguard's confirmations (the suspicions of the other
+ * members that probed the failed one, about one a probe interval) have
+ * brought every timer to its minimum, counted from its own start. So the
+ * first to declare is the one that suspected first, and a member lacking
+ * the death learns it in the step its own timer runs out (the suspicion's
+ * own spread, spreadCurve, the same steps after the declaration as its
+ * arrival was after the suspicion's start) or when a carrier of the dead
+ * message reaches it; every member that declared, either way, carries it.
+ * The declarer gossips the dead message at its own gossip ticker's phase,
+ * as it did the suspicion, so its first tick of the one reaches its first
+ * members as long after the declaration as its first tick of the other did
+ * after the suspicion's start: both curves start at step 0. That holds
+ * exactly when the timeout is a whole number of gossip rounds (at 100,
+ * 1,000 and 10,000 gateways; within 30 ms at 20,000 on `wan`); the model
+ * takes it at every size. The bench's logs show it: the members whose
+ * timers ran out first after the declarer's, and the first the dead
+ * message reached, saw the failure within 3 ms of each other (runs JB, JC).
+ */
+export function deathSpreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, group = n): SpreadCurve {
+  return epidemic(cfg, link, n, group, spreadCurve(cfg, link, n, group).cumulative);
+}
+
+/**
+ * The epidemic of spreadCurve; with `ownTimers`, every member also learns it
+ * by itself: `ownTimers[i]` is the fraction that has by step i (the curve of
+ * deathSpreadCurve), independently of the gossip.
+ */
+function epidemic(cfg: MemberlistConfig, link: LinkModel, n: number, group: number, ownTimers: readonly number[] | null): SpreadCurve {
   const limit = retransmitLimit(cfg, n);
   const perRound = Math.max(1, Math.min(cfg.gossipNodes, n - 1));
   const rounds = Math.ceil(limit / perRound);
   const activeSteps = rounds * STEPS_PER_ROUND;
+  /** The share of the others that one carrier's round r reaches (less the link's loss). */
+  const reach = (r: number): number => (Math.min(perRound, limit - r * perRound) / Math.max(1, n - 1)) * (1 - link.loss);
   // logSurvive[k]: log of the chance that a member lacking the rumor was not reached by one carrier k steps after the carrier learnt it.
   const logSurvive = [0];
   let before = 0;
   for (let r = 0; r < rounds; r++) {
-    const sends = Math.min(perRound, limit - r * perRound);
-    const p = (sends / Math.max(1, n - 1)) * (1 - link.loss);
+    const p = reach(r);
     for (let j = 1; j <= STEPS_PER_ROUND; j++) logSurvive.push(before + Math.log(Math.max(1e-300, 1 - (p * j) / STEPS_PER_ROUND)));
     before += Math.log(Math.max(1e-300, 1 - p));
   }
-  const carriers = [1];
-  const cumulative = [1 / group];
-  let infected = 1 / group;
+  const own = (k: number): number => (ownTimers === null ? 0 : ownTimers[Math.min(k, ownTimers.length - 1)] as number);
+  /** The chance that a member lacking it at step i - 1 has not learnt it by itself at step i (at step 0: of the others, not by the timers of step 0). */
+  const notByItself = (i: number): number => {
+    if (ownTimers === null) return 1;
+    const lacking = i === 0 ? 1 - 1 / group : 1 - own(i - 1);
+    return lacking <= 0 ? 1 : (1 - own(i)) / lacking;
+  };
+  // Step 0, the originator's first tick: the members it reaches, and those whose own timers run out with it.
+  const first = (1 - 1 / group) * (1 - notByItself(0) * (1 - reach(0)));
+  const carriers = [first * group];
+  const cumulative = [1 / group + first];
+  let infected = 1 / group + first;
   for (let i = 1; i <= activeSteps + 64 * STEPS_PER_ROUND; i++) {
-    // Each carrier cohort learnt it at step c; the chance a member lacking it is still missed by all of them now, over then.
-    let now = 0;
+    // Each carrier cohort learnt it at step c; the chance a member lacking it is still missed by all of them now, over
+    // then. The originator sends again at each whole round, at the phase of its first tick.
+    const round = i / STEPS_PER_ROUND;
+    const originSends = Number.isInteger(round) && round < rounds;
+    let now = originSends ? Math.log(Math.max(1e-300, 1 - reach(round))) : 0;
     let then = 0;
-    let sending = 0;
+    let sending = i < activeSteps ? 1 : 0;
     for (let c = Math.max(0, i - activeSteps); c < i; c++) {
       const count = carriers[c] as number;
       now += count * (logSurvive[i - c] as number);
@@ -186,14 +255,14 @@ export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, g
       sending += count;
     }
     if (sending < 1e-6) break;
-    const fresh = (1 - infected) * (1 - Math.exp(now - then));
+    const fresh = (1 - infected) * (1 - notByItself(i) * Math.exp(now - then));
     carriers.push(fresh * group);
     infected += fresh;
     cumulative.push(infected);
   }
   const hopMs = link.delayMs + link.jitterMs / 2;
   const stepMs = cfg.gossipIntervalMs / STEPS_PER_ROUND;
-  return { stepMs, cumulative, reached: infected, endMs: cumulative.length * stepMs + hopMs, pushPullMs: cfg.pushPullIntervalMs, hopMs };
+  return { stepMs, roundMs: cfg.gossipIntervalMs, cumulative, reached: infected, endMs: cumulative.length * stepMs + hopMs, pushPullMs: cfg.pushPullIntervalMs, hopMs };
 }
 
 /**
@@ -211,7 +280,7 @@ export function rumorMissChance(curve: SpreadCurve, n: number): number {
   return n < 2 ? 0 : 1 - curve.reached ** (n - 1);
 }
 
-/** When a member at position u (uniform in [0, 1)) learns a rumor, from the rumor's start. */
+/** When a member at position u (uniform in [0, 1)) learns a rumor, from its originator's first tick. */
 export function learnOffsetMs(curve: SpreadCurve, u: number): number {
   if (u >= curve.reached) return curve.endMs + ((u - curve.reached) / (1 - curve.reached)) * curve.pushPullMs;
   let lo = 0;
@@ -223,18 +292,36 @@ export function learnOffsetMs(curve: SpreadCurve, u: number): number {
   }
   const before = lo === 0 ? 0 : curve.cumulative[lo - 1] as number;
   const within = (u - before) / Math.max(1e-12, (curve.cumulative[lo] as number) - before);
-  // Cohort i hears it in the i-th step, a step's sends spread over the step, plus one hop.
-  return lo === 0 ? 0 : (lo - 1 + within) * curve.stepMs + curve.hopMs;
+  // Cohort 0 hears it from the first tick, cohort i in the i-th step after, a step's sends spread over the step; plus one hop.
+  return (lo === 0 ? 0 : (lo - 1 + within) * curve.stepMs) + curve.hopMs;
+}
+
+/** From a rumor's start to its originator's first tick: a phase `v` (uniform in [0, 1)) of a round, the same for every member. */
+export function firstTickMs(curve: SpreadCurve, v: number): number {
+  return v * curve.roundMs;
+}
+
+/** When a rumor's gossip dies out at the latest, from its start. */
+export function gossipEndMs(curve: SpreadCurve): number {
+  return curve.roundMs + curve.endMs;
 }
 
 /** The latest any member can learn a rumor, from its start. */
 export function latestLearnMs(curve: SpreadCurve): number {
-  return curve.endMs + curve.pushPullMs;
+  return gossipEndMs(curve) + curve.pushPullMs;
+}
+
+/** The place drawn for a rumor's originator: the phase of its first tick (firstTickMs). */
+const ORIGINATOR = -1;
+
+/** When `rumor`'s originator first gossips it (a rumor id unique within the run), given when the rumor started. */
+function firstTickAt(curve: SpreadCurve, seed: number, rumor: number, startMs: number): number {
+  return startMs + firstTickMs(curve, hashUniform(seed, rumor, ORIGINATOR));
 }
 
 /** When `member` learns `rumor` (a rumor id unique within the run), given when the rumor started. */
 export function learnedAt(curve: SpreadCurve, seed: number, rumor: number, member: number, startMs: number): number {
-  return startMs + learnOffsetMs(curve, hashUniform(seed, rumor, member));
+  return firstTickAt(curve, seed, rumor, startMs) + learnOffsetMs(curve, hashUniform(seed, rumor, member));
 }
 
 /**
@@ -296,7 +383,7 @@ export function quietChance(perMs: number): number {
 
 /**
  * When a member at places `u` and `v` (uniform in [0, 1)) learns a join,
- * from its start: as learnOffsetMs, but a member the gossip missed learns it
+ * from its originator's first tick: as learnOffsetMs, but a member the gossip missed learns it
  * at another member's push-pull after the join when v < chance (that
  * member's place on the curve drawn from v), should that come before its
  * own push-pull with memberlist.
@@ -313,9 +400,10 @@ const CATCH_UP_SALT = 0xca7c40;
 /** When `member` learns join `rumor` (a rumor that makes a member alive again), given when the rumor started. */
 export function joinLearnedAt(curve: SpreadCurve, catchUp: CatchUpModel, seed: number, rumor: number, member: number, startMs: number): number {
   const u = hashUniform(seed, rumor, member);
+  const tick = firstTickAt(curve, seed, rumor, startMs);
   // Most members the gossip reached: the second place is drawn only for the few it missed (believedAlive's hot path).
-  if (u < curve.reached) return startMs + learnOffsetMs(curve, u);
-  return startMs + joinLearnOffsetMs(curve, catchUp, u, hashUniform(seed ^ CATCH_UP_SALT, rumor, member));
+  if (u < curve.reached) return tick + learnOffsetMs(curve, u);
+  return tick + joinLearnOffsetMs(curve, catchUp, u, hashUniform(seed ^ CATCH_UP_SALT, rumor, member));
 }
 
 /** When a member the gossip missed learns an isolated join, from its start: median and 95th percentile over `samples` such members. */
@@ -323,7 +411,7 @@ export function missedJoinSpread(curve: SpreadCurve, catchUp: CatchUpModel, seed
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const u = curve.reached + hashUniform(seed, 0x1015ed, i) * (1 - curve.reached);
-    times.push(joinLearnOffsetMs(curve, catchUp, u, hashUniform(seed ^ CATCH_UP_SALT, 0x1015ed, i)));
+    times.push(firstTickMs(curve, hashUniform(seed, 0xf1e5, i)) + joinLearnOffsetMs(curve, catchUp, u, hashUniform(seed ^ CATCH_UP_SALT, 0x1015ed, i)));
   }
   return { medianMs: Math.round(quantile(times, 0.5)), p95Ms: Math.round(quantile(times, 0.95)) };
 }
@@ -374,13 +462,13 @@ export function unconfirmedSuspicionMs(cfg: MemberlistConfig, n: number): number
 
 /**
  * When a falsely suspected member refutes, after the suspicion starts: the
- * first of the suspicion's gossip reaching it (at `u` on the curve) and
- * Lifeguard's buddy system (the next member to probe it piggybacks the
- * suspicion on the ping: an exponential wait of one probe interval, plus a
- * hop).
+ * first of the suspicion's gossip reaching it (`gossipMs` after it
+ * starts, learnedAt) and Lifeguard's buddy system (the next member to probe
+ * it piggybacks the suspicion on the ping: an exponential wait of one probe
+ * interval, plus a hop).
  */
-export function refuteAfterMs(cfg: MemberlistConfig, curve: SpreadCurve, u: number, rng: () => number): number {
-  return Math.min(learnOffsetMs(curve, u), exponential(rng, cfg.probeIntervalMs) + curve.hopMs);
+export function refuteAfterMs(cfg: MemberlistConfig, curve: SpreadCurve, gossipMs: number, rng: () => number): number {
+  return Math.min(gossipMs, exponential(rng, cfg.probeIntervalMs) + curve.hopMs);
 }
 
 /** Median and 95th percentile of a share (0..1), to three places. */
@@ -429,6 +517,10 @@ export interface Spread {
  *   burst) or at another's that picked it: in a burst, its last join is no
  *   later than afterJoins.
  *   (Members with a turn left: the model does not ration them.)
+ * - deathSeen: a member's death (deathSpreadCurve), as the agents see it:
+ *   from the first agent (the member that declared it) to the median one
+ *   (toMedian) and to the last (toLast), as bench/scale.ts's failureSeenMs
+ *   gives them.
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
  * With `machine` (the one-machine model, src/sim/machine.ts), the bench's
  * BENCH_SLICE_LISTS hosts change their lists at once and every pull takes
@@ -447,13 +539,19 @@ export interface Spread {
  */
 export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
   toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; failureMeanBusy?: Share; failureAlone?: { busyShare: number; burst: Spread | null; meanBusy: Share };
-  missChance: number; afterJoins: Spread;
+  missChance: number; afterJoins: Spread; deathSeen: { toMedian: Spread; toLast: Spread };
 } {
   const curve = spreadCurve(cfg, link, n);
+  const deathCurve = deathSpreadCurve(cfg, link, n);
   const pullMs = 2 * curve.hopMs;
-  /** When `member`'s agent sees rumor `r` of kind `salt` (list 0's draws are the model's without a machine). */
-  const seenAfter = (salt: number, r: number, member: number): number =>
-    agentSeesAt(events, learnOffsetMs(curve, hashUniform(seed, 0xa11 + salt + r, member)), hashUniform(seed, 0xf00 + salt + r, member));
+  /**
+   * When `member`'s agent sees rumor `r` of kind `salt` (list 0's draws are the model's without a machine), a death's
+   * if `death`: the last member is the one that declared it, at its start (its own timer ran out first).
+   */
+  const seenAfter = (salt: number, r: number, member: number, death = false): number => {
+    const learnt = death && member === n - 1 ? 0 : learnedAt(death ? deathCurve : curve, seed, 0xa11 + salt + r, member, 0);
+    return agentSeesAt(events, learnt, hashUniform(seed, 0xf00 + salt + r, member));
+  };
   const seenAt = (r: number, list: number, member: number): number => seenAfter(list * 0x10000, r, member);
   const toAll: number[] = [];
   const afterJoins: number[] = [];
@@ -464,6 +562,8 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const failureBurst: number[] = [];
   const failureMeanBusy: number[] = [];
   const failureAlone: FailureLoad[] = [];
+  const deathToMedian: number[] = [];
+  const deathToLast: number[] = [];
   // A heal needs the failed or drained member, the healer, the other holder, the new host and others to react.
   const heals = machine !== null && n > 4;
   for (let r = 0; r < rumors; r++) {
@@ -475,6 +575,10 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
       if (m === 1 && !heals) toOne.push(seen + pullMs);
     }
     toAll.push(last);
+    const deaths = Array.from({ length: n - 1 }, (_, i) => seenAfter(0x4000000, r, i + 1, true)).sort((a, b) => a - b);
+    const first = deaths[0] ?? 0;
+    deathToMedian.push(deaths.length === 0 ? 0 : quantile(deaths, 0.5) - first);
+    deathToLast.push((deaths[deaths.length - 1] ?? first) - first);
     if (machine !== null) {
       const lists = Math.min(BENCH_SLICE_LISTS, n - 1);
       const pulls: Pull[] = [];
@@ -490,7 +594,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         const heal = (cause: 'failure' | 'drain', salt: number, serviceMs: number | null): ReturnType<typeof healOnSharedCores> => {
           const phase = (k: number): number => hashUniform(seed, 0xc0de + salt + r * 64 + k, 3);
           const newHost = { timerMs: phase(0) * PUBLISH_TIMER_MS, keeperMs: phase(1) * KEEPER_ROUND_MS, serviceMs };
-          return healOnSharedCores(cause, n, (k, m) => seenAfter(salt + r * 64, k, m), BENCH_MACHINE, pullMs, newHost);
+          return healOnSharedCores(cause, n, (k, m, death) => seenAfter(salt + r * 64, k, m, death), BENCH_MACHINE, pullMs, newHost);
         };
         toOne.push(heal('drain', 0x1000000, null).recordMs);
         const failed = heal('failure', 0x2000000, BENCH_SERVICE_AFTER_HEAL_MS);
@@ -498,7 +602,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         healerAfterFailure.push(failed.healerMs);
         if (failed.burstMs !== null) failureBurst.push(failed.burstMs);
         failureMeanBusy.push(failed.meanBusy);
-        failureAlone.push(failureAloneOnSharedCores(n, (k, m) => seenAfter(0x3000000 + r * 64, k, m), BENCH_MACHINE));
+        failureAlone.push(failureAloneOnSharedCores(n, (k, m, death) => seenAfter(0x3000000 + r * 64, k, m, death), BENCH_MACHINE));
       }
     }
   }
@@ -511,5 +615,6 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     ...(failureBurst.length > 0 ? { failureBurst: spread(failureBurst) } : {}),
     missChance: rumorMissChance(curve, n),
     afterJoins: spread(afterJoins.length === 0 ? [0] : afterJoins),
+    deathSeen: { toMedian: spread(deathToMedian), toLast: spread(deathToLast) },
   };
 }

@@ -32,8 +32,9 @@ import { addUse, believedAlive, connected, createGateways, freeOf, partitionLear
 import { exponential, hashUniform, quantile, weibull, weibullMean, weighted } from './draw.js';
 import { createIdealScheduler } from './ideal.js';
 import {
-  agentSeesAt, catchUpAfterJoins, drawDetection, falseSuspicionChance, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs, missedJoinSpread, propagation, refuteAfterMs, spreadCurve,
-  suspicionTimeoutMs, unconfirmedSuspicionMs, type Spread,
+  agentSeesAt, catchUpAfterJoins, deathSpreadCurve, drawDetection, falseSuspicionChance, firstTickMs, gossipEndMs, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs, missedJoinSpread,
+  propagation, refuteAfterMs,
+  spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs, type Spread, type SpreadCurve,
 } from './memberlist.js';
 import type { MachineModel } from './machine.js';
 import type { SimConfig } from './scenario.js';
@@ -170,7 +171,10 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const idealHosted: Set<SimSlice>[] = gateways.map(() => new Set());
   const curve = spreadCurve(config.memberlist, config.link, config.gateways);
   const joinsPerSecond = config.churn === null ? 0 : (1000 * config.gateways) / (weibullMean(config.churn.up) + weibullMean(config.churn.down));
-  const beliefs: Beliefs = { curve, catchUp: catchUpAfterJoins(curve, config.gateways, joinsPerSecond, config.agentEvents), seed: config.seed };
+  const beliefs: Beliefs = {
+    curve, deathCurve: deathSpreadCurve(config.memberlist, config.link, config.gateways),
+    catchUp: catchUpAfterJoins(curve, config.gateways, joinsPerSecond, config.agentEvents), seed: config.seed,
+  };
   /** The phase of `member`'s member-list reading when news `key` reaches it (see agentSeesAt). */
   const phaseOf = (key: number, member: number): number => hashUniform(config.seed ^ 0x7a5e, key, member);
   if (config.partition !== null) beliefs.partition = planPartition(config, beliefs, rng);
@@ -372,7 +376,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     if (counting()) {
       stats.declared++;
       stats.detections.push(detection.declaredMs);
-      stats.seen.push(agentSeesAt(config.agentEvents, detection.declaredMs + learnOffsetMs(beliefs.curve, 0.5), 0.5));
+      stats.seen.push(agentSeesAt(config.agentEvents, detection.declaredMs + firstTickMs(beliefs.deathCurve, 0.5) + learnOffsetMs(beliefs.deathCurve, 0.5), 0.5));
     }
     g.previous = g.rumor;
     g.rumor = { id: nextRumor++, kind: 'dead', at: now + detection.declaredMs };
@@ -384,12 +388,12 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     checkHoldersOf(index, g.rumor.id, g.rumor.at);
   };
 
-  /** Every live holder of a slice `index` hosts acts when its view changes: at the instant the model says it learns `rumor`. */
+  /** Every live holder of a slice `index` hosts acts when its view changes: at the instant the model says it learns `rumor`, its death. */
   const checkHoldersOf = (index: number, rumor: number, at: number): void => {
     for (const slice of (hosted[index] as Map<number, SimSlice>).values()) {
       for (const host of holdersOf(slice)) {
         if (host === index || !(gateways[host] as Gateway).up) continue;
-        queue.push(agentSeesAt(config.agentEvents, learnedAt(beliefs.curve, beliefs.seed, rumor, host, at), phaseOf(rumor, host)), { kind: 'check', slice, holder: host, attempt: 0 });
+        queue.push(agentSeesAt(config.agentEvents, learnedAt(beliefs.deathCurve, beliefs.seed, rumor, host, at), phaseOf(rumor, host)), { kind: 'check', slice, holder: host, attempt: 0 });
       }
     }
   };
@@ -406,7 +410,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     const target = randomUp();
     if (target === undefined) return;
     const rumor = nextRumor++;
-    const refuteMs = refuteAfterMs(config.memberlist, beliefs.curve, hashUniform(beliefs.seed, rumor, target.index), rng);
+    const refuteMs = refuteAfterMs(config.memberlist, beliefs.curve, learnedAt(beliefs.curve, beliefs.seed, rumor, target.index, 0), rng);
     if (counting()) {
       stats.falseSuspicions++;
       stats.refutes.push(refuteMs);
@@ -466,7 +470,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const deathLearnedAt = (observer: number, x: number): number | undefined => {
     if (partition !== undefined && sideOf(observer) !== sideOf(x) && now < partition.untilMs) return agentSeesAt(config.agentEvents, partitionLearnTimes(beliefs, partition, observer, x).dead, phaseOf(x, observer));
     const r = (gateways[x] as Gateway).rumor;
-    return r?.kind === 'dead' ? agentSeesAt(config.agentEvents, learnedAt(beliefs.curve, beliefs.seed, r.id, observer, r.at), phaseOf(r.id, observer)) : undefined;
+    return r?.kind === 'dead' ? agentSeesAt(config.agentEvents, learnedAt(beliefs.deathCurve, beliefs.seed, r.id, observer, r.at), phaseOf(r.id, observer)) : undefined;
   };
 
   const stateOf = (slice: SimSlice, p: Placement): RecordState => ({
@@ -731,9 +735,9 @@ function planPartition(config: SimConfig, beliefs: Beliefs, rng: () => number): 
     declaredAt[i] = declared < untilMs ? declared : Number.POSITIVE_INFINITY;
     aliveAt[i] = learnedAt(beliefs.curve, beliefs.seed, 0xc0000000 + i, i, rejoinMs);
   }
-  const within = [0, 1].map((s) => spreadCurve(cfg, config.link, n, Math.max(1, sizes[s] as number))) as [ReturnType<typeof spreadCurve>, ReturnType<typeof spreadCurve>];
+  const within = [0, 1].map((s) => deathSpreadCurve(cfg, config.link, n, Math.max(1, sizes[s] as number))) as [SpreadCurve, SpreadCurve];
   const curve = beliefs.curve;
-  const burstSeenMs = rejoinMs + 2 * curve.endMs + config.agentEvents.noticeMs;
+  const burstSeenMs = rejoinMs + 2 * gossipEndMs(curve) + config.agentEvents.noticeMs;
   const caughtUpAt = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     caughtUpAt[i] = n < 3 ? Number.POSITIVE_INFINITY : burstSeenMs + afterJoinsQuietMs(hashUniform(config.seed, 0xbea1ed, i)) + 4 * curve.hopMs;
