@@ -55,9 +55,10 @@ void describe('one machine', () => {
     // The heal itself is reported beside its record: a reserve in the failure's burst, slower than the call alone.
     assert.equal(off.healerAfterFailure, undefined);
     assert.ok(busy.healerAfterFailure !== undefined && busy.healerAfterFailure.medianMs > HEAL_CALLER_CPU_MS + HEAL_HOST_CPU_MS, JSON.stringify(busy));
-    // And the failure's own burst on the bench's cores: a second or more of every agent's reaction.
+    // And the failure's own burst on the bench's cores: every agent's reaction as it sees the failure keeps them 90% busy
+    // for a quarter second or more (the bench's runs IA and JA-JJ: 0.25-4.5 s, median 1.75 s).
     assert.equal(off.failureBurst, undefined);
-    assert.ok(busy.failureBurst !== undefined && busy.failureBurst.medianMs >= 1000, JSON.stringify(busy));
+    assert.ok(busy.failureBurst !== undefined && busy.failureBurst.medianMs >= 250, JSON.stringify(busy));
     // Over the window from the first agent seeing it, a failure with its heal keeps the cores busier than one alone.
     assert.equal(off.failureMeanBusy, undefined);
     assert.ok(busy.failureMeanBusy !== undefined && busy.failureAlone !== undefined, JSON.stringify(busy));
