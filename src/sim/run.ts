@@ -32,9 +32,8 @@ import { addUse, believedAlive, connected, createGateways, freeOf, partitionLear
 import { exponential, hashUniform, quantile, weibull, weibullMean, weighted } from './draw.js';
 import { createIdealScheduler } from './ideal.js';
 import {
-  agentSeesAt, catchUpAfterJoins, deathSpreadCurve, drawDetection, falseSuspicionChance, firstTickMs, gossipEndMs, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs, missedJoinSpread,
-  propagation, refuteAfterMs,
-  spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs, type Spread, type SpreadCurve,
+  agentSeesAt, catchUpAfterJoins, deathSpreadCurve, drawDetection, falseSuspicionChance, firstTickMs, gossipEndMs, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs,
+  missedJoinSpread, propagation, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs, type Spread, type SpreadCurve,
 } from './memberlist.js';
 import type { MachineModel } from './machine.js';
 import type { SimConfig } from './scenario.js';
