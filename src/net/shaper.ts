@@ -9,6 +9,7 @@
 // outside the gateway's namespace.
 
 import type { Logger } from '../model/logger.js';
+import { createSerial } from '../kit/serial.js';
 import { namespaceRunner } from './netns-run.js';
 import { toolFailure } from './run.js';
 import { validateLinkName } from './names.js';
@@ -49,6 +50,9 @@ export function createShaper(init: ShaperInit): Shaper {
   let classes: ShaperClass[] = [];
   /** What classes counted before they were rebuilt, by sliver and direction. */
   const carried = new Map<string, ClassCounters>();
+  // A rebuild empties the class list and carries the counts over between its awaits: a count read meanwhile (the
+  // agent's /metrics during a shaping round) saw no class at all, or counted the carried bytes twice.
+  const serialize = createSerial();
   const key = (sliverId: string, direction: Direction): string => `${sliverId} ${direction}`;
 
   /** Each current class's counters as the kernel has them (a vanished IFB counts nothing). */
@@ -75,7 +79,7 @@ export function createShaper(init: ShaperInit): Shaper {
   return {
     links,
 
-    async apply(plan, owned, opts = {}) {
+    apply: (plan, owned, opts = {}) => serialize(async () => {
       for (const [c, s] of await readClasses(opts)) {
         const k = key(c.sliverId, c.direction);
         const before = carried.get(k) ?? { bytes: 0, drops: 0 };
@@ -108,9 +112,9 @@ export function createShaper(init: ShaperInit): Shaper {
         if (r.exitCode !== 0) throw toolFailure('tc', argv.slice(1), r);
       }
       init.log?.info({ ifbs: plan.ifbs, veths: plan.veths.length, classes: plan.classes.length }, 'bandwidth shaper set');
-    },
+    }),
 
-    async traffic(opts = {}) {
+    traffic: (opts = {}) => serialize(async () => {
       const now = await readClasses(opts);
       const out = new Map<string, SliverTraffic>();
       for (const c of classes) {
@@ -121,6 +125,6 @@ export function createShaper(init: ShaperInit): Shaper {
         out.set(c.sliverId, t);
       }
       return out;
-    },
+    }),
   };
 }

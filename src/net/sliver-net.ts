@@ -8,6 +8,7 @@
 import { writeFile, readFile } from 'node:fs/promises';
 import { HearthError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
+import { createSerial } from '../kit/serial.js';
 import { findNetworkClash, parseAddresses, parseNftTables, type NetworkClaims } from './claims.js';
 import { validateLinkName } from './names.js';
 import { gatewayAddress, parseSubnet } from './pool.js';
@@ -28,12 +29,7 @@ export function createSliverNetwork(init: SliverNetworkInit & { log?: Logger }):
   const { prefixLength } = parseSubnet(init.subnet);
   // nft transactions are atomic, but two applies racing could land out of
   // order; queueing them makes the last call the one that stays.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const serialize = createSerial();
 
   const apply = async (plan: NetworkPlan, opts: NetOpOptions = {}): Promise<void> => {
     const script = renderRuleset(init, plan);

@@ -19,6 +19,7 @@ import { rm } from 'node:fs/promises';
 import { HearthError } from '../../model/errors.js';
 import type { Logger } from '../../model/logger.js';
 import { delay } from '../../kit/delay.js';
+import { createSerial } from '../../kit/serial.js';
 import { validateLinkName } from '../names.js';
 import { namespaceRunner } from '../netns-run.js';
 import { toolFailure } from '../run.js';
@@ -74,12 +75,7 @@ export function createWgTunnel(init: WgTunnelInit): WgTunnel {
 
   // Each operation reads then writes; queued, a setPeers computed before a
   // removePeer can never re-add the removed peer after it.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const serialize = createSerial();
 
   const here = async (): Promise<string> => {
     try {
