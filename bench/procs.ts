@@ -200,25 +200,3 @@ export function sampleCpu(pids: readonly number[], everyMs = 100): { stop(): voi
     },
   };
 }
-
-/**
- * A CPU probe: a shell that spins (one thread, always runnable) while the
- * bench watches how much CPU it gets. Its share of a core over a window is
- * what any busy single-threaded process got there, a gateway's event loop
- * answering a burst of pulls included: the simulator's `--machine-share`.
- * It takes that share from the others while it runs, so the bench runs it
- * only over the step it measures.
- */
-export function startCpuProbe(everyMs = 100): { stop(): void; shareOver(fromMs: number, toMs: number): number | undefined } {
-  // It spins for as long as this process lives (kill -0 is the shell's own builtin), so a bench that dies leaves no probe behind.
-  const child = spawn('/bin/sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
-  const pid = child.pid as number;
-  const sampler = sampleCpu([pid], everyMs);
-  return {
-    stop: () => {
-      sampler.stop();
-      child.kill('SIGKILL');
-    },
-    shareOver: (fromMs, toMs) => sampler.shareOver(pid, fromMs, toMs),
-  };
-}

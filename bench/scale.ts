@@ -15,10 +15,10 @@
 //    gateway's "service announced" until every other gateway pulled it
 //    (the `sv` tag's gossip, then a pull over the peer API), and how busy
 //    the machine was meanwhile: its run queue (/proc/stat's procs_running
-//    every 100 ms), the share of a core a spinning probe got, and each
-//    host's agent's CPU over its list's window (their median is the
-//    `hearth sim --machine-share` that models this bench: a spinning shell
-//    gets more than an agent does, BENCHMARKS.md, runs E-H);
+//    every 100 ms), its busy share and each gateway's CPU (agent and serf)
+//    above its rate in the 8 s before the slice was asked (the work the
+//    one-machine model, src/sim/machine.ts, puts on the shared cores), and
+//    each host's agent's CPU over its list's window;
 //  - load: --slices more slices of 3 (default 50), each asked of another
 //    entry gateway, a few at once: placed or refused, how the slivers
 //    spread over the gateways (max / mean);
@@ -72,7 +72,7 @@ import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
 import { BURST_WINDOW_MS, burstEndMs } from '../src/sim/machine.js';
 import { gossipEndMs, PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
-import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, startCpuProbe, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
+import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -663,7 +663,9 @@ async function main(): Promise<void> {
     return v;
   };
   const runQueue = sampleRunQueue();
-  const probe = startCpuProbe();
+  // Every agent's and serf's CPU over the directory's pulls, above the 8 s before the slice was asked.
+  const directoryTrace = traceGateways(gateways.map((g) => g.pid as number));
+  await sleep(9000);
   // What the agents spend while the others pull from the slice's hosts (known once placed): the pulls, or their own work besides.
   const agentCpu = sampleCpu(gateways.map((g) => g.pid).filter((pid): pid is number => pid !== undefined), 250);
   const askedAt = Date.now();
@@ -699,28 +701,26 @@ async function main(): Promise<void> {
     return spread;
   });
   runQueue.stop();
-  probe.stop();
+  directoryTrace.stop();
   agentCpu.stop();
   progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
-  // How busy the machine was while the pulls ran: threads runnable, and the share of a core a busy process got (the simulator's --machine-share).
+  // How busy the machine was while the pulls ran: threads runnable, the machine's busy share and the gateways' CPU above their rate before.
   const firstAnnounced = Math.min(...announced.values());
   const directoryWindow = directory === undefined ? undefined : [firstAnnounced, firstAnnounced + Math.max(...directory)] as const;
   const directoryLoad = directoryWindow === undefined ? undefined : runQueue.meanOver(...directoryWindow);
-  const directoryShare = directoryWindow === undefined ? undefined : probe.shareOver(...directoryWindow);
+  const directoryBefore = directoryTrace.over(askedAt - 9000, askedAt - 1000);
+  const directoryMachine = directoryWindow === undefined ? undefined : directoryTrace.over(...directoryWindow);
+  const directoryCpu = directoryWindow === undefined || directoryBefore === undefined ? null : cpuAbove(directoryTrace, directoryBefore, ...directoryWindow, N);
   if (directoryLoad !== undefined) {
-    progress(`while the directory's pulls ran: ${directoryLoad.mean} threads runnable on average (${directoryLoad.samples} samples), a spinning probe got ${directoryShare ?? '–'} of a core`);
+    progress(`while the directory's pulls ran: ${directoryLoad.mean} threads runnable on average (${directoryLoad.samples} samples), the machine ${directoryMachine?.machineBusyPercent ?? '–'}% busy `
+      + `(${directoryBefore?.machineBusyPercent ?? '–'}% before the slice), each gateway ${showAbove(directoryCpu)} above its rate before`);
   }
   /** Each host's agent's CPU from its announcement until the last other gateway pulled its list, as a share of a core. */
   const hostShares = directory === undefined ? [] : hosts.map((h, i) => {
     const from = announced.get(h) as number;
     return { host: h, cpuShare: agentCpu.shareOver(byName.get(h)?.pid ?? -1, from, from + (directory[i] as number)) ?? null };
   });
-  const measuredShares = hostShares.flatMap((x) => (x.cpuShare === null ? [] : [x.cpuShare]));
-  const modelShare = measuredShares.length === 0 ? undefined : Math.round(median(measuredShares) * 1000) / 1000;
-  if (hostShares.length > 0) {
-    progress(`the hosts' agents meanwhile used ${hostShares.map((x) => `${x.host} ${x.cpuShare ?? '–'}`).join(', ')} of a core`
-      + (modelShare === undefined ? '' : `; hearth sim --machine-share ${modelShare} models it`));
-  }
+  if (hostShares.length > 0) progress(`the hosts' agents meanwhile used ${hostShares.map((x) => `${x.host} ${x.cpuShare ?? '–'}`).join(', ')} of a core`);
   // Where the directory's time went, per host: when the others' Serfs learnt of its new tags
   // (their log's EventMemberUpdate), when they started the pull that brought its list, how long
   // that pull took, and how many pulls from it failed first.
@@ -934,9 +934,9 @@ async function main(): Promise<void> {
     serviceDirectoryMs: directory === undefined ? null : { perHost: directory, max: Math.max(...directory) },
     directoryPulls,
     directoryRunQueue: directoryLoad ?? null,
-    directoryProcessShare: directoryShare ?? null,
+    /** The machine's busy share over the directory's window (the first announcement to the last pull) and in the 8 s before the slice was asked, and each gateway's CPU above its rate then. */
+    directoryMachine: { busyPercent: directoryMachine?.machineBusyPercent ?? null, beforePercent: directoryBefore?.machineBusyPercent ?? null, cpuAbove: directoryCpu },
     directoryHostCpu: hostShares,
-    directoryModelShare: modelShare ?? null,
     load: loadFigures,
     loadHealing: lostFigures,
     failureSeenMs: detection === undefined ? null : firstMedianLast(detection),
@@ -981,7 +981,7 @@ async function main(): Promise<void> {
           .map((r) => (r === null ? '–' : `${r.cpuMsPerGateway} ms (${r.updates})`)).join(' / ')],
       ['slice of 3: CLI answered / placed / all started', `${sec(answeredAt - askedAt)} / ${sec(result.slice.placedMs)} / ${sec(result.slice.allStartedMs)}`],
       ['service directory: max over hosts', directory === undefined ? 'not within 120 s' : sec(Math.max(...directory))],
-      ["while the directory's pulls ran: threads runnable (mean), a busy process's share of a core", `${directoryLoad?.mean ?? '–'}, ${directoryShare ?? '–'}`],
+      ["while the directory's pulls ran: threads runnable (mean), the machine busy, each gateway's CPU above settled", `${directoryLoad?.mean ?? '–'}, ${directoryMachine?.machineBusyPercent ?? '–'}%, ${showAbove(directoryCpu)}`],
       [`load: slices of 3 placed / asked (${SLICE_CONCURRENCY} at once)`, `${placedLoad.length} / ${LOAD_SLICES} in ${sec(loadTookMs)}`],
       ['load: CLI answered / placed / all started, median (max)', `${sec(loadFigures.cliAnsweredMs?.median)} (${sec(loadFigures.cliAnsweredMs?.max)}) / ${sec(loadFigures.placedMs?.median)} (${sec(loadFigures.placedMs?.max)}) / ${sec(loadFigures.allStartedMs?.median)} (${sec(loadFigures.allStartedMs?.max)})`],
       ["load: the entry's own part of placing, median (max)", `${sec(loadFigures.entryPlacingMs?.median)} (${sec(loadFigures.entryPlacingMs?.max)})`],
