@@ -1,8 +1,8 @@
 // What one pull of a gateway's service list costs in CPU, both sides, with
 // the real peer server (src/peer/server.ts, mutual TLS) and client
 // (src/peer/client.ts), in node with the flags bench/scale.ts gives its
-// agents. The simulator's one-machine model (src/sim/machine.ts,
-// HOST_CPU_MS and PULLER_CPU_MS) takes a pull's cost from here: in the
+// agents. The simulator's one-machine model (src/sim/machine.ts, a
+// machine's `pull` in BENCH_MACHINES) takes a pull's cost from here: in the
 // 100-gateway run every other agent pulls a host's list as its tags change,
 // on the cores that run them all.
 // Two child processes, a host (the server, one route answering a list of
@@ -22,7 +22,7 @@
 // presents them), a new slice each call; the host removes each sliver after
 // answering, so its store stays as small as a gateway's, and that cleanup's
 // CPU is left out of the figure. The model's heal call takes its cost from
-// here (HEAL_HOST_CPU_MS, HEAL_CALLER_CPU_MS).
+// here (a machine's `heal`).
 // With `--load N`, N more processes run beside them all the while, always
 // runnable, each writing over a `--load-mb` working set one cache line at a
 // time, as the other agents and Serfs of a 100-gateway run keep the run

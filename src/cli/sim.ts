@@ -5,19 +5,13 @@
 import { Option, type Command } from 'commander';
 import { runSim, type PartitionResult, type SimResult } from '../sim/run.js';
 import { isScenario, scenarioConfig, SCENARIOS } from '../sim/scenario.js';
-import type { MachineModel } from '../sim/machine.js';
+import { BENCH_MACHINES, type BenchMachine } from '../sim/machine.js';
 import { PROFILE_CONFIGS, type GossipProfile } from '../sim/memberlist.js';
 import { printTable } from './output.js';
 
 const positive = (label: string, integer: boolean) => (v: string): number => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${label} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  return n;
-};
-
-const share = (v: string): number => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new Error(`--machine-share must be a share of a core above 0 and at most 1, got ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -43,6 +37,8 @@ function printResult(r: SimResult): void {
     ['declared dead though alive', String(r.suspicions.falseDeaths)],
     ['full view after a join (tags to all), median, p95', `${seconds(r.propagation.toAll.medianMs)}, ${seconds(r.propagation.toAll.p95Ms)}`],
     ['a changed list pulled by all, median, p95', `${seconds(r.propagation.directory.medianMs)}, ${seconds(r.propagation.directory.p95Ms)}`],
+    ...(r.propagation.directoryPulls === undefined ? [] : [["one machine: that list's last pull started, its slowest pull, medians; the cores' mean busy share meanwhile",
+      `${seconds(r.propagation.directoryPulls.lastStarted.medianMs)}, ${seconds(r.propagation.directoryPulls.slowest.medianMs)}; ${percent(r.propagation.directoryPulls.meanBusy.median)}`]]),
     [r.machine === undefined ? 'a changed list pulled by one member, median, p95' : "one machine: a drain's healed record pulled by the other holder, median, p95",
       `${seconds(r.propagation.toOne.medianMs)}, ${seconds(r.propagation.toOne.p95Ms)}`],
     ...(r.propagation.toOneAfterFailure === undefined ? [] : [["one machine: a failure's healed record pulled by the other holder, median, p95",
@@ -60,7 +56,7 @@ function printResult(r: SimResult): void {
     ["a member's push-pull after the last join of a burst, median, p95", `${seconds(r.propagation.afterJoins.medianMs)}, ${seconds(r.propagation.afterJoins.p95Ms)}`],
     [`a member the gossip missed learns a join (${(r.missedJoin.joinsPerSecond).toPrecision(2)} a second) from another's push-pull after it: chance; when, median, p95`,
       `${Math.round(r.missedJoin.caughtUpChance * 100)}%; ${seconds(r.missedJoin.learnt.medianMs)}, ${seconds(r.missedJoin.learnt.p95Ms)}`],
-    ...(r.machine === undefined ? [] : [["one machine: a busy process's share of a core", String(r.machine.share)]]),
+    ...(r.machine === undefined ? [] : [['one machine', `${r.machine.cpu}: the community takes ${r.machine.settledCores} of its ${r.machine.cores} cores as a failure finds it, ${r.machine.quietCores} quiet`]]),
     ...(r.partition === null ? [] : partitionRows(r.partition)),
   ]);
 }
@@ -84,13 +80,13 @@ export function registerSimCommand(program: Command): void {
     .option('--seed <s>', 'seed: the same seed gives the same figures', positive('--seed', true), 1)
     .option('--utilisation <u>', 'share of live production cpu the workload asks for (0..1; default 0.7)', positive('--utilisation', false))
     .addOption(new Option('--profile <profile>', "Serf's timing profile the gateways gossip with").choices(Object.keys(PROFILE_CONFIGS)).default('lan'))
-    .option('--machine-share <s>', "model every gateway on one machine, as bench/scale.ts runs them, where a gateway's agent gets s (0..1] of a core (the bench measures it for the slice's hosts); off: separate boxes", share)
+    .addOption(new Option('--one-machine <cpu>', 'model every gateway on one machine, as bench/scale.ts runs them, with the costs measured there (off: separate boxes)').choices(Object.keys(BENCH_MACHINES)))
     .option('--json', 'print the figures (and the samples over time) as JSON')
-    .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; profile: GossipProfile; json?: boolean; machineShare?: number }) => {
+    .action((scenario: string | undefined, o: { gateways: number; hours: number; seed: number; utilisation?: number; profile: GossipProfile; json?: boolean; oneMachine?: BenchMachine }) => {
       const name = scenario ?? 'churn';
       if (!isScenario(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.join(', ')}`);
       if (o.utilisation !== undefined && o.utilisation > 1) throw new Error('--utilisation must be at most 1');
-      const machine: MachineModel | undefined = o.machineShare === undefined ? undefined : { share: o.machineShare };
+      const machine = o.oneMachine === undefined ? undefined : BENCH_MACHINES[o.oneMachine];
       const config = scenarioConfig(name, {
         gateways: o.gateways, hours: o.hours, seed: o.seed, profile: o.profile,
         ...(o.utilisation === undefined ? {} : { utilisation: o.utilisation }), ...(machine === undefined ? {} : { machine }),

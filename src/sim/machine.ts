@@ -1,81 +1,150 @@
-// The one-machine model (opt-in, `hearth sim --machine-share S`): every
+// The one-machine model (opt-in, `hearth sim --one-machine CPU`): every
 // gateway of the community runs on one machine of a few cores, as in
 // bench/scale.ts (100 agents and their Serfs on one 2-core box), not on a
 // home box of its own. It exists to predict that bench, not a community.
-// What it adds to a pull of a changed list (a host's services, after its tags
-// changed): CPU, on processes that wait their turn for a core.
-//  - A pull costs the puller PULLER_CPU_MS and the host HOST_CPU_MS (measured
-//    by bench/pull-cost.ts with the real peer server and client under the
-//    agents' node flags, a new mutual-TLS connection per pull: the peer
-//    server drops a connection idle for 5 s, so a pull after a quiet spell
-//    starts this way), on a machine as busy as the bench's: beside 70
-//    processes that stay runnable (`--load 70`), as the bench's run queue
-//    holds 68-149 threads while the pulls run. There a pull takes about
-//    twice the CPU it takes on an idle machine.
-//  - Each gateway is one process with one event loop: the host answers its
-//    pullers one at a time, in the order their requests come (FIFO).
-//  - A busy gateway runs at S of a core: what the slice's hosts' agents got
-//    while the pulls ran (the bench prints their median). Not the cores over
-//    the runnable threads: the bench counted 121 runnable on 2 cores, which
-//    would give 1.7% of a core, but most of those (Go's and libuv's threads,
-//    woken for a moment) leave the core at once. Nor what a spinning probe
-//    got (sessions 16-20): over runs whose directory stayed at 9.4-14.6 s it
-//    got 0.029-0.084 of a core, the hosts' agents 0.036-0.059.
+// The machine is a few cores shared by single-threaded processes
+// (processor sharing, shared-cores.ts): each gateway's agent and Serf are
+// one, and what the community does is CPU on them: a member's failure and
+// a member's new tags, which every gateway reacts to (measured by
+// bench/scale.ts), and the calls it makes, a pull of a changed list and a
+// heal's reserve (measured by bench/pull-cost.ts at the bench's run queue),
+// each on the bench's machine (BENCH_MACHINES).
+//  - Each gateway is one process with one event loop: a host answers the
+//    pulls of its list one at a time, in the order their requests come.
 //  - Each gateway pulls at most DEFAULT_ANTI_ENTROPY.maxInFlight lists at
 //    once (the agent's own limit): when several hosts change at once, a
 //    puller's third pull waits for one of its first two, and starts as soon
-//    as one ends, the list it saw change first first (the agent's core and
-//    its services' puller do the same since session 23).
-// S is the bench's measured input, not something the model predicts: on
-// separate boxes (the model without this option) there is none to share.
+//    as one ends, the list it saw change first first.
+// Until session 38 the directory's pulls had a model of their own, where
+// every process ran at one share of a core, measured per run as the
+// slice's hosts' CPU while their lists were pulled (`--machine-share`): an
+// output of the run taken as its input, which grew with CPU the hosts got
+// and did not need (session 37: 0.104 to 0.133 of a core, the directory
+// the same). Now the directory is on the shared cores with everything else.
 // Pure. Must never: read a clock or Math.random.
 
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
-import { createDeadlineQueue } from '../kit/deadline-queue.js';
 import { PUBLISH_GATHER_MS } from '../overlay/tags.js';
 import { createSharedCores, type SharedCores } from './shared-cores.js';
 
-/** The machine every gateway runs on: how much of a core a busy gateway gets while the pulls run. */
-export interface MachineModel {
-  /** The share of a core (0..1] a busy gateway's agent gets (the bench's hosts, median). */
-  share: number;
+/** What one peer call costs each side, in ms of CPU. */
+export interface CallCost { callerMs: number; calleeMs: number }
+
+/**
+ * The community on one machine's shared cores: what it takes of them
+ * settled, and what each of its changes and calls costs. Every change of
+ * the community makes each gateway's agent and Serf work (a member's
+ * failure: its view, its slices' keeper; a member's new tags: its record
+ * read, the view), each on one event loop, all on the same cores, and the
+ * pulls and heals wait their turn behind that work. bench/scale.ts measures
+ * the changes' costs: the gateways' CPU in the burst of a failure with
+ * nothing to heal and in the 20 s after a drain, above their rate before,
+ * and the tag updates each Serf learnt meanwhile.
+ */
+export interface SharedMachine {
+  /** The machine, as bench/scale.ts's first line names it. */
+  cpu: string;
+  cores: number;
+  /**
+   * What the settled community, the bench and its tracer take of them as the
+   * bench's failure finds them, just after its load of slices was placed
+   * (the machine's busy time in the 8 s before the failure's first
+   * detection): the heals' and their records' background.
+   */
+  settledCores: number;
+  /**
+   * The same with nothing under way for minutes (the 8 s before the bench's
+   * first slice, and before its failure alone): the directory's and the
+   * failure alone's background.
+   */
+  quietCores: number;
+  /** A gateway's CPU (ms of one core) for a member's failure, as its agent sees it. */
+  failureMs: number;
+  /** And once Serf hands the failure on to its agent's event stream, coalesced with the member events after it (coalescedAt). */
+  failureEventMs: number;
+  /** A gateway's CPU for one member's new tags, as its agent sees them, and once Serf hands the update on. */
+  updateMs: number;
+  updateEventMs: number;
+  /**
+   * A pull of a changed list (a host's services, a slice's record) on a new
+   * mutual-TLS connection (the peer server drops a connection idle for 5 s,
+   * so a pull after a quiet spell starts this way): the puller's side and
+   * the host's, from bench/pull-cost.ts beside as many always-runnable
+   * processes as the bench's run queue holds while the directory's pulls
+   * run. A busy machine costs more than an idle one, from the number of
+   * processes taking turns, not from their working sets.
+   */
+  pull: CallCost;
+  /**
+   * A heal's call (`bench/pull-cost.ts --route reserve` at the same load):
+   * the healer's reserve of the slice's sliver on its new host, reserved and
+   * committed in one call, on a new TLS connection. The host's side is the
+   * route's work (the user's signature checked, the lease and the sliver
+   * written to SQLite) on top of the handshake.
+   */
+  heal: CallCost;
 }
 
-/**
- * bench/pull-cost.ts on the bench's machine, a pull on a new TLS connection
- * (Node 20, the agents' flags) beside as many always-runnable processes as
- * the bench's run queue holds while the directory's pulls run: session 32's
- * machine (2 cores Intel Xeon 2.8 GHz) held 24-45 (runs CA-CE), so
- * `--load 30`: the host's side 4.24 ms, median of three runs of 200. The
- * machine of sessions 20-31 (2 cores AMD EPYC) held 68-149 and took 4.7 ms
- * at `--load 70`. A busy machine costs more than an idle one (2.15-2.53 ms
- * there; with it the model predicted the directory at 0.36-0.53 of the real
- * one until session 20): the cost comes from the number of processes taking
- * turns (2 of them: 2.23 ms; 35: 4.61 ms), not from their working sets (1 MB
- * each: 4.45 ms).
- */
-export const HOST_CPU_MS = 4.2;
-/** The same pull, the puller's side: 3.66 ms (the AMD machine at `--load 70`: 5.1 ms; idle: 2.07-2.18 ms). */
-export const PULLER_CPU_MS = 3.7;
+/** The machines bench/scale.ts ran on, by `hearth sim --one-machine`'s name. */
+export const BENCH_MACHINES = {
+  /**
+   * 2 cores Intel Xeon 2.8 GHz (sessions 32-37), with the agent as it is
+   * since session 36 (6ac44fc: its event stream leaves member-update out;
+   * BENCHMARKS.md, session 37, runs IA and JA-JH), serf on one thread. Of
+   * its 2 cores the settled community, the bench and its tracer take 0.61
+   * (the machine 25.1-42.4% busy in the 8 s before the failure's first
+   * detection, median 30.7); the quiet community was not measured apart on
+   * this machine, and takes the same. A failure costs each gateway 7 ms as its agent
+   * sees it and 9 ms once its Serf hands the event on, a second or more
+   * later (coalescedAt): the CPU above the rate before, in the first second
+   * after the first detection and from 1 s to 4 s, of a gateway that never
+   * held a sliver killed at the end of the run (medians; 4-9 and 4-12 ms).
+   * A member's new tags: 7 ms, the median of the CPU in the 20 s after a
+   * drain over the tag updates meanwhile (4.0-10.2 ms each), split 4.2 and
+   * 2.8 as an isolated zone change splits (medians 6 and 4 ms). An update
+   * alone costs more (3 zone changes 10 s apart, a median 14 ms each): in a
+   * burst the agents read several members' news in one Serf call and Serf
+   * hands on several events as one. Sessions 32-36 measured the agent before
+   * 6ac44fc, when Serf's stream resent with every member event the
+   * member-update of every member that had ever changed its tags
+   * (hashicorp/serf#555): a failure 5 and 11 ms, a new member's tags 3.4
+   * and 4.6 (runs CA-CI, DA-DE). Until session 31 the model charged the
+   * whole failure as the agents saw it, and the heal waited behind it.
+   * The calls at `--load 30` (the run queue held 24-45 while the
+   * directory's pulls ran, runs CA-CE), medians of three runs: a pull 3.66
+   * ms the puller, 4.24 ms the host (idle: 2.07-2.18 and 2.15-2.53 ms; 2
+   * processes taking turns: 2.23 ms the host, 35: 4.61 ms; 1 MB working sets
+   * each: 4.45 ms); a heal's reserve 4.18 ms the healer, 5.58 ms the new host
+   * (idle: 3.1 and 4.8 ms). Until session 30 the model took a list pull's
+   * cost for a heal's call.
+   */
+  xeon: {
+    cpu: '2 cores Intel Xeon 2.8 GHz', cores: 2, settledCores: 0.61, quietCores: 0.61, failureMs: 7, failureEventMs: 9, updateMs: 4.2, updateEventMs: 2.8,
+    pull: { callerMs: 3.7, calleeMs: 4.2 }, heal: { callerMs: 4.2, calleeMs: 5.6 },
+  },
+  /**
+   * 2 cores AMD EPYC 2.1 GHz (session 38: runs KA-KF of the agent of session
+   * 37, e21f310; BENCHMARKS.md, session 38), by the same definitions. The
+   * settled community, the bench and its tracer take 1.21 cores as the
+   * bench's failure finds them (the machine 55.1-65.7% busy in the 8 s
+   * before the failure's first detection, median 60.6) and 1.06 quiet
+   * (42.1-61.9% in the 8 s before the first slice and before the failure
+   * alone, median 52.9). A failure costs each gateway 6.5 ms as its agent
+   * sees it (6-10) and 6.5 ms once its Serf hands it on (1-11); a member's
+   * new tags 7.4 ms (5.1-10.8 over a drain's 20 s), split 4.1 and 3.3 as
+   * an isolated zone change splits (medians 7.5 and 6 ms). The calls at
+   * `--load 35` (the run queue held 14-37 threads while the directory's
+   * pulls ran): a pull 6.66 ms the puller and 6.71 ms the host, a heal's
+   * reserve 6.13 ms the healer and 8.60 ms the new host (medians of three
+   * runs of 200 and of 60).
+   */
+  epyc: {
+    cpu: '2 cores AMD EPYC 2.1 GHz', cores: 2, settledCores: 1.21, quietCores: 1.06, failureMs: 6.5, failureEventMs: 6.5, updateMs: 4.1, updateEventMs: 3.3,
+    pull: { callerMs: 6.7, calleeMs: 6.7 }, heal: { callerMs: 6.1, calleeMs: 8.6 },
+  },
+} as const satisfies Record<string, SharedMachine>;
 
-/**
- * A heal's call, from the same bench on the same machine and load
- * (`bench/pull-cost.ts --route reserve --load 30`): the healer's reserve of
- * the slice's sliver on its new host, reserved and committed in one call, on
- * a new TLS connection, three runs of 60 calls: the new host's side 5.58 ms
- * (median), the healer's 4.18 ms (the AMD machine at `--load 70`: 9.8 and
- * 6.9 ms; idle, 4.8 and 3.1 ms). Until session 30 the model took a list
- * pull's cost for it: the host's side is the route's work (the user's
- * signature checked, the lease and the sliver written to SQLite) on top of
- * the handshake.
- */
-export const HEAL_HOST_CPU_MS = 5.6;
-export const HEAL_CALLER_CPU_MS = 4.2;
-
-/** What one peer call costs each side, in ms of CPU. */
-interface CallCost { callerMs: number; calleeMs: number }
-const HEAL_CALL: CallCost = { callerMs: HEAL_CALLER_CPU_MS, calleeMs: HEAL_HOST_CPU_MS };
-const PULL: CallCost = { callerMs: PULLER_CPU_MS, calleeMs: HOST_CPU_MS };
+export type BenchMachine = keyof typeof BENCH_MACHINES;
 
 /** The bench's slice has 3 hosts, and each announces its service at once: three lists change together. */
 export const BENCH_SLICE_LISTS = 3;
@@ -87,109 +156,13 @@ export const BENCH_SLICE_LISTS = 3;
  */
 export const BENCH_SERVICE_AFTER_HEAL_MS = 330;
 
-/** One pull: `puller` pulls `host`'s list, having seen it change at `seenAt` (ms). */
-export interface Pull {
-  host: number;
-  puller: number;
-  seenAt: number;
-}
-
-type PullEvent = { kind: 'seen' | 'asked' | 'answered'; pull: number };
-
-/**
- * When each pull is done (ms, in the order of `pulls`), on `machine`, with
- * `roundTripMs` of network for each: the puller's side (PULLER_CPU_MS at the
- * machine's share), then the host's (HOST_CPU_MS, one request at a time, in
- * the order they reach it), then the answer's way back. A puller has at most
- * `slots` pulls under way; the others wait, in the order it saw them.
- */
-export function pullsOnOneMachine(pulls: readonly Pull[], machine: MachineModel, roundTripMs: number, slots = DEFAULT_ANTI_ENTROPY.maxInFlight): number[] {
-  const { share } = machine;
-  const done = new Array<number>(pulls.length).fill(0);
-  const queue = createDeadlineQueue<PullEvent>();
-  const busy = new Map<number, number>();
-  const waiting = new Map<number, number[]>();
-  const hostFreeAt = new Map<number, number>();
-  const start = (i: number, at: number): void => {
-    const p = pulls[i] as Pull;
-    busy.set(p.puller, (busy.get(p.puller) ?? 0) + 1);
-    queue.push(at + PULLER_CPU_MS / share + roundTripMs / 2, { kind: 'asked', pull: i });
-  };
-  pulls.forEach((p, i) => queue.push(p.seenAt, { kind: 'seen', pull: i }));
-  for (let at = queue.nextDeadline(); at !== undefined; at = queue.nextDeadline()) {
-    for (const e of queue.popDue(at)) {
-      const p = pulls[e.pull] as Pull;
-      if (e.kind === 'seen') {
-        if ((busy.get(p.puller) ?? 0) < slots) start(e.pull, at);
-        else {
-          const queued = waiting.get(p.puller);
-          if (queued === undefined) waiting.set(p.puller, [e.pull]);
-          else queued.push(e.pull);
-        }
-      } else if (e.kind === 'asked') {
-        const answeredAt = Math.max(at, hostFreeAt.get(p.host) ?? 0) + HOST_CPU_MS / share;
-        hostFreeAt.set(p.host, answeredAt);
-        queue.push(answeredAt + roundTripMs / 2, { kind: 'answered', pull: e.pull });
-      } else {
-        done[e.pull] = at;
-        busy.set(p.puller, (busy.get(p.puller) ?? 1) - 1);
-        const next = waiting.get(p.puller)?.shift();
-        if (next !== undefined) start(next, at);
-      }
-    }
-  }
-  return done;
-}
-
-/**
- * The community on shared cores (processor sharing, src/sim/shared-cores.ts):
- * what the record's trip to another holder waits for on the bench's machine.
- * Every change of the community makes each gateway's agent and Serf work (a
- * member's failure: its view, its slices' keeper; a member's new tags: its
- * record read, the view), each on one event loop, all on the same cores, and
- * the pull of a healed record waits its turn behind that work on the holder
- * and on the healer. bench/scale.ts measures the costs: the gateways' CPU
- * in the burst of a failure with nothing to heal and in the 20 s after a
- * drain, above their rate before, and the tag updates each Serf learnt
- * meanwhile.
- */
-export interface SharedMachine {
-  cores: number;
-  /** What the community takes of them with nothing happening (agents' and Serfs' CPU, settled). */
-  settledCores: number;
-  /** A gateway's CPU (ms of one core) for a member's failure, as its agent sees it. */
-  failureMs: number;
-  /** And once Serf hands the failure on to its agent's event stream, coalesced with the member events after it (coalescedAt). */
-  failureEventMs: number;
-  /** A gateway's CPU for one member's new tags, as its agent sees them, and once Serf hands the update on. */
-  updateMs: number;
-  updateEventMs: number;
-}
-
 /** What a member event costs each gateway, as its agent sees it and once its Serf hands it on; whether it is a member's death (SeenAfter). */
 interface EventCost { seenMs: number; handedOnMs: number; death: boolean }
 
 /** What a failure costs each member, as its agent sees it and once its Serf hands it on. */
 const failureCost = (machine: SharedMachine): EventCost => ({ seenMs: machine.failureMs, handedOnMs: machine.failureEventMs, death: true });
-
-/**
- * bench/scale.ts's machine and community at 100 gateways, serf on one thread, with the agent as it is since session 36
- * (6ac44fc: its event stream leaves member-update out; BENCHMARKS.md, session 37, runs IA and JA-JH, 2 cores Intel
- * Xeon 2.8 GHz): of its 2 cores the settled community, the bench and its tracer take 0.61 (the machine 25.1-42.4% busy
- * in the 8 s before the failure's first detection, median 30.7). A failure costs each gateway 7 ms as its agent sees
- * it and 9 ms once its Serf hands the event on, a second or more later (coalescedAt): the CPU above the rate before,
- * in the first second after the first detection and from 1 s to 4 s, of a gateway that never held a sliver killed at
- * the end of the run (medians; 4-9 and 4-12 ms). A member's new tags: 7 ms, the median of the CPU in the 20 s after a
- * drain over the tag updates meanwhile (4.0-10.2 ms each), split 4.2 and 2.8 as an isolated zone change splits
- * (medians 6 and 4 ms). An update alone costs more (3 zone changes 10 s apart, a median 14 ms each): in a burst the agents
- * read several members' news in one Serf call and Serf hands on several events as one.
- * Sessions 32-36 measured the agent before 6ac44fc, when Serf's stream resent with every member event the
- * member-update of every member that had ever changed its tags (hashicorp/serf#555): a failure 5 and 11 ms, a new
- * member's tags 3.4 and 4.6 (runs CA-CI, DA-DE). Until session 31 the
- * model charged the whole failure as the agents saw it (22 ms on the AMD machine of sessions 20-31, read from bursts
- * that had the heal's work in them), and the heal waited behind it.
- */
-export const BENCH_MACHINE: SharedMachine = { cores: 2, settledCores: 0.61, failureMs: 7, failureEventMs: 9, updateMs: 4.2, updateEventMs: 2.8 };
+/** What a member's new tags cost each member. */
+const updateCost = (machine: SharedMachine): EventCost => ({ seenMs: machine.updateMs, handedOnMs: machine.updateEventMs, death: false });
 
 /**
  * Serf's agent hands member events on to the event stream coalesced: once
@@ -280,13 +253,14 @@ export function newHostUpdates(p: NewHostPhases): { afterMs: number; service: bo
  * events: spread(origin, at, cost) makes each live member (from `live` on,
  * all but the origin) spend cost.seenMs as its agent sees the event
  * (`seenAfter`, one rumor id per event), and cost.handedOnMs once its Serf
- * hands it on, coalesced with the events around it (coalescedAt).
+ * hands it on, coalesced with the events around it (coalescedAt), beside
+ * `backgroundCores` of the settled community.
  */
-function memberEvents(n: number, live: number, seenAfter: SeenAfter, machine: SharedMachine): {
+function memberEvents(n: number, live: number, seenAfter: SeenAfter, machine: SharedMachine, backgroundCores: number): {
   cores: SharedCores;
   spread: (origin: number, at: number, cost: EventCost, seen?: (member: number, seenAt: number) => void) => void;
 } {
-  const cores = createSharedCores(machine.cores, machine.settledCores);
+  const cores = createSharedCores(machine.cores, backgroundCores);
   let rumors = 0;
   /** When each member's agent saw each member event (a failure, new tags): what Serf coalesces. */
   const events = new Map<number, number[]>();
@@ -353,11 +327,105 @@ function failureLoad(cores: SharedCores, machine: SharedMachine, firstSawAt: num
  * as its agent sees it and once its Serf hands it on, and nothing else.
  */
 export function failureAloneOnSharedCores(n: number, seenAfter: SeenAfter, machine: SharedMachine): FailureLoad {
-  const { cores, spread } = memberEvents(n, 1, seenAfter, machine);
+  const { cores, spread } = memberEvents(n, 1, seenAfter, machine, machine.quietCores);
   let firstSawAt = Number.POSITIVE_INFINITY;
   spread(0, 0, failureCost(machine), (_m, t) => void (firstSawAt = Math.min(firstSawAt, t)));
   cores.run();
   return failureLoad(cores, machine, firstSawAt);
+}
+
+/**
+ * Pulls of changed lists on the shared cores, as the agents make them: the
+ * request reaches its host half a round trip after the puller saw the list
+ * change; the host answers one request at a time, in the order they come; a
+ * puller's side of the TLS handshake is mostly its answer to the host's, so
+ * it spends its CPU (cost.callerMs) once the host had its turn
+ * (cost.calleeMs), and the pulls' CPU is spread over the lists' whole trip,
+ * not spent as the news arrives. A puller has at most `slots` pulls under
+ * way (the agent's own limit); the others wait, in the order it saw their
+ * lists change. Returns pull(host, puller, seenAt, done?): `done` gets when
+ * the pull started (its request sent) and when the puller had the list.
+ */
+export function listPulls(cores: SharedCores, cost: CallCost, roundTripMs: number, slots = DEFAULT_ANTI_ENTROPY.maxInFlight):
+  (host: number, puller: number, seenAt: number, done?: (startedAt: number, at: number) => void) => void {
+  type Asked = { host: number; puller: number; startedAt: number; done: ((startedAt: number, at: number) => void) | undefined };
+  const atHost = new Map<number, Asked[]>();
+  const answering = new Set<number>();
+  const underWay = new Map<number, number>();
+  const waiting = new Map<number, Asked[]>();
+  const answerNext = (host: number, at: number): void => {
+    const next = atHost.get(host)?.shift();
+    if (next === undefined) {
+      answering.delete(host);
+      return;
+    }
+    answering.add(host);
+    cores.submit(host, at, cost.calleeMs, (answered) => {
+      cores.submit(next.puller, answered + roundTripMs / 2, cost.callerMs, (end) => {
+        underWay.set(next.puller, (underWay.get(next.puller) ?? 1) - 1);
+        const queued = waiting.get(next.puller)?.shift();
+        if (queued !== undefined) ask(queued, end);
+        next.done?.(next.startedAt, end);
+      });
+      answerNext(host, answered);
+    });
+  };
+  const ask = (a: Asked, at: number): void => {
+    a.startedAt = at;
+    underWay.set(a.puller, (underWay.get(a.puller) ?? 0) + 1);
+    cores.submit(a.puller, at + roundTripMs / 2, 0, (reached) => {
+      const queue = atHost.get(a.host);
+      if (queue === undefined) atHost.set(a.host, [a]);
+      else queue.push(a);
+      if (!answering.has(a.host)) answerNext(a.host, reached);
+    });
+  };
+  // Each decision at the time the puller saw the change (a spread reports its members in no time order).
+  return (host, puller, seenAt, done) => cores.submit(puller, seenAt, 0, (at) => {
+    const a = { host, puller, startedAt: at, done };
+    if ((underWay.get(puller) ?? 0) < slots) ask(a, at);
+    else {
+      const queued = waiting.get(puller);
+      if (queued === undefined) waiting.set(puller, [a]);
+      else queued.push(a);
+    }
+  });
+}
+
+/** The service directory on one machine: when each list was pulled by every other member, its last pull's start and its slowest pull (ms), and how busy the cores were meanwhile. */
+export interface DirectoryOnSharedCores {
+  doneMs: number[];
+  lastStartedMs: number[];
+  slowestMs: number[];
+  /** The cores' mean busy share from the announcements until the last list was pulled (the settled community's share included). */
+  meanBusy: number;
+}
+
+/**
+ * The service directory on the shared cores (bench/scale.ts's step 4): the
+ * slice's `lists` hosts (members 0 to lists - 1) announce a service at 0,
+ * each publishes its services digest PUBLISH_GATHER_MS later, and every
+ * other member reacts to each update (SharedMachine's updateMs, and
+ * updateEventMs once its Serf hands it on) and pulls each list as it sees
+ * it (listPulls). The hosts' other updates (their free resources, slices
+ * digest) go out as the slice is placed, before the announcements, and are
+ * left out.
+ */
+export function directoryOnSharedCores(n: number, lists: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number): DirectoryOnSharedCores {
+  const { cores, spread } = memberEvents(n, 0, seenAfter, machine, machine.quietCores);
+  const pull = listPulls(cores, machine.pull, roundTripMs);
+  const doneMs = new Array<number>(lists).fill(0);
+  const lastStartedMs = new Array<number>(lists).fill(0);
+  const slowestMs = new Array<number>(lists).fill(0);
+  for (let host = 0; host < lists; host++) {
+    spread(host, PUBLISH_GATHER_MS, updateCost(machine), (m, seenAt) => pull(host, m, seenAt, (startedAt, at) => {
+      doneMs[host] = Math.max(doneMs[host] as number, at);
+      lastStartedMs[host] = Math.max(lastStartedMs[host] as number, startedAt);
+      slowestMs[host] = Math.max(slowestMs[host] as number, at - startedAt);
+    }));
+  }
+  cores.run();
+  return { doneMs, lastStartedMs, slowestMs, meanBusy: cores.busyCores(0, Math.max(...doneMs)) / machine.cores };
 }
 
 /**
@@ -369,7 +437,7 @@ export function failureAloneOnSharedCores(n: number, seenAfter: SeenAfter, machi
  * coalesced with the events around it (coalescedAt; SharedMachine's
  * failureEventMs, updateEventMs); the healer, as it sees the cause, also
  * heals (its reserve call to the new host,
- * HEAL_CALLER_CPU_MS and HEAL_HOST_CPU_MS), after which the healer's tags change at once and the new
+ * SharedMachine's heal), after which the healer's tags change at once and the new
  * host's as `newHost` says (newHostUpdates), and every member reacts to each
  * update; the other holder, as it sees the healer's, also pulls the record
  * (its side, then the healer's). When the new host announces the slice's
@@ -389,31 +457,13 @@ export function healOnSharedCores(
   newHost: NewHostPhases = { timerMs: 0, keeperMs: 0, serviceMs: null },
 ): { healerMs: number; recordMs: number } & FailureLoad {
   const [HEALER, HOLDER, NEW_HOST] = [1, 2, 3];
-  const { cores, spread } = memberEvents(n, cause === 'failure' ? 1 : 0, seenAfter, machine);
+  const { cores, spread } = memberEvents(n, cause === 'failure' ? 1 : 0, seenAfter, machine, machine.settledCores);
   const failure = failureCost(machine);
-  const update: EventCost = { seenMs: machine.updateMs, handedOnMs: machine.updateEventMs, death: false };
+  const update = updateCost(machine);
   /** A call from `caller` to `callee`: the caller's side, half a round trip, the callee's, half a round trip. */
   const call = (caller: number, callee: number, at: number, cost: CallCost, done: (at: number) => void): void =>
     cores.submit(caller, at, cost.callerMs, (t) => cores.submit(callee, t + roundTripMs / 2, cost.calleeMs, (u) => done(u + roundTripMs / 2)));
-  // The new host's services list, pulled by every member as it sees the update that carries its digest. The host
-  // answers one pull at a time in the order they come, as in the directory's model (pullsOnOneMachine), and a
-  // puller's side of the TLS handshake is mostly its answer to the host's: each puller spends its CPU once the
-  // host has had its turn, so the pulls' CPU is spread over the list's whole trip, not spent as the news arrives.
-  const asked: number[] = [];
-  let answering = false;
-  const answerNext = (at: number): void => {
-    const member = asked.shift();
-    answering = member !== undefined;
-    if (member === undefined) return;
-    cores.submit(NEW_HOST, at, HOST_CPU_MS, (done) => {
-      cores.submit(member, done + roundTripMs / 2, PULLER_CPU_MS);
-      answerNext(done);
-    });
-  };
-  const pullList = (member: number, seenAt: number): void => cores.submit(member, seenAt + roundTripMs / 2, 0, (at) => {
-    asked.push(member);
-    if (!answering) answerNext(at);
-  });
+  const pullList = listPulls(cores, machine.pull, roundTripMs);
   let sawAt = Number.NaN;
   let healedAt = Number.NaN;
   let tookAt = Number.NaN;
@@ -422,11 +472,11 @@ export function healOnSharedCores(
     firstSawAt = Math.min(firstSawAt, t);
     if (m === HEALER) {
       sawAt = t;
-      call(HEALER, NEW_HOST, t, HEAL_CALL, (at) => {
+      call(HEALER, NEW_HOST, t, machine.heal, (at) => {
         healedAt = at;
-        for (const u of newHostUpdates(newHost)) spread(NEW_HOST, at + u.afterMs, update, u.service ? pullList : undefined);
+        for (const u of newHostUpdates(newHost)) spread(NEW_HOST, at + u.afterMs, update, u.service ? (m, seenAt) => pullList(NEW_HOST, m, seenAt) : undefined);
         spread(HEALER, at, update, (holder, seenAt) => {
-          if (holder === HOLDER) call(HOLDER, HEALER, seenAt, PULL, (took) => void (tookAt = took));
+          if (holder === HOLDER) call(HOLDER, HEALER, seenAt, machine.pull, (took) => void (tookAt = took));
         });
       });
     }

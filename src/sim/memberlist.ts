@@ -17,7 +17,7 @@
 // Must never: read a clock or Math.random; store per-member state per rumor.
 
 import { exponential, hashUniform, quantile } from './draw.js';
-import { BENCH_MACHINE, BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, failureAloneOnSharedCores, healOnSharedCores, pullsOnOneMachine, type FailureLoad, type MachineModel, type Pull } from './machine.js';
+import { BENCH_SERVICE_AFTER_HEAL_MS, BENCH_SLICE_LISTS, KEEPER_ROUND_MS, PUBLISH_TIMER_MS, directoryOnSharedCores, failureAloneOnSharedCores, healOnSharedCores, type FailureLoad, type SharedMachine } from './machine.js';
 import { AFTER_JOINS_QUIET_MS, afterJoinsGapMs, afterJoinsQuietMs } from '../overlay/catch-up.js';
 
 /** memberlist's knobs, named as in its Config (times in ms). */
@@ -522,12 +522,14 @@ export interface Spread {
  *   (toMedian) and to the last (toLast), as bench/scale.ts's failureSeenMs
  *   gives them.
  * Over `rumors` rumors, each member's place on the spread curve drawn by hash.
- * With `machine` (the one-machine model, src/sim/machine.ts), the bench's
- * BENCH_SLICE_LISTS hosts change their lists at once and every pull takes
- * CPU at the share of a core a busy process gets there, a host answering
- * one pull at a time (pullsOnOneMachine): directory is then each list's
- * time. The record's trip is then a heal's on the bench's shared cores
- * (healOnSharedCores, BENCH_MACHINE): toOne after a drain, and
+ * With `machine` (the one-machine model, src/sim/machine.ts), everything
+ * below runs on the bench's shared cores. The bench's BENCH_SLICE_LISTS
+ * hosts change their lists at once, and every member reacts to the updates
+ * and pulls each list, a host answering one pull at a time
+ * (directoryOnSharedCores): directory is then each list's time, and
+ * directoryPulls each list's last pull to start and its slowest pull, and
+ * the cores' mean busy share meanwhile. The record's trip is a heal's
+ * (healOnSharedCores): toOne after a drain, and
  * toOneAfterFailure after a failure, whose reaction the pull waits behind;
  * healerAfterFailure is that heal's, from the healer's agent seeing the
  * failure to the new host's answer; failureBurst, how long the failure's own
@@ -537,8 +539,8 @@ export interface Spread {
  * (failureAloneOnSharedCores): the share of them that make the cores 90%
  * busy at all, how long those keep them so, and the mean busy share.
  */
-export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: MachineModel | null = null, rumors = 64): {
-  toAll: Spread; directory: Spread; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; failureMeanBusy?: Share; failureAlone?: { busyShare: number; burst: Spread | null; meanBusy: Share };
+export function propagation(cfg: MemberlistConfig, link: LinkModel, events: AgentEvents, n: number, seed: number, machine: SharedMachine | null = null, rumors = 64): {
+  toAll: Spread; directory: Spread; directoryPulls?: { lastStarted: Spread; slowest: Spread; meanBusy: Share }; toOne: Spread; toOneAfterFailure?: Spread; healerAfterFailure?: Spread; failureBurst?: Spread; failureMeanBusy?: Share; failureAlone?: { busyShare: number; burst: Spread | null; meanBusy: Share };
   missChance: number; afterJoins: Spread; deathSeen: { toMedian: Spread; toLast: Spread };
 } {
   const curve = spreadCurve(cfg, link, n);
@@ -557,6 +559,9 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   const afterJoins: number[] = [];
   const toOne: number[] = [];
   const directory: number[] = [];
+  const directoryLastStarted: number[] = [];
+  const directorySlowest: number[] = [];
+  const directoryMeanBusy: number[] = [];
   const afterFailure: number[] = [];
   const healerAfterFailure: number[] = [];
   const failureBurst: number[] = [];
@@ -580,13 +585,11 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
     deathToMedian.push(deaths.length === 0 ? 0 : quantile(deaths, 0.5) - first);
     deathToLast.push((deaths[deaths.length - 1] ?? first) - first);
     if (machine !== null) {
-      const lists = Math.min(BENCH_SLICE_LISTS, n - 1);
-      const pulls: Pull[] = [];
-      for (let host = 0; host < lists; host++) for (let m = 0; m < n; m++) if (m !== host) pulls.push({ host, puller: m, seenAt: seenAt(r, host, m) });
-      const done = pullsOnOneMachine(pulls, machine, pullMs);
-      const lastOf = new Array<number>(lists).fill(0);
-      pulls.forEach((p, i) => void (lastOf[p.host] = Math.max(lastOf[p.host] as number, done[i] as number)));
-      directory.push(...lastOf);
+      const lists = directoryOnSharedCores(n, Math.min(BENCH_SLICE_LISTS, n - 1), (k, m) => seenAt(r, k, m), machine, pullMs);
+      directory.push(...lists.doneMs);
+      directoryLastStarted.push(...lists.lastStartedMs);
+      directorySlowest.push(...lists.slowestMs);
+      directoryMeanBusy.push(lists.meanBusy);
       if (heals) {
         // Each heal's rumors drawn apart from the lists' (a heal's rumor k of trial r is kind 0x1000000 + r * 64 + k).
         // The bench drains the host of a load slice (no service), and fails the host of its slice with a service.
@@ -594,7 +597,7 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         const heal = (cause: 'failure' | 'drain', salt: number, serviceMs: number | null): ReturnType<typeof healOnSharedCores> => {
           const phase = (k: number): number => hashUniform(seed, 0xc0de + salt + r * 64 + k, 3);
           const newHost = { timerMs: phase(0) * PUBLISH_TIMER_MS, keeperMs: phase(1) * KEEPER_ROUND_MS, serviceMs };
-          return healOnSharedCores(cause, n, (k, m, death) => seenAfter(salt + r * 64, k, m, death), BENCH_MACHINE, pullMs, newHost);
+          return healOnSharedCores(cause, n, (k, m, death) => seenAfter(salt + r * 64, k, m, death), machine, pullMs, newHost);
         };
         toOne.push(heal('drain', 0x1000000, null).recordMs);
         const failed = heal('failure', 0x2000000, BENCH_SERVICE_AFTER_HEAL_MS);
@@ -602,13 +605,14 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
         healerAfterFailure.push(failed.healerMs);
         if (failed.burstMs !== null) failureBurst.push(failed.burstMs);
         failureMeanBusy.push(failed.meanBusy);
-        failureAlone.push(failureAloneOnSharedCores(n, (k, m, death) => seenAfter(0x3000000 + r * 64, k, m, death), BENCH_MACHINE));
+        failureAlone.push(failureAloneOnSharedCores(n, (k, m, death) => seenAfter(0x3000000 + r * 64, k, m, death), machine));
       }
     }
   }
   const spread = (xs: readonly number[], plus = 0): Spread => ({ medianMs: Math.round(quantile(xs, 0.5) + plus), p95Ms: Math.round(quantile(xs, 0.95) + plus) });
   return {
     toAll: spread(toAll), directory: machine === null ? spread(toAll, pullMs) : spread(directory), toOne: spread(toOne),
+    ...(machine === null ? {} : { directoryPulls: { lastStarted: spread(directoryLastStarted), slowest: spread(directorySlowest), meanBusy: shareOf(directoryMeanBusy) } }),
     ...(heals ? {
       toOneAfterFailure: spread(afterFailure), healerAfterFailure: spread(healerAfterFailure), failureMeanBusy: shareOf(failureMeanBusy), failureAlone: loadsOf(failureAlone, spread),
     } : {}),

@@ -35,7 +35,7 @@ import {
   agentSeesAt, catchUpAfterJoins, deathSpreadCurve, drawDetection, falseSuspicionChance, firstTickMs, gossipEndMs, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs,
   missedJoinSpread, propagation, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs, type Spread, type SpreadCurve,
 } from './memberlist.js';
-import type { MachineModel } from './machine.js';
+import type { SharedMachine } from './machine.js';
 import type { SimConfig } from './scenario.js';
 
 /** The agent's peer-call timeout: a reservation sent to a gateway that is down costs this. */
@@ -125,7 +125,7 @@ export interface SimResult {
    */
   missedJoin: { joinsPerSecond: number; caughtUpChance: number; learnt: Spread };
   /** The one machine every gateway ran on, when the run modelled one (absent for a community of separate boxes). */
-  machine?: MachineModel;
+  machine?: SharedMachine;
   /** healed: slivers of failed gateways placed again (their heal times); slivers: every sliver placed again, for any reason; messagesPerHeal: per one of those. */
   heal: { healed: number; slivers: number; medianMs: number; p95Ms: number; messagesPerHeal: number; restoredOnReturn: number; failedAttempts: number };
   /** Live members suspected though alive: how often, how fast they refute, and how many were declared dead anyway. */

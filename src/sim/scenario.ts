@@ -9,7 +9,7 @@
 import type { SliverResources } from '../model/sliver.js';
 import { DEFAULT_MIX, type GatewayMix } from './community.js';
 import type { Weibull } from './draw.js';
-import type { MachineModel } from './machine.js';
+import type { SharedMachine } from './machine.js';
 import { COMMUNITY_LINK, PROFILE_CONFIGS, SERF_AGENT_EVENTS, type AgentEvents, type GossipProfile, type LinkModel, type MemberlistConfig } from './memberlist.js';
 
 const HOUR = 3_600_000;
@@ -45,7 +45,7 @@ export interface SimConfig {
   /** How many members of its view an entry gateway hands placement before falling back to all of them (see docs/sim.md). */
   viewSample: number;
   /** Every gateway on one machine (the one-machine bench, src/sim/machine.ts); null for a community of separate boxes. */
-  machine: MachineModel | null;
+  machine: SharedMachine | null;
 }
 
 export interface PartitionPlan {
@@ -65,7 +65,7 @@ export function isScenario(name: string): name is ScenarioName {
 }
 
 /** A scenario's configuration for a community of `gateways` over `hours`. */
-export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hours: number; seed: number; utilisation?: number; profile?: GossipProfile; machine?: MachineModel }): SimConfig {
+export function scenarioConfig(name: ScenarioName, opts: { gateways: number; hours: number; seed: number; utilisation?: number; profile?: GossipProfile; machine?: SharedMachine }): SimConfig {
   const durationMs = opts.hours * HOUR;
   return {
     scenario: name,

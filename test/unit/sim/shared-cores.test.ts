@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedCores } from '../../../src/sim/shared-cores.js';
 import { PUBLISH_GATHER_MS } from '../../../src/overlay/tags.js';
-import { BURST_WINDOW_MS, burstEndMs, coalescedAt, failureAloneOnSharedCores, HEAL_CALLER_CPU_MS, HEAL_HOST_CPU_MS, healOnSharedCores, HOST_CPU_MS, newHostUpdates, PULLER_CPU_MS, SERF_COALESCE_MS, SERF_QUIET_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
+import { BENCH_MACHINES, BURST_WINDOW_MS, burstEndMs, coalescedAt, failureAloneOnSharedCores, healOnSharedCores, newHostUpdates, SERF_COALESCE_MS, SERF_QUIET_MS, SERF_TAGS_CALL_MS, type SharedMachine } from '../../../src/sim/machine.js';
 
 const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
 
@@ -73,14 +73,14 @@ void describe('shared cores', () => {
 });
 
 void describe('a heal on shared cores', () => {
-  const free: SharedMachine = { cores: 1, settledCores: 0, failureMs: 0, failureEventMs: 0, updateMs: 0, updateEventMs: 0 };
+  const free: SharedMachine = { ...BENCH_MACHINES.xeon, cores: 1, settledCores: 0, quietCores: 0, failureMs: 0, failureEventMs: 0, updateMs: 0, updateEventMs: 0 };
   const atOnce = (): number => 0;
-  const call = PULLER_CPU_MS + HOST_CPU_MS;
-  const heal = HEAL_CALLER_CPU_MS + HEAL_HOST_CPU_MS;
+  const call = free.pull.callerMs + free.pull.calleeMs;
+  const heal = free.heal.callerMs + free.heal.calleeMs;
 
   test("nothing else to do: the heal is one reserve call, the record one pull, each with its round trip", () => {
     // A reserve costs its host the route's work on top of the handshake: more than a pull.
-    assert.ok(HEAL_HOST_CPU_MS > HOST_CPU_MS);
+    assert.ok(free.heal.calleeMs > free.pull.calleeMs);
     for (const cause of ['failure', 'drain'] as const) {
       const quiet = healOnSharedCores(cause, 4, atOnce, free, 0);
       near(quiet.healerMs, heal);
@@ -145,14 +145,14 @@ void describe('a heal on shared cores', () => {
     assert.ok(Math.abs(late.meanBusy - (3000 + 40) / BURST_WINDOW_MS) < 1e-9, String(late.meanBusy));
     // With this machine's figures (seen over half a second), the first part alone does not make two cores 90% busy;
     // the burst is the handing on's, and ends after it.
-    const machine = { ...free, cores: 2, settledCores: 0.6, failureMs: 4, failureEventMs: 12, updateMs: 3, updateEventMs: 5 };
+    const machine = { ...free, cores: 2, quietCores: 0.6, failureMs: 4, failureEventMs: 12, updateMs: 3, updateEventMs: 5 };
     const spreadOut = (_k: number, m: number): number => (m % 50) * 10;
     const firstPart = failureAloneOnSharedCores(100, spreadOut, { ...machine, failureEventMs: 0 });
     assert.equal(firstPart.burstMs, null);
     const alone = failureAloneOnSharedCores(100, spreadOut, machine);
     assert.ok(alone.burstMs !== null && alone.burstMs > SERF_QUIET_MS, JSON.stringify(alone));
     // The settled share is in the mean, and the second part adds to it.
-    assert.ok(firstPart.meanBusy > machine.settledCores / machine.cores && alone.meanBusy > firstPart.meanBusy, JSON.stringify({ firstPart, alone }));
+    assert.ok(firstPart.meanBusy > machine.quietCores / machine.cores && alone.meanBusy > firstPart.meanBusy, JSON.stringify({ firstPart, alone }));
   });
 
   test("Serf hands a failure on once no member event came for a second, three seconds after it at the latest", () => {
@@ -201,7 +201,7 @@ void describe('a heal on shared cores', () => {
     // time and each puller spends its side after the host's turn, so the nine pulls' CPU comes spread over the
     // list's trip: the record waits for a few of them, not for all (all at once, it took 101 ms more here).
     const withService = healOnSharedCores('failure', 10, atOnce, machine, 0, { timerMs: 0, keeperMs: 0, serviceMs: 0 });
-    assert.ok(withService.recordMs > none.recordMs + PULLER_CPU_MS, JSON.stringify({ none, withService }));
+    assert.ok(withService.recordMs > none.recordMs + free.pull.callerMs, JSON.stringify({ none, withService }));
     assert.ok(withService.recordMs < none.recordMs + 5 * call, JSON.stringify({ none, withService }));
     near(withService.healerMs, none.healerMs);
     // Announced once the record is there: it costs the record nothing.
