@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { machineStat, parseLogLine, type LogLine } from './lib.js';
+import { parseLogLine, type LogLine } from './lib.js';
 
 /** Kilobytes from /proc/PID/smaps_rollup: USS = Private_Clean + Private_Dirty; PSS; RSS. Undefined when the process is gone. */
 export function memoryKb(pid: number): { uss: number; pss: number; rss: number } | undefined {
@@ -89,29 +89,6 @@ export function followLog(path: string, messages: readonly string[]): LogFollowe
       }
       lines.push(...fresh);
       return fresh;
-    },
-  };
-}
-
-/**
- * Samples the machine's run queue (`procs_running` in /proc/stat: threads
- * runnable or running, this one included) every `everyMs` until stopped.
- */
-export function sampleRunQueue(everyMs = 100): { stop(): void; meanOver(fromMs: number, toMs: number): { mean: number; samples: number } | undefined } {
-  const samples: { at: number; running: number }[] = [];
-  const read = (): void => {
-    const { running } = machineStat();
-    if (Number.isFinite(running)) samples.push({ at: Date.now(), running });
-  };
-  read();
-  const timer = setInterval(read, everyMs);
-  timer.unref();
-  return {
-    stop: () => clearInterval(timer),
-    meanOver(fromMs, toMs) {
-      const within = samples.filter((s) => s.at >= fromMs && s.at <= toMs);
-      if (within.length === 0) return undefined;
-      return { mean: Math.round((within.reduce((n, s) => n + s.running, 0) / within.length) * 10) / 10, samples: within.length };
     },
   };
 }

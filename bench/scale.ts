@@ -72,7 +72,7 @@ import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
 import { BURST_WINDOW_MS, burstEndMs } from '../src/sim/machine.js';
 import { gossipEndMs, PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
-import { followLog, memoryKb, processesMentioning, sampleCpu, sampleRunQueue, serfChildren, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
+import { followLog, memoryKb, processesMentioning, sampleCpu, serfChildren, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -662,8 +662,7 @@ async function main(): Promise<void> {
     if (on.length !== 3) throw new Error(`slice ${name} was placed on ${on.length} gateways: ${created.stdout.slice(0, 400)}`);
     return v;
   };
-  const runQueue = sampleRunQueue();
-  // Every agent's and serf's CPU over the directory's pulls, above the 8 s before the slice was asked.
+  // Every agent's and serf's CPU over the directory's pulls, above the 8 s before the slice was asked, and the run queue.
   const directoryTrace = traceGateways(gateways.map((g) => g.pid as number));
   await sleep(9000);
   // What the agents spend while the others pull from the slice's hosts (known once placed): the pulls, or their own work besides.
@@ -700,16 +699,15 @@ async function main(): Promise<void> {
     }
     return spread;
   });
-  runQueue.stop();
   directoryTrace.stop();
   agentCpu.stop();
   progress(directory === undefined ? 'the service did not reach every gateway within 120 s' : `service directory: every gateway pulled each host's service ${directory.map(sec).join(', ')} after its announcement`);
   // How busy the machine was while the pulls ran: threads runnable, the machine's busy share and the gateways' CPU above their rate before.
   const firstAnnounced = Math.min(...announced.values());
   const directoryWindow = directory === undefined ? undefined : [firstAnnounced, firstAnnounced + Math.max(...directory)] as const;
-  const directoryLoad = directoryWindow === undefined ? undefined : runQueue.meanOver(...directoryWindow);
   const directoryBefore = directoryTrace.over(askedAt - 9000, askedAt - 1000);
   const directoryMachine = directoryWindow === undefined ? undefined : directoryTrace.over(...directoryWindow);
+  const directoryLoad = directoryMachine === undefined ? undefined : { mean: directoryMachine.runnable, samples: directoryMachine.samples };
   const directoryCpu = directoryWindow === undefined || directoryBefore === undefined ? null : cpuAbove(directoryTrace, directoryBefore, ...directoryWindow, N);
   if (directoryLoad !== undefined) {
     progress(`while the directory's pulls ran: ${directoryLoad.mean} threads runnable on average (${directoryLoad.samples} samples), the machine ${directoryMachine?.machineBusyPercent ?? '–'}% busy `

@@ -408,8 +408,10 @@ export interface DirectoryOnSharedCores {
  * other member reacts to each update (SharedMachine's updateMs, and
  * updateEventMs once its Serf hands it on) and pulls each list as it sees
  * it (listPulls). The hosts' other updates (their free resources, slices
- * digest) go out as the slice is placed, before the announcements, and are
- * left out.
+ * digest), which their logs show within a couple of seconds of the
+ * announcement, are left out: the model's three updates and pulls already
+ * charge the CPU the bench measures over the directory (62 ms a gateway
+ * against 57-82 ms on the EPYC, BENCHMARKS.md session 38).
  */
 export function directoryOnSharedCores(n: number, lists: number, seenAfter: SeenAfter, machine: SharedMachine, roundTripMs: number): DirectoryOnSharedCores {
   const { cores, spread } = memberEvents(n, 0, seenAfter, machine, machine.quietCores);
