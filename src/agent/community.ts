@@ -111,13 +111,12 @@ interface Running {
  * Join through the invite's addresses, trying again on lossy links: one
  * push-pull over a few 5%-loss hops can fail where the next succeeds.
  */
-async function joinWithRetry(rpc: SerfRpc, addresses: string[], attempts = 4): Promise<number> {
+async function joinWithRetry(rpc: SerfRpc, addresses: string[], attempts = 4): Promise<void> {
   let last = 'no member answered';
   for (let i = 0; i < attempts; i++) {
     if (i > 0) await delay(1000 * 2 ** (i - 1));
     try {
-      const contacted = await rpc.join(addresses, false);
-      if (contacted > 0) return contacted;
+      if (await rpc.join(addresses, false) > 0) return;
     } catch (err) {
       if (!(err instanceof HearthError) || err.code !== 'overlay_rejected') throw err;
       last = err.message === '' ? err.code : err.message;
@@ -230,9 +229,12 @@ export function createCommunity(init: CommunityInit): Community {
 
   /**
    * Brings up Serf, its RPC, the membership view and the peer server, or
-   * throws having taken down whatever of them it had started.
+   * throws having taken down whatever of them it had started. Serf joins the
+   * seeds by itself, and keeps trying, unless a `joinSeeds` is given: that runs
+   * as soon as Serf's RPC answers, before the view is first read, and must
+   * throw when no seed answers.
    */
-  const startOverlay = async (state: CommunityFile, encryptKey?: string): Promise<Running> => {
+  const startOverlay = async (state: CommunityFile, encryptKey?: string, joinSeeds?: (rpc: SerfRpc) => Promise<void>): Promise<Running> => {
     await mkdir(serfDir, { recursive: true, mode: 0o700 });
     const rpcAddress = `127.0.0.1:${config.community.rpcPort}`;
     const serfLog = log.child({ part: 'serf' });
@@ -249,7 +251,7 @@ export function createCommunity(init: CommunityInit): Community {
       tags: encodeTags({ ...tags(), digests: Object.fromEntries(digests) }),
       profile: config.community.profile,
       timing: config.community.timing ?? COMMUNITY_LINK_TIMING,
-      ...(state.seeds.length === 0 ? {} : { join: state.seeds }),
+      ...(state.seeds.length === 0 || joinSeeds !== undefined ? {} : { join: state.seeds }),
       configFile: join(serfDir, 'config.json'),
       ...(config.community.serfBinary === undefined ? {} : { binary: config.community.serfBinary }),
       log: serfLog,
@@ -265,6 +267,7 @@ export function createCommunity(init: CommunityInit): Community {
         return client;
       };
       const rpc = await openRpc();
+      await joinSeeds?.(rpc);
       // The tags' own connection (createSerfOverlay says why).
       const tagsRpc = await openRpc();
       const overlay = createSerfOverlay({ rpc, tagsRpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
@@ -479,13 +482,12 @@ export function createCommunity(init: CommunityInit): Community {
   };
 
   /** Enter a community at the owner's request: the overlay must come up now, or nothing is kept. */
-  const enter = async (state: CommunityFile, encryptKey: string, join?: (r: Running) => Promise<void>): Promise<Running> => {
+  const enter = async (state: CommunityFile, encryptKey: string, joinSeeds?: (rpc: SerfRpc) => Promise<void>): Promise<Running> => {
     await rm(serfDir, { recursive: true, force: true });
     await writeFileState(state);
     let r: Running | undefined;
     try {
-      r = await startOverlay(state, encryptKey);
-      await join?.(r);
+      r = await startOverlay(state, encryptKey, joinSeeds);
     } catch (err) {
       if (r !== undefined) await stopOverlay(r).catch(() => undefined);
       await rm(file, { force: true });
@@ -545,10 +547,11 @@ export function createCommunity(init: CommunityInit): Community {
       const invite = readInvite(token, nowSec());
       await mustNotBeIn();
       const state: CommunityFile = { name: invite.community, rpcAuthKey: randomBytes(24).toString('base64url'), joinedAt: new Date().toISOString(), seeds: invite.addresses };
-      const r = await enter(state, invite.key, async (joining) => {
-        await joinWithRetry(joining.rpc, invite.addresses);
-        await joining.overlay.refresh();
-      });
+      // The join contacts the seeds itself, to answer whether any did, and first: the view's first read then
+      // has the community. Serf joining them too, as it does at a restart, made each joiner push-pull the whole
+      // member list with its seed twice, and gossip two join intents that every member takes and hands on; its
+      // join after the agent's first read waited for that read on a busy machine (BENCHMARKS.md, session 39).
+      const r = await enter(state, invite.key, (rpc) => joinWithRetry(rpc, invite.addresses));
       // The issuer signed the token; seeing its id among the members shows the token came from inside.
       const issuerSeen = [...r.overlay.view().members.values()].some((m) => m.tags?.id === invite.issuer);
       store.appendEvent(null, 'community.joined', { name: invite.community, issuer: invite.issuer, issuerSeen });

@@ -77,6 +77,11 @@ describe('a community forms', () => {
       const joined = await gw.api.request<{ name: string; issuerSeen: boolean }>('POST', '/api/v1/community/join', { token: await invite(g1()) });
       assert.equal(joined.name, 'riverside');
       assert.equal(joined.issuerSeen, true, 'the invite was signed by a member');
+      // The join contacts the seed once (Serf's "joining:", from the join RPC); Serf does not join it again by
+      // itself (its retry_join, "Joining cluster..."), which is for a restart.
+      const joins = gw.log().split('\n').filter((l) => l.includes('"part":"serf"'));
+      assert.equal(joins.filter((l) => l.includes('agent: Joining cluster')).length, 0, 'Serf did not join the seeds by itself');
+      assert.ok(joins.some((l) => l.includes('agent: joining: ')), 'the join RPC contacted the seed');
     }
   });
 
