@@ -271,6 +271,10 @@ export function createCommunity(init: CommunityInit): Community {
       // The tags' own connection (createSerfOverlay says why).
       const tagsRpc = await openRpc();
       const overlay = createSerfOverlay({ rpc, tagsRpc, self: config.name, log: log.child({ part: 'membership' }), digests, tags });
+      // Serf's news goes to this overlay from now on, its start included (a stopped one ignores it): a joiner's
+      // start took seconds on a busy machine, and news dropped meanwhile waited for Serf's coalesced event
+      // (BENCHMARKS.md, session 39).
+      serf.events.on('member-news', (news) => overlay.notice(news));
       const peerLog = log.child({ part: 'peer' });
       const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog });
       undo.push(async () => client.close());
@@ -314,9 +318,6 @@ export function createCommunity(init: CommunityInit): Community {
         if (running !== r || r.stopping) return;
         const words = serf.lastOutput().slice(-3).join(' | ');
         dispatch({ type: 'serf-crashed', delayMs: info.delayMs, failure: { kind: 'crashed', message: `serf died (${String(info.code ?? info.signal)})${words === '' ? '' : `: ${words}`}` } });
-      });
-      serf.events.on('member-news', (news) => {
-        if (running === r && !r.stopping) overlay.notice(news);
       });
       serf.events.on('ready', () => {
         if (running === r && !r.stopping) dispatch({ type: 'serf-ready' });

@@ -210,7 +210,6 @@ export function createMembership(init: MembershipInit): Membership {
       rpc.events.on('connected', onConnected);
       unsubscribe = await rpc.stream(STREAMED_EVENTS, onEvent, opts);
       await refresh(opts);
-      await refreshCoordinates(true);
       // The member list is read whole again every few ticks as well: an
       // event Serf failed to stream to us would otherwise leave the view
       // stale (a member shown alive long after it left) until a reconnect.
@@ -227,7 +226,13 @@ export function createMembership(init: MembershipInit): Membership {
         }, init.coordinateIntervalMs ?? 2000);
         timer.unref();
       };
-      tick();
+      // Every member's coordinate first, then the ticks; the start does not wait for them: one call a member,
+      // on a busy machine they held a joiner's start for seconds (BENCHMARKS.md, session 39).
+      void refreshCoordinates(true)
+        .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'reading the coordinates failed'))
+        .finally(() => {
+          if (!stopped) tick();
+        });
     },
     async stop() {
       stopped = true;

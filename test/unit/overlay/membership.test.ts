@@ -1,8 +1,9 @@
 // The membership driver's bookkeeping, over an in-memory fake of the Serf RPC
 // client (named so; the real client is tested against real agents in
 // test/integration/overlay): a member list that arrives after an event does
-// not undo it, and coordinates are read a bounded share per round, taken
-// into the view without waking its listeners.
+// not undo it, and coordinates are read (all of them after the start, then a
+// bounded share per round) and taken into the view without waking its
+// listeners.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +30,7 @@ function fakeRpc(initial: SerfMember[]) {
   let current = initial;
   const filters: string[] = [];
   const coordinateCalls: string[] = [];
+  let coordinatesHeld: Promise<void> | undefined;
   const rpc = {
     events: new EventEmitter(),
     isConnected: true,
@@ -47,6 +49,7 @@ function fakeRpc(initial: SerfMember[]) {
     },
     getCoordinate: async (name: string) => {
       coordinateCalls.push(name);
+      await coordinatesHeld;
       return { vec: [coordinateCalls.length / 1000, 0], height: 0, adjustment: 0, error: 0.5 };
     },
   };
@@ -60,6 +63,12 @@ function fakeRpc(initial: SerfMember[]) {
     filters,
     streamed,
     serfHolds: (m: SerfMember[]) => { current = m; },
+    /** Coordinate calls wait until the returned function is called. */
+    holdCoordinates: () => {
+      let release = (): void => undefined;
+      coordinatesHeld = new Promise((resolve) => { release = resolve; });
+      return release;
+    },
   };
 }
 
@@ -180,14 +189,19 @@ test('a failure or a leave in Serf\'s log is taken at once, a list asked for bef
   }
 });
 
-test('coordinates: all at start, then a bounded share per round, a member that joined first, taken in silently', async () => {
+test('coordinates: all at start, without holding the start up, then a bounded share per round, a member that joined first, taken in silently', async () => {
   const names = Array.from({ length: 30 }, (_, i) => `gw${i + 1}`);
   const fake = fakeRpc(names.map((n) => member(n)));
   let changes = 0;
   const membership = createMembership({ rpc: fake.rpc, log: quiet, coordinateIntervalMs: 20, coordinatesPerRound: 4, refreshEveryTicks: 1000, onChange: () => changes++ });
+  const release = fake.holdCoordinates();
   await membership.start();
   try {
-    assert.equal(fake.coordinateCalls.length, 30, 'every member read at start');
+    assert.equal(membership.view.members.size, 30, 'the start read the member list');
+    assert.equal(fake.coordinateCalls.length, 1, 'and returned with the first coordinate still being read');
+    release();
+    await until('every member read at start', async () => (fake.coordinateCalls.length >= 30 ? true : undefined), 5_000, 5);
+    assert.deepEqual(fake.coordinateCalls.slice(0, 30).sort(), [...names].sort(), 'every member read once, first');
     const changesAtStart = changes;
     fake.coordinateCalls.length = 0;
     while (fake.coordinateCalls.length < 4 * 3) await new Promise((r) => setTimeout(r, 5));
