@@ -23,7 +23,8 @@
 // User events are handed to the caller. Nothing here decides trust policy
 // beyond what view.ts computes.
 // Must never: let a malformed event or a Serf outage throw out of a handler;
-// let a member list that was asked for before an event undo that event.
+// let a member list that was asked for before an event (or a read of
+// members with news) undo it.
 
 import type { Logger } from '../model/logger.js';
 import { literalPattern, type SerfRpc } from './serf-rpc.js';
@@ -126,13 +127,19 @@ export function createMembership(init: MembershipInit): Membership {
   const readApplying = async (
     read: () => Promise<SerfMember[]>,
     apply: (state: ViewState, members: readonly SerfMember[], newer: ReadonlySet<string>) => ViewState,
+    news = false,
   ): Promise<void> => {
+    // A read of members with news counts as an event for them, as of when it was asked: Serf answers one
+    // connection's calls in order, so a list asked before it is older, and must not undo what it read (a
+    // member Serf just learnt of, gone again until its event).
+    const ticket = news ? ++applied : 0;
     const asked = applied;
     listsInFlight++;
     try {
       const members = await read();
       const newer = new Set([...lastEvent].filter(([, at]) => at > asked).map(([name]) => name));
       set(apply(view, members, newer));
+      if (news) for (const m of members) lastEvent.set(m.name, ticket);
     } finally {
       if (--listsInFlight === 0) lastEvent.clear();
     }
@@ -152,7 +159,7 @@ export function createMembership(init: MembershipInit): Membership {
     noticed.clear();
     reading = true;
     try {
-      await readApplying(() => rpc.membersFiltered({ name: `(?:${names.map(literalPattern).join('|')})` }), applyMembers);
+      await readApplying(() => rpc.membersFiltered({ name: `(?:${names.map(literalPattern).join('|')})` }), applyMembers, true);
     } catch (err) {
       // The event stream and the periodic list still bring the change.
       log.debug({ members: names, err: (err as Error).message }, 'reading members with news failed');

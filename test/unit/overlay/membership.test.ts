@@ -117,6 +117,27 @@ test('the stream leaves member-update out: Serf 0.8.2 would send every member th
   }
 });
 
+test('news that comes while the membership starts is read, and the start\'s list, asked before it, does not undo it', async () => {
+  const fake = fakeRpc([member('gw1'), member('gw2')]);
+  const membership = createMembership({ rpc: fake.rpc, log: quiet, coordinateIntervalMs: 3_600_000, noticeSettleMs: 5 });
+  fake.holdLists();
+  const starting = membership.start();
+  try {
+    // The start waits for its member list; Serf learns of gw3 meanwhile.
+    await until('the start asked for the list', async () => (fake.streamed.length === 1 ? true : undefined), 5_000, 5);
+    fake.serfHolds([member('gw1'), member('gw2'), member('gw3')]);
+    membership.notice({ member: 'gw3' });
+    await until('the news is read', async () => (fake.filters.length === 1 ? true : undefined), 5_000, 5);
+    fake.answerFiltered();
+    await until('gw3 is in the view', async () => (membership.view.members.has('gw3') ? true : undefined), 5_000, 5);
+    fake.answerList([member('gw1'), member('gw2')]);
+    await starting;
+    assert.equal(membership.view.members.get('gw3')?.status, 'alive', 'the list asked for before the news does not undo it');
+  } finally {
+    await membership.stop();
+  }
+});
+
 test('news of members in Serf\'s log: their records are read at once, gathered into one call, without waiting for the event', async () => {
   const fake = fakeRpc([member('gw1'), member('gw2'), member('gw3'), member('g.4')]);
   const membership = createMembership({ rpc: fake.rpc, log: quiet, coordinateIntervalMs: 3_600_000, noticeSettleMs: 5 });
