@@ -548,10 +548,9 @@ export function createCommunity(init: CommunityInit): Community {
       const invite = readInvite(token, nowSec());
       await mustNotBeIn();
       const state: CommunityFile = { name: invite.community, rpcAuthKey: randomBytes(24).toString('base64url'), joinedAt: new Date().toISOString(), seeds: invite.addresses };
-      // The join contacts the seeds itself, to answer whether any did, and first: the view's first read then
-      // has the community. Serf joining them too, as it does at a restart, made each joiner push-pull the whole
-      // member list with its seed twice, and gossip two join intents that every member takes and hands on; its
-      // join after the agent's first read waited for that read on a busy machine (BENCHMARKS.md, session 39).
+      // The join contacts the seeds itself, to answer whether any did. Serf joining them too, as at a restart,
+      // made each joiner push-pull the member list with its seed twice and gossip two join intents that every
+      // member takes and hands on (BENCHMARKS.md, session 39).
       const r = await enter(state, invite.key, (rpc) => joinWithRetry(rpc, invite.addresses));
       // The issuer signed the token; seeing its id among the members shows the token came from inside.
       const issuerSeen = [...r.overlay.view().members.values()].some((m) => m.tags?.id === invite.issuer);

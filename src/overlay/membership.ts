@@ -103,6 +103,10 @@ export function createMembership(init: MembershipInit): Membership {
   let applied = 0;
   const lastEvent = new Map<string, number>();
   let listsInFlight = 0;
+  /** Records an event of these members, `at` in the count (the next unless given), for the lists in flight. */
+  const eventOf = (names: Iterable<string>, at = ++applied): void => {
+    if (listsInFlight > 0) for (const name of names) lastEvent.set(name, at);
+  };
 
   const onEvent = (event: SerfEvent): void => {
     if (event.type === 'user') {
@@ -113,10 +117,7 @@ export function createMembership(init: MembershipInit): Membership {
       }
       return;
     }
-    if (event.type !== 'query') {
-      applied++;
-      if (listsInFlight > 0) for (const m of event.members) lastEvent.set(m.name, applied);
-    }
+    if (event.type !== 'query') eventOf(event.members.map((m) => m.name));
     set(applyEvent(view, event));
   };
 
@@ -132,14 +133,14 @@ export function createMembership(init: MembershipInit): Membership {
     // A read of members with news counts as an event for them, as of when it was asked: Serf answers one
     // connection's calls in order, so a list asked before it is older, and must not undo what it read (a
     // member Serf just learnt of, gone again until its event).
-    const ticket = news ? ++applied : 0;
+    const ticket = news ? ++applied : undefined;
     const asked = applied;
     listsInFlight++;
     try {
       const members = await read();
       const newer = new Set([...lastEvent].filter(([, at]) => at > asked).map(([name]) => name));
       set(apply(view, members, newer));
-      if (news) for (const m of members) lastEvent.set(m.name, ticket);
+      if (ticket !== undefined) eventOf(members.map((m) => m.name), ticket);
     } finally {
       if (--listsInFlight === 0) lastEvent.clear();
     }
@@ -258,8 +259,7 @@ export function createMembership(init: MembershipInit): Membership {
       if (next !== view) {
         // A failure is acted on (healing) a Serf round trip sooner: on a loaded box that call took seconds
         // (BENCHMARKS.md, session 21). Counted as an event, so a list or read asked for before it does not undo it.
-        applied++;
-        if (listsInFlight > 0) lastEvent.set(member, applied);
+        eventOf([member]);
         set(next);
       }
       // The status was all the news said, and the view has the rest of the record: nothing to read. At a failure

@@ -30,6 +30,7 @@ function fakeRpc(initial: SerfMember[]) {
   let current = initial;
   const filters: string[] = [];
   const coordinateCalls: string[] = [];
+  let listCalls = 0;
   let coordinatesHeld: Promise<void> | undefined;
   const rpc = {
     events: new EventEmitter(),
@@ -39,7 +40,10 @@ function fakeRpc(initial: SerfMember[]) {
       handler = h;
       return async () => undefined;
     },
-    members: async () => hold ? new Promise<SerfMember[]>((resolve) => { answer = resolve; }) : initial,
+    members: async () => {
+      listCalls++;
+      return hold ? new Promise<SerfMember[]>((resolve) => { answer = resolve; }) : initial;
+    },
     // Serf anchors the name expression as ^EXPR$ (command/agent/ipc.go); RE2 and JS agree on what we send.
     membersFiltered: async (filter: { name?: string }) => {
       filters.push(filter.name ?? '');
@@ -63,6 +67,8 @@ function fakeRpc(initial: SerfMember[]) {
     filters,
     streamed,
     serfHolds: (m: SerfMember[]) => { current = m; },
+    /** How many whole member lists were asked for. */
+    listCalls: () => listCalls,
     /** Coordinate calls wait until the returned function is called. */
     holdCoordinates: () => {
       let release = (): void => undefined;
@@ -124,7 +130,7 @@ test('news that comes while the membership starts is read, and the start\'s list
   const starting = membership.start();
   try {
     // The start waits for its member list; Serf learns of gw3 meanwhile.
-    await until('the start asked for the list', async () => (fake.streamed.length === 1 ? true : undefined), 5_000, 5);
+    await until('the start asked for the list', async () => (fake.listCalls() === 1 ? true : undefined), 5_000, 5);
     fake.serfHolds([member('gw1'), member('gw2'), member('gw3')]);
     membership.notice({ member: 'gw3' });
     await until('the news is read', async () => (fake.filters.length === 1 ? true : undefined), 5_000, 5);
