@@ -54,6 +54,8 @@
 //      every --cpu-prof-interval-us, 10000 unless told; read them with bench/cpu-prof.ts: a diagnosis run,
 //      its times are not figures)]
 //     [--cpu-prof-only sc-gw010,sc-gw050 (only these agents write one: profiling all 100 overloads this machine)]
+//     [--slow-peer-ms N (each agent logs its peer calls and requests of N ms or more, with where their time went:
+//      HEARTH_SLOW_PEER_MS; 1000 unless told)]
 // Everything (processes, temp dir) is removed on exit, Ctrl-C included; --keep-logs keeps the temp dir.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -72,6 +74,7 @@ import { AGENT_NODE_FLAGS } from '../src/testbed/gateway-process.js';
 import { quantile } from '../src/sim/draw.js';
 import { BURST_WINDOW_MS, burstEndMs } from '../src/sim/machine.js';
 import { gossipEndMs, PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
+import { slowPeerMsFromEnv } from '../src/peer/client.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, serfChildren, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
@@ -89,12 +92,15 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Keep the gateways' data directories (their logs) after the run, to read where the time went. */
     'keep-logs': { type: 'boolean', default: false },
+    'slow-peer-ms': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'cpu-prof-only': { type: 'string' },
     'cpu-prof-interval-us': { type: 'string', default: '10000' },
   },
 });
 const N = Number(values.gateways);
+/** The agents' threshold for logging a peer call or request as slow (HEARTH_SLOW_PEER_MS), checked before any is started. */
+const SLOW_PEER_MS = slowPeerMsFromEnv(values['slow-peer-ms']);
 const BATCH = Number(values.batch);
 const PROFILE = values.profile as 'lan' | 'local' | 'wan';
 const SETTLE_SEC = Number(values.settle);
@@ -212,7 +218,7 @@ function startAgent(g: Gateway): void {
   const nodeOptions = values['node-options'] === '' ? [] : values['node-options'].split(/\s+/);
   if (values['cpu-prof'] !== undefined && (PROFILED === undefined || PROFILED.has(g.name))) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${join(values['cpu-prof'], g.name)}`, `--cpu-prof-interval=${values['cpu-prof-interval-us']}`);
   const child = spawn(process.execPath, [...nodeOptions, CLI, 'agent', '--data-dir', g.dataDir], {
-    env: { ...withoutHearthEnv(), HEARTH_LOG_LEVEL: 'info' },
+    env: { ...withoutHearthEnv(), HEARTH_LOG_LEVEL: 'info', ...(SLOW_PEER_MS === undefined ? {} : { HEARTH_SLOW_PEER_MS: String(SLOW_PEER_MS) }) },
     stdio: ['ignore', out, out],
     // Its own process group: a Ctrl-C in the terminal reaches the bench, which kills them all.
     detached: true,
@@ -918,7 +924,7 @@ async function main(): Promise<void> {
     clock: { epochMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n) },
     /** Epoch milliseconds of the first join's ask, the first slice's ask and the kill, to cut the profiles' windows. */
     at: { joins: joinT, sliceAsked: askedAt, killed: killedAt },
-    machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'],
+    machine, gateways: N, profile: PROFILE, batch: BATCH, nodeOptions: values['node-options'], slowPeerMs: SLOW_PEER_MS ?? null,
     startAllAgentsMs: startAllMs, joinsMs: lastJoin - joinT, cpuWhileJoining: joinCpu, pushPullCost: pushPull,
     fullViewMs, fullViewAgents: viewAt.size, behind, joinRetries, syncsAfterJoins: syncs,
     /** The last joins, each: its rumor reaching every older agent, and the joiner seeing every older member; every join's missed rumors (joinSpreads). */

@@ -50,6 +50,20 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_SLOW_CALL_MS = 1000;
 
+/**
+ * HEARTH_SLOW_PEER_MS: from how many ms on a peer call (client) and a peer
+ * request (server) is logged as slow, with where its time went; unset, 1 s
+ * each. bench/scale.ts lowers it to see a heal's call and a record's pull,
+ * which take well under a second. Anything but a positive whole number is
+ * refused, so a typo does not silently log nothing or everything.
+ */
+export function slowPeerMsFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new RangeError(`HEARTH_SLOW_PEER_MS must be a positive whole number of ms, not ${JSON.stringify(value)}`);
+  return ms;
+}
+
 export function createPeerClient(init: PeerClientInit): PeerClient {
   const maxBodyBytes = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const slowCallMs = init.slowCallMs ?? DEFAULT_SLOW_CALL_MS;
