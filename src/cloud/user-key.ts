@@ -1,11 +1,15 @@
 // A user of the community cloud is an Ed25519 key pair. Its public half is
 // written and read in OpenSSH's one-line form (`ssh-ed25519 AAAA… comment`),
 // so an existing ssh key works as well as one made by `hearth user keygen`;
-// its id is the key's SHA-256 fingerprint as OpenSSH prints it. Parsing is
-// sshpk's; signing and verifying are Node's.
+// its id is the key's SHA-256 fingerprint as OpenSSH prints it. A public
+// key line is read here (every slice route and record pull verifies a user's
+// document, and sshpk's parser, cold in an agent's interpreter, was a
+// quarter of a heal's route on its new host: BENCHMARKS.md, session 40);
+// private keys, read only by the CLI, are sshpk's. Signing and verifying
+// are Node's.
 // Pure. Must never: accept a key of another type, or read or write files.
 
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import sshpk from 'sshpk';
 import { HearthError } from '../model/errors.js';
 
@@ -37,28 +41,51 @@ function commentOf(key: { comment?: string }): string {
   return key.comment === undefined || key.comment === '(unnamed)' ? '' : key.comment;
 }
 
+const ED25519 = 'ssh-ed25519';
+
+/** The ssh wire form of a string: its length (uint32, big-endian), then its bytes. */
+function wire(bytes: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return Buffer.concat([length, bytes]);
+}
+
+/** A key blob's strings, which must fill it exactly; undefined when they do not. */
+function wireStrings(blob: Buffer): Buffer[] | undefined {
+  const strings: Buffer[] = [];
+  for (let at = 0; at < blob.length;) {
+    if (blob.length - at < 4) return undefined;
+    const length = blob.readUInt32BE(at);
+    if (length > blob.length - at - 4) return undefined;
+    strings.push(blob.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return strings;
+}
+
 function fromRaw(raw: Buffer, comment: string): UserPublicKey {
   const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-  // The ssh wire form: string "ssh-ed25519", string key.
-  const wire = (s: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, 0, s.length]), s]);
-  const ssh = `ssh-ed25519 ${Buffer.concat([wire(Buffer.from('ssh-ed25519')), wire(raw)]).toString('base64')}`;
-  const id = sshpk.parseKey(ssh, 'ssh').fingerprint('sha256').toString();
-  return { id, ssh, comment, key };
+  // The key blob: string "ssh-ed25519", string key. Its fingerprint is the blob's SHA-256, unpadded base64.
+  const blob = Buffer.concat([wire(Buffer.from(ED25519)), wire(raw)]);
+  const id = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  return { id, ssh: `${ED25519} ${blob.toString('base64')}`, comment, key };
 }
 
 /** An `ssh-ed25519 AAAA… [comment]` line, checked to be an Ed25519 key. */
 export function parseUserPublicKey(text: string): UserPublicKey {
   if (text.length > 1024) throw badKey('a public key line is at most 1024 characters');
-  let parsed: sshpk.Key;
-  try {
-    parsed = sshpk.parseKey(text.trim(), 'ssh');
-  } catch (err) {
-    throw badKey(`not an OpenSSH public key: ${(err as Error).message}`);
+  const [type = '', data = '', ...comment] = text.trim().split(/\s+/);
+  const blob = Buffer.from(data, 'base64');
+  if (data === '' || blob.toString('base64').replace(/=+$/, '') !== data.replace(/=+$/, '')) {
+    throw badKey('not an OpenSSH public key: expected "ssh-ed25519 AAAA… [comment]"');
   }
-  if (parsed.type !== 'ed25519') throw badKey(`a user key must be ed25519, not ${parsed.type}`);
-  const raw = partOf(parsed, 'A');
-  if (raw === undefined || raw.length !== 32) throw badKey('an ed25519 key has 32 bytes');
-  return fromRaw(raw, commentOf(parsed));
+  const strings = wireStrings(blob);
+  const named = strings?.[0]?.toString('latin1');
+  if (named !== type) throw badKey(`not an OpenSSH public key: the line names ${type}, its key ${named ?? 'nothing readable'}`);
+  if (type !== ED25519) throw badKey(`a user key must be ed25519, not ${type}`);
+  const raw = strings?.[1];
+  if (strings?.length !== 2 || raw?.length !== 32) throw badKey('an ed25519 key has 32 bytes');
+  return fromRaw(raw, comment.join(' '));
 }
 
 /** A private key file: PKCS#8 PEM (as keygen writes it) or an unencrypted OpenSSH ed25519 key. */
