@@ -122,11 +122,11 @@ export interface SliceHostInit {
    * Tells the slice's homes what this gateway now holds of it (slice-homes.ts),
    * before a delete or a slice's first commit (placement version 1) is
    * answered: the entry gateway's next name check sees it. A later commit
-   * (a heal, a grow, a sliver placed again) is answered without waiting: the
-   * slice's other holders registered it already, and the registration goes
-   * on behind the answer (at 100 gateways on one loaded machine, the homes'
-   * answers held a heal's answer back past the healer's 5 s). Bounded in
-   * time, and never rejects.
+   * (a heal, a grow, a sliver placed again) is answered first: the slice's
+   * other holders registered it already, and the registration begins behind
+   * the answer (at 100 gateways on one loaded machine, the homes' answers
+   * held a heal's answer back past the healer's 5 s). Bounded in time, and
+   * never rejects.
    */
   register?: (user: string, name: string) => Promise<void>;
 }
@@ -145,10 +145,15 @@ export function sliceHostRoutes({ hosting, store, nowSec, crashPoint, register }
     return document;
   };
 
-  /** Registers a committed slice with its homes: awaited at its first placement, behind the answer after (SliceHostInit.register). */
+  /**
+   * Registers a committed slice with its homes: awaited at its first placement, begun after the answer later
+   * (SliceHostInit.register). Even begun, a registration first works out the homes and opens a connection to each
+   * (three TLS sockets made): on a heal's new host, before the answer that the healer waits for.
+   */
   const registered = async (user: string, name: string, version: number): Promise<void> => {
-    const done = register?.(user, name);
-    if (version === 1) await done;
+    if (register === undefined) return;
+    if (version === 1) await register(user, name);
+    else setImmediate(() => void register(user, name));
   };
 
   /** The placement a reserve carries when its sliver is to be committed in the same call (a slice's only pending sliver). */

@@ -221,6 +221,8 @@ void describe('the reserve route with a commit: one sliver alone, reserved and c
     const record = h.hosting.record(userKeyOf(alice).id, 'web');
     assert.deepEqual({ placement: record?.placement, version: record?.version }, { placement: { 0: 'gw2', 1: 'gw3' }, version: 2 });
     assert.deepEqual(record?.document, document);
+    assert.deepEqual(h.registered, [], 'a later commit: the registration begins after the answer');
+    await new Promise((r) => setImmediate(r));
     assert.deepEqual(h.registered, [`${userKeyOf(alice).id} web`]);
     assert.equal(h.hosting.slivers().length, 1);
   });
@@ -231,6 +233,7 @@ void describe('the reserve route with a commit: one sliver alone, reserved and c
     assert.equal(await answered(h.ask(body())), true, 'version 2: answered while the homes have not');
     const first = hostOf(t, () => new Promise<void>(() => undefined));
     assert.equal(await answered(first.ask(body({ commit: { placement: { 0: 'gw2', 1: 'gw3' }, version: 1 } }))), false, 'version 1: not before the homes');
+    assert.deepEqual(first.registered, [`${userKeyOf(alice).id} web`], 'version 1: registered before the answer');
     assert.equal(first.hosting.slivers().length, 1, 'committed all the same');
   });
 
