@@ -54,6 +54,8 @@ export interface AgentInit {
   driver?: Driver;
   net?: SliverNetwork;
   reconcileIntervalMs?: number;
+  /** From how many ms on a peer call or request is logged as slow (HEARTH_SLOW_PEER_MS); 1 s unless given. */
+  slowPeerMs?: number;
 }
 
 export interface Agent {
@@ -150,6 +152,7 @@ export async function createAgent(init: AgentInit): Promise<Agent> {
   });
   const community = createCommunity({
     dataDir: paths.dir, config, identity, store, log: log.child({ part: 'community' }), version: VERSION,
+    ...(init.slowPeerMs === undefined ? {} : { slowPeerMs: init.slowPeerMs }),
     resources: () => ({ contributed: config.contribution, free: slivers.free() }),
     mode: () => policy.get().mode,
     zone: () => policy.get().zone,

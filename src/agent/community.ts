@@ -29,7 +29,7 @@ import type { ResourceVector } from '../model/resources.js';
 import { encodeTags, type GatewayTags, type OwnerMode } from '../overlay/tags.js';
 import { fingerprintOf, memberByFingerprint, nodeRows, peerAddress, type ViewState } from '../overlay/view.js';
 import { createPeerServer, type PeerServer } from '../peer/server.js';
-import { createPeerClient, slowPeerMsFromEnv, type PeerClient } from '../peer/client.js';
+import { createPeerClient, type PeerClient } from '../peer/client.js';
 import { createPeerCaller, type PeerCaller } from '../peer/caller.js';
 import type { PeerRoute } from '../peer/router.js';
 import { REVOCATIONS_DIGEST, REVOKE_EVENT, revokedEndpoints } from '../cloud/revocations.js';
@@ -69,6 +69,8 @@ export interface CommunityInit {
   onBlockedChange?: () => void;
   /** Peer routes other parts offer to the community, served while this gateway is in one. */
   routes?: readonly PeerRoute[];
+  /** From how many ms on a peer call or request is logged as slow; the peer client's and server's 1 s unless given. */
+  slowPeerMs?: number;
 }
 
 /** The community verbs of the API, and what the rest of the agent needs: trust, peer calls, the firewall's list. */
@@ -235,7 +237,6 @@ export function createCommunity(init: CommunityInit): Community {
    * throw when no seed answers.
    */
   const startOverlay = async (state: CommunityFile, encryptKey?: string, joinSeeds?: (rpc: SerfRpc) => Promise<void>): Promise<Running> => {
-    const slowMs = slowPeerMsFromEnv(process.env['HEARTH_SLOW_PEER_MS']);
     await mkdir(serfDir, { recursive: true, mode: 0o700 });
     const rpcAddress = `127.0.0.1:${config.community.rpcPort}`;
     const serfLog = log.child({ part: 'serf' });
@@ -277,7 +278,7 @@ export function createCommunity(init: CommunityInit): Community {
       // (BENCHMARKS.md, session 39).
       serf.events.on('member-news', (news) => overlay.notice(news));
       const peerLog = log.child({ part: 'peer' });
-      const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog, ...(slowMs === undefined ? {} : { slowCallMs: slowMs }) });
+      const client = createPeerClient({ identity: init.identity, trust: pins, log: peerLog, ...(init.slowPeerMs === undefined ? {} : { slowCallMs: init.slowPeerMs }) });
       undo.push(async () => client.close());
       const caller = createPeerCaller({ client, addressOf: (name) => addressOf(overlay, name) });
       // Whether it just joined, restarted or created the community (then alone: nothing to sync).
@@ -300,7 +301,7 @@ export function createCommunity(init: CommunityInit): Community {
       await overlay.start();
       const peer = createPeerServer({
         identity: init.identity, name: config.name, trust, host: config.peer.host, port: config.peer.port,
-        log: peerLog, ...(slowMs === undefined ? {} : { slowRequestMs: slowMs }),
+        log: peerLog, ...(init.slowPeerMs === undefined ? {} : { slowRequestMs: init.slowPeerMs }),
         routes: [
           revocations.route,
           { method: 'GET', path: VIEW_DIGEST_PATH, handler: async () => ({ body: viewDigestReply(overlay.view()) }) },
