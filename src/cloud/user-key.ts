@@ -3,8 +3,8 @@
 // so an existing ssh key works as well as one made by `hearth user keygen`;
 // its id is the key's SHA-256 fingerprint as OpenSSH prints it. A public
 // key line is read here (every slice route and record pull verifies a user's
-// document, and sshpk's parser, cold in an agent's interpreter, was a
-// quarter of a heal's route on its new host: BENCHMARKS.md, session 40);
+// document, and sshpk's parser, cold in an agent's interpreter, was over a
+// quarter of the slice routes' time on their hosts: BENCHMARKS.md, session 40);
 // private keys, read only by the CLI, are sshpk's. Signing and verifying
 // are Node's.
 // Pure. Must never: accept a key of another type, or read or write files.
