@@ -123,24 +123,31 @@ export const BENCH_MACHINES = {
     pull: { callerMs: 3.7, calleeMs: 4.2 }, heal: { callerMs: 4.2, calleeMs: 5.6 },
   },
   /**
-   * 2 cores AMD EPYC 2.1 GHz (session 38: runs KA-KF of the agent of session
-   * 37, e21f310; BENCHMARKS.md, session 38), by the same definitions. The
-   * settled community, the bench and its tracer take 1.21 cores as the
-   * bench's failure finds them (the machine 55.1-65.7% busy in the 8 s
-   * before the failure's first detection, median 60.6) and 1.06 quiet
-   * (42.1-61.9% in the 8 s before the first slice and before the failure
-   * alone, median 52.9). A failure costs each gateway 6.5 ms as its agent
-   * sees it (6-10) and 6.5 ms once its Serf hands it on (1-11); a member's
-   * new tags 7.4 ms (5.1-10.8 over a drain's 20 s), split 4.1 and 3.3 as
-   * an isolated zone change splits (medians 7.5 and 6 ms). The calls at
-   * `--load 35` (the run queue held 14-37 threads while the directory's
-   * pulls ran): a pull 6.66 ms the puller and 6.71 ms the host, a heal's
-   * reserve 6.13 ms the healer and 8.60 ms the new host (medians of three
-   * runs of 200 and of 60).
+   * 2 cores AMD EPYC 2.1 GHz, with the agent as it is since session 40
+   * (9bccc2b: a heal's new host answers before it registers the slice with
+   * its homes; runs LL-LP of session 40 and MA-MC of session 41, on two
+   * copies of the machine; BENCHMARKS.md, session 41), by the same
+   * definitions. The settled community, the bench and its tracer take 1.025
+   * cores as the bench's failure finds them (the machine 48.9-64.8% busy in
+   * the 8 s before the failure's first detection, median 51.25) and 0.86
+   * quiet (37.9-66.1% in the 8 s before the first slice and before the
+   * failure alone, median 43.0). A failure costs each gateway 7.5 ms as its
+   * agent sees it (6-11) and 5.5 ms once its Serf hands it on (2-11); a
+   * member's new tags 7.1 ms (-0.6 to 14.4 over a drain's 20 s), split 4.1
+   * and 3.0 as an isolated zone change splits (medians 8 and 6 ms). The
+   * calls at `--load 35`: a pull 6.17 ms the puller and 6.10 ms the host, a
+   * heal's reserve 6.19 ms the healer and 8.12 ms the new host (medians of
+   * three runs of 200 and of 60). Session 38 measured the agent of session
+   * 37 (e21f310, runs KA-KF) here: settled 1.21 and quiet 1.06 cores, a
+   * failure 6.5 and 6.5 ms, new tags 4.1 and 3.3 ms, a pull 6.7 and 6.7 ms,
+   * a heal's reserve 6.1 and 8.6 ms. The settled share fell between
+   * session 39's runs (LA-LI, a median 61.8%) and session 40's (LJ on, 49%)
+   * with both the agent and the machine's copy changed: the runs do not say
+   * which.
    */
   epyc: {
-    cpu: '2 cores AMD EPYC 2.1 GHz', cores: 2, settledCores: 1.21, quietCores: 1.06, failureMs: 6.5, failureEventMs: 6.5, updateMs: 4.1, updateEventMs: 3.3,
-    pull: { callerMs: 6.7, calleeMs: 6.7 }, heal: { callerMs: 6.1, calleeMs: 8.6 },
+    cpu: '2 cores AMD EPYC 2.1 GHz', cores: 2, settledCores: 1.025, quietCores: 0.86, failureMs: 7.5, failureEventMs: 5.5, updateMs: 4.1, updateEventMs: 3.0,
+    pull: { callerMs: 6.2, calleeMs: 6.1 }, heal: { callerMs: 6.2, calleeMs: 8.1 },
   },
 } as const satisfies Record<string, SharedMachine>;
 
