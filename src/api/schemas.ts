@@ -3,9 +3,28 @@
 // their Static types are the wire shapes, the one definition the routes
 // build and the CLI reads (it may import these types, nothing else of api/).
 
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { MAX_IMAGE_PACKAGES } from '../model/image.js';
 import { OBSERVED_STATES } from '../model/sliver.js';
+
+// A reply's schema is also how fast-json-stringify writes it. A type list
+// (`type: ['string', 'null']`) and an enum it writes by itself; for anyOf it
+// has ajv compile a validator of each branch when the route sends its first
+// reply, in the agents' --lite-mode interpreter: 30-60 ms of CPU, which a
+// joiner's reply to `POST /api/v1/community/join` spent just as it should
+// read its members (on a saturated machine, seconds; BENCHMARKS.md, session
+// 41). So replies say "or null" and "one of" with these two, never anyOf.
+
+/** `t` or null, as a type list: `t` must have a single `type` (a string, a number, an object, an array). */
+export function Nullable<T extends TSchema>(t: T): TUnsafe<Static<T> | null> {
+  if (typeof t['type'] !== 'string') throw new TypeError('Nullable needs a schema with one type');
+  return Type.Unsafe<Static<T> | null>({ ...t, type: [t['type'], 'null'] });
+}
+
+/** One of these strings, as an enum. */
+export function OneOf<const V extends readonly string[]>(values: V, options: { description?: string } = {}): TUnsafe<V[number]> {
+  return Type.Unsafe<V[number]>({ ...options, type: 'string', enum: [...values] });
+}
 
 export const Problem = Type.Object({
   type: Type.String(),
@@ -41,7 +60,7 @@ export const CreateSliverBody = Type.Object({
 }, { additionalProperties: false });
 export type CreateSliverBody = Static<typeof CreateSliverBody>;
 
-export const SliverState = Type.Union(OBSERVED_STATES.map((s) => Type.Literal(s)));
+export const SliverState = OneOf(OBSERVED_STATES);
 
 export const Sliver = Type.Object({
   id: Type.String(),
@@ -50,10 +69,10 @@ export const Sliver = Type.Object({
   template: Type.String(),
   packages: Type.Array(Type.String(), { description: 'Debian packages beyond the base image; empty for the base image' }),
   resources: Resources,
-  desired: Type.Union([Type.Literal('running'), Type.Literal('stopped'), Type.Literal('gone')]),
+  desired: OneOf(['running', 'stopped', 'gone']),
   observed: SliverState,
-  reason: Type.Union([Type.String(), Type.Null()]),
-  address: Type.Union([Type.String(), Type.Null()]),
+  reason: Nullable(Type.String()),
+  address: Nullable(Type.String()),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 }, { $id: 'Sliver' });
@@ -93,7 +112,7 @@ export const Stats = Type.Object({
 export type SliverStats = Static<typeof Stats>;
 
 export const Forward = Type.Object({
-  proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  proto: OneOf(['tcp', 'udp']),
   hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
 }, { additionalProperties: false });
@@ -101,7 +120,7 @@ export type Forward = Static<typeof Forward>;
 
 export const ForwardParams = Type.Object({
   id: Type.String({ maxLength: 512 }),
-  proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  proto: OneOf(['tcp', 'udp']),
   hostPort: Type.String({ pattern: '^[0-9]{1,5}$' }),
 });
 
@@ -112,8 +131,8 @@ export const ResourceVector = Type.Object({
 
 /** The bandwidth the owner gives, Mbit/s each way; null where not given (that direction is not shaped). */
 export const BandwidthContribution = Type.Object({
-  upMbit: Type.Union([Type.Number(), Type.Null()]),
-  downMbit: Type.Union([Type.Number(), Type.Null()]),
+  upMbit: Nullable(Type.Number()),
+  downMbit: Nullable(Type.Number()),
 }, { additionalProperties: false });
 export type BandwidthContribution = Static<typeof BandwidthContribution>;
 
@@ -122,8 +141,8 @@ export const NodeInfo = Type.Object({
   id: Type.String(),
   version: Type.String(),
   virt: Type.Object({
-    driver: Type.Union([Type.Literal('lxc'), Type.Literal('none')], { description: 'none: containers are simulated, slivers admitted and recorded but nothing runs' }),
-    note: Type.Union([Type.String(), Type.Null()]),
+    driver: OneOf(['lxc', 'none'], { description: 'none: containers are simulated, slivers admitted and recorded but nothing runs' }),
+    note: Nullable(Type.String()),
   }),
   inventory: Type.Object({
     cpu: Type.Number(), memoryMb: Type.Number(), memoryFreeMb: Type.Number(), diskMb: Type.Number(), diskFreeMb: Type.Number(),
@@ -136,10 +155,7 @@ export const NodeInfo = Type.Object({
     guaranteed: Type.Object({ upMbit: Type.Number(), downMbit: Type.Number() }, { description: "the sum of the slivers' guarantees" }),
   }),
   slivers: Type.Record(Type.String(), Type.Integer()),
-  community: Type.Union([
-    Type.Object({ name: Type.String(), state: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), warning: Type.Union([Type.String(), Type.Null()]) }),
-    Type.Null(),
-  ]),
+  community: Nullable(Type.Object({ name: Type.String(), state: Type.String(), reason: Nullable(Type.String()), warning: Nullable(Type.String()) })),
 });
 
 export const EventsQuery = Type.Object({
@@ -150,7 +166,7 @@ export const EventsQuery = Type.Object({
 
 export const EventList = Type.Object({
   items: Type.Array(Type.Object({
-    seq: Type.Integer(), at: Type.String(), sliverId: Type.Union([Type.String(), Type.Null()]), type: Type.String(),
+    seq: Type.Integer(), at: Type.String(), sliverId: Nullable(Type.String()), type: Type.String(),
     detail: Type.Record(Type.String(), Type.Unknown()),
   })),
 });

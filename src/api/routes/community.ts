@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HearthError } from '../../model/errors.js';
 import type { CommunityStatus } from '../../model/community.js';
 import type { NodeRow as NodeRowData } from '../../overlay/view.js';
-import { ResourceVector } from '../schemas.js';
+import { Nullable, OneOf, ResourceVector } from '../schemas.js';
 
 /** What the community routes need of the community side; the agent's community provides it. */
 export interface CommunityApi {
@@ -25,11 +25,9 @@ export interface CommunityApi {
 const problem = Type.Ref('Problem');
 const errors = { '4xx': problem, '5xx': problem };
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
 const Status = Type.Object({
   name: Type.String(), self: Type.String(), id: Type.String(),
-  state: Type.Union(['starting', 'joined', 'retrying', 'revoked'].map((s) => Type.Literal(s)), {
+  state: OneOf(['starting', 'joined', 'retrying', 'revoked'], {
     description: 'joined; or why not: starting, retrying (reason, retryAt), revoked (by the community; leave clears it)',
   }),
   reason: Nullable(Type.String()), fix: Nullable(Type.String()), since: Type.String({ format: 'date-time' }),
@@ -68,12 +66,12 @@ export function registerCommunityRoutes(untyped: FastifyInstance, community: Com
   app.post('/api/v1/community/join', {
     schema: { summary: 'Join a community with an invite token', tags,
       body: Type.Object({ token: Type.String({ maxLength: 16384 }) }, { additionalProperties: false }),
-      response: { 200: Type.Intersect([Status, Type.Object({ issuerSeen: Type.Boolean(), contacted: Type.Integer() })]), ...errors } },
+      response: { 200: Type.Composite([Status, Type.Object({ issuerSeen: Type.Boolean(), contacted: Type.Integer() })]), ...errors } },
   }, async (req) => community.join(req.body.token));
 
   app.post('/api/v1/community/invites', {
     schema: { summary: 'Make an invite token', tags,
-      body: Type.Object({ expiresInSec: Type.Optional(Type.Union([Type.Integer({ minimum: 60, maximum: 365 * 86400 }), Type.Null()])) }, { additionalProperties: false }),
+      body: Type.Object({ expiresInSec: Type.Optional(Nullable(Type.Integer({ minimum: 60, maximum: 365 * 86400 }))) }, { additionalProperties: false }),
       response: { 201: Type.Object({ token: Type.String(), expires: Nullable(Type.Integer()), addresses: Type.Array(Type.String()) }), ...errors } },
   }, async (req, reply) => reply.code(201).send(await community.invite(req.body.expiresInSec === undefined ? 86400 : req.body.expiresInSec)));
 

@@ -10,20 +10,21 @@ import { MAX_IMAGE_PACKAGES } from '../../model/image.js';
 import { TEMPLATES, type TemplateName } from '../../model/sliver.js';
 import { HearthError } from '../../model/errors.js';
 import type { ImageInfo, ImageStore } from '../../virt/images.js';
+import { Nullable, OneOf } from '../schemas.js';
 
 export type ImagesApi = Pick<ImageStore, 'nameOf' | 'ensure' | 'list' | 'remove'>;
 
-const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableString = Nullable(Type.String());
 
 export const Image = Type.Object({
   name: Type.String(),
   template: Type.String(),
-  state: Type.Union([Type.Literal('ready'), Type.Literal('building'), Type.Literal('failed')]),
+  state: OneOf(['ready', 'building', 'failed']),
   packages: Type.Array(Type.String()),
   suite: NullableString,
   arch: NullableString,
   builtAt: NullableString,
-  buildMs: Type.Union([Type.Integer(), Type.Null()]),
+  buildMs: Nullable(Type.Integer()),
   usedBy: Type.Integer({ description: 'slivers of any gateway on this machine that are snapshots of it' }),
   progress: NullableString,
   error: NullableString,

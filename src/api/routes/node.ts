@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { validateBandwidth, type BandwidthGiven, type Contribution } from '../../host/contribution.js';
 import type { Inventory } from '../../host/inventory.js';
-import { BandwidthContribution, NodeInfo, ResourceVector } from '../schemas.js';
+import { BandwidthContribution, NodeInfo, Nullable, OneOf, ResourceVector } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
 import type { OwnerToken } from '../auth.js';
 import { OWNER_MODES, type OwnerPolicy } from '../../model/policy.js';
@@ -45,12 +45,12 @@ function bandwidthOf(c: Contribution): BandwidthContribution {
 }
 
 const Policy = Type.Object({
-  mode: Type.Union(OWNER_MODES.map((m) => Type.Literal(m)), { description: 'production takes new slivers; safe keeps what runs, takes nothing new; drain moves its slice slivers elsewhere, then takes nothing' }),
+  mode: OneOf(OWNER_MODES, { description: 'production takes new slivers; safe keeps what runs, takes nothing new; drain moves its slice slivers elsewhere, then takes nothing' }),
   users: Type.Object({
-    quota: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'most slivers one user may have here; null for no limit' }),
-    allow: Type.Union([Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }), Type.Null()], { description: 'only these user ids (SHA256:…); null for any user' }),
+    quota: Nullable(Type.Integer({ minimum: 0, description: 'most slivers one user may have here; null for no limit' })),
+    allow: Nullable(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'only these user ids (SHA256:…); null for any user' })),
   }, { additionalProperties: false }),
-  zone: Type.Optional(Type.Union([Type.String({ maxLength: 24 }), Type.Null()], { description: 'where the gateway stands; slices spread over zones put one sliver a zone' })),
+  zone: Type.Optional(Nullable(Type.String({ maxLength: 24, description: 'where the gateway stands; slices spread over zones put one sliver a zone' }))),
 }, { additionalProperties: false });
 
 export function registerNodeRoutes(app: FastifyInstance, node: NodeInfoSource, slivers: SliverService, ownerToken: OwnerToken): void {

@@ -12,7 +12,7 @@ import { MAX_SERVICES, SERVICE_TYPES, type ServiceType } from '../../model/servi
 import type { DirectoryEntry, DirectoryQuery } from '../../cloud/services.js';
 import type { SliverService } from '../../slivers/service.js';
 import type { ServiceRecord } from '../../store/store.js';
-import { SliverParams } from '../schemas.js';
+import { Nullable, OneOf, SliverParams } from '../schemas.js';
 import { streamPathOf, type ServiceProxy } from '../service-proxy.js';
 
 /** The stream relay; public (app.ts), since a player cannot sign its requests. */
@@ -41,7 +41,7 @@ const Entry = Type.Object({
   slice: Type.String(),
   gateway: Type.String(),
   address: Type.String({ description: "host:port on the gateway's community address" }),
-  rttMs: Type.Union([Type.Number(), Type.Null()], { description: 'estimated RTT from this gateway (Vivaldi); 0 for its own' }),
+  rttMs: Nullable(Type.Number({ description: 'estimated RTT from this gateway (Vivaldi); 0 for its own' })),
 });
 
 const Declared = Type.Object({
@@ -53,7 +53,7 @@ const Declared = Type.Object({
   fixed: Type.Boolean({ description: 'the gateway port was asked for, not picked' }),
   check: Type.Unknown(),
   up: Type.Boolean({ description: 'announced to the community now' }),
-  reason: Type.Union([Type.String(), Type.Null()]),
+  reason: Nullable(Type.String()),
 });
 
 const Label = Type.String({ minLength: 1, maxLength: 63 });
@@ -61,7 +61,7 @@ const StreamParams = Type.Object({ gateway: Label, sliver: Label, name: Label, '
 
 const DirectoryQuerySchema = Type.Object({
   type: Type.Optional(Type.String({ maxLength: 32, description: SERVICE_TYPES.join(', ') })),
-  near: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: nearest first by RTT' })),
+  near: Type.Optional(OneOf(['true', 'false'], { description: 'true: nearest first by RTT' })),
 }, { additionalProperties: false });
 
 // The declarations are checked by model/service.ts, whose errors name the field.

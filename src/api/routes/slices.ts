@@ -14,7 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HearthError } from '../../model/errors.js';
 import type { SliceView } from '../../model/slice.js';
 import type { Store } from '../../store/store.js';
-import { EventList, Resources } from '../schemas.js';
+import { EventList, Nullable, OneOf, Resources } from '../schemas.js';
 
 /** What the slice routes need; the agent's slice service provides it. */
 export interface SliceApi {
@@ -41,7 +41,6 @@ export const SLICE_EVENTS_MAX = 500;
 
 const problem = Type.Ref('Problem');
 const errors = { '4xx': problem, '5xx': problem };
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const Document = Type.Object({
   v: Type.Literal(1), kind: Type.String({ maxLength: 64 }), body: Type.Unknown(), user: Type.String({ maxLength: 1024 }),
@@ -52,13 +51,13 @@ const SliceSpecSchema = Type.Object({
   name: Type.String(), slivers: Type.Integer(), template: Type.String(), packages: Type.Array(Type.String()), resources: Resources,
   spread: Type.String(), near: Nullable(Type.String()), sshKeys: Type.Array(Type.String()), lifetimeSec: Type.Integer(),
   services: Type.Array(Type.Unknown(), { description: 'services every sliver offers (an app\'s are its roles\')' }),
-  app: Nullable(Type.Unknown({ description: 'the app recipe the slice runs (docs/apps.md), or null' })),
+  app: Type.Unknown({ description: 'the app recipe the slice runs (docs/apps.md), or null' }),
 });
 
 const Slice = Type.Object({
   name: Type.String(),
   user: Type.String({ description: 'the user key id, SHA256:…' }),
-  state: Type.Union(['running', 'starting', 'degraded', 'deleted'].map((s) => Type.Literal(s))),
+  state: OneOf(['running', 'starting', 'degraded', 'deleted']),
   spec: SliceSpecSchema,
   signedAt: Type.String({ format: 'date-time' }),
   expiresAt: Type.String({ format: 'date-time' }),

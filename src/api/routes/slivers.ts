@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StoredSliver, Store } from '../../store/store.js';
 import {
-  CreateSliverBody, EventList, EventsQuery, ExecBody, ExecResult, Forward, ForwardParams, SliverList, SliverParams, Stats, type Sliver,
+  CreateSliverBody, EventList, EventsQuery, ExecBody, ExecResult, Forward, ForwardParams, Nullable, SliverList, SliverParams, Stats, type Sliver,
 } from '../schemas.js';
 import type { SliverService } from '../../slivers/service.js';
 import type { SliverTraffic } from '../../net/shaper.js';
@@ -61,7 +61,7 @@ export function registerSliverRoutes(
   });
 
   app.get('/api/v1/slivers/:id/stats', {
-    schema: { summary: 'Resource use of a running sliver', tags, params: SliverParams, response: { 200: Type.Union([Stats, Type.Null()]), ...errors } },
+    schema: { summary: 'Resource use of a running sliver', tags, params: SliverParams, response: { 200: Nullable(Stats), ...errors } },
   }, async (req) => {
     const stats = await slivers.stats(req.params.id);
     const shaped = stats === null ? undefined : await traffic?.(slivers.get(req.params.id).id);
