@@ -72,11 +72,20 @@ export interface TestGatewayOptions {
   contribution?: Partial<AgentConfig['contribution']>;
 }
 
+/** 10.100.0.0/24 to 10.249.255.0/24, the test gateways' sliver subnets. */
+const TEST_SUBNETS = 150 * 256;
+/**
+ * The next test gateway's subnet: a random start, then one after another, so
+ * the gateways of one test file never share one (four drawn at random once
+ * did, and the fourth refused to start: subnet_taken).
+ */
+let nextSubnet = randomBytes(2).readUInt16BE(0) % TEST_SUBNETS;
+
 export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const suffix = randomBytes(3).toString('hex').slice(0, 5);
   const dataDir = join(tmpdir(), `hearth-it-${suffix}`);
   const port = await freePort();
-  const third = 100 + (randomBytes(1)[0] ?? 0) % 150;
+  const subnet = nextSubnet++ % TEST_SUBNETS;
   // Gossip and peer API on loopback with free ports, so test gateways can form communities.
   const [serfPort, rpcPort, peerPort] = [await freePort(), await freePort(), await freePort()];
   const { config, paths } = await initDataDir({
@@ -84,7 +93,7 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
     community: { bind: opts.loopback === '::1' ? `[::1]:${serfPort}` : `127.0.0.1:${serfPort}`, rpcPort, profile: 'local' },
     peer: { host: opts.loopback ?? '127.0.0.1', port: peerPort },
     contribution: { cpu: 1, memoryMb: 2048, diskMb: 8192, slivers: 32, ...opts.contribution },
-    network: { bridge: `hit${suffix}`, subnet: `10.${third}.${(randomBytes(1)[0] ?? 0)}.0/24`, table: `hit_${suffix}` },
+    network: { bridge: `hit${suffix}`, subnet: `10.${100 + Math.floor(subnet / 256)}.${subnet % 256}.0/24`, table: `hit_${suffix}` },
     // Test gateways share the host's network namespace: no slice networks (the testbed has them).
     sliceNet: { enabled: false },
   });
