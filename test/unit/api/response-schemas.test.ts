@@ -1,8 +1,9 @@
 // Every reply's schema is one fast-json-stringify writes by itself: no
 // anyOf, oneOf, allOf, not or if anywhere in it. For those it has ajv
 // compile a validator when the route sends its first reply, 30-60 ms of an
-// agent's CPU at the worst moment (schemas.ts's Nullable says why). Read
-// from the app's own OpenAPI document, so a route added later is checked too.
+// agent's CPU at the worst moment (the comment above schemas.ts's Nullable
+// says why). Read from the app's own OpenAPI document, so a route added
+// later is checked too.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
