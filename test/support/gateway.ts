@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { initDataDir, type AgentConfig } from '../../src/agent/config.js';
 import { createApiClient, type ApiClient } from '../../src/cli/client.js';
-import { createSliverNetwork } from '../../src/net/sliver-net.js';
+import { findNetworkClash } from '../../src/net/claims.js';
+import { createSliverNetwork, readNetworkClaims } from '../../src/net/sliver-net.js';
 import { unmountAllBelow } from '../../src/virt/disk.js';
 import { createLxcDriver } from '../../src/virt/lxc.js';
 
@@ -75,17 +76,30 @@ export interface TestGatewayOptions {
 /** 10.100.0.0/24 to 10.249.255.0/24, the test gateways' sliver subnets. */
 const TEST_SUBNETS = 150 * 256;
 /**
- * The next test gateway's subnet: a random start, then one after another, so
- * the gateways of one test file never share one (four drawn at random once
- * did, and the fourth refused to start: subnet_taken).
+ * Where the next test gateway's subnet is looked for: a random start, then
+ * one after another, so the gateways of one test file never share one (four
+ * drawn at random once did, and the fourth refused to start: subnet_taken).
  */
 let nextSubnet = randomBytes(2).readUInt16BE(0) % TEST_SUBNETS;
+
+/**
+ * A sliver network no gateway on this host holds: the next free subnet, so a
+ * gateway another file (or the developer) left running is never clashed with.
+ */
+async function freeTestNetwork(suffix: string): Promise<AgentConfig['network']> {
+  const claims = await readNetworkClaims();
+  for (let tries = 0; tries < TEST_SUBNETS; tries++) {
+    const n = nextSubnet++ % TEST_SUBNETS;
+    const network = { bridge: `hit${suffix}`, subnet: `10.${100 + Math.floor(n / 256)}.${n % 256}.0/24`, table: `hit_${suffix}` };
+    if (findNetworkClash(network, claims, { fresh: true }) === undefined) return network;
+  }
+  throw new Error('no free test subnet in 10.100.0.0-10.249.255.0');
+}
 
 export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const suffix = randomBytes(3).toString('hex').slice(0, 5);
   const dataDir = join(tmpdir(), `hearth-it-${suffix}`);
   const port = await freePort();
-  const subnet = nextSubnet++ % TEST_SUBNETS;
   // Gossip and peer API on loopback with free ports, so test gateways can form communities.
   const [serfPort, rpcPort, peerPort] = [await freePort(), await freePort(), await freePort()];
   const { config, paths } = await initDataDir({
@@ -93,7 +107,7 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
     community: { bind: opts.loopback === '::1' ? `[::1]:${serfPort}` : `127.0.0.1:${serfPort}`, rpcPort, profile: 'local' },
     peer: { host: opts.loopback ?? '127.0.0.1', port: peerPort },
     contribution: { cpu: 1, memoryMb: 2048, diskMb: 8192, slivers: 32, ...opts.contribution },
-    network: { bridge: `hit${suffix}`, subnet: `10.${100 + Math.floor(subnet / 256)}.${subnet % 256}.0/24`, table: `hit_${suffix}` },
+    network: await freeTestNetwork(suffix),
     // Test gateways share the host's network namespace: no slice networks (the testbed has them).
     sliceNet: { enabled: false },
   });

@@ -8,7 +8,7 @@
 
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSliverNetwork } from '../../src/net/sliver-net.js';
+import { createSliverNetwork, readNetworkClaims } from '../../src/net/sliver-net.js';
 import { teardownTestbed } from '../../src/testbed/controller-down.js';
 import { removeTunDevices, runIp } from '../../src/testbed/netns.js';
 import { readTestbedState } from '../../src/testbed/state.js';
@@ -22,6 +22,11 @@ export const TEST_ROOT = '/tmp/hearth-tests';
 /** Namespaces and root links test testbeds make: a random three-letter prefix, then their kind. */
 const TEST_NAMESPACE = /^t[a-z]{3}-?gw\d+$/;
 const TEST_LINK = /^t[a-z]{3}-?(tbbr|tbu\d+)$/;
+/**
+ * Sliver bridges of test gateways (support/gateway.ts: hit + 5 hex) and of
+ * the net tests (h2a-h2d, htn + 5 characters); their tables are marked with them.
+ */
+export const TEST_BRIDGE = /^(hit[0-9a-f]{5}|h2[a-d][a-z0-9]{5}|htn[a-z0-9]{5})$/;
 
 function directoriesBelow(root: string, depth: number): string[] {
   if (depth < 0) return [];
@@ -64,10 +69,11 @@ export interface SweepReport {
   processes: number;
   namespaces: number;
   links: number;
+  networks: number;
 }
 
 export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport> {
-  const report: SweepReport = { testbeds: 0, gateways: 0, processes: 0, namespaces: 0, links: 0 };
+  const report: SweepReport = { testbeds: 0, gateways: 0, processes: 0, namespaces: 0, links: 0, networks: 0 };
   const dirs = directoriesBelow(root, 4);
   for (const dir of dirs) {
     const state = readTestbedState(dir);
@@ -97,6 +103,14 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
     await createSliverNetwork(network).teardown().catch(() => undefined);
     report.gateways++;
   }
+  // Sliver networks whose gateway's directory is gone (a run killed, and its
+  // scratch removed by hand): found by the test bridge their tables' markers name.
+  const claims = await readNetworkClaims().catch(() => ({ tables: [] }));
+  for (const { table, bridge, subnet } of claims.tables) {
+    if (bridge === undefined || subnet === undefined || !TEST_BRIDGE.test(bridge)) continue;
+    await createSliverNetwork({ bridge, subnet, table }).teardown().catch(() => undefined);
+    report.networks++;
+  }
   // The WireGuard tests' pairs have names of their own: their daemons, namespaces and sockets
   // (and the slice segments and shaper tests' namespaces).
   for (const prefix of ['wgt', 'sgt']) await wgPair(prefix).remove().catch(() => undefined);
@@ -108,7 +122,7 @@ export async function sweepTestLeftovers(root = TEST_ROOT): Promise<SweepReport>
     report.namespaces++;
   }
   const links = (JSON.parse((await runIp(['-j', 'link', 'show'])) || '[]') as { ifname: string }[]).map((l) => l.ifname);
-  for (const name of links.filter((l) => TEST_LINK.test(l))) {
+  for (const name of links.filter((l) => TEST_LINK.test(l) || TEST_BRIDGE.test(l))) {
     await runIp(['link', 'delete', name]).catch(() => undefined);
     report.links++;
   }
