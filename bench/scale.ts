@@ -75,6 +75,7 @@ import { quantile } from '../src/sim/draw.js';
 import { BURST_WINDOW_MS, burstEndMs } from '../src/sim/machine.js';
 import { gossipEndMs, PROFILE_CONFIGS, rumorMissChance, spreadCurve, suspicionTimeoutMs, type LinkModel } from '../src/sim/memberlist.js';
 import { slowPeerMsFromEnv } from '../src/peer/client.js';
+import { AT_ONCE_MS, DECLARED, FAILURE_LEARNT, failureStart, type FailureStart } from './failure-start.js';
 import { followLog, memoryKb, processesMentioning, sampleCpu, serfChildren, traceCpu, type CpuWindow, type LogFollower } from './procs.js';
 
 const run = promisify(execFile);
@@ -120,7 +121,6 @@ const EVENT_HANDED_ON = 'serf: agent: Received event: member-failed';
 const UPDATE_HANDED_ON = 'serf: agent: Received event: member-update';
 /** memberlist's words for a probe left unanswered and for a suspicion that ran out (followed by the member's name). */
 const SUSPECTED = 'serf: memberlist: Suspect ';
-const DECLARED = 'serf: memberlist: Marking ';
 /**
  * An agent's push-pull (Serf join of one member), logged at info when it comes after joins (src/overlay/catch-up.ts),
  * and its check before, when the other member's view agreed and no push-pull was needed.
@@ -128,7 +128,7 @@ const DECLARED = 'serf: memberlist: Marking ';
 const CAUGHT_UP = "caught up with a member's list";
 const CATCH_UP_FAILED = "catching up with a member's list failed";
 const VIEWS_AGREE = "a member's view agrees with this one";
-const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, EVENT_HANDED_ON, UPDATE_HANDED_ON, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started', CAUGHT_UP, CATCH_UP_FAILED, VIEWS_AGREE];
+const WATCHED = [UPDATE_LEARNT, SUSPECTED, DECLARED, FAILURE_LEARNT, EVENT_HANDED_ON, UPDATE_HANDED_ON, 'member state', 'in the community', 'slice placed', 'service announced', 'pulled services', 'pulling services failed', 'healing: placing', 'slice healed', 'took a newer placement', 'agent started', CAUGHT_UP, CATCH_UP_FAILED, VIEWS_AGREE];
 /** How long a failure's or a drain's reaction is measured for, from the first agent's word of it. */
 const REACTION_WINDOW_MS = 20_000;
 /** The tag updates updateCost makes, and how far apart. */
@@ -501,6 +501,8 @@ function reactionBetween(a: CpuSample, b: CpuSample, settled: { agent: number; s
  */
 function failureCourse(victim: string, since: number): {
   firstSuspicionMs: number; declaredMs: number; timeoutMs: number; confirmations: number | null; modelTimeoutMs: number; modelChanceOfFirstProbeAsLate: number;
+  /** How the first members learnt it: the early carrier, and whether the prober's gossip carried it at once (bench/failure-start.ts). */
+  start: FailureStart | null;
 } | null {
   const live = gateways.filter((g) => !g.killed);
   const first = (prefix: string): { at: number; msg: string } | undefined => live
@@ -519,7 +521,13 @@ function failureCourse(victim: string, since: number): {
     confirmations: confirmations === undefined ? null : Number(confirmations),
     modelTimeoutMs: suspicionTimeoutMs(model, N),
     modelChanceOfFirstProbeAsLate: Number(Math.exp(-Math.max(0, firstProbeMs) / meanWaitMs).toFixed(3)),
+    start: failureStart(live.map((g) => g.log.lines), victim, since),
   };
+}
+
+function showStart(s: FailureStart | null): string {
+  return s === null ? '' : `; the second member ${s.second.afterMs} ms after the first (${s.second.byTimer ? 'its own timer' : 'the dead message'}), `
+    + `within ${AT_ONCE_MS} ms ${s.atOnce.byTimer} more by their timers and ${s.atOnce.byMessage} by the dead message`;
 }
 
 interface MemoryFigures {
@@ -819,7 +827,7 @@ async function main(): Promise<void> {
   const course = failureCourse(victimName, killedAt);
   if (course !== null) {
     progress(`memberlist: first suspicion ${sec(course.firstSuspicionMs)} after the kill (the model's chance of a first probe this late: ${course.modelChanceOfFirstProbeAsLate}), `
-      + `declared ${sec(course.declaredMs)}: a suspicion of ${sec(course.timeoutMs)} (${course.confirmations ?? '?'} confirmations; the model's ${sec(course.modelTimeoutMs)})`);
+      + `declared ${sec(course.declaredMs)}: a suspicion of ${sec(course.timeoutMs)} (${course.confirmations ?? '?'} confirmations; the model's ${sec(course.modelTimeoutMs)})${showStart(course.start)}`);
   }
 
   const heal = await until(120_000, 250, () => {
@@ -1245,6 +1253,7 @@ async function failureAlone(avoid: ReadonlySet<string>): Promise<{
   killedAt: number;
   seenMs: ReturnType<typeof firstMedianLast>; reaction: Reaction; burst: ReturnType<typeof failureBurst>;
   parts: { seen: CpuAbove | null; handedOn: CpuAbove | null; handedOnMs: ReturnType<typeof firstMedianLast> };
+  course: ReturnType<typeof failureCourse>;
 } | null> {
   const live = gateways.filter((g) => !g.killed && g.pid !== undefined);
   const quiet = live.find((g) => !avoid.has(g.name) && sliversStartedSince(g, 0).size === 0);
@@ -1276,7 +1285,8 @@ async function failureAlone(avoid: ReadonlySet<string>): Promise<{
     const part = (fromMs: number, toMs: number): CpuAbove | null =>
       (burst.before === null ? null : cpuAbove(trace, burst.before, firstSeen + fromMs, firstSeen + toMs, others.length));
     const parts = { seen: part(0, 1000), handedOn: part(1000, 4000), handedOnMs: firstMedianLast(handedOn) };
-    progress(`a failure alone: ${quiet.name} (never held a sliver) killed, seen ${sec(seenMs?.first)} / ${sec(seenMs?.median)} / ${sec(seenMs?.last)} after; `
+    const course = failureCourse(quiet.name, killedAt);
+    progress(`a failure alone: ${quiet.name} (never held a sliver) killed, seen ${sec(seenMs?.first)} / ${sec(seenMs?.median)} / ${sec(seenMs?.last)} after${showStart(course?.start ?? null)}; `
       + (burst.own === null ? 'the machine was never 90% busy; '
         : `the machine 90% busy until ${sec(burst.own.endMs)} after the first detection, ${showAbove(burst.own)} of CPU per gateway above the rate before; `)
       + `${burst.window?.machineBusyPercent ?? '–'}% busy over the ${sec(BURST_WINDOW_MS)} from it; `
@@ -1284,7 +1294,7 @@ async function failureAlone(avoid: ReadonlySet<string>): Promise<{
       + `Serf handing the event on ${sec(parts.handedOnMs?.first)} / ${sec(parts.handedOnMs?.median)} / ${sec(parts.handedOnMs?.last)} after the first detection; `
       + `its reaction: ${reaction.cpuMsPerGateway} ms per gateway (agent ${reaction.agentMs}, serf ${reaction.serfMs}) over ${sec(reaction.windowMs)}, with ${reaction.updates} tag updates (median Serf); `
       + burst.steps.map((b) => `${sec(b.fromMs)}-${sec(b.toMs)}: ${b.cpu === null ? '–' : `${b.cpu.cores['agents']}+${b.cpu.cores['serfs']} (${b.cpu.machineBusyPercent}%)`}`).join('; '));
-    return { gateway: quiet.name, killedAt, seenMs, reaction, burst, parts };
+    return { gateway: quiet.name, killedAt, seenMs, reaction, burst, parts, course };
   } finally {
     trace.stop();
   }

@@ -19,7 +19,7 @@ import type { ResourceVector } from '../model/resources.js';
 import type { MemberView, ViewState } from '../overlay/view.js';
 import type { GatewayTags, OwnerMode } from '../overlay/tags.js';
 import { weighted } from './draw.js';
-import { gossipEndMs, joinLearnedAt, learnedAt, type CatchUpModel, type SpreadCurve } from './memberlist.js';
+import { failureLearnedAt, gossipEndMs, joinLearnedAt, learnedAt, type CatchUpModel, type FailureSpread, type SpreadCurve } from './memberlist.js';
 
 /** The agent republishes its tags (free resources among them) this often. */
 export const TAG_PUBLISH_MS = 2000;
@@ -130,16 +130,16 @@ export interface PartitionBeliefs {
   declaredAt: Float64Array;
   /** Per member: when, after the heal, it refutes its death (its alive rumor starts, to everyone). */
   aliveAt: Float64Array;
-  /** How a death spreads within each side while they are apart (deathSpreadCurve over the side). */
-  within: readonly [SpreadCurve, SpreadCurve];
+  /** How a death spreads within each side while they are apart (failureSpread over the side). */
+  within: readonly [FailureSpread, FailureSpread];
   /** Per member: when its push-pull after the heal's burst of refutations answers (planPartition). */
   caughtUpAt: Float64Array;
 }
 
 export interface Beliefs {
   curve: SpreadCurve;
-  /** How a member's death spreads, its members' own suspicion timers included (deathSpreadCurve). */
-  deathCurve: SpreadCurve;
+  /** How a member's failure spreads: its suspicion, and its death, its members' own suspicion timers included (failureSpread). */
+  failure: FailureSpread;
   /** The push-pulls after joins: a member the gossip missed may learn a return from them. */
   catchUp: CatchUpModel;
   seed: number;
@@ -156,7 +156,7 @@ export function connected(b: Beliefs, a: number, c: number, now: number): boolea
 function cutOff(b: Beliefs, p: PartitionBeliefs, observer: number, g: number, now: number): boolean {
   const side = p.side[observer] as number;
   if (side === p.side[g] || now < p.fromMs) return false;
-  if (now < learnedAt(p.within[side as 0 | 1], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number)) return false;
+  if (now < failureLearnedAt(p.within[side as 0 | 1], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number)) return false;
   return now < refutationLearnedAt(b, p, observer, g);
 }
 
@@ -177,7 +177,7 @@ function refutationLearnedAt(b: Beliefs, p: PartitionBeliefs, observer: number, 
 export function partitionLearnTimes(b: Beliefs, p: PartitionBeliefs, observer: number, g: number): { dead: number; alive: number } {
   const side = p.side[observer] as 0 | 1;
   return {
-    dead: learnedAt(p.within[side], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number),
+    dead: failureLearnedAt(p.within[side], b.seed, CUT_RUMOR_BASE + g, observer, p.declaredAt[g] as number),
     alive: refutationLearnedAt(b, p, observer, g),
   };
 }
@@ -188,7 +188,7 @@ export function believedAlive(b: Beliefs, observer: number, g: Gateway, now: num
   if (b.partition !== undefined && cutOff(b, b.partition, observer, g.index, now)) return false;
   for (const r of [g.rumor, g.previous]) {
     if (r === null) continue;
-    const learnt = r.kind === 'alive' ? joinLearnedAt(b.curve, b.catchUp, b.seed, r.id, observer, r.at) : learnedAt(b.deathCurve, b.seed, r.id, observer, r.at);
+    const learnt = r.kind === 'alive' ? joinLearnedAt(b.curve, b.catchUp, b.seed, r.id, observer, r.at) : failureLearnedAt(b.failure, b.seed, r.id, observer, r.at);
     if (learnt <= now) return r.kind === 'alive';
   }
   return true;

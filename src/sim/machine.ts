@@ -25,6 +25,7 @@
 
 import { DEFAULT_ANTI_ENTROPY } from '../cloud/anti-entropy.js';
 import { PUBLISH_GATHER_MS } from '../overlay/tags.js';
+import type { TickRace } from './memberlist.js';
 import { createSharedCores, type SharedCores } from './shared-cores.js';
 
 /** What one peer call costs each side, in ms of CPU. */
@@ -83,6 +84,14 @@ export interface SharedMachine {
    * written to SQLite) on top of the handshake.
    */
   heal: CallCost;
+  /**
+   * How often a prober's gossip carries a suspicion it has just raised, and
+   * the death it declares, at once (TickRace): from the bench's logs, the
+   * failures where four or more members other than the early carrier
+   * declared by their own timers (the suspicion), or learnt the dead message
+   * (the death), within 30 ms of the first (bench/failure-start.ts).
+   */
+  race: TickRace;
 }
 
 /** The machines bench/scale.ts ran on, by `hearth sim --one-machine`'s name. */
@@ -121,6 +130,8 @@ export const BENCH_MACHINES = {
   xeon: {
     cpu: '2 cores Intel Xeon 2.8 GHz', cores: 2, settledCores: 0.61, quietCores: 0.61, failureMs: 7, failureEventMs: 9, updateMs: 4.2, updateEventMs: 2.8,
     pull: { callerMs: 3.7, calleeMs: 4.2 }, heal: { callerMs: 4.2, calleeMs: 5.6 },
+    // Not measured on this machine (its runs' Serf logs were not kept): the EPYC's.
+    race: { suspicion: 0.5, death: 0.22 },
   },
   /**
    * 2 cores AMD EPYC 2.1 GHz, with the agent as it is since session 40
@@ -148,6 +159,8 @@ export const BENCH_MACHINES = {
   epyc: {
     cpu: '2 cores AMD EPYC 2.1 GHz', cores: 2, settledCores: 1.025, quietCores: 0.86, failureMs: 7.5, failureEventMs: 5.5, updateMs: 4.1, updateEventMs: 3.0,
     pull: { callerMs: 6.2, calleeMs: 6.1 }, heal: { callerMs: 6.2, calleeMs: 8.1 },
+    // 18 failures of runs LL-LP and MA-MD: the suspicion went out at once in 9, the death in 4.
+    race: { suspicion: 0.5, death: 0.22 },
   },
 } as const satisfies Record<string, SharedMachine>;
 
@@ -193,7 +206,7 @@ export function coalescedAt(first: number, eventTimes: readonly number[]): numbe
   return Math.min(last + SERF_QUIET_MS, first + SERF_COALESCE_MS);
 }
 
-/** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw, a member's death's when `death` (deathSpreadCurve). */
+/** When member `member`'s agent sees rumor `rumor`, after it starts (ms): the gossip model's draw, a member's death's when `death` (failureSpread). */
 export type SeenAfter = (rumor: number, member: number, death: boolean) => number;
 
 /** A gateway publishes its tags every 2 s when they changed, and its slice keeper runs a round every 2 s (src/agent/community.ts, slice-keeper.ts). */

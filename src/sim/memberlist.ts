@@ -7,9 +7,10 @@
 // mean-field curve, computed once per community size: the fraction of
 // members that hold the rumor after each gossip round, each carrier sending
 // it to `gossipNodes` members a round for retransmitLimit sends in all, each
-// send lost with the link's loss; a member's death spreads faster, since each
-// member that heard the suspicion also declares it by its own timer
-// (deathSpreadCurve). A member's place on that curve is a hash of
+// send lost with the link's loss; a member's failure starts with two
+// carriers (the prober, and the member its next probe reaches), and its
+// death spreads faster, since each member that heard the suspicion also
+// declares it by its own timer (failureSpread). A member's place on a curve is a hash of
 // (seed, rumor, member), so "when does X learn about Y" is a pure function
 // and nothing per member is stored. Members the gossip never reaches learn at
 // a push-pull sync, uniformly within one push-pull interval after the
@@ -176,44 +177,147 @@ export interface SpreadCurve {
  * instead of 44%.
  */
 export function spreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, group = n): SpreadCurve {
-  return epidemic(cfg, link, n, group, null);
+  return epidemic(cfg, link, n, group, null, ONE_ORIGINATOR);
 }
 
 /**
- * How a member's death spreads among `group` members of a community of `n`,
- * from the moment the first of them declares it (the model's declaredMs).
- * memberlist's members do not wait for the dead message: each one that holds
- * the suspicion runs its own suspicion timer from when it heard it, declares
- * the member dead when the timer runs out, and gossips the dead message
- * itself (suspectNode, deadNode). The timers run equally long: by the time
- * the first runs out, Lifeguard's confirmations (the suspicions of the other
- * members that probed the failed one, about one a probe interval) have
- * brought every timer to its minimum, counted from its own start. So the
- * first to declare is the one that suspected first, and a member lacking
- * the death learns it in the step its own timer runs out (the suspicion's
- * own spread, spreadCurve, the same steps after the declaration as its
- * arrival was after the suspicion's start) or when a carrier of the dead
- * message reaches it; every member that declared, either way, carries it.
- * The declarer gossips the dead message at its own gossip ticker's phase,
- * as it did the suspicion, so its first tick of the one reaches its first
- * members as long after the declaration as its first tick of the other did
- * after the suspicion's start: both curves start at step 0. That holds
- * exactly when the timeout is a whole number of gossip rounds (at 100,
- * 1,000 and 10,000 gateways; within 30 ms at 20,000 on `wan`); the model
- * takes it at every size. The bench's logs show it: the members whose
- * timers ran out first after the declarer's, and the first the dead
- * message reached, saw the failure within 3 ms of each other (runs JB, JC).
+ * The chances that a prober's gossip tick carries, at once, a suspicion it
+ * has just raised and the death it declares a suspicion timeout later
+ * (FailureSpread). memberlist creates a member's probe and gossip tickers
+ * in the same instant (schedule), so every probe starts at one of its
+ * gossip ticks; a probe left unanswered ends a probe interval after it
+ * started (probeNode's deadline), a whole number of gossip rounds, just
+ * after a tick, and the suspicion timeout is a whole number of rounds too
+ * (at 100, 1,000 and 10,000 gateways). The prober's gossip reads its queue
+ * either before the suspicion (or the death) is in it, and carries it a
+ * round later, or, when its goroutine runs late on a busy machine, after,
+ * and carries it at once.
  */
-export function deathSpreadCurve(cfg: MemberlistConfig, link: LinkModel, n: number, group = n): SpreadCurve {
-  return epidemic(cfg, link, n, group, spreadCurve(cfg, link, n, group).cumulative);
+export interface TickRace {
+  suspicion: number;
+  death: number;
 }
+
+/** A gateway on a box of its own: its gossip goroutine runs at the tick, before the probe's deadline a little later. */
+export const TICK_RACE_APART: TickRace = { suspicion: 0, death: 0 };
+
+/**
+ * How a member's failure spreads among `group` members of a community of
+ * `n`: its suspicion from when the first prober raises it, and its death
+ * from when that prober declares it, a curve for each way the two
+ * originators' ticks fall (failureCurve draws one per rumor), each starting
+ * at the rumor's start (not at a first tick, as spreadCurve's).
+ *
+ * Two members hold the suspicion from its start. The prober (P) gossips it
+ * at once or a round later (TickRace). The other is the early carrier (E):
+ * the probe loop's tick came while P waited on the failed probe, so P
+ * probes its next member right after, and a ping carries whatever broadcasts
+ * are queued. E gossips the suspicion at its own tick, a phase uniform over a
+ * round. The bench's logs show both: in each of 18 failures of runs LL-LP
+ * and MA-MD the second member to declare did so 0-10 ms after the first, by
+ * its own timer; in 9, four more members declared by their own timers within
+ * 30 ms (P's suspicion gossip went out at once); in 4, four learnt the dead
+ * message within 30 ms (its death gossip did). Until session 42 the model
+ * had P alone, its first tick at a phase uniform over a round: a failure
+ * spread from the first agent to the median one in 525 ms where the bench's
+ * agents took 320-399.
+ *
+ * Every member runs its own suspicion timer from when it heard the
+ * suspicion, and declares the member dead when it runs out, gossiping the
+ * dead message itself (suspectNode, deadNode). The timers run equally long:
+ * by the time the first runs out, Lifeguard's confirmations (the suspicions
+ * of the other members that probed the failed one, about one a probe
+ * interval) have brought every timer to its minimum, counted from its own
+ * start. So a member lacking the death learns it in the step its own timer
+ * runs out (the suspicion's curve, the same steps after the declaration as
+ * its arrival was after the suspicion's start) or when a carrier of the dead
+ * message reaches it; every member that declared, either way, carries it. P
+ * and E declare first (E a hop after P) and gossip the death at the same
+ * phases as the suspicion. That holds exactly when the timeout is a whole
+ * number of gossip rounds; the model takes it at every size.
+ *
+ * E is one of the group when P's ping to it crosses no cut: with the chance
+ * `early` = (group - 1) / (n - 1) (P's next member is any of the others).
+ */
+export interface FailureSpread {
+  race: TickRace;
+  early: number;
+  /** suspicion[won][e]: won 1 when P's first tick carries it at once; E's first tick in step e of the first round, or e = STEPS_PER_ROUND without E. */
+  suspicion: SpreadCurve[][];
+  /** death[suspicion won][death won][e], its members' own timers from suspicion[won][e]. */
+  death: SpreadCurve[][][];
+}
+
+export function failureSpread(cfg: MemberlistConfig, link: LinkModel, n: number, race: TickRace = TICK_RACE_APART, group = n): FailureSpread {
+  const early = n < 2 ? 0 : (group - 1) / (n - 1);
+  // P's first tick: at once (step 0), or a round later; E's: in step e of the first round (its targets in the step after).
+  const origins = (won: number, e: number, ownTimers: boolean): Origins => {
+    const ticks = [won === 1 ? 0 : STEPS_PER_ROUND];
+    if (e < STEPS_PER_ROUND) ticks.push(e + 1);
+    const withE = e < STEPS_PER_ROUND ? 1 : 0;
+    return ownTimers ? { ticks, knowing: 1, ownOriginators: withE } : { ticks, knowing: 1 + withE, ownOriginators: 0 };
+  };
+  const steps = Array.from({ length: STEPS_PER_ROUND + 1 }, (_, e) => e);
+  const suspicion = [0, 1].map((won) => steps.map((e) => epidemic(cfg, link, n, group, null, origins(won, e, false))));
+  const death = [0, 1].map((s) => [0, 1].map((won) => steps.map((e) => epidemic(cfg, link, n, group, (suspicion[s]?.[e] as SpreadCurve).cumulative, origins(won, e, true)))));
+  return { race, early, suspicion, death };
+}
+
+/** The draws of one failure's rumor: whether P's ticks won their races, and E's step. Salts apart from the members' places. */
+const SUSPICION_RACE = -2;
+const DEATH_RACE = -3;
+const EARLY_IN_GROUP = -4;
+const EARLY_TICK = -5;
+
+/** The curve of failure `rumor` (a rumor id unique within the run): its suspicion's, or its death's. */
+export function failureCurve(f: FailureSpread, seed: number, rumor: number, death: boolean): SpreadCurve {
+  const s = hashUniform(seed, rumor, SUSPICION_RACE) < f.race.suspicion ? 1 : 0;
+  const e = hashUniform(seed, rumor, EARLY_IN_GROUP) < f.early ? Math.floor(hashUniform(seed, rumor, EARLY_TICK) * STEPS_PER_ROUND) : STEPS_PER_ROUND;
+  if (!death) return f.suspicion[s]?.[e] as SpreadCurve;
+  const d = hashUniform(seed, rumor, DEATH_RACE) < f.race.death ? 1 : 0;
+  return f.death[s]?.[d]?.[e] as SpreadCurve;
+}
+
+/** When `member` learns failure `rumor`'s death (or, with `death` false, its suspicion), given when it started. */
+export function failureLearnedAt(f: FailureSpread, seed: number, rumor: number, member: number, startMs: number, death = true): number {
+  return startMs + learnOffsetMs(failureCurve(f, seed, rumor, death), hashUniform(seed, rumor, member));
+}
+
+/** The latest any member can learn a failure's suspicion (or death), from its start. */
+export function failureLatestMs(f: FailureSpread, death = true): number {
+  const curves = death ? f.death.flat(2) : f.suspicion.flat();
+  return Math.max(...curves.map((c) => c.endMs + c.pushPullMs));
+}
+
+/** When the median member learns a failure's death, from its declaration: over the draws, as the sim's summary gives it. */
+export function failureMedianMs(f: FailureSpread, seed: number, rumors = 256): number {
+  const times: number[] = [];
+  for (let r = 0; r < rumors; r++) times.push(failureLearnedAt(f, seed, 0xfa11 + r, 0, 0));
+  return quantile(times, 0.5);
+}
+
+/**
+ * Who starts a rumor: the cohorts (steps) of the originators' first ticks,
+ * each sending again every round after until its sends are used up; the
+ * members that hold it at step 0 without anyone's gossip, the originators
+ * among them; and how many originators ownTimers counts at step 0 (they
+ * tick as originators, not as carriers of cohort 0).
+ */
+interface Origins {
+  ticks: readonly number[];
+  knowing: number;
+  ownOriginators: number;
+}
+
+/** spreadCurve's: one originator, whose first tick is step 0. */
+const ONE_ORIGINATOR: Origins = { ticks: [0], knowing: 1, ownOriginators: 0 };
 
 /**
  * The epidemic of spreadCurve; with `ownTimers`, every member also learns it
  * by itself: `ownTimers[i]` is the fraction that has by step i (the curve of
- * deathSpreadCurve), independently of the gossip.
+ * the suspicion, for a death), independently of the gossip.
  */
-function epidemic(cfg: MemberlistConfig, link: LinkModel, n: number, group: number, ownTimers: readonly number[] | null): SpreadCurve {
+function epidemic(cfg: MemberlistConfig, link: LinkModel, n: number, group: number, ownTimers: readonly number[] | null, origins: Origins): SpreadCurve {
   const limit = retransmitLimit(cfg, n);
   const perRound = Math.max(1, Math.min(cfg.gossipNodes, n - 1));
   const rounds = Math.ceil(limit / perRound);
@@ -228,26 +332,36 @@ function epidemic(cfg: MemberlistConfig, link: LinkModel, n: number, group: numb
     for (let j = 1; j <= STEPS_PER_ROUND; j++) logSurvive.push(before + Math.log(Math.max(1e-300, 1 - (p * j) / STEPS_PER_ROUND)));
     before += Math.log(Math.max(1e-300, 1 - p));
   }
+  /** The log of the chance that a member lacking it is missed by the originators' ticks in step i. */
+  const originsMiss = (i: number): number => {
+    let miss = 0;
+    for (const t of origins.ticks) {
+      const round = (i - t) / STEPS_PER_ROUND;
+      if (Number.isInteger(round) && round >= 0 && round < rounds) miss += Math.log(Math.max(1e-300, 1 - reach(round)));
+    }
+    return miss;
+  };
+  const lastOriginStep = Math.max(...origins.ticks) + activeSteps;
+  const known = Math.min(1, origins.knowing / group);
   const own = (k: number): number => (ownTimers === null ? 0 : ownTimers[Math.min(k, ownTimers.length - 1)] as number);
   /** The chance that a member lacking it at step i - 1 has not learnt it by itself at step i (at step 0: of the others, not by the timers of step 0). */
   const notByItself = (i: number): number => {
     if (ownTimers === null) return 1;
-    const lacking = i === 0 ? 1 - 1 / group : 1 - own(i - 1);
+    const lacking = i === 0 ? 1 - known : 1 - own(i - 1);
     return lacking <= 0 ? 1 : (1 - own(i)) / lacking;
   };
-  // Step 0, the originator's first tick: the members it reaches, and those whose own timers run out with it.
-  const first = (1 - 1 / group) * (1 - notByItself(0) * (1 - reach(0)));
-  const carriers = [first * group];
-  const cumulative = [1 / group + first];
-  let infected = 1 / group + first;
-  for (let i = 1; i <= activeSteps + 64 * STEPS_PER_ROUND; i++) {
+  // Step 0: the members the originators' ticks of step 0 reach, and those whose own timers run out with it.
+  const firstMiss = origins.ticks.reduce((miss, t) => (t === 0 ? miss * (1 - reach(0)) : miss), 1);
+  const first = (1 - known) * (1 - notByItself(0) * firstMiss);
+  const carriers = [Math.max(0, first * group - origins.ownOriginators)];
+  const cumulative = [known + first];
+  let infected = known + first;
+  for (let i = 1; i <= lastOriginStep + 64 * STEPS_PER_ROUND; i++) {
     // Each carrier cohort learnt it at step c; the chance a member lacking it is still missed by all of them now, over
-    // then. The originator sends again at each whole round, at the phase of its first tick.
-    const round = i / STEPS_PER_ROUND;
-    const originSends = Number.isInteger(round) && round < rounds;
-    let now = originSends ? Math.log(Math.max(1e-300, 1 - reach(round))) : 0;
+    // then. The originators send at their ticks.
+    let now = originsMiss(i);
     let then = 0;
-    let sending = i < activeSteps ? 1 : 0;
+    let sending = i < lastOriginStep ? 1 : 0;
     for (let c = Math.max(0, i - activeSteps); c < i; c++) {
       const count = carriers[c] as number;
       now += count * (logSurvive[i - c] as number);
@@ -517,7 +631,7 @@ export interface Spread {
  *   burst) or at another's that picked it: in a burst, its last join is no
  *   later than afterJoins.
  *   (Members with a turn left: the model does not ration them.)
- * - deathSeen: a member's death (deathSpreadCurve), as the agents see it:
+ * - deathSeen: a member's death (failureSpread), as the agents see it:
  *   from the first agent (the member that declared it) to the median one
  *   (toMedian) and to the last (toLast), as bench/scale.ts's failureSeenMs
  *   gives them.
@@ -544,14 +658,15 @@ export function propagation(cfg: MemberlistConfig, link: LinkModel, events: Agen
   missChance: number; afterJoins: Spread; deathSeen: { toMedian: Spread; toLast: Spread };
 } {
   const curve = spreadCurve(cfg, link, n);
-  const deathCurve = deathSpreadCurve(cfg, link, n);
+  const failure = failureSpread(cfg, link, n, machine?.race ?? TICK_RACE_APART);
   const pullMs = 2 * curve.hopMs;
   /**
    * When `member`'s agent sees rumor `r` of kind `salt` (list 0's draws are the model's without a machine), a death's
    * if `death`: the last member is the one that declared it, at its start (its own timer ran out first).
    */
   const seenAfter = (salt: number, r: number, member: number, death = false): number => {
-    const learnt = death && member === n - 1 ? 0 : learnedAt(death ? deathCurve : curve, seed, 0xa11 + salt + r, member, 0);
+    const rumor = 0xa11 + salt + r;
+    const learnt = !death ? learnedAt(curve, seed, rumor, member, 0) : member === n - 1 ? 0 : failureLearnedAt(failure, seed, rumor, member, 0);
     return agentSeesAt(events, learnt, hashUniform(seed, 0xf00 + salt + r, member));
   };
   const seenAt = (r: number, list: number, member: number): number => seenAfter(list * 0x10000, r, member);

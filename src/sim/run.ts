@@ -32,8 +32,8 @@ import { addUse, believedAlive, connected, createGateways, freeOf, partitionLear
 import { exponential, hashUniform, quantile, weibull, weibullMean, weighted } from './draw.js';
 import { createIdealScheduler } from './ideal.js';
 import {
-  agentSeesAt, catchUpAfterJoins, deathSpreadCurve, drawDetection, falseSuspicionChance, firstTickMs, gossipEndMs, latestLearnMs, learnOffsetMs, learnedAt, linkDelayMs,
-  missedJoinSpread, propagation, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs, type Spread, type SpreadCurve,
+  agentSeesAt, catchUpAfterJoins, drawDetection, failureLearnedAt, failureMedianMs, failureSpread, falseSuspicionChance, gossipEndMs, latestLearnMs, learnedAt, linkDelayMs, TICK_RACE_APART,
+  missedJoinSpread, propagation, refuteAfterMs, spreadCurve, suspicionTimeoutMs, unconfirmedSuspicionMs, type FailureSpread, type Spread,
 } from './memberlist.js';
 import type { SharedMachine } from './machine.js';
 import type { SimConfig } from './scenario.js';
@@ -171,7 +171,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const curve = spreadCurve(config.memberlist, config.link, config.gateways);
   const joinsPerSecond = config.churn === null ? 0 : (1000 * config.gateways) / (weibullMean(config.churn.up) + weibullMean(config.churn.down));
   const beliefs: Beliefs = {
-    curve, deathCurve: deathSpreadCurve(config.memberlist, config.link, config.gateways),
+    curve, failure: failureSpread(config.memberlist, config.link, config.gateways, config.machine?.race ?? TICK_RACE_APART),
     catchUp: catchUpAfterJoins(curve, config.gateways, joinsPerSecond, config.agentEvents), seed: config.seed,
   };
   /** The phase of `member`'s member-list reading when news `key` reaches it (see agentSeesAt). */
@@ -375,7 +375,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     if (counting()) {
       stats.declared++;
       stats.detections.push(detection.declaredMs);
-      stats.seen.push(agentSeesAt(config.agentEvents, detection.declaredMs + firstTickMs(beliefs.deathCurve, 0.5) + learnOffsetMs(beliefs.deathCurve, 0.5), 0.5));
+      stats.seen.push(agentSeesAt(config.agentEvents, detection.declaredMs + failureMedianMs(beliefs.failure, beliefs.seed), 0.5));
     }
     g.previous = g.rumor;
     g.rumor = { id: nextRumor++, kind: 'dead', at: now + detection.declaredMs };
@@ -392,7 +392,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     for (const slice of (hosted[index] as Map<number, SimSlice>).values()) {
       for (const host of holdersOf(slice)) {
         if (host === index || !(gateways[host] as Gateway).up) continue;
-        queue.push(agentSeesAt(config.agentEvents, learnedAt(beliefs.deathCurve, beliefs.seed, rumor, host, at), phaseOf(rumor, host)), { kind: 'check', slice, holder: host, attempt: 0 });
+        queue.push(agentSeesAt(config.agentEvents, failureLearnedAt(beliefs.failure, beliefs.seed, rumor, host, at), phaseOf(rumor, host)), { kind: 'check', slice, holder: host, attempt: 0 });
       }
     }
   };
@@ -409,7 +409,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     const target = randomUp();
     if (target === undefined) return;
     const rumor = nextRumor++;
-    const refuteMs = refuteAfterMs(config.memberlist, beliefs.curve, learnedAt(beliefs.curve, beliefs.seed, rumor, target.index, 0), rng);
+    const refuteMs = refuteAfterMs(config.memberlist, beliefs.curve, failureLearnedAt(beliefs.failure, beliefs.seed, rumor, target.index, 0, false), rng);
     if (counting()) {
       stats.falseSuspicions++;
       stats.refutes.push(refuteMs);
@@ -420,7 +420,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     let deadAt = Number.POSITIVE_INFINITY;
     for (const m of gateways) {
       if (m === target || !m.up) continue;
-      const heard = learnedAt(beliefs.curve, beliefs.seed, rumor, m.index, now);
+      const heard = failureLearnedAt(beliefs.failure, beliefs.seed, rumor, m.index, now, false);
       if (learnedAt(beliefs.curve, beliefs.seed, refutation, m.index, now + refuteMs) > heard + timeoutMs) deadAt = Math.min(deadAt, heard + timeoutMs);
     }
     if (deadAt === Number.POSITIVE_INFINITY) return;
@@ -469,7 +469,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
   const deathLearnedAt = (observer: number, x: number): number | undefined => {
     if (partition !== undefined && sideOf(observer) !== sideOf(x) && now < partition.untilMs) return agentSeesAt(config.agentEvents, partitionLearnTimes(beliefs, partition, observer, x).dead, phaseOf(x, observer));
     const r = (gateways[x] as Gateway).rumor;
-    return r?.kind === 'dead' ? agentSeesAt(config.agentEvents, learnedAt(beliefs.deathCurve, beliefs.seed, r.id, observer, r.at), phaseOf(r.id, observer)) : undefined;
+    return r?.kind === 'dead' ? agentSeesAt(config.agentEvents, failureLearnedAt(beliefs.failure, beliefs.seed, r.id, observer, r.at), phaseOf(r.id, observer)) : undefined;
   };
 
   const stateOf = (slice: SimSlice, p: Placement): RecordState => ({
@@ -734,7 +734,8 @@ function planPartition(config: SimConfig, beliefs: Beliefs, rng: () => number): 
     declaredAt[i] = declared < untilMs ? declared : Number.POSITIVE_INFINITY;
     aliveAt[i] = learnedAt(beliefs.curve, beliefs.seed, 0xc0000000 + i, i, rejoinMs);
   }
-  const within = [0, 1].map((s) => deathSpreadCurve(cfg, config.link, n, Math.max(1, sizes[s] as number))) as [SpreadCurve, SpreadCurve];
+  const race = config.machine?.race ?? TICK_RACE_APART;
+  const within = [0, 1].map((s) => failureSpread(cfg, config.link, n, race, Math.max(1, sizes[s] as number))) as [FailureSpread, FailureSpread];
   const curve = beliefs.curve;
   const burstSeenMs = rejoinMs + 2 * gossipEndMs(curve) + config.agentEvents.noticeMs;
   const caughtUpAt = new Float64Array(n);

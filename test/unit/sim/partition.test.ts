@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../../../src/kit/rng.js';
 import { believedAlive, connected, createGateways, DEFAULT_MIX, partitionLearnTimes, type Beliefs, type PartitionBeliefs } from '../../../src/sim/community.js';
-import { COMMUNITY_LINK, deathSpreadCurve, gossipEndMs, LAN_CONFIG, latestLearnMs, spreadCurve } from '../../../src/sim/memberlist.js';
+import { COMMUNITY_LINK, failureLatestMs, failureSpread, gossipEndMs, LAN_CONFIG, latestLearnMs, spreadCurve, TICK_RACE_APART } from '../../../src/sim/memberlist.js';
 import { runSim } from '../../../src/sim/run.js';
 import { scenarioConfig } from '../../../src/sim/scenario.js';
 
@@ -73,9 +73,9 @@ void describe('the view across a partition', () => {
     const n = 4;
     const gateways = createGateways(n, DEFAULT_MIX, createRng(1));
     const curve = spreadCurve(LAN_CONFIG, COMMUNITY_LINK, n);
-    const within = deathSpreadCurve(LAN_CONFIG, COMMUNITY_LINK, n, 2);
+    const within = failureSpread(LAN_CONFIG, COMMUNITY_LINK, n, TICK_RACE_APART, 2);
     const b: Beliefs = {
-      curve, deathCurve: deathSpreadCurve(LAN_CONFIG, COMMUNITY_LINK, n), catchUp: { chance: 0, delayMs: 0 }, seed: 5,
+      curve, failure: failureSpread(LAN_CONFIG, COMMUNITY_LINK, n), catchUp: { chance: 0, delayMs: 0 }, seed: 5,
       partition: {
         side: Uint8Array.from([0, 0, 1, 1]), fromMs: 10_000, untilMs: 100_000,
         declaredAt: Float64Array.from([30_000, 30_000, 30_000, 30_000]), aliveAt: Float64Array.from([101_000, 101_000, 101_000, 101_000]), within: [within, within],
@@ -84,7 +84,7 @@ void describe('the view across a partition', () => {
     };
     const [g0, g1, g2] = gateways as [typeof gateways[0], typeof gateways[0], typeof gateways[0]];
     assert.equal(believedAlive(b, 0, g2, 29_999), true);
-    assert.equal(believedAlive(b, 0, g2, 30_000 + latestLearnMs(within)), false);
+    assert.equal(believedAlive(b, 0, g2, 30_000 + failureLatestMs(within)), false);
     assert.equal(believedAlive(b, 0, g2, 101_000 + latestLearnMs(curve)), true);
     for (const t of [0, 50_000, 200_000]) assert.equal(believedAlive(b, 0, g1, t), true);
     assert.equal(believedAlive(b, 2, g0, 60_000), false);
@@ -98,7 +98,7 @@ void describe('the view across a partition', () => {
     const gateways = createGateways(n, DEFAULT_MIX, createRng(1));
     // A gossip that reaches nobody: every member learns each refutation at memberlist's own push-pull.
     const curve = { ...spreadCurve(LAN_CONFIG, COMMUNITY_LINK, n), reached: 0 };
-    const within = deathSpreadCurve(LAN_CONFIG, COMMUNITY_LINK, n, 2);
+    const within = failureSpread(LAN_CONFIG, COMMUNITY_LINK, n, TICK_RACE_APART, 2);
     const due = 101_000 + gossipEndMs(curve);
     const p: PartitionBeliefs = {
       side: Uint8Array.from([0, 0, 1, 1]), fromMs: 10_000, untilMs: 100_000,
@@ -106,7 +106,7 @@ void describe('the view across a partition', () => {
       // Member 0 pulls once the gossip has done all it does; member 1 a moment before, from a member that has it not yet.
       caughtUpAt: Float64Array.from([due, due - 1, due, due]),
     };
-    const b: Beliefs = { curve, deathCurve: deathSpreadCurve(LAN_CONFIG, COMMUNITY_LINK, n), catchUp: { chance: 0, delayMs: 0 }, seed: 5, partition: p };
+    const b: Beliefs = { curve, failure: failureSpread(LAN_CONFIG, COMMUNITY_LINK, n), catchUp: { chance: 0, delayMs: 0 }, seed: 5, partition: p };
     const g2 = gateways[2] as typeof gateways[0];
     assert.equal(partitionLearnTimes(b, p, 0, 2).alive, due);
     assert.equal(believedAlive(b, 0, g2, due - 1), false);

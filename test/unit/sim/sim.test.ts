@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { placeSlivers, candidatesFrom } from '../../../src/cloud/placement.js';
 import { createRng } from '../../../src/kit/rng.js';
 import { believedAlive, createGateways, DEFAULT_MIX, viewOf } from '../../../src/sim/community.js';
-import { deathSpreadCurve, drawDetection, gossipEndMs, LAN_CONFIG, COMMUNITY_LINK, latestLearnMs, learnedAt, spreadCurve, suspicionTimeoutMs } from '../../../src/sim/memberlist.js';
+import { drawDetection, failureCurve, failureLatestMs, failureLearnedAt, failureSpread, LAN_CONFIG, COMMUNITY_LINK, spreadCurve, suspicionTimeoutMs } from '../../../src/sim/memberlist.js';
 import { runSim } from '../../../src/sim/run.js';
 import { scenarioConfig, type SimConfig } from '../../../src/sim/scenario.js';
 
@@ -73,7 +73,7 @@ void describe('a run', () => {
     assert.equal(r.placement.placed, 0);
     // The same view handed to the core directly: too few gateways, as the simulator found.
     const gateways = createGateways(4, DEFAULT_MIX, createRng(1));
-    const view = viewOf({ curve: spreadCurve(LAN_CONFIG, COMMUNITY_LINK, 4), deathCurve: deathSpreadCurve(LAN_CONFIG, COMMUNITY_LINK, 4), catchUp: { chance: 0, delayMs: 0 }, seed: 1 }, 0, gateways, 0);
+    const view = viewOf({ curve: spreadCurve(LAN_CONFIG, COMMUNITY_LINK, 4), failure: failureSpread(LAN_CONFIG, COMMUNITY_LINK, 4), catchUp: { chance: 0, delayMs: 0 }, seed: 1 }, 0, gateways, 0);
     const spec = small().sliverShapes[0]?.[0];
     assert.ok(spec !== undefined);
     const p = placeSlivers({ spec: { resources: spec, spread: 'gateways', near: null }, indexes: [0, 1, 2, 3, 4], candidates: candidatesFrom(view, { near: null }), holders: [], rng: createRng(1) });
@@ -85,7 +85,7 @@ void describe('a run', () => {
 void describe('the memberlist model', () => {
   test('a failure is learned by every member after it could be declared and within the bound', () => {
     const n = 2000;
-    const curve = deathSpreadCurve(LAN_CONFIG, COMMUNITY_LINK, n);
+    const failure = failureSpread(LAN_CONFIG, COMMUNITY_LINK, n);
     const rng = createRng(5);
     const gateways = createGateways(n, DEFAULT_MIX, rng);
     const failed = gateways[17];
@@ -96,15 +96,16 @@ void describe('the memberlist model', () => {
     assert.ok(detection.declaredMs >= LAN_CONFIG.probeIntervalMs + suspicionTimeoutMs(LAN_CONFIG, n));
     failed.up = false;
     failed.rumor = { id: 1, kind: 'dead', at: failedAt + detection.declaredMs };
-    const beliefs = { curve: spreadCurve(LAN_CONFIG, COMMUNITY_LINK, n), deathCurve: curve, catchUp: { chance: 0, delayMs: 0 }, seed: 9 };
+    const beliefs = { curve: spreadCurve(LAN_CONFIG, COMMUNITY_LINK, n), failure, catchUp: { chance: 0, delayMs: 0 }, seed: 9 };
+    const gossipEnd = failureCurve(failure, beliefs.seed, 1, true).endMs;
     let byGossip = 0;
     for (const g of gateways) {
       if (g === failed) continue;
-      const at = learnedAt(curve, beliefs.seed, 1, g.index, failed.rumor.at);
-      assert.ok(at >= failed.rumor.at && at <= failed.rumor.at + latestLearnMs(curve), `member ${g.index} learns at ${at}`);
+      const at = failureLearnedAt(failure, beliefs.seed, 1, g.index, failed.rumor.at);
+      assert.ok(at >= failed.rumor.at && at <= failed.rumor.at + failureLatestMs(failure), `member ${g.index} learns at ${at}`);
       assert.equal(believedAlive(beliefs, g.index, failed, at - 1), true);
       assert.equal(believedAlive(beliefs, g.index, failed, at), false);
-      if (at <= failed.rumor.at + gossipEndMs(curve)) byGossip++;
+      if (at <= failed.rumor.at + gossipEnd) byGossip++;
     }
     // Gossip, not push-pull, carries it to nearly everyone.
     assert.ok(byGossip >= 0.99 * (n - 1), `${byGossip} of ${n - 1} by gossip`);
