@@ -131,11 +131,13 @@ void describe('propagation to the agents', () => {
     const apart = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1).deathSeen;
     assert.ok(apart.toMedian.medianMs > 300 && apart.toMedian.medianMs < 600, JSON.stringify(apart));
     assert.ok(apart.toLast.medianMs > apart.toMedian.medianMs, JSON.stringify(apart));
-    // On the EPYC, where the prober's gossip often carries it at once: sooner, as the bench's 18 failures of runs LL-LP and
-    // MA-MD (Serf: the median member 140-611 ms after the first, median 313; the last 497-1,073 ms, median 681).
+    // On the EPYC, where the prober's gossip often carries it at once: sooner, as the agents of the bench's 24 failures of
+    // runs LL-LP, MA-MD and NA-NC saw it (the median agent 157-676 ms after the first, median 357; the last 500-1,200 ms,
+    // median 746).
     const epyc = propagation(WAN_CONFIG, COMMUNITY_LINK, SERF_AGENT_EVENTS, 100, 1, BENCH_MACHINES.epyc).deathSeen;
     assert.ok(epyc.toMedian.medianMs < apart.toMedian.medianMs, JSON.stringify({ epyc, apart }));
-    assert.ok(epyc.toMedian.medianMs > 0.75 * 313 && epyc.toMedian.medianMs < 1.25 * 313, JSON.stringify(epyc));
+    assert.ok(epyc.toMedian.medianMs > 0.75 * 357 && epyc.toMedian.medianMs < 1.25 * 357, JSON.stringify(epyc));
+    assert.ok(epyc.toLast.medianMs > 0.75 * 746 && epyc.toLast.medianMs < 1.25 * 746, JSON.stringify(epyc));
   });
 
   test('a member the gossip missed: another member\'s push-pull after the join picks it about 63% of the time at 100 with rare joins, and seldom at 20,000 with churn, where the bucket rations them', () => {
