@@ -174,6 +174,8 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     curve, failure: failureSpread(config.memberlist, config.link, config.gateways, config.machine?.race ?? TICK_RACE_APART),
     catchUp: catchUpAfterJoins(curve, config.gateways, joinsPerSecond, config.agentEvents), seed: config.seed,
   };
+  /** When the median member learns a death, from its declaration: the same for every failure, so drawn once. */
+  const deathMedianMs = failureMedianMs(beliefs.failure, beliefs.seed);
   /** The phase of `member`'s member-list reading when news `key` reaches it (see agentSeesAt). */
   const phaseOf = (key: number, member: number): number => hashUniform(config.seed ^ 0x7a5e, key, member);
   if (config.partition !== null) beliefs.partition = planPartition(config, beliefs, rng);
@@ -375,7 +377,7 @@ export function runSim(config: SimConfig, onProgress?: (p: SimProgress) => void)
     if (counting()) {
       stats.declared++;
       stats.detections.push(detection.declaredMs);
-      stats.seen.push(agentSeesAt(config.agentEvents, detection.declaredMs + failureMedianMs(beliefs.failure, beliefs.seed), 0.5));
+      stats.seen.push(agentSeesAt(config.agentEvents, detection.declaredMs + deathMedianMs, 0.5));
     }
     g.previous = g.rumor;
     g.rumor = { id: nextRumor++, kind: 'dead', at: now + detection.declaredMs };
